@@ -1,0 +1,1 @@
+"""Lederappen backend: one deployable source, one Cloud Function per app feature."""

@@ -1,0 +1,64 @@
+"""The data map: every place the backend keeps anything about a member, and why.
+
+The policy promises that the app stores only salary data, preferences and mentor engagement,
+and that everything else it keeps is there for a stated purpose, on a legal basis, for a
+limited time. Each table, Firestore collection and message type that can hold a member key
+is declared here once. Access export (R1, R6), erasure (R3, R5), retention (R7) and the
+processing record are driven from this list, and `tests/integration/test_datamap.py` fails
+when the database holds a table with a member key column that is not declared, so a new
+feature cannot store member data that escapes export and erasure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Column / field names that hold a member key. A table with one of them must be declared.
+MEMBER_KEY_COLUMNS = ("member_id",)
+
+#: Tables that hold no member data (checked by the same test, so they are listed on purpose).
+NOT_MEMBER_DATA = frozenset({"schema_migrations"})
+
+
+@dataclass(frozen=True)
+class Store:
+    """One place that holds member data."""
+
+    name: str
+    kind: str  # "sql" | "firestore" | "pubsub"
+    member_key: str
+    category: str
+    purpose: dict[str, str]
+    legal_basis: str
+    retention: dict[str, str]
+    retention_days: int | None  # None: as long as the stated condition holds
+    readers: tuple[str, ...]
+    provided_by_member: bool  # part of the portable export (R6)
+    erase: str  # how erasure removes it: "delete" (rows/documents by member key)
+
+
+STORES: tuple[Store, ...] = (
+    Store(
+        name="processing_restrictions",
+        kind="sql",
+        member_key="member_id",
+        category="restriction",
+        purpose={
+            "nb": "Huske at behandlingen av dine opplysninger er begrenset, slik at de ikke brukes.",
+            "en": "Remember that processing of your data is restricted, so it is not used.",
+        },
+        legal_basis="GDPR Art. 6(1)(c) and Art. 18 (legal obligation to honour restriction)",
+        retention={
+            "nb": "Så lenge begrensningen gjelder; slettes når den oppheves eller medlemskapet opphører.",
+            "en": "While the restriction stands; deleted when it is lifted or membership ends.",
+        },
+        retention_days=None,
+        readers=("functions", "privacy_officer"),
+        provided_by_member=False,
+        erase="delete",
+    ),
+)
+
+
+def sql_tables() -> dict[str, Store]:
+    return {s.name: s for s in STORES if s.kind == "sql"}

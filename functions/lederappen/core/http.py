@@ -1,0 +1,246 @@
+"""The HTTP edge every HTTP function shares: route, authenticate, validate, call, render.
+
+A feature module declares its endpoints on an `Api`; `build()` checks them against the
+function's manifest entry (same routes, no more, no fewer) and returns the WSGI-level handler
+functions-framework calls with a Flask request. Per request it:
+
+1. matches method and path (404 / 405 with `Allow`),
+2. enforces the body size limit (413) and JSON content type (415),
+3. verifies the bearer token for the route's auth mode (401 / 403),
+4. decodes and validates the body into the endpoint's type (422 naming the field),
+5. calls the handler, which calls a plain-Python service,
+6. renders JSON, or problem+json in Norwegian or English by Accept-Language,
+7. writes one structured log line (route template, status, latency, member pseudonym).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+import msgspec
+
+from . import auth, config, i18n, log, problems
+from .manifest import Function
+from .validation import decode
+
+if TYPE_CHECKING:  # pragma: no cover
+    import flask
+
+_log = logging.getLogger("lederappen.http")
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass
+class Request:
+    """What a handler sees: the caller, validated input, and the negotiated locale."""
+
+    principal: auth.Principal | None
+    params: dict[str, str]
+    query: Any
+    headers: Any
+    body: Any
+    locale: str
+    settings: config.Settings
+
+    @property
+    def member_id(self) -> str:
+        assert self.principal is not None
+        return self.principal.member_id
+
+
+@dataclass
+class Reply:
+    """A handler's answer when it needs a status, ETag or headers beyond a plain 200."""
+
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Callable[[Request], Any]
+    body: type | None
+    max_body_bytes: int | None
+
+
+class Api:
+    """The endpoints of one HTTP function."""
+
+    def __init__(self) -> None:
+        self.endpoints: list[Endpoint] = []
+
+    def route(self, method: str, path: str, *, body: type | None = None,
+              max_body_bytes: int | None = None):
+        def register(handler):
+            self.endpoints.append(Endpoint(method, path, handler, body, max_body_bytes))
+            return handler
+
+        return register
+
+    def get(self, path: str, **kw):
+        return self.route("GET", path, **kw)
+
+    def post(self, path: str, **kw):
+        return self.route("POST", path, **kw)
+
+    def put(self, path: str, **kw):
+        return self.route("PUT", path, **kw)
+
+    def patch(self, path: str, **kw):
+        return self.route("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw):
+        return self.route("DELETE", path, **kw)
+
+
+def _werkzeug_rule(path: str) -> str:
+    return path.replace("{", "<").replace("}", ">")
+
+
+def _respond(body: bytes, status: int, content_type: str, headers: dict[str, str]):
+    import flask
+
+    resp = flask.Response(body, status=status, content_type=content_type)
+    for k, v in headers.items():
+        resp.headers[k] = v
+    return resp
+
+
+def problem_response(problem: problems.Problem, locale: str, instance: str | None = None):
+    headers = {"Content-Language": locale, "Cache-Control": "no-store", **problem.headers}
+    return _respond(_encoder.encode(problem.body(locale, instance)), problem.status,
+                    problems.CONTENT_TYPE, headers)
+
+
+class HttpFunction:
+    """The callable functions-framework invokes for one HTTP function."""
+
+    def __init__(self, api: Api, fn: Function, settings: config.Settings):
+        from werkzeug.routing import Map, Rule
+
+        self.fn = fn
+        self.settings = settings
+        manifest_routes = {(r.method, r.path): r for r in fn.routes}
+        declared = {(e.method, e.path): e for e in api.endpoints}
+        if set(manifest_routes) != set(declared):
+            missing = sorted(set(manifest_routes) - set(declared))
+            extra = sorted(set(declared) - set(manifest_routes))
+            raise RuntimeError(
+                f"function {fn.name!r}: routes differ from manifest.json "
+                f"(no handler for {missing}, not in manifest {extra})"
+            )
+        self._endpoints = {
+            key: (declared[key], manifest_routes[key]) for key in manifest_routes
+        }
+        self._map = Map(
+            [Rule(_werkzeug_rule(p), endpoint=p, methods=[m]) for (m, p) in manifest_routes],
+            strict_slashes=False,
+        )
+
+    def __call__(self, request: "flask.Request"):
+        from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+        started = time.perf_counter()
+        locale = i18n.negotiate(request.headers.get("Accept-Language"))
+        log.set_request_context(
+            log.trace_from_headers(request.headers, self.settings.google_cloud_project),
+            function=self.fn.name,
+        )
+        template = "unmatched"
+        status = 500
+        try:
+            adapter = self._map.bind("", url_scheme="https")
+            try:
+                path_template, params = adapter.match(request.path, method=request.method)
+            except MethodNotAllowed as exc:
+                raise problems.MethodNotAllowed(headers={"Allow": ", ".join(exc.valid_methods or [])})
+            except NotFound:
+                raise problems.NotFound()
+            template = path_template
+            endpoint, route = self._endpoints[(request.method, path_template)]
+            principal = self._authenticate(route.auth, request)
+            if principal is not None and principal.kind == "member":
+                log.bind(member=log.pseudonym(principal.subject))
+            body = self._body(endpoint, request)
+            result = endpoint.handler(
+                Request(principal, params, request.args, request.headers, body, locale,
+                        self.settings)
+            )
+            response = self._render(result, locale, principal is not None)
+            status = response.status_code
+            return response
+        except problems.Problem as problem:
+            status = problem.status
+            return problem_response(problem, locale)
+        except Exception as exc:  # never leak a stack trace or a data value to the caller
+            status = 500
+            _log.error("unhandled error", exc_info=exc)
+            return problem_response(problems.InternalError(), locale)
+        finally:
+            level = logging.ERROR if status >= 500 else logging.INFO
+            log.event(
+                _log, "request", level,
+                httpRequest={
+                    "requestMethod": request.method,
+                    "requestUrl": template,
+                    "status": status,
+                    "latency": f"{time.perf_counter() - started:.6f}s",
+                },
+            )
+
+    def _authenticate(self, mode: str, request) -> auth.Principal | None:
+        if mode == "public":
+            return None
+        token = auth.bearer_token(request.headers.get("Authorization"))
+        if mode == "job":
+            claims = auth.verifier("job", self.settings).verify(token)
+            return auth.principal_for(mode, claims, self.settings.job_invoker_emails)
+        claims = auth.verifier("app", self.settings).verify(token)
+        return auth.principal_for(mode, claims)
+
+    def _body(self, endpoint: Endpoint, request) -> Any:
+        if endpoint.body is None:
+            return None
+        limit = endpoint.max_body_bytes or self.settings.max_request_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise problems.PayloadTooLarge()
+        mimetype = request.mimetype or ""
+        if endpoint.body is bytes:
+            raw = request.stream.read(limit + 1)
+        else:
+            if mimetype != "application/json" and not mimetype.endswith("+json"):
+                raise problems.UnsupportedMediaType(
+                    {"nb": "Send innholdet som application/json.",
+                     "en": "Send the body as application/json."}
+                )
+            raw = request.stream.read(limit + 1)
+        if len(raw) > limit:
+            raise problems.PayloadTooLarge()
+        if endpoint.body is bytes:
+            return raw
+        return decode(raw, endpoint.body)
+
+    @staticmethod
+    def _render(result: Any, locale: str, personal: bool):
+        reply = result if isinstance(result, Reply) else Reply(result)
+        headers = {
+            "Content-Language": locale,
+            "Vary": "Accept-Language, Authorization",
+            "X-Content-Type-Options": "nosniff",
+        }
+        if personal:
+            headers["Cache-Control"] = "no-store"
+        headers.update(reply.headers)
+        if reply.body is None:
+            return _respond(b"", reply.status, "application/json", headers)
+        return _respond(_encoder.encode(reply.body), reply.status, "application/json", headers)
+
+
+def build(api: Api, fn: Function, settings: config.Settings) -> HttpFunction:
+    return HttpFunction(api, fn, settings)

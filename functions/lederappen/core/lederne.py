@@ -1,0 +1,95 @@
+"""Client for Lederne's own APIs at lederne.no: the member register and MinSide.
+
+Profile data (name, address, phone, e-mail, fødselsnummer, employer, position) lives only
+there. This client passes it through to the caller and keeps none of it: no cache, no log
+line with a value. Every call has a bounded time (LEDERNE_API_TIMEOUT_SECONDS per attempt,
+one retry only for idempotent reads whose connection failed); a slow or failing register
+becomes DependencyUnavailable, which the HTTP layer answers with 503 and Retry-After.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .problems import DependencyUnavailable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import config
+
+log = logging.getLogger(__name__)
+DEPENDENCY = "member-register"
+
+
+class LederneClient:
+    def __init__(self, base_url: str, api_key: str, timeout: float):
+        import urllib3
+
+        self._base = base_url.rstrip("/")
+        self._urllib3 = urllib3
+        self._headers = {
+            "Authorization": f"Bearer {api_key}",
+            "Accept": "application/json",
+            "User-Agent": "lederappen-backend",
+        }
+        self._http = urllib3.PoolManager(
+            num_pools=2,
+            maxsize=8,
+            timeout=urllib3.Timeout(connect=min(1.0, timeout), read=timeout),
+        )
+        self._read_retry = urllib3.Retry(total=1, connect=1, read=1, status=0, redirect=0,
+                                         other=0, raise_on_status=False)
+
+    def _request(self, method: str, path: str, body: Any = None,
+                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+        u3 = self._urllib3
+        all_headers = dict(self._headers)
+        if headers:
+            all_headers.update(headers)
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            all_headers["Content-Type"] = "application/json"
+        retries = self._read_retry if method == "GET" else u3.Retry(0, read=False, redirect=0)
+        try:
+            resp = self._http.request(method, self._base + path, body=payload,
+                                      headers=all_headers, retries=retries, redirect=False)
+        except u3.exceptions.HTTPError as exc:
+            log.warning("lederne api unreachable",
+                        extra={"fields": {"error": type(exc).__name__, "method": method}})
+            raise DependencyUnavailable(DEPENDENCY) from exc
+        if resp.status >= 500 or resp.status in (401, 403, 429):
+            # 401/403 means our own credential is wrong: an operator problem, not the member's.
+            log.error("lederne api refused", extra={"fields": {"status": resp.status, "method": method}})
+            raise DependencyUnavailable(DEPENDENCY)
+        data = None
+        if resp.data and resp.headers.get("Content-Type", "").startswith("application/json"):
+            data = json.loads(resp.data)
+        return resp.status, dict(resp.headers), data
+
+    def get_member(self, member_id: str) -> dict[str, Any] | None:
+        """The member register's record, or None when the register does not know the member."""
+        status, headers, data = self._request("GET", f"/api/members/{quote(member_id, safe='')}")
+        if status == 404:
+            return None
+        if status != 200 or not isinstance(data, dict):
+            raise DependencyUnavailable(DEPENDENCY)
+        return data
+
+
+_client: LederneClient | None = None
+_lock = threading.Lock()
+
+
+def client(settings: "config.Settings") -> LederneClient:
+    """The instance's client, created on first use and reused (keep-alive connections)."""
+    global _client
+    if _client is None:
+        with _lock:
+            if _client is None:
+                _client = LederneClient(settings.lederne_api_url, settings.lederne_api_key,
+                                        settings.lederne_api_timeout_seconds)
+    return _client

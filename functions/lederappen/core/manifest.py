@@ -1,0 +1,190 @@
+"""The function manifest (`functions/manifest.json`) as typed Python objects.
+
+The manifest is the single list of Cloud Functions. The runtime reads its own entry from it
+(routes, who may call each route, which configuration sections it needs), the local stack
+serves and wires what it lists, the tests and the OpenAPI check compare against it, and
+Terraform deploys it with `jsondecode`. JSON keeps it readable by all of them with no
+extra parser.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.json"
+
+KINDS = ("http", "pubsub", "scheduled")
+#: Who may call a route. ``staff:<role>`` needs a staff token carrying that role.
+AUTH_MODES = ("public", "member", "job")
+STAFF_ROLES = ("privacy_officer", "editor", "member_service")
+#: Configuration sections a function may declare in ``uses`` (see core.config).
+SECTIONS = ("db", "oidc", "register", "pubsub", "firestore", "fcm", "job_oidc")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
+_PATH = re.compile(r"^/(v1|jobs)(/[a-z0-9_.{}:-]+)+$")
+
+
+class ManifestError(ValueError):
+    """Raised when manifest.json is malformed; the message names every problem found."""
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    auth: str
+
+    @property
+    def staff_role(self) -> str | None:
+        return self.auth.split(":", 1)[1] if self.auth.startswith("staff:") else None
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    entry_point: str
+    kind: str
+    description: str
+    uses: tuple[str, ...]
+    routes: tuple[Route, ...] = ()
+    topic: str | None = None
+    dead_letter_topic: str | None = None
+    max_delivery_attempts: int = 5
+    ack_deadline_seconds: int = 60
+    schedule: str | None = None
+    time_zone: str = "Europe/Oslo"
+    limits: dict = field(default_factory=dict)
+
+    @property
+    def is_http(self) -> bool:
+        """HTTP and scheduled functions are both served over HTTP."""
+        return self.kind in ("http", "scheduled")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    functions: tuple[Function, ...]
+    defaults: dict
+
+    def by_entry_point(self, entry_point: str) -> Function:
+        for fn in self.functions:
+            if fn.entry_point == entry_point:
+                return fn
+        raise KeyError(entry_point)
+
+    def by_name(self, name: str) -> Function:
+        for fn in self.functions:
+            if fn.name == name:
+                return fn
+        raise KeyError(name)
+
+    def routes(self) -> list[tuple[Function, Route]]:
+        return [(fn, r) for fn in self.functions for r in fn.routes]
+
+    def topics(self) -> list[str]:
+        out: list[str] = []
+        for fn in self.functions:
+            for t in (fn.topic, fn.dead_letter_topic):
+                if t and t not in out:
+                    out.append(t)
+        return out
+
+
+def _parse_function(raw: dict, defaults: dict, problems: list[str]) -> Function | None:
+    name = raw.get("name", "?")
+    where = f"function {name!r}"
+    if not isinstance(name, str) or not _NAME.match(name):
+        problems.append(f"{where}: name must be kebab-case (3-42 chars)")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        problems.append(f"{where}: kind must be one of {KINDS}, got {kind!r}")
+    uses = tuple(raw.get("uses", ()))
+    for section in uses:
+        if section not in SECTIONS:
+            problems.append(f"{where}: unknown config section {section!r} in uses")
+    routes = []
+    for r in raw.get("routes", ()):
+        method, path, auth = r.get("method"), r.get("path", ""), r.get("auth", "")
+        if method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            problems.append(f"{where}: bad method {method!r}")
+        if not _PATH.match(path):
+            problems.append(f"{where}: path {path!r} must start with /v1 or /jobs")
+        if auth not in AUTH_MODES and not (
+            auth.startswith("staff:") and auth.split(":", 1)[1] in STAFF_ROLES
+        ):
+            problems.append(f"{where}: route {path} has unknown auth {auth!r}")
+        if auth != "public" and auth != "job" and "oidc" not in uses:
+            problems.append(f"{where}: route {path} needs a token, so uses must list 'oidc'")
+        if auth == "job" and "job_oidc" not in uses:
+            problems.append(f"{where}: route {path} is job-only, so uses must list 'job_oidc'")
+        routes.append(Route(method, path, auth))
+    if kind in ("http", "scheduled") and not routes:
+        problems.append(f"{where}: an HTTP or scheduled function needs at least one route")
+    if kind == "pubsub" and not raw.get("topic"):
+        problems.append(f"{where}: a pubsub function needs a topic")
+    if kind == "pubsub" and not raw.get("dead_letter_topic"):
+        problems.append(f"{where}: a pubsub function needs a dead_letter_topic")
+    if kind == "scheduled" and not raw.get("schedule"):
+        problems.append(f"{where}: a scheduled function needs a schedule")
+    limit_keys = ("memory", "cpu", "timeout_seconds", "min_instances", "max_instances", "concurrency")
+    limits = {k: raw.get(k, defaults.get(k)) for k in limit_keys}
+    limits["runtime"] = defaults.get("runtime")
+    known = {
+        "name", "entry_point", "kind", "description", "routes", "uses", "topic",
+        "dead_letter_topic", "max_delivery_attempts", "ack_deadline_seconds", "schedule",
+        "time_zone", *limit_keys,
+    }
+    for key in raw:
+        if key not in known:
+            problems.append(f"{where}: unknown key {key!r}")
+    if kind not in KINDS:
+        return None
+    return Function(
+        name=name,
+        entry_point=raw.get("entry_point", ""),
+        kind=kind,
+        description=raw.get("description", ""),
+        uses=uses,
+        routes=tuple(routes),
+        topic=raw.get("topic"),
+        dead_letter_topic=raw.get("dead_letter_topic"),
+        max_delivery_attempts=int(raw.get("max_delivery_attempts", 5)),
+        ack_deadline_seconds=int(raw.get("ack_deadline_seconds", 60)),
+        schedule=raw.get("schedule"),
+        time_zone=raw.get("time_zone", "Europe/Oslo"),
+        limits=limits,
+    )
+
+
+def parse(data: dict) -> Manifest:
+    """Validates and converts the manifest's JSON; raises ManifestError listing every problem."""
+    problems: list[str] = []
+    defaults = data.get("defaults", {})
+    functions = []
+    for raw in data.get("functions", ()):
+        fn = _parse_function(raw, defaults, problems)
+        if fn is not None:
+            functions.append(fn)
+    seen: dict[str, str] = {}
+    for fn in functions:
+        for key in (f"name:{fn.name}", f"entry:{fn.entry_point}"):
+            if key in seen:
+                problems.append(f"duplicate {key}")
+            seen[key] = fn.name
+        for r in fn.routes:
+            key = f"route:{r.method} {r.path}"
+            if key in seen:
+                problems.append(f"{key} is served by both {seen[key]!r} and {fn.name!r}")
+            seen[key] = fn.name
+    if problems:
+        raise ManifestError("manifest.json is invalid:\n  - " + "\n  - ".join(problems))
+    return Manifest(functions=tuple(functions), defaults=defaults)
+
+
+@lru_cache(maxsize=1)
+def load(path: str | None = None) -> Manifest:
+    with open(path or MANIFEST_PATH, encoding="utf-8") as fh:
+        return parse(json.load(fh))

@@ -1,0 +1,111 @@
+"""Request bodies decoded and validated by msgspec, with failures named per field.
+
+msgspec decodes JSON straight into typed Structs and checks types and constraints in one pass
+(`forbid_unknown_fields` rejects unknown fields). It imports in ~2 ms and decodes a small
+body in microseconds, which keeps cold starts and warm latency low; its error says which
+field failed, and this module turns that into a problem+json `errors` entry with a message in
+Norwegian and English.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import msgspec
+
+from .problems import ValidationFailed
+
+T = TypeVar("T")
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base class for request bodies: unknown fields are rejected."""
+
+
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_PATTERNS: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"^Object missing required field `(?P<name>[^`]+)`$"), "required"),
+    (re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$"), "unknown_field"),
+    (re.compile(r"^Expected `(?P<type>[^`]+)` (?P<op>[<>]=?) (?P<limit>-?[\d.]+)$"), "range"),
+    (re.compile(r"^Expected `(?P<type>[^`]+)` of length (?P<op>[<>]=?) (?P<limit>\d+)$"), "length"),
+    (re.compile(r"^Expected `(?P<type>[^`]+)` matching regex .*$"), "pattern"),
+    (re.compile(r"^Expected `(?P<type>[^`]+)`, got `(?P<got>[^`]+)`$"), "type"),
+    (re.compile(r"^Invalid enum value (?P<value>.*)$"), "enum"),
+]
+_OPS_NB = {">=": "minst", "<=": "høyst", ">": "større enn", "<": "mindre enn"}
+_OPS_EN = {">=": "at least", "<=": "at most", ">": "greater than", "<": "less than"}
+_TYPES_NB = {"int": "et heltall", "str": "tekst", "bool": "sann/usann", "float": "et tall",
+             "array": "en liste", "object": "et objekt", "null": "tomt"}
+_TYPES_EN = {"int": "a whole number", "str": "text", "bool": "true/false", "float": "a number",
+             "array": "a list", "object": "an object", "null": "empty"}
+
+
+def _field(path: str, name: str | None = None) -> str | None:
+    parts = [p for p in re.split(r"\.|\[|\]", path or "") if p]
+    if name:
+        parts.append(name)
+    return ".".join(parts) or None
+
+
+def describe(error: str) -> dict[str, Any]:
+    """Turns one msgspec error message into a problem `errors` entry (field, code, message)."""
+    m = _AT.match(error.strip())
+    msg, path = (m.group("msg"), m.group("path") or "") if m else (error, "")
+    for pattern, code in _PATTERNS:
+        p = pattern.match(msg)
+        if not p:
+            continue
+        g = p.groupdict()
+        if code == "required":
+            return {"field": _field(path, g["name"]), "code": code,
+                    "message": {"nb": "Feltet må fylles ut.", "en": "This field is required."}}
+        if code == "unknown_field":
+            return {"field": _field(path, g["name"]), "code": code,
+                    "message": {"nb": "Ukjent felt.", "en": "Unknown field."}}
+        if code == "range":
+            return {"field": _field(path), "code": code,
+                    "message": {"nb": f"Må være {_OPS_NB[g['op']]} {g['limit']}.",
+                                "en": f"Must be {_OPS_EN[g['op']]} {g['limit']}."}}
+        if code == "length":
+            return {"field": _field(path), "code": code,
+                    "message": {"nb": f"Lengden må være {_OPS_NB[g['op']]} {g['limit']}.",
+                                "en": f"Length must be {_OPS_EN[g['op']]} {g['limit']}."}}
+        if code == "pattern":
+            return {"field": _field(path), "code": code,
+                    "message": {"nb": "Har feil format.", "en": "Has the wrong format."}}
+        if code == "type":
+            t = g["type"].split(" | ")[0]
+            return {"field": _field(path), "code": code,
+                    "message": {"nb": f"Må være {_TYPES_NB.get(t, t)}.",
+                                "en": f"Must be {_TYPES_EN.get(t, t)}."}}
+        if code == "enum":
+            return {"field": _field(path), "code": code,
+                    "message": {"nb": "Verdien er ikke blant de tillatte.",
+                                "en": "The value is not one of the allowed ones."}}
+    return {"field": _field(path), "code": "invalid", "message": {"nb": "Ugyldig verdi.", "en": msg}}
+
+
+def decode(raw: bytes, type_: type[T]) -> T:
+    """Decodes and validates a JSON body, or raises ValidationFailed naming the field."""
+    try:
+        return msgspec.json.decode(raw, type=type_)
+    except msgspec.ValidationError as exc:
+        raise ValidationFailed(
+            {"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."},
+            errors=[describe(str(exc))],
+        ) from None
+    except msgspec.DecodeError:
+        raise ValidationFailed(
+            {"nb": "Innholdet er ikke gyldig JSON.", "en": "The body is not valid JSON."},
+            errors=[{"field": None, "code": "malformed_json",
+                     "message": {"nb": "Ikke gyldig JSON.", "en": "Not valid JSON."}}],
+        ) from None
+
+
+def field_error(field: str, code: str, nb: str, en: str) -> ValidationFailed:
+    """A 422 for a rule checked in a service (beyond what the type expresses)."""
+    return ValidationFailed(
+        {"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."},
+        errors=[{"field": field, "code": code, "message": {"nb": nb, "en": en}}],
+    )

@@ -1,0 +1,1 @@
+"""Health check and the OpenAPI document."""

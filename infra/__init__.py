@@ -1,0 +1,1 @@
+"""Infrastructure code: migrations, the local stack and its stand-ins, and scripts."""
