@@ -143,3 +143,35 @@ def test_pool_is_thread_safe_under_contention():
     for t in threads:
         t.join()
     assert peak[0] <= 3 and pool.opened <= 3
+
+
+class AutocommitConn(FakeConn):
+    autocommit = False
+
+    def execute(self, sql, params=()):
+        self.log.append(("autocommit" if self.autocommit else "tx", sql))
+        if self.fail_on == sql:
+            raise pg8000.exceptions.InterfaceError("network error")
+
+
+def test_reads_run_in_autocommit_without_begin_or_commit():
+    log = []
+    pool = db.Pool(lambda: AutocommitConn(log), size=1, acquire_timeout=0.2)
+    assert db.read(lambda cur: cur.execute("SELECT 1") or "row", use_pool=pool) == "row"
+    assert log == [("autocommit", "SELECT 1")]
+    with pool.connection() as conn:
+        assert conn.autocommit is False  # handed back ready for transactions
+
+
+def test_a_read_on_a_dropped_connection_is_retried_on_a_new_one():
+    log = []
+    conns = [AutocommitConn(log, fail_on="SELECT 1"), AutocommitConn(log)]
+    pool = db.Pool(lambda: conns.pop(0), size=1, acquire_timeout=0.2)
+    calls = []
+
+    def work(cur):
+        calls.append(1)
+        cur.execute("SELECT 1" if len(calls) == 1 else "SELECT 2")
+        return len(calls)
+
+    assert db.read(work, use_pool=pool) == 2 and pool.opened == 2

@@ -235,19 +235,48 @@ def transaction(work: Callable[[Any], T], *, use_pool: Pool | None = None) -> T:
     raise AssertionError("unreachable")
 
 
+def read(work: Callable[[Any], T], *, use_pool: Pool | None = None) -> T:
+    """Runs read-only `work(cursor)` in autocommit mode: one round trip per statement.
+
+    pg8000 opens every DB-API transaction with a separate BEGIN and closes it with COMMIT,
+    two extra round trips that a single SELECT does not need. Reads are safe to retry, so a
+    connection that breaks is replaced and `work` runs once more.
+    """
+    p = use_pool or pool()
+    for attempt in (1, 2):
+        try:
+            with p.connection() as conn:
+                conn.autocommit = True
+                try:
+                    return work(conn.cursor())
+                finally:
+                    conn.autocommit = False
+        except DependencyUnavailable:
+            raise
+        except Exception as exc:
+            if not _is_connection_error(exc):
+                raise
+            if attempt == 2:
+                raise DependencyUnavailable("database") from exc
+            log.warning("database connection lost, retrying once")
+    raise AssertionError("unreachable")
+
+
 def fetch_one(sql: str, params: tuple = ()) -> tuple | None:
-    """One row of a read-only query (in its own short transaction)."""
+    """The first row of a read-only query, or None."""
 
     def work(cur):
         cur.execute(sql, params)
         return cur.fetchone()
 
-    return transaction(work)
+    return read(work)
 
 
 def fetch_all(sql: str, params: tuple = ()) -> list[tuple]:
+    """All rows of a read-only query."""
+
     def work(cur):
         cur.execute(sql, params)
         return cur.fetchall()
 
-    return transaction(work)
+    return read(work)

@@ -57,6 +57,10 @@ class Function:
     schedule: str | None = None
     time_zone: str = "Europe/Oslo"
     limits: dict = field(default_factory=dict)
+    #: Table -> privileges this function's database user gets (least privilege, S1).
+    db_privileges: dict = field(default_factory=dict)
+    #: Topics this function publishes to (Terraform grants roles/pubsub.publisher on each).
+    publishes: tuple[str, ...] = ()
 
     @property
     def is_http(self) -> bool:
@@ -129,13 +133,25 @@ def _parse_function(raw: dict, defaults: dict, problems: list[str]) -> Function 
         problems.append(f"{where}: a pubsub function needs a dead_letter_topic")
     if kind == "scheduled" and not raw.get("schedule"):
         problems.append(f"{where}: a scheduled function needs a schedule")
+    privileges = raw.get("db_privileges", {})
+    for table, privs in privileges.items():
+        bad = set(privs) - {"SELECT", "INSERT", "UPDATE", "DELETE"}
+        if bad:
+            problems.append(f"{where}: db_privileges on {table} has unknown privileges {sorted(bad)}")
+    if privileges and "db" not in uses:
+        problems.append(f"{where}: db_privileges need 'db' in uses")
+    if "db" in uses and "db_privileges" not in raw:
+        problems.append(f"{where}: uses 'db', so it must declare db_privileges (may be {{}})")
+    publishes = tuple(raw.get("publishes", ()))
+    if publishes and "pubsub" not in uses:
+        problems.append(f"{where}: publishes needs 'pubsub' in uses")
     limit_keys = ("memory", "cpu", "timeout_seconds", "min_instances", "max_instances", "concurrency")
     limits = {k: raw.get(k, defaults.get(k)) for k in limit_keys}
     limits["runtime"] = defaults.get("runtime")
     known = {
         "name", "entry_point", "kind", "description", "routes", "uses", "topic",
         "dead_letter_topic", "max_delivery_attempts", "ack_deadline_seconds", "schedule",
-        "time_zone", *limit_keys,
+        "time_zone", "db_privileges", "publishes", *limit_keys,
     }
     for key in raw:
         if key not in known:
@@ -156,6 +172,8 @@ def _parse_function(raw: dict, defaults: dict, problems: list[str]) -> Function 
         schedule=raw.get("schedule"),
         time_zone=raw.get("time_zone", "Europe/Oslo"),
         limits=limits,
+        db_privileges={t: tuple(p) for t, p in privileges.items()},
+        publishes=publishes,
     )
 
 

@@ -1,0 +1,32 @@
+# One command to run the backend, one to run the tests. Both install what they need first.
+.PHONY: run test unit bench migrate bootstrap clean
+
+PY := .venv/bin/python
+PORT_BASE ?= 8080
+
+bootstrap:
+	@bash infra/scripts/bootstrap.sh
+
+## make run: the whole backend on localhost (PostgreSQL, emulators, stand-ins, every function)
+run: bootstrap
+	@$(PY) -m infra.local.stack up --port-base $(PORT_BASE)
+
+## make test: unit, integration and end-to-end tests against a real local stack
+test: bootstrap
+	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+## make unit: the fast unit tests only (no I/O)
+unit: bootstrap
+	@$(PY) -m pytest tests/unit
+
+## make bench: cold-start and warm-latency benchmark (prints ratios against baselines)
+bench: bootstrap
+	@$(PY) -m tests.benchmarks.bench_http
+
+## make migrate: apply pending migrations to the database in DB_* / CLOUD_SQL_INSTANCE
+migrate: bootstrap
+	@$(PY) -m infra.migrate
+
+clean:
+	rm -rf .local

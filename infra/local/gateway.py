@@ -1,0 +1,204 @@
+"""A small local API gateway: one port in front of every function, like production's load balancer.
+
+In production an HTTPS load balancer maps each public `/v1/...` route to the Cloud Function
+that serves it (Terraform builds the URL map from the manifest). Locally this gateway does
+the same from the same manifest routes, so the app and curl talk to one base URL:
+
+* a request whose path matches a route template (`/v1/things/{id}` matches one segment per
+  `{...}`) goes to the function serving it. A route with the same method wins; when only the
+  path matches, the request still goes to that function, which answers 405 with `Allow`
+  itself, as it would behind the load balancer;
+* method, path, query string, headers and body pass through unchanged (hop-by-hop headers
+  dropped, `X-Forwarded-For`/`X-Forwarded-Proto` added); the answer streams back with its
+  status and headers, compressed bodies left as they are;
+* any other path gets 404 problem+json, and an unreachable function 502 problem+json.
+
+Pub/Sub-kind functions and `/jobs/...` or job-only routes are never routed: they are not
+public in production either (scheduled jobs are called by Cloud Scheduler with a Google
+OIDC token; use `python -m infra.local.fire`).
+
+    python -m infra.local.gateway --port 8080 --routes-file .local/gateway-routes.json
+
+The routes file is a JSON list of `{"method", "path", "target"}` objects (target = the
+function's base URL, e.g. `http://127.0.0.1:8081`); `build_routes()` makes it from the
+manifest. Nothing about requests is logged (no access log): one line on start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import signal
+import sys
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+PROBLEM_BASE = "https://api.lederne.no/problems/"
+#: Headers that describe one connection, not the message (RFC 9110 7.6.1), plus Host.
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+    "te", "trailer", "transfer-encoding", "upgrade", "host",
+})
+UPSTREAM_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class GatewayRoute:
+    method: str
+    path: str
+    target: str
+
+    @property
+    def pattern(self) -> re.Pattern:
+        parts = re.split(r"(\{[^/{}]+\})", self.path)
+        regex = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts if p)
+        return re.compile(f"^{regex}$")
+
+
+def build_routes(functions: Iterable, targets: Mapping[str, str]) -> list[GatewayRoute]:
+    """The public routes of manifest `functions`, pointed at `targets[function name]`."""
+    routes = []
+    for fn in functions:
+        if fn.kind == "pubsub" or fn.name not in targets:
+            continue
+        for r in fn.routes:
+            if r.path.startswith("/jobs/") or r.auth == "job":
+                continue
+            routes.append(GatewayRoute(r.method, r.path, targets[fn.name].rstrip("/")))
+    return routes
+
+
+def routes_to_json(routes: Iterable[GatewayRoute]) -> str:
+    return json.dumps([r.__dict__ for r in routes], indent=2)
+
+
+def routes_from_json(text: str) -> list[GatewayRoute]:
+    return [GatewayRoute(str(r["method"]).upper(), r["path"], r["target"].rstrip("/"))
+            for r in json.loads(text)]
+
+
+class Router:
+    """Finds the target for (method, path); same-method routes first, then path-only."""
+
+    def __init__(self, routes: Iterable[GatewayRoute]):
+        self._compiled = [(r, r.pattern) for r in routes]
+
+    def target(self, method: str, path: str) -> str | None:
+        path_only = None
+        for route, pattern in self._compiled:
+            if pattern.match(path):
+                if route.method == method or (method == "HEAD" and route.method == "GET"):
+                    return route.target
+                path_only = path_only or route.target
+        return path_only
+
+
+def _problem(status: int, slug: str, title: str):
+    from aiohttp import web
+
+    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status}
+    return web.Response(status=status, body=json.dumps(body).encode(),
+                        content_type="application/problem+json",
+                        headers={"Cache-Control": "no-store"})
+
+
+def build_app(routes: Iterable[GatewayRoute]):
+    """The aiohttp application; one shared keep-alive ClientSession for all upstream calls."""
+    import aiohttp
+    from aiohttp import web
+    from yarl import URL
+
+    router = Router(routes)
+    session_key = web.AppKey("session", aiohttp.ClientSession)
+    app = web.Application(client_max_size=0)  # no limit here: the functions enforce theirs
+
+    async def on_startup(app):
+        app[session_key] = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30),
+            timeout=aiohttp.ClientTimeout(total=UPSTREAM_TIMEOUT_SECONDS, connect=5),
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+
+    async def on_cleanup(app):
+        await app[session_key].close()
+
+    async def proxy(request: web.Request) -> web.StreamResponse:
+        target = router.target(request.method, request.path)
+        if target is None:
+            return _problem(404, "not-found", "Not found")
+        skip = HOP_BY_HOP | {"x-forwarded-for", "x-forwarded-proto"}
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in skip]
+        forwarded_for = request.headers.get("X-Forwarded-For")
+        peer = request.remote or "127.0.0.1"
+        headers.append(("X-Forwarded-For", f"{forwarded_for}, {peer}" if forwarded_for else peer))
+        headers.append(("X-Forwarded-Proto", request.scheme))
+        body = request.content if request.body_exists else None
+        # encoded=True: path and query go on byte for byte as the client sent them.
+        url = URL(target + request.rel_url.raw_path_qs, encoded=True)
+        try:
+            async with app[session_key].request(
+                request.method, url, headers=headers, data=body, allow_redirects=False,
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+            ) as upstream:
+                response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+                for k, v in upstream.headers.items():
+                    if k.lower() not in HOP_BY_HOP:
+                        response.headers.add(k, v)
+                await response.prepare(request)
+                async for chunk in upstream.content.iter_any():
+                    await response.write(chunk)
+                await response.write_eof()
+                return response
+        except (aiohttp.ClientConnectionError, asyncio.TimeoutError):
+            return _problem(502, "bad-gateway", "The function did not answer")
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    app.router.add_route("*", "/{tail:.*}", proxy)
+    return app
+
+
+async def _serve(host: str, port: int, routes: list[GatewayRoute]) -> int:
+    from aiohttp import web
+
+    runner = web.AppRunner(build_app(routes), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        print(f"error: gateway cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"gateway listening on http://{host}:{port} ({len(routes)} routes)", file=sys.stderr,
+          flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--routes-file", help="JSON list of {method, path, target}")
+    source.add_argument("--routes-json", help="the same list, inline")
+    args = parser.parse_args(argv)
+    if args.routes_file:
+        with open(args.routes_file, encoding="utf-8") as fh:
+            routes = routes_from_json(fh.read())
+    else:
+        routes = routes_from_json(args.routes_json)
+    return asyncio.run(_serve(args.host, args.port, routes))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
