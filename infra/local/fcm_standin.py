@@ -39,19 +39,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import errno
-import ipaddress
 import json
 import logging
 import os
-import signal
-import socket
 import sys
 import time
 from collections import deque
 from typing import Any
 
 from aiohttp import web
+
+from infra.local import aioserve
 
 log = logging.getLogger("infra.local.fcm_standin")
 
@@ -592,48 +590,6 @@ def build_app(**_options: Any) -> web.Application:
 # --------------------------------------------------------------------------------------
 
 
-def _format_base(host: str, port: int) -> str:
-    try:
-        if ipaddress.ip_address(host).version == 6:
-            host = f"[{host}]"
-    except ValueError:
-        pass
-    return f"http://{host}:{port}"
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    try:
-        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
-    except ValueError:
-        family = socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-async def _serve(sock: socket.socket) -> None:
-    host, port = sock.getsockname()[:2]
-    runner = web.AppRunner(build_app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
-    await runner.setup()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await web.SockSite(runner, sock).start()
-        print(f"fcm stand-in listening on {_format_base(host, port)}", file=sys.stderr, flush=True)
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra.local.fcm_standin", description="Local stand-in for FCM HTTP v1."
@@ -641,29 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8082)
     args = parser.parse_args(argv)
-    try:
-        sock = _bind(args.host, args.port)
-    except OSError as exc:
-        reason = (
-            f"port {args.port} is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-        )
-        print(
-            f"error: fcm stand-in cannot listen on {args.host}:{args.port}: {reason}",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        import uvloop  # type: ignore[import-not-found]  # only if already installed
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:
-        loop_factory = None
-    try:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(_serve(sock))
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return aioserve.run("fcm stand-in", args.host, args.port, lambda host, port: build_app())
 
 
 if __name__ == "__main__":

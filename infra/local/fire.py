@@ -25,9 +25,8 @@ import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 
-from .stack import DEFAULT_STATE_DIR, LOCAL_HTTP, SCHEDULER_EMAIL, StackError, read_state
+from .stack import DEFAULT_STATE_DIR, LOCAL_HTTP, SCHEDULER_EMAIL, StackError, running_state
 
 USER_AGENT = "Google-Cloud-Scheduler"
 
@@ -108,10 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
     parser.add_argument("--body", default=None, help="JSON body to send (default: none)")
     args = parser.parse_args(argv)
-    state = read_state(Path(args.state_dir))
-    if not state or state.get("status") != "running":
-        print(f"error: no running stack in {args.state_dir}; start one with: "
-              "python -m infra.local.stack up", file=sys.stderr)
+    state = running_state(args.state_dir)
+    if state is None:
         return 1
     try:
         fn = job_target(state, args.function)

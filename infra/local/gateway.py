@@ -30,8 +30,6 @@ import argparse
 import asyncio
 import json
 import re
-import signal
-import sys
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -161,29 +159,6 @@ def build_app(routes: Iterable[GatewayRoute]):
     return app
 
 
-async def _serve(host: str, port: int, routes: list[GatewayRoute]) -> int:
-    from aiohttp import web
-
-    runner = web.AppRunner(build_app(routes), access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        print(f"error: gateway cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
-        return 2
-    print(f"gateway listening on http://{host}:{port} ({len(routes)} routes)", file=sys.stderr,
-          flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -197,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
             routes = routes_from_json(fh.read())
     else:
         routes = routes_from_json(args.routes_json)
-    return asyncio.run(_serve(args.host, args.port, routes))
+    from . import aioserve  # imports aiohttp: only when serving
+
+    return aioserve.run("gateway", args.host, args.port, lambda host, port: build_app(routes),
+                        note=f" ({len(routes)} routes)", shutdown_timeout=60.0)
 
 
 if __name__ == "__main__":

@@ -53,15 +53,11 @@ import base64
 import binascii
 import copy
 import datetime as dt
-import errno
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import os
-import signal
-import socket
 import sys
 import time
 from bisect import bisect_right
@@ -74,7 +70,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from infra.local import demo_data
+from infra.local import aioserve, demo_data
 
 log = logging.getLogger("infra.local.lederne_standin")
 
@@ -245,15 +241,6 @@ def _parse_rfc3339(value: Any, field: str) -> dt.datetime:
     if parsed.tzinfo is None:
         raise _Reject(400, "invalid_request", f"{field} must carry a time zone offset")
     return parsed
-
-
-def _format_base(scheme: str, host: str, port: int) -> str:
-    try:
-        if ipaddress.ip_address(host).version == 6:
-            host = f"[{host}]"
-    except ValueError:
-        pass
-    return f"{scheme}://{host}:{port}"
 
 
 # --------------------------------------------------------------------------------------
@@ -1056,7 +1043,7 @@ def build_app(
     base URL each request was addressed to (handy with aiohttp's TestServer).
     """
     if issuer is None and host and port:
-        issuer = _format_base("http", host, port)
+        issuer = aioserve.base_url(host, port)
     member_key = SigningKey(load_or_create_rsa_key(key_file))
     google_file = f"{os.fspath(key_file)}.google" if key_file is not None else None
     google_key = SigningKey(load_or_create_rsa_key(google_file))
@@ -1103,80 +1090,6 @@ def build_app(
     return app
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on (host, port); OSError if it cannot be bound."""
-    try:
-        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
-    except ValueError:
-        family = socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-async def serve(name: str, sock: socket.socket, make_app) -> None:
-    """Serves ``make_app(port)`` on ``sock`` until SIGINT/SIGTERM; logs one line on start."""
-    host, port = sock.getsockname()[:2]
-    app = make_app(host, port)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-    await runner.setup()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await web.SockSite(runner, sock).start()
-        print(
-            f"{name} stand-in listening on {_format_base('http', host, port)}",
-            file=sys.stderr,
-            flush=True,
-        )
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
-def run_cli(name: str, sock_host: str, sock_port: int, make_app) -> int:
-    """Binds, serves, and maps the outcome to an exit code (2 if the port is busy)."""
-    try:
-        sock = bind_socket(sock_host, sock_port)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            print(
-                f"error: {name} stand-in cannot listen on {sock_host}:{sock_port}: "
-                f"port {sock_port} is already in use",
-                file=sys.stderr,
-            )
-        else:
-            print(
-                f"error: {name} stand-in cannot listen on {sock_host}:{sock_port}: {exc.strerror}",
-                file=sys.stderr,
-            )
-        return 2
-    try:
-        import uvloop  # type: ignore[import-not-found]  # only if already installed
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:
-        loop_factory = None
-    try:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(serve(name, sock, make_app))
-    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
-        pass
-    except (OSError, ValueError, TypeError) as exc:
-        print(f"error: {name} stand-in failed to start: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra.local.lederne_standin", description="Local stand-in for lederne.no."
@@ -1206,7 +1119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def make_app(host: str, port: int) -> web.Application:
         return build_app(
-            issuer=args.issuer or _format_base("http", host, port),
+            issuer=args.issuer or aioserve.base_url(host, port),
             audience=args.audience,
             api_key=args.api_key,
             key_file=args.key_file,
@@ -1215,7 +1128,7 @@ def main(argv: list[str] | None = None) -> int:
             reference_date=args.reference_date,
         )
 
-    return run_cli("lederne", args.host, args.port, make_app)
+    return aioserve.run("lederne stand-in", args.host, args.port, make_app)
 
 
 if __name__ == "__main__":

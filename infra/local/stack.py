@@ -922,11 +922,19 @@ def _cmd_status(args) -> int:
     return 0 if state["status"] == "running" and all_up else 1
 
 
-def _cmd_token(args) -> int:
-    state = read_state(Path(args.state_dir))
+def running_state(state_dir: str | Path) -> dict | None:
+    """`stack.json` of a running stack; else None, having said so on stderr."""
+    state = read_state(Path(state_dir))
     if not state or state.get("status") != "running":
-        print(f"error: no running stack in {args.state_dir}; start one with: "
+        print(f"error: no running stack in {state_dir}; start one with: "
               "python -m infra.local.stack up", file=sys.stderr)
+        return None
+    return state
+
+
+def _cmd_token(args) -> int:
+    state = running_state(args.state_dir)
+    if state is None:
         return 1
     try:
         print(fetch_token(state["urls"]["lederne"], args.who))
