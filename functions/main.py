@@ -5,7 +5,17 @@ function's cold start pays only for the libraries that feature uses. The list he
 manifest (manifest.json) and Terraform must agree; tests/unit/test_manifest.py checks it.
 """
 
+import functions_framework
+
 from lederappen.core.entry import http_function
+from lederappen.core.events import event_function
 
 meta = http_function("meta", "lederappen.meta.api")
 profile = http_function("profile", "lederappen.profile.api")
+consents = http_function("consents", "lederappen.consents.api")
+consent_admin = http_function("consent_admin", "lederappen.consents.admin")
+preferences = http_function("preferences", "lederappen.preferences.api")
+feed = http_function("feed", "lederappen.feed.api")
+outbox_relay = http_function("outbox_relay", "lederappen.jobs.outbox_relay")
+newsletter_sync = functions_framework.cloud_event(
+    event_function("newsletter_sync", "lederappen.newsletter.handler"))

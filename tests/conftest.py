@@ -8,6 +8,7 @@ it, so the tests exercise the same wiring a developer uses. Unit tests do not to
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import urllib.parse
@@ -40,7 +41,10 @@ def stack():
         raise
     yield s
     s.stop()
-    shutil.rmtree(state_dir, ignore_errors=True)
+    if os.environ.get("KEEP_TEST_STACK"):
+        print(f"\ntest stack state and logs kept in {state_dir}")
+    else:
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @dataclass
@@ -152,10 +156,57 @@ def db_exec(stack):
         try:
             cur = conn.cursor()
             cur.execute(sql, params)
-            rows = cur.fetchall() if cur.description else None
+            rows = [tuple(r) for r in cur.fetchall()] if cur.description else None
             conn.commit()
             return rows
         finally:
             conn.close()
 
     return run
+
+
+class PubsubTool:
+    """Publish raw messages to the emulator and read dead letters, as staff tooling would."""
+
+    def __init__(self, stack):
+        from infra.local import emulators
+
+        self.project = emulators.PROJECT
+        self.pub, self.sub = emulators.clients(stack.urls["pubsub"])
+
+    def publish(self, topic: str, data: bytes, **attributes) -> str:
+        return self.pub.publish(topic=f"projects/{self.project}/topics/{topic}",
+                                messages=[{"data": data, "attributes": attributes}]).message_ids[0]
+
+    def pull_dead_letters(self, dead_letter_topic: str, wait: float = 20.0) -> list:
+        import time as _time
+
+        name = f"projects/{self.project}/subscriptions/{dead_letter_topic}-inspect"
+        deadline = _time.monotonic() + wait
+        while _time.monotonic() < deadline:
+            resp = self.sub.pull(subscription=name, max_messages=10, return_immediately=True)
+            if resp.received_messages:
+                self.sub.acknowledge(subscription=name,
+                                     ack_ids=[m.ack_id for m in resp.received_messages])
+                return [m.message for m in resp.received_messages]
+            _time.sleep(0.2)
+        return []
+
+
+@pytest.fixture(scope="session")
+def pubsub(stack) -> PubsubTool:
+    return PubsubTool(stack)
+
+
+def eventually(check, timeout: float = 15.0, interval: float = 0.1):
+    """Polls `check()` until it returns something truthy; fails with its last value."""
+    import time as _time
+
+    deadline = _time.monotonic() + timeout
+    value = None
+    while _time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        _time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")

@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Column / field names that hold a member key. A table with one of them must be declared.
-MEMBER_KEY_COLUMNS = ("member_id",)
+MEMBER_KEY_COLUMNS = ("member_id", "owner")
 
 #: Tables that hold no member data (checked by the same test, so they are listed on purpose).
 NOT_MEMBER_DATA = frozenset({"schema_migrations"})
+#: Tables without a member key, listed so reviewers see they were considered.
+NO_MEMBER_KEY = frozenset({"consent_terms", "processed_events"})
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,95 @@ STORES: tuple[Store, ...] = (
         },
         retention_days=None,
         readers=("functions", "privacy_officer"),
+        provided_by_member=False,
+        erase="delete",
+    ),
+    Store(
+        name="consent_events",
+        kind="sql",
+        member_key="member_id",
+        category="consent",
+        purpose={
+            "nb": "Bevise hvilke samtykker du har gitt eller trukket, til hvilken vilkårstekst og når.",
+            "en": "Prove which consents you gave or withdrew, to which terms text, and when.",
+        },
+        legal_basis="GDPR Art. 7(1) and Art. 6(1)(c) (the controller must be able to prove consent)",
+        retention={
+            "nb": "Så lenge du er medlem; slettes når medlemskapet opphører.",
+            "en": "While you are a member; deleted when membership ends.",
+        },
+        retention_days=None,
+        readers=("functions", "privacy_officer"),
+        provided_by_member=True,
+        erase="delete",
+    ),
+    Store(
+        name="member_preferences",
+        kind="sql",
+        member_key="member_id",
+        category="preferences",
+        purpose={
+            "nb": "Tilpasse innhold og varsler i appen etter dine valg og interesser (frivillig).",
+            "en": "Tailor content and notifications in the app to your choices and interests (voluntary).",
+        },
+        legal_basis="GDPR Art. 6(1)(a) consent for personalisation; Art. 6(1)(b) for notification settings",
+        retention={
+            "nb": "Til du sletter dem, eller medlemskapet opphører.",
+            "en": "Until you delete them, or membership ends.",
+        },
+        retention_days=None,
+        readers=("functions",),
+        provided_by_member=True,
+        erase="delete",
+    ),
+    Store(
+        name="newsletter_sync",
+        kind="sql",
+        member_key="member_id",
+        category="consent",
+        purpose={
+            "nb": "Vise om nyhetsbrevsystemet har mottatt ditt siste valg om nyhetsbrev.",
+            "en": "Show whether the newsletter system has received your latest newsletter choice.",
+        },
+        legal_basis="GDPR Art. 6(1)(a) (the newsletter consent it carries out)",
+        retention={
+            "nb": "Så lenge du er medlem; slettes når medlemskapet opphører.",
+            "en": "While you are a member; deleted when membership ends.",
+        },
+        retention_days=None,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="delete",
+    ),
+    Store(
+        name="idempotency_keys",
+        kind="sql",
+        member_key="owner",
+        category="technical",
+        purpose={
+            "nb": "Sørge for at en forespørsel som sendes på nytt, ikke utføres to ganger.",
+            "en": "Make sure a request that is sent again is not carried out twice.",
+        },
+        legal_basis="GDPR Art. 6(1)(b) (delivering the service correctly)",
+        retention={"nb": "24 timer.", "en": "24 hours."},
+        retention_days=1,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="delete",
+    ),
+    Store(
+        name="outbox",
+        kind="sql",
+        member_key="member_id",
+        category="technical",
+        purpose={
+            "nb": "Levere meldinger om dine endringer (for eksempel nyhetsbrevvalg) til andre systemer.",
+            "en": "Deliver messages about your changes (for example newsletter choices) to other systems.",
+        },
+        legal_basis="GDPR Art. 6(1)(a)/(b) (the choice it carries out)",
+        retention={"nb": "7 dager etter levering.", "en": "7 days after delivery."},
+        retention_days=7,
+        readers=("functions",),
         provided_by_member=False,
         erase="delete",
     ),

@@ -242,5 +242,26 @@ class HttpFunction:
         return _respond(_encoder.encode(reply.body), reply.status, "application/json", headers)
 
 
+def etag(version: int | str) -> str:
+    return f'"{version}"'
+
+
+def require_if_match(request: Request, current_version: int | str) -> None:
+    """Updates need If-Match with the version the client read: 428 without it, 412 when stale,
+    so two devices cannot silently overwrite each other."""
+    sent = request.headers.get("If-Match")
+    if not sent:
+        raise problems.PreconditionRequired(
+            {"nb": "Send If-Match med ETag-en du leste.", "en": "Send If-Match with the ETag you read."}
+        )
+    wanted = etag(current_version)
+    if sent.strip() != "*" and wanted not in [v.strip() for v in sent.split(",")]:
+        raise problems.PreconditionFailed(
+            {"nb": "Dataene er endret siden du leste dem. Hent dem på nytt.",
+             "en": "The data changed since you read it. Fetch it again."},
+            headers={"ETag": wanted},
+        )
+
+
 def build(api: Api, fn: Function, settings: config.Settings) -> HttpFunction:
     return HttpFunction(api, fn, settings)

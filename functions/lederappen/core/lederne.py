@@ -80,6 +80,34 @@ class LederneClient:
         return data
 
 
+    # -- public content (no personal data): topics and feeds --------------------------------
+
+    def get_public(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        """A public content document (`/api/topics`, `/api/courses`, ...)."""
+        from urllib.parse import urlencode
+
+        query = ("?" + urlencode({k: v for k, v in (params or {}).items() if v})) if params else ""
+        status, _, data = self._request("GET", path + query)
+        if status != 200 or not isinstance(data, dict):
+            raise DependencyUnavailable(DEPENDENCY)
+        return data
+
+    # -- the newsletter system --------------------------------------------------------------
+
+    def put_newsletter_subscriber(self, member_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Idempotent by body["event_id"]; an older event never overwrites a newer one."""
+        status, _, data = self._request(
+            "PUT", f"/api/newsletter/subscribers/{quote(member_id, safe='')}", body)
+        if status != 200 or not isinstance(data, dict):
+            raise DependencyUnavailable(DEPENDENCY)
+        return data
+
+    def delete_newsletter_subscriber(self, member_id: str) -> None:
+        status, _, _ = self._request("DELETE", f"/api/newsletter/subscribers/{quote(member_id, safe='')}")
+        if status not in (204, 404):
+            raise DependencyUnavailable(DEPENDENCY)
+
+
 _client: LederneClient | None = None
 _lock = threading.Lock()
 

@@ -1,0 +1,1 @@
+"""Consents (F3, R4, R8): versioned terms per purpose, an append-only ledger, derived state."""

@@ -1,0 +1,60 @@
+"""HTTP endpoints of the consent-admin function: the privacy officer publishes terms (R8)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+
+import msgspec
+
+from ..core import db, idempotency, pagination
+from ..core.http import Api, Reply, Request
+from ..core.validation import Body, field_error
+from . import service
+from .api import Purpose
+
+api = Api()
+
+
+class Localised(Body):
+    nb: Annotated[str, msgspec.Meta(min_length=1, max_length=10000)]
+    en: Annotated[str, msgspec.Meta(min_length=1, max_length=10000)]
+
+
+class TermsDraft(Body):
+    purpose: Purpose
+    title: Localised
+    text: Localised
+    material: bool
+    effective_from: datetime
+    changes: Localised | None = None
+
+
+@api.post("/v1/admin/consent-terms", body=TermsDraft)
+def publish_terms(request: Request) -> Reply:
+    d: TermsDraft = request.body
+    if d.effective_from.tzinfo is None:
+        raise field_error("effective_from", "timezone", "Tidspunktet må ha tidssone.",
+                          "The time must carry a time zone.")
+
+    def work(cur) -> Reply:
+        terms = service.publish_terms(
+            cur, purpose=d.purpose, title=msgspec.structs.asdict(d.title),
+            text=msgspec.structs.asdict(d.text),
+            changes=msgspec.structs.asdict(d.changes) if d.changes else None,
+            material=d.material, effective_from=d.effective_from, now=datetime.now(timezone.utc))
+        return Reply(terms.public(), status=201)
+
+    return idempotency.run(request, msgspec.json.encode(d), work)
+
+
+@api.get("/v1/admin/consent-terms")
+def list_terms(request: Request) -> Reply:
+    purpose = pagination.choice(request.query, "purpose", service.PURPOSES)
+
+    def work(cur):
+        cur.execute("SELECT purpose, version FROM consent_terms WHERE %s::text IS NULL OR purpose = %s "
+                    "ORDER BY purpose, version", (purpose, purpose))
+        return [service.get_terms(cur, p, v).public() for p, v in cur.fetchall()]
+
+    return Reply({"items": db.read(work)})

@@ -1,0 +1,92 @@
+"""HTTP endpoints of the consents function: the member's own consents, ledger and terms."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+import msgspec
+
+from ..core import db, idempotency, outbox, pagination
+from ..core.http import Api, Reply, Request
+from ..core.validation import Body
+from . import service
+
+api = Api()
+
+Purpose = Literal["newsletter", "marketing", "personalisation", "mentor_contact_sharing"]
+
+
+class ConsentChange(Body):
+    purpose: Purpose
+    action: Literal["give", "withdraw"]
+    terms_version: Annotated[int, msgspec.Meta(ge=1)]
+    text_hash: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")] | None = None
+    app_version: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@api.get("/v1/consents")
+def get_consents(request: Request) -> Reply:
+    def work(cur):
+        states = service.states(cur, request.member_id, _now())
+        return {"consents": [s.public() for s in states.values()],
+                "newsletter_sync": service.newsletter_status(cur, request.member_id)}
+
+    return Reply(db.read(work))
+
+
+@api.post("/v1/consents", body=ConsentChange)
+def change_consent(request: Request) -> Reply:
+    body: ConsentChange = request.body
+    queued: list[int] = []
+
+    def work(cur) -> Reply:
+        state, changed, message = service.record(
+            cur, request.member_id, purpose=body.purpose,
+            action="given" if body.action == "give" else "withdrawn",
+            terms_version=body.terms_version, shown_text_hash=body.text_hash,
+            locale=request.locale, channel="app", app_version=body.app_version, now=_now())
+        if message is not None:
+            queued.append(outbox.enqueue(cur, service.NEWSLETTER_TOPIC, message, request.member_id))
+        return Reply(state.public(), status=201 if changed else 200)
+
+    reply = idempotency.run(request, msgspec.json.encode(body), work)
+    outbox.flush(request.settings.google_cloud_project, queued)
+    return reply
+
+
+@api.get("/v1/consents/history")
+def consent_history(request: Request) -> Reply:
+    size = pagination.limit(request.query)
+    before = pagination.decode_cursor(request.query.get("cursor"))
+    if before is not None and not isinstance(before, int):
+        before = None
+    rows = db.read(lambda cur: service.history(cur, request.member_id, before, size + 1))
+    items, next_cursor = pagination.page(rows, size, key=lambda r: r["id"])
+    return Reply({"items": items, "next_cursor": next_cursor})
+
+
+@api.get("/v1/consent-terms")
+def terms_in_force(request: Request) -> Reply:
+    terms = db.read(lambda cur: service.terms_in_force(cur, _now()))
+    return Reply({"terms": [t.public() for t, _ in terms.values()]},
+                 headers={"Cache-Control": "public, max-age=60"})
+
+
+@api.get("/v1/consent-terms/{purpose}/{version}")
+def one_terms_version(request: Request) -> Reply:
+    purpose = request.params["purpose"]
+    try:
+        version = int(request.params["version"])
+    except ValueError:
+        version = 0
+    if purpose not in service.PURPOSES or version < 1:
+        from ..core.problems import NotFound
+
+        raise NotFound()
+    terms = db.read(lambda cur: service.get_terms(cur, purpose, version))
+    return Reply(terms.public(), headers={"Cache-Control": "public, max-age=3600"})

@@ -1,0 +1,247 @@
+"""The consent rules, kept the way the policy promises.
+
+* Every processing that rests on consent has a purpose with versioned terms.
+* Giving or withdrawing appends a ledger row with the exact terms version and a hash of the
+  exact text shown; the current state is derived from the latest row, never stored as a flag.
+* After a material change, an earlier consent no longer covers the purpose: `covered` turns
+  false until the member accepts the new version (R8). Non-material changes need nothing.
+* Withdrawal takes effect at once: every path that processes asks `covers()` at the moment it
+  processes (the marketing sender re-checks at send time).
+* Restriction of processing (R3) overrides every consent.
+
+Functions take a DB-API cursor, so callers decide the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ..core import restriction
+from ..core.problems import Conflict, NotFound
+from ..core.validation import field_error
+
+PURPOSES = ("newsletter", "marketing", "personalisation", "mentor_contact_sharing")
+NEWSLETTER_TOPIC = "newsletter-sync"
+_SEP = "\x1f"
+
+
+def text_hash(title_nb: str, title_en: str, text_nb: str, text_en: str) -> str:
+    """The proof of which text was shown: sha256 over the four texts (same as migration 0003)."""
+    return hashlib.sha256(_SEP.join((title_nb, title_en, text_nb, text_en)).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Terms:
+    purpose: str
+    version: int
+    title: dict[str, str]
+    text: dict[str, str]
+    changes: dict[str, str] | None
+    text_hash: str
+    material: bool
+    effective_from: datetime
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "purpose": self.purpose, "version": self.version, "title": self.title,
+            "text": self.text, "changes": self.changes, "text_hash": self.text_hash,
+            "material": self.material, "effective_from": _ts(self.effective_from),
+        }
+
+
+@dataclass(frozen=True)
+class State:
+    purpose: str
+    status: str  # "given" | "withdrawn" | "never"
+    accepted_version: int | None
+    since: datetime | None
+    current_terms: Terms
+    required_version: int  # the latest material version in force
+
+    @property
+    def covered(self) -> bool:
+        """True when the latest choice is 'given' and it covers the terms now in force."""
+        return (self.status == "given" and self.accepted_version is not None
+                and self.accepted_version >= self.required_version)
+
+    @property
+    def needs_reconsent(self) -> bool:
+        return self.status == "given" and not self.covered
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "purpose": self.purpose,
+            "status": self.status,
+            "covered": self.covered,
+            "needs_reconsent": self.needs_reconsent,
+            "accepted_version": self.accepted_version,
+            "since": _ts(self.since) if self.since else None,
+            "current_terms": self.current_terms.public(),
+        }
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+_TERMS_COLUMNS = ("purpose, version, title_nb, title_en, text_nb, text_en, changes_nb, changes_en, "
+                  "text_hash, material, effective_from")
+
+
+def _terms(row) -> Terms:
+    (purpose, version, title_nb, title_en, text_nb, text_en, changes_nb, changes_en, digest,
+     material, effective_from) = row
+    changes = {"nb": changes_nb, "en": changes_en} if changes_nb or changes_en else None
+    return Terms(purpose, version, {"nb": title_nb, "en": title_en}, {"nb": text_nb, "en": text_en},
+                 changes, digest, material, effective_from)
+
+
+def terms_in_force(cur, now: datetime) -> dict[str, tuple[Terms, int]]:
+    """Per purpose: the terms in force now and the latest material version in force."""
+    cur.execute(
+        f"SELECT DISTINCT ON (purpose) {_TERMS_COLUMNS} FROM consent_terms "
+        "WHERE effective_from <= %s ORDER BY purpose, version DESC", (now,))
+    current = {r[0]: _terms(r) for r in cur.fetchall()}
+    cur.execute(
+        "SELECT purpose, max(version) FROM consent_terms WHERE material AND effective_from <= %s "
+        "GROUP BY purpose", (now,))
+    required = dict(cur.fetchall())
+    return {p: (t, required.get(p, 1)) for p, t in current.items()}
+
+
+def get_terms(cur, purpose: str, version: int) -> Terms:
+    cur.execute(f"SELECT {_TERMS_COLUMNS} FROM consent_terms WHERE purpose = %s AND version = %s",
+                (purpose, version))
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound({"nb": "Fant ikke denne versjonen av vilkårene.",
+                        "en": "This version of the terms does not exist."})
+    return _terms(row)
+
+
+def states(cur, member_id: str, now: datetime) -> dict[str, State]:
+    """The member's current consent per purpose, derived from the ledger's latest rows."""
+    in_force = terms_in_force(cur, now)
+    cur.execute(
+        "SELECT DISTINCT ON (purpose) purpose, action, terms_version, occurred_at "
+        "FROM consent_events WHERE member_id = %s ORDER BY purpose, id DESC", (member_id,))
+    latest = {r[0]: r[1:] for r in cur.fetchall()}
+    out = {}
+    for purpose in PURPOSES:
+        terms, required = in_force[purpose]
+        if purpose in latest:
+            action, version, since = latest[purpose]
+            out[purpose] = State(purpose, action, version, since, terms, required)
+        else:
+            out[purpose] = State(purpose, "never", None, None, terms, required)
+    return out
+
+
+def covers(cur, member_id: str, purpose: str, now: datetime | None = None) -> bool:
+    """May the member's data be processed for `purpose` right now? Consent in force for the
+    current terms, and processing not restricted. Every processing path calls this."""
+    now = now or datetime.now(timezone.utc)
+    if restriction.is_restricted_in(cur, member_id):
+        return False
+    return states(cur, member_id, now)[purpose].covered
+
+
+def record(cur, member_id: str, *, purpose: str, action: str, terms_version: int,
+           shown_text_hash: str | None, locale: str, channel: str, app_version: str | None,
+           now: datetime) -> tuple[State, bool, dict | None]:
+    """Appends a give/withdraw to the ledger. Returns (new state, changed, outbox message).
+
+    Giving must name the terms version in force and the hash of the text shown (proof);
+    an older or a future version is a 409, an unknown one a 404. Repeating the current choice
+    adds no row. Withdrawing needs no hash: it is always allowed, at once.
+    """
+    if purpose not in PURPOSES:
+        raise field_error("purpose", "enum", "Ukjent formål.", "Unknown purpose.")
+    current = states(cur, member_id, now)[purpose]
+    terms = get_terms(cur, purpose, terms_version)  # 404 when it does not exist
+    if terms.version != current.current_terms.version:
+        raise Conflict({"nb": "Vilkårene er endret. Hent gjeldende vilkår og prøv igjen.",
+                        "en": "The terms have changed. Fetch the terms in force and try again."},
+                       current_version=current.current_terms.version)
+    if action == "given":
+        if shown_text_hash != terms.text_hash:
+            raise Conflict({"nb": "Teksten som ble vist, er ikke gjeldende vilkår.",
+                            "en": "The text shown is not the terms in force."},
+                           current_version=terms.version)
+        if current.status == "given" and current.accepted_version == terms.version:
+            return current, False, None
+    else:
+        if current.status in ("withdrawn", "never"):
+            return current, False, None
+    cur.execute(
+        "INSERT INTO consent_events (member_id, purpose, terms_version, text_hash, action, locale, "
+        "channel, app_version, occurred_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (member_id, purpose, terms.version, terms.text_hash, action, locale, channel, app_version,
+         now))
+    message = None
+    if purpose == "newsletter":
+        event_id = str(uuid.uuid4())
+        message = {"event_id": event_id, "member_id": member_id, "subscribed": action == "given",
+                   "terms_version": terms.version, "occurred_at": _ts(now)}
+        cur.execute(
+            "INSERT INTO newsletter_sync (member_id, event_id, subscribed, terms_version, requested_at) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (member_id) DO UPDATE SET "
+            "event_id = EXCLUDED.event_id, subscribed = EXCLUDED.subscribed, "
+            "terms_version = EXCLUDED.terms_version, requested_at = EXCLUDED.requested_at, "
+            "confirmed_at = NULL",
+            (member_id, event_id, action == "given", terms.version, now))
+    new = State(purpose, action, terms.version, now, current.current_terms, current.required_version)
+    return new, True, message
+
+
+def history(cur, member_id: str, before_id: int | None, limit: int) -> list[dict[str, Any]]:
+    """The member's ledger, newest first (id-based cursor)."""
+    cur.execute(
+        "SELECT id, purpose, action, terms_version, text_hash, locale, channel, app_version, "
+        "occurred_at FROM consent_events WHERE member_id = %s AND (%s::bigint IS NULL OR id < %s) "
+        "ORDER BY id DESC LIMIT %s", (member_id, before_id, before_id, limit))
+    return [
+        {"id": r[0], "purpose": r[1], "action": r[2], "terms_version": r[3], "text_hash": r[4],
+         "locale": r[5], "channel": r[6], "app_version": r[7], "occurred_at": _ts(r[8])}
+        for r in cur.fetchall()
+    ]
+
+
+def newsletter_status(cur, member_id: str) -> dict[str, Any] | None:
+    cur.execute("SELECT subscribed, terms_version, requested_at, confirmed_at FROM newsletter_sync "
+                "WHERE member_id = %s", (member_id,))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return {"subscribed": row[0], "terms_version": row[1], "requested_at": _ts(row[2]),
+            "confirmed": row[3] is not None, "confirmed_at": _ts(row[3]) if row[3] else None}
+
+
+def publish_terms(cur, *, purpose: str, title: dict, text: dict, changes: dict | None,
+                  material: bool, effective_from: datetime, now: datetime) -> Terms:
+    """Staff publish a new version of a purpose's terms; versions are never edited."""
+    if purpose not in PURPOSES:
+        raise field_error("purpose", "enum", "Ukjent formål.", "Unknown purpose.")
+    if (now - effective_from).total_seconds() > 60:
+        raise field_error("effective_from", "past", "Kan ikke gjelde fra et tidspunkt som er passert.",
+                          "Cannot take effect in the past.")
+    digest = text_hash(title["nb"], title["en"], text["nb"], text["en"])
+    # The next version number; two concurrent publishes for one purpose collide on the primary
+    # key and the loser gets a 409 (ON CONFLICT DO NOTHING returns no row).
+    cur.execute(
+        "INSERT INTO consent_terms (purpose, version, title_nb, title_en, text_nb, text_en, "
+        "changes_nb, changes_en, text_hash, material, effective_from, published_at) "
+        "SELECT %s, coalesce(max(version), 0) + 1, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s "
+        "FROM consent_terms WHERE purpose = %s ON CONFLICT DO NOTHING RETURNING version",
+        (purpose, title["nb"], title["en"], text["nb"], text["en"], (changes or {}).get("nb"),
+         (changes or {}).get("en"), digest, material, effective_from, now, purpose))
+    row = cur.fetchone()
+    if row is None:
+        raise Conflict({"nb": "En annen versjon ble publisert samtidig. Prøv igjen.",
+                        "en": "Another version was published at the same time. Try again."})
+    version = row[0]
+    return Terms(purpose, version, title, text, changes, digest, material, effective_from)

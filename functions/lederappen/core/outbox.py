@@ -1,0 +1,78 @@
+"""Transactional outbox: a change and the message it causes commit together.
+
+`enqueue()` writes the message in the caller's transaction. After the commit, `flush()`
+publishes it at once (the fast path) and marks it published; if the instance dies between
+commit and publish, the scheduled `outbox-relay` function publishes what is still
+unpublished. Consumers see a message at least once and must be idempotent (core/events.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from . import db, log, pubsub
+from .problems import DependencyUnavailable
+
+_log = logging.getLogger("lederappen.outbox")
+
+
+def enqueue(cur, topic: str, payload: dict[str, Any], member_id: str | None) -> int:
+    cur.execute("INSERT INTO outbox (topic, member_id, payload) VALUES (%s, %s, %s) RETURNING id",
+                (topic, member_id, json.dumps(payload)))
+    return cur.fetchone()[0]
+
+
+def _publish_rows(project: str, rows: list[tuple]) -> list[int]:
+    done = []
+    for row_id, topic, payload in rows:
+        body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+        if isinstance(body, str):
+            body = body.encode()
+        pubsub.publish(project, topic, body, {"outbox_id": str(row_id)})
+        done.append(row_id)
+    return done
+
+
+def _mark(ids: list[int]) -> None:
+    if ids:
+        db.transaction(lambda cur: cur.execute(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (ids,)))
+
+
+def flush(project: str, ids: list[int]) -> None:
+    """Publishes these just-committed messages now; on failure the relay publishes them later."""
+    if not ids:
+        return
+    rows = db.fetch_all("SELECT id, topic, payload FROM outbox WHERE id = ANY(%s) "
+                        "AND published_at IS NULL ORDER BY id", (ids,))
+    published: list[int] = []
+    try:
+        published = _publish_rows(project, rows)
+    except DependencyUnavailable:
+        log.event(_log, "publish deferred to the outbox relay", logging.WARNING, count=len(rows))
+    finally:
+        _mark(published)
+
+
+def relay(project: str, older_than: timedelta = timedelta(seconds=30), batch: int = 500,
+          now: datetime | None = None) -> int:
+    """Publishes messages that were committed but not published (the fast path failed)."""
+    now = now or datetime.now(timezone.utc)
+    total = 0
+    while True:
+        rows = db.fetch_all(
+            "SELECT id, topic, payload FROM outbox WHERE published_at IS NULL AND created_at < %s "
+            "ORDER BY id LIMIT %s", (now - older_than, batch))
+        if not rows:
+            return total
+        published: list[int] = []
+        try:
+            published = _publish_rows(project, rows)
+        finally:
+            _mark(published)
+        total += len(published)
+        if len(rows) < batch:
+            return total

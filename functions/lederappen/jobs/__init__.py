@@ -1,0 +1,1 @@
+"""Scheduled jobs (Cloud Scheduler with an OIDC token)."""

@@ -1,0 +1,43 @@
+"""Handles `newsletter-sync` messages: tell the newsletter system, then record confirmation.
+
+Idempotent twice over: the newsletter system applies an `event_id` once and ignores events
+older than what it has, and the confirmation is recorded together with a claim on the
+event id, so a redelivered message changes nothing. A message for a member who has no sync
+row any more (erased) is dropped without calling anyone.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from ..core import db, events, lederne
+
+
+class Payload(msgspec.Struct, forbid_unknown_fields=True):
+    event_id: str
+    member_id: str
+    subscribed: bool
+    terms_version: int
+    occurred_at: str
+
+
+CONSUMER = "newsletter-sync"
+
+
+def handle(message: events.Message, settings) -> None:
+    p: Payload = message.data
+    row = db.fetch_one("SELECT event_id::text FROM newsletter_sync WHERE member_id = %s", (p.member_id,))
+    if row is None:
+        return  # erased or never requested: nothing to propagate
+    lederne.client(settings).put_newsletter_subscriber(p.member_id, {
+        "subscribed": p.subscribed, "terms_version": str(p.terms_version),
+        "event_id": p.event_id, "occurred_at": p.occurred_at,
+    })
+
+    def confirm(cur) -> None:
+        if not events.claim(cur, CONSUMER, p.event_id):
+            return
+        cur.execute("UPDATE newsletter_sync SET confirmed_at = now() "
+                    "WHERE member_id = %s AND event_id = %s::uuid", (p.member_id, p.event_id))
+
+    db.transaction(confirm)

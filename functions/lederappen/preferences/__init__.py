@@ -1,0 +1,1 @@
+"""Preferences and interests (F8): voluntary, clearable, used only with consent."""

@@ -1,0 +1,84 @@
+"""HTTP endpoints of the preferences function."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Annotated
+
+import msgspec
+
+from ..core import db, lederne
+from ..core.http import Api, Reply, Request, etag, require_if_match
+from ..core.problems import PreconditionFailed
+from ..core.validation import Body
+from . import service
+
+api = Api()
+
+Short = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class Preferences(Body):
+    """A full replacement; null (or leaving a field out) clears it back to the default."""
+
+    language: Short | None = None
+    notification_categories: Annotated[list[Short], msgspec.Meta(max_length=20)] | None = None
+    notification_channels: Annotated[list[Short], msgspec.Meta(max_length=5)] | None = None
+    interests: Annotated[list[Short], msgspec.Meta(max_length=50)] = []
+
+
+_topics: tuple[float, frozenset[str]] | None = None
+_topics_lock = threading.Lock()
+TOPICS_TTL_SECONDS = 600
+
+
+def _vocabulary(request: Request) -> frozenset[str]:
+    """The content topic ids (public data from lederne.no), cached per instance for 10 min."""
+    global _topics
+    now = time.monotonic()
+    cached = _topics
+    if cached is None or now - cached[0] > TOPICS_TTL_SECONDS:
+        with _topics_lock:
+            data = lederne.client(request.settings).get_public("/api/topics")
+            cached = _topics = (now, frozenset(t["id"] for t in data.get("items", [])))
+    return cached[1]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@api.get("/v1/preferences")
+def get_preferences(request: Request) -> Reply:
+    view = db.read(lambda cur: service.get(cur, request.member_id, _now()))
+    return Reply(view, headers={"ETag": etag(view["version"])})
+
+
+@api.put("/v1/preferences", body=Preferences)
+def put_preferences(request: Request) -> Reply:
+    body: Preferences = request.body
+    topics = _vocabulary(request) if body.interests else frozenset()
+
+    def work(cur):
+        current = service.current_version(cur, request.member_id)
+        require_if_match(request, current)
+        # The UPDATE re-checks the version, so a write from another device in between loses.
+        view = service.replace(
+            cur, request.member_id, language=body.language,
+            categories=body.notification_categories, channels=body.notification_channels,
+            interests=body.interests, topics=topics, expected_version=current, now=_now())
+        if view is None:  # changed between our read and write by another device
+            raise PreconditionFailed({"nb": "Endret av en annen enhet. Hent på nytt.",
+                                      "en": "Changed by another device. Fetch again."})
+        return view
+
+    view = db.transaction(work)
+    return Reply(view, headers={"ETag": etag(view["version"])})
+
+
+@api.delete("/v1/preferences")
+def delete_preferences(request: Request) -> Reply:
+    db.transaction(lambda cur: service.clear(cur, request.member_id))
+    return Reply(status=204)

@@ -1,0 +1,123 @@
+"""The preference rules.
+
+Everything here is voluntary: a member without a row has the defaults, every field can be
+cleared, and DELETE removes the row. Interests come from the topic vocabulary that
+lederne.no's content uses, and are used to tailor content only while the personalisation
+consent covers the current terms and the member's processing is not restricted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from ..consents import service as consents
+from ..core.validation import field_error
+
+LANGUAGES = ("nb", "en")
+#: Message categories a member can switch on and off (F9). `marketing` also needs consent.
+NOTIFICATION_CATEGORIES = ("course_reminders", "news", "survey_invitations", "mentor_updates",
+                           "marketing")
+NOTIFICATION_CHANNELS = ("push", "email", "inbox")
+DEFAULT_CATEGORIES = ("course_reminders", "news", "survey_invitations", "mentor_updates")
+DEFAULT_CHANNELS = ("push", "inbox")
+MAX_INTERESTS = 20
+
+_COLUMNS = "language, notification_categories, notification_channels, interests, version, updated_at"
+
+
+def _view(row, personalisation: bool) -> dict[str, Any]:
+    if row is None:
+        language, categories, channels, interests, version, updated = (None, None, None, [], 0, None)
+    else:
+        language, categories, channels, interests, version, updated = row
+    return {
+        "language": language,
+        "notification_categories": list(categories) if categories is not None else None,
+        "notification_channels": list(channels) if channels is not None else None,
+        "effective_notification_categories": list(categories if categories is not None
+                                                  else DEFAULT_CATEGORIES),
+        "effective_notification_channels": list(channels if channels is not None
+                                                else DEFAULT_CHANNELS),
+        "interests": list(interests or []),
+        "personalisation_active": personalisation,
+        "updated_at": updated.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        if updated else None,
+        "version": version,
+    }
+
+
+def get(cur, member_id: str, now: datetime) -> dict[str, Any]:
+    cur.execute(f"SELECT {_COLUMNS} FROM member_preferences WHERE member_id = %s", (member_id,))
+    row = cur.fetchone()
+    return _view(row, consents.covers(cur, member_id, "personalisation", now))
+
+
+def _check_subset(field: str, values: Iterable[str] | None, allowed: Iterable[str]) -> None:
+    if values is None:
+        return
+    allowed = set(allowed)
+    seen = set()
+    for i, v in enumerate(values):
+        if v not in allowed:
+            raise field_error(f"{field}[{i}]", "enum", "Ukjent verdi.", "Unknown value.")
+        if v in seen:
+            raise field_error(f"{field}[{i}]", "duplicate", "Står to ganger.", "Listed twice.")
+        seen.add(v)
+
+
+def replace(cur, member_id: str, *, language: str | None, categories: list[str] | None,
+            channels: list[str] | None, interests: list[str] | None, topics: Iterable[str],
+            expected_version: int, now: datetime) -> dict[str, Any] | None:
+    """Replaces the member's preferences if they are still at `expected_version`.
+
+    Returns the new view, or None when someone else changed them first (the caller answers
+    412). `topics` is the vocabulary interests must come from.
+    """
+    if language is not None and language not in LANGUAGES:
+        raise field_error("language", "enum", "Må være nb eller en.", "Must be nb or en.")
+    _check_subset("notification_categories", categories, NOTIFICATION_CATEGORIES)
+    _check_subset("notification_channels", channels, NOTIFICATION_CHANNELS)
+    _check_subset("interests", interests, topics)
+    if interests is not None and len(interests) > MAX_INTERESTS:
+        raise field_error("interests", "length", f"Høyst {MAX_INTERESTS}.", f"At most {MAX_INTERESTS}.")
+    params = (language, categories, channels, interests or [], now)
+    if expected_version == 0:
+        cur.execute(
+            f"INSERT INTO member_preferences (member_id, language, notification_categories, "
+            f"notification_channels, interests, updated_at) VALUES (%s, %s, %s, %s, %s, %s) "
+            f"ON CONFLICT (member_id) DO NOTHING RETURNING {_COLUMNS}", (member_id, *params))
+    else:
+        cur.execute(
+            f"UPDATE member_preferences SET language = %s, notification_categories = %s, "
+            f"notification_channels = %s, interests = %s, updated_at = %s, version = version + 1 "
+            f"WHERE member_id = %s AND version = %s RETURNING {_COLUMNS}",
+            (*params, member_id, expected_version))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return _view(row, consents.covers(cur, member_id, "personalisation", now))
+
+
+def current_version(cur, member_id: str) -> int:
+    cur.execute("SELECT version FROM member_preferences WHERE member_id = %s", (member_id,))
+    row = cur.fetchone()
+    return row[0] if row else 0
+
+
+def clear(cur, member_id: str) -> bool:
+    cur.execute("DELETE FROM member_preferences WHERE member_id = %s", (member_id,))
+    return cur.rowcount > 0
+
+
+def personalisation_interests(cur, member_id: str, now: datetime | None = None) -> tuple[str, ...] | None:
+    """The interests to rank content by, or None when they may not be used (no consent for
+    the current terms, processing restricted, or none given)."""
+    now = now or datetime.now(timezone.utc)
+    if not consents.covers(cur, member_id, "personalisation", now):
+        return None
+    cur.execute("SELECT interests FROM member_preferences WHERE member_id = %s", (member_id,))
+    row = cur.fetchone()
+    if not row or not row[0]:
+        return None
+    return tuple(row[0])
