@@ -44,6 +44,16 @@ if [ "$want" != "$have" ]; then
   echo "$want" > .venv/.requirements.sha256
 fi
 
+# checkov (Terraform checks) lives in its own venv: it pins packaging<24, which pytest 9 cannot
+# use, and its bc-python-hcl2 dependency replaces python-hcl2's `hcl2` module.
+want_ck=$(sha256sum terraform/requirements-checkov.txt | cut -d' ' -f1)
+if [ "$(cat .venv/checkov/.requirements.sha256 2>/dev/null)" != "$want_ck" ]; then
+  say "installing checkov into .venv/checkov"
+  "$PY" -m venv .venv/checkov
+  .venv/checkov/bin/python -m pip install -q --disable-pip-version-check -r terraform/requirements-checkov.txt
+  echo "$want_ck" > .venv/checkov/.requirements.sha256
+fi
+
 # 2. PostgreSQL server binaries
 pg_bindir() {
   local d
