@@ -1,0 +1,1 @@
+"""F2 Courses, F4 Professional content, F5 Member benefits: the personalised feed."""
