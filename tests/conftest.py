@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import tempfile
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 

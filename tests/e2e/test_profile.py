@@ -1,7 +1,6 @@
 """F1 Profile, end to end: the app's call through the gateway to the profile function,
 which verifies the token, reads the register stand-in live and the database, and answers."""
 
-import json
 import time
 
 import pytest

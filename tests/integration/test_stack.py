@@ -514,7 +514,7 @@ def test_cli_up_prints_where_things_listen_and_exits_0_on_sigterm_leaving_nothin
         assert f"http://127.0.0.1:{base} " in out  # gateway
         assert f"127.0.0.1:{base + 90} db=lederappen" in out  # postgres
         assert "function profile" in out and "function meta" not in out
-        assert f'curl -s -H "Authorization: Bearer ey' in out
+        assert 'curl -s -H "Authorization: Bearer ey' in out
         assert f"http://127.0.0.1:{base}/v1/profile" in out
         state = read_state(state_dir)
         assert state["components"]["fn-profile"]["port"] == base + 2  # manifest order, stable

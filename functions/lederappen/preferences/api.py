@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime, timezone
 from typing import Annotated
 
 import msgspec
 
 from ..core import db, lederne
+from ..core.public_cache import PublicCache
 from ..core.http import Api, Reply, Request, etag, require_if_match
 from ..core.problems import PreconditionFailed
 from ..core.validation import Body
@@ -29,21 +28,15 @@ class Preferences(Body):
     interests: Annotated[list[Short], msgspec.Meta(max_length=50)] = []
 
 
-_topics: tuple[float, frozenset[str]] | None = None
-_topics_lock = threading.Lock()
-TOPICS_TTL_SECONDS = 600
+#: lederne.no's public topic document, cached per instance (no member data in it).
+_cache = PublicCache()
 
 
 def _vocabulary(request: Request) -> frozenset[str]:
-    """The content topic ids (public data from lederne.no), cached per instance for 10 min."""
-    global _topics
-    now = time.monotonic()
-    cached = _topics
-    if cached is None or now - cached[0] > TOPICS_TTL_SECONDS:
-        with _topics_lock:
-            data = lederne.client(request.settings).get_public("/api/topics")
-            cached = _topics = (now, frozenset(t["id"] for t in data.get("items", [])))
-    return cached[1]
+    """The content topic ids interests must come from (stale copy if lederne.no is down)."""
+    snapshot = _cache.get("/api/topics", None,
+                          lambda path, params: lederne.client(request.settings).get_public(path))
+    return frozenset(t["id"] for t in snapshot.value.get("items", []))
 
 
 def _now() -> datetime:
