@@ -50,6 +50,7 @@ from typing import Any
 from aiohttp import web
 
 from infra.local import aioserve
+from infra.local.faults import FaultRules, is_int as _is_int
 
 log = logging.getLogger("infra.local.fcm_standin")
 
@@ -272,77 +273,13 @@ def validate_message(message: Any) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------------------
-# Faults (same rules as the lederne stand-in)
-# --------------------------------------------------------------------------------------
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-class FaultRules:
-    def __init__(self) -> None:
-        self.rules: list[dict[str, Any]] = []
-
-    @staticmethod
-    def parse(body: Any) -> dict[str, Any]:
-        if not isinstance(body, dict):
-            raise _Invalid("fault must be a JSON object")
-        unknown = set(body) - {"delay_ms", "status", "path_prefix", "count", "retry_after"}
-        if unknown:
-            raise _Invalid(f"unknown fault fields: {', '.join(sorted(unknown))}")
-        delay = body.get("delay_ms", 0) or 0
-        if not _is_int(delay) or not 0 <= delay <= 600_000:
-            raise _Invalid("delay_ms must be an integer 0..600000")
-        status = body.get("status")
-        if status is not None and (not _is_int(status) or not 400 <= status <= 599):
-            raise _Invalid("status must be null or an integer 400..599")
-        prefix = body.get("path_prefix")
-        if prefix is not None and (not isinstance(prefix, str) or not prefix.startswith("/")):
-            raise _Invalid("path_prefix must be null or a path starting with /")
-        count = body.get("count")
-        if count is not None and (not _is_int(count) or count < 1):
-            raise _Invalid("count must be null or an integer >= 1")
-        retry_after = body.get("retry_after")
-        if retry_after is not None and (not _is_int(retry_after) or retry_after < 0):
-            raise _Invalid("retry_after must be null or an integer >= 0")
-        if delay == 0 and status is None:
-            raise _Invalid("a fault needs delay_ms > 0 or a status")
-        return {
-            "delay_ms": delay,
-            "status": status,
-            "path_prefix": prefix,
-            "count": count,
-            "retry_after": retry_after,
-        }
-
-    def take(self, path: str) -> tuple[float, int | None, int | None] | None:
-        delay = 0
-        status = retry_after = None
-        hit = False
-        for rule in list(self.rules):
-            prefix = rule["path_prefix"]
-            if prefix is not None and not path.startswith(prefix):
-                continue
-            hit = True
-            delay += rule["delay_ms"]
-            if rule["status"] is not None:
-                status, retry_after = rule["status"], rule["retry_after"]
-            if rule["count"] is not None:
-                rule["count"] -= 1
-                if rule["count"] <= 0:
-                    self.rules.remove(rule)
-        return (delay / 1000.0, status, retry_after) if hit else None
-
-
-# --------------------------------------------------------------------------------------
 # State and handlers
 # --------------------------------------------------------------------------------------
 
 
 class FcmState:
     def __init__(self) -> None:
-        self.faults = FaultRules()
+        self.faults = FaultRules(None)
         self.requests: deque[tuple[str, str, int]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.messages: deque[tuple[str, str, dict[str, Any], float]] = deque(maxlen=MESSAGES_KEPT)
         self._tag = os.urandom(4).hex()
@@ -350,7 +287,7 @@ class FcmState:
         self.reset()
 
     def reset(self) -> None:
-        self.faults.rules.clear()
+        self.faults.clear()
         self.requests.clear()
         self.messages.clear()
         self.behaviours: dict[
@@ -544,7 +481,11 @@ async def control_messages(request: web.Request) -> web.Response:
 
 async def control_add_fault(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    state.faults.rules.append(FaultRules.parse(await _control_json(request)))
+    try:
+        rule = FaultRules.parse(await _control_json(request))
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+    state.faults.add(rule)
     return web.Response(status=204)
 
 

@@ -71,6 +71,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from infra.local import aioserve, demo_data
+from infra.local.faults import FaultRules, is_int as _is_int
 
 log = logging.getLogger("infra.local.lederne_standin")
 
@@ -217,10 +218,6 @@ def _status_code_name(status: int) -> str:
         return "error"
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 async def _json_body(request: web.Request) -> Any:
     raw = await request.read()
     if not raw:
@@ -241,93 +238,6 @@ def _parse_rfc3339(value: Any, field: str) -> dt.datetime:
     if parsed.tzinfo is None:
         raise _Reject(400, "invalid_request", f"{field} must carry a time zone offset")
     return parsed
-
-
-# --------------------------------------------------------------------------------------
-# Faults and request log (shared shape with the FCM stand-in)
-# --------------------------------------------------------------------------------------
-
-
-class FaultRules:
-    """Injected delays and failures; see the module docstring for the matching rules."""
-
-    def __init__(self, roots: tuple[str, ...] | None, key_docs: tuple[str, ...] = ()):
-        self.roots = roots  # None: every non-control path
-        self.key_docs = key_docs
-        self.rules: list[dict[str, Any]] = []
-
-    @staticmethod
-    def parse(body: Any) -> dict[str, Any]:
-        if not isinstance(body, dict):
-            raise _Reject(400, "invalid_request", "fault must be a JSON object")
-        unknown = set(body) - {"delay_ms", "status", "path_prefix", "count", "retry_after"}
-        if unknown:
-            raise _Reject(
-                400, "invalid_request", f"unknown fault fields: {', '.join(sorted(unknown))}"
-            )
-        delay = body.get("delay_ms", 0)
-        if delay is None:
-            delay = 0
-        if not _is_int(delay) or not 0 <= delay <= 600_000:
-            raise _Reject(400, "invalid_request", "delay_ms must be an integer 0..600000")
-        status = body.get("status")
-        if status is not None and (not _is_int(status) or not 400 <= status <= 599):
-            raise _Reject(400, "invalid_request", "status must be null or an integer 400..599")
-        prefix = body.get("path_prefix")
-        if prefix is not None and (not isinstance(prefix, str) or not prefix.startswith("/")):
-            raise _Reject(
-                400, "invalid_request", "path_prefix must be null or a path starting with /"
-            )
-        count = body.get("count")
-        if count is not None and (not _is_int(count) or count < 1):
-            raise _Reject(400, "invalid_request", "count must be null or an integer >= 1")
-        retry_after = body.get("retry_after")
-        if retry_after is not None and (not _is_int(retry_after) or retry_after < 0):
-            raise _Reject(400, "invalid_request", "retry_after must be null or an integer >= 0")
-        if delay == 0 and status is None:
-            raise _Reject(400, "invalid_request", "a fault needs delay_ms > 0 or a status")
-        return {
-            "delay_ms": delay,
-            "status": status,
-            "path_prefix": prefix,
-            "count": count,
-            "retry_after": retry_after,
-        }
-
-    def add(self, rule: dict[str, Any]) -> None:
-        self.rules.append(rule)
-
-    def clear(self) -> None:
-        self.rules.clear()
-
-    def _applies(self, rule: dict[str, Any], path: str) -> bool:
-        prefix = rule["path_prefix"]
-        key_doc = next((d for d in self.key_docs if path.startswith(d)), None)
-        if prefix is None:
-            if key_doc is not None:
-                return False
-            return self.roots is None or path.startswith(self.roots)
-        if not path.startswith(prefix):
-            return False
-        return key_doc is None or prefix.startswith(key_doc)
-
-    def take(self, path: str) -> tuple[float, int | None, int | None] | None:
-        """(delay seconds, status or None, retry_after or None) for this request, or None."""
-        delay = 0
-        status = retry_after = None
-        hit = False
-        for rule in list(self.rules):
-            if not self._applies(rule, path):
-                continue
-            hit = True
-            delay += rule["delay_ms"]
-            if rule["status"] is not None:
-                status, retry_after = rule["status"], rule["retry_after"]
-            if rule["count"] is not None:
-                rule["count"] -= 1
-                if rule["count"] <= 0:
-                    self.rules.remove(rule)
-        return (delay / 1000.0, status, retry_after) if hit else None
 
 
 # --------------------------------------------------------------------------------------
@@ -958,7 +868,11 @@ async def delete_subscriber(request: web.Request) -> web.Response:
 
 async def control_add_fault(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    state.faults.add(FaultRules.parse(await _json_body(request)))
+    try:
+        rule = FaultRules.parse(await _json_body(request))
+    except ValueError as exc:
+        raise _Reject(400, "invalid_request", str(exc)) from None
+    state.faults.add(rule)
     return web.Response(status=204)
 
 

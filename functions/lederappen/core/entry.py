@@ -18,7 +18,8 @@ from . import config, log
 from . import manifest as manifest_mod
 
 
-def _settings_for(fn: manifest_mod.Function) -> config.Settings:
+def settings_for(fn: manifest_mod.Function) -> config.Settings:
+    """The function's validated settings (its manifest `uses`), with logging configured."""
     settings = config.get(fn.uses)
     log.configure(settings.pseudonym_key, settings.log_level)
     return settings
@@ -35,7 +36,7 @@ def http_function(entry_point: str, module: str) -> Callable[[Any], Any]:
                 from . import http
 
                 fn = manifest_mod.load().by_entry_point(entry_point)
-                settings = _settings_for(fn)
+                settings = settings_for(fn)
                 feature = importlib.import_module(module)
                 state["app"] = http.build(feature.api, fn, settings)
         return state["app"]

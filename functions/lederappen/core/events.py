@@ -24,8 +24,9 @@ from typing import Any, Callable
 
 import msgspec
 
-from . import config, log
+from . import log
 from . import manifest as manifest_mod
+from .entry import settings_for
 
 _log = logging.getLogger("lederappen.events")
 
@@ -35,7 +36,15 @@ class Retry(Exception):
 
 
 class Reject(Exception):
-    """Raised by a handler when the message can never succeed; it goes to the dead-letter topic."""
+    """Raised by a handler when the message can never succeed; it goes to the dead-letter topic.
+
+    `reason` is a short constant code (for example "unknown-member"), logged and put in the
+    dead letter's attributes, so it must never carry a data value.
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason[:60]
 
 
 @dataclass(frozen=True)
@@ -91,8 +100,7 @@ def event_function(entry_point: str, module: str) -> Callable[[Any], None]:
         with lock:
             if "feature" not in state:
                 fn = manifest_mod.load().by_entry_point(entry_point)
-                settings = config.get(fn.uses)
-                log.configure(settings.pseudonym_key, settings.log_level)
+                settings = settings_for(fn)
                 state.update(fn=fn, settings=settings, feature=importlib.import_module(module))
         return state
 
@@ -109,9 +117,10 @@ def event_function(entry_point: str, module: str) -> Callable[[Any], None]:
         try:
             feature.handle(message, settings)
         except Reject as exc:
+            # The reason is a constant the handler chose (never a data value): see Reject.
             log.event(_log, "message rejected and dead-lettered", logging.WARNING,
-                      reason=str(exc)[:100])
-            _dead_letter(fn, settings, event, f"rejected: {str(exc)[:100]}")
+                      reason=exc.reason)
+            _dead_letter(fn, settings, event, f"rejected: {exc.reason}")
             return
         except Exception as exc:
             # Unhandled or Retry: fail the delivery; Pub/Sub retries, then dead-letters.

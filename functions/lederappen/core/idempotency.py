@@ -23,10 +23,6 @@ HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{8,255}$")
 
 
-def _fingerprint(request: Request, body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
 def run(request: Request, raw_body: bytes, work: Callable[[Any], Reply]) -> Reply:
     """Runs `work(cursor)` in one transaction, at most once per (caller, Idempotency-Key)."""
     key = request.headers.get(HEADER)
@@ -37,7 +33,7 @@ def run(request: Request, raw_body: bytes, work: Callable[[Any], Reply]) -> Repl
                           "Idempotency-Key må være 8-255 synlige ASCII-tegn.",
                           "Idempotency-Key must be 8-255 visible ASCII characters.")
     owner = request.principal.subject if request.principal else "anonymous"
-    fingerprint = _fingerprint(request, raw_body)
+    fingerprint = hashlib.sha256(raw_body).hexdigest()
 
     def once(cur) -> Reply:
         cur.execute(
