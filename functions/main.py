@@ -19,3 +19,6 @@ feed = http_function("feed", "lederappen.feed.api")
 outbox_relay = http_function("outbox_relay", "lederappen.jobs.outbox_relay")
 newsletter_sync = functions_framework.cloud_event(
     event_function("newsletter_sync", "lederappen.newsletter.handler"))
+salary = http_function("salary", "lederappen.salary.api")
+salary_admin = http_function("salary_admin", "lederappen.salary.admin")
+salary_statistics = http_function("salary_statistics", "lederappen.salary.job")

@@ -361,6 +361,7 @@ STAFF: tuple[dict[str, Any], ...] = (
     {"username": "personvern", "sub": "staff-0001", "roles": ["staff", "privacy_officer"]},
     {"username": "redaktor", "sub": "staff-0002", "roles": ["staff", "editor"]},
     {"username": "medlemsservice", "sub": "staff-0003", "roles": ["staff", "member_service"]},
+    {"username": "lonnsanalytiker", "sub": "staff-0004", "roles": ["staff", "survey_manager"]},
 )
 
 _TOPIC_LABELS = (

@@ -19,7 +19,9 @@ MEMBER_KEY_COLUMNS = ("member_id", "owner")
 #: Tables that hold no member data (checked by the same test, so they are listed on purpose).
 NOT_MEMBER_DATA = frozenset({"schema_migrations"})
 #: Tables without a member key, listed so reviewers see they were considered.
-NO_MEMBER_KEY = frozenset({"consent_terms", "processed_events"})
+NO_MEMBER_KEY = frozenset({"consent_terms", "processed_events", "salary_rounds",
+                           "salary_statistic_runs", "salary_statistic_tables",
+                           "salary_answer_counts"})
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,37 @@ class Store:
     readers: tuple[str, ...]
     provided_by_member: bool  # part of the portable export (R6)
     erase: str  # how erasure removes it: "delete" (rows/documents by member key)
+    #: "module:function(cur, member_id)" that erases instead of a plain delete, when erasing
+    #: must also throw away something derived (for example published salary figures).
+    erase_with: str | None = None
 
 
 STORES: tuple[Store, ...] = (
+    Store(
+        name="salary_answers",
+        kind="sql",
+        member_key="member_id",
+        category="salary",
+        purpose={
+            "nb": "Lønnsstatistikk: ditt frivillige svar på lønnsundersøkelsen, brukt bare i "
+                  "statistikk som ikke kan knyttes til deg, og til å vise deg hvor du står.",
+            "en": "Salary statistics: your voluntary answer to the salary survey, used only in "
+                  "statistics that cannot be traced to you, and to show you where you stand.",
+        },
+        legal_basis="GDPR Art. 6(1)(a) (voluntary; withdrawn by deleting the answer) and "
+                    "Art. 9(2)(d) (a trade union's processing about its own members)",
+        retention={
+            "nb": "Fem år (for utvikling over tid), til du sletter svaret, eller til "
+                  "medlemskapet opphører.",
+            "en": "Five years (for trends over time), until you delete the answer, or until "
+                  "membership ends.",
+        },
+        retention_days=5 * 366,
+        readers=("functions",),
+        provided_by_member=True,
+        erase="delete",
+        erase_with="lederappen.salary.service:erase_member",
+    ),
     Store(
         name="processing_restrictions",
         kind="sql",

@@ -20,7 +20,7 @@ MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.json"
 KINDS = ("http", "pubsub", "scheduled")
 #: Who may call a route. ``staff:<role>`` needs a staff token carrying that role.
 AUTH_MODES = ("public", "member", "job")
-STAFF_ROLES = ("privacy_officer", "editor", "member_service")
+STAFF_ROLES = ("privacy_officer", "editor", "member_service", "survey_manager")
 #: Configuration sections a function may declare in ``uses`` (see core.config).
 SECTIONS = ("db", "oidc", "register", "pubsub", "firestore", "fcm", "job_oidc")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")

@@ -1,0 +1,327 @@
+"""HTTP endpoints of the salary function: rounds, the member's own answer, statistics (F6).
+
+There is no route that takes a member id: an answer is always the caller's own, so another
+member's answer cannot even be addressed (it is simply not found).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+import msgspec
+
+from ..core import db, restriction
+from ..core.http import Api, Reply, Request, etag, require_if_match
+from ..core.problems import Conflict, NotFound, ValidationFailed
+from ..core.validation import Body, field_error
+from . import disclosure, service, statistics, vocabulary as v
+
+api = Api()
+
+Choice = Annotated[str, msgspec.Meta(max_length=32)]
+
+
+class Answer(Body):
+    """One round's answer. Ranges and vocabularies are checked by service.validate."""
+
+    notice_acknowledged: bool
+    base_monthly_salary: int | None = None
+    annual_bonus: int | None = None
+    other_annual_pay: int | None = None
+    position_level: Choice | None = None
+    people_managed: int | None = None
+    sector: Choice | None = None
+    nace: Choice | None = None
+    county: Choice | None = None
+    years_experience: int | None = None
+    age_band: Choice | None = None
+    gender: Choice | None = None
+    weekly_hours: float | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _year(raw: str | None, field: str = "year") -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+        raise field_error(field, "range", "Må være et årstall.", "Must be a year.")
+    return int(raw)
+
+
+def _path_year(request: Request) -> int:
+    year = _year(request.params["year"])
+    if year is None:
+        raise NotFound()
+    return year
+
+
+# ---------------------------------------------------------------------------------------
+# Rounds and the member's own answer
+# ---------------------------------------------------------------------------------------
+
+@api.get("/v1/salary/rounds")
+def list_rounds(request: Request) -> Reply:
+    now = _now()
+
+    def work(cur):
+        rounds = service.list_rounds(cur, now)
+        mine = service.answered_years(cur, request.member_id)
+        for r in rounds:
+            r["answered"] = r["year"] in mine
+            r["statistics_available"] = r["status"] == "closed"
+        return rounds
+
+    return Reply({"items": db.read(work), "notice": v.NOTICE})
+
+
+@api.get("/v1/salary/rounds/{year}")
+def get_round(request: Request) -> Reply:
+    year, now = _path_year(request), _now()
+
+    def work(cur):
+        rnd = service.get_round(cur, year, now)
+        rnd["answered"] = year in service.answered_years(cur, request.member_id)
+        rnd["statistics_available"] = rnd["status"] == "closed"
+        rnd["questionnaire"] = service.questionnaire(rnd["questions"])
+        rnd["notice"] = v.NOTICE
+        return rnd
+
+    return Reply(db.read(work))
+
+
+def _not_answered() -> NotFound:
+    return NotFound({"nb": "Du har ikke svart på denne undersøkelsen.",
+                     "en": "You have not answered this survey."})
+
+
+@api.get("/v1/salary/rounds/{year}/answer")
+def get_answer(request: Request) -> Reply:
+    year = _path_year(request)
+    answer = db.read(lambda cur: service.get_answer(cur, year, request.member_id))
+    if answer is None:
+        raise _not_answered()
+    return Reply(answer, headers={"ETag": etag(answer["version"])})
+
+
+@api.put("/v1/salary/rounds/{year}/answer", body=Answer)
+def put_answer(request: Request) -> Reply:
+    year, body, now = _path_year(request), request.body, _now()
+    if not body.notice_acknowledged:
+        raise field_error("notice_acknowledged", "required",
+                          "Du må bekrefte at du har lest hva svarene brukes til.",
+                          "Please confirm that you have read what the answers are used for.")
+    answer = {f: getattr(body, f) for f in service.FIELDS}
+
+    def work(cur):
+        if request.headers.get("If-Match") is not None:
+            require_if_match(request, service.current_version(cur, year, request.member_id))
+        return service.put_answer(cur, year, request.member_id, answer, now)
+
+    view, created = db.transaction(work)
+    return Reply(view, status=201 if created else 200, headers={"ETag": etag(view["version"])})
+
+
+@api.delete("/v1/salary/rounds/{year}/answer")
+def delete_answer(request: Request) -> Reply:
+    year = _path_year(request)
+    db.transaction(lambda cur: service.delete_answer(cur, year, request.member_id))
+    return Reply(status=204)
+
+
+# ---------------------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------------------
+
+def _allowed() -> list[str]:
+    return [v.table_key(t) for t in v.TABLES]
+
+
+def parse_dimensions(raw: str | None) -> tuple[str, ...]:
+    names = [d.strip() for d in (raw or "").split(",") if d.strip()]
+    unknown = [d for d in names if d not in v.DIMENSIONS]
+    dims = v.canonical(names) if not unknown else ()
+    if unknown or len(set(names)) != len(names) or dims not in v.TABLES:
+        allowed = _allowed()
+        raise ValidationFailed(
+            {"nb": "Denne kombinasjonen av grupperinger publiseres ikke.",
+             "en": "This combination of groupings is not published."},
+            errors=[{"field": "dimensions", "code": "not_published",
+                     "message": {"nb": "Tillatte kombinasjoner: tom (hele undersøkelsen), "
+                                       + "; ".join(a for a in allowed if a) + ".",
+                                 "en": "Allowed combinations: empty (the whole survey), "
+                                       + "; ".join(a for a in allowed if a) + "."}}],
+            allowed_dimensions=allowed)
+    return dims
+
+
+def parse_filters(query, dims: tuple[str, ...]) -> dict[str, str]:
+    filters: dict[str, str] = {}
+    errors = []
+    for d in v.DIMENSIONS:
+        value = query.get(d)
+        if value is None:
+            continue
+        if d not in dims:
+            errors.append({"field": d, "code": "not_in_dimensions",
+                           "message": {"nb": "Kan bare filtrere på en gruppering i `dimensions`.",
+                                       "en": "Can only filter on a grouping in `dimensions`."}})
+        elif value not in v.DIMENSIONS[d]["values"]:
+            allowed = ", ".join(v.DIMENSIONS[d]["values"])
+            errors.append({"field": d, "code": "enum",
+                           "message": {"nb": f"Ukjent verdi. Gyldige verdier: {allowed}.",
+                                       "en": f"Unknown value. Allowed values: {allowed}."}})
+        else:
+            filters[d] = value
+    if errors:
+        raise ValidationFailed({"nb": "Ugyldig filter.", "en": "Invalid filter."}, errors=errors)
+    return filters
+
+
+_TABLE_SQL = """
+SELECT r.year, r.opens_at, r.closes_at, s.computed_at, t.cells
+FROM salary_rounds r
+LEFT JOIN salary_statistic_runs s ON s.year = r.year
+LEFT JOIN salary_statistic_tables t ON t.year = r.year AND t.dimensions = %s
+WHERE r.year = coalesce(%s, (SELECT max(year) FROM salary_rounds WHERE closes_at <= %s))
+"""
+
+
+def published_table(year: int | None, dims: tuple[str, ...], now: datetime
+                    ) -> tuple[int, list[dict], datetime]:
+    """A closed round's table, computing the round first if its figures are not current."""
+    row = db.fetch_one(_TABLE_SQL, (v.table_key(dims), year, now))
+    if row is None:
+        if year is None:
+            raise NotFound({"nb": "Ingen lønnsstatistikk er publisert ennå.",
+                            "en": "No salary statistics have been published yet."})
+        raise NotFound({"nb": "Ingen lønnsundersøkelse for dette året.",
+                        "en": "No salary survey for that year."})
+    found_year, opens_at, closes_at, computed_at, cells = row
+    if service.status(opens_at, closes_at, now) != "closed":
+        raise Conflict({"nb": "Statistikken publiseres når undersøkelsen er stengt.",
+                        "en": "Statistics are published when the survey has closed."},
+                       closes_at=service.iso(closes_at))
+    if cells is None:  # not computed yet, or thrown away after a deletion
+        def work(cur):
+            at = statistics.ensure(cur, found_year, now)
+            return statistics.read_table(cur, found_year, dims)[0], at
+
+        cells, computed_at = db.transaction(work)
+    if isinstance(cells, str):
+        cells = msgspec.json.decode(cells)
+    return found_year, cells, computed_at
+
+
+_META = {
+    "rounding": dict(disclosure.MEASURES),
+    "thresholds": {"count_median_mean": disclosure.MIN_PERSONS,
+                   "quartiles": disclosure.QUARTILE_MIN, "p10_p90": disclosure.DECILE_MIN},
+    "reasons": disclosure.REASONS,
+}
+
+
+@api.get("/v1/salary/statistics")
+def get_statistics(request: Request) -> Reply:
+    dims = parse_dimensions(request.query.get("dimensions"))
+    filters = parse_filters(request.query, dims)
+    year, cells, computed_at = published_table(_year(request.query.get("year")), dims, _now())
+    return Reply({"year": year, "dimensions": list(dims), "computed_at": service.iso(computed_at),
+                  "cells": statistics.select(cells, filters), **_META})
+
+
+@api.get("/v1/salary/statistics/trend")
+def get_trend(request: Request) -> Reply:
+    dims = parse_dimensions(request.query.get("dimensions"))
+    filters = parse_filters(request.query, dims)
+    missing = [d for d in dims if d not in filters]
+    if missing:
+        raise ValidationFailed(
+            {"nb": "En utvikling gjelder én gruppe: oppgi en verdi for hver gruppering.",
+             "en": "A trend is for one group: give a value for every grouping."},
+            errors=[{"field": d, "code": "required",
+                     "message": {"nb": "Må fylles ut.", "en": "Required."}} for d in missing])
+    now = _now()
+    years = [r[0] for r in db.fetch_all(
+        "SELECT year FROM salary_rounds WHERE closes_at <= %s ORDER BY year", (now,))]
+    points = []
+    for year in years:
+        _, cells, _ = published_table(year, dims, now)
+        cell = statistics.select(cells, filters)
+        points.append({"year": year, **cell[0]} if cell else {"year": year})
+    return Reply({"dimensions": list(dims), "group": filters, "points": points, **_META})
+
+
+@api.get("/v1/salary/statistics/dimensions")
+def get_dimensions(request: Request) -> Reply:
+    return Reply({
+        "tables": [list(t) for t in v.TABLES],
+        "dimensions": [{"id": d, "label": spec["label"],
+                        "values": [{"id": k, "label": label} for k, label in spec["values"].items()]}
+                       for d, spec in v.DIMENSIONS.items()],
+    })
+
+
+@api.get("/v1/salary/rounds/{year}/position")
+def get_position(request: Request) -> Reply:
+    """Where the member's answer stands in their comparison group, when it is publishable."""
+    year, now = _path_year(request), _now()
+    requested = request.query.get("dimensions")
+    candidates = ([parse_dimensions(requested)] if requested is not None
+                  else list(statistics.COMPARISON_TABLES))
+
+    def read(cur):
+        if restriction.is_restricted_in(cur, request.member_id):
+            raise Conflict({"nb": "Behandlingen av dine opplysninger er begrenset, så svaret ditt "
+                                  "brukes ikke til sammenligning.",
+                            "en": "Processing of your data is restricted, so your answer is not "
+                                  "used for comparison."}, restricted=True)
+        answer = service.get_answer(cur, year, request.member_id)
+        cur.execute("SELECT max(year) FROM salary_rounds WHERE closes_at <= %s AND year <= %s",
+                    (now, year))
+        return answer, cur.fetchone()[0]
+
+    answer, stats_year = db.read(read)
+    if answer is None:
+        raise _not_answered()
+    if stats_year is None:
+        return Reply({"year": year, "statistics_year": None, "available": False,
+                      "reason": "no_statistics_yet"})
+    answer_groups = {d: _band_value(answer, d) for d in v.DIMENSIONS}
+    for dims in candidates:
+        group = {d: answer_groups[d] for d in dims}
+        if any(val is None for val in group.values()):
+            continue
+        _, cells, _ = published_table(stats_year, dims, now)
+        cell = statistics.select(cells, group)
+        if not cell or not cell[0]["published"]:
+            continue
+        return Reply(_position(answer, year, stats_year, dims, cell[0]))
+    return Reply({"year": year, "statistics_year": stats_year, "available": False,
+                  "reason": "too_few"})
+
+
+def _band_value(answer: dict[str, Any], dim: str) -> str | None:
+    if dim == "experience":
+        return v.experience_band(answer["years_experience"])
+    if dim == "people_managed":
+        return v.managed_band(answer["people_managed"])
+    if dim == "working_time":
+        return v.working_time(answer["weekly_hours"])
+    return answer.get(dim)
+
+
+def _position(answer, year, stats_year, dims, cell) -> dict[str, Any]:
+    mine = {"base_monthly_salary": answer["base_monthly_salary"],
+            "total_annual_pay": answer["total_annual_pay"]}
+    out: dict[str, Any] = {"year": year, "statistics_year": stats_year, "available": True,
+                           "dimensions": list(dims), "group": cell["group"], "count": cell["count"]}
+    for measure, value in mine.items():
+        b = statistics.band(value, cell[measure])
+        out[measure] = {"your_value": value, "band": b,
+                        "band_label": statistics.BANDS[b] if b else None,
+                        "figures": cell[measure]}
+    return out
