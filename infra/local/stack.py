@@ -34,10 +34,10 @@ Ports, from a base B (default 8080; with no base, as in the tests, free ports ar
 so a stack uses B..B+99 and stacks whose bases differ by 100 or more coexist. Every port is
 checked before anything starts; a busy one stops the command with one line naming it.
 
-State dir layout: `secrets.json` (0600: generated once, kept: pseudonym key, lederne API key,
-database passwords), `stack.json` (ports, URLs, pids, log and key paths; no secrets; read by
-`fire.py`, `status`, `token` and humans), `logs/<component>.log`, `postgres/` (the cluster),
-`lederne/signing-key.pem` (+ `.google`), `gateway-routes.json`.
+State dir layout: `secrets.json` (0600: generated once, kept: pseudonym key, installation id
+key, lederne API key, database passwords), `stack.json` (ports, URLs, pids, log and key paths;
+no secrets; read by `fire.py`, `status`, `token` and humans), `logs/<component>.log`,
+`postgres/` (the cluster), `lederne/signing-key.pem` (+ `.google`), `gateway-routes.json`.
 
 Library use (the test suite's session fixture):
 
@@ -252,6 +252,7 @@ def _load_or_create_secrets(path: Path) -> dict:
         data = {}
     wanted = {
         "pseudonym_key": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        "installation_id_key": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
         "lederne_api_key": lambda: secrets.token_hex(24),
         "postgres_superuser_password": lambda: secrets.token_hex(24),
         "postgres_app_password": lambda: secrets.token_hex(24),
@@ -477,6 +478,7 @@ class Stack:
         self.env = {
             "GOOGLE_CLOUD_PROJECT": PROJECT,
             "PSEUDONYM_KEY": s["pseudonym_key"],
+            "INSTALLATION_ID_KEY": s["installation_id_key"],
             "LOG_LEVEL": "INFO",
             "DB_HOST": HOST,
             "DB_PORT": str(self.ports["postgres"]),
@@ -565,9 +567,10 @@ class Stack:
         try:
             self.cluster.bootstrap()
             self._migrate()
+            self._seed()
         except Exception as exc:
             raise StackError(
-                f"postgres: bootstrap or migrations failed: {exc}\n"
+                f"postgres: bootstrap, migrations or demo data failed: {exc}\n"
                 f"--- last lines of {comp.log} ---\n{log_tail(comp.log)}"
             ) from exc
 
@@ -622,6 +625,18 @@ class Stack:
         conn = self.cluster.connect(postgres.APP_ROLE)
         try:
             migrate.migrate(conn)
+        finally:
+            conn.close()
+
+    def _seed(self) -> None:
+        """The demo members' salary survey: four closed rounds and this year's open one (once)."""
+        import datetime as dt
+
+        from infra.local import demo_data, salary_demo
+
+        conn = self.cluster.connect(postgres.APP_ROLE)
+        try:
+            salary_demo.seed_demo(conn, demo_data.generate_members(), dt.date.today())
         finally:
             conn.close()
 
@@ -872,7 +887,7 @@ def _cmd_up(args) -> int:
         if "/v1/health" in served:
             print(f"\n  curl -s {gw}/v1/health")
         print(f"\nA fresh token: python -m infra.local.stack token {DEMO_MEMBER_ID}{state_arg}"
-              "   (or a staff username: personvern, redaktor, medlemsservice)")
+              "   (or a staff username: personvern, redaktor, medlemsservice, lonnsanalytiker)")
         scheduled = [f.name for f in stack.functions if f.kind == "scheduled"]
         if scheduled:
             print("Fire a scheduled function as Cloud Scheduler would: python -m infra.local.fire "

@@ -85,7 +85,7 @@ AGE_BANDS: dict[str, L] = {
     "50_59": _l("50–59 år", "50–59"),
     "60_plus": _l("60 år eller eldre", "60 or older"),
 }
-#: The youngest age in each band, to check years of experience against (from age 16).
+#: Each band's age range. Years as a manager cannot exceed the oldest age in the band minus 16.
 AGE_BAND_MIN_AGE = {"under_30": 16, "30_39": 30, "40_49": 40, "50_59": 50, "60_plus": 60}
 AGE_BAND_MAX_AGE = {"under_30": 29, "30_39": 39, "40_49": 49, "50_59": 59, "60_plus": 80}
 EARLIEST_WORKING_AGE = 16
