@@ -1,5 +1,5 @@
 # One command to run the backend, one to run the tests. Both install what they need first.
-.PHONY: run test unit bench migrate bootstrap clean
+.PHONY: run test unit bench bench-salary migrate bootstrap clean
 
 PY := .venv/bin/python
 PORT_BASE ?= 8080
@@ -23,6 +23,10 @@ unit: bootstrap
 ## make bench: cold-start and warm-latency benchmark (prints ratios against baselines)
 bench: bootstrap
 	@$(PY) -m tests.benchmarks.bench_http
+
+## make bench-salary: salary statistics at 10x size (1M answers) against raw SQL percentiles
+bench-salary: bootstrap
+	@$(PY) -m tests.benchmarks.bench_salary
 
 ## make migrate: apply pending migrations to the database in DB_* / CLOUD_SQL_INSTANCE
 migrate: bootstrap
