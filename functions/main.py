@@ -22,3 +22,5 @@ newsletter_sync = functions_framework.cloud_event(
 salary = http_function("salary", "lederappen.salary.api")
 salary_admin = http_function("salary_admin", "lederappen.salary.admin")
 salary_statistics = http_function("salary_statistics", "lederappen.salary.job")
+devices = http_function("devices", "lederappen.devices.api")
+inbox = http_function("inbox", "lederappen.inbox.api")

@@ -164,6 +164,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FIRESTORE_DATABASE", "firestore", _str, "(default)", "Firestore database id."),
     Setting("FCM_ENDPOINT", "fcm", _url, "https://fcm.googleapis.com",
             "Base URL of FCM HTTP v1 (the local stand-in when run locally)."),
+    # installation: the app's per-install id is stored only as a keyed hash (F9, F10)
+    Setting("INSTALLATION_ID_KEY", "installation", _key, REQUIRED,
+            "Base64 key (>= 32 bytes) for the keyed hash (HMAC-SHA256) that replaces an app "
+            "installation id before it is stored (the policy's 'kryptert ID').", secret=True),
 )
 
 SECTIONS = tuple(dict.fromkeys(s.section for s in SETTINGS))

@@ -178,8 +178,66 @@ STORES: tuple[Store, ...] = (
         provided_by_member=False,
         erase="delete",
     ),
+    Store(
+        name="devices",
+        kind="firestore",
+        member_key="member_id",
+        category="device",
+        purpose={
+            "nb": "Sende varsler til appen på enhetene dine: varseltoken (FCM), plattform, "
+                  "appversjon og språk per installasjon. Installasjons-ID-en lagres aldri, bare "
+                  "en nøkkelbasert hash av den (den krypterte ID-en i personvernerklæringen).",
+            "en": "Send notifications to the app on your devices: notification token (FCM), "
+                  "platform, app version and language per installation. The installation ID is "
+                  "never stored, only a keyed hash of it (the encrypted ID in the privacy policy).",
+        },
+        legal_basis="GDPR Art. 6(1)(b) (delivering the notifications and messages of the app "
+                    "the member uses); marketing notifications also need consent, Art. 6(1)(a)",
+        retention={
+            "nb": "Til du logger ut på enheten, eller 270 dager etter at appen sist meldte seg "
+                  "på den (da har FCM uansett gitt opp tokenet); slettes med en gang FCM melder "
+                  "tokenet ugyldig.",
+            "en": "Until you log out on the device, or 270 days after the app last checked in on "
+                  "it (by then FCM has given up the token anyway); deleted at once when FCM "
+                  "reports the token invalid.",
+        },
+        retention_days=270,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="delete",
+    ),
+    Store(
+        name="inbox_items",
+        kind="firestore",
+        member_key="member_id",
+        category="messages",
+        purpose={
+            "nb": "Vise deg meldingene Lederne har sendt deg i appens innboks, og om du har "
+                  "lest dem.",
+            "en": "Show you the messages Lederne has sent you in the app's inbox, and whether "
+                  "you have read them.",
+        },
+        legal_basis="GDPR Art. 6(1)(b) (the member's messages in the app); marketing messages "
+                    "only with consent, Art. 6(1)(a)",
+        retention={
+            "nb": "Ett år etter at meldingen ble sendt, eller til du sletter den: et helt "
+                  "medlemsår (kurs, lønnsundersøkelse, nyheter) kan leses igjen, eldre meldinger "
+                  "er utdatert.",
+            "en": "One year after the message was sent, or until you delete it: a whole "
+                  "membership year (courses, salary survey, news) can be read again, older "
+                  "messages are out of date.",
+        },
+        retention_days=365,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="delete",
+    ),
 )
 
 
 def sql_tables() -> dict[str, Store]:
     return {s.name: s for s in STORES if s.kind == "sql"}
+
+
+def firestore_collections() -> dict[str, Store]:
+    return {s.name: s for s in STORES if s.kind == "firestore"}

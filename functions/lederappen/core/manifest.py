@@ -22,7 +22,8 @@ KINDS = ("http", "pubsub", "scheduled")
 AUTH_MODES = ("public", "member", "job")
 STAFF_ROLES = ("privacy_officer", "editor", "member_service", "survey_manager")
 #: Configuration sections a function may declare in ``uses`` (see core.config).
-SECTIONS = ("db", "oidc", "register", "pubsub", "firestore", "fcm", "job_oidc")
+SECTIONS = ("db", "oidc", "register", "pubsub", "firestore", "fcm", "job_oidc",
+            "installation")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
 _PATH = re.compile(r"^/(v1|jobs)(/[a-z0-9_.{}:-]+)+$")
 
