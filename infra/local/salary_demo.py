@@ -391,27 +391,11 @@ COPY_SQL = (f"COPY salary_answers ({', '.join(ANSWER_COLUMNS)}) FROM STDIN "
 CHUNK_ROWS = 10_000
 
 
-def _is_dbapi(conn) -> bool:
-    return hasattr(conn, "cursor")
-
-
 def _run(conn, sql: str, params: Sequence = (), stream=None) -> list[tuple] | None:
-    """One statement on a pg8000 DB-API connection (what Cluster.connect returns) or a
-    pg8000.native one; `sql` uses %s placeholders."""
-    if _is_dbapi(conn):
-        cur = conn.cursor()
-        cur.execute(sql, tuple(params), stream=stream)
-        return [tuple(r) for r in cur.fetchall()] if cur.description else None
-    named = {}
-    parts = sql.split("%s")
-    if len(parts) - 1 != len(params):
-        raise ValueError("placeholder count does not match the parameters")
-    text = parts[0]
-    for i, part in enumerate(parts[1:]):
-        named[f"p{i}"] = params[i]
-        text += f":p{i}" + part
-    rows = conn.run(text, stream=stream, **named)
-    return [tuple(r) for r in rows] if conn.columns else None
+    """One statement on a pg8000 DB-API connection (what Cluster.connect returns)."""
+    cur = conn.cursor()
+    cur.execute(sql, tuple(params), stream=stream)
+    return [tuple(r) for r in cur.fetchall()] if cur.description else None
 
 
 def _csv_chunks(rows: Iterable[tuple], counter: list[int],
@@ -526,11 +510,9 @@ def seed_demo(conn, members: Sequence[Mapping[str, Any]], today: dt.date,
                 yield row
 
         total = load(conn, counted(demo_answers(members, today, seed, rounds=len(years))))
-        if _is_dbapi(conn):
-            conn.commit()
+        conn.commit()
     except BaseException:
-        if _is_dbapi(conn):
-            conn.rollback()
+        conn.rollback()
         raise
     return {"rounds": len(created), "answers": total, "by_year": by_year}
 

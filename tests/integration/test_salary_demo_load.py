@@ -8,7 +8,6 @@ import itertools
 import uuid
 from decimal import Decimal
 
-import pg8000.native
 import pytest
 from lederappen.salary import vocabulary as v
 
@@ -107,18 +106,6 @@ def test_the_generated_bands_and_totals_agree_with_the_vocabulary(conn, members)
     assert seen["experience"] == set(v.EXPERIENCE_BANDS) | {None}
     assert seen["managed"] == set(v.MANAGED_BANDS) | {None}
     assert seen["working_time"] == set(v.WORKING_TIME) | {None}
-
-
-def test_copy_works_over_a_pg8000_native_connection(conn, stack, members):
-    native = pg8000.native.Connection(
-        user=postgres.APP_ROLE, password=stack.cluster.app_password, host=stack.cluster.host,
-        port=stack.cluster.port, database=postgres.APP_DATABASE)
-    try:
-        rows = list(itertools.islice(sd.generate_answers(members, [YEAR], seed=5), 50))
-        assert sd.load(native, rows) == 50
-        assert native.run("SELECT count(*) FROM salary_answers WHERE year = :y", y=YEAR) == [[50]]
-    finally:
-        native.close()
 
 
 @pytest.fixture()

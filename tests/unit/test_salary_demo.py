@@ -393,16 +393,6 @@ class FakeDbapi:
         return FakeCursor(self.log)
 
 
-class FakeNative:
-    def __init__(self):
-        self.log = []
-        self.columns = None
-
-    def run(self, sql, stream=None, **params):
-        self.log.append((sql, params, list(stream) if stream is not None else None))
-        return []
-
-
 def test_load_streams_csv_chunks_to_copy_and_reports_progress(members):
     rows = list(sd.generate_answers(members[:800], [2025], seed=1))
     conn = FakeDbapi()
@@ -418,21 +408,3 @@ def test_load_streams_csv_chunks_to_copy_and_reports_progress(members):
     assert len(parsed) == len(rows)
     for got, want in zip(parsed, rows):
         assert got == ["" if x is None else str(x) for x in want]
-
-
-def test_load_works_with_a_pg8000_native_connection_too():
-    rows = [(2025, "1", 60_000, None, 0, "middle", 7, "private", "C", "15", 3, "40_49",
-             None, 37.5)]
-    conn = FakeNative()
-    assert sd.load(conn, rows) == 1
-    ((_sql, params, chunks),) = conn.log
-    assert params == {} and chunks == [b"2025,1,60000,,0,middle,7,private,C,15,3,40_49,,37.5\n"]
-
-
-def test_ensure_rounds_binds_named_parameters_on_a_native_connection():
-    conn = FakeNative()
-    sd.ensure_rounds(conn, [2031], dt.date(2026, 11, 25))
-    ((sql, params, _),) = conn.log
-    assert ":p0" in sql and ":p5::text[]" in sql and "%s" not in sql
-    assert params["p0"] == 2031 and params["p5"] == list(v.OPTIONAL_QUESTIONS)
-    assert params["p1"] == "Lønnsundersøkelsen 2031" and params["p2"] == "Salary survey 2031"

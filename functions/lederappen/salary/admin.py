@@ -16,6 +16,7 @@ from ..core.http import Api, Reply, Request, etag, require_if_match
 from ..core.problems import NotFound
 from ..core.validation import Body
 from . import service
+from .api import path_year
 
 api = Api()
 
@@ -76,20 +77,19 @@ def list_rounds(request: Request) -> Reply:
 
 @api.patch("/v1/admin/salary-rounds/{year}", body=RoundChanges)
 def update_round(request: Request) -> Reply:
-    raw = request.params["year"]
-    year = int(raw) if raw.isdigit() else 0
+    year = path_year(request)
     c: RoundChanges = request.body
     changes = {k: val for k, val in msgspec.structs.asdict(c).items() if val is not None}
     if "title" in changes:
         changes["title"] = msgspec.structs.asdict(c.title)
 
     def work(cur):
-        cur.execute("SELECT version FROM salary_rounds WHERE year = %s", (year,))
+        cur.execute("SELECT version FROM salary_rounds WHERE year = %s FOR UPDATE", (year,))
         row = cur.fetchone()
         if row is None:
             raise NotFound()
         require_if_match(request, row[0])
-        view = service.update_round(cur, year, changes, None, _now())
+        view = service.update_round(cur, year, changes, _now())
         return _with_counts(cur, [view])[0]
 
     view = db.transaction(work)

@@ -52,7 +52,7 @@ def _year(raw: str | None, field: str = "year") -> int | None:
     return int(raw)
 
 
-def _path_year(request: Request) -> int:
+def path_year(request: Request) -> int:
     year = _year(request.params["year"])
     if year is None:
         raise NotFound()
@@ -80,7 +80,7 @@ def list_rounds(request: Request) -> Reply:
 
 @api.get("/v1/salary/rounds/{year}")
 def get_round(request: Request) -> Reply:
-    year, now = _path_year(request), _now()
+    year, now = path_year(request), _now()
 
     def work(cur):
         rnd = service.get_round(cur, year, now)
@@ -100,7 +100,7 @@ def _not_answered() -> NotFound:
 
 @api.get("/v1/salary/rounds/{year}/answer")
 def get_answer(request: Request) -> Reply:
-    year = _path_year(request)
+    year = path_year(request)
     answer = db.read(lambda cur: service.get_answer(cur, year, request.member_id))
     if answer is None:
         raise _not_answered()
@@ -109,7 +109,7 @@ def get_answer(request: Request) -> Reply:
 
 @api.put("/v1/salary/rounds/{year}/answer", body=Answer)
 def put_answer(request: Request) -> Reply:
-    year, body, now = _path_year(request), request.body, _now()
+    year, body, now = path_year(request), request.body, _now()
     if not body.notice_acknowledged:
         raise field_error("notice_acknowledged", "required",
                           "Du må bekrefte at du har lest hva svarene brukes til.",
@@ -127,7 +127,7 @@ def put_answer(request: Request) -> Reply:
 
 @api.delete("/v1/salary/rounds/{year}/answer")
 def delete_answer(request: Request) -> Reply:
-    year = _path_year(request)
+    year = path_year(request)
     db.transaction(lambda cur: service.delete_answer(cur, year, request.member_id))
     return Reply(status=204)
 
@@ -211,8 +211,6 @@ def published_table(year: int | None, dims: tuple[str, ...], now: datetime
             return statistics.read_table(cur, found_year, dims)[0], at
 
         cells, computed_at = db.transaction(work)
-    if isinstance(cells, str):
-        cells = msgspec.json.decode(cells)
     return found_year, cells, computed_at
 
 
@@ -268,7 +266,7 @@ def get_dimensions(request: Request) -> Reply:
 @api.get("/v1/salary/rounds/{year}/position")
 def get_position(request: Request) -> Reply:
     """Where the member's answer stands in their comparison group, when it is publishable."""
-    year, now = _path_year(request), _now()
+    year, now = path_year(request), _now()
     requested = request.query.get("dimensions")
     candidates = ([parse_dimensions(requested)] if requested is not None
                   else list(statistics.COMPARISON_TABLES))

@@ -263,17 +263,13 @@ def create_round(cur, *, year: int, title: dict[str, str], opens_at: datetime,
     return round_view(row, now)
 
 
-def update_round(cur, year: int, changes: dict[str, Any], expected_version: int | None,
-                 now: datetime) -> dict[str, Any]:
+def update_round(cur, year: int, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Applies `changes` to a round that has not closed (the caller checked If-Match)."""
     cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s FOR UPDATE", (year,))
     row = cur.fetchone()
     if row is None:
         raise NotFound()
     current = round_view(row, now)
-    if expected_version is not None and expected_version != current["version"]:
-        from ..core.problems import PreconditionFailed
-
-        raise PreconditionFailed()
     if current["status"] == "closed":
         raise Conflict({"nb": "Runden er stengt; tallene er endelige.",
                         "en": "The round is closed; its figures are final."})

@@ -104,10 +104,7 @@ def read_table(cur, year: int, dims: tuple[str, ...]) -> tuple[list[dict], datet
     row = cur.fetchone()
     if row is None:
         return None
-    cells = row[0]
-    if isinstance(cells, str):
-        cells = json.loads(cells)
-    return cells, row[1]
+    return row[0], row[1]  # pg8000 decodes jsonb
 
 
 def select(cells: list[dict], filters: dict[str, str]) -> list[dict]:
