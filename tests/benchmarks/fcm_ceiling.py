@@ -1,0 +1,167 @@
+"""How many FCM sends per second the local stand-in takes, and how close the Sender gets.
+
+    .venv/bin/python -m tests.benchmarks.fcm_ceiling [--seconds 5] [--concurrency 128]
+                                                     [--messages 20000] [--rounds 3]
+
+Starts the FCM stand-in (``python -m infra.local.fcm_standin``) as a subprocess on a free
+port of 127.0.0.1, then measures on this machine, in the same run:
+
+* the ceiling: a bare aiohttp client (one session, keep-alive, ``concurrency`` workers)
+  posting small valid messages to distinct tokens to ``messages:send`` for ``seconds``;
+* the Sender: ``lederappen.notifications.fcm.Sender.send_all`` of ``messages`` messages
+  (same payload shape, distinct tokens), as messages per second over the whole call.
+
+Both alternate for ``rounds`` rounds against one stand-in; the best round of each is reported.
+
+Target (issue F9): a stand-in ceiling of at least 5,000 messages/s, and a Sender close to it.
+The client and the stand-in share the machine (2 cores), so the figures are per machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "functions"))
+sys.path.insert(0, str(ROOT))
+
+PROJECT = "lederappen-local"
+
+
+def _message(i: int) -> dict:
+    return {
+        "token": f"bench-{i:08d}",
+        "notification": {"title": "Nytt kurs", "body": "Ledelse i praksis, 12. mars"},
+        "data": {"kind": "course", "id": f"course-{i % 97:03d}"},
+    }
+
+
+def measure_ceiling(base_url: str, project: str = PROJECT, seconds: float = 5.0,
+                    concurrency: int = 128) -> float:
+    """Messages per second (200 answers) that a bare aiohttp client gets from ``base_url``."""
+    import aiohttp
+
+    url = f"{base_url.rstrip('/')}/v1/projects/{project}/messages:send"
+    headers = {"Authorization": "Bearer local-standin", "Content-Type": "application/json"}
+
+    async def run() -> float:
+        connector = aiohttp.TCPConnector(limit=concurrency, ttl_dns_cache=None)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            # Warm the connections first so the figure is the steady state.
+            async def one(i: int) -> bool:
+                body = json.dumps({"message": _message(i)}).encode()
+                async with session.post(url, data=body, headers=headers) as resp:
+                    await resp.read()
+                    return resp.status == 200
+
+            await asyncio.gather(*(one(i) for i in range(concurrency)))
+            counter = iter(range(concurrency, 1 << 40))
+            ok = 0
+            stop_at = time.perf_counter() + seconds
+
+            async def worker() -> None:
+                nonlocal ok
+                while time.perf_counter() < stop_at:
+                    if await one(next(counter)):
+                        ok += 1
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return ok / (time.perf_counter() - t0)
+
+    return asyncio.run(run())
+
+
+def measure_sender(base_url: str, project: str = PROJECT, messages: int = 20_000,
+                   concurrency: int = 128) -> float:
+    """Messages per second of one ``Sender.send_all`` of ``messages`` distinct messages."""
+    from lederappen.notifications.fcm import Sender
+
+    s = Sender(base_url, project, concurrency=concurrency)
+    try:
+        s.send_all([_message(i) for i in range(concurrency)])  # warm the pool
+        batch = [_message(10_000_000 + i) for i in range(messages)]
+        t0 = time.perf_counter()
+        outcomes = s.send_all(batch)
+        elapsed = time.perf_counter() - t0
+    finally:
+        s.close()
+    sent = sum(o.status == "sent" for o in outcomes)
+    if sent != messages:
+        raise RuntimeError(f"only {sent} of {messages} were sent")
+    return messages / elapsed
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_standin(port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """The stand-in as a subprocess, and its base URL once it listens."""
+    port = port or _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.fcm_standin", "--host", "127.0.0.1",
+         "--port", str(port)],
+        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    line = proc.stderr.readline()
+    if "listening on" not in line:
+        proc.kill()
+        raise RuntimeError(f"the stand-in did not start: {line.strip()}")
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def stop_standin(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.fcm_ceiling")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds; the best of each is reported (the machine "
+                             "may be shared, and a busy neighbour only ever slows a round)")
+    args = parser.parse_args(argv)
+    proc, base = start_standin()
+    ceilings, senders = [], []
+    try:
+        for r in range(1, args.rounds + 1):
+            ceilings.append(measure_ceiling(base, seconds=args.seconds,
+                                            concurrency=args.concurrency))
+            senders.append(measure_sender(base, messages=args.messages,
+                                          concurrency=args.concurrency))
+            print(f"round {r}: ceiling {ceilings[-1]:,.0f}/s, Sender {senders[-1]:,.0f}/s",
+                  flush=True)
+    finally:
+        stop_standin(proc)
+    ceiling, sender = max(ceilings), max(senders)
+    print(f"stand-in ceiling (bare aiohttp client, concurrency {args.concurrency}): "
+          f"{ceiling:,.0f} messages/s (target >= 5,000)")
+    print(f"Sender.send_all of {args.messages:,} messages: {sender:,.0f} messages/s "
+          f"({sender / ceiling:.0%} of the ceiling)")
+    return 0 if ceiling >= 5000 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
