@@ -21,6 +21,12 @@ newsletter_sync = functions_framework.cloud_event(
     event_function("newsletter_sync", "lederappen.newsletter.handler"))
 salary = http_function("salary", "lederappen.salary.api")
 salary_admin = http_function("salary_admin", "lederappen.salary.admin")
+dead_letters = http_function("dead_letters", "lederappen.deadletters.api")
 salary_statistics = http_function("salary_statistics", "lederappen.salary.job")
 devices = http_function("devices", "lederappen.devices.api")
 inbox = http_function("inbox", "lederappen.inbox.api")
+messages_admin = http_function("messages_admin", "lederappen.notifications.admin")
+message_fanout = functions_framework.cloud_event(
+    event_function("message_fanout", "lederappen.notifications.fanout"))
+message_delivery = functions_framework.cloud_event(
+    event_function("message_delivery", "lederappen.notifications.delivery"))

@@ -57,3 +57,19 @@ resource "google_firestore_field" "index" {
     }
   }
 }
+
+# Retention without a job: every collection that holds member data carries `expires_at`
+# (set by the writer from the data map's retention), and a TTL policy on that field lets
+# Firestore delete expired documents itself (typically within a day of expiry).
+resource "google_firestore_field" "ttl" {
+  for_each = toset(var.firestore_ttl_collections)
+
+  database   = google_firestore_database.main.name
+  collection = each.value
+  field      = "expires_at"
+
+  ttl_config {}
+
+  # A TTL field needs no index of its own.
+  index_config {}
+}

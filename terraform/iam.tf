@@ -9,6 +9,7 @@
 #   function uses "fcm"             custom fcmSender (1 permission)    project (FCM has no resource)
 #   secret setting of its sections  secretmanager.secretAccessor       that secret (secrets.tf)
 #   each topic in "publishes"       pubsub.publisher                   that topic (pubsub.tf)
+#   each subscription in "pulls"    pubsub.subscriber                  that -inspect subscription (pubsub.tf)
 #   scheduled function's job        run.invoker                        that function (scheduler.tf)
 #   pubsub function's push          run.invoker                        that function (pubsub.tf)
 

@@ -25,6 +25,7 @@ locals {
       sections              = concat(["common"], try(f.uses, []))
       db_privileges         = try(f.db_privileges, {})
       publishes             = try(f.publishes, [])
+      pulls                 = try(f.pulls, [])
       topic                 = try(f.topic, null)
       dead_letter_topic     = try(f.dead_letter_topic, null)
       max_delivery_attempts = try(f.max_delivery_attempts, 5)
@@ -85,6 +86,16 @@ locals {
     for g in flatten([
       for n, f in local.functions : [for t in f.publishes : { function = n, topic = t }]
     ]) : "${g.function}/${g.topic}" => g
+  }
+
+  # roles/pubsub.subscriber, granted on each <dead-letter-topic>-inspect subscription only to
+  # the functions that list it in "pulls" (the manifest parser refuses any other subscription).
+  subscriber_grants = {
+    for g in flatten([
+      for n, f in local.functions : [
+        for s in f.pulls : { function = n, dead_letter_topic = trimsuffix(s, "-inspect") }
+      ]
+    ]) : "${g.function}/${g.dead_letter_topic}-inspect" => g
   }
 
   # Settings, as declared in lederappen.core.config.

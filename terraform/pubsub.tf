@@ -170,6 +170,17 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_inspectors" {
   member       = each.value.member
 }
 
+# Functions that drain dead letters (manifest "pulls", e.g. the staff dead-letters API): they
+# may pull and acknowledge on the -inspect subscriptions they list, nothing else.
+resource "google_pubsub_subscription_iam_member" "function_pulls" {
+  for_each = local.subscriber_grants
+
+  project      = var.project_id
+  subscription = google_pubsub_subscription.dead_letter_inspect[each.value.dead_letter_topic].name
+  role         = "roles/pubsub.subscriber"
+  member       = "serviceAccount:${google_service_account.function[each.value.function].email}"
+}
+
 # Optional CMEK for topics: the Pub/Sub service agent may use the key.
 resource "google_kms_crypto_key_iam_member" "pubsub" {
   count = var.kms_key_name == null ? 0 : 1

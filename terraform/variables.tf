@@ -426,6 +426,15 @@ variable "firestore_indexes" {
         { field_path = "created_at", order = "DESCENDING" },
       ]
     },
+    {
+      # Editors' figures: how many items of a message have been read (a count aggregation).
+      collection  = "inbox_items"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "message_id", order = "ASCENDING" },
+        { field_path = "read_at", order = "ASCENDING" },
+      ]
+    },
   ]
 
   validation {
@@ -436,6 +445,12 @@ variable "firestore_indexes" {
     ])
     error_message = "Each index needs query_scope COLLECTION or COLLECTION_GROUP and at least one field ordered ASCENDING or DESCENDING."
   }
+}
+
+variable "firestore_ttl_collections" {
+  description = "Collections whose documents Firestore deletes itself once their expires_at has passed (the data map's retention)."
+  type        = list(string)
+  default     = ["devices", "device_index", "inbox_items"]
 }
 
 # --- Operations --------------------------------------------------------------------------------

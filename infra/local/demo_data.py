@@ -362,6 +362,7 @@ STAFF: tuple[dict[str, Any], ...] = (
     {"username": "redaktor", "sub": "staff-0002", "roles": ["staff", "editor"]},
     {"username": "medlemsservice", "sub": "staff-0003", "roles": ["staff", "member_service"]},
     {"username": "lonnsanalytiker", "sub": "staff-0004", "roles": ["staff", "survey_manager"]},
+    {"username": "driftsvakt", "sub": "staff-0005", "roles": ["staff", "operations"]},
 )
 
 _TOPIC_LABELS = (

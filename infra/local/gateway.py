@@ -17,6 +17,14 @@ Pub/Sub-kind functions and `/jobs/...` or job-only routes are never routed: they
 public in production either (scheduled jobs are called by Cloud Scheduler with a Google
 OIDC token; use `python -m infra.local.fire`).
 
+Pub/Sub push relay (local only): the emulator's push subscriptions target
+`/_push/{function}`, which forwards the push to that function (`--push-targets-file`, a
+JSON object function name → base URL) and answers with its status. With duplicates switched
+on (`POST /_control/push-duplicates {"enabled": true}`), every push is delivered to the
+function twice at the same moment, the harshest form of Pub/Sub's at-least-once delivery, so
+tests can prove that handlers change nothing the second time. `GET /_control/push-duplicates`
+reports the switch and how many pushes were relayed.
+
     python -m infra.local.gateway --port 8080 --routes-file .local/gateway-routes.json
 
 The routes file is a JSON list of `{"method", "path", "target"}` objects (target = the
@@ -102,13 +110,15 @@ def _problem(status: int, slug: str, title: str):
                         headers={"Cache-Control": "no-store"})
 
 
-def build_app(routes: Iterable[GatewayRoute]):
+def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, str] | None = None):
     """The aiohttp application; one shared keep-alive ClientSession for all upstream calls."""
     import aiohttp
     from aiohttp import web
     from yarl import URL
 
     router = Router(routes)
+    push_targets = {k: v.rstrip("/") for k, v in (push_targets or {}).items()}
+    push_state = {"duplicates": False, "relayed": 0, "copies": 0}
     session_key = web.AppKey("session", aiohttp.ClientSession)
     app = web.Application(client_max_size=0)  # no limit here: the functions enforce theirs
 
@@ -153,8 +163,41 @@ def build_app(routes: Iterable[GatewayRoute]):
         except (aiohttp.ClientConnectionError, asyncio.TimeoutError):
             return _problem(502, "bad-gateway", "The function did not answer")
 
+    async def _push_once(target: str, body: bytes, headers: dict[str, str]) -> int:
+        try:
+            async with app[session_key].post(target + "/", data=body, headers=headers) as r:
+                await r.read()
+                return r.status
+        except (aiohttp.ClientConnectionError, asyncio.TimeoutError):
+            return 502
+
+    async def push(request: web.Request) -> web.Response:
+        target = push_targets.get(request.match_info["function"])
+        if target is None:
+            return _problem(404, "not-found", "Not found")
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() in ("content-type", "authorization")}
+        push_state["relayed"] += 1
+        if not push_state["duplicates"]:
+            return web.Response(status=await _push_once(target, body, headers))
+        push_state["copies"] += 1
+        first, _ = await asyncio.gather(_push_once(target, body, headers),
+                                        _push_once(target, body, headers))
+        return web.Response(status=first)
+
+    async def control_duplicates(request: web.Request) -> web.Response:
+        if request.method == "POST":
+            body = await request.json()
+            if not isinstance(body, dict) or not isinstance(body.get("enabled"), bool):
+                return _problem(400, "bad-request", "Expected {\"enabled\": true|false}")
+            push_state["duplicates"] = body["enabled"]
+        return web.json_response(push_state)
+
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
+    app.router.add_post("/_push/{function}", push)
+    app.router.add_route("*", "/_control/push-duplicates", control_duplicates)
     app.router.add_route("*", "/{tail:.*}", proxy)
     return app
 
@@ -166,7 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--routes-file", help="JSON list of {method, path, target}")
     source.add_argument("--routes-json", help="the same list, inline")
+    parser.add_argument("--push-targets-file",
+                        help="JSON object: pubsub function name -> base URL (the push relay)")
     args = parser.parse_args(argv)
+    push_targets = None
+    if args.push_targets_file:
+        with open(args.push_targets_file, encoding="utf-8") as fh:
+            push_targets = json.load(fh)
     if args.routes_file:
         with open(args.routes_file, encoding="utf-8") as fh:
             routes = routes_from_json(fh.read())
@@ -174,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         routes = routes_from_json(args.routes_json)
     from . import aioserve  # imports aiohttp: only when serving
 
-    return aioserve.run("gateway", args.host, args.port, lambda host, port: build_app(routes),
+    return aioserve.run("gateway", args.host, args.port, lambda host, port: build_app(routes, push_targets),
                         note=f" ({len(routes)} routes)", shutdown_timeout=60.0)
 
 

@@ -20,7 +20,8 @@ in the RFC 6749 style everywhere):
   ``{"email", "audience"[, "ttl"]}``. It signs with a separate RSA key.
 * Member register, ``/api/*`` (``Authorization: Bearer <api_key>``): ``GET/PATCH
   /api/members/{id}`` (ETag/If-Match on ``version``), ``PUT/GET/DELETE
-  /api/members/{id}/photo``, ``POST /api/members:batchStatus``, ``GET /api/members``.
+  /api/members/{id}/photo``, ``POST /api/members:batchStatus``, ``GET /api/members``
+  (``status``, ``county``, ``page_size``, ``page_token``: member ids in id order).
 * Feeds: ``GET /api/topics``, ``/api/courses``, ``/api/content``, ``/api/benefits``.
 * Newsletter: ``PUT/GET/DELETE /api/newsletter/subscribers/{member_id}``.
 * Test control (never delayed or failed, not in the request log): ``POST /_control/faults``,
@@ -718,6 +719,7 @@ async def list_members(request: web.Request) -> web.Response:
         page_size = 0
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise _Reject(400, "invalid_request", f"page_size must be 1..{MAX_PAGE_SIZE}")
+    county = q.get("county")
     ids = state.sorted_ids()
     start = bisect_right(ids, _decode_page_token(q["page_token"])) if q.get("page_token") else 0
     members = state.members
@@ -726,6 +728,8 @@ async def list_members(request: web.Request) -> web.Response:
     for i in range(start, len(ids)):
         mid = ids[i]
         if status is not None and (members[mid].get("membership") or {}).get("status") != status:
+            continue
+        if county is not None and (members[mid].get("address") or {}).get("county") != county:
             continue
         if len(out) == page_size:
             more = True

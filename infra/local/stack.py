@@ -276,8 +276,11 @@ class Stack:
     """Starts and stops the local stack; see the module docstring for what and where."""
 
     def __init__(self, state_dir: Path | str, port_base: int | None = None,
-                 functions: list[str] | None = None, extra_env: dict | None = None):
+                 functions: list[str] | None = None, extra_env: dict | None = None,
+                 register_members: int | None = None):
         self.state_dir = Path(state_dir).resolve()
+        #: How many demo members the lederne.no stand-in's register holds (None: its default).
+        self.register_members = register_members
         self.port_base = port_base
         self.extra_env = {k: str(v) for k, v in (extra_env or {}).items()}
         self.manifest = manifest_mod.load()
@@ -556,6 +559,7 @@ class Stack:
             "--port", str(self.ports["lederne"]), "--key-file", str(self.key_file),
             "--api-key", self._secrets["lederne_api_key"], "--audience", AUDIENCE,
             "--issuer", self.urls["lederne"],
+            *(["--members", str(self.register_members)] if self.register_members else []),
         ], {**base, "PYTHONPATH": str(ROOT)})
         self._component("fcm")
         self._spawn("fcm", [py, "-m", STANDIN_MODULES["fcm"], "--host", HOST,
@@ -588,10 +592,15 @@ class Stack:
             self.functions, {f.name: self.urls[fn_component(f.name)] for f in self.functions})
         routes_file = self.state_dir / "gateway-routes.json"
         routes_file.write_text(gateway.routes_to_json(routes), encoding="utf-8")
+        push_file = self.state_dir / "gateway-push-targets.json"
+        push_file.write_text(json.dumps({f.name: self.urls[fn_component(f.name)]
+                                         for f in self.functions if f.kind == "pubsub"}),
+                             encoding="utf-8")
         self._component("gateway")
         self._spawn("gateway", [py, "-m", "infra.local.gateway", "--host", HOST,
                                 "--port", str(self.ports["gateway"]),
-                                "--routes-file", str(routes_file)],
+                                "--routes-file", str(routes_file),
+                                "--push-targets-file", str(push_file)],
                     {**base, "PYTHONPATH": str(ROOT)})
         self._write_state("starting")
 
@@ -612,7 +621,8 @@ class Stack:
             try:
                 self.pubsub = emulators.setup_pubsub(
                     self.urls["pubsub"], pubsub_fns,
-                    {f.name: self.urls[fn_component(f.name)] + "/" for f in pubsub_fns},
+                    # Through the gateway's push relay, which can deliver every push twice.
+                    {f.name: f"{self.urls['gateway']}/_push/{f.name}" for f in pubsub_fns},
                     project=PROJECT)
             except Exception as exc:
                 raise StackError(
@@ -887,7 +897,8 @@ def _cmd_up(args) -> int:
         if "/v1/health" in served:
             print(f"\n  curl -s {gw}/v1/health")
         print(f"\nA fresh token: python -m infra.local.stack token {DEMO_MEMBER_ID}{state_arg}"
-              "   (or a staff username: personvern, redaktor, medlemsservice, lonnsanalytiker)")
+              "   (or a staff username: personvern, redaktor, medlemsservice, lonnsanalytiker,"
+              " driftsvakt)")
         scheduled = [f.name for f in stack.functions if f.kind == "scheduled"]
         if scheduled:
             print("Fire a scheduled function as Cloud Scheduler would: python -m infra.local.fire "

@@ -87,3 +87,41 @@ def test_derived_state_follows_the_policy_for_any_sequence(conn, ops):
         assert cur.fetchone()[0] == rows
     finally:
         conn.rollback()
+
+
+def test_covered_members_agrees_with_covers_for_every_member(conn):
+    """The sender's bulk check (one query for a batch) says what the per-member check says:
+    latest choice given for the terms in force, not restricted, material changes respected."""
+    cur = conn.cursor()
+    try:
+        now = datetime.now(timezone.utc)
+        members = [f"bulk-covers-{i}" for i in range(6)]
+        terms = service.states(cur, members[0], now)[PURPOSE].current_terms
+
+        def act(member, action, at):
+            service.record(cur, member, purpose=PURPOSE, action=action,
+                           terms_version=service.states(cur, member, at)[PURPOSE].current_terms.version,
+                           shown_text_hash=service.states(cur, member, at)[PURPOSE].current_terms.text_hash,
+                           locale="nb", channel="app", app_version=None, now=at)
+
+        act(members[0], "given", now)                      # covered until the change
+        act(members[1], "given", now)
+        act(members[1], "withdrawn", now)                  # withdrawn
+        act(members[2], "given", now)                      # restricted below
+        cur.execute("INSERT INTO processing_restrictions (member_id) VALUES (%s)", (members[2],))
+        act(members[3], "given", now)                      # before a material change
+        later = now + timedelta(seconds=5)
+        service.publish_terms(cur, purpose=PURPOSE, title={"nb": "t", "en": "t"},
+                              text={"nb": f"material {later}", "en": "x"}, changes=None,
+                              material=True, effective_from=later, now=later)
+        act(members[4], "given", later)                    # after it: covered
+        # members[5]: never
+        assert terms.version >= 1
+        check = later + timedelta(seconds=1)
+        bulk = service.covered_members(cur, members, PURPOSE, check)
+        assert bulk == {m for m in members if service.covers(cur, m, PURPOSE, check)}
+        assert bulk == {members[4]}  # the material change ended the older consents
+        before = service.covered_members(cur, members, PURPOSE, now)
+        assert before == {members[0], members[3], members[4]}
+    finally:
+        conn.rollback()

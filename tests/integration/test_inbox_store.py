@@ -126,7 +126,7 @@ def test_an_invalid_message_is_refused_before_anything_is_written(fs):
 
 
 def test_devices_of_finds_every_device_of_many_members(fs):
-    who = members(75)  # three `in` queries of at most 30
+    who = members(75)
     expected = {}
     for m in who:
         view, _ = register(fs, m)
@@ -150,6 +150,45 @@ def test_pruning_a_dead_token_keeps_a_registration_refreshed_since(fs):
     assert sender.remove_device(fs, view["id"], fresh) is True
     assert sender.devices_of(fs, [member]) == []
     assert sender.remove_device(fs, view["id"]) is False
+
+
+def _by_query(fs, who):
+    """The registrations as the `devices` collection itself holds them."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    out = set()
+    for m in who:
+        for snap in fs.collection(devices.COLLECTION).where(
+                filter=FieldFilter("member_id", "==", m)).stream():
+            d = snap.to_dict()
+            out.add((snap.id, d["member_id"], d["fcm_token"], d["platform"], d["locale"]))
+    return out
+
+
+def test_the_senders_index_follows_every_change_to_the_registrations(fs):
+    """register, refresh, move to another member, take over a token, evict, unregister,
+    prune: after each, the index the sender reads says what the collection says."""
+    a, b = members(2)
+    inst = [str(uuid.uuid4()) for _ in range(3)]
+    shared = token()
+
+    def same():
+        index = {(r.device_id, r.member_id, r.fcm_token, r.platform, r.locale)
+                 for r in sender.devices_of(fs, [a, b])}
+        assert index == _by_query(fs, [a, b])
+
+    first, _ = register(fs, a, inst[0]); same()
+    register(fs, a, inst[0], token()); same()                     # token refresh
+    register(fs, b, inst[0]); same()                              # the phone changed hands
+    register(fs, a, inst[1], shared); same()
+    register(fs, b, inst[2], shared); same()                      # token taken over
+    for _ in range(devices.MAX_DEVICES_PER_MEMBER + 1):
+        register(fs, a); same()                                   # evictions
+    assert devices.unregister(fs, b, first["id"]); same()
+    (r,) = [r for r in sender.devices_of(fs, [b])]
+    assert sender.remove_device(fs, r.device_id, r.fcm_token); same()
+    assert sender.devices_of(fs, [b]) == []
+    assert not fs.collection(devices.INDEX_COLLECTION).document(b).get().exists
 
 
 # -- registration rules -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ def emulator_client(stack):
 
     from lederappen.core.firestore import bounded
 
-    env = stack.function_env("inbox")
+    env = stack.env  # what every function gets (FIRESTORE_EMULATOR_HOST, project)
     saved = os.environ.get("FIRESTORE_EMULATOR_HOST")
     os.environ["FIRESTORE_EMULATOR_HOST"] = env["FIRESTORE_EMULATOR_HOST"]
     try:

@@ -20,7 +20,6 @@ from lederappen.core.validation import decode
 from lederappen.devices import service as devices
 from lederappen.devices.api import DeviceRegistration
 from lederappen.inbox import service as inbox_service
-from lederappen.notifications import devices as sender
 from lederappen.notifications import inbox, message
 from lederappen.preferences.service import NOTIFICATION_CATEGORIES
 
@@ -288,15 +287,6 @@ def test_deliver_many_retries_a_batch_with_delivered_items_without_them():
     client = FakeClient(existing=done)
     assert inbox.deliver_many(client, [f"m{i}" for i in range(10)], msg) == 7
     assert client.commits == [10, 7]
-
-
-def test_devices_of_queries_at_most_30_members_at_a_time():
-    client = FakeClient()
-    who = [f"m{i}" for i in range(65)]
-    found = sender.devices_of(client, who + who[:3])
-    assert [len(q) for q in client.queries] == [30, 30, 5]
-    assert [r.member_id for r in found] == who
-    assert "t-m0" not in repr(found[0])
 
 
 def test_importing_the_feature_modules_does_not_import_the_firestore_library():

@@ -187,6 +187,7 @@ def derive(raw: dict, settings: list[dict]) -> dict:
             "sections": ["common", *f.get("uses", [])],
             "db_privileges": f.get("db_privileges", {}),
             "publishes": f.get("publishes", []),
+            "pulls": f.get("pulls", []),
             "topic": f.get("topic"),
             "dead_letter_topic": f.get("dead_letter_topic"),
             "max_delivery_attempts": f.get("max_delivery_attempts", 5),
@@ -245,6 +246,7 @@ def derive(raw: dict, settings: list[dict]) -> dict:
         "topics": topics,
         "dead_letter_topics": sorted({f["dead_letter_topic"] for f in kind("pubsub").values()}),
         "publisher_grants": sorted(f"{n}/{t}" for n, f in functions.items() for t in f["publishes"]),
+        "subscriber_grants": sorted(f"{n}/{s}" for n, f in functions.items() for s in f["pulls"]),
         "secret_env_names": sorted(set(secret_settings) | set(planned)),
         "function_secret_envs": secret_envs,
         "function_plain_env_names": {
@@ -411,6 +413,7 @@ PER_FUNCTION = {
     ("google_pubsub_subscription", "dead_letter_inspect"): "local.dead_letter_topics",
     ("google_pubsub_topic_iam_member", "pubsub_agent_dead_letters"): "local.dead_letter_topics",
     ("google_pubsub_topic_iam_member", "publisher"): "local.publisher_grants",
+    ("google_pubsub_subscription_iam_member", "function_pulls"): "local.subscriber_grants",
     ("google_secret_manager_secret", "setting"): "local.secret_env_names",
     ("google_secret_manager_secret_iam_member", "function"): "local.secret_grants",
     ("google_sql_user", "function"): "local.db_functions",
@@ -635,6 +638,20 @@ def test_every_topic_the_manifest_names_exists_and_only_its_publishers_may_publi
     assert one(topic, "message_storage_policy")["allowed_persistence_regions"] == ["${var.region}"]
 
 
+def test_functions_may_pull_only_the_inspect_subscriptions_they_list(derived):
+    raw, d = derived
+    assert d["subscriber_grants"] == sorted(
+        f"{f['name']}/{s}" for f in raw["functions"] for s in f.get("pulls", []))
+    for grant in d["subscriber_grants"]:
+        assert grant.endswith("-inspect")
+        assert grant.split("/", 1)[1].removesuffix("-inspect") in d["dead_letter_topics"]
+    pull = root().resource("google_pubsub_subscription_iam_member", "function_pulls")
+    assert pull["role"] == "roles/pubsub.subscriber"
+    assert expr(pull["subscription"]) == \
+        "google_pubsub_subscription.dead_letter_inspect[each.value.dead_letter_topic].name"
+    assert expr(pull["member"]) == "serviceAccount:${google_service_account.function[each.value.function].email}"
+
+
 # --- secrets -----------------------------------------------------------------------------------
 
 def test_config_settings_json_is_the_current_export_of_the_declared_settings():
@@ -798,12 +815,22 @@ def test_firestore_is_native_with_point_in_time_recovery_delete_protection_and_d
     assert db["point_in_time_recovery_enablement"] == "POINT_IN_TIME_RECOVERY_ENABLED"
     assert db["delete_protection_state"] == "DELETE_PROTECTION_ENABLED"
     default = root().variables["firestore_indexes"]["default"]
-    by_collection = {i["collection"]: [f["field_path"] for f in i["fields"]] for i in default}
-    assert by_collection["devices"] == ["member_id"]
-    assert by_collection["inbox_items"] == ["member_id", "created_at"]
-    assert [f["order"] for i in default if i["collection"] == "inbox_items" for f in i["fields"]] == ["ASCENDING", "DESCENDING"]
+    declared = {(i["collection"], tuple((f["field_path"], f["order"]) for f in i["fields"]))
+                for i in default}
+    assert ("devices", (("member_id", "ASCENDING"),)) in declared
+    assert ("inbox_items", (("member_id", "ASCENDING"), ("created_at", "DESCENDING"))) in declared
+    assert ("inbox_items", (("message_id", "ASCENDING"), ("read_at", "ASCENDING"))) in declared
     assert "length(i.fields) > 1" in expr(root().resource("google_firestore_index", "index")["for_each"])
     assert "length(i.fields) == 1" in expr(root().resource("google_firestore_field", "index")["for_each"])
+
+
+def test_firestore_deletes_expired_documents_of_every_collection_in_the_data_map():
+    from lederappen.core import datamap
+
+    ttl = root().resource("google_firestore_field", "ttl")
+    assert ttl["field"] == "expires_at" and "ttl_config" in ttl
+    assert set(root().variables["firestore_ttl_collections"]["default"]) == set(
+        datamap.firestore_collections())
 
 
 # --- source, operations, outputs, README -------------------------------------------------------
@@ -886,7 +913,7 @@ def test_terraform_evaluates_manifest_tf_exactly_like_the_python_derivation(tmp_
     for key in ("http_functions", "scheduled_functions", "pubsub_functions", "db_functions",
                 "firestore_functions", "fcm_functions"):
         got[key] = sorted(got[key])
-    for key in ("publisher_grants", "secret_grants"):
+    for key in ("publisher_grants", "subscriber_grants", "secret_grants"):
         got[key] = sorted(got[key])
     for key in ("topics", "dead_letter_topics", "secret_env_names"):
         got[key] = sorted(got[key])

@@ -150,6 +150,23 @@ def covers(cur, member_id: str, purpose: str, now: datetime | None = None) -> bo
     return states(cur, member_id, now)[purpose].covered
 
 
+def covered_members(cur, member_ids: list[str], purpose: str,
+                    now: datetime | None = None) -> set[str]:
+    """`covers()` for many members in two queries: those of `member_ids` whose consent for
+    `purpose` covers the terms in force and whose processing is not restricted."""
+    now = now or datetime.now(timezone.utc)
+    if not member_ids:
+        return set()
+    required = terms_in_force(cur, now)[purpose][1]
+    cur.execute(
+        "SELECT DISTINCT ON (e.member_id) e.member_id, e.action, e.terms_version "
+        "FROM consent_events e WHERE e.member_id = ANY(%s) AND e.purpose = %s "
+        "AND NOT EXISTS (SELECT 1 FROM processing_restrictions r WHERE r.member_id = e.member_id) "
+        "ORDER BY e.member_id, e.id DESC", (list(member_ids), purpose))
+    return {m for m, action, version in cur.fetchall()
+            if State(purpose, action, version, None, None, required).covered}  # type: ignore[arg-type]
+
+
 def record(cur, member_id: str, *, purpose: str, action: str, terms_version: int,
            shown_text_hash: str | None, locale: str, channel: str, app_version: str | None,
            now: datetime) -> tuple[State, bool, dict | None]:

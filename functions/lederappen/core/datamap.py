@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Column / field names that hold a member key. A table with one of them must be declared.
-MEMBER_KEY_COLUMNS = ("member_id", "owner")
+#: ``member_ids`` is an array column (dead_letters): erasure matches ``%s = ANY(member_ids)``.
+MEMBER_KEY_COLUMNS = ("member_id", "owner", "member_ids")
 
 #: Tables that hold no member data (checked by the same test, so they are listed on purpose).
 NOT_MEMBER_DATA = frozenset({"schema_migrations"})
@@ -178,6 +179,29 @@ STORES: tuple[Store, ...] = (
         provided_by_member=False,
         erase="delete",
     ),
+    # member_ids is an array (the keys in a payload's member_id / member_ids fields): erasure
+    # deletes the rows WHERE %s = ANY(member_ids).
+    Store(
+        name="dead_letters",
+        kind="sql",
+        member_key="member_ids",
+        category="technical",
+        purpose={
+            "nb": "Finne og rette feil: en melding mellom systemene som ikke kunne behandles "
+                  "(for eksempel et nyhetsbrevvalg), tas vare på så driften kan se hvorfor og "
+                  "sende den på nytt. Driften ser aldri hvem meldingen gjelder.",
+            "en": "Find and fix faults: a message between systems that could not be processed "
+                  "(for example a newsletter choice) is kept so operations can see why and "
+                  "send it again. Operations never see whom the message is about.",
+        },
+        legal_basis="GDPR Art. 6(1)(b) and (f) (delivering what the member asked for, and "
+                    "keeping the service working)",
+        retention={"nb": "30 dager.", "en": "30 days."},
+        retention_days=30,
+        readers=("functions", "operations"),
+        provided_by_member=False,
+        erase="delete",
+    ),
     Store(
         name="devices",
         kind="firestore",
@@ -207,6 +231,28 @@ STORES: tuple[Store, ...] = (
         erase="delete",
     ),
     Store(
+        name="device_index",
+        kind="firestore",
+        member_key="document id",
+        category="device",
+        purpose={
+            "nb": "Finne enhetene dine raskt når en melding sendes: en kopi av varseltoken, "
+                  "plattform og språk per enhet, oppdatert sammen med registreringen.",
+            "en": "Find your devices quickly when a message is sent: a copy of the notification "
+                  "token, platform and language per device, updated together with the "
+                  "registration.",
+        },
+        legal_basis="GDPR Art. 6(1)(b) (delivering the notifications of the app the member uses)",
+        retention={
+            "nb": "Som registreringene: slettes når den siste enheten din fjernes.",
+            "en": "As the registrations: deleted when your last device is removed.",
+        },
+        retention_days=270,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="delete",
+    ),
+    Store(
         name="inbox_items",
         kind="firestore",
         member_key="member_id",
@@ -228,6 +274,63 @@ STORES: tuple[Store, ...] = (
                   "messages are out of date.",
         },
         retention_days=365,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="delete",
+    ),
+    Store(
+        name="messages",
+        kind="sql",
+        member_key="member_id",
+        category="messages",
+        purpose={
+            "nb": "Sende meldinger til medlemmer. En direktemelding til deg (for eksempel at en "
+                  "mentor har takket ja) husker hvem den gikk til; meldinger til mange gjør ikke det.",
+            "en": "Send messages to members. A direct message to you (for example that a mentor "
+                  "accepted) records whom it went to; messages to many do not.",
+        },
+        legal_basis="GDPR Art. 6(1)(b) (the member's messages in the app)",
+        retention={
+            "nb": "Ett år etter sending, som innboksen.",
+            "en": "One year after sending, like the inbox.",
+        },
+        retention_days=365,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="delete",
+    ),
+    Store(
+        name="message_recipients",
+        kind="sql",
+        member_key="member_id",
+        category="messages",
+        purpose={
+            "nb": "Sørge for at en melding når deg én gang, ikke to, og telle for redaktørene "
+                  "hvor mange den nådde (bare tall, aldri hvem).",
+            "en": "Make sure a message reaches you once, not twice, and count for the editors "
+                  "how many it reached (numbers only, never who).",
+        },
+        legal_basis="GDPR Art. 6(1)(b) (delivering the member's messages correctly)",
+        retention={"nb": "90 dager etter sending.", "en": "90 days after sending."},
+        retention_days=90,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="delete",
+    ),
+    Store(
+        name="push_deliveries",
+        kind="sql",
+        member_key="member_id",
+        category="messages",
+        purpose={
+            "nb": "Sørge for at et varsel sendes én gang til hver enhet, og telle sendte, "
+                  "feilede og fjernede varsler (bare tall, aldri hvem).",
+            "en": "Make sure a push is sent once to each device, and count sent, failed and "
+                  "pruned pushes (numbers only, never who).",
+        },
+        legal_basis="GDPR Art. 6(1)(b) (delivering the member's messages correctly)",
+        retention={"nb": "30 dager etter sending.", "en": "30 days after sending."},
+        retention_days=30,
         readers=("functions",),
         provided_by_member=False,
         erase="delete",

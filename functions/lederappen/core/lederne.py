@@ -80,6 +80,39 @@ class LederneClient:
         return data
 
 
+    def list_member_ids(self, *, status: str = "active", county: str | None = None,
+                        page_token: str | None = None,
+                        page_size: int = 500) -> tuple[list[str], str | None]:
+        """One page of member ids in id order (the audience of a message), and the next
+        page's token (None on the last page). Only ids: no profile data crosses."""
+        from urllib.parse import urlencode
+
+        params = {"status": status, "page_size": str(page_size)}
+        if county:
+            params["county"] = county
+        if page_token:
+            params["page_token"] = page_token
+        status_code, _, data = self._request("GET", "/api/members?" + urlencode(params))
+        if status_code != 200 or not isinstance(data, dict) or not isinstance(
+                data.get("member_ids"), list):
+            raise DependencyUnavailable(DEPENDENCY)
+        return [str(m) for m in data["member_ids"]], data.get("next_page_token") or None
+
+    def membership_statuses(self, member_ids: list[str]) -> dict[str, str]:
+        """Membership status ("active", "ended", ...) per known member id, for up to 1000
+        ids in one call; ids the register does not know are absent."""
+        out: dict[str, str] = {}
+        for start in range(0, len(member_ids), 1000):
+            chunk = member_ids[start:start + 1000]
+            status_code, _, data = self._request("POST", "/api/members:batchStatus",
+                                                 {"member_ids": chunk})
+            if status_code != 200 or not isinstance(data, dict):
+                raise DependencyUnavailable(DEPENDENCY)
+            for row in data.get("members") or []:
+                if isinstance(row, dict) and row.get("member_id"):
+                    out[str(row["member_id"])] = str(row.get("status") or "")
+        return out
+
     # -- public content (no personal data): topics and feeds --------------------------------
 
     def get_public(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:

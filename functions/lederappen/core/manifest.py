@@ -20,7 +20,7 @@ MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.json"
 KINDS = ("http", "pubsub", "scheduled")
 #: Who may call a route. ``staff:<role>`` needs a staff token carrying that role.
 AUTH_MODES = ("public", "member", "job")
-STAFF_ROLES = ("privacy_officer", "editor", "member_service", "survey_manager")
+STAFF_ROLES = ("privacy_officer", "editor", "member_service", "survey_manager", "operations")
 #: Configuration sections a function may declare in ``uses`` (see core.config).
 SECTIONS = ("db", "oidc", "register", "pubsub", "firestore", "fcm", "job_oidc",
             "installation")
@@ -62,6 +62,9 @@ class Function:
     db_privileges: dict = field(default_factory=dict)
     #: Topics this function publishes to (Terraform grants roles/pubsub.publisher on each).
     publishes: tuple[str, ...] = ()
+    #: Pull subscriptions this function consumes (only `<dead-letter-topic>-inspect` ones);
+    #: Terraform grants roles/pubsub.subscriber on each.
+    pulls: tuple[str, ...] = ()
 
     @property
     def is_http(self) -> bool:
@@ -144,6 +147,9 @@ def _parse_function(raw: dict, defaults: dict, problems: list[str]) -> Function 
     if "db" in uses and "db_privileges" not in raw:
         problems.append(f"{where}: uses 'db', so it must declare db_privileges (may be {{}})")
     publishes = tuple(raw.get("publishes", ()))
+    pulls = tuple(raw.get("pulls", ()))
+    if pulls and "pubsub" not in uses:
+        problems.append(f"{where}: pulls needs 'pubsub' in uses")
     if publishes and "pubsub" not in uses:
         problems.append(f"{where}: publishes needs 'pubsub' in uses")
     limit_keys = ("memory", "cpu", "timeout_seconds", "min_instances", "max_instances", "concurrency")
@@ -152,7 +158,7 @@ def _parse_function(raw: dict, defaults: dict, problems: list[str]) -> Function 
     known = {
         "name", "entry_point", "kind", "description", "routes", "uses", "topic",
         "dead_letter_topic", "max_delivery_attempts", "ack_deadline_seconds", "schedule",
-        "time_zone", "db_privileges", "publishes", *limit_keys,
+        "time_zone", "db_privileges", "publishes", "pulls", *limit_keys,
     }
     for key in raw:
         if key not in known:
@@ -175,6 +181,7 @@ def _parse_function(raw: dict, defaults: dict, problems: list[str]) -> Function 
         limits=limits,
         db_privileges={t: tuple(p) for t, p in privileges.items()},
         publishes=publishes,
+        pulls=pulls,
     )
 
 
@@ -198,6 +205,12 @@ def parse(data: dict) -> Manifest:
             if key in seen:
                 problems.append(f"{key} is served by both {seen[key]!r} and {fn.name!r}")
             seen[key] = fn.name
+    inspect = {f"{fn.dead_letter_topic}-inspect" for fn in functions if fn.dead_letter_topic}
+    for fn in functions:
+        for sub in fn.pulls:
+            if sub not in inspect:
+                problems.append(f"function {fn.name!r}: pulls {sub!r}, which is not the "
+                                "-inspect subscription of any dead_letter_topic")
     if problems:
         raise ManifestError("manifest.json is invalid:\n  - " + "\n  - ".join(problems))
     return Manifest(functions=tuple(functions), defaults=defaults)

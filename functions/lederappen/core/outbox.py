@@ -19,10 +19,21 @@ from .problems import DependencyUnavailable
 _log = logging.getLogger("lederappen.outbox")
 
 
-def enqueue(cur, topic: str, payload: dict[str, Any], member_id: str | None) -> int:
-    cur.execute("INSERT INTO outbox (topic, member_id, payload) VALUES (%s, %s, %s) RETURNING id",
-                (topic, member_id, json.dumps(payload)))
+def enqueue(cur, topic: str, payload: dict[str, Any], member_id: str | None,
+            not_before: datetime | None = None) -> int:
+    """Writes a message to publish after the caller's commit; with `not_before`, the relay
+    publishes it once that time has come (a scheduled message), and until then deleting the
+    row (`withdraw`) cancels it."""
+    cur.execute("INSERT INTO outbox (topic, member_id, payload, not_before) "
+                "VALUES (%s, %s, %s, %s) RETURNING id",
+                (topic, member_id, json.dumps(payload), not_before))
     return cur.fetchone()[0]
+
+
+def withdraw(cur, outbox_id: int) -> bool:
+    """Deletes a message that is not published yet; False when it already went out."""
+    cur.execute("DELETE FROM outbox WHERE id = %s AND published_at IS NULL", (outbox_id,))
+    return cur.rowcount > 0
 
 
 def _publish_rows(project: str, rows: list[tuple]) -> list[int]:
@@ -47,7 +58,8 @@ def flush(project: str, ids: list[int]) -> None:
     if not ids:
         return
     rows = db.fetch_all("SELECT id, topic, payload FROM outbox WHERE id = ANY(%s) "
-                        "AND published_at IS NULL ORDER BY id", (ids,))
+                        "AND published_at IS NULL AND (not_before IS NULL OR not_before <= now()) "
+                        "ORDER BY id", (ids,))
     published: list[int] = []
     try:
         published = _publish_rows(project, rows)
@@ -59,13 +71,15 @@ def flush(project: str, ids: list[int]) -> None:
 
 def relay(project: str, older_than: timedelta = timedelta(seconds=30), batch: int = 500,
           now: datetime | None = None) -> int:
-    """Publishes messages that were committed but not published (the fast path failed)."""
+    """Publishes messages that were committed but not published (the fast path failed), and
+    scheduled ones whose time has come."""
     now = now or datetime.now(timezone.utc)
     total = 0
     while True:
         rows = db.fetch_all(
-            "SELECT id, topic, payload FROM outbox WHERE published_at IS NULL AND created_at < %s "
-            "ORDER BY id LIMIT %s", (now - older_than, batch))
+            "SELECT id, topic, payload FROM outbox WHERE published_at IS NULL AND ("
+            "(not_before IS NULL AND created_at < %s) OR not_before <= %s) "
+            "ORDER BY id LIMIT %s", (now - older_than, now, batch))
         if not rows:
             return total
         published: list[int] = []

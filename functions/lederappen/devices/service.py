@@ -20,6 +20,14 @@ Registering is an upsert, in one transaction:
   token dead).
 
 Unregistering (logout) deletes the document. Another member's device is "not found".
+
+The sender's index: `device_index/{member_id}` holds, per member, what a sender needs of each
+of their registrations (token, platform, locale), written in the same transaction as every
+change to `devices` (register, move, take over a token, evict, unregister, prune). A
+delivery batch of 500 members then reads its devices with one batch get by document id
+instead of 17 `in` queries, which in production is one round trip instead of 17, and in the
+Firestore emulator (which answers every query by scanning the whole collection) is the
+difference between milliseconds and seconds per batch.
 """
 
 from __future__ import annotations
@@ -33,9 +41,11 @@ from typing import Any
 from ..core.firestore import TIMEOUT_SECONDS, timestamp
 
 COLLECTION = "devices"
+INDEX_COLLECTION = "device_index"
 PLATFORMS = ("ios", "android")
 LOCALES = ("nb", "en")
 MAX_DEVICES_PER_MEMBER = 10
+TRANSACTION_ATTEMPTS = 12
 #: A registration not refreshed for this long is deleted (data map: devices). FCM itself
 #: treats a token without activity for 270 days as expired, so it is useless by then.
 RETENTION_DAYS = 270
@@ -109,8 +119,18 @@ def register(db_client, key: bytes, member_id: str, *, installation_id: str, fcm
             if excess > 0:
                 mine.sort(key=lambda s: (s.to_dict() or {}).get("last_seen_at") or _EPOCH)
                 evict = mine[:excess]
+        removed = [(s.id, (s.to_dict() or {}).get("member_id") or member_id)
+                   for s in holders + evict]
+        if current is not None and is_new:
+            removed.append((doc_id, current.get("member_id")))
+        index = Index(db_client, tx, {member_id, *(m for _, m in removed if m)})
         for other in holders + evict:
             tx.delete(other.reference)
+        for gone_id, owner in removed:
+            if owner:
+                index.remove(owner, gone_id)
+        index.put(member_id, doc_id, {"fcm_token": fcm_token, "platform": platform,
+                                      "locale": locale})
         data = {
             "member_id": member_id,
             "fcm_token": fcm_token,
@@ -124,10 +144,14 @@ def register(db_client, key: bytes, member_id: str, *, installation_id: str, fcm
             tx.set(ref, {**data, "created_at": firestore.SERVER_TIMESTAMP})
         else:
             tx.update(ref, data)
+        index.write(now)
         return {"created": is_new, "moved": current is not None and is_new,
                 "tokens_taken_over": len(holders), "evicted": len(evict)}
 
-    outcome = work(db_client.transaction())
+    # A registration touches its own, its token's earlier holder's and the members' index
+    # documents: under contention (one token registered by several at once) it may need
+    # more than the default 5 attempts.
+    outcome = work(db_client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
     return view(ref.get(timeout=TIMEOUT_SECONDS)), outcome
 
 
@@ -155,7 +179,40 @@ def unregister(db_client, member_id: str, doc_id: str) -> bool:
         snap = ref.get(transaction=tx, field_paths=["member_id"], timeout=TIMEOUT_SECONDS)
         if not snap.exists or snap.get("member_id") != member_id:
             return False
+        index = Index(db_client, tx, {member_id})
         tx.delete(ref)
+        index.remove(member_id, doc_id)
+        index.write(datetime.now(timezone.utc))
         return True
 
     return work(db_client.transaction())
+
+
+class Index:
+    """The `device_index` documents of some members inside one transaction: read them all
+    first (Firestore wants every read before the first write), change them, write them."""
+
+    def __init__(self, db_client, tx, member_ids):
+        self._tx = tx
+        self._refs = {m: db_client.collection(INDEX_COLLECTION).document(m) for m in member_ids}
+        snaps = tx.get_all(list(self._refs.values()), timeout=TIMEOUT_SECONDS) if self._refs else []
+        self._docs = {s.id: dict((s.to_dict() or {}).get("devices") or {}) for s in snaps}
+        self._changed: set[str] = set()
+
+    def put(self, member_id: str, doc_id: str, entry: dict[str, str]) -> None:
+        self._docs.setdefault(member_id, {})[doc_id] = entry
+        self._changed.add(member_id)
+
+    def remove(self, member_id: str, doc_id: str) -> None:
+        if doc_id in self._docs.get(member_id, {}):
+            del self._docs[member_id][doc_id]
+            self._changed.add(member_id)
+
+    def write(self, now: datetime) -> None:
+        for member_id in self._changed:
+            ref, devices = self._refs[member_id], self._docs.get(member_id) or {}
+            if devices:
+                self._tx.set(ref, {"devices": devices,
+                                   "expires_at": now + timedelta(days=RETENTION_DAYS)})
+            else:
+                self._tx.delete(ref)

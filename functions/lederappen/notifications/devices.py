@@ -8,13 +8,14 @@ FCM token is dead (404 UNREGISTERED, invalid token) with `remove_device()`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Iterable
 
 from ..core.firestore import TIMEOUT_SECONDS
-from ..devices.service import COLLECTION
+from ..devices.service import COLLECTION, INDEX_COLLECTION, Index
 
-#: Firestore allows at most 30 values in one `in` filter (30 disjunctions per query).
-IN_QUERY_LIMIT = 30
+#: Documents per batch get (a delivery batch is at most 500 members).
+GET_ALL_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -32,22 +33,23 @@ class Registration:
 
 
 def devices_of(db_client, member_ids: Iterable[str]) -> list[Registration]:
-    """Every registration of these members (any number of them; queried 30 at a time)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
+    """Every registration of these members: one batch get of their `device_index`
+    documents (written with every change to `devices`, see lederappen.devices.service)."""
     members = list(dict.fromkeys(member_ids))
-    collection = db_client.collection(COLLECTION)
+    if not members:
+        return []
+    index = db_client.collection(INDEX_COLLECTION)
     found: list[Registration] = []
-    for start in range(0, len(members), IN_QUERY_LIMIT):
-        chunk = members[start:start + IN_QUERY_LIMIT]
-        query = (collection.where(filter=FieldFilter("member_id", "in", chunk))
-                 .select(["member_id", "fcm_token", "platform", "locale"]))
-        for snap in query.stream(timeout=TIMEOUT_SECONDS):
-            data = snap.to_dict() or {}
-            if not data.get("fcm_token"):
+    for start in range(0, len(members), GET_ALL_LIMIT):
+        refs = [index.document(m) for m in members[start:start + GET_ALL_LIMIT]]
+        for snap in db_client.get_all(refs, timeout=TIMEOUT_SECONDS):
+            if not snap.exists:
                 continue
-            found.append(Registration(snap.id, data["member_id"], data["fcm_token"],
-                                      data.get("platform", ""), data.get("locale", "nb")))
+            for device_id, entry in sorted(((snap.to_dict() or {}).get("devices") or {}).items()):
+                if isinstance(entry, dict) and entry.get("fcm_token"):
+                    found.append(Registration(device_id, snap.id, entry["fcm_token"],
+                                              entry.get("platform", ""),
+                                              entry.get("locale", "nb")))
     return found
 
 
@@ -60,19 +62,19 @@ def remove_device(db_client, doc_id: str, fcm_token: str | None = None) -> bool:
     from google.cloud import firestore
 
     ref = db_client.collection(COLLECTION).document(doc_id)
-    if fcm_token is None:
-        snap = ref.get(field_paths=["member_id"], timeout=TIMEOUT_SECONDS)
-        if not snap.exists:
-            return False
-        ref.delete(timeout=TIMEOUT_SECONDS)
-        return True
 
     @firestore.transactional
     def work(tx) -> bool:
-        snap = ref.get(transaction=tx, field_paths=["fcm_token"], timeout=TIMEOUT_SECONDS)
-        if not snap.exists or (snap.to_dict() or {}).get("fcm_token") != fcm_token:
+        snap = ref.get(transaction=tx, field_paths=["fcm_token", "member_id"],
+                       timeout=TIMEOUT_SECONDS)
+        data = snap.to_dict() or {}
+        if not snap.exists or (fcm_token is not None and data.get("fcm_token") != fcm_token):
             return False
+        index = Index(db_client, tx, {data["member_id"]} if data.get("member_id") else set())
         tx.delete(ref)
+        if data.get("member_id"):
+            index.remove(data["member_id"], doc_id)
+            index.write(datetime.now(timezone.utc))
         return True
 
     return work(db_client.transaction())

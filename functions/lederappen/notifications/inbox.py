@@ -149,3 +149,15 @@ def view(snapshot) -> dict[str, Any]:
         "created_at": timestamp(data.get("created_at")),
         "read_at": timestamp(data.get("read_at")),
     }
+
+
+def opened(db_client, message_id: str) -> int:
+    """How many inbox items of this message have been read (one count aggregation; items a
+    member deleted are no longer counted). Needs the composite index (message_id, read_at)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = (db_client.collection(COLLECTION)
+             .where(filter=FieldFilter("message_id", "==", message_id))
+             .where(filter=FieldFilter("read_at", ">", datetime(1970, 1, 1, tzinfo=timezone.utc))))
+    result = query.count(alias="n").get(timeout=TIMEOUT_SECONDS)
+    return int(result[0][0].value) if result and result[0] else 0

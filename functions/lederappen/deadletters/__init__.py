@@ -1,0 +1,1 @@
+"""Dead-lettered Pub/Sub messages: drained into the database, inspected, replayed, discarded."""

@@ -1,0 +1,179 @@
+"""HTTP endpoints of the dead-letters function: operations staff inspect and replay (or discard)
+messages that a Pub/Sub function gave up on.
+
+Listing first drains the -inspect subscriptions into the database (store.drain), so what
+staff see is durable and can be replayed or discarded by id. Staff see where a message came
+from, why it failed, its attributes and the shape of its payload, never who it is about:
+member keys are shown as "<redacted>" or a count (store.redact).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from ..core import db, idempotency, pagination, pubsub
+from ..core import manifest as manifest_mod
+from ..core.http import Api, Reply, Request
+from ..core.problems import Conflict, NotFound
+from ..core.validation import field_error
+from . import store
+
+api = Api()
+
+STATES = ("open", "replayed", "discarded")
+_STATE_SQL = {
+    "open": "replayed_at IS NULL AND discarded_at IS NULL",
+    "replayed": "replayed_at IS NOT NULL AND discarded_at IS NULL",
+    "discarded": "discarded_at IS NOT NULL",
+}
+_COLUMNS = ("id, subscription, source_function, topic, message_id, reason, attributes, "
+            "received_at, replayed_at, replay_count, discarded_at, octet_length(payload), "
+            "cardinality(member_ids)")
+_MAX_ID = 2**63 - 1
+
+
+def _attributes(raw: Any) -> dict[str, str]:
+    data = json.loads(raw) if isinstance(raw, (str, bytes)) else (raw or {})
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """RFC 3339 in UTC (also what an Idempotency-Key replay returns from its stored JSON)."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _state(replayed_at, discarded_at) -> str:
+    if discarded_at is not None:
+        return "discarded"
+    return "replayed" if replayed_at is not None else "open"
+
+
+def _view(row: tuple) -> dict[str, Any]:
+    (id_, subscription, source, topic, message_id, reason, attributes, received_at,
+     replayed_at, replay_count, discarded_at, payload_bytes, member_count) = row
+    return {
+        "id": id_,
+        "state": _state(replayed_at, discarded_at),
+        "source_function": source,
+        "topic": topic,
+        "subscription": subscription,
+        "reason": reason,
+        "message_id": message_id,
+        "attributes": store.redact_attributes(_attributes(attributes)),
+        "received_at": _iso(received_at),
+        "replayed_at": _iso(replayed_at),
+        "replay_count": replay_count,
+        "discarded_at": _iso(discarded_at),
+        "payload_bytes": payload_bytes or 0,
+        "member_count": member_count or 0,
+    }
+
+
+def _id(request: Request) -> int:
+    raw = request.params["id"]
+    if not raw.isdigit() or not 0 < int(raw) <= _MAX_ID:
+        raise NotFound()
+    return int(raw)
+
+
+def _source_functions() -> tuple[str, ...]:
+    return tuple(fn.name for i in store.inspect_subscriptions(manifest_mod.load())
+                 for fn in i.functions)
+
+
+@api.get("/v1/admin/dead-letters")
+def list_dead_letters(request: Request) -> Reply:
+    size = pagination.limit(request.query)
+    cursor = request.query.get("cursor")
+    after = pagination.decode_cursor(cursor)
+    if after is not None and (not isinstance(after, int) or isinstance(after, bool)):
+        raise field_error("cursor", "invalid", "Ugyldig cursor.", "Invalid cursor.")
+    state = pagination.choice(request.query, "state", STATES)
+    source = pagination.choice(request.query, "source_function", _source_functions())
+    drained = None
+    if after is None:  # the first page drains; later pages only page through what is stored
+        d = store.drain(request.settings.google_cloud_project)
+        drained = {"stored": d.stored, "complete": d.complete}
+    where, params = ["TRUE"], []
+    if after is not None:
+        where.append("id < %s")
+        params.append(after)
+    if state:
+        where.append(_STATE_SQL[state])
+    if source:
+        where.append("source_function = %s")
+        params.append(source)
+    sql = (f"SELECT {_COLUMNS} FROM dead_letters WHERE {' AND '.join(where)} "
+           "ORDER BY id DESC LIMIT %s")
+    rows = db.fetch_all(sql, (*params, size + 1))
+    items, next_cursor = pagination.page([_view(r) for r in rows], size, lambda v: v["id"])
+    return Reply({"items": items, "next_cursor": next_cursor, "drained": drained})
+
+
+@api.get("/v1/admin/dead-letters/{id}")
+def get_dead_letter(request: Request) -> Reply:
+    row = db.fetch_one(f"SELECT {_COLUMNS}, payload FROM dead_letters WHERE id = %s",
+                       (_id(request),))
+    if row is None:
+        raise NotFound()
+    view = _view(row[:-1])
+    view["payload_format"], view["payload"] = store.payload_view(bytes(row[-1]))
+    return Reply(view)
+
+
+_DISCARDED = {"nb": "Meldingen er forkastet og kan ikke spilles av på nytt.",
+              "en": "The message was discarded and cannot be replayed."}
+_NO_SOURCE = {"nb": "Det er ukjent hvilken funksjon meldingen kom fra, så den kan ikke spilles "
+                    "av på nytt.",
+              "en": "It is unknown which function the message came from, so it cannot be "
+                    "replayed."}
+
+
+@api.post("/v1/admin/dead-letters/{id}/replay")
+def replay(request: Request) -> Reply:
+    """Publishes the original payload bytes again to the source function's topic."""
+    dead_letter_id = _id(request)
+    project = request.settings.google_cloud_project
+
+    def work(cur) -> Reply:
+        cur.execute("SELECT topic, payload, attributes, discarded_at FROM dead_letters "
+                    "WHERE id = %s FOR UPDATE", (dead_letter_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise NotFound()
+        topic, payload, attributes, discarded_at = row
+        if discarded_at is not None:
+            raise Conflict(_DISCARDED)
+        if not topic:
+            raise Conflict(_NO_SOURCE)
+        # Inside the transaction that records it: if the publish fails, nothing is recorded.
+        # If the commit fails after it, a retry publishes again (consumers are idempotent).
+        pubsub.publish(project, topic, bytes(payload),
+                       store.replay_attributes(_attributes(attributes), dead_letter_id))
+        cur.execute("UPDATE dead_letters SET replayed_at = now(), "
+                    f"replay_count = replay_count + 1 WHERE id = %s RETURNING {_COLUMNS}",
+                    (dead_letter_id,))
+        return Reply(_view(cur.fetchone()))
+
+    return idempotency.run(request, f"replay {dead_letter_id}".encode(), work)
+
+
+@api.post("/v1/admin/dead-letters/{id}/discard")
+def discard(request: Request) -> Reply:
+    """Marks the message as not to be replayed (idempotent); it is deleted with the others after
+    the retention period."""
+    dead_letter_id = _id(request)
+
+    def work(cur):
+        cur.execute("UPDATE dead_letters SET discarded_at = coalesce(discarded_at, now()) "
+                    f"WHERE id = %s RETURNING {_COLUMNS}", (dead_letter_id,))
+        return cur.fetchone()
+
+    row = db.transaction(work)
+    if row is None:
+        raise NotFound()
+    return Reply(_view(row))

@@ -1,0 +1,185 @@
+"""HTTP endpoints of the messages-admin function: editors send messages to members (F9).
+
+An editor writes a message (category, title and body in Norwegian and English, optional deep
+link, sensitive or not), picks an audience (every member, an interest, a county, one member)
+and sends it now or at a time; a scheduled message can be cancelled until it goes. The
+figures per message are counts only: how many the audience held, how many were eligible,
+why the others were skipped, pushes sent, failed and pruned, inbox items opened. No endpoint
+lists who received a message.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Literal
+
+import msgspec
+
+from ..core import db, firestore, idempotency, lederne, log, outbox, pagination
+from ..core.http import Api, Reply, Request
+from ..core.problems import NotFound, ValidationFailed
+from ..core.public_cache import PublicCache
+from ..core.validation import Body, field_error
+from ..salary.vocabulary import COUNTIES
+from . import inbox, outgoing, push
+from .message import Category, DeepLink, Message, Text, Title
+
+api = Api()
+_log = logging.getLogger("lederappen.notifications.admin")
+
+#: How far ahead a message can be scheduled.
+MAX_SCHEDULE_DAYS = 366
+#: A send_at this far in the past is a mistake, not "now".
+PAST_TOLERANCE = timedelta(minutes=5)
+
+AudienceKind = Literal["all", "interest", "county", "member"]
+Short = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class Audience(Body):
+    kind: AudienceKind
+    value: Short | None = None
+    member_id: Short | None = None
+
+
+class Draft(Body):
+    category: Category
+    title: Title
+    body: Text
+    audience: Audience
+    deep_link: DeepLink | None = None
+    sensitive: bool = False
+    send_at: datetime | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _invalid(errors: list[tuple[str, str, str, str]]) -> ValidationFailed:
+    return ValidationFailed(
+        {"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."},
+        errors=[{"field": f, "code": c, "message": {"nb": nb, "en": en}}
+                for f, c, nb, en in errors])
+
+
+_topics = PublicCache()
+
+
+def _topic_ids(request: Request) -> frozenset[str]:
+    snapshot = _topics.get("/api/topics", None,
+                           lambda path, params: lederne.client(request.settings).get_public(path))
+    return frozenset(t["id"] for t in snapshot.value.get("items", []))
+
+
+def _check(request: Request, d: Draft, now: datetime) -> None:
+    """Every rule beyond the types, all reported at once (422)."""
+    errors: list[tuple[str, str, str, str]] = []
+    a = d.audience
+    if a.kind in ("all", "member") and a.value is not None:
+        errors.append(("audience.value", "not_allowed", "Brukes bare for interesse og fylke.",
+                       "Only used for interest and county."))
+    if a.kind != "member" and a.member_id is not None:
+        errors.append(("audience.member_id", "not_allowed", "Brukes bare for ett medlem.",
+                       "Only used for one member."))
+    if a.kind == "member" and a.member_id is None:
+        errors.append(("audience.member_id", "required", "Mangler medlemsnummer.",
+                       "A member id is required."))
+    if a.kind == "county" and a.value not in COUNTIES:
+        errors.append(("audience.value", "enum", "Ukjent fylkesnummer.", "Unknown county number."))
+    if a.kind == "interest" and (a.value is None or a.value not in _topic_ids(request)):
+        errors.append(("audience.value", "enum", "Ukjent interesse.", "Unknown interest."))
+    if d.send_at is not None:
+        if d.send_at.tzinfo is None:
+            errors.append(("send_at", "timezone", "Tidspunktet må ha tidssone.",
+                           "The time needs a time zone."))
+        elif d.send_at < now - PAST_TOLERANCE:
+            errors.append(("send_at", "past", "Tidspunktet har passert.", "That time has passed."))
+        elif d.send_at > now + timedelta(days=MAX_SCHEDULE_DAYS):
+            errors.append(("send_at", "too_far", "Høyst ett år fram i tid.",
+                           "At most one year ahead."))
+    message = _message(d)
+    if not push.fits(message):
+        errors.append(("body", "push_too_large",
+                       f"Varselet blir større enn FCMs grense på {push.MAX_PAYLOAD_BYTES} byte.",
+                       f"The push would exceed FCM's limit of {push.MAX_PAYLOAD_BYTES} bytes."))
+    if errors:
+        raise _invalid(errors)
+    if a.kind == "member":
+        statuses = lederne.client(request.settings).membership_statuses([a.member_id])
+        if statuses.get(a.member_id) != "active":
+            raise _invalid([("audience.member_id", "not_member", "Ikke et aktivt medlem.",
+                             "Not an active member.")])
+
+
+def _message(d: Draft) -> Message:
+    return Message(message_id="draft", category=d.category, title=d.title, body=d.body,
+                   deep_link=d.deep_link, sensitive=d.sensitive)
+
+
+@api.post("/v1/admin/messages", body=Draft)
+def create_message(request: Request) -> Reply:
+    d: Draft = request.body
+    now = _now()
+    _check(request, d, now)
+    queued: list[int] = []
+
+    def work(cur) -> Reply:
+        stored, outbox_id = outgoing.create(
+            cur, message={"category": d.category, "title": msgspec.structs.asdict(d.title),
+                          "body": msgspec.structs.asdict(d.body), "deep_link": d.deep_link,
+                          "sensitive": d.sensitive},
+            audience_kind=d.audience.kind, audience_value=d.audience.value,
+            member_id=d.audience.member_id, send_at=d.send_at,
+            created_by=request.principal.subject, now=now)
+        if outbox_id is not None:
+            queued.append(outbox_id)
+        return Reply(stored.view(), status=201,
+                     headers={"Location": f"/v1/admin/messages/{stored.id}"})
+
+    reply = idempotency.run(request, msgspec.json.encode(d), work)
+    outbox.flush(request.settings.google_cloud_project, queued)
+    log.event(_log, "message created", logging.INFO, audience=d.audience.kind,
+              scheduled=bool(d.send_at and d.send_at > now))
+    return reply
+
+
+@api.get("/v1/admin/messages")
+def list_messages(request: Request) -> Reply:
+    size = pagination.limit(request.query)
+    after = pagination.decode_cursor(request.query.get("cursor"))
+    if after is not None and not (isinstance(after, list) and len(after) == 2
+                                  and all(isinstance(x, str) for x in after)):
+        raise field_error("cursor", "invalid", "Ugyldig cursor.", "Invalid cursor.")
+    rows = db.read(lambda cur: outgoing.list_editor_messages(
+        cur, size + 1, tuple(after) if after else None))
+    items, cursor = pagination.page(rows, size, lambda s: [
+        s.created_at.astimezone(timezone.utc).isoformat(), s.id])
+    return Reply({"items": [s.view() for s in items], "next_cursor": cursor})
+
+
+def _editor_message(cur, message_id: str) -> outgoing.Stored:
+    stored = outgoing.load(cur, message_id)
+    if stored is None or stored.origin != "editor":
+        raise NotFound({"nb": "Fant ikke meldingen.", "en": "No such message."})
+    return stored
+
+
+@api.get("/v1/admin/messages/{message_id}")
+def get_message(request: Request) -> Reply:
+    def work(cur):
+        stored = _editor_message(cur, request.params["message_id"])
+        return stored, outgoing.figures(cur, stored)
+
+    stored, figures = db.read(work)
+    with firestore.guard():
+        figures["opened"] = inbox.opened(firestore.client(request.settings), stored.id)
+    return Reply({**stored.view(), "figures": figures})
+
+
+@api.post("/v1/admin/messages/{message_id}/cancel")
+def cancel_message(request: Request) -> Reply:
+    stored = db.transaction(lambda cur: outgoing.cancel(cur, request.params["message_id"],
+                                                       _now()))
+    return Reply(stored.view())

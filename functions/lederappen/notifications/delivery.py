@@ -1,0 +1,194 @@
+"""The `message-delivery` handler: one batch of members gets the message, once each.
+
+For a batch (at most 500 member keys of one message):
+
+1. Members already recorded in `message_recipients` are done: a redelivered or replayed
+   batch does not touch them again (an inbox item they deleted stays deleted).
+2. The rest are checked *now*, at send time: membership still active (the register),
+   processing not restricted, the message's category switched on in their preferences,
+   marketing consent for marketing, personalisation consent for an interest audience.
+3. Eligible members with the inbox channel get the inbox item (create-if-absent, so a
+   repeat writes nothing); then, in one transaction, every member's outcome and a `pending`
+   push row per device of those with the push channel are recorded.
+4. The batch's pending pushes are taken with a lease (so a copy of this batch being handled
+   at the same moment takes none), sent to FCM with bounded concurrency and retries that
+   honour Retry-After, and their outcome recorded: `sent`; `pruned` (404 UNREGISTERED or an
+   invalid token: the registration is deleted); `failed` (FCM refused the message itself).
+   Pushes still failing after the sender's retries go back to `pending` and the handler
+   asks Pub/Sub to redeliver the batch (events.Retry); after the subscription's maximum
+   attempts the batch lands in the dead-letter topic, from where staff can replay it.
+
+Nothing about a member is logged; counts only.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Annotated
+
+import msgspec
+
+from ..consents import service as consents
+from ..core import db, events, firestore, lederne, log
+from ..preferences.service import DEFAULT_CATEGORIES, DEFAULT_CHANNELS
+from . import devices as device_store
+from . import fcm, inbox, outgoing, push
+
+_log = logging.getLogger("lederappen.notifications.delivery")
+
+#: How long a sender holds the pushes it took: longer than it can take to send them.
+LEASE_SECONDS = 120
+
+MemberKey = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class Payload(msgspec.Struct, forbid_unknown_fields=True):
+    message_id: str
+    batch: int
+    member_ids: Annotated[list[MemberKey], msgspec.Meta(min_length=1, max_length=1000)]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def outcomes(cur, stored: outgoing.Stored, members: list[str],
+             statuses: dict[str, str], now: datetime) -> dict[str, tuple[str, bool, bool]]:
+    """Per member: (outcome, inbox, push) by the rules at send time."""
+    cur.execute(
+        "SELECT m.id, p.notification_categories, p.notification_channels, "
+        "(r.member_id IS NOT NULL) FROM unnest(%s::text[]) AS m(id) "
+        "LEFT JOIN member_preferences p ON p.member_id = m.id "
+        "LEFT JOIN processing_restrictions r ON r.member_id = m.id", (members,))
+    rows = cur.fetchall()
+    needs = {"marketing"} if stored.category == "marketing" else set()
+    if stored.audience_kind == "interest":
+        needs.add("personalisation")
+    consenting = {purpose: consents.covered_members(cur, members, purpose, now)
+                  for purpose in needs}
+    out: dict[str, tuple[str, bool, bool]] = {}
+    for member, categories, channels, restricted in rows:
+        categories = DEFAULT_CATEGORIES if categories is None else categories
+        channels = DEFAULT_CHANNELS if channels is None else channels
+        if statuses.get(member) != "active":
+            out[member] = ("not_member", False, False)
+        elif restricted:
+            out[member] = ("restricted", False, False)
+        elif stored.category not in categories:
+            out[member] = ("category_off", False, False)
+        elif any(member not in consenting[p] for p in needs):
+            out[member] = ("no_consent", False, False)
+        else:
+            out[member] = ("delivered", "inbox" in channels, "push" in channels)
+    return out
+
+
+def _record(cur, stored: outgoing.Stored, decided: dict[str, tuple[str, bool, bool]],
+            registrations: list[device_store.Registration]) -> None:
+    members = list(decided)
+    cur.execute(
+        "INSERT INTO message_recipients (message_id, member_id, outcome, inbox) "
+        "SELECT %s, m, o, i FROM unnest(%s::text[], %s::text[], %s::boolean[]) AS t(m, o, i) "
+        "ON CONFLICT DO NOTHING",
+        (stored.id, members, [decided[m][0] for m in members], [decided[m][1] for m in members]))
+    if registrations:
+        cur.execute(
+            "INSERT INTO push_deliveries (message_id, device_id, member_id) "
+            "SELECT %s, d, m FROM unnest(%s::text[], %s::text[]) AS t(d, m) ON CONFLICT DO NOTHING",
+            (stored.id, [r.device_id for r in registrations],
+             [r.member_id for r in registrations]))
+
+
+def _take(stored: outgoing.Stored, members: list[str], now: datetime) -> set[str]:
+    """Leases this batch's pending pushes (and expired leases of a crashed sender)."""
+    rows = db.transaction(lambda cur: (cur.execute(
+        "UPDATE push_deliveries SET state = 'sending', lease_until = %s, updated_at = %s "
+        "WHERE message_id = %s AND member_id = ANY(%s) AND (state = 'pending' "
+        "OR (state = 'sending' AND lease_until < %s)) RETURNING device_id",
+        (now + _lease(), now, stored.id, members, now)), cur.fetchall())[1])
+    return {r[0] for r in rows}
+
+
+def _lease():
+    from datetime import timedelta
+
+    return timedelta(seconds=LEASE_SECONDS)
+
+
+_STATE = {"sent": "sent", "unregistered": "pruned", "invalid_token": "pruned",
+          "failed": "failed", "retryable": "pending"}
+
+
+def _finish(stored: outgoing.Stored, sends: list[device_store.Registration],
+            results: list[fcm.Outcome]) -> None:
+    ids = [r.device_id for r in sends]
+    states = [_STATE[o.status] for o in results]
+    codes = [o.error_code for o in results]
+    attempts = [o.attempts for o in results]
+    db.transaction(lambda cur: cur.execute(
+        "UPDATE push_deliveries p SET state = t.s, error_code = t.c, lease_until = NULL, "
+        "attempts = p.attempts + t.a, updated_at = now() "
+        "FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[]) AS t(d, s, c, a) "
+        "WHERE p.message_id = %s AND p.device_id = t.d", (ids, states, codes, attempts,
+                                                         stored.id)))
+
+
+def handle(message: events.Message, settings) -> None:
+    p: Payload = message.data
+    stored = db.read(lambda cur: outgoing.load(cur, p.message_id))
+    if stored is None or stored.status == "cancelled":
+        return
+    members = list(dict.fromkeys(p.member_ids))
+    msg = stored.message()
+    now = _now()
+    recorded = db.fetch_all(
+        "SELECT member_id, inbox FROM message_recipients WHERE message_id = %s "
+        "AND member_id = ANY(%s)", (stored.id, members))
+    done = {r[0] for r in recorded}
+    boxed = {r[0] for r in recorded if r[1]}  # whose push may point to an inbox item
+    todo = [m for m in members if m not in done]
+    known: dict[str, device_store.Registration] = {}
+    with firestore.guard():
+        fs = firestore.client(settings)
+        if todo:
+            statuses = lederne.client(settings).membership_statuses(todo)
+            decided = db.read(lambda cur: outcomes(cur, stored, todo, statuses, now))
+            inbox.deliver_many(fs, [m for m, (_, box, _) in decided.items() if box], msg, now=now)
+            registrations = device_store.devices_of(
+                fs, [m for m, (_, _, pushes) in decided.items() if pushes])
+            known = {r.device_id: r for r in registrations}
+            boxed.update(m for m, (_, box, _) in decided.items() if box)
+            db.transaction(lambda cur: _record(cur, stored, decided, registrations))
+        taken = _take(stored, members, now)
+        if not taken:
+            return
+        missing = {d for d in taken if d not in known}
+        if missing:  # a redelivery: look the devices up again
+            owners = db.fetch_all(
+                "SELECT DISTINCT member_id FROM push_deliveries WHERE message_id = %s "
+                "AND device_id = ANY(%s)", (stored.id, list(missing)))
+            for r in device_store.devices_of(fs, [o[0] for o in owners]):
+                known.setdefault(r.device_id, r)
+        gone = [d for d in taken if d not in known]  # unregistered since: nothing to send
+        sends = [known[d] for d in taken if d in known]
+        results = fcm.sender(settings).send_all([
+            push.fcm_message(msg, r.fcm_token, r.locale,
+                             inbox.item_id(msg.message_id, r.member_id) if r.member_id in boxed
+                             else None)
+            for r in sends])
+        for r, o in zip(sends, results):
+            if o.status in ("unregistered", "invalid_token"):
+                device_store.remove_device(fs, r.device_id, r.fcm_token)
+    if gone:
+        db.transaction(lambda cur: cur.execute(
+            "UPDATE push_deliveries SET state = 'pruned', error_code = 'NOT_REGISTERED', "
+            "lease_until = NULL, updated_at = now() WHERE message_id = %s AND device_id = ANY(%s)",
+            (stored.id, gone)))
+    _finish(stored, sends, results)
+    counts: dict[str, int] = {}
+    for o in results:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    log.event(_log, "delivery batch sent", logging.INFO, batch=p.batch, **counts)
+    if counts.get("retryable"):
+        raise events.Retry("fcm")

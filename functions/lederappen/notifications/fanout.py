@@ -1,0 +1,99 @@
+"""The `message-fanout` handler: expands a message's audience into delivery batches.
+
+One Pub/Sub message is one *step*: it lists one page of the audience (BATCH_SIZE member
+keys), and in one database transaction claims the step, queues that page as a
+`message-delivery` batch and queues the next step with the next page's cursor (both through
+the outbox, published right after the commit). So however large the audience, each step is
+short; a redelivered step finds its claim and queues nothing twice, and a crash between
+commit and publish is repaired by the outbox relay. The chain cannot fork: step n+1 is
+queued only by the transaction that claimed step n.
+
+Audiences: every active member and the members of one county come from the member register
+(ids only); an interest group from the members' own preferences (used only for those whose
+personalisation consent covers it, checked at send time); one member is one batch.
+Eligibility (preferences, consent, restriction, membership) is checked per batch at send
+time by `delivery.py`, not here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import msgspec
+
+from ..core import db, events, lederne, outbox
+from . import outgoing
+
+CONSUMER = "message-fanout"
+#: Members per delivery batch: one Firestore batched write (500) and a few FCM rounds.
+BATCH_SIZE = 500
+
+
+class Payload(msgspec.Struct, forbid_unknown_fields=True):
+    message_id: str
+    step: int
+    cursor: str | None = None
+
+
+def _interest_page(topic: str, cursor: str | None) -> tuple[list[str], str | None]:
+    rows = db.fetch_all(
+        "SELECT member_id FROM member_preferences WHERE interests @> ARRAY[%s]::text[] "
+        "AND member_id > %s ORDER BY member_id LIMIT %s", (topic, cursor or "", BATCH_SIZE + 1))
+    ids = [r[0] for r in rows]
+    if len(ids) > BATCH_SIZE:
+        return ids[:BATCH_SIZE], ids[BATCH_SIZE - 1]
+    return ids, None
+
+
+def _county_name(number: str | None) -> str:
+    from ..salary.vocabulary import COUNTIES
+
+    return COUNTIES[number or ""]["nb"]
+
+
+def audience_page(stored: outgoing.Stored, cursor: str | None,
+                  settings) -> tuple[list[str], str | None]:
+    """One page of the audience and the cursor of the next (None after the last)."""
+    kind = stored.audience_kind
+    if kind == "member":
+        return [stored.member_id], None
+    if kind == "interest":
+        return _interest_page(stored.audience_value, cursor)
+    county = _county_name(stored.audience_value) if kind == "county" else None
+    return lederne.client(settings).list_member_ids(
+        status="active", county=county, page_token=cursor, page_size=BATCH_SIZE)
+
+
+def handle(message: events.Message, settings) -> None:
+    p: Payload = message.data
+    stored = db.read(lambda cur: outgoing.load(cur, p.message_id))
+    if stored is None or stored.status == "cancelled":
+        return  # erased with its member, or cancelled: nothing to send
+    try:
+        members, next_cursor = audience_page(stored, p.cursor, settings)
+    except KeyError:
+        raise events.Reject("unknown-audience") from None
+    now = datetime.now(timezone.utc)
+
+    def work(cur) -> list[int]:
+        if not events.claim(cur, CONSUMER, f"{stored.id}:{p.step}"):
+            return []
+        cur.execute("UPDATE messages SET status = 'sending', started_at = coalesce(started_at, %s), "
+                    "audience_size = coalesce(audience_size, 0) + %s "
+                    "WHERE id = %s AND status IN ('scheduled', 'sending')",
+                    (now, len(members), stored.id))
+        if cur.rowcount == 0:
+            return []  # cancelled in the meantime
+        queued = []
+        if members:
+            queued.append(outbox.enqueue(cur, outgoing.DELIVERY_TOPIC, {
+                "message_id": stored.id, "batch": p.step, "member_ids": members}, None))
+        if next_cursor:
+            queued.append(outbox.enqueue(cur, outgoing.FANOUT_TOPIC, {
+                "message_id": stored.id, "step": p.step + 1, "cursor": next_cursor}, None))
+        else:
+            cur.execute("UPDATE messages SET status = 'sent', fanned_out_at = %s WHERE id = %s",
+                        (now, stored.id))
+        return queued
+
+    outbox.flush(settings.google_cloud_project, db.transaction(work))

@@ -1,0 +1,181 @@
+"""Messages on their way out: stored, queued, cancelled, and what became of them.
+
+A message is a row in `messages` and one outbox row that starts its fan-out (topic
+`message-fanout`), written in the same transaction. Sent now, the row is published right
+after the commit; scheduled, it carries `not_before` and the outbox relay publishes it when
+the time comes. Cancelling deletes that outbox row while it is still unpublished, in the same
+transaction that marks the message cancelled, so a cancelled message can never go out and a
+message that went out can no longer be cancelled (409).
+
+Features send *direct* messages to one member ("your mentor accepted") with `send_direct()`
+in their own transaction: the same path, audience one member, sensitive by default.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from ..core import outbox
+from ..core.problems import Conflict, NotFound
+from .message import Message, Text, Title
+
+FANOUT_TOPIC = "message-fanout"
+DELIVERY_TOPIC = "message-delivery"
+AUDIENCES = ("all", "interest", "county", "member")
+
+_COLUMNS = ("id, category, title_nb, title_en, body_nb, body_en, deep_link, sensitive, "
+            "audience_kind, audience_value, member_id, send_at, status, origin, created_by, "
+            "created_at, cancelled_at, started_at, audience_size, fanned_out_at, outbox_id")
+
+
+def _ts(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class Stored:
+    """A message row."""
+
+    def __init__(self, row: tuple):
+        (self.id, self.category, self.title_nb, self.title_en, self.body_nb, self.body_en,
+         self.deep_link, self.sensitive, self.audience_kind, self.audience_value,
+         self.member_id, self.send_at, self.status, self.origin, self.created_by,
+         self.created_at, self.cancelled_at, self.started_at, self.audience_size,
+         self.fanned_out_at, self.outbox_id) = row
+        self.id = str(self.id)
+
+    def message(self) -> Message:
+        return Message(message_id=self.id, category=self.category,
+                       title=Title(nb=self.title_nb, en=self.title_en),
+                       body=Text(nb=self.body_nb, en=self.body_en),
+                       deep_link=self.deep_link, sensitive=self.sensitive)
+
+    def view(self) -> dict[str, Any]:
+        """As editors see it: never the member key of a direct message."""
+        audience: dict[str, Any] = {"kind": self.audience_kind}
+        if self.audience_kind in ("interest", "county"):
+            audience["value"] = self.audience_value
+        return {
+            "id": self.id,
+            "category": self.category,
+            "title": {"nb": self.title_nb, "en": self.title_en},
+            "body": {"nb": self.body_nb, "en": self.body_en},
+            "deep_link": self.deep_link,
+            "sensitive": self.sensitive,
+            "audience": audience,
+            "send_at": _ts(self.send_at),
+            "status": self.status,
+            "created_at": _ts(self.created_at),
+            "cancelled_at": _ts(self.cancelled_at),
+            "started_at": _ts(self.started_at),
+            "fanned_out_at": _ts(self.fanned_out_at),
+        }
+
+
+def load(cur, message_id: str, *, for_update: bool = False) -> Stored | None:
+    try:
+        key = uuid.UUID(str(message_id))
+    except ValueError:
+        return None
+    cur.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = %s"
+                + (" FOR UPDATE" if for_update else ""), (str(key),))
+    row = cur.fetchone()
+    return Stored(row) if row else None
+
+
+def create(cur, *, message: dict[str, Any], audience_kind: str, audience_value: str | None,
+           member_id: str | None, send_at: datetime | None, created_by: str,
+           origin: str = "editor", now: datetime) -> tuple[Stored, int | None]:
+    """Stores a message and queues its fan-out. Returns the message and the outbox id to
+    flush after the commit (None when it is scheduled for later)."""
+    message_id = str(uuid.uuid4())
+    due = send_at if send_at is not None and send_at > now else None
+    cur.execute(
+        "INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, deep_link, "
+        "sensitive, audience_kind, audience_value, member_id, send_at, origin, created_by, "
+        "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (message_id, message["category"], message["title"]["nb"], message["title"]["en"],
+         message["body"]["nb"], message["body"]["en"], message.get("deep_link"),
+         bool(message.get("sensitive")), audience_kind, audience_value, member_id,
+         due or now, origin, created_by, now))
+    outbox_id = outbox.enqueue(cur, FANOUT_TOPIC, {"message_id": message_id, "step": 0,
+                                                   "cursor": None},
+                               member_id, not_before=due)
+    cur.execute("UPDATE messages SET outbox_id = %s WHERE id = %s", (outbox_id, message_id))
+    stored = load(cur, message_id)
+    assert stored is not None
+    return stored, (None if due else outbox_id)
+
+
+def send_direct(cur, member_id: str, *, category: str, title: dict[str, str],
+                body: dict[str, str], deep_link: str | None = None, sensitive: bool = True,
+                created_by: str, now: datetime | None = None) -> tuple[str, int]:
+    """A message to one member from a feature, in the caller's transaction. Returns the
+    message id and the outbox id; flush it after the commit (core.outbox.flush)."""
+    from .message import parse
+
+    now = now or datetime.now(timezone.utc)
+    draft = {"category": category, "title": title, "body": body, "deep_link": deep_link,
+             "sensitive": sensitive}
+    parse({**draft, "message_id": "check"})  # raises msgspec.ValidationError on a bad draft
+    stored, outbox_id = create(cur, message=draft, audience_kind="member", audience_value=None,
+                               member_id=member_id, send_at=None, created_by=created_by,
+                               origin="system", now=now)
+    assert outbox_id is not None
+    return stored.id, outbox_id
+
+
+def cancel(cur, message_id: str, now: datetime) -> Stored:
+    stored = load(cur, message_id, for_update=True)
+    if stored is None or stored.origin != "editor":
+        raise NotFound({"nb": "Fant ikke meldingen.", "en": "No such message."})
+    if stored.status == "cancelled":
+        return stored
+    if stored.status != "scheduled" or not outbox.withdraw(cur, stored.outbox_id):
+        raise Conflict({"nb": "Meldingen er allerede sendt og kan ikke stoppes.",
+                        "en": "The message has already gone out and cannot be cancelled."})
+    cur.execute("UPDATE messages SET status = 'cancelled', cancelled_at = %s WHERE id = %s",
+                (now, stored.id))
+    cancelled = load(cur, stored.id)
+    assert cancelled is not None
+    return cancelled
+
+
+def list_editor_messages(cur, limit: int, after: tuple[str, str] | None) -> list[Stored]:
+    if after is None:
+        cur.execute(f"SELECT {_COLUMNS} FROM messages WHERE origin = 'editor' "
+                    "ORDER BY created_at DESC, id DESC LIMIT %s", (limit,))
+    else:
+        cur.execute(f"SELECT {_COLUMNS} FROM messages WHERE origin = 'editor' "
+                    "AND (created_at, id) < (%s::timestamptz, %s::uuid) "
+                    "ORDER BY created_at DESC, id DESC LIMIT %s", (after[0], after[1], limit))
+    return [Stored(r) for r in cur.fetchall()]
+
+
+def figures(cur, stored: Stored) -> dict[str, Any]:
+    """Counts only, never who: audience, outcome of the eligibility check, pushes."""
+    cur.execute("SELECT outcome, count(*), count(*) FILTER (WHERE inbox) FROM message_recipients "
+                "WHERE message_id = %s GROUP BY outcome", (stored.id,))
+    outcomes = {"delivered": 0, "category_off": 0, "no_consent": 0, "restricted": 0,
+                "not_member": 0}
+    inbox = 0
+    for outcome, count, in_inbox in cur.fetchall():
+        outcomes[outcome] = count
+        inbox += in_inbox
+    cur.execute("SELECT state, count(*) FROM push_deliveries WHERE message_id = %s GROUP BY state",
+                (stored.id,))
+    pushes = {"sent": 0, "failed": 0, "pruned": 0, "pending": 0}
+    for state, count in cur.fetchall():
+        pushes["pending" if state in ("pending", "sending") else state] += count
+    return {
+        "audience": stored.audience_size if stored.audience_size is not None
+        else sum(outcomes.values()),
+        "processed": sum(outcomes.values()),
+        "eligible": outcomes["delivered"],
+        "skipped": {k: v for k, v in outcomes.items() if k != "delivered"},
+        "inbox": inbox,
+        "push": pushes,
+    }

@@ -1,0 +1,156 @@
+"""One message to every member's device, end to end, as a ratio to the FCM stand-in's ceiling.
+
+    .venv/bin/python -m tests.benchmarks.bench_push [--devices 200000] [--ceiling-seconds 5]
+
+Starts the local stack with the sending functions (messages-admin, message-fanout,
+message-delivery), a register holding enough demo members for `--devices` active members,
+and one registered device per active member in the Firestore emulator. Then, in one run:
+
+* the ceiling: a bare asyncio client hammering the FCM stand-in's `messages:send` (what the
+  stand-in can take at all on this machine, with nothing else running);
+* end to end: an editor's message to all members through the editor API, Pub/Sub (fan-out
+  steps, delivery batches), the eligibility checks in PostgreSQL, the inbox writes in
+  Firestore, the device lookups and the FCM sends, until the stand-in has received one push
+  per device. Printed: the total time, the sustained rate (10 % to 90 % of the pushes), both
+  as messages per second and as a ratio to the ceiling.
+
+Targets (issue #6): end to end >= 80 % of the ceiling, and a ceiling of >= 5,000 messages/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "functions"))
+sys.path.insert(0, str(ROOT))
+
+from infra.local import demo_data  # noqa: E402
+from infra.local import stack as stack_mod  # noqa: E402
+from tests.benchmarks.fcm_ceiling import measure_ceiling  # noqa: E402
+
+FUNCTIONS = ["messages-admin", "message-fanout", "message-delivery"]
+
+
+def _json(method: str, url: str, body=None, token: str | None = None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(),
+                                 method=method, headers=headers)
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        raw = resp.read()
+        return json.loads(raw) if raw else None
+
+
+def seed_devices(stack, member_ids: list[str], writers: int = 8) -> float:
+    """One device per member, written straight into the emulator (as the devices function
+    would: the registration and the sender's index entry)."""
+    from google.cloud import firestore
+
+    from tests.support.firestore import emulator_client
+
+    clients = [emulator_client(stack) for _ in range(writers)]
+    expires = datetime.now(timezone.utc) + timedelta(days=270)
+    # Two documents per member (the registration and the sender's index): 250 per batch.
+    chunks = [member_ids[i:i + 250] for i in range(0, len(member_ids), 250)]
+    t0 = time.perf_counter()
+
+    def work(k: int) -> None:
+        fs = clients[k]
+        for chunk in chunks[k::writers]:
+            batch = fs.batch()
+            for member in chunk:
+                device, token = uuid.uuid4().hex, f"bench-{uuid.uuid4().hex}"
+                batch.set(fs.collection("devices").document(device), {
+                    "member_id": member, "fcm_token": token,
+                    "platform": "android", "app_version": "3.2.1", "locale": "nb",
+                    "created_at": firestore.SERVER_TIMESTAMP,
+                    "last_seen_at": firestore.SERVER_TIMESTAMP, "expires_at": expires})
+                batch.set(fs.collection("device_index").document(member), {
+                    "devices": {device: {"fcm_token": token, "platform": "android",
+                                         "locale": "nb"}},
+                    "expires_at": expires})
+            batch.commit()
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", type=int, default=200_000)
+    parser.add_argument("--ceiling-seconds", type=float, default=5.0)
+    parser.add_argument("--port-base", type=int, default=9500)
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    args = parser.parse_args(argv)
+
+    # Enough register members that `--devices` of them are active (some memberships ended).
+    members = demo_data.generate_members(int(args.devices * 1.25) + 100)
+    active = [m["member_id"] for m in members
+              if (m.get("membership") or {}).get("status") == "active"][:args.devices]
+    register_size = len(members)
+    with tempfile.TemporaryDirectory(prefix="bench-push-") as state:
+        stack = stack_mod.Stack(Path(state), port_base=args.port_base, functions=FUNCTIONS,
+                                register_members=register_size)
+        with stack:
+            print(f"stack up in {stack.startup_seconds:.1f} s; register {register_size:,} members")
+            seconds = seed_devices(stack, active)
+            print(f"seeded {len(active):,} devices in {seconds:.1f} s")
+            fcm = stack.urls["fcm"]
+
+            ceiling = measure_ceiling(fcm, seconds=args.ceiling_seconds)
+            _json("POST", fcm + "/_control/reset")
+            print(f"FCM stand-in ceiling (bare client): {ceiling:,.0f} messages/s")
+
+            editor = stack_mod.fetch_token(stack.urls["lederne"], "redaktor")
+            t0 = time.perf_counter()
+            sent = _json("POST", stack.urls["gateway"] + "/v1/admin/messages", {
+                "category": "news", "title": {"nb": "Nytt fra Lederne", "en": "News"},
+                "body": {"nb": "Benchmark.", "en": "Benchmark."},
+                "audience": {"kind": "all"}}, token=editor)
+            marks: list[tuple[float, int]] = []
+            deadline = t0 + args.timeout
+            while time.perf_counter() < deadline:
+                delivered = _json("GET", fcm + "/_control/stats")["delivered"]
+                marks.append((time.perf_counter() - t0, delivered))
+                if delivered >= len(active):
+                    break
+                time.sleep(0.25)
+            total_time, total = marks[-1]
+            if total < len(active):
+                print(f"TIMEOUT: {total:,} of {len(active):,} pushes after {total_time:.0f} s")
+                return 1
+
+            def at(fraction: float) -> float:
+                goal = fraction * total
+                return next(t for t, n in marks if n >= goal)
+
+            sustained = 0.8 * total / max(at(0.9) - at(0.1), 1e-9)
+            overall = total / total_time
+            view = _json("GET", stack.urls["gateway"] + f"/v1/admin/messages/{sent['id']}",
+                         token=editor)
+            print(f"end to end: {total:,} pushes in {total_time:.1f} s "
+                  f"(first after {at(0.0001):.1f} s)")
+            print(f"  overall   {overall:8,.0f} messages/s = {overall / ceiling:.2f}x ceiling")
+            print(f"  sustained {sustained:8,.0f} messages/s = {sustained / ceiling:.2f}x ceiling "
+                  "(10 % to 90 % of the pushes)")
+            print(f"  figures: {json.dumps(view['figures'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

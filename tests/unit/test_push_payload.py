@@ -1,0 +1,73 @@
+"""What a push may carry: the lock-screen rules of notifications/push.py."""
+
+import json
+
+import pytest
+
+from infra.local.fcm_standin import MAX_PAYLOAD_BYTES, validate_message
+from lederappen.notifications import push
+from lederappen.notifications.message import MAX_BODY_CHARS, MAX_TITLE_CHARS, parse
+
+
+def message(**overrides):
+    body = {"message_id": "6f1c2a4e-9b1d-4a57-8d0e-1f2a3b4c5d6e", "category": "news",
+            "title": {"nb": "Nytt fra Lederne", "en": "News from Lederne"},
+            "body": {"nb": "Les mer i appen.", "en": "Read more in the app."},
+            "deep_link": "lederappen://news/42"}
+    body.update(overrides)
+    return parse(body)
+
+
+def test_a_plain_message_shows_its_title_and_a_preview_in_the_device_language():
+    fcm = push.fcm_message(message(), "tok", "en-GB", "item1")
+    assert fcm["notification"] == {"title": "News from Lederne", "body": "Read more in the app."}
+    assert fcm["data"] == {"message_id": message().message_id, "category": "news",
+                           "link": "lederappen://news/42", "inbox_item": "item1"}
+    assert push.fcm_message(message(), "tok", None, None)["notification"]["title"] == "Nytt fra Lederne"
+
+
+def test_a_sensitive_message_shows_a_neutral_text_and_links_to_its_inbox_item_only():
+    m = message(sensitive=True, title={"nb": "Lønnen din", "en": "Your salary"},
+                body={"nb": "Du ligger over medianen.", "en": "You are above the median."})
+    fcm = push.fcm_message(m, "tok", "nb", "item1")
+    text = json.dumps(fcm, ensure_ascii=False)
+    assert fcm["notification"] == {"title": "Lederne", "body": "Du har en ny melding i Lederappen."}
+    assert fcm["data"]["link"] == "lederappen://inbox/item1"
+    assert "Lønn" not in text and "median" not in text and "news/42" not in text
+
+
+def test_every_push_is_private_on_the_lock_screen_and_collapses_per_message():
+    fcm = push.fcm_message(message(), "tok", "nb", None)
+    assert fcm["android"]["notification"]["visibility"] == "PRIVATE"
+    assert fcm["android"]["collapse_key"] == fcm["apns"]["headers"]["apns-collapse-id"]
+    assert "topic" not in fcm and fcm["token"] == "tok"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Kort tekst.", "Kort tekst."),
+    ("  mellomrom \n og linjeskift ", "mellomrom og linjeskift"),
+])
+def test_short_bodies_are_shown_whole(text, expected):
+    assert push.preview(text) == expected
+
+
+def test_long_bodies_are_cut_at_a_word_with_an_ellipsis():
+    text = "ord " * 200
+    cut = push.preview(text)
+    assert len(cut) <= push.PREVIEW_CHARS and cut.endswith("ord…")
+
+
+def test_the_longest_message_an_editor_can_write_fits_fcms_limit_and_the_stand_in_agrees():
+    worst = message(title={"nb": "Æ" * MAX_TITLE_CHARS, "en": "Ø" * MAX_TITLE_CHARS},
+                    body={"nb": "å" * MAX_BODY_CHARS, "en": "æ" * MAX_BODY_CHARS},
+                    deep_link="lederappen://" + "a" * 480)
+    assert push.fits(worst) and push.largest_payload(worst) <= MAX_PAYLOAD_BYTES
+    validate_message(push.fcm_message(worst, "tok", "nb", "x" * 43))
+
+
+def test_the_size_check_counts_what_fcm_counts():
+    fcm = push.fcm_message(message(), "tok", "nb", "item")
+    fcm["data"]["extra"] = "x" * MAX_PAYLOAD_BYTES
+    assert push.payload_bytes(fcm) > MAX_PAYLOAD_BYTES
+    with pytest.raises(Exception, match="too big"):
+        validate_message(fcm)
