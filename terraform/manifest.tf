@@ -102,15 +102,11 @@ locals {
   # DB_PASSWORD is for direct connections only; in Google Cloud the functions use IAM database
   # authentication through the Cloud SQL connector, so no database password exists at all.
   secrets_not_used_in_cloud = ["DB_PASSWORD"]
-  # Declared ahead of its setting (F9/F10: the key that encrypts installation IDs), so its
-  # value can be added before the code that reads it ships. It becomes readable by a function
-  # only when a setting of a section that function uses names it.
-  planned_secrets = ["INSTALLATION_ID_KEY"]
 
   secret_settings = toset([
     for s in local.settings : s.env if s.secret && !contains(local.secrets_not_used_in_cloud, s.env)
   ])
-  secret_env_names = setunion(local.secret_settings, local.planned_secrets)
+  secret_env_names = local.secret_settings
 
   # Per function: the secret settings of its sections (wired from Secret Manager) and the
   # plain settings of its sections (set as environment variables when Terraform knows a value).

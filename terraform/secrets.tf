@@ -1,5 +1,5 @@
 # Secret Manager holds every secret setting (lederappen.core.config, secret=True) a deployed
-# function can need, plus keys declared ahead of their code (manifest.tf, planned_secrets).
+# function can need.
 # Terraform creates the secrets but never a value: values are added out of band with
 #
 #   printf '%s' "$VALUE" | gcloud secrets versions add pseudonym-key --data-file=-

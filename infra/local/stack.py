@@ -347,6 +347,12 @@ class Stack:
             "JOB_OIDC_AUDIENCE": f"http://{HOST}:{port}/",
             "FUNCTION_TARGET": fn.entry_point,
         })
+        if fn.kind == "pubsub" and fn.limits.get("max_instances", 1) > 1:
+            # In Google Cloud a busy subscription scales its function out to several
+            # instances; locally, several worker processes behind one port (functions-
+            # framework's gunicorn) play them, so concurrent and duplicate deliveries really
+            # run in parallel and a CPU-bound sender is not held to one core.
+            env["WORKERS"] = str(min(fn.limits["max_instances"], os.cpu_count() or 1, 4))
         env.update(self.extra_env)
         return env
 

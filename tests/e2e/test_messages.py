@@ -284,6 +284,26 @@ def test_a_scheduled_message_can_be_cancelled_until_it_goes(api, token, db_exec)
     assert any(m["id"] == sent["id"] and m["status"] == "cancelled" for m in listed)
 
 
+def test_a_scheduled_message_goes_out_when_the_relay_finds_it_due(api, token, stack, group,
+                                                                   db_exec, fs):
+    from infra.local import fire
+
+    members, _ = group
+    member = members["no_device"]
+    soon = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    sent = send(api, token, audience={"kind": "member", "member_id": member}, send_at=soon)
+    state = stack.state()
+    tok = fire.fetch_job_token(state, fire.job_target(state, "outbox-relay")["job_audience"])
+    assert fire.send(fire.build_request(state, "outbox-relay", tok))[0] == 200
+    assert api.get(f"/v1/admin/messages/{sent['id']}",
+                   token=token(EDITOR)).json()["status"] == "scheduled"  # not due yet
+    db_exec("UPDATE outbox SET not_before = now() - interval '1 second' "
+            "WHERE id = (SELECT outbox_id FROM messages WHERE id = %s)", (sent["id"],))
+    assert fire.send(fire.build_request(state, "outbox-relay", tok))[0] == 200
+    settled(api, token, sent["id"], processed=1)
+    assert fs.collection("inbox_items").document(inbox.item_id(sent["id"], member)).get().exists
+
+
 def test_a_message_that_went_out_cannot_be_cancelled(api, token, group):
     members, _ = group
     sent = send(api, token, audience={"kind": "member", "member_id": members["no_device"]})

@@ -213,7 +213,7 @@ def derive(raw: dict, settings: list[dict]) -> dict:
 
     topics = sorted({t for f in functions.values()
                      for t in [f["topic"], f["dead_letter_topic"], *f["publishes"]] if t})
-    not_in_cloud, planned = ["DB_PASSWORD"], ["INSTALLATION_ID_KEY"]
+    not_in_cloud = ["DB_PASSWORD"]
     secret_settings = sorted(s["env"] for s in settings if s["secret"] and s["env"] not in not_in_cloud)
     secret_envs = {
         n: sorted(s["env"] for s in settings
@@ -247,7 +247,7 @@ def derive(raw: dict, settings: list[dict]) -> dict:
         "dead_letter_topics": sorted({f["dead_letter_topic"] for f in kind("pubsub").values()}),
         "publisher_grants": sorted(f"{n}/{t}" for n, f in functions.items() for t in f["publishes"]),
         "subscriber_grants": sorted(f"{n}/{s}" for n, f in functions.items() for s in f["pulls"]),
-        "secret_env_names": sorted(set(secret_settings) | set(planned)),
+        "secret_env_names": sorted(secret_settings),
         "function_secret_envs": secret_envs,
         "function_plain_env_names": {
             n: [s["env"] for s in settings if not s["secret"] and s["section"] in f["sections"]]

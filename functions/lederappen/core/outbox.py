@@ -37,14 +37,16 @@ def withdraw(cur, outbox_id: int) -> bool:
 
 
 def _publish_rows(project: str, rows: list[tuple]) -> list[int]:
-    done = []
+    """Publishes the rows together (in id order); all or, on a failure, none are marked."""
+    messages = []
     for row_id, topic, payload in rows:
         body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
         if isinstance(body, str):
             body = body.encode()
-        pubsub.publish(project, topic, body, {"outbox_id": str(row_id)})
-        done.append(row_id)
-    return done
+        messages.append((topic, body, {"outbox_id": str(row_id)}))
+    if messages:
+        pubsub.publish_many(project, messages)
+    return [row[0] for row in rows]
 
 
 def _mark(ids: list[int]) -> None:

@@ -43,3 +43,15 @@ def publish(project: str, topic: str, payload: dict[str, Any] | bytes,
         return future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
     except Exception as exc:
         raise DependencyUnavailable("pubsub") from exc
+
+
+def publish_many(project: str, messages: list[tuple[str, bytes, dict[str, str]]]) -> list[str]:
+    """Publishes (topic, data, attributes) messages together and waits for all their ids:
+    the client batches them, so n messages cost about one round trip, not n. Raises
+    DependencyUnavailable when any fails (the caller retries only what it could not mark)."""
+    try:
+        futures = [client().publish(topic_path(project, topic), data, **attributes)
+                   for topic, data, attributes in messages]
+        return [f.result(timeout=PUBLISH_TIMEOUT_SECONDS) for f in futures]
+    except Exception as exc:
+        raise DependencyUnavailable("pubsub") from exc

@@ -18,7 +18,7 @@ import msgspec
 
 from ..core import db, firestore, idempotency, lederne, log, outbox, pagination
 from ..core.http import Api, Reply, Request
-from ..core.problems import NotFound, ValidationFailed
+from ..core.problems import DependencyUnavailable, NotFound, ValidationFailed
 from ..core.public_cache import PublicCache
 from ..core.validation import Body, field_error
 from ..salary.vocabulary import COUNTIES
@@ -173,8 +173,13 @@ def get_message(request: Request) -> Reply:
         return stored, outgoing.figures(cur, stored)
 
     stored, figures = db.read(work)
-    with firestore.guard():
-        figures["opened"] = inbox.opened(firestore.client(request.settings), stored.id)
+    try:
+        with firestore.guard():
+            figures["opened"] = inbox.opened(firestore.client(request.settings), stored.id)
+    except DependencyUnavailable:
+        # The count is a nice-to-have beside the delivery figures: without it they still
+        # answer, with `opened` unknown (null), rather than failing as a whole.
+        figures["opened"] = None
     return Reply({**stored.view(), "figures": figures})
 
 

@@ -1,9 +1,10 @@
 """The `message-fanout` handler: expands a message's audience into delivery batches.
 
-One Pub/Sub message is one *step*: it lists one page of the audience (BATCH_SIZE member
-keys), and in one database transaction claims the step, queues that page as a
-`message-delivery` batch and queues the next step with the next page's cursor (both through
-the outbox, published right after the commit). So however large the audience, each step is
+One Pub/Sub message is one *step*: it lists up to STEP_SIZE members of the audience, and in
+one database transaction claims the step, queues the next step with the cursor where it
+stopped and those members as `message-delivery` batches of BATCH_SIZE (all through the
+outbox, published together right after the commit, the next step first so the listing goes
+on while the batches are delivered). So however large the audience, each step is
 short; a redelivered step finds its claim and queues nothing twice, and a crash between
 commit and publish is repaired by the outbox relay. The chain cannot fork: step n+1 is
 queued only by the transaction that claimed step n.
@@ -27,6 +28,9 @@ from . import outgoing
 CONSUMER = "message-fanout"
 #: Members per delivery batch: one Firestore batched write (500) and a few FCM rounds.
 BATCH_SIZE = 500
+#: Members listed per fan-out step (ten delivery batches), in register pages of PAGE_SIZE.
+STEP_SIZE = 5000
+PAGE_SIZE = 1000
 
 
 class Payload(msgspec.Struct, forbid_unknown_fields=True):
@@ -38,10 +42,10 @@ class Payload(msgspec.Struct, forbid_unknown_fields=True):
 def _interest_page(topic: str, cursor: str | None) -> tuple[list[str], str | None]:
     rows = db.fetch_all(
         "SELECT member_id FROM member_preferences WHERE interests @> ARRAY[%s]::text[] "
-        "AND member_id > %s ORDER BY member_id LIMIT %s", (topic, cursor or "", BATCH_SIZE + 1))
+        "AND member_id > %s ORDER BY member_id LIMIT %s", (topic, cursor or "", STEP_SIZE + 1))
     ids = [r[0] for r in rows]
-    if len(ids) > BATCH_SIZE:
-        return ids[:BATCH_SIZE], ids[BATCH_SIZE - 1]
+    if len(ids) > STEP_SIZE:
+        return ids[:STEP_SIZE], ids[STEP_SIZE - 1]
     return ids, None
 
 
@@ -60,8 +64,14 @@ def audience_page(stored: outgoing.Stored, cursor: str | None,
     if kind == "interest":
         return _interest_page(stored.audience_value, cursor)
     county = _county_name(stored.audience_value) if kind == "county" else None
-    return lederne.client(settings).list_member_ids(
-        status="active", county=county, page_token=cursor, page_size=BATCH_SIZE)
+    register = lederne.client(settings)
+    members: list[str] = []
+    while True:
+        page, cursor = register.list_member_ids(status="active", county=county,
+                                                page_token=cursor, page_size=PAGE_SIZE)
+        members += page
+        if cursor is None or len(members) + PAGE_SIZE > STEP_SIZE:
+            return members, cursor
 
 
 def handle(message: events.Message, settings) -> None:
@@ -85,13 +95,14 @@ def handle(message: events.Message, settings) -> None:
         if cur.rowcount == 0:
             return []  # cancelled in the meantime
         queued = []
-        if members:
-            queued.append(outbox.enqueue(cur, outgoing.DELIVERY_TOPIC, {
-                "message_id": stored.id, "batch": p.step, "member_ids": members}, None))
         if next_cursor:
             queued.append(outbox.enqueue(cur, outgoing.FANOUT_TOPIC, {
                 "message_id": stored.id, "step": p.step + 1, "cursor": next_cursor}, None))
-        else:
+        for i in range(0, len(members), BATCH_SIZE):
+            queued.append(outbox.enqueue(cur, outgoing.DELIVERY_TOPIC, {
+                "message_id": stored.id, "batch": p.step * 1000 + i // BATCH_SIZE,
+                "member_ids": members[i:i + BATCH_SIZE]}, None))
+        if not next_cursor:
             cur.execute("UPDATE messages SET status = 'sent', fanned_out_at = %s WHERE id = %s",
                         (now, stored.id))
         return queued
