@@ -30,3 +30,4 @@ message_fanout = functions_framework.cloud_event(
     event_function("message_fanout", "lederappen.notifications.fanout"))
 message_delivery = functions_framework.cloud_event(
     event_function("message_delivery", "lederappen.notifications.delivery"))
+mentoring = http_function("mentoring", "lederappen.mentoring.api")

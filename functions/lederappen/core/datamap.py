@@ -72,6 +72,30 @@ STORES: tuple[Store, ...] = (
         erase_with="lederappen.salary.service:erase_member",
     ),
     Store(
+        name="mentor_engagements",
+        kind="sql",
+        member_key="member_id",
+        category="mentoring",
+        purpose={
+            "nb": "Mentorengasjement: din frivillige påmelding som mentor eller mentee (temaer, "
+                  "bransje, fylke, ledererfaring, form, språk, kapasitet og en kort presentasjon), "
+                  "brukt bare til å finne gode mentorpar.",
+            "en": "Mentor engagement: your voluntary sign-up as mentor or mentee (topics, "
+                  "industry, county, management experience, format, languages, capacity and a "
+                  "short presentation), used only to find good mentoring pairs.",
+        },
+        legal_basis="GDPR Art. 6(1)(a) (voluntary; withdrawn by deleting the sign-up) and "
+                    "Art. 9(2)(d) (a trade union's processing about its own members)",
+        retention={
+            "nb": "Til du trekker deg, eller medlemskapet opphører.",
+            "en": "Until you withdraw, or membership ends.",
+        },
+        retention_days=None,
+        readers=("functions",),
+        provided_by_member=True,
+        erase="delete",
+    ),
+    Store(
         name="processing_restrictions",
         kind="sql",
         member_key="member_id",

@@ -1,0 +1,148 @@
+"""A member's mentor engagement: signing up as mentor and/or mentee (F7).
+
+Voluntary, like everything the app asks beyond the membership itself: before the first
+sign-up the member must acknowledge the notice of what the answers are for (the policy's
+section 3: "Lederne skal først informere deg om at det er frivillig ... og hva opplysningene
+vil bli brukt til"). Each role is one row, replaced whole by PUT (If-Match on its version,
+"0" before the first), withdrawn by DELETE at any time. Every vocabulary is checked here and
+every bad field reported at once; nothing is written unless all of it is valid.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from ..core.problems import PreconditionFailed, ValidationFailed
+from ..salary.vocabulary import COUNTIES, NACE_SECTIONS, POSITION_LEVELS
+
+ROLES = ("mentor", "mentee")
+FORMATS = ("digital", "in_person")
+LANGUAGES = ("nb", "en")
+MAX_TOPICS = 10
+MAX_CAPACITY = 10
+MAX_PRESENTATION_CHARS = 1000
+
+NOTICE = {
+    "nb": "Det er frivillig å melde seg som mentor eller mentee. Opplysningene brukes bare til å "
+          "finne gode mentorpar, og ingen ser kontaktopplysningene dine før dere begge har sagt "
+          "ja og samtykket til å dele dem. Du kan endre eller trekke deg når som helst; da "
+          "slettes opplysningene.",
+    "en": "Signing up as a mentor or mentee is voluntary. What you give is used only to find "
+          "good mentoring pairs, and nobody sees your contact details until you have both said "
+          "yes and consented to sharing them. You can change or withdraw at any time; your "
+          "details are then deleted.",
+}
+
+_COLUMNS = ("role, topics, industry, county, position_level, years_as_manager, formats, "
+            "languages, capacity, presentation, version, created_at, updated_at")
+
+
+def _ts(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(timezone.utc).isoformat().replace(
+        "+00:00", "Z")
+
+
+def _view(row) -> dict[str, Any]:
+    (role, topics, industry, county, level, years, formats, languages, capacity, presentation,
+     version, created, updated) = row
+    view = {
+        "role": role, "topics": list(topics), "industry": industry, "county": county,
+        "position_level": level, "years_as_manager": years, "formats": list(formats),
+        "languages": list(languages), "presentation": presentation, "version": version,
+        "created_at": _ts(created), "updated_at": _ts(updated),
+    }
+    if role == "mentor":
+        view["capacity"] = capacity
+    return view
+
+
+def get_all(cur, member_id: str) -> dict[str, dict[str, Any] | None]:
+    cur.execute(f"SELECT {_COLUMNS} FROM mentor_engagements WHERE member_id = %s", (member_id,))
+    found = {r[0]: _view(r) for r in cur.fetchall()}
+    return {role: found.get(role) for role in ROLES}
+
+
+def version_of(cur, member_id: str, role: str) -> int:
+    cur.execute("SELECT version FROM mentor_engagements WHERE member_id = %s AND role = %s",
+                (member_id, role))
+    row = cur.fetchone()
+    return row[0] if row else 0
+
+
+def _subset(errors: list, field: str, values: Iterable[str], allowed: Iterable[str],
+            nb: str, en: str) -> None:
+    allowed = set(allowed)
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        errors.append({"field": field, "code": "enum", "message": {"nb": nb, "en": en}})
+    elif len(set(values)) != len(list(values)):
+        errors.append({"field": field, "code": "duplicate",
+                       "message": {"nb": "Samme verdi flere ganger.", "en": "A value is repeated."}})
+
+
+def check(role: str, body: dict[str, Any], topics: frozenset[str]) -> None:
+    """Every rule beyond the types, all reported at once (422)."""
+    errors: list[dict[str, Any]] = []
+    if not body.get("notice_acknowledged"):
+        errors.append({"field": "notice_acknowledged", "code": "required", "message": {
+            "nb": "Bekreft at du har lest at det er frivillig og hva opplysningene brukes til.",
+            "en": "Confirm that you have read that it is voluntary and what it is used for."}})
+    _subset(errors, "topics", body["topics"], topics, "Ukjent tema.", "Unknown topic.")
+    _subset(errors, "formats", body["formats"], FORMATS, "Ukjent form.", "Unknown format.")
+    _subset(errors, "languages", body["languages"], LANGUAGES, "Ukjent språk.",
+            "Unknown language.")
+    for field, allowed, nb, en in (("industry", NACE_SECTIONS, "Ukjent næring.", "Unknown industry."),
+                                   ("county", COUNTIES, "Ukjent fylkesnummer.", "Unknown county number."),
+                                   ("position_level", POSITION_LEVELS, "Ukjent stillingsnivå.",
+                                    "Unknown position level.")):
+        if body.get(field) is not None and body[field] not in allowed:
+            errors.append({"field": field, "code": "enum", "message": {"nb": nb, "en": en}})
+    if "in_person" in body["formats"] and body.get("county") is None:
+        errors.append({"field": "county", "code": "required", "message": {
+            "nb": "Oppgi fylke for å møtes fysisk.", "en": "Give a county to meet in person."}})
+    capacity = body.get("capacity")
+    if role == "mentor" and capacity is None:
+        errors.append({"field": "capacity", "code": "required", "message": {
+            "nb": "Oppgi hvor mange mentees du kan ta.", "en": "Give how many mentees you can take."}})
+    if role == "mentee" and capacity is not None:
+        errors.append({"field": "capacity", "code": "not_allowed", "message": {
+            "nb": "Bare for mentorer.", "en": "Only for mentors."}})
+    if errors:
+        raise ValidationFailed({"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."},
+                               errors=errors)
+
+
+def put(cur, member_id: str, role: str, body: dict[str, Any], expected_version: int,
+        now: datetime) -> tuple[dict, bool]:
+    """Creates (expected version 0) or replaces the member's engagement in `role`; returns
+    (view, created). The write re-checks the version, so of two devices writing from the
+    same version one gets 412 instead of silently overwriting the other."""
+    values = (body["topics"], body.get("industry"), body.get("county"),
+              body.get("position_level"), body.get("years_as_manager"), body["formats"],
+              body["languages"], body.get("capacity") if role == "mentor" else None,
+              body.get("presentation"))
+    if expected_version == 0:
+        cur.execute(
+            "INSERT INTO mentor_engagements (member_id, role, topics, industry, county, "
+            "position_level, years_as_manager, formats, languages, capacity, presentation, "
+            "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            f"ON CONFLICT DO NOTHING RETURNING {_COLUMNS}", (member_id, role, *values, now, now))
+    else:
+        cur.execute(
+            "UPDATE mentor_engagements SET topics = %s, industry = %s, county = %s, "
+            "position_level = %s, years_as_manager = %s, formats = %s, languages = %s, "
+            "capacity = %s, presentation = %s, version = version + 1, updated_at = %s "
+            f"WHERE member_id = %s AND role = %s AND version = %s RETURNING {_COLUMNS}",
+            (*values, now, member_id, role, expected_version))
+    row = cur.fetchone()
+    if row is None:
+        raise PreconditionFailed({"nb": "Dataene er endret siden du leste dem. Hent dem på nytt.",
+                                  "en": "The data changed since you read it. Fetch it again."})
+    return _view(row), expected_version == 0
+
+
+def withdraw(cur, member_id: str, role: str) -> bool:
+    cur.execute("DELETE FROM mentor_engagements WHERE member_id = %s AND role = %s",
+                (member_id, role))
+    return cur.rowcount > 0
