@@ -23,6 +23,7 @@ from typing import Any
 from ..core import restriction
 from ..core.problems import Conflict, NotFound
 from ..core.validation import field_error
+from ..core.times import rfc3339 as _ts
 
 PURPOSES = ("newsletter", "marketing", "personalisation", "mentor_contact_sharing")
 NEWSLETTER_TOPIC = "newsletter-sync"
@@ -82,10 +83,6 @@ class State:
             "since": _ts(self.since) if self.since else None,
             "current_terms": self.current_terms.public(),
         }
-
-
-def _ts(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 _TERMS_COLUMNS = ("purpose, version, title_nb, title_en, text_nb, text_en, changes_nb, changes_en, "

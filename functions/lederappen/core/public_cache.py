@@ -124,3 +124,16 @@ class PublicCache:
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
         return Snapshot(value, now)
+
+
+_topics = PublicCache()
+
+
+def topic_ids(settings) -> frozenset[str]:
+    """The content topic vocabulary (ids) that interests, message audiences and mentoring
+    topics come from; one cached copy per instance, stale when lederne.no is down."""
+    from . import lederne
+
+    snapshot = _topics.get("/api/topics", None,
+                           lambda path, params: lederne.client(settings).get_public(path))
+    return frozenset(t["id"] for t in snapshot.value.get("items", []))

@@ -103,9 +103,16 @@ def decode(raw: bytes, type_: type[T]) -> T:
         ) from None
 
 
-def field_error(field: str, code: str, nb: str, en: str) -> ValidationFailed:
-    """A 422 for a rule checked in a service (beyond what the type expresses)."""
+def fields_error(errors: list[tuple[str, str, str, str]]) -> ValidationFailed:
+    """A 422 naming every field that broke a rule checked in a service (beyond what the
+    type expresses), each as (field, code, Norwegian message, English message)."""
     return ValidationFailed(
         {"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."},
-        errors=[{"field": field, "code": code, "message": {"nb": nb, "en": en}}],
+        errors=[{"field": f, "code": c, "message": {"nb": nb, "en": en}}
+                for f, c, nb, en in errors],
     )
+
+
+def field_error(field: str, code: str, nb: str, en: str) -> ValidationFailed:
+    """A 422 for one field that broke a rule checked in a service."""
+    return fields_error([(field, code, nb, en)])

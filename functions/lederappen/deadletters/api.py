@@ -10,13 +10,13 @@ member keys are shown as "<redacted>" or a count (store.redact).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 from ..core import db, idempotency, pagination, pubsub
 from ..core import manifest as manifest_mod
 from ..core.http import Api, Reply, Request
 from ..core.problems import Conflict, NotFound
+from ..core.times import rfc3339
 from ..core.validation import field_error
 from . import store
 
@@ -39,13 +39,6 @@ def _attributes(raw: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
-def _iso(moment: datetime | None) -> str | None:
-    """RFC 3339 in UTC (also what an Idempotency-Key replay returns from its stored JSON)."""
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def _state(replayed_at, discarded_at) -> str:
     if discarded_at is not None:
         return "discarded"
@@ -64,10 +57,10 @@ def _view(row: tuple) -> dict[str, Any]:
         "reason": reason,
         "message_id": message_id,
         "attributes": store.redact_attributes(_attributes(attributes)),
-        "received_at": _iso(received_at),
-        "replayed_at": _iso(replayed_at),
+        "received_at": rfc3339(received_at),
+        "replayed_at": rfc3339(replayed_at),
         "replay_count": replay_count,
-        "discarded_at": _iso(discarded_at),
+        "discarded_at": rfc3339(discarded_at),
         "payload_bytes": payload_bytes or 0,
         "member_count": member_count or 0,
     }

@@ -13,10 +13,10 @@ from typing import Annotated
 
 import msgspec
 
-from ..core import db, lederne
+from ..core import db
 from ..core.http import Api, Reply, Request, etag, require_if_match
 from ..core.problems import NotFound
-from ..core.public_cache import PublicCache
+from ..core.public_cache import topic_ids
 from ..core.validation import Body
 from . import engagement
 
@@ -37,15 +37,6 @@ class Engagement(Body):
     capacity: Annotated[int, msgspec.Meta(ge=1, le=engagement.MAX_CAPACITY)] | None = None
     presentation: Annotated[str, msgspec.Meta(
         max_length=engagement.MAX_PRESENTATION_CHARS)] | None = None
-
-
-_topics = PublicCache()
-
-
-def _topic_ids(request: Request) -> frozenset[str]:
-    snapshot = _topics.get("/api/topics", None,
-                           lambda path, params: lederne.client(request.settings).get_public(path))
-    return frozenset(t["id"] for t in snapshot.value.get("items", []))
 
 
 def _role(request: Request) -> str:
@@ -70,7 +61,7 @@ def get_engagement(request: Request) -> Reply:
 def put_engagement(request: Request) -> Reply:
     role = _role(request)
     body = msgspec.structs.asdict(request.body)
-    engagement.check(role, body, _topic_ids(request))
+    engagement.check(role, body, topic_ids(request.settings))
 
     def work(cur) -> Reply:
         current = engagement.version_of(cur, request.member_id, role)

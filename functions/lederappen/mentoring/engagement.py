@@ -10,10 +10,12 @@ every bad field reported at once; nothing is written unless all of it is valid.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable
 
-from ..core.problems import PreconditionFailed, ValidationFailed
+from ..core.problems import PreconditionFailed
+from ..core.times import rfc3339 as _ts
+from ..core.validation import fields_error
 from ..salary.vocabulary import COUNTIES, NACE_SECTIONS, POSITION_LEVELS
 
 ROLES = ("mentor", "mentee")
@@ -36,11 +38,6 @@ NOTICE = {
 
 _COLUMNS = ("role, topics, industry, county, position_level, years_as_manager, formats, "
             "languages, capacity, presentation, version, created_at, updated_at")
-
-
-def _ts(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(timezone.utc).isoformat().replace(
-        "+00:00", "Z")
 
 
 def _view(row) -> dict[str, Any]:
@@ -70,47 +67,43 @@ def version_of(cur, member_id: str, role: str) -> int:
     return row[0] if row else 0
 
 
-def _subset(errors: list, field: str, values: Iterable[str], allowed: Iterable[str],
+def _subset(errors: list, field: str, values: list[str], allowed: Iterable[str],
             nb: str, en: str) -> None:
-    allowed = set(allowed)
-    bad = [v for v in values if v not in allowed]
-    if bad:
-        errors.append({"field": field, "code": "enum", "message": {"nb": nb, "en": en}})
-    elif len(set(values)) != len(list(values)):
-        errors.append({"field": field, "code": "duplicate",
-                       "message": {"nb": "Samme verdi flere ganger.", "en": "A value is repeated."}})
+    if not set(values) <= set(allowed):
+        errors.append((field, "enum", nb, en))
+    elif len(set(values)) != len(values):
+        errors.append((field, "duplicate", "Samme verdi flere ganger.", "A value is repeated."))
 
 
 def check(role: str, body: dict[str, Any], topics: frozenset[str]) -> None:
     """Every rule beyond the types, all reported at once (422)."""
-    errors: list[dict[str, Any]] = []
+    errors: list[tuple[str, str, str, str]] = []
     if not body.get("notice_acknowledged"):
-        errors.append({"field": "notice_acknowledged", "code": "required", "message": {
-            "nb": "Bekreft at du har lest at det er frivillig og hva opplysningene brukes til.",
-            "en": "Confirm that you have read that it is voluntary and what it is used for."}})
+        errors.append(("notice_acknowledged", "required",
+                       "Bekreft at du har lest at det er frivillig og hva opplysningene brukes til.",
+                       "Confirm that you have read that it is voluntary and what it is used for."))
     _subset(errors, "topics", body["topics"], topics, "Ukjent tema.", "Unknown topic.")
     _subset(errors, "formats", body["formats"], FORMATS, "Ukjent form.", "Unknown format.")
     _subset(errors, "languages", body["languages"], LANGUAGES, "Ukjent språk.",
             "Unknown language.")
-    for field, allowed, nb, en in (("industry", NACE_SECTIONS, "Ukjent næring.", "Unknown industry."),
-                                   ("county", COUNTIES, "Ukjent fylkesnummer.", "Unknown county number."),
-                                   ("position_level", POSITION_LEVELS, "Ukjent stillingsnivå.",
-                                    "Unknown position level.")):
+    for field, allowed, nb, en in (
+            ("industry", NACE_SECTIONS, "Ukjent næring.", "Unknown industry."),
+            ("county", COUNTIES, "Ukjent fylkesnummer.", "Unknown county number."),
+            ("position_level", POSITION_LEVELS, "Ukjent stillingsnivå.",
+             "Unknown position level.")):
         if body.get(field) is not None and body[field] not in allowed:
-            errors.append({"field": field, "code": "enum", "message": {"nb": nb, "en": en}})
+            errors.append((field, "enum", nb, en))
     if "in_person" in body["formats"] and body.get("county") is None:
-        errors.append({"field": "county", "code": "required", "message": {
-            "nb": "Oppgi fylke for å møtes fysisk.", "en": "Give a county to meet in person."}})
+        errors.append(("county", "required", "Oppgi fylke for å møtes fysisk.",
+                       "Give a county to meet in person."))
     capacity = body.get("capacity")
     if role == "mentor" and capacity is None:
-        errors.append({"field": "capacity", "code": "required", "message": {
-            "nb": "Oppgi hvor mange mentees du kan ta.", "en": "Give how many mentees you can take."}})
+        errors.append(("capacity", "required", "Oppgi hvor mange mentees du kan ta.",
+                       "Give how many mentees you can take."))
     if role == "mentee" and capacity is not None:
-        errors.append({"field": "capacity", "code": "not_allowed", "message": {
-            "nb": "Bare for mentorer.", "en": "Only for mentors."}})
+        errors.append(("capacity", "not_allowed", "Bare for mentorer.", "Only for mentors."))
     if errors:
-        raise ValidationFailed({"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."},
-                               errors=errors)
+        raise fields_error(errors)
 
 
 def put(cur, member_id: str, role: str, body: dict[str, Any], expected_version: int,

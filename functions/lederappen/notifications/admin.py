@@ -18,9 +18,9 @@ import msgspec
 
 from ..core import db, firestore, idempotency, lederne, log, outbox, pagination
 from ..core.http import Api, Reply, Request
-from ..core.problems import DependencyUnavailable, NotFound, ValidationFailed
-from ..core.public_cache import PublicCache
-from ..core.validation import Body, field_error
+from ..core.problems import DependencyUnavailable, NotFound
+from ..core.public_cache import topic_ids
+from ..core.validation import Body, field_error, fields_error
 from ..salary.vocabulary import COUNTIES
 from . import inbox, outgoing, push
 from .message import Category, DeepLink, Message, Text, Title
@@ -49,28 +49,14 @@ class Draft(Body):
     body: Text
     audience: Audience
     deep_link: DeepLink | None = None
-    sensitive: bool = False
+    #: Left out: sensitive for a message to one member (what is meant for one person stays
+    #: off the lock screen), not for messages to many.
+    sensitive: bool | None = None
     send_at: datetime | None = None
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _invalid(errors: list[tuple[str, str, str, str]]) -> ValidationFailed:
-    return ValidationFailed(
-        {"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."},
-        errors=[{"field": f, "code": c, "message": {"nb": nb, "en": en}}
-                for f, c, nb, en in errors])
-
-
-_topics = PublicCache()
-
-
-def _topic_ids(request: Request) -> frozenset[str]:
-    snapshot = _topics.get("/api/topics", None,
-                           lambda path, params: lederne.client(request.settings).get_public(path))
-    return frozenset(t["id"] for t in snapshot.value.get("items", []))
 
 
 def _check(request: Request, d: Draft, now: datetime) -> None:
@@ -88,7 +74,7 @@ def _check(request: Request, d: Draft, now: datetime) -> None:
                        "A member id is required."))
     if a.kind == "county" and a.value not in COUNTIES:
         errors.append(("audience.value", "enum", "Ukjent fylkesnummer.", "Unknown county number."))
-    if a.kind == "interest" and (a.value is None or a.value not in _topic_ids(request)):
+    if a.kind == "interest" and (a.value is None or a.value not in topic_ids(request.settings)):
         errors.append(("audience.value", "enum", "Ukjent interesse.", "Unknown interest."))
     if d.send_at is not None:
         if d.send_at.tzinfo is None:
@@ -105,17 +91,21 @@ def _check(request: Request, d: Draft, now: datetime) -> None:
                        f"Varselet blir større enn FCMs grense på {push.MAX_PAYLOAD_BYTES} byte.",
                        f"The push would exceed FCM's limit of {push.MAX_PAYLOAD_BYTES} bytes."))
     if errors:
-        raise _invalid(errors)
+        raise fields_error(errors)
     if a.kind == "member":
         statuses = lederne.client(request.settings).membership_statuses([a.member_id])
         if statuses.get(a.member_id) != "active":
-            raise _invalid([("audience.member_id", "not_member", "Ikke et aktivt medlem.",
+            raise fields_error([("audience.member_id", "not_member", "Ikke et aktivt medlem.",
                              "Not an active member.")])
+
+
+def _sensitive(d: Draft) -> bool:
+    return d.audience.kind == "member" if d.sensitive is None else d.sensitive
 
 
 def _message(d: Draft) -> Message:
     return Message(message_id="draft", category=d.category, title=d.title, body=d.body,
-                   deep_link=d.deep_link, sensitive=d.sensitive)
+                   deep_link=d.deep_link, sensitive=_sensitive(d))
 
 
 @api.post("/v1/admin/messages", body=Draft)
@@ -129,7 +119,7 @@ def create_message(request: Request) -> Reply:
         stored, outbox_id = outgoing.create(
             cur, message={"category": d.category, "title": msgspec.structs.asdict(d.title),
                           "body": msgspec.structs.asdict(d.body), "deep_link": d.deep_link,
-                          "sensitive": d.sensitive},
+                          "sensitive": _sensitive(d)},
             audience_kind=d.audience.kind, audience_value=d.audience.value,
             member_id=d.audience.member_id, send_at=d.send_at,
             created_by=request.principal.subject, now=now)

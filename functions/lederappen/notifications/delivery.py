@@ -24,7 +24,7 @@ Nothing about a member is logged; counts only.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 import msgspec
@@ -38,7 +38,7 @@ from . import fcm, inbox, outgoing, push
 _log = logging.getLogger("lederappen.notifications.delivery")
 
 #: How long a sender holds the pushes it took: longer than it can take to send them.
-LEASE_SECONDS = 120
+LEASE = timedelta(seconds=120)
 
 MemberKey = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
@@ -100,20 +100,18 @@ def _record(cur, stored: outgoing.Stored, decided: dict[str, tuple[str, bool, bo
              [r.member_id for r in registrations]))
 
 
-def _take(stored: outgoing.Stored, members: list[str], now: datetime) -> set[str]:
-    """Leases this batch's pending pushes (and expired leases of a crashed sender)."""
-    rows = db.transaction(lambda cur: (cur.execute(
-        "UPDATE push_deliveries SET state = 'sending', lease_until = %s, updated_at = %s "
-        "WHERE message_id = %s AND member_id = ANY(%s) AND (state = 'pending' "
-        "OR (state = 'sending' AND lease_until < %s)) RETURNING device_id",
-        (now + _lease(), now, stored.id, members, now)), cur.fetchall())[1])
-    return {r[0] for r in rows}
+def _take(stored: outgoing.Stored, members: list[str], now: datetime) -> dict[str, str]:
+    """Leases this batch's pending pushes (and expired leases of a crashed sender):
+    device id -> member key."""
+    def work(cur) -> dict[str, str]:
+        cur.execute(
+            "UPDATE push_deliveries SET state = 'sending', lease_until = %s, updated_at = %s "
+            "WHERE message_id = %s AND member_id = ANY(%s) AND (state = 'pending' "
+            "OR (state = 'sending' AND lease_until < %s)) RETURNING device_id, member_id",
+            (now + LEASE, now, stored.id, members, now))
+        return dict(cur.fetchall())
 
-
-def _lease():
-    from datetime import timedelta
-
-    return timedelta(seconds=LEASE_SECONDS)
+    return db.transaction(work)
 
 
 _STATE = {"sent": "sent", "unregistered": "pruned", "invalid_token": "pruned",
@@ -121,11 +119,13 @@ _STATE = {"sent": "sent", "unregistered": "pruned", "invalid_token": "pruned",
 
 
 def _finish(stored: outgoing.Stored, sends: list[device_store.Registration],
-            results: list[fcm.Outcome]) -> None:
-    ids = [r.device_id for r in sends]
-    states = [_STATE[o.status] for o in results]
-    codes = [o.error_code for o in results]
-    attempts = [o.attempts for o in results]
+            results: list[fcm.Outcome], gone: list[str]) -> None:
+    """Records each push's outcome, and as pruned the leased ones whose registration was
+    removed before the send (nothing to send to)."""
+    ids = [r.device_id for r in sends] + gone
+    states = [_STATE[o.status] for o in results] + ["pruned"] * len(gone)
+    codes = [o.error_code for o in results] + ["NOT_REGISTERED"] * len(gone)
+    attempts = [o.attempts for o in results] + [0] * len(gone)
     db.transaction(lambda cur: cur.execute(
         "UPDATE push_deliveries p SET state = t.s, error_code = t.c, lease_until = NULL, "
         "attempts = p.attempts + t.a, updated_at = now() "
@@ -163,12 +163,9 @@ def handle(message: events.Message, settings) -> None:
         taken = _take(stored, members, now)
         if not taken:
             return
-        missing = {d for d in taken if d not in known}
-        if missing:  # a redelivery: look the devices up again
-            owners = db.fetch_all(
-                "SELECT DISTINCT member_id FROM push_deliveries WHERE message_id = %s "
-                "AND device_id = ANY(%s)", (stored.id, list(missing)))
-            for r in device_store.devices_of(fs, [o[0] for o in owners]):
+        owners = {taken[d] for d in taken if d not in known}
+        if owners:  # a redelivery: look those members' devices up again
+            for r in device_store.devices_of(fs, owners):
                 known.setdefault(r.device_id, r)
         gone = [d for d in taken if d not in known]  # unregistered since: nothing to send
         sends = [known[d] for d in taken if d in known]
@@ -180,12 +177,7 @@ def handle(message: events.Message, settings) -> None:
         for r, o in zip(sends, results):
             if o.status in ("unregistered", "invalid_token"):
                 device_store.remove_device(fs, r.device_id, r.fcm_token)
-    if gone:
-        db.transaction(lambda cur: cur.execute(
-            "UPDATE push_deliveries SET state = 'pruned', error_code = 'NOT_REGISTERED', "
-            "lease_until = NULL, updated_at = now() WHERE message_id = %s AND device_id = ANY(%s)",
-            (stored.id, gone)))
-    _finish(stored, sends, results)
+    _finish(stored, sends, results, gone)
     counts: dict[str, int] = {}
     for o in results:
         counts[o.status] = counts.get(o.status, 0) + 1

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 import msgspec
 
 from ..core import db, events, lederne, outbox
+from ..salary.vocabulary import COUNTIES
 from . import outgoing
 
 CONSUMER = "message-fanout"
@@ -50,8 +51,6 @@ def _interest_page(topic: str, cursor: str | None) -> tuple[list[str], str | Non
 
 
 def _county_name(number: str | None) -> str:
-    from ..salary.vocabulary import COUNTIES
-
     return COUNTIES[number or ""]["nb"]
 
 

@@ -9,9 +9,9 @@ is a hash, so neither the member key nor the message id appears in the app's URL
 `deliver()` writes one item (a direct message); `deliver_many()` writes one message for many
 members in batched writes of at most 500 documents, the size of a fan-out delivery batch.
 
-Limitation the sender must know: an item the member deleted is written again if the *same*
-delivery is processed again after the deletion (a redelivery minutes later). Preventing that
-needs the sender's own per-(message, member) delivery record, which item 4 of F9 keeps anyway.
+Creating an item is idempotent, but an item the member deleted would be created again by a
+repeat of the same delivery; the sender therefore writes an item only for members it has not
+recorded in `message_recipients` yet (notifications/delivery.py).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..core import outbox
 from ..core.problems import Conflict, NotFound
+from ..core.times import rfc3339 as _ts
 from .message import Message, Text, Title
 
 FANOUT_TOPIC = "message-fanout"
@@ -28,12 +29,6 @@ AUDIENCES = ("all", "interest", "county", "member")
 _COLUMNS = ("id, category, title_nb, title_en, body_nb, body_en, deep_link, sensitive, "
             "audience_kind, audience_value, member_id, send_at, status, origin, created_by, "
             "created_at, cancelled_at, started_at, audience_size, fanned_out_at, outbox_id")
-
-
-def _ts(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 class Stored:
@@ -93,20 +88,19 @@ def create(cur, *, message: dict[str, Any], audience_kind: str, audience_value: 
     flush after the commit (None when it is scheduled for later)."""
     message_id = str(uuid.uuid4())
     due = send_at if send_at is not None and send_at > now else None
-    cur.execute(
-        "INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, deep_link, "
-        "sensitive, audience_kind, audience_value, member_id, send_at, origin, created_by, "
-        "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (message_id, message["category"], message["title"]["nb"], message["title"]["en"],
-         message["body"]["nb"], message["body"]["en"], message.get("deep_link"),
-         bool(message.get("sensitive")), audience_kind, audience_value, member_id,
-         due or now, origin, created_by, now))
     outbox_id = outbox.enqueue(cur, FANOUT_TOPIC, {"message_id": message_id, "step": 0,
                                                    "cursor": None},
                                member_id, not_before=due)
-    cur.execute("UPDATE messages SET outbox_id = %s WHERE id = %s", (outbox_id, message_id))
-    stored = load(cur, message_id)
-    assert stored is not None
+    cur.execute(
+        "INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, deep_link, "
+        "sensitive, audience_kind, audience_value, member_id, send_at, origin, created_by, "
+        "created_at, outbox_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+        f"%s, %s) RETURNING {_COLUMNS}",
+        (message_id, message["category"], message["title"]["nb"], message["title"]["en"],
+         message["body"]["nb"], message["body"]["en"], message.get("deep_link"),
+         bool(message.get("sensitive")), audience_kind, audience_value, member_id,
+         due or now, origin, created_by, now, outbox_id))
+    stored = Stored(cur.fetchone())
     return stored, (None if due else outbox_id)
 
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import msgspec
 
-from ..core import db, lederne
-from ..core.public_cache import PublicCache
+from ..core import db
+from ..core.public_cache import topic_ids
 from ..core.http import Api, Reply, Request, etag, require_if_match
 from ..core.problems import PreconditionFailed
 from ..core.validation import Body
@@ -28,17 +28,6 @@ class Preferences(Body):
     interests: Annotated[list[Short], msgspec.Meta(max_length=50)] = []
 
 
-#: lederne.no's public topic document, cached per instance (no member data in it).
-_cache = PublicCache()
-
-
-def _vocabulary(request: Request) -> frozenset[str]:
-    """The content topic ids interests must come from (stale copy if lederne.no is down)."""
-    snapshot = _cache.get("/api/topics", None,
-                          lambda path, params: lederne.client(request.settings).get_public(path))
-    return frozenset(t["id"] for t in snapshot.value.get("items", []))
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -52,7 +41,7 @@ def get_preferences(request: Request) -> Reply:
 @api.put("/v1/preferences", body=Preferences)
 def put_preferences(request: Request) -> Reply:
     body: Preferences = request.body
-    topics = _vocabulary(request) if body.interests else frozenset()
+    topics = topic_ids(request.settings) if body.interests else frozenset()
 
     def work(cur):
         current = service.current_version(cur, request.member_id)

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from ..consents import service as consents
+from ..core.times import rfc3339
 from ..core.validation import field_error
 
 LANGUAGES = ("nb", "en")
@@ -41,8 +42,7 @@ def _view(row, personalisation: bool) -> dict[str, Any]:
                                                 else DEFAULT_CHANNELS),
         "interests": list(interests or []),
         "personalisation_active": personalisation,
-        "updated_at": updated.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-        if updated else None,
+        "updated_at": rfc3339(updated),
         "version": version,
     }
 

@@ -15,6 +15,7 @@ from ..core import db, restriction
 from ..core.http import Api, Reply, Request, etag, require_if_match
 from ..core.problems import Conflict, NotFound, ValidationFailed
 from ..core.validation import Body, field_error
+from ..core.times import rfc3339
 from . import disclosure, service, statistics, vocabulary as v
 
 api = Api()
@@ -204,7 +205,7 @@ def published_table(year: int | None, dims: tuple[str, ...], now: datetime
     if service.status(opens_at, closes_at, now) != "closed":
         raise Conflict({"nb": "Statistikken publiseres når undersøkelsen er stengt.",
                         "en": "Statistics are published when the survey has closed."},
-                       closes_at=service.iso(closes_at))
+                       closes_at=rfc3339(closes_at))
     if cells is None:  # not computed yet, or thrown away after a deletion
         def work(cur):
             at = statistics.ensure(cur, found_year, now)
@@ -227,7 +228,7 @@ def get_statistics(request: Request) -> Reply:
     dims = parse_dimensions(request.query.get("dimensions"))
     filters = parse_filters(request.query, dims)
     year, cells, computed_at = published_table(_year(request.query.get("year")), dims, _now())
-    return Reply({"year": year, "dimensions": list(dims), "computed_at": service.iso(computed_at),
+    return Reply({"year": year, "dimensions": list(dims), "computed_at": rfc3339(computed_at),
                   "cells": statistics.select(cells, filters), **_META})
 
 

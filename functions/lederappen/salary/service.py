@@ -9,10 +9,11 @@ migration 0004), so no figure still contains it.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from ..core.problems import Conflict, NotFound, ValidationFailed
+from ..core.times import rfc3339
 from . import vocabulary as v
 
 # API field name -> salary_answers column
@@ -36,8 +37,6 @@ _ROUND_COLUMNS = "year, title_nb, title_en, opens_at, closes_at, questions, vers
 _ANSWER_COLUMNS = ", ".join(FIELDS.values()) + ", total_annual, version, updated_at"
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def status(opens_at: datetime, closes_at: datetime, now: datetime) -> str:
@@ -51,8 +50,8 @@ def round_view(row, now: datetime) -> dict[str, Any]:
     return {
         "year": year,
         "title": {"nb": title_nb, "en": title_en},
-        "opens_at": iso(opens_at),
-        "closes_at": iso(closes_at),
+        "opens_at": rfc3339(opens_at),
+        "closes_at": rfc3339(closes_at),
         "status": status(opens_at, closes_at, now),
         "questions": [q for q in v.QUESTIONS if v.QUESTIONS[q]["required"] or q in questions],
         "version": version,
@@ -149,7 +148,7 @@ def _answer_view(year: int, row) -> dict[str, Any]:
     if values["weekly_hours"] is not None:
         values["weekly_hours"] = float(values["weekly_hours"])
     return {"year": year, **values, "total_annual_pay": total, "version": version,
-            "updated_at": iso(updated)}
+            "updated_at": rfc3339(updated)}
 
 
 def get_answer(cur, year: int, member_id: str) -> dict[str, Any] | None:
