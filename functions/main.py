@@ -31,3 +31,5 @@ message_fanout = functions_framework.cloud_event(
 message_delivery = functions_framework.cloud_event(
     event_function("message_delivery", "lederappen.notifications.delivery"))
 mentoring = http_function("mentoring", "lederappen.mentoring.api")
+mentoring_admin = http_function("mentoring_admin", "lederappen.mentoring.admin")
+mentor_matching = http_function("mentor_matching", "lederappen.mentoring.job")

@@ -32,7 +32,9 @@ TEST_ENV = {
 @pytest.fixture(scope="session")
 def stack():
     state_dir = Path(tempfile.mkdtemp(prefix="lederappen-test-"))
-    s = stack_mod.Stack(state_dir, port_base=None, extra_env=TEST_ENV)
+    # 400 register members: each e2e file works on its own slice of demo_data.generate_members
+    # (the first 300 are the demo register's; the rest give later features their own).
+    s = stack_mod.Stack(state_dir, port_base=None, extra_env=TEST_ENV, register_members=400)
     try:
         s.start()
     except Exception:

@@ -21,10 +21,23 @@ def test_every_table_with_a_member_key_is_declared(db_exec):
 
 def test_every_declared_sql_store_exists_with_its_member_key(db_exec):
     for name, store in datamap.sql_tables().items():
-        rows = db_exec(
-            "SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' "
-            "AND table_name = %s AND column_name = %s", (name, store.member_key))
-        assert rows, f"data map declares {name}.{store.member_key}, which does not exist"
+        for key in store.member_keys:
+            rows = db_exec(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' "
+                "AND table_name = %s AND column_name = %s", (name, key))
+            assert rows, f"data map declares {name}.{key}, which does not exist"
+
+
+def test_every_member_key_column_of_a_declared_table_is_declared(db_exec):
+    """A table about two members (a mentoring pair) must name both keys, or erasing one of
+    them would leave the row behind."""
+    rows = db_exec(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND column_name = ANY(%s)",
+        (list(datamap.MEMBER_KEY_COLUMNS),))
+    tables = datamap.sql_tables()
+    missing = [(t, c) for t, c in rows if t in tables and c not in tables[t].member_keys]
+    assert not missing, f"member key columns not declared in the data map: {missing}"
 
 
 def test_every_store_states_purpose_basis_and_retention_in_both_languages():

@@ -68,8 +68,18 @@ def test_topics_are_the_share_of_the_mentees_topics_the_mentor_offers():
     assert score(mentee, mentor("b", topics={"hse"})).parts["topics"] == 0.25
     assert score(cand("a", topics={"hse"}), mentor("b", topics={"hse", "x", "y"})
                  ).parts["topics"] == 1.0
-    s = score(cand("a", topics=()), mentor("b"))
-    assert s.parts["topics"] == 0.0 and "shared_topics" not in s.reasons
+
+
+
+def test_a_pair_sharing_no_topic_is_never_proposed():
+    """Same industry, both digital, a more senior mentor: 0.6 without a topic. Still no."""
+    mentee = cand("a", topics={"hse"}, industry="C", formats=DIGITAL, level="first_line")
+    other = mentor("b", topics={"finance"}, industry="C", formats=DIGITAL, level="senior")
+    assert score(mentee, other) is None
+    assert score(cand("a", topics=()), mentor("b")) is None
+    import numpy as np
+    assert np.isnan(mt.score_matrix([mentee], [other])[0, 0])
+    assert assign([mentee], [other]) == []
 
 
 def test_industry_must_be_known_and_equal():

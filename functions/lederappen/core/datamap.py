@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 #: Column / field names that hold a member key. A table with one of them must be declared.
 #: ``member_ids`` is an array column (dead_letters): erasure matches ``%s = ANY(member_ids)``.
-MEMBER_KEY_COLUMNS = ("member_id", "owner", "member_ids")
+MEMBER_KEY_COLUMNS = ("member_id", "owner", "member_ids", "mentee_id", "mentor_id",
+                      "member_pseudonym")
 
 #: Tables that hold no member data (checked by the same test, so they are listed on purpose).
 NOT_MEMBER_DATA = frozenset({"schema_migrations"})
 #: Tables without a member key, listed so reviewers see they were considered.
-NO_MEMBER_KEY = frozenset({"consent_terms", "processed_events", "salary_rounds",
+NO_MEMBER_KEY = frozenset({"consent_terms", "processed_events", "salary_rounds", "mentor_rounds",
                            "salary_statistic_runs", "salary_statistic_tables",
                            "salary_answer_counts"})
 
@@ -43,6 +44,13 @@ class Store:
     #: "module:function(cur, member_id)" that erases instead of a plain delete, when erasing
     #: must also throw away something derived (for example published salary figures).
     erase_with: str | None = None
+    #: Further columns holding a member key (a row about two members: a mentoring pair).
+    #: Erasing either member removes the row.
+    other_keys: tuple[str, ...] = ()
+
+    @property
+    def member_keys(self) -> tuple[str, ...]:
+        return (self.member_key, *self.other_keys)
 
 
 STORES: tuple[Store, ...] = (
@@ -93,6 +101,72 @@ STORES: tuple[Store, ...] = (
         retention_days=None,
         readers=("functions",),
         provided_by_member=True,
+        erase="delete",
+    ),
+    Store(
+        name="mentor_proposals",
+        kind="sql",
+        member_key="mentee_id",
+        other_keys=("mentor_id",),
+        category="mentoring",
+        purpose={
+            "nb": 'Mentorforslag: hvem du er foreslått sammen med, hvorfor (poeng og grunner) og hva dere har svart, så et par bare foreslås én gang.',
+            "en": 'Mentor proposals: whom you were proposed with, why (score and reasons) and what you both answered, so a pair is proposed only once.',
+        },
+        legal_basis='GDPR Art. 6(1)(a) (the voluntary mentor engagement) and Art. 9(2)(d)',
+        retention={"nb": 'Ett år etter at forslaget ble avsluttet, til du trekker deg, eller medlemskapet opphører.', "en": 'One year after the proposal closed, until you withdraw, or membership ends.'},
+        retention_days=365,
+        readers=('functions', 'the other member of the pair (without contact details)'),
+        provided_by_member=False,
+        erase="delete",
+    ),
+    Store(
+        name="mentorships",
+        kind="sql",
+        member_key="mentee_id",
+        other_keys=("mentor_id",),
+        category="mentoring",
+        purpose={
+            "nb": 'Mentorskap: at du og en annen har sagt ja til hverandre, og når det startet og sluttet. Brukes til kapasitet og til å vise dere kontaktopplysningene.',
+            "en": "Mentorships: that you and another member said yes to each other, and when it started and ended. Used for capacity and to show you each other's contact details.",
+        },
+        legal_basis='GDPR Art. 6(1)(a) (the voluntary mentor engagement) and Art. 9(2)(d)',
+        retention={"nb": 'Ett år etter at mentorskapet sluttet, eller medlemskapet opphører.', "en": 'One year after the mentorship ended, or membership ends.'},
+        retention_days=365,
+        readers=('functions', 'the other member of the pair'),
+        provided_by_member=False,
+        erase="delete",
+    ),
+    Store(
+        name="mentorship_feedback",
+        kind="sql",
+        member_key="member_id",
+        category="mentoring",
+        purpose={
+            "nb": 'Din private tilbakemelding på et mentorskap (karakter og kommentar). Ingen andre ser den; Lederne ser bare gjennomsnitt for å forbedre programmet.',
+            "en": 'Your private feedback on a mentorship (rating and comment). Nobody else sees it; Lederne sees only averages, to improve the programme.',
+        },
+        legal_basis='GDPR Art. 6(1)(a) (voluntary)',
+        retention={"nb": 'Ett år etter at mentorskapet sluttet, eller medlemskapet opphører.', "en": 'One year after the mentorship ended, or membership ends.'},
+        retention_days=365,
+        readers=('functions',),
+        provided_by_member=True,
+        erase="delete",
+    ),
+    Store(
+        name="audit_events",
+        kind="sql",
+        member_key="member_pseudonym",
+        category="audit",
+        purpose={
+            "nb": 'Revisjonsspor: når ansatte, jobber eller andre medlemmer har fått se eller behandlet opplysninger om deg, hvilken kategori og hvorfor. Du er pseudonymisert; selve opplysningene lagres aldri her.',
+            "en": 'Audit trail: when staff, jobs or other members saw or processed data about you, which category and why. You are pseudonymised; the data itself is never stored here.',
+        },
+        legal_basis='GDPR Art. 5(2) and Art. 32 (accountability and security of processing)',
+        retention={"nb": 'To år.', "en": 'Two years.'},
+        retention_days=2 * 366,
+        readers=('privacy_officer', 'the member'),
+        provided_by_member=False,
         erase="delete",
     ),
     Store(

@@ -20,7 +20,8 @@ MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.json"
 KINDS = ("http", "pubsub", "scheduled")
 #: Who may call a route. ``staff:<role>`` needs a staff token carrying that role.
 AUTH_MODES = ("public", "member", "job")
-STAFF_ROLES = ("privacy_officer", "editor", "member_service", "survey_manager", "operations")
+STAFF_ROLES = ("privacy_officer", "editor", "member_service", "survey_manager", "operations",
+               "mentor_coordinator")
 #: Configuration sections a function may declare in ``uses`` (see core.config).
 SECTIONS = ("db", "oidc", "register", "pubsub", "firestore", "fcm", "job_oidc",
             "installation")

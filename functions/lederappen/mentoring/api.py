@@ -1,24 +1,29 @@
-"""HTTP endpoints of the mentoring function: the member's own mentor engagement (F7).
+"""HTTP endpoints of the mentoring function: the member's side of mentoring (F7).
 
-`GET /v1/mentoring/engagement` shows both roles (null when not signed up) and the notice;
-`PUT /v1/mentoring/engagement/{role}` signs up or changes (If-Match: the role's ETag, "0"
-before the first sign-up); `DELETE` withdraws at once. A member reaches only their own
-engagement: no route takes a member id.
+Engagement: `GET /v1/mentoring/engagement` shows both roles (null when not signed up) and the
+notice; `PUT /v1/mentoring/engagement/{role}` signs up or changes (If-Match: the role's ETag,
+"0" before the first sign-up); `DELETE` withdraws at once (open proposals in that role close
+as withdrawn). A mentor cannot lower their capacity below their active mentorships (422).
+
+Proposals and mentorships (`proposals`): list, accept, decline; list mentorships, see the
+other's contact details (both consented; audited), end, private feedback. No route takes a
+member id: a member reaches only what they are part of, anything else is 404.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from typing import Annotated
 
 import msgspec
 
-from ..core import db
+from ..core import db, lederne, outbox
 from ..core.http import Api, Reply, Request, etag, require_if_match
 from ..core.problems import NotFound
 from ..core.public_cache import topic_ids
-from ..core.validation import Body
-from . import engagement
+from ..core.validation import Body, fields_error
+from . import engagement, proposals
 
 api = Api()
 
@@ -66,6 +71,14 @@ def put_engagement(request: Request) -> Reply:
     def work(cur) -> Reply:
         current = engagement.version_of(cur, request.member_id, role)
         require_if_match(request, current)
+        if role == "mentor":
+            active = proposals.active_mentees(cur, request.member_id)
+            if body["capacity"] < active:
+                raise fields_error([("capacity", "below_active",
+                                     f"Du har {active} aktive mentees; kapasiteten kan ikke "
+                                     "være lavere.",
+                                     f"You have {active} active mentees; capacity cannot be "
+                                     "lower.")])
         view, created = engagement.put(cur, request.member_id, role, body, current, _now())
         return Reply(view, status=201 if created else 200,
                      headers={"ETag": etag(view["version"]), "Cache-Control": "no-store"})
@@ -76,7 +89,96 @@ def put_engagement(request: Request) -> Reply:
 @api.delete("/v1/mentoring/engagement/{role}")
 def delete_engagement(request: Request) -> Reply:
     role = _role(request)
-    if not db.transaction(lambda cur: engagement.withdraw(cur, request.member_id, role)):
-        raise NotFound({"nb": "Du er ikke påmeldt i denne rollen.",
-                        "en": "You have not signed up in this role."})
+
+    def work(cur) -> list[int]:
+        if not engagement.withdraw(cur, request.member_id, role):
+            raise NotFound({"nb": "Du er ikke påmeldt i denne rollen.",
+                            "en": "You have not signed up in this role."})
+        return proposals.withdraw_open(cur, request.member_id, role, _now())
+
+    _flush(request, db.transaction(work))
     return Reply(None, status=204)
+
+
+def _flush(request: Request, outbox_ids: list[int]) -> None:
+    outbox.flush(request.settings.google_cloud_project, outbox_ids)
+
+
+def _id(request: Request, name: str) -> str:
+    """A path id as a canonical UUID; anything else is unknown (404), never a 500."""
+    try:
+        return str(uuid.UUID(request.params[name]))
+    except ValueError:
+        raise NotFound({"nb": "Fant ikke ressursen.", "en": "No such resource."}) from None
+
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+@api.get("/v1/mentoring/proposals")
+def list_proposals(request: Request) -> Reply:
+    items = db.read(lambda cur: proposals.list_proposals(cur, request.member_id, _now()))
+    return Reply({"items": items}, headers=_NO_STORE)
+
+
+@api.get("/v1/mentoring/proposals/{proposal_id}")
+def get_proposal(request: Request) -> Reply:
+    pid = _id(request, "proposal_id")
+    return Reply(db.read(lambda cur: proposals.get_proposal(cur, request.member_id, pid)),
+                 headers=_NO_STORE)
+
+
+def _answer(request: Request, answer: str) -> Reply:
+    pid = _id(request, "proposal_id")
+    view, ids = db.transaction(
+        lambda cur: proposals.answer(cur, request.member_id, pid, answer, _now()))
+    _flush(request, ids)
+    return Reply(view, headers=_NO_STORE)
+
+
+@api.post("/v1/mentoring/proposals/{proposal_id}/accept")
+def accept(request: Request) -> Reply:
+    return _answer(request, "accepted")
+
+
+@api.post("/v1/mentoring/proposals/{proposal_id}/decline")
+def decline(request: Request) -> Reply:
+    return _answer(request, "declined")
+
+
+@api.get("/v1/mentoring/mentorships")
+def list_mentorships(request: Request) -> Reply:
+    items = db.read(lambda cur: proposals.list_mentorships(cur, request.member_id, _now()))
+    return Reply({"items": items}, headers=_NO_STORE)
+
+
+@api.get("/v1/mentoring/mentorships/{mentorship_id}/contact")
+def contact(request: Request) -> Reply:
+    mid = _id(request, "mentorship_id")
+    register = lederne.client(request.settings)
+    view = db.transaction(
+        lambda cur: proposals.contacts(cur, register, request.member_id, mid, _now()))
+    return Reply(view, headers=_NO_STORE)
+
+
+@api.post("/v1/mentoring/mentorships/{mentorship_id}/end")
+def end(request: Request) -> Reply:
+    mid = _id(request, "mentorship_id")
+    view, ids = db.transaction(lambda cur: proposals.end(cur, request.member_id, mid, _now()))
+    _flush(request, ids)
+    return Reply(view, headers=_NO_STORE)
+
+
+class Feedback(Body):
+    rating: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    comment: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+
+
+@api.put("/v1/mentoring/mentorships/{mentorship_id}/feedback", body=Feedback)
+def feedback(request: Request) -> Reply:
+    mid = _id(request, "mentorship_id")
+    body = request.body
+    comment = body.comment.strip() or None if body.comment is not None else None
+    view = db.transaction(lambda cur: proposals.put_feedback(
+        cur, request.member_id, mid, body.rating, comment, _now()))
+    return Reply(view, headers=_NO_STORE)

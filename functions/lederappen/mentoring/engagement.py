@@ -61,8 +61,10 @@ def get_all(cur, member_id: str) -> dict[str, dict[str, Any] | None]:
 
 
 def version_of(cur, member_id: str, role: str) -> int:
-    cur.execute("SELECT version FROM mentor_engagements WHERE member_id = %s AND role = %s",
-                (member_id, role))
+    # FOR UPDATE: a change of capacity and a mentee taking the last place (which locks the
+    # same row) happen one after the other, never on the same stale count.
+    cur.execute("SELECT version FROM mentor_engagements WHERE member_id = %s AND role = %s "
+                "FOR UPDATE", (member_id, role))
     row = cur.fetchone()
     return row[0] if row else 0
 

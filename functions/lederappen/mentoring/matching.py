@@ -20,6 +20,10 @@ Score. Each part is in [0, 1]; the total is their weighted sum, in [0, 1]:
 - ``language`` (0.05): pairs sharing no language are infeasible (`score` returns None), so the
   part is 1 for every proposed pair; it has a small weight only to show up in the reasons.
 
+Hard constraints besides capacity and exclusions: a shared language, and at least one shared
+topic. Topics are why members sign up; without that rule a pair in the same industry who can
+meet, with a more senior mentor, would pass the minimum (0.6) with nothing to talk about.
+
 A pair is proposed only if its total is at least `MIN_SCORE` (0.5: e.g. all topics covered and
 one of place/seniority, or half the topics, a way to meet and a more senior mentor).
 `Score.reasons` names what contributed, as stable codes for the API to translate, biggest
@@ -172,8 +176,10 @@ def _seniority(mentee: Candidate, mentor: Candidate) -> float:
 
 def score(mentee: Candidate, mentor: Candidate) -> Score | None:
     """The score of mentee with mentor, or None if they cannot be paired (no shared language,
-    or the same member). Does not look at capacity or exclusions: `assign` does."""
-    if mentee.member_id == mentor.member_id or not (mentee.languages & mentor.languages):
+    no shared topic, or the same member). Does not look at capacity or exclusions: `assign`
+    does."""
+    if (mentee.member_id == mentor.member_id or not (mentee.languages & mentor.languages)
+            or not (mentee.topics & mentor.topics)):
         return None
     digital = _both_digital(mentee, mentor)
     same_county = _same_county_in_person(mentee, mentor)
@@ -230,7 +236,7 @@ def _vocab(*groups: Sequence) -> dict[str, int]:
 def score_matrix(mentees: Sequence[Candidate], mentors: Sequence[Candidate],
                  excluded: Collection[tuple[str, str]] = frozenset()) -> numpy.ndarray:
     """float64 matrix, mentees x mentors, of `score(mentee, mentor).total`; NaN where the pair
-    can never be proposed: no shared language, the same member, or (mentee_id, mentor_id) in
+    can never be proposed: no shared language, no shared topic, the same member, or (mentee_id, mentor_id) in
     `excluded`. Capacity and the minimum score are not applied here (see `assign`)."""
     import numpy as np
 
@@ -243,6 +249,7 @@ def score_matrix(mentees: Sequence[Candidate], mentors: Sequence[Candidate],
     vocab = _vocab([c.topics for c in mentees], [c.topics for c in mentors])
     te, tr = (_incidence(np, [c.topics for c in side], vocab) for side in (mentees, mentors))
     np.matmul(te, tr.T, out=total)  # exact small integers
+    no_topic = total == 0  # a pair sharing no topic is never proposed (NaN at the end)
     count = te.sum(axis=1)
     np.divide(total, count[:, None], out=total, where=count[:, None] > 0)  # else 0 already
     total *= W_TOPICS
@@ -294,6 +301,8 @@ def score_matrix(mentees: Sequence[Candidate], mentors: Sequence[Candidate],
     shared = (le_ @ lr_.T) > 0
     np.add(total, W_LANGUAGE * 1.0, out=total, where=shared)
     total[~shared] = np.nan
+    total[no_topic] = np.nan
+    del no_topic
 
     # the same member on both sides, and excluded pairs
     mentor_index = {c.member_id: j for j, c in enumerate(mentors)}

@@ -122,6 +122,48 @@ def send_direct(cur, member_id: str, *, category: str, title: dict[str, str],
     return stored.id, outbox_id
 
 
+def send_direct_many(cur, drafts: list[tuple[str, dict[str, Any]]], *, created_by: str,
+                     now: datetime) -> list[int]:
+    """`send_direct` for many members at once (a matching round tells thousands of members
+    about their proposals): each draft is (member_id, {category, title, body, deep_link,
+    sensitive}). Two statements in all, however many drafts; returns the outbox ids to flush
+    after the commit."""
+    import json
+
+    from .message import parse
+
+    if not drafts:
+        return []
+    ids, members, rows = [], [], []
+    for member_id, draft in drafts:
+        draft = {"sensitive": True, "deep_link": None, **draft}
+        parse({**draft, "message_id": "check"})
+        message_id = str(uuid.uuid4())
+        ids.append(message_id)
+        members.append(member_id)
+        rows.append(draft)
+    payloads = [json.dumps({"message_id": m, "step": 0, "cursor": None}) for m in ids]
+    cur.execute(
+        "INSERT INTO outbox (topic, member_id, payload) SELECT %s, m, p::jsonb "
+        "FROM unnest(%s::text[], %s::text[]) AS t(m, p) RETURNING payload->>'message_id', id",
+        (FANOUT_TOPIC, members, payloads))
+    outbox_of = dict(cur.fetchall())
+    outbox_ids = [outbox_of[m] for m in ids]
+    cur.execute(
+        "INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, deep_link, "
+        "sensitive, audience_kind, member_id, send_at, origin, created_by, created_at, "
+        "outbox_id) SELECT i::uuid, c, tn, te, bn, be, d, s, 'member', m, %s, 'system', %s, %s, o "
+        "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
+        "%s::text[], %s::boolean[], %s::text[], %s::bigint[]) AS t(i, c, tn, te, bn, be, d, s, "
+        "m, o)",
+        (now, created_by, now, ids, [r["category"] for r in rows],
+         [r["title"]["nb"] for r in rows], [r["title"]["en"] for r in rows],
+         [r["body"]["nb"] for r in rows], [r["body"]["en"] for r in rows],
+         [r["deep_link"] for r in rows], [bool(r["sensitive"]) for r in rows], members,
+         outbox_ids))
+    return outbox_ids
+
+
 def cancel(cur, message_id: str, now: datetime) -> Stored:
     stored = load(cur, message_id, for_update=True)
     if stored is None or stored.origin != "editor":
