@@ -19,7 +19,9 @@ in the RFC 6749 style everywhere):
   openid-configuration``, ``GET /google/jwks``, ``POST /google/token`` JSON
   ``{"email", "audience"[, "ttl"]}``. It signs with a separate RSA key.
 * Member register, ``/api/*`` (``Authorization: Bearer <api_key>``): ``GET/PATCH
-  /api/members/{id}`` (ETag/If-Match on ``version``), ``PUT/GET/DELETE
+  /api/members/{id}`` (ETag/If-Match on ``version``; PATCH is a merge patch of ``email``,
+  ``phone``, ``position``, ``address``, ``employer``, where a null inside ``address`` or
+  ``employer`` clears that part, and a new postal code sets the county), ``PUT/GET/DELETE
   /api/members/{id}/photo``, ``POST /api/members:batchStatus``, ``GET /api/members``
   (``status``, ``county``, ``page_size``, ``page_token``: member ids in id order).
 * Feeds: ``GET /api/topics``, ``/api/courses``, ``/api/content``, ``/api/benefits``.
@@ -246,6 +248,11 @@ def _parse_rfc3339(value: Any, field: str) -> dt.datetime:
 # --------------------------------------------------------------------------------------
 
 _PATCH_FIELDS = {"email": str, "phone": str, "position": str, "address": dict, "employer": dict}
+_COUNTY_BY_POSTAL_CODE = {
+    code: county
+    for county, places in demo_data._POSTAL_PLACES.items()
+    for code, _town in places
+}
 _ADDRESS_KEYS = {"street", "postal_code", "city", "county"}
 _EMPLOYER_KEYS = {"name", "org_number"}
 _NEWSLETTER_KEYS = {"subscribed", "terms_version", "event_id", "occurred_at"}
@@ -597,8 +604,8 @@ def _validate_patch(body: Any) -> dict[str, Any]:
                     f"{field} takes {', '.join(sorted(keys))}; "
                     f"got {', '.join(sorted(sub)) or 'nothing'}",
                 )
-            if not all(isinstance(v, str) for v in sub.values()):
-                raise _Reject(400, "invalid_request", f"{field} values must be strings")
+            if not all(isinstance(v, str) or v is None for v in sub.values()):
+                raise _Reject(400, "invalid_request", f"{field} values must be strings or null")
     return body
 
 
@@ -623,10 +630,14 @@ async def patch_member(request: web.Request) -> web.Response:
     for field, value in patch.items():
         if isinstance(value, dict):
             merged = dict(member.get(field) or {})
-            merged.update(value)
+            merged.update(value)  # merge patch: a null clears that part
             member[field] = merged
         else:
             member[field] = value
+    address = patch.get("address") or {}
+    if "postal_code" in address and "county" not in address:
+        # Like the real register, the county follows the postal code (None if unknown here).
+        member["address"]["county"] = _COUNTY_BY_POSTAL_CODE.get(address["postal_code"] or "")
     member["version"] = version + 1
     member["updated_at"] = _now_rfc3339()
     state.put_member(member)

@@ -31,7 +31,7 @@ def sign_up(api, tok, role, **overrides):
     current = api.get("/v1/mentoring/engagement", token=tok).json()[role]
     resp = api.put(f"/v1/mentoring/engagement/{role}", token=tok, json_body=body,
                    headers={"If-Match": f'"{current["version"] if current else 0}"'})
-    assert resp.status in (200, 201), resp.text()
+    assert resp.status in (200, 201), resp.text
     return resp.json()
 
 
@@ -45,7 +45,7 @@ def pool(db_exec):
 
 def run_round(api, token):
     resp = api.post("/v1/admin/mentoring/rounds", token=token(COORDINATOR))
-    assert resp.status == 201, resp.text()
+    assert resp.status == 201, resp.text
     return resp.json()
 
 

@@ -283,7 +283,7 @@ def every_kind_manifest() -> dict:
          "uses": ["db", "pubsub", "job_oidc"], "db_privileges": {"processing_restrictions": ["SELECT"]},
          "schedule": "15 3 * * *", "time_zone": "Europe/Oslo", "publishes": ["deletion-jobs"],
          "routes": [{"method": "POST", "path": "/jobs/deletion", "auth": "job"}]},
-        {"name": "privacy-requests", "entry_point": "privacy_requests", "kind": "http",
+        {"name": "staff-requests-example", "entry_point": "staff_requests_example", "kind": "http",
          "uses": ["db", "oidc"], "db_privileges": {},
          "routes": [{"method": "GET", "path": "/v1/staff/requests/{request_id}", "auth": "staff:privacy_officer"},
                     {"method": "GET", "path": "/v1/staff/processing-record.json", "auth": "staff:privacy_officer"},

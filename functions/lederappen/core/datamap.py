@@ -7,6 +7,24 @@ is declared here once. Access export (R1, R6), erasure (R3, R5), retention (R7) 
 processing record are driven from this list, and `tests/integration/test_datamap.py` fails
 when the database holds a table with a member key column that is not declared, so a new
 feature cannot store member data that escapes export and erasure.
+
+How a store is shown to the member (R1) and exported (R6) is declared here too, so the privacy
+capability (`lederappen.privacy`) has no list of its own:
+
+* `export` says how the member's data is found: ``rows`` (SQL rows matching any member key),
+  ``documents`` (Firestore documents whose member key field matches), ``document`` (the one
+  Firestore document whose id is the member key) or ``in_transit`` (Pub/Sub messages: held
+  only until delivered, and Pub/Sub cannot look messages up by content, so they are described
+  but cannot be listed).
+* `export_columns` are the member-meaningful columns (SQL), fields (Firestore) or payload
+  fields (Pub/Sub), each with a description in both languages. Internal values (lease times,
+  request fingerprints, versions used as ETags, tokens) are left out on purpose, and so are
+  the member keys themselves: the member knows their own key, and in a row about two members
+  the other member's key is replaced by the caller's role (`roles`).
+* A column marked `derived` was computed by the backend (a score, a band, a hash): it is shown
+  in access (R1) but not part of the portable export (R6), which holds what the member gave.
+* `order_by` is the store's sort key, newest first and unique per member: access pages
+  through long stores (a year of inbox items) by it.
 """
 
 from __future__ import annotations
@@ -17,6 +35,8 @@ from dataclasses import dataclass
 #: ``member_ids`` is an array column (dead_letters): erasure matches ``%s = ANY(member_ids)``.
 MEMBER_KEY_COLUMNS = ("member_id", "owner", "member_ids", "mentee_id", "mentor_id",
                       "member_pseudonym")
+#: Member key columns that hold an array of keys (match with ``%s = ANY(column)``).
+ARRAY_KEY_COLUMNS = frozenset({"member_ids"})
 
 #: Tables that hold no member data (checked by the same test, so they are listed on purpose).
 NOT_MEMBER_DATA = frozenset({"schema_migrations"})
@@ -24,6 +44,57 @@ NOT_MEMBER_DATA = frozenset({"schema_migrations"})
 NO_MEMBER_KEY = frozenset({"consent_terms", "processed_events", "salary_rounds", "mentor_rounds",
                            "salary_statistic_runs", "salary_statistic_tables",
                            "salary_answer_counts"})
+
+KINDS = ("sql", "firestore", "pubsub")
+#: How a store's data about one member is found (see the module docstring).
+EXPORT_MODES = ("rows", "documents", "document", "in_transit")
+#: How the member key is written in a store: as it is, or as `core.log.pseudonym()` of it.
+KEY_FORMS = ("id", "pseudonym")
+
+#: Where each kind of store lives, as the member is told.
+SOURCES: dict[str, dict[str, str]] = {
+    "sql": {"nb": "Cloud SQL for PostgreSQL (Ledernes database for appen)",
+            "en": "Cloud SQL for PostgreSQL (Lederne's database for the app)"},
+    "firestore": {"nb": "Firestore (dokumentdatabase for varsler og innboks)",
+                  "en": "Firestore (document database for notifications and the inbox)"},
+    "pubsub": {"nb": "Pub/Sub (meldinger mellom systemene, bare til de er levert)",
+               "en": "Pub/Sub (messages between systems, only until delivered)"},
+}
+
+#: Who may read a store (`Store.readers`), in words for the member and the processing record.
+READERS: dict[str, dict[str, str]] = {
+    "functions": {"nb": "Appens skyfunksjoner (automatisk behandling)",
+                  "en": "The app's cloud functions (automated processing)"},
+    "privacy_officer": {"nb": "Ledernes personvernombud", "en": "Lederne's data protection officer"},
+    "operations": {"nb": "Driftspersonell hos Lederne (ser aldri hvem det gjelder)",
+                   "en": "Lederne's operations staff (never see whom it concerns)"},
+    "the member": {"nb": "Du selv", "en": "You"},
+    "the other member of the pair": {"nb": "Den andre i mentorparet",
+                                     "en": "The other member of the mentoring pair"},
+    "the other member of the pair (without contact details)": {
+        "nb": "Den andre i mentorparet (uten kontaktopplysninger)",
+        "en": "The other member of the mentoring pair (without contact details)"},
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column (SQL), field (Firestore; ``id`` is the document id) or payload field
+    (Pub/Sub) that the member is shown, with what it means."""
+
+    name: str
+    description: dict[str, str]
+    #: Computed by the backend, not given by the member: in access (R1), not in export (R6).
+    derived: bool = False
+    #: SQL expression giving the value instead of the column of that name (to redact);
+    #: ``{me}`` in it stands for the caller's member key (as the store holds it).
+    sql: str | None = None
+    #: Keys removed from a map value at any depth (a copy of a token inside a map).
+    omit: tuple[str, ...] = ()
+
+
+def col(name: str, nb: str, en: str, **kw) -> Column:
+    return Column(name, {"nb": nb, "en": en}, **kw)
 
 
 @dataclass(frozen=True)
@@ -40,17 +111,51 @@ class Store:
     retention_days: int | None  # None: as long as the stated condition holds
     readers: tuple[str, ...]
     provided_by_member: bool  # part of the portable export (R6)
-    erase: str  # how erasure removes it: "delete" (rows/documents by member key)
+    #: How erasure removes it: "delete" (rows/documents by member key), or "keep" (only the
+    #: erasure tombstone: a pseudonym kept 30 days so in-flight messages are dropped).
+    erase: str
     #: "module:function(cur, member_id)" that erases instead of a plain delete, when erasing
     #: must also throw away something derived (for example published salary figures).
     erase_with: str | None = None
     #: Further columns holding a member key (a row about two members: a mentoring pair).
     #: Erasing either member removes the row.
     other_keys: tuple[str, ...] = ()
+    #: A short heading for the member and the processing record.
+    title: dict[str, str] | None = None
+    #: How the member's data is found (EXPORT_MODES).
+    export: str = "rows"
+    #: What the member is shown of each row, document or message (never a member key).
+    export_columns: tuple[Column, ...] = ()
+    #: Sort key, newest first, unique per member (SQL; Firestore when the query orders).
+    order_by: tuple[str, ...] = ()
+    #: How `member_key` holds the member: "id", or "pseudonym" (core.log.pseudonym).
+    key_form: str = "id"
+    #: Said to the member beside the data (what is left out and why).
+    note: dict[str, str] | None = None
+    #: Retention (R7): the column (SQL) or field (Firestore) that dates a row or document for
+    #: the retention job (`lederappen.privacy.retention`). It is deleted once that moment is
+    #: more than `retention_days` ago; a NULL or missing value is never due (an open proposal,
+    #: an unpublished outbox row). Required with `retention_days` for SQL and Firestore stores;
+    #: Pub/Sub messages expire in their subscription instead.
+    retention_field: str | None = None
+    #: True when `retention_field` holds the moment of expiry itself (already `retention_days`
+    #: ahead, as a Firestore TTL policy wants it): due once that moment has passed.
+    retention_field_is_expiry: bool = False
+    #: SQL only: a further condition a due row must also meet, as trusted SQL written here;
+    #: ``{cutoff}`` stands for the moment `retention_days` ago.
+    retention_where: str | None = None
 
     @property
     def member_keys(self) -> tuple[str, ...]:
         return (self.member_key, *self.other_keys)
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """For a row about two members: the caller's role by the key that matched
+        (``mentee_id`` -> ``mentee``); empty for a store with one member key."""
+        if not self.other_keys:
+            return {}
+        return {k: k[:-3] if k.endswith("_id") else k for k in self.member_keys}
 
 
 STORES: tuple[Store, ...] = (
@@ -74,10 +179,48 @@ STORES: tuple[Store, ...] = (
                   "membership ends.",
         },
         retention_days=5 * 366,
+        retention_field="created_at",
+        # A round goes as a whole, so its published figures never shrink answer by answer.
+        retention_where="year IN (SELECT year FROM salary_rounds WHERE closes_at < {cutoff})",
         readers=("functions",),
         provided_by_member=True,
         erase="delete",
         erase_with="lederappen.salary.service:erase_member",
+        title={"nb": "Lønnsundersøkelsen: dine svar", "en": "Salary survey: your answers"},
+        order_by=("year",),
+        export_columns=(
+            col("year", "Undersøkelsesår", "Survey year"),
+            col("base_monthly_salary", "Fast månedslønn før skatt (grunnlønn), kr",
+                "Fixed monthly salary before tax (base pay), NOK", sql="base_monthly"),
+            col("annual_bonus", "Bonus og resultatlønn siste 12 måneder, kr",
+                "Bonus and performance pay, last 12 months, NOK", sql="bonus_annual"),
+            col("other_annual_pay", "Andre faste tillegg per år, kr",
+                "Other regular pay per year, NOK", sql="other_annual"),
+            col("position_level", "Stillingsnivå", "Position level"),
+            col("people_managed", "Antall personer du har personalansvar for",
+                "Number of people you manage"),
+            col("sector", "Sektor", "Sector"),
+            col("nace", "Næring (NACE-hovedområde)", "Industry (NACE section)"),
+            col("county", "Fylke du arbeider i (fylkesnummer)",
+                "County you work in (county number)"),
+            col("years_experience", "År som leder", "Years as a manager",
+                sql="experience_years"),
+            col("age_band", "Alder (gruppe)", "Age (band)"),
+            col("gender", "Kjønn", "Gender"),
+            col("weekly_hours", "Avtalt arbeidstid, timer per uke",
+                "Contracted working hours per week"),
+            col("total_annual_pay", "Samlet årslønn, regnet ut av svaret ditt, kr",
+                "Total annual pay, computed from your answer, NOK", derived=True,
+                sql="total_annual"),
+            col("experience", "Gruppe for ledererfaring (til statistikken)",
+                "Management experience band (for the statistics)", derived=True),
+            col("managed", "Gruppe for antall du leder (til statistikken)",
+                "People managed band (for the statistics)", derived=True),
+            col("working_time", "Heltid eller deltid (til statistikken)",
+                "Full or part time (for the statistics)", derived=True),
+            col("created_at", "Første gang besvart", "First answered"),
+            col("updated_at", "Sist endret", "Last changed"),
+        ),
     ),
     Store(
         name="mentor_engagements",
@@ -102,6 +245,23 @@ STORES: tuple[Store, ...] = (
         readers=("functions",),
         provided_by_member=True,
         erase="delete",
+        title={"nb": "Mentorengasjement: din påmelding", "en": "Mentor engagement: your sign-up"},
+        order_by=("role",),
+        export_columns=(
+            col("role", "Rolle (mentor eller mentee)", "Role (mentor or mentee)"),
+            col("topics", "Temaer", "Topics"),
+            col("industry", "Bransje (NACE-hovedområde)", "Industry (NACE section)"),
+            col("county", "Fylke (fylkesnummer)", "County (county number)"),
+            col("position_level", "Stillingsnivå", "Position level"),
+            col("years_as_manager", "År som leder", "Years as a manager"),
+            col("formats", "Form (digitalt, fysisk)", "Format (digital, in person)"),
+            col("languages", "Språk", "Languages"),
+            col("capacity", "Hvor mange mentees du kan ta (bare som mentor)",
+                "How many mentees you can take (as a mentor only)"),
+            col("presentation", "Din presentasjon", "Your presentation"),
+            col("created_at", "Påmeldt", "Signed up"),
+            col("updated_at", "Sist endret", "Last changed"),
+        ),
     ),
     Store(
         name="mentor_proposals",
@@ -110,15 +270,52 @@ STORES: tuple[Store, ...] = (
         other_keys=("mentor_id",),
         category="mentoring",
         purpose={
-            "nb": 'Mentorforslag: hvem du er foreslått sammen med, hvorfor (poeng og grunner) og hva dere har svart, så et par bare foreslås én gang.',
-            "en": 'Mentor proposals: whom you were proposed with, why (score and reasons) and what you both answered, so a pair is proposed only once.',
+            "nb": "Mentorforslag: hvem du er foreslått sammen med, hvorfor (poeng og grunner) og "
+                  "hva dere har svart, så et par bare foreslås én gang.",
+            "en": "Mentor proposals: whom you were proposed with, why (score and reasons) and "
+                  "what you both answered, so a pair is proposed only once.",
         },
-        legal_basis='GDPR Art. 6(1)(a) (the voluntary mentor engagement) and Art. 9(2)(d)',
-        retention={"nb": 'Ett år etter at forslaget ble avsluttet, til du trekker deg, eller medlemskapet opphører.', "en": 'One year after the proposal closed, until you withdraw, or membership ends.'},
+        legal_basis="GDPR Art. 6(1)(a) (the voluntary mentor engagement) and Art. 9(2)(d)",
+        retention={
+            "nb": "Ett år etter at forslaget ble avsluttet, til du trekker deg, eller "
+                  "medlemskapet opphører.",
+            "en": "One year after the proposal closed, until you withdraw, or membership ends.",
+        },
         retention_days=365,
-        readers=('functions', 'the other member of the pair (without contact details)'),
+        retention_field="closed_at",
+        readers=("functions", "the other member of the pair (without contact details)"),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Mentorforslag", "en": "Mentor proposals"},
+        order_by=("created_at", "id"),
+        export_columns=(
+            col("id", "Forslagets ID", "The proposal's id"),
+            col("status", "Status (open: åpen, accepted: akseptert, declined: avslått, "
+                "expired: utløpt, withdrawn: trukket)",
+                "Status (open, accepted, declined, expired, withdrawn)"),
+            col("score", "Hvor godt dere passer sammen (0 til 1)", "How well you match (0 to 1)",
+                derived=True),
+            col("parts", "Poengene fordelt på hva som ble vurdert", "The score by criterion",
+                derived=True),
+            col("reasons", "Grunnene til forslaget, den viktigste først",
+                "The reasons for the proposal, the most important first", derived=True),
+            col("shared_topics", "Temaer dere har felles", "Topics you share", derived=True),
+            # As in the mentoring view: while the proposal is open, the other side's answer
+            # shows only as "answered" (whether they said yes is theirs to tell).
+            col("mentee_answer", "Menteens svar (answered: har svart, mens forslaget er åpent)",
+                "The mentee's answer (answered: has answered, while the proposal is open)",
+                sql="CASE WHEN status = 'open' AND mentor_id = {me} AND mentee_answer IS NOT NULL "
+                    "THEN 'answered' ELSE mentee_answer END"),
+            col("mentor_answer", "Mentorens svar (answered: har svart, mens forslaget er åpent)",
+                "The mentor's answer (answered: has answered, while the proposal is open)",
+                sql="CASE WHEN status = 'open' AND mentee_id = {me} AND mentor_answer IS NOT NULL "
+                    "THEN 'answered' ELSE mentor_answer END"),
+            col("mentee_answered_at", "Når menteen svarte", "When the mentee answered"),
+            col("mentor_answered_at", "Når mentoren svarte", "When the mentor answered"),
+            col("created_at", "Foreslått", "Proposed"),
+            col("expires_at", "Svarfrist", "Answer by"),
+            col("closed_at", "Avsluttet", "Closed"),
+        ),
     ),
     Store(
         name="mentorships",
@@ -127,15 +324,33 @@ STORES: tuple[Store, ...] = (
         other_keys=("mentor_id",),
         category="mentoring",
         purpose={
-            "nb": 'Mentorskap: at du og en annen har sagt ja til hverandre, og når det startet og sluttet. Brukes til kapasitet og til å vise dere kontaktopplysningene.',
-            "en": "Mentorships: that you and another member said yes to each other, and when it started and ended. Used for capacity and to show you each other's contact details.",
+            "nb": "Mentorskap: at du og en annen har sagt ja til hverandre, og når det startet "
+                  "og sluttet. Brukes til kapasitet og til å vise dere kontaktopplysningene.",
+            "en": "Mentorships: that you and another member said yes to each other, and when it "
+                  "started and ended. Used for capacity and to show you each other's contact "
+                  "details.",
         },
-        legal_basis='GDPR Art. 6(1)(a) (the voluntary mentor engagement) and Art. 9(2)(d)',
-        retention={"nb": 'Ett år etter at mentorskapet sluttet, eller medlemskapet opphører.', "en": 'One year after the mentorship ended, or membership ends.'},
+        legal_basis="GDPR Art. 6(1)(a) (the voluntary mentor engagement) and Art. 9(2)(d)",
+        retention={
+            "nb": "Ett år etter at mentorskapet sluttet, eller medlemskapet opphører.",
+            "en": "One year after the mentorship ended, or membership ends.",
+        },
         retention_days=365,
-        readers=('functions', 'the other member of the pair'),
+        retention_field="ended_at",
+        readers=("functions", "the other member of the pair"),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Mentorskap", "en": "Mentorships"},
+        order_by=("started_at", "id"),
+        export_columns=(
+            col("id", "Mentorskapets ID (samme som forslagets)",
+                "The mentorship's id (the proposal's)"),
+            col("started_at", "Startet", "Started"),
+            col("ended_at", "Avsluttet", "Ended"),
+            col("ended_by", "Hvem som avsluttet (mentee, mentor, withdrawal: påmelding trukket, "
+                "membership: medlemskap opphørt)",
+                "Who ended it (mentee, mentor, withdrawal, membership ended)"),
+        ),
     ),
     Store(
         name="mentorship_feedback",
@@ -143,15 +358,32 @@ STORES: tuple[Store, ...] = (
         member_key="member_id",
         category="mentoring",
         purpose={
-            "nb": 'Din private tilbakemelding på et mentorskap (karakter og kommentar). Ingen andre ser den; Lederne ser bare gjennomsnitt for å forbedre programmet.',
-            "en": 'Your private feedback on a mentorship (rating and comment). Nobody else sees it; Lederne sees only averages, to improve the programme.',
+            "nb": "Din private tilbakemelding på et mentorskap (karakter og kommentar). Ingen "
+                  "andre ser den; Lederne ser bare gjennomsnitt for å forbedre programmet.",
+            "en": "Your private feedback on a mentorship (rating and comment). Nobody else sees "
+                  "it; Lederne sees only averages, to improve the programme.",
         },
-        legal_basis='GDPR Art. 6(1)(a) (voluntary)',
-        retention={"nb": 'Ett år etter at mentorskapet sluttet, eller medlemskapet opphører.', "en": 'One year after the mentorship ended, or membership ends.'},
+        legal_basis="GDPR Art. 6(1)(a) (voluntary)",
+        retention={
+            "nb": "Ett år etter at mentorskapet sluttet, eller medlemskapet opphører.",
+            "en": "One year after the mentorship ended, or membership ends.",
+        },
         retention_days=365,
-        readers=('functions',),
+        retention_field="created_at",
+        # It goes with its mentorship: a year after that ended (or with it, by cascade).
+        retention_where="mentorship_id IN (SELECT id FROM mentorships WHERE ended_at < {cutoff})",
+        readers=("functions",),
         provided_by_member=True,
         erase="delete",
+        title={"nb": "Din tilbakemelding på mentorskap", "en": "Your feedback on mentorships"},
+        order_by=("created_at", "mentorship_id"),
+        export_columns=(
+            col("mentorship_id", "Mentorskapet tilbakemeldingen gjelder",
+                "The mentorship the feedback is about"),
+            col("rating", "Karakter (1 til 5)", "Rating (1 to 5)"),
+            col("comment", "Kommentar", "Comment"),
+            col("created_at", "Gitt", "Given"),
+        ),
     ),
     Store(
         name="audit_events",
@@ -159,15 +391,39 @@ STORES: tuple[Store, ...] = (
         member_key="member_pseudonym",
         category="audit",
         purpose={
-            "nb": 'Revisjonsspor: når ansatte, jobber eller andre medlemmer har fått se eller behandlet opplysninger om deg, hvilken kategori og hvorfor. Du er pseudonymisert; selve opplysningene lagres aldri her.',
-            "en": 'Audit trail: when staff, jobs or other members saw or processed data about you, which category and why. You are pseudonymised; the data itself is never stored here.',
+            "nb": "Revisjonsspor: når ansatte, jobber eller andre medlemmer har fått se eller "
+                  "behandlet opplysninger om deg, hvilken kategori og hvorfor. Du er "
+                  "pseudonymisert; selve opplysningene lagres aldri her.",
+            "en": "Audit trail: when staff, jobs or other members saw or processed data about "
+                  "you, which category and why. You are pseudonymised; the data itself is "
+                  "never stored here.",
         },
-        legal_basis='GDPR Art. 5(2) and Art. 32 (accountability and security of processing)',
-        retention={"nb": 'To år.', "en": 'Two years.'},
+        legal_basis="GDPR Art. 5(2) and Art. 32 (accountability and security of processing)",
+        retention={"nb": "To år.", "en": "Two years."},
         retention_days=2 * 366,
-        readers=('privacy_officer', 'the member'),
+        retention_field="at",
+        readers=("privacy_officer", "the member"),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Revisjonsspor: hvem som har sett opplysninger om deg",
+               "en": "Audit trail: who saw data about you"},
+        key_form="pseudonym",
+        order_by=("at", "id"),
+        export_columns=(
+            col("at", "Tidspunkt", "When"),
+            col("actor_kind", "Hvem (staff: ansatt, job: jobb, member: et annet medlem)",
+                "Who (staff, job, or member: another member)"),
+            col("actor", "Den ansattes bruker-ID eller jobbens navn; tomt når det var et annet "
+                "medlem, som ikke navngis her",
+                "The staff member's user id or the job's name; empty when it was another "
+                "member, who is not named here",
+                sql="CASE WHEN actor_kind = 'member' THEN NULL ELSE actor END"),
+            col("category", "Hvilken kategori opplysninger", "Which category of data"),
+            col("action", "Hva som ble gjort", "What was done"),
+            col("purpose", "Hvorfor", "Why"),
+        ),
+        note={"nb": "Du er lagret her bare som et pseudonym; oppføringene er funnet med ditt.",
+              "en": "You are stored here only as a pseudonym; the entries were found by yours."},
     ),
     Store(
         name="processing_restrictions",
@@ -187,6 +443,12 @@ STORES: tuple[Store, ...] = (
         readers=("functions", "privacy_officer"),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Begrensning av behandling", "en": "Restriction of processing"},
+        order_by=("restricted_since",),
+        export_columns=(
+            col("restricted_since", "Begrenset siden", "Restricted since"),
+            col("request_ref", "Referanse til henvendelsen din", "Reference of your request"),
+        ),
     ),
     Store(
         name="consent_events",
@@ -206,6 +468,24 @@ STORES: tuple[Store, ...] = (
         readers=("functions", "privacy_officer"),
         provided_by_member=True,
         erase="delete",
+        title={"nb": "Samtykker (logg over gitt og trukket)",
+               "en": "Consents (ledger of given and withdrawn)"},
+        order_by=("id",),
+        export_columns=(
+            col("purpose", "Formål (newsletter: nyhetsbrev, marketing: markedsføring, "
+                "personalisation: tilpasset innhold, mentor_contact_sharing: deling av "
+                "kontaktinformasjon i mentorprogrammet)",
+                "Purpose (newsletter, marketing, personalisation, mentor_contact_sharing)"),
+            col("action", "Gitt (given) eller trukket (withdrawn)", "Given or withdrawn"),
+            col("terms_version", "Versjon av vilkårene", "Version of the terms"),
+            col("text_hash", "Fingeravtrykk (SHA-256) av vilkårsteksten du fikk se",
+                "Fingerprint (SHA-256) of the terms text you were shown", derived=True),
+            col("locale", "Språket du leste vilkårene på", "The language you read the terms in"),
+            col("channel", "Kanal (app, web: nett, member_service: medlemsservice)",
+                "Channel (app, web, member_service)"),
+            col("app_version", "Appversjon", "App version"),
+            col("occurred_at", "Tidspunkt", "When"),
+        ),
     ),
     Store(
         name="member_preferences",
@@ -225,6 +505,16 @@ STORES: tuple[Store, ...] = (
         readers=("functions",),
         provided_by_member=True,
         erase="delete",
+        title={"nb": "Preferanser og interesser", "en": "Preferences and interests"},
+        order_by=("updated_at",),
+        export_columns=(
+            col("language", "Språk i appen", "Language in the app"),
+            col("notification_categories", "Varsler du vil ha (kategorier)",
+                "Notifications you want (categories)"),
+            col("notification_channels", "Kanaler for varsler", "Channels for notifications"),
+            col("interests", "Interesser", "Interests"),
+            col("updated_at", "Sist endret", "Last changed"),
+        ),
     ),
     Store(
         name="newsletter_sync",
@@ -244,6 +534,17 @@ STORES: tuple[Store, ...] = (
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Nyhetsbrev: status hos nyhetsbrevsystemet",
+               "en": "Newsletter: status at the newsletter system"},
+        order_by=("requested_at",),
+        export_columns=(
+            col("subscribed", "Påmeldt nyhetsbrevet", "Subscribed to the newsletter"),
+            col("terms_version", "Versjon av vilkårene", "Version of the terms"),
+            col("requested_at", "Sendt til nyhetsbrevsystemet",
+                "Sent to the newsletter system"),
+            col("confirmed_at", "Bekreftet av nyhetsbrevsystemet",
+                "Confirmed by the newsletter system"),
+        ),
     ),
     Store(
         name="idempotency_keys",
@@ -257,14 +558,26 @@ STORES: tuple[Store, ...] = (
         legal_basis="GDPR Art. 6(1)(b) (delivering the service correctly)",
         retention={"nb": "24 timer.", "en": "24 hours."},
         retention_days=1,
+        retention_field="created_at",
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Vern mot dobbel innsending", "en": "Protection against double submission"},
+        order_by=("created_at", "key"),
+        export_columns=(
+            col("key", "Engangsnøkkelen appen sendte med forespørselen",
+                "The one-time key the app sent with the request"),
+            col("status", "Statuskoden på svaret", "The answer's status code"),
+            col("body", "Svaret du fikk, tatt vare på så et nytt forsøk får det samme",
+                "The answer you got, kept so a retry gets the same"),
+            col("created_at", "Tidspunkt", "When"),
+        ),
     ),
     Store(
         name="outbox",
         kind="sql",
         member_key="member_id",
+        erase_with="lederappen.privacy.erasure:scrub_outbox",
         category="technical",
         purpose={
             "nb": "Levere meldinger om dine endringer (for eksempel nyhetsbrevvalg) til andre systemer.",
@@ -273,9 +586,20 @@ STORES: tuple[Store, ...] = (
         legal_basis="GDPR Art. 6(1)(a)/(b) (the choice it carries out)",
         retention={"nb": "7 dager etter levering.", "en": "7 days after delivery."},
         retention_days=7,
+        retention_field="published_at",
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Utgående meldinger til andre systemer",
+               "en": "Outgoing messages to other systems"},
+        order_by=("id",),
+        export_columns=(
+            col("topic", "Hvor meldingen skal (emne)", "Where the message goes (topic)"),
+            col("payload", "Meldingens innhold", "The message's content"),
+            col("created_at", "Opprettet", "Created"),
+            col("not_before", "Sendes tidligst", "Not sent before"),
+            col("published_at", "Sendt", "Sent"),
+        ),
     ),
     # member_ids is an array (the keys in a payload's member_id / member_ids fields): erasure
     # deletes the rows WHERE %s = ANY(member_ids).
@@ -296,9 +620,26 @@ STORES: tuple[Store, ...] = (
                     "keeping the service working)",
         retention={"nb": "30 dager.", "en": "30 days."},
         retention_days=30,
+        retention_field="received_at",
         readers=("functions", "operations"),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Meldinger som ikke kunne behandles",
+               "en": "Messages that could not be processed"},
+        order_by=("id",),
+        export_columns=(
+            col("source_function", "Funksjonen som ga opp", "The function that gave up"),
+            col("topic", "Emnet meldingen hører til", "The topic the message belongs to"),
+            col("reason", "Årsak (kode)", "Reason (code)"),
+            col("received_at", "Mottatt", "Received"),
+            col("replayed_at", "Sist sendt på nytt", "Last sent again"),
+            col("replay_count", "Antall ganger sendt på nytt", "Times sent again"),
+            col("discarded_at", "Forkastet", "Discarded"),
+        ),
+        note={"nb": "Selve meldingen vises ikke: en melding til mange kan også nevne andre "
+                    "medlemmer. Skriv til personvernombudet for innholdet som gjelder deg.",
+              "en": "The message itself is not shown: a message to many may name other members "
+                    "too. Write to the data protection officer for the part about you."},
     ),
     Store(
         name="devices",
@@ -324,9 +665,26 @@ STORES: tuple[Store, ...] = (
                   "reports the token invalid.",
         },
         retention_days=270,
+        retention_field="last_seen_at",
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Enhetene dine for varsler", "en": "Your devices for notifications"},
+        export="documents",
+        export_columns=(
+            col("id", "Enhetens ID (nøkkelbasert hash av appens installasjons-ID)",
+                "The device's id (a keyed hash of the app's installation id)"),
+            col("platform", "Plattform", "Platform"),
+            col("app_version", "Appversjon", "App version"),
+            col("locale", "Språk for varsler", "Language of notifications"),
+            col("created_at", "Registrert", "Registered"),
+            col("last_seen_at", "Sist sett", "Last seen"),
+            col("expires_at", "Slettes senest", "Deleted at the latest"),
+        ),
+        note={"nb": "Varseltokenet (FCM) vises ikke: det er en adresse til telefonen din, og "
+                    "backenden gir det aldri ut.",
+              "en": "The notification token (FCM) is not shown: it is an address of your phone, "
+                    "and the backend never gives it out."},
     ),
     Store(
         name="device_index",
@@ -346,9 +704,20 @@ STORES: tuple[Store, ...] = (
             "en": "As the registrations: deleted when your last device is removed.",
         },
         retention_days=270,
+        retention_field="expires_at",
+        retention_field_is_expiry=True,
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Oversikt over enhetene dine for utsending",
+               "en": "Index of your devices for sending"},
+        export="document",
+        export_columns=(
+            col("devices", "Per enhet (ID): plattform og språk (varseltokenet vises ikke)",
+                "Per device (id): platform and language (the token is not shown)",
+                omit=("fcm_token",)),
+            col("expires_at", "Slettes senest", "Deleted at the latest"),
+        ),
     ),
     Store(
         name="inbox_items",
@@ -372,9 +741,26 @@ STORES: tuple[Store, ...] = (
                   "messages are out of date.",
         },
         retention_days=365,
+        retention_field="created_at",
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Innboksen din", "en": "Your inbox"},
+        export="documents",
+        order_by=("created_at",),
+        export_columns=(
+            col("id", "Meldingens ID i innboksen", "The item's id in the inbox"),
+            col("message_id", "Meldingens nummer", "The message's id"),
+            col("category", "Kategori", "Category"),
+            col("title", "Tittel (bokmål og engelsk)", "Title (Norwegian and English)"),
+            col("body", "Tekst (bokmål og engelsk)", "Text (Norwegian and English)"),
+            col("deep_link", "Lenke i appen", "Link in the app"),
+            col("sensitive", "Sensitiv: varselet viste ikke innholdet",
+                "Sensitive: the notification did not show the content"),
+            col("created_at", "Mottatt", "Received"),
+            col("read_at", "Lest", "Read"),
+            col("expires_at", "Slettes", "Deleted on"),
+        ),
     ),
     Store(
         name="messages",
@@ -393,9 +779,28 @@ STORES: tuple[Store, ...] = (
             "en": "One year after sending, like the inbox.",
         },
         retention_days=365,
+        retention_field="send_at",
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Direktemeldinger til deg", "en": "Direct messages to you"},
+        order_by=("created_at", "id"),
+        export_columns=(
+            col("id", "Meldingens nummer", "The message's id"),
+            col("category", "Kategori", "Category"),
+            col("title_nb", "Tittel (bokmål)", "Title (Norwegian)"),
+            col("title_en", "Tittel (engelsk)", "Title (English)"),
+            col("body_nb", "Tekst (bokmål)", "Text (Norwegian)"),
+            col("body_en", "Tekst (engelsk)", "Text (English)"),
+            col("deep_link", "Lenke i appen", "Link in the app"),
+            col("sensitive", "Sensitiv: varselet viser ikke innholdet",
+                "Sensitive: the notification does not show the content"),
+            col("origin", "Fra (editor: en redaktør, system: appen selv)",
+                "From (editor, or system: the app itself)"),
+            col("status", "Status", "Status"),
+            col("send_at", "Sendes", "Sent at"),
+            col("created_at", "Opprettet", "Created"),
+        ),
     ),
     Store(
         name="message_recipients",
@@ -411,9 +816,21 @@ STORES: tuple[Store, ...] = (
         legal_basis="GDPR Art. 6(1)(b) (delivering the member's messages correctly)",
         retention={"nb": "90 dager etter sending.", "en": "90 days after sending."},
         retention_days=90,
+        retention_field="processed_at",
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Meldinger som er sendt til deg", "en": "Messages sent to you"},
+        order_by=("processed_at", "message_id"),
+        export_columns=(
+            col("message_id", "Meldingens nummer", "The message's id"),
+            col("outcome", "Utfall (delivered: levert, category_off: kategorien er slått av, "
+                "no_consent: mangler samtykke, restricted: behandling begrenset, "
+                "not_member: ikke medlem)",
+                "Outcome (delivered, category_off, no_consent, restricted, not_member)"),
+            col("inbox", "Lagt i innboksen", "Put in the inbox"),
+            col("processed_at", "Tidspunkt", "When"),
+        ),
     ),
     Store(
         name="push_deliveries",
@@ -429,9 +846,266 @@ STORES: tuple[Store, ...] = (
         legal_basis="GDPR Art. 6(1)(b) (delivering the member's messages correctly)",
         retention={"nb": "30 dager etter sending.", "en": "30 days after sending."},
         retention_days=30,
+        retention_field="updated_at",
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
+        title={"nb": "Varsler sendt til enhetene dine",
+               "en": "Push notifications sent to your devices"},
+        order_by=("updated_at", "message_id", "device_id"),
+        export_columns=(
+            col("message_id", "Meldingens nummer", "The message's id"),
+            col("device_id", "Enhetens ID", "The device's id"),
+            col("state", "Status (pending: venter, sending: sendes, sent: sendt, "
+                "pruned: enheten fjernet, failed: feilet)",
+                "State (pending, sending, sent, pruned: device removed, failed)"),
+            col("attempts", "Antall forsøk", "Attempts"),
+            col("error_code", "Feilkode fra FCM", "Error code from FCM"),
+            col("updated_at", "Sist endret", "Last changed"),
+        ),
+    ),
+    Store(
+        name="privacy_requests",
+        kind="sql",
+        member_key="member_id",
+        category="privacy_rights",
+        purpose={
+            "nb": "Behandle det du ber om etter personvernreglene (sletting, begrensning og "
+                  "oppheving av den), med status du kan følge, og bevise at en sletting ble "
+                  "utført.",
+            "en": "Handle what you ask for under the data protection rules (erasure, "
+                  "restriction and lifting it), with a status you can follow, and prove that an "
+                  "erasure was carried out.",
+        },
+        legal_basis="GDPR Art. 6(1)(c), Art. 12, 17, 18 and 5(2) (handling and documenting "
+                    "the data subject's requests)",
+        retention={
+            "nb": "Henvendelser om begrensning: til medlemskapet opphører. Etter en sletting "
+                  "fjernes medlemsnummeret; kvitteringen (når, hvilke kategorier, hvor mange "
+                  "elementer) har ingen personopplysninger og beholdes i fem år.",
+            "en": "Restriction requests: until membership ends. After an erasure the member "
+                  "number is removed; the receipt (when, which categories, how many items) "
+                  "holds no personal data and is kept for five years.",
+        },
+        retention_days=None,
+        readers=("functions", "privacy_officer", "the member"),
+        provided_by_member=False,
+        erase="delete",
+        erase_with="lederappen.privacy.requests:erase_member",
+        title={"nb": "Dine henvendelser om personvern", "en": "Your privacy requests"},
+        order_by=("received_at", "id"),
+        export_columns=(
+            col("id", "Referanse", "Reference"),
+            col("kind", "Hva du ba om", "What you asked for"),
+            col("status", "Status", "Status"),
+            col("reason", "Begrunnelsen din", "Your reason"),
+            col("rejection_reason", "Begrunnelse for avslag", "Reason for rejection"),
+            col("received_at", "Mottatt", "Received"),
+            col("decided_at", "Avgjort", "Decided"),
+            col("finished_at", "Utført", "Carried out"),
+        ),
+    ),
+    Store(
+        name="erasure_tombstones",
+        kind="sql",
+        member_key="member_pseudonym",
+        key_form="pseudonym",
+        category="privacy_rights",
+        purpose={
+            "nb": "Etter en sletting: hindre at en melding som allerede var på vei, skriver "
+                  "deg inn igjen. Bare et pseudonym og tidspunktet for slettingen.",
+            "en": "After an erasure: stop a message that was already on its way from writing "
+                  "you back. Only a pseudonym and the time of the erasure.",
+        },
+        legal_basis="GDPR Art. 17 and 5(2) (making the erasure effective)",
+        retention={"nb": "30 dager etter slettingen.", "en": "30 days after the erasure."},
+        retention_days=30,
+        retention_field="erased_at",
+        readers=("functions",),
+        provided_by_member=False,
+        erase="keep",
+        title={"nb": "Slettemerke", "en": "Erasure marker"},
+        order_by=("erased_at",),
+        export_columns=(col("erased_at", "Slettet", "Erased"),),
+    ),
+
+    # Messages in transit (Pub/Sub). Held only until the subscriber acknowledges them (at most
+    # the subscription's retention, 7 days); one that keeps failing moves to the dead-letter
+    # topic and then into dead_letters. Pub/Sub cannot look messages up by content, so access
+    # describes them and erasure relies on the handlers: each re-reads the stored state and
+    # drops a message about a member who has been erased or is no longer eligible.
+    Store(
+        name="newsletter-sync",
+        kind="pubsub",
+        member_key="member_id",
+        category="consent",
+        purpose={
+            "nb": "Bringe ditt valg om nyhetsbrev (på eller av) til nyhetsbrevsystemet.",
+            "en": "Carry your newsletter choice (on or off) to the newsletter system.",
+        },
+        legal_basis="GDPR Art. 6(1)(a) (the newsletter consent it carries out)",
+        retention={
+            "nb": "Til meldingen er levert, høyst 7 dager.",
+            "en": "Until the message is delivered, at most 7 days.",
+        },
+        retention_days=7,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="expire",
+        title={"nb": "Nyhetsbrevvalg på vei til nyhetsbrevsystemet",
+               "en": "Newsletter choices on their way to the newsletter system"},
+        export="in_transit",
+        export_columns=(
+            col("event_id", "Hendelsens ID", "The event's id"),
+            col("subscribed", "Påmeldt nyhetsbrevet", "Subscribed to the newsletter"),
+            col("terms_version", "Versjon av vilkårene", "Version of the terms"),
+            col("occurred_at", "Tidspunkt for valget", "When you chose"),
+        ),
+    ),
+    Store(
+        name="message-fanout",
+        kind="pubsub",
+        member_key="cursor",
+        category="messages",
+        purpose={
+            "nb": "Dele en melding til mange opp i steg med mottakere. Steget sier hvor i "
+                  "medlemslisten neste steg begynner, og det kan være ved ditt medlemsnummer.",
+            "en": "Split a message to many into steps of recipients. A step says where in the "
+                  "member list the next step starts, which can be at your member number.",
+        },
+        legal_basis="GDPR Art. 6(1)(b) (the member's messages in the app); marketing messages "
+                    "only with consent, Art. 6(1)(a)",
+        retention={
+            "nb": "Til meldingen er levert, høyst 7 dager.",
+            "en": "Until the message is delivered, at most 7 days.",
+        },
+        retention_days=7,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="expire",
+        title={"nb": "Utsending til mange: steg", "en": "Sending to many: steps"},
+        export="in_transit",
+        export_columns=(
+            col("message_id", "Meldingens nummer", "The message's id"),
+            col("step", "Stegets nummer", "The step's number"),
+        ),
+    ),
+    Store(
+        name="message-delivery",
+        kind="pubsub",
+        member_key="member_ids",
+        category="messages",
+        purpose={
+            "nb": "Levere en melding til en gruppe på høyst 500 mottakere, deg blant dem: "
+                  "innboks og varsel, etter at det er sjekket at du fortsatt skal ha den.",
+            "en": "Deliver a message to a batch of at most 500 recipients, you among them: "
+                  "inbox and push, after checking that you should still get it.",
+        },
+        legal_basis="GDPR Art. 6(1)(b) (the member's messages in the app); marketing messages "
+                    "only with consent, Art. 6(1)(a)",
+        retention={
+            "nb": "Til meldingen er levert, høyst 7 dager.",
+            "en": "Until the message is delivered, at most 7 days.",
+        },
+        retention_days=7,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="expire",
+        title={"nb": "Utsending: grupper av mottakere", "en": "Sending: batches of recipients"},
+        export="in_transit",
+        export_columns=(
+            col("message_id", "Meldingens nummer", "The message's id"),
+            col("batch", "Gruppens nummer", "The batch's number"),
+        ),
+    ),
+    Store(
+        name="privacy-jobs",
+        kind="pubsub",
+        member_key="member_id",
+        category="privacy_rights",
+        purpose={
+            "nb": "Utføre det du har bedt om (sletting, begrensning eller oppheving av den), "
+                  "eller slette deg når medlemskapet har opphørt.",
+            "en": "Carry out what you asked for (erasure, restriction or lifting it), or erase "
+                  "you when your membership has ended.",
+        },
+        legal_basis="GDPR Art. 6(1)(c), Art. 17 and 18",
+        retention={
+            "nb": "Til jobben er utført, høyst 7 dager.",
+            "en": "Until the job is done, at most 7 days.",
+        },
+        retention_days=7,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="expire",
+        title={"nb": "Personvernjobber", "en": "Privacy jobs"},
+        export="in_transit",
+        export_columns=(
+            col("request_id", "Referanse til henvendelsen", "Reference of the request"),
+            col("kind", "Hva som skal gjøres", "What is to be done"),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class PassThrough:
+    """Data the backend reads live and shows but never stores (the member register)."""
+
+    name: str
+    title: dict[str, str]
+    source: dict[str, str]
+    category: str
+    purpose: dict[str, str]
+    legal_basis: str
+    retention: dict[str, str]
+    readers: tuple[str, ...]
+    fields: tuple[Column, ...]
+
+
+#: The profile (F1): read from the member register on every request, passed through, never
+#: stored or logged. Its fields are the profile view's (`lederappen.profile.service.view`);
+#: tests/unit/test_privacy_record.py fails when the two differ.
+REGISTER = PassThrough(
+    name="member_register",
+    title={"nb": "Profil (fra medlemsregisteret)", "en": "Profile (from the member register)"},
+    source={"nb": "Ledernes medlemsregister og MinSide på lederne.no (hentes ved hver visning, "
+                  "lagres ikke i appen)",
+            "en": "Lederne's member register and MinSide at lederne.no (read each time it is "
+                  "shown, not stored by the app)"},
+    category="profile",
+    purpose={
+        "nb": "Administrere medlemsforholdet ditt og vise deg profilen din. Navn, adresse, "
+              "telefon, e-post, arbeidsgiver og stilling hentes fra medlemsregisteret når du "
+              "ser dem, og lagres ikke av appen. Fødselsnummeret hentes aldri inn i appen.",
+        "en": "Administer your membership and show you your profile. Name, address, phone, "
+              "e-mail, employer and position are read from the member register when you see "
+              "them, and are not stored by the app. The national identity number never "
+              "enters the app.",
+    },
+    legal_basis="GDPR Art. 6(1)(b) (the membership agreement) and Art. 9(2)(d) (a trade "
+                "union's processing about its own members)",
+    retention={
+        "nb": "Lagres ikke i appen. Medlemsregisteret sletter når medlemskapet opphører.",
+        "en": "Not stored by the app. The member register deletes when membership ends.",
+    },
+    readers=("functions", "the member"),
+    fields=(
+        col("member_id", "Medlemsnummer", "Member number"),
+        col("given_name", "Fornavn", "Given name"),
+        col("family_name", "Etternavn", "Family name"),
+        col("email", "E-post", "E-mail"),
+        col("phone", "Telefon", "Phone"),
+        col("address", "Postadresse", "Postal address"),
+        col("employer", "Arbeidsgiver", "Employer"),
+        col("position", "Stilling", "Position"),
+        col("membership", "Medlemskap (status, medlem siden, avsluttet, kategori)",
+            "Membership (status, member since, ended, category)"),
+        col("processing_restricted", "Om behandlingen av opplysningene dine er begrenset",
+            "Whether processing of your data is restricted", derived=True),
+        col("source", "Hvor opplysningene ble hentet fra", "Where the data was read from",
+            derived=True),
+        col("retrieved_at", "Når de ble hentet", "When it was read", derived=True),
     ),
 )
 
@@ -442,3 +1116,15 @@ def sql_tables() -> dict[str, Store]:
 
 def firestore_collections() -> dict[str, Store]:
     return {s.name: s for s in STORES if s.kind == "firestore"}
+
+
+def pubsub_topics() -> dict[str, Store]:
+    """Topics whose messages carry a member key (data in transit)."""
+    return {s.name: s for s in STORES if s.kind == "pubsub"}
+
+
+def by_name(name: str) -> Store:
+    for store in STORES:
+        if store.name == name:
+            return store
+    raise KeyError(name)

@@ -5,11 +5,13 @@ function's manifest entry (same routes, no more, no fewer) and returns the WSGI-
 functions-framework calls with a Flask request. Per request it:
 
 1. matches method and path (404 / 405 with `Allow`),
-2. enforces the body size limit (413) and JSON content type (415),
+2. enforces the body size limit (413) and JSON content type (415); an endpoint declared with
+   `body=bytes` gets the raw body instead (its handler checks the media type),
 3. verifies the bearer token for the route's auth mode (401 / 403),
 4. decodes and validates the body into the endpoint's type (422 naming the field),
 5. calls the handler, which calls a plain-Python service,
-6. renders JSON, or problem+json in Norwegian or English by Accept-Language,
+6. renders JSON (a `Reply` with `bytes` as is), or problem+json in Norwegian or English
+   by Accept-Language,
 7. writes one structured log line (route template, status, latency, member pseudonym).
 """
 
@@ -53,11 +55,15 @@ class Request:
 
 @dataclass
 class Reply:
-    """A handler's answer when it needs a status, ETag or headers beyond a plain 200."""
+    """A handler's answer when it needs a status, ETag or headers beyond a plain 200.
+
+    A `bytes` body is sent as it is, with `content_type` (for example an image); anything
+    else is encoded as JSON."""
 
     body: Any = None
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +245,9 @@ class HttpFunction:
         headers.update(reply.headers)
         if reply.body is None:
             return _respond(b"", reply.status, "application/json", headers)
+        if isinstance(reply.body, (bytes, bytearray)):
+            return _respond(bytes(reply.body), reply.status,
+                            reply.content_type or "application/octet-stream", headers)
         return _respond(_encoder.encode(reply.body), reply.status, "application/json", headers)
 
 

@@ -32,6 +32,7 @@ import msgspec
 from ..consents import service as consents
 from ..core import db, events, firestore, lederne, log
 from ..preferences.service import DEFAULT_CATEGORIES, DEFAULT_CHANNELS
+from ..privacy.erasure import erased_since
 from . import devices as device_store
 from . import fcm, inbox, outgoing, push
 
@@ -140,6 +141,11 @@ def handle(message: events.Message, settings) -> None:
     if stored is None or stored.status == "cancelled":
         return
     members = list(dict.fromkeys(p.member_ids))
+    # A member erased after this message was created is dropped without a trace (R5).
+    erased = db.read(lambda cur: erased_since(cur, members, stored.created_at))
+    members = [m for m in members if m not in erased]
+    if not members:
+        return
     msg = stored.message()
     now = _now()
     recorded = db.fetch_all(

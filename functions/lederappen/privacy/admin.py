@@ -1,0 +1,104 @@
+"""The privacy officer's side of requests (R3): list, read, approve, reject with a reason.
+
+Staff role `privacy_officer`. The officer needs the member number to handle a request (to
+answer the member, or to check the register), so it is shown until an erasure has run; each
+read of requests appends an audit entry per member concerned (S2). Approving queues the
+deletion job in the same transaction; rejecting requires a reason, which the member sees.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+
+import msgspec
+
+from ..core import audit, db, outbox, pagination
+from ..core.http import Api, Reply, Request
+from ..core.problems import NotFound
+from ..core.validation import Body, field_error
+from . import requests
+
+api = Api()
+_NO_STORE = {"Cache-Control": "no-store"}
+STATUSES = ("received", "rejected", "queued", "running", "failed", "done")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _audit(cur, request: Request, rows, action: str) -> None:
+    assert request.principal is not None
+    members = [r["member_id"] for r in rows if r["member_id"]]
+    audit.record_many(cur, members, actor_kind="staff", actor=request.principal.subject,
+                      category="privacy_rights", action=action,
+                      purpose="handling_data_subject_request", at=_now())
+
+
+@api.get("/v1/admin/privacy-requests")
+def list_requests(request: Request) -> Reply:
+    status = pagination.choice(request.query, "status", STATUSES)
+    size = pagination.limit(request.query)
+    after = pagination.decode_cursor(request.query.get("cursor"))
+    if after is not None and not (isinstance(after, list) and len(after) == 2
+                                  and all(isinstance(x, str) for x in after)):
+        raise field_error("cursor", "invalid", "Ugyldig cursor.", "Invalid cursor.")
+
+    def work(cur):
+        rows = requests.list_for_staff(
+            cur, status, size + 1,
+            (datetime.fromisoformat(after[0]), after[1]) if after else None)
+        _audit(cur, request, rows[:size], "listed")
+        return rows
+
+    rows = db.transaction(work)
+    items, cursor = pagination.page(rows, size, lambda r: [
+        r["received_at"].astimezone(timezone.utc).isoformat(), str(r["id"])])
+    return Reply({"items": [requests.staff_view(r) for r in items], "next_cursor": cursor},
+                 headers=_NO_STORE)
+
+
+@api.get("/v1/admin/privacy-requests/{request_id}")
+def get_request(request: Request) -> Reply:
+    def work(cur):
+        r = requests.load(cur, request.params["request_id"])
+        if r is None:
+            raise NotFound({"nb": "Fant ikke henvendelsen.", "en": "No such request."})
+        _audit(cur, request, [r], "read")
+        return r
+
+    return Reply(requests.staff_view(db.transaction(work)), headers=_NO_STORE)
+
+
+class Rejection(Body):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+def _decide(request: Request, approve: bool, reason: str | None) -> Reply:
+    assert request.principal is not None
+
+    def work(cur):
+        if requests.load(cur, request.params["request_id"]) is None:
+            raise NotFound({"nb": "Fant ikke henvendelsen.", "en": "No such request."})
+        r, ids = requests.decide(cur, request.params["request_id"], approve=approve,
+                                 staff=request.principal.subject, reason=reason, now=_now())
+        _audit(cur, request, [r], "approved" if approve else "rejected")
+        return r, ids
+
+    r, ids = db.transaction(work)
+    outbox.flush(request.settings.google_cloud_project, ids)
+    return Reply(requests.staff_view(r), headers=_NO_STORE)
+
+
+@api.post("/v1/admin/privacy-requests/{request_id}/approve")
+def approve(request: Request) -> Reply:
+    return _decide(request, True, None)
+
+
+@api.post("/v1/admin/privacy-requests/{request_id}/reject", body=Rejection)
+def reject(request: Request) -> Reply:
+    reason = request.body.reason.strip()
+    if not reason:
+        raise field_error("reason", "required", "Oppgi en begrunnelse.", "Give a reason.")
+    return _decide(request, False, reason)

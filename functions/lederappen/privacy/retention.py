@@ -1,0 +1,477 @@
+"""Retention (R7): a nightly job deletes what the data map says is no longer needed.
+
+Policy section 5: personal data that is no longer needed for the purpose it was stored for is
+deleted. The data map (`core.datamap`) says how long each store keeps its data
+(`retention_days`) and what dates a row or document (`retention_field`, with an optional
+SQL condition `retention_where`); this module turns that into deletions, so a store added to
+the map with a retention is swept without a list of its own here. Stores whose retention is
+"while a condition holds" (`retention_days=None`: consents, preferences, sign-ups, a
+restriction) are not swept: membership end and erasure remove them.
+
+`sweep(now)` walks the rules in order and returns how many rows or documents each removed:
+
+* SQL: `DELETE ... WHERE ctid = ANY(ARRAY(SELECT ctid ... LIMIT batch))`, one short
+  transaction per batch, until a batch comes back short. The job never holds a lock for long,
+  a crash keeps every batch already committed, and a row that changes while it is being
+  deleted is re-checked by PostgreSQL (its ctid moves) and left for the next run. Salary
+  answers go by round: once a round closed more than five years ago all its answers go,
+  and the trigger on `salary_answers` (migration 0004) throws away the round's published
+  figures in the same transaction, exactly as the member's own deletion and erasure do; the
+  salary-statistics job then finds the round without answers and publishes nothing for it.
+* Firestore: a query on the dating field, page by page, deleted in write batches. Terraform
+  also sets TTL policies on `expires_at`, but the emulator runs none and production TTL may
+  lag, so the job does not rely on them. A device registration is deleted in a transaction
+  that re-checks it is still stale and takes it out of the member's `device_index` document
+  (the sender's copy), as every other change to `devices` does. TTL deletes registrations
+  without touching the index, so the index pass also removes entries whose registration is
+  gone, and index documents past their own `expires_at`.
+
+Children are swept before their parents (push deliveries and recipients before messages,
+feedback before mentorships; `AFTER`), so each row is counted in its own store instead of
+vanishing by `ON DELETE CASCADE`.
+
+Restriction (GDPR Art. 18) holds data: a member whose processing is restricted has asked for
+their data to be kept, not used, often because they need it (Art. 18(1)(b), (c)). Retention
+skips every row and document keyed by such a member until the restriction is lifted.
+
+The job logs and returns counts per store, never a member key. It does not write to the audit
+trail: it reads no member's data, it removes it on a schedule.
+
+Rows without a member key that would otherwise grow forever are swept too (`TECHNICAL`):
+processed Pub/Sub event ids, and erasure receipts (the pseudonymous proof of an erasure,
+kept five years as the data map's `privacy_requests` says). Not swept on purpose:
+`consent_terms` (the proof of what members consented to), `salary_rounds` and their published
+statistics (no member data, bounded by the rounds), `mentor_rounds` (counts only, one a day).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from ..core import datamap, log
+from ..core.http import Api, Reply, Request
+
+_log = logging.getLogger("lederappen.retention")
+
+#: Rows per SQL batch (one transaction each).
+BATCH = 5000
+#: Firestore documents per page and per write batch (a write batch takes at most 500).
+FIRESTORE_PAGE = 500
+#: Seconds the job may spend before it stops starting new batches (timeout 540 s in the
+#: manifest); what is left is reported as unfinished and the next run goes on from there.
+TIME_BUDGET_SECONDS = 480
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+#: How long a processed event id guards against a second effect: a message can be redelivered
+#: for as long as its subscription keeps it (the Pub/Sub stores' retention), then replayed
+#: from dead_letters for as long as that keeps it.
+PROCESSED_EVENTS_DAYS = (datamap.by_name("dead_letters").retention_days
+                         + max(s.retention_days or 0 for s in datamap.pubsub_topics().values()))
+#: Erasure receipts (privacy_requests rows whose member number was cleared) are kept five
+#: years (the data map's retention text of privacy_requests).
+ERASURE_RECEIPT_DAYS = 5 * 366
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What to delete from one table or collection: rows whose `field` is older than `days`
+    (or, with `is_expiry`, whose `field` has passed) and that meet `where`."""
+
+    name: str
+    kind: str  # "sql" | "firestore"
+    field: str
+    days: int
+    where: str | None = None
+    is_expiry: bool = False
+    #: Member keys for the restriction hold: (column or field, form), form one of "id",
+    #: "array" (SQL array of ids), "pseudonym" (core.log.pseudonym), "document id".
+    keys: tuple[tuple[str, str], ...] = ()
+
+    def cutoff(self, now: datetime) -> datetime:
+        return now if self.is_expiry else now - timedelta(days=self.days)
+
+
+#: Tables without a member key (or rows that no longer have one) that grow with use.
+TECHNICAL: tuple[Rule, ...] = (
+    Rule("processed_events", "sql", "processed_at", PROCESSED_EVENTS_DAYS),
+    Rule("privacy_requests", "sql", "finished_at", ERASURE_RECEIPT_DAYS,
+         where="member_id IS NULL AND status = 'done'"),
+)
+
+#: Stores swept only after these others: their rows would otherwise go by ON DELETE CASCADE
+#: (uncounted), or their deletion keeps a copy in step (devices before their index).
+AFTER: dict[str, tuple[str, ...]] = {
+    "messages": ("message_recipients", "push_deliveries"),
+    "mentorships": ("mentorship_feedback",),
+    "device_index": ("devices",),
+}
+
+#: Tables the sweep reads without deleting from (the restriction hold).
+READS = ("processing_restrictions",)
+
+
+def _hold_keys(store: datamap.Store) -> tuple[tuple[str, str], ...]:
+    if store.member_key == "document id":
+        return (("__name__", "document id"),)
+    if store.key_form == "pseudonym":
+        return tuple((k, "pseudonym") for k in store.member_keys)
+    return tuple((k, "array" if k in datamap.ARRAY_KEY_COLUMNS else "id")
+                 for k in store.member_keys)
+
+
+def rule_for(store: datamap.Store) -> Rule:
+    assert store.retention_field and store.retention_days is not None, store.name
+    return Rule(store.name, store.kind, store.retention_field, store.retention_days,
+                where=store.retention_where, is_expiry=store.retention_field_is_expiry,
+                keys=_hold_keys(store))
+
+
+def rules() -> list[Rule]:
+    """Every rule, in sweep order: the data map's stores with a retention, then TECHNICAL;
+    a store named in AFTER after the stores it waits for."""
+    found = [rule_for(s) for s in datamap.STORES
+             if s.kind in ("sql", "firestore") and s.retention_days is not None
+             and s.retention_field]
+    found += TECHNICAL
+    for r in found:
+        if not _IDENT.match(r.name) or not _IDENT.match(r.field):
+            raise ValueError(f"retention rule {r.name}.{r.field}: not a plain identifier")
+    return sorted(found, key=lambda r: r.name in AFTER)  # stable: False (0) first
+
+
+def read_tables(all_rules: list[Rule] | None = None) -> set[str]:
+    """Tables the job reads but does not sweep: the restriction list and those the
+    `where` conditions look at."""
+    found = set(READS)
+    for r in all_rules if all_rules is not None else rules():
+        if r.where:
+            found |= set(re.findall(r"\bFROM\s+([a-z_][a-z0-9_]*)", r.where))
+    return found
+
+
+# --- SQL --------------------------------------------------------------------------------------
+
+def statement(rule: Rule, now: datetime, batch: int,
+              held_pseudonyms: list[str]) -> tuple[str, list[Any]]:
+    """The DELETE of one batch of `rule`'s due rows, and its parameters."""
+    t = rule.name
+    cutoff = rule.cutoff(now)
+    conditions, params = [f"{t}.{rule.field} < %s"], [cutoff]
+    if rule.where:
+        if "%" in rule.where:
+            raise ValueError(f"{t}: retention_where must not contain '%'")
+        conditions.append("(" + rule.where.replace("{cutoff}", "%s") + ")")
+        params += [cutoff] * rule.where.count("{cutoff}")
+    for column, form in rule.keys:
+        if form == "id":
+            conditions.append("NOT EXISTS (SELECT 1 FROM processing_restrictions h "
+                              f"WHERE h.member_id = {t}.{column})")
+        elif form == "array":
+            conditions.append("NOT EXISTS (SELECT 1 FROM processing_restrictions h "
+                              f"WHERE h.member_id = ANY({t}.{column}))")
+        elif form == "pseudonym":
+            conditions.append(f"({t}.{column} IS NULL OR {t}.{column} <> ALL(%s::text[]))")
+            params.append(list(held_pseudonyms))
+        else:  # pragma: no cover - rule_for only makes the forms above for SQL
+            raise ValueError(f"{t}: unknown key form {form!r}")
+    sql = (f"DELETE FROM {t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {t} WHERE "
+           + " AND ".join(conditions) + " LIMIT %s))")
+    return sql, [*params, batch]
+
+
+def _sweep_sql(transaction, rule: Rule, now: datetime, batch: int, held_pseudonyms: list[str],
+               out_of_time: Callable[[], bool]) -> tuple[int, bool]:
+    sql, params = statement(rule, now, batch, held_pseudonyms)
+
+    def one_batch(cur) -> int:
+        cur.execute(sql, params)
+        return cur.rowcount
+
+    total = 0
+    while True:
+        deleted = transaction(one_batch)
+        total += deleted
+        if deleted < batch:
+            return total, True
+        if out_of_time():
+            return total, False
+
+
+# --- Firestore --------------------------------------------------------------------------------
+
+def _filter(field_path: str, op: str, value):
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    return FieldFilter(field_path, op, value)
+
+
+def _members_of(snap, rule: Rule) -> set[str]:
+    """The member keys of a document (for the restriction hold)."""
+    data = snap.to_dict() or {}
+    return {snap.id if form == "document id" else data.get(key) for key, form in rule.keys}
+
+
+def _due_pages(client, rule: Rule, now: datetime, page: int):
+    """Pages of due documents (snapshots with the key and dating fields), oldest first, each
+    with whether more may follow. Pages go on from the last document seen, so documents that
+    are held, or that a deleter left in place, are passed over rather than met again."""
+    from ..core.firestore import TIMEOUT_SECONDS
+
+    fields = [rule.field] + [k for k, form in rule.keys if form != "document id"]
+    query = (client.collection(rule.name)
+             .where(filter=_filter(rule.field, "<", rule.cutoff(now)))
+             .order_by(rule.field).select(fields).limit(page))
+    last = None
+    while True:
+        snaps = list((query.start_after(last) if last is not None else query)
+                     .stream(timeout=TIMEOUT_SECONDS))
+        yield snaps, len(snaps) == page
+        if len(snaps) < page:
+            return
+        last = snaps[-1]
+
+
+def _delete_in_batches(client, snaps) -> int:
+    from ..core.firestore import TIMEOUT_SECONDS
+
+    for start in range(0, len(snaps), FIRESTORE_PAGE):
+        batch = client.batch()
+        for snap in snaps[start:start + FIRESTORE_PAGE]:
+            batch.delete(snap.reference)
+        batch.commit(timeout=TIMEOUT_SECONDS)
+    return len(snaps)
+
+
+def _expire_device(client, doc_id: str, cutoff: datetime, now: datetime) -> bool:
+    """Deletes a registration still unseen since before `cutoff`, and its entry in the
+    member's device_index document, in one transaction; False when it was refreshed (or
+    removed) meanwhile. `notifications.devices.remove_device` is not used: it would also
+    delete a registration the app refreshed after the query (same token, new last_seen_at)."""
+    from google.cloud import firestore
+
+    from ..core.firestore import TIMEOUT_SECONDS
+    from ..devices.service import COLLECTION, Index
+
+    ref = client.collection(COLLECTION).document(doc_id)
+
+    @firestore.transactional
+    def work(tx) -> bool:
+        snap = ref.get(transaction=tx, field_paths=["member_id", "last_seen_at"],
+                       timeout=TIMEOUT_SECONDS)
+        data = snap.to_dict() if snap.exists else None
+        if data is None or data.get("last_seen_at") is None or data["last_seen_at"] >= cutoff:
+            return False
+        member = data.get("member_id")
+        index = Index(client, tx, {member} if member else set())
+        tx.delete(ref)
+        if member:
+            index.remove(member, doc_id)
+            index.write(now)
+        return True
+
+    return work(client.transaction())
+
+
+def _sweep_documents(client, rule: Rule, now: datetime, page: int, held: set[str],
+                     out_of_time) -> tuple[int, bool]:
+    """Due documents of `rule`'s collection: devices one transaction each (with their index
+    entry), anything else in write batches."""
+    from ..devices.service import COLLECTION as DEVICES
+
+    total = 0
+    for snaps, more in _due_pages(client, rule, now, page):
+        due = [s for s in snaps if not _members_of(s, rule) & held]
+        if rule.name == DEVICES:
+            cutoff = rule.cutoff(now)
+            total += sum(_expire_device(client, s.id, cutoff, now) for s in due)
+        else:
+            total += _delete_in_batches(client, due)
+        if more and out_of_time():
+            return total, False
+    return total, True
+
+
+def _repair_index(client, member_id: str, now: datetime) -> int:
+    """One device_index document, in a transaction: deleted when past its `expires_at` or
+    left without entries; otherwise the entries whose registration is gone (or now another
+    member's) are removed. Returns how many documents and entries were removed."""
+    from google.cloud import firestore
+
+    from ..core.firestore import TIMEOUT_SECONDS
+    from ..devices.service import COLLECTION, INDEX_COLLECTION
+
+    ref = client.collection(INDEX_COLLECTION).document(member_id)
+    devices = client.collection(COLLECTION)
+
+    @firestore.transactional
+    def work(tx) -> int:
+        snap = ref.get(transaction=tx, timeout=TIMEOUT_SECONDS)
+        if not snap.exists:
+            return 0
+        data = snap.to_dict() or {}
+        entries = dict(data.get("devices") or {})
+        expires = data.get("expires_at")
+        if not entries or (expires is not None and expires < now):
+            tx.delete(ref)
+            return 1
+        owners = {s.id: (s.to_dict() or {}).get("member_id")
+                  for s in client.get_all([devices.document(d) for d in entries],
+                                          field_paths=["member_id"], transaction=tx,
+                                          timeout=TIMEOUT_SECONDS) if s.exists}
+        gone = [d for d in entries if owners.get(d) != member_id]
+        if not gone:
+            return 0
+        if len(gone) == len(entries):
+            tx.delete(ref)
+            return 1
+        tx.update(ref, {"devices": {d: e for d, e in entries.items() if d not in gone}})
+        return len(gone)
+
+    return work(client.transaction())
+
+
+def _sweep_device_index(client, rule: Rule, now: datetime, page: int, held: set[str],
+                        out_of_time) -> tuple[int, bool]:
+    """Every device_index document, page by page: the ones past `expires_at`, without
+    entries, or with an entry whose registration no longer exists are repaired."""
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    from ..core.firestore import TIMEOUT_SECONDS
+    from ..devices.service import COLLECTION
+
+    devices = client.collection(COLLECTION)
+    query = client.collection(rule.name).order_by(FieldPath.document_id()).limit(page)
+    total, last = 0, None
+    while True:
+        snaps = list((query.start_after(last) if last is not None else query)
+                     .stream(timeout=TIMEOUT_SECONDS))
+        mine = [s for s in snaps if s.id not in held]
+        wanted = sorted({d for s in mine for d in ((s.to_dict() or {}).get("devices") or {})})
+        owners: dict[str, Any] = {}
+        for start in range(0, len(wanted), FIRESTORE_PAGE):
+            chunk = wanted[start:start + FIRESTORE_PAGE]
+            for reg in client.get_all([devices.document(d) for d in chunk],
+                                      field_paths=["member_id"], timeout=TIMEOUT_SECONDS):
+                if reg.exists:
+                    owners[reg.id] = (reg.to_dict() or {}).get("member_id")
+        for s in mine:
+            data = s.to_dict() or {}
+            entries = data.get("devices") or {}
+            expires = data.get("expires_at")
+            if (not entries or (expires is not None and expires < now)
+                    or any(owners.get(d) != s.id for d in entries)):
+                total += _repair_index(client, s.id, now)
+        if len(snaps) < page:
+            return total, True
+        last = snaps[-1]
+        if out_of_time():
+            return total, False
+
+
+# --- the sweep --------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    """What one sweep did: rows or documents deleted per store (`deleted`), the stores it ran
+    out of time in (`unfinished`: the next run goes on) and those that failed (error class)."""
+
+    deleted: dict[str, int] = field(default_factory=dict)
+    unfinished: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    errors: list[BaseException] = field(default_factory=list, repr=False)
+
+    @property
+    def total(self) -> int:
+        return sum(self.deleted.values())
+
+
+def _restricted_members(transaction) -> list[str]:
+    def work(cur) -> list[str]:
+        cur.execute("SELECT member_id FROM processing_restrictions")
+        return [r[0] for r in cur.fetchall()]
+
+    return transaction(work)
+
+
+def sweep(now: datetime, batch: int = BATCH, *, transaction=None, documents=None,
+          deadline: float | None = None, only: list[Rule] | None = None) -> Outcome:
+    """Deletes everything past its retention at `now`; see the module docstring.
+
+    Ports: `transaction` runs `work(cursor)` in one committed transaction (default
+    `core.db.transaction`), `documents` is the Firestore client (default: the instance's).
+    `deadline` (time.monotonic()) stops new batches once passed. A store that fails is
+    reported in `failed` and the others are still swept.
+    """
+    if transaction is None:
+        from ..core import db
+
+        transaction = db.transaction
+    all_rules = only if only is not None else rules()
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.monotonic() >= deadline
+
+    held = set(_restricted_members(transaction))
+    held_pseudonyms = sorted(log.pseudonym(m) for m in held) if held and any(
+        form == "pseudonym" for r in all_rules for _, form in r.keys) else []
+    outcome = Outcome()
+    for rule in all_rules:
+        if out_of_time():
+            outcome.unfinished.append(rule.name)
+            continue
+        try:
+            if rule.kind == "sql":
+                count, finished = _sweep_sql(transaction, rule, now, batch, held_pseudonyms,
+                                             out_of_time)
+            else:
+                from ..core import config, firestore
+
+                if documents is None:
+                    documents = firestore.client(config.get(("firestore",)))
+                page = max(1, min(batch, FIRESTORE_PAGE))
+                sweeper = _sweep_device_index if rule.is_expiry else _sweep_documents
+                with firestore.guard():
+                    count, finished = sweeper(documents, rule, now, page, held, out_of_time)
+        except Exception as exc:  # the other stores are still swept; the run then fails
+            outcome.failed[rule.name] = type(exc).__name__
+            outcome.errors.append(exc)
+            _log.warning("retention sweep of a store failed", exc_info=exc,
+                         extra={"fields": {"store": rule.name}})
+            outcome.deleted.setdefault(rule.name, 0)
+            continue
+        outcome.deleted[rule.name] = outcome.deleted.get(rule.name, 0) + count
+        if not finished:
+            outcome.unfinished.append(rule.name)
+    return outcome
+
+
+# --- the scheduled function -------------------------------------------------------------------
+
+api = Api()
+
+
+@api.post("/jobs/retention")
+def run(request: Request) -> Reply:
+    from ..core import firestore, problems
+
+    started = time.monotonic()
+    now = datetime.now(timezone.utc)
+    outcome = sweep(now, documents=firestore.client(request.settings),
+                    deadline=started + TIME_BUDGET_SECONDS)
+    level = logging.ERROR if outcome.failed else logging.INFO
+    log.event(_log, "retention sweep", level, deleted=outcome.deleted, total=outcome.total,
+              unfinished=outcome.unfinished, failed=outcome.failed,
+              seconds=round(time.monotonic() - started, 3))
+    if outcome.errors:
+        # Cloud Scheduler retries a failed run; the batches already committed stay done.
+        first = outcome.errors[0]
+        if all(isinstance(e, problems.DependencyUnavailable) for e in outcome.errors):
+            raise problems.DependencyUnavailable(first.dependency, retry_after=60)
+        raise first
+    return Reply({"swept_at": firestore.timestamp(now), "deleted": outcome.deleted,
+                  "total": outcome.total, "unfinished": outcome.unfinished})

@@ -1,0 +1,241 @@
+"""Privacy requests end to end (R3, R5): a member asks, the privacy officer decides, a Pub/Sub
+deletion job carries it out, and afterwards no store holds a trace of the member."""
+
+import json
+import uuid
+
+import pytest
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from infra.local import demo_data
+from lederappen.core import datamap
+from tests.conftest import eventually
+from tests.support.firestore import emulator_client
+
+pytestmark = pytest.mark.stack
+MEMBERS = [m["member_id"] for m in demo_data.generate_members(400)[380:400]
+           if m["membership"]["status"] == "active"]
+OFFICER = "personvern"
+EDITOR = "redaktor"
+
+
+@pytest.fixture(scope="module")
+def fs(stack):
+    return emulator_client(stack)
+
+
+def _consent(api, tok, purpose):
+    terms = {t["purpose"]: t for t in api.get("/v1/consent-terms").json()["terms"]}[purpose]
+    assert api.post("/v1/consents", token=tok, json_body={
+        "purpose": purpose, "action": "give", "terms_version": terms["version"],
+        "text_hash": terms["text_hash"], "app_version": "3.2.1"}).status in (200, 201)
+
+
+def give_data(api, token, member) -> None:
+    """The member leaves something in every kind of store the app has."""
+    tok = token(member)
+    current = api.get("/v1/preferences", token=tok)
+    assert api.put("/v1/preferences", token=tok, headers={"If-Match": current.headers["ETag"]},
+                   json_body={"interests": ["leadership"]}).status == 200
+    _consent(api, tok, "newsletter")
+    _consent(api, tok, "mentor_contact_sharing")
+    assert api.put("/v1/mentoring/engagement/mentee", token=tok, headers={"If-Match": '"0"'},
+                   json_body={"notice_acknowledged": True, "topics": ["leadership"],
+                              "formats": ["digital"], "languages": ["nb"]}).status == 201
+    assert api.post("/v1/devices", token=tok, json_body={
+        "fcm_token": f"{uuid.uuid4().hex[:22]}:APA91b{uuid.uuid4().hex * 4}"[:163],
+        "platform": "android", "app_version": "3.2.1", "locale": "nb",
+        "installation_id": str(uuid.uuid4())}).status == 201
+    sent = api.post("/v1/admin/messages", token=token(EDITOR), json_body={
+        "category": "news", "title": {"nb": "Hei", "en": "Hi"},
+        "body": {"nb": "En melding til deg.", "en": "A message for you."},
+        "audience": {"kind": "member", "member_id": member}},
+        headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert sent.status == 201, sent.text
+    eventually(lambda: api.get("/v1/inbox", token=tok).json()["items"], timeout=30)
+
+
+def traces(db_exec, fs, member) -> list[str]:
+    """Every place in every store that still mentions the member (empty: forgotten)."""
+    found = []
+    tables = [r[0] for r in db_exec(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+        "AND table_type = 'BASE TABLE'")]
+    for table in tables:
+        n = db_exec(f"SELECT count(*) FROM {table} t WHERE row_to_json(t)::text LIKE %s",
+                    (f"%{member}%",))[0][0]
+        if n:
+            found.append(f"sql:{table}:{n}")
+    for store in datamap.firestore_collections().values():
+        if store.export == "document":
+            if fs.collection(store.name).document(member).get().exists:
+                found.append(f"firestore:{store.name}")
+        else:
+            docs = list(fs.collection(store.name).where(
+                filter=FieldFilter(store.member_key, "==", member)).stream())
+            if docs:
+                found.append(f"firestore:{store.name}:{len(docs)}")
+    return found
+
+
+def request(api, token, member, kind, reason=None):
+    body = {"kind": kind, **({"reason": reason} if reason else {})}
+    resp = api.post("/v1/privacy/requests", token=token(member), json_body=body)
+    assert resp.status in (200, 201), resp.text
+    return resp.json()
+
+
+def staff_view(api, token, request_id):
+    resp = api.get(f"/v1/admin/privacy-requests/{request_id}", token=token(OFFICER))
+    assert resp.status == 200
+    return resp.json()
+
+
+def test_the_privacy_officer_runs_an_erasure_and_nothing_remains(
+        api, token, db_exec, fs, lederne, pubsub):
+    member = MEMBERS[0]
+    give_data(api, token, member)
+    assert traces(db_exec, fs, member)  # the scan does see the member before
+    r = request(api, token, member, "erasure", reason="Jeg vil bli glemt.")
+    assert r["status"] == "received"
+    again = request(api, token, member, "erasure")
+    assert again["id"] == r["id"]  # one request in progress, not two
+
+    listed = api.get("/v1/admin/privacy-requests?status=received", token=token(OFFICER)).json()
+    mine = [x for x in listed["items"] if x["id"] == r["id"]]
+    assert mine and mine[0]["member_id"] == member
+    approved = api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(OFFICER))
+    assert approved.status == 200 and approved.json()["status"] in ("queued", "running", "done")
+
+    done = eventually(lambda: (lambda v: v if v["status"] == "done" else None)(
+        staff_view(api, token, r["id"])), timeout=60)
+    assert done["member_id"] is None and done["reason"] is None
+    receipt = done["receipt"]
+    assert {"salary", "mentoring", "preferences", "device", "messages"} <= set(
+        receipt["categories"])
+    assert receipt["counts"]["member_preferences"] == 1
+    assert receipt["counts"]["devices"] == 1 and receipt["counts"]["inbox_items"] >= 1
+    # the receipt holds nothing personal
+    assert member not in json.dumps(done)
+
+    assert traces(db_exec, fs, member) == []
+    assert any(q["method"] == "DELETE" and "/newsletter/subscribers/" in q["path"]
+               and member in q["path"] for q in lederne.requests())
+
+    # the same job delivered three more times has one effect
+    for _ in range(3):
+        pubsub.publish("privacy-jobs", json.dumps(
+            {"request_id": r["id"], "kind": "erasure", "member_id": member}).encode())
+    eventually(lambda: staff_view(api, token, r["id"])["status"] == "done")
+    assert staff_view(api, token, r["id"])["finished_at"] == done["finished_at"]
+    assert traces(db_exec, fs, member) == []
+
+
+def test_a_message_already_on_its_way_does_not_write_an_erased_member_back(
+        api, token, db_exec, fs, pubsub):
+    member = MEMBERS[1]
+    give_data(api, token, member)
+    message_id = db_exec("SELECT id::text FROM messages WHERE member_id = %s", (member,))[0][0]
+    r = request(api, token, member, "erasure")
+    api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(OFFICER))
+    eventually(lambda: staff_view(api, token, r["id"])["status"] == "done", timeout=60)
+    # a broadcast batch created before the erasure, still in Pub/Sub, names the member
+    other = api.post("/v1/admin/messages", token=token(EDITOR), json_body={
+        "category": "news", "title": {"nb": "Til alle", "en": "To all"},
+        "body": {"nb": "Tekst.", "en": "Text."}, "audience": {"kind": "member",
+                                                              "member_id": MEMBERS[2]}},
+        headers={"Idempotency-Key": str(uuid.uuid4())}).json()
+    db_exec("UPDATE messages SET created_at = now() - interval '1 hour' WHERE id = %s",
+            (other["id"],))
+    pubsub.publish("message-delivery", json.dumps(
+        {"message_id": other["id"], "batch": 99, "member_ids": [member]}).encode())
+    pubsub.publish("message-fanout", json.dumps(
+        {"message_id": message_id, "step": 0, "cursor": None}).encode())
+    eventually(lambda: not db_exec("SELECT 1 FROM outbox WHERE published_at IS NULL"),
+               timeout=10)
+    import time
+    time.sleep(3)
+    assert traces(db_exec, fs, member) == []
+
+
+def test_a_member_who_registers_again_after_erasure_starts_empty(api, token, db_exec):
+    member = MEMBERS[0]  # erased in the first test
+    tok = token(member)
+    assert api.get("/v1/mentoring/engagement", token=tok).json()["mentee"] is None
+    assert api.get("/v1/privacy/requests", token=tok).json()["items"] == []
+    assert api.get("/v1/devices", token=tok).json()["items"] == []
+
+
+def test_restriction_is_applied_and_lifted_by_jobs(api, token, db_exec):
+    member = MEMBERS[3]
+    r = request(api, token, member, "restriction", reason="Jeg bestrider opplysningene.")
+    api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(OFFICER))
+    eventually(lambda: staff_view(api, token, r["id"])["status"] == "done", timeout=60)
+    assert db_exec("SELECT request_ref::text FROM processing_restrictions WHERE member_id = %s",
+                   (member,)) == [(r["id"],)]
+    assert api.get("/v1/profile", token=token(member)).json()["processing_restricted"] is True
+    lift = request(api, token, member, "lift_restriction")
+    api.post(f"/v1/admin/privacy-requests/{lift['id']}/approve", token=token(OFFICER))
+    eventually(lambda: staff_view(api, token, lift["id"])["status"] == "done", timeout=60)
+    assert db_exec("SELECT 1 FROM processing_restrictions WHERE member_id = %s", (member,)) == []
+    mine = api.get("/v1/privacy/requests", token=token(member)).json()["items"]
+    assert [x["status"] for x in mine] == ["done", "done"]
+    # staff reads were audited, pseudonymised
+    assert db_exec("SELECT count(*) FROM audit_events WHERE actor_kind = 'staff' "
+                   "AND category = 'privacy_rights'")[0][0] >= 1
+    assert db_exec("SELECT count(*) FROM audit_events WHERE member_pseudonym = %s",
+                   (member,))[0][0] == 0
+
+
+def test_a_rejection_needs_a_reason_and_the_member_sees_it(api, token, db_exec):
+    member = MEMBERS[4]
+    r = request(api, token, member, "erasure")
+    path = f"/v1/admin/privacy-requests/{r['id']}/reject"
+    assert api.post(path, token=token(OFFICER), json_body={"reason": ""}).status == 422
+    assert api.post(path, token=token(OFFICER), json_body={}).status == 422
+    assert staff_view(api, token, r["id"])["status"] == "received"
+    resp = api.post(path, token=token(OFFICER),
+                    json_body={"reason": "Vi må beholde opplysningene mens saken pågår."})
+    assert resp.status == 200 and resp.json()["status"] == "rejected"
+    assert api.post(f"/v1/admin/privacy-requests/{r['id']}/approve",
+                    token=token(OFFICER)).status == 409
+    mine = api.get("/v1/privacy/requests", token=token(member)).json()["items"][0]
+    assert mine["status"] == "rejected" and mine["rejection_reason"].startswith("Vi må")
+    assert db_exec("SELECT count(*) FROM outbox WHERE topic = 'privacy-jobs' AND member_id = %s",
+                   (member,))[0][0] == 0
+
+
+def test_only_the_privacy_officer_decides(api, token):
+    member = MEMBERS[5]
+    r = request(api, token, member, "restriction")
+    for who in (member, EDITOR):
+        assert api.get("/v1/admin/privacy-requests", token=token(who)).status == 403
+        assert api.post(f"/v1/admin/privacy-requests/{r['id']}/approve",
+                        token=token(who)).status == 403
+    assert api.post(f"/v1/admin/privacy-requests/{uuid.uuid4()}/approve",
+                    token=token(OFFICER)).status == 404
+    assert api.post("/v1/admin/privacy-requests/not-a-uuid/approve",
+                    token=token(OFFICER)).status == 404
+    bad = api.post("/v1/privacy/requests", token=token(member), json_body={"kind": "everything"})
+    assert bad.status == 422
+
+
+def test_a_member_deletes_their_voluntary_data_at_once(api, token, db_exec):
+    member = MEMBERS[6]
+    tok = token(member)
+    current = api.get("/v1/preferences", token=tok)
+    api.put("/v1/preferences", token=tok, headers={"If-Match": current.headers["ETag"]},
+            json_body={"interests": ["hse"]})
+    api.put("/v1/mentoring/engagement/mentor", token=tok, headers={"If-Match": '"0"'},
+            json_body={"notice_acknowledged": True, "topics": ["hse"], "formats": ["digital"],
+                       "languages": ["nb"], "capacity": 1})
+    resp = api.delete("/v1/privacy/voluntary-data", token=tok)
+    assert resp.status == 200
+    assert resp.json()["deleted"] == {"salary_answers": 0, "member_preferences": 1,
+                                      "mentor_engagements": 1}
+    for table in ("member_preferences", "mentor_engagements", "salary_answers"):
+        assert db_exec(f"SELECT count(*) FROM {table} WHERE member_id = %s",
+                       (member,))[0][0] == 0
+    # consents are the proof of what was agreed, not voluntary data: they stay
+    assert api.delete("/v1/privacy/voluntary-data", token=tok).json()["deleted"][
+        "member_preferences"] == 0
