@@ -58,9 +58,11 @@ resource "google_firestore_field" "index" {
   }
 }
 
-# Retention without a job: every collection that holds member data carries `expires_at`
-# (set by the writer from the data map's retention), and a TTL policy on that field lets
-# Firestore delete expired documents itself (typically within a day of expiry).
+# Retention, first line: every collection that holds member data carries `expires_at` (set by
+# the writer from the data map's retention), and a TTL policy on that field lets Firestore
+# delete expired documents itself (typically within a day of expiry, sometimes later). The
+# nightly `retention` function sweeps the same collections by date as well, and keeps
+# `device_index` in step with `devices`, which TTL cannot do.
 resource "google_firestore_field" "ttl" {
   for_each = toset(var.firestore_ttl_collections)
 

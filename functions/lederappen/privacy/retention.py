@@ -23,8 +23,9 @@ restriction) are not swept: membership end and erasure remove them.
   lag, so the job does not rely on them. A device registration is deleted in a transaction
   that re-checks it is still stale and takes it out of the member's `device_index` document
   (the sender's copy), as every other change to `devices` does. TTL deletes registrations
-  without touching the index, so the index pass also removes entries whose registration is
-  gone, and index documents past their own `expires_at`.
+  without touching the index, so a second pass checks every index document against the
+  registrations it lists and removes entries whose registration is gone, another member's or
+  stale (and the document once it is empty or past its own `expires_at`).
 
 Children are swept before their parents (push deliveries and recipients before messages,
 feedback before mentorships; `AFTER`), so each row is counted in its own store instead of
@@ -296,10 +297,14 @@ def _sweep_documents(client, rule: Rule, now: datetime, page: int, held: set[str
     return total, True
 
 
-def _repair_index(client, member_id: str, now: datetime) -> int:
-    """One device_index document, in a transaction: deleted when past its `expires_at` or
-    left without entries; otherwise the entries whose registration is gone (or now another
-    member's) are removed. Returns how many documents and entries were removed."""
+def _repair_index(client, member_id: str, stale_before: datetime) -> int:
+    """One device_index document, in a transaction: the entries whose registration is gone,
+    now another member's, or unseen since before `stale_before` are removed, and the document
+    is deleted when none is left. Returns how many entries (or empty documents) were removed.
+
+    Past its `expires_at` every registration in it is stale (each change to a member's
+    devices moves the index's expiry on with the registration's), but each entry is still
+    judged by its registration, so a live device never loses its place in the index."""
     from google.cloud import firestore
 
     from ..core.firestore import TIMEOUT_SECONDS
@@ -313,17 +318,15 @@ def _repair_index(client, member_id: str, now: datetime) -> int:
         snap = ref.get(transaction=tx, timeout=TIMEOUT_SECONDS)
         if not snap.exists:
             return 0
-        data = snap.to_dict() or {}
-        entries = dict(data.get("devices") or {})
-        expires = data.get("expires_at")
-        if not entries or (expires is not None and expires < now):
+        entries = dict((snap.to_dict() or {}).get("devices") or {})
+        if not entries:
             tx.delete(ref)
             return 1
-        owners = {s.id: (s.to_dict() or {}).get("member_id")
-                  for s in client.get_all([devices.document(d) for d in entries],
-                                          field_paths=["member_id"], transaction=tx,
-                                          timeout=TIMEOUT_SECONDS) if s.exists}
-        gone = [d for d in entries if owners.get(d) != member_id]
+        live = {s.id for s in client.get_all([devices.document(d) for d in entries],
+                                             field_paths=["member_id", "last_seen_at"],
+                                             transaction=tx, timeout=TIMEOUT_SECONDS)
+                if _live(s, member_id, stale_before)}
+        gone = [d for d in entries if d not in live]
         if not gone:
             return 0
         if len(gone) == len(entries):
@@ -335,15 +338,27 @@ def _repair_index(client, member_id: str, now: datetime) -> int:
     return work(client.transaction())
 
 
+def _live(registration, member_id: str, stale_before: datetime) -> bool:
+    """Whether an index entry's registration (snapshot) still stands for that member."""
+    if not registration.exists:
+        return False
+    data = registration.to_dict() or {}
+    seen = data.get("last_seen_at")
+    return data.get("member_id") == member_id and (seen is None or seen >= stale_before)
+
+
 def _sweep_device_index(client, rule: Rule, now: datetime, page: int, held: set[str],
                         out_of_time) -> tuple[int, bool]:
-    """Every device_index document, page by page: the ones past `expires_at`, without
-    entries, or with an entry whose registration no longer exists are repaired."""
+    """Every device_index document, page by page, checked against the registrations it
+    lists (one batch get per page): a document past its `expires_at`, without entries, or
+    with an entry whose registration is gone, another member's or stale is repaired in a
+    transaction (`_repair_index`). Held members' documents are left alone."""
     from google.cloud.firestore_v1.field_path import FieldPath
 
     from ..core.firestore import TIMEOUT_SECONDS
     from ..devices.service import COLLECTION
 
+    stale_before = now - timedelta(days=rule.days)
     devices = client.collection(COLLECTION)
     query = client.collection(rule.name).order_by(FieldPath.document_id()).limit(page)
     total, last = 0, None
@@ -352,20 +367,21 @@ def _sweep_device_index(client, rule: Rule, now: datetime, page: int, held: set[
                      .stream(timeout=TIMEOUT_SECONDS))
         mine = [s for s in snaps if s.id not in held]
         wanted = sorted({d for s in mine for d in ((s.to_dict() or {}).get("devices") or {})})
-        owners: dict[str, Any] = {}
+        registrations: dict[str, Any] = {}
         for start in range(0, len(wanted), FIRESTORE_PAGE):
             chunk = wanted[start:start + FIRESTORE_PAGE]
             for reg in client.get_all([devices.document(d) for d in chunk],
-                                      field_paths=["member_id"], timeout=TIMEOUT_SECONDS):
-                if reg.exists:
-                    owners[reg.id] = (reg.to_dict() or {}).get("member_id")
+                                      field_paths=["member_id", "last_seen_at"],
+                                      timeout=TIMEOUT_SECONDS):
+                registrations[reg.id] = reg
         for s in mine:
             data = s.to_dict() or {}
             entries = data.get("devices") or {}
             expires = data.get("expires_at")
             if (not entries or (expires is not None and expires < now)
-                    or any(owners.get(d) != s.id for d in entries)):
-                total += _repair_index(client, s.id, now)
+                    or not all(d in registrations and _live(registrations[d], s.id, stale_before)
+                               for d in entries)):
+                total += _repair_index(client, s.id, stale_before)
         if len(snaps) < page:
             return total, True
         last = snaps[-1]
