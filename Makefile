@@ -1,5 +1,5 @@
 # One command to run the backend, one to run the tests. Both install what they need first.
-.PHONY: run test unit bench bench-salary migrate bootstrap clean
+.PHONY: run test unit bench bench-salary bench-matching migrate bootstrap clean
 
 PY := .venv/bin/python
 PORT_BASE ?= 8080
@@ -27,6 +27,10 @@ bench: bootstrap
 ## make bench-salary: salary statistics at 10x size (1M answers) against raw SQL percentiles
 bench-salary: bootstrap
 	@$(PY) -m tests.benchmarks.bench_salary
+
+## make bench-matching: a mentor-matching round (5,000 mentees, 2,000 mentors) against the bare solver
+bench-matching: bootstrap
+	@$(PY) -m tests.benchmarks.bench_matching
 
 ## make migrate: apply pending migrations to the database in DB_* / CLOUD_SQL_INSTANCE
 migrate: bootstrap
