@@ -1,6 +1,7 @@
 """A mentor-matching round end to end, as a ratio to the bare assignment solver, in one run.
 
-    .venv/bin/python -m tests.benchmarks.bench_matching [--mentees 5000] [--mentors 2000] [--repeat 3]
+    .venv/bin/python -m tests.benchmarks.bench_matching [--mentees 5000] [--mentors 2000]
+                                                        [--repeat 3]
 
 Starts a private PostgreSQL cluster (nothing else: no emulators, no functions) in a temporary
 directory, applies the migrations, and signs up a deterministic pool (seeded): demo register
@@ -19,8 +20,12 @@ nb), mentor capacities 1-3 (mean 2). Then, in the same run:
   (the same `score_matrix` of the same pool, one column per usable free slot), median of
   `--repeat`;
 * the breakdown: the same round again, with the pieces it calls (load_pool, score_matrix,
-  solve, score, send_direct_many, record_many) and every SQL statement timed, so the end to
-  end time can be read piece by piece (median of `--repeat`).
+  solve and the linear_sum_assignment inside it, score, send_direct_many, record_many) and
+  every SQL statement timed, so the end to end time can be read piece by piece (median of
+  `--repeat` per piece).
+
+The three are interleaved repetition by repetition, so load from other work on the machine
+falls on all of them alike.
 
 Target (issue #7): <= 2 s end to end for 5,000 mentees and 2,000 mentors. Printed as PASS or
 FAIL; the exit code is 0 either way (this is a measurement, not a test).
@@ -39,15 +44,15 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT))
 
-from infra.local import demo_data, postgres  # noqa: E402
-from infra.local import stack as stack_mod  # noqa: E402
+from infra.local import demo_data, postgres
+from infra.local import stack as stack_mod
 
 TARGET_SECONDS = 2.0
 SEED = 7
@@ -177,7 +182,7 @@ class Database:
         from infra import migrate
 
         self.cluster.init()
-        self._log = open(self.state / "postgres.log", "wb")
+        self._log = open(self.state / "postgres.log", "wb")  # noqa: SIM115 (closed in stop)
         self.proc = self.cluster.spawn(self._log)
         self.cluster.wait_ready(timeout=30, proc=self.proc)
         self.cluster.bootstrap()
@@ -288,7 +293,6 @@ PHASES = (
 def instrumented_round(now: datetime) -> dict[str, float]:
     """One round through `core.db.transaction`, with every piece timed; seconds per phase."""
     import scipy.optimize
-
     from lederappen.core import audit, db
     from lederappen.mentoring import matching, rounds
     from lederappen.notifications import outgoing
@@ -363,7 +367,6 @@ def solver_input(conn):
     slot and disallowed cells zeroed exactly as `matching.solve` does (keep the two in step).
     Returns (matrix, whether it is the transposed one, sizes)."""
     import numpy as np
-
     from lederappen.mentoring import matching, rounds
 
     cur = conn.cursor()
@@ -434,7 +437,7 @@ def main(argv=None) -> int:
         from lederappen.mentoring import rounds
 
         def one_round() -> tuple[float, dict]:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             t = time.perf_counter()
             figures, _ = db.transaction(lambda cur: rounds.run(
                 cur, trigger="schedule", started_by=rounds.JOB, now=now, active_members=None))
@@ -460,7 +463,7 @@ def main(argv=None) -> int:
             seconds, figures = one_round()
             end_to_end.append(seconds)
             reset_round_tables(conn)
-            breakdowns.append(instrumented_round(datetime.now(timezone.utc)))
+            breakdowns.append(instrumented_round(datetime.now(UTC)))
         cur = conn.cursor()
         cur.execute("SELECT (SELECT count(*) FROM mentor_proposals), "
                     "(SELECT count(*) FROM messages), (SELECT count(*) FROM outbox), "
