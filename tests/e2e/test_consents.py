@@ -161,6 +161,18 @@ def test_a_non_material_change_needs_no_new_consent(api, token):
     assert state["covered"] is True and state["needs_reconsent"] is False
 
 
+def test_withdrawing_is_allowed_from_an_app_showing_older_terms(api, token, db_exec):
+    tok, officer = token(MEMBERS[20]), token("personvern")
+    assert _give(api, tok, "marketing").status == 201
+    old = _terms(api, "marketing")["version"]
+    assert _publish(api, officer, "marketing", material=False).status == 201
+    resp = api.post("/v1/consents", token=tok, json_body={
+        "purpose": "marketing", "action": "withdraw", "terms_version": old})
+    assert resp.status in (200, 201), resp.text
+    assert _state(api, tok, "marketing")["covered"] is False
+    assert [r[1] for r in _ledger(db_exec, MEMBERS[20])][-1] == "withdrawn"
+
+
 def test_future_terms_apply_only_from_their_date(api, token):
     officer = token("personvern")
     before = _terms(api, "mentor_contact_sharing")["version"]

@@ -125,9 +125,15 @@ def test_a_message_that_ran_out_of_attempts_is_replayed_once_the_cause_is_fixed(
     attempts (the newsletter system was down) and Pub/Sub moved it to the dead-letter topic,
     with its own attributes and none of ours. The newsletter system is back: staff replay it."""
     member, event_id = MEMBERS[4], str(uuid.uuid4())
-    version = {t["purpose"]: t for t in api.get("/v1/consent-terms").json()["terms"]}[
-        "newsletter"]["version"]
+    terms = {t["purpose"]: t for t in api.get("/v1/consent-terms").json()["terms"]}[
+        "newsletter"]
+    version = terms["version"]
     now = datetime.now(timezone.utc)
+    # what the consents function writes in one transaction: the ledger entry and the sync row
+    # (the handler subscribes only while the consent covers it)
+    db_exec("INSERT INTO consent_events (member_id, purpose, terms_version, text_hash, action, "
+            "locale, channel, app_version, occurred_at) VALUES (%s, 'newsletter', %s, %s, "
+            "'given', 'nb', 'app', '3.2.1', %s)", (member, version, terms["text_hash"], now))
     db_exec("INSERT INTO newsletter_sync (member_id, event_id, subscribed, terms_version, "
             "requested_at) VALUES (%s, %s, true, %s, %s)", (member, event_id, version, now))
     payload = {"event_id": event_id, "member_id": member, "subscribed": True,

@@ -239,3 +239,22 @@ def test_a_member_deletes_their_voluntary_data_at_once(api, token, db_exec):
     # consents are the proof of what was agreed, not voluntary data: they stay
     assert api.delete("/v1/privacy/voluntary-data", token=tok).json()["deleted"][
         "member_preferences"] == 0
+
+
+def test_a_restriction_takes_the_member_off_the_newsletter_until_lifted(api, token, lederne):
+    member = MEMBERS[7]
+    tok = token(member)
+
+    def subscribed():
+        state = lederne.http.request("GET", lederne.base + "/_control/newsletter").json()
+        return (state.get(member) or {}).get("subscribed")
+
+    _consent(api, tok, "newsletter")
+    eventually(lambda: subscribed() is True, timeout=30)
+    r = request(api, token, member, "restriction")
+    api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(OFFICER))
+    eventually(lambda: staff_view(api, token, r["id"])["status"] == "done", timeout=60)
+    eventually(lambda: subscribed() is False, timeout=30)
+    lift = request(api, token, member, "lift_restriction")
+    api.post(f"/v1/admin/privacy-requests/{lift['id']}/approve", token=token(OFFICER))
+    eventually(lambda: subscribed() is True, timeout=60)

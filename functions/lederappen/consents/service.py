@@ -171,13 +171,18 @@ def record(cur, member_id: str, *, purpose: str, action: str, terms_version: int
 
     Giving must name the terms version in force and the hash of the text shown (proof);
     an older or a future version is a 409, an unknown one a 404. Repeating the current choice
-    adds no row. Withdrawing needs no hash: it is always allowed, at once.
+    adds no row. Withdrawing needs no hash and no current version: it is always allowed, at
+    once, and recorded against the terms in force.
     """
     if purpose not in PURPOSES:
         raise field_error("purpose", "enum", "Ukjent formål.", "Unknown purpose.")
     current = states(cur, member_id, now)[purpose]
     terms = get_terms(cur, purpose, terms_version)  # 404 when it does not exist
-    if terms.version != current.current_terms.version:
+    if action != "given":
+        # Withdrawing is always allowed, also from an app still showing older terms: it is
+        # recorded against the terms in force, whatever version the app sent.
+        terms = current.current_terms
+    elif terms.version != current.current_terms.version:
         raise Conflict({"nb": "Vilkårene er endret. Hent gjeldende vilkår og prøv igjen.",
                         "en": "The terms have changed. Fetch the terms in force and try again."},
                        current_version=current.current_terms.version)
@@ -198,18 +203,38 @@ def record(cur, member_id: str, *, purpose: str, action: str, terms_version: int
          now))
     message = None
     if purpose == "newsletter":
-        event_id = str(uuid.uuid4())
-        message = {"event_id": event_id, "member_id": member_id, "subscribed": action == "given",
-                   "terms_version": terms.version, "occurred_at": _ts(now)}
-        cur.execute(
-            "INSERT INTO newsletter_sync (member_id, event_id, subscribed, terms_version, requested_at) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (member_id) DO UPDATE SET "
-            "event_id = EXCLUDED.event_id, subscribed = EXCLUDED.subscribed, "
-            "terms_version = EXCLUDED.terms_version, requested_at = EXCLUDED.requested_at, "
-            "confirmed_at = NULL",
-            (member_id, event_id, action == "given", terms.version, now))
+        message = newsletter_message(cur, member_id, subscribed=action == "given",
+                                     terms_version=terms.version, now=now)
     new = State(purpose, action, terms.version, now, current.current_terms, current.required_version)
     return new, True, message
+
+
+def newsletter_message(cur, member_id: str, *, subscribed: bool, terms_version: int,
+                       now: datetime) -> dict[str, Any]:
+    """Records the newsletter state to propagate and returns the `newsletter-sync` message
+    for the caller to put in the outbox (same transaction)."""
+    event_id = str(uuid.uuid4())
+    cur.execute(
+        "INSERT INTO newsletter_sync (member_id, event_id, subscribed, terms_version, requested_at) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (member_id) DO UPDATE SET "
+        "event_id = EXCLUDED.event_id, subscribed = EXCLUDED.subscribed, "
+        "terms_version = EXCLUDED.terms_version, requested_at = EXCLUDED.requested_at, "
+        "confirmed_at = NULL",
+        (member_id, event_id, subscribed, terms_version, now))
+    return {"event_id": event_id, "member_id": member_id, "subscribed": subscribed,
+            "terms_version": terms_version, "occurred_at": _ts(now)}
+
+
+def resync_newsletter(cur, member_id: str, now: datetime) -> dict[str, Any] | None:
+    """After a restriction is applied or lifted: the newsletter state the member should have
+    now (consent in force and not restricted), as a `newsletter-sync` message; None when the
+    member never had a newsletter choice to propagate."""
+    cur.execute("SELECT terms_version FROM newsletter_sync WHERE member_id = %s", (member_id,))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return newsletter_message(cur, member_id, subscribed=covers(cur, member_id, "newsletter", now),
+                              terms_version=row[0], now=now)
 
 
 def history(cur, member_id: str, before_id: int | None, limit: int) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ capability (`lederappen.privacy`) has no list of its own:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 #: Column / field names that hold a member key. A table with one of them must be declared.
@@ -97,6 +98,16 @@ def col(name: str, nb: str, en: str, **kw) -> Column:
     return Column(name, {"nb": nb, "en": en}, **kw)
 
 
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def quote_ident(name: str) -> str:
+    """A table or column name from the data map, quoted for SQL (only plain identifiers)."""
+    if not _IDENT.match(name):
+        raise ValueError(f"{name!r} is not a plain identifier")
+    return f'"{name}"'
+
+
 @dataclass(frozen=True)
 class Store:
     """One place that holds member data."""
@@ -148,6 +159,18 @@ class Store:
     @property
     def member_keys(self) -> tuple[str, ...]:
         return (self.member_key, *self.other_keys)
+
+    @property
+    def match_sql(self) -> str:
+        """The SQL condition "this row is about the member": one ``%s`` per member key, all
+        given `key_for(member_id)` (array keys with ``@>``, which their GIN index serves)."""
+        parts = [f"{quote_ident(k)} @> ARRAY[%s]::text[]" if k in ARRAY_KEY_COLUMNS
+                 else f"{quote_ident(k)} = %s" for k in self.member_keys]
+        return "(" + " OR ".join(parts) + ")"
+
+    def key_for(self, member_id: str, pseudonym) -> str:
+        """The member key as this store holds it (`pseudonym`: core.log.pseudonym)."""
+        return pseudonym(member_id) if self.key_form == "pseudonym" else member_id
 
     @property
     def roles(self) -> dict[str, str]:

@@ -116,3 +116,14 @@ def fields_error(errors: list[tuple[str, str, str, str]]) -> ValidationFailed:
 def field_error(field: str, code: str, nb: str, en: str) -> ValidationFailed:
     """A 422 for one field that broke a rule checked in a service."""
     return fields_error([(field, code, nb, en)])
+
+
+def canonical_uuid(value: object) -> str | None:
+    """`value` as a canonical UUID string, or None when it is not one (a path id that is not
+    a UUID is simply unknown: 404, never a database error)."""
+    import uuid
+
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None

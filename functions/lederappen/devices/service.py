@@ -42,8 +42,6 @@ from ..core.firestore import TIMEOUT_SECONDS, timestamp
 
 COLLECTION = "devices"
 INDEX_COLLECTION = "device_index"
-PLATFORMS = ("ios", "android")
-LOCALES = ("nb", "en")
 MAX_DEVICES_PER_MEMBER = 10
 TRANSACTION_ATTEMPTS = 12
 #: A registration not refreshed for this long is deleted (data map: devices). FCM itself

@@ -12,7 +12,6 @@ member id: a member reaches only what they are part of, anything else is 404.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -22,7 +21,7 @@ from ..core import db, lederne, outbox
 from ..core.http import Api, Reply, Request, etag, require_if_match
 from ..core.problems import NotFound
 from ..core.public_cache import topic_ids
-from ..core.validation import Body, fields_error
+from ..core.validation import Body, canonical_uuid, fields_error
 from . import engagement, proposals
 
 api = Api()
@@ -106,10 +105,10 @@ def _flush(request: Request, outbox_ids: list[int]) -> None:
 
 def _id(request: Request, name: str) -> str:
     """A path id as a canonical UUID; anything else is unknown (404), never a 500."""
-    try:
-        return str(uuid.UUID(request.params[name]))
-    except ValueError:
-        raise NotFound({"nb": "Fant ikke ressursen.", "en": "No such resource."}) from None
+    key = canonical_uuid(request.params[name])
+    if key is None:
+        raise NotFound({"nb": "Fant ikke ressursen.", "en": "No such resource."})
+    return key
 
 
 _NO_STORE = {"Cache-Control": "no-store"}

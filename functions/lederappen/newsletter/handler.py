@@ -3,13 +3,16 @@
 Idempotent twice over: the newsletter system applies an `event_id` once and ignores events
 older than what it has, and the confirmation is recorded together with a claim on the
 event id, so a redelivered message changes nothing. A message for a member who has no sync
-row any more (erased) is dropped without calling anyone.
+row any more (erased) is dropped without calling anyone. What is sent is the state at
+handling time: subscribed only if the event said so and the consent still covers it (not
+restricted, no material change awaiting consent).
 """
 
 from __future__ import annotations
 
 import msgspec
 
+from ..consents import service as consents
 from ..core import db, events, lederne
 
 
@@ -26,11 +29,19 @@ CONSUMER = "newsletter-sync"
 
 def handle(message: events.Message, settings) -> None:
     p: Payload = message.data
-    row = db.fetch_one("SELECT event_id::text FROM newsletter_sync WHERE member_id = %s", (p.member_id,))
-    if row is None:
+    def state(cur) -> bool | None:
+        cur.execute("SELECT 1 FROM newsletter_sync WHERE member_id = %s", (p.member_id,))
+        if cur.fetchone() is None:
+            return None
+        # Subscribed only while the consent covers it now: a restriction (or a material
+        # change awaiting new consent) since the event keeps the member off the list.
+        return p.subscribed and consents.covers(cur, p.member_id, "newsletter")
+
+    subscribed = db.read(state)
+    if subscribed is None:
         return  # erased or never requested: nothing to propagate
     lederne.client(settings).put_newsletter_subscriber(p.member_id, {
-        "subscribed": p.subscribed, "terms_version": str(p.terms_version),
+        "subscribed": subscribed, "terms_version": str(p.terms_version),
         "event_id": p.event_id, "occurred_at": p.occurred_at,
     })
 

@@ -86,7 +86,13 @@ def outcomes(cur, stored: outgoing.Stored, members: list[str],
 
 
 def _record(cur, stored: outgoing.Stored, decided: dict[str, tuple[str, bool, bool]],
-            registrations: list[device_store.Registration]) -> None:
+            registrations: list[device_store.Registration]) -> set[str]:
+    """Records the outcomes and the pushes to send. Members erased since the batch started
+    (their tombstone is committed before erasure sweeps Firestore the second time) are left
+    out and returned, so the caller removes the inbox items it wrote for them."""
+    late = erased_since(cur, list(decided), stored.created_at)
+    decided = {m: o for m, o in decided.items() if m not in late}
+    registrations = [r for r in registrations if r.member_id not in late]
     members = list(decided)
     cur.execute(
         "INSERT INTO message_recipients (message_id, member_id, outcome, inbox) "
@@ -99,6 +105,14 @@ def _record(cur, stored: outgoing.Stored, decided: dict[str, tuple[str, bool, bo
             "SELECT %s, d, m FROM unnest(%s::text[], %s::text[]) AS t(d, m) ON CONFLICT DO NOTHING",
             (stored.id, [r.device_id for r in registrations],
              [r.member_id for r in registrations]))
+    return late
+
+
+def _leased_elsewhere(stored: outgoing.Stored, members: list[str], now: datetime) -> bool:
+    return db.fetch_one(
+        "SELECT 1 FROM push_deliveries WHERE message_id = %s AND member_id = ANY(%s) "
+        "AND state = 'sending' AND lease_until >= %s LIMIT 1", (stored.id, members, now)
+    ) is not None
 
 
 def _take(stored: outgoing.Stored, members: list[str], now: datetime) -> dict[str, str]:
@@ -137,20 +151,24 @@ def _finish(stored: outgoing.Stored, sends: list[device_store.Registration],
 
 def handle(message: events.Message, settings) -> None:
     p: Payload = message.data
-    stored = db.read(lambda cur: outgoing.load(cur, p.message_id))
-    if stored is None or stored.status == "cancelled":
-        return
     members = list(dict.fromkeys(p.member_ids))
-    # A member erased after this message was created is dropped without a trace (R5).
-    erased = db.read(lambda cur: erased_since(cur, members, stored.created_at))
-    members = [m for m in members if m not in erased]
-    if not members:
+
+    def state(cur):
+        stored = outgoing.load(cur, p.message_id)
+        if stored is None or stored.status == "cancelled":
+            return None, [], []
+        # A member erased after this message was created is dropped without a trace (R5).
+        erased = erased_since(cur, members, stored.created_at)
+        alive = [m for m in members if m not in erased]
+        cur.execute("SELECT member_id, inbox FROM message_recipients WHERE message_id = %s "
+                    "AND member_id = ANY(%s)", (stored.id, alive))
+        return stored, alive, cur.fetchall()
+
+    stored, members, recorded = db.read(state)
+    if stored is None or not members:
         return
     msg = stored.message()
     now = _now()
-    recorded = db.fetch_all(
-        "SELECT member_id, inbox FROM message_recipients WHERE message_id = %s "
-        "AND member_id = ANY(%s)", (stored.id, members))
     done = {r[0] for r in recorded}
     boxed = {r[0] for r in recorded if r[1]}  # whose push may point to an inbox item
     todo = [m for m in members if m not in done]
@@ -165,9 +183,17 @@ def handle(message: events.Message, settings) -> None:
                 fs, [m for m, (_, _, pushes) in decided.items() if pushes])
             known = {r.device_id: r for r in registrations}
             boxed.update(m for m, (_, box, _) in decided.items() if box)
-            db.transaction(lambda cur: _record(cur, stored, decided, registrations))
+            late = db.transaction(lambda cur: _record(cur, stored, decided, registrations))
+            if late:  # erased while this batch was being delivered: take back what it wrote
+                inbox.remove_many(fs, [inbox.item_id(stored.id, m) for m in late])
+                members = [m for m in members if m not in late]
+                boxed -= late
         taken = _take(stored, members, now)
         if not taken:
+            if _leased_elsewhere(stored, members, now):
+                # an earlier attempt holds pushes of this batch and may have died: try again
+                # once its lease has run out, instead of acknowledging them away
+                raise events.Retry("leased")
             return
         owners = {taken[d] for d in taken if d not in known}
         if owners:  # a redelivery: look those members' devices up again

@@ -127,6 +127,16 @@ def deliver_many(db_client, member_ids: Iterable[str], message: Message | dict, 
     return written
 
 
+def remove_many(db_client, item_ids: list[str]) -> None:
+    """Deletes these items (absent ones are fine), in batched writes."""
+    collection = db_client.collection(COLLECTION)
+    for chunk in chunks(item_ids, MAX_BATCH_WRITES):
+        batch = db_client.batch()
+        for doc_id in chunk:
+            batch.delete(collection.document(doc_id))
+        batch.commit(timeout=TIMEOUT_SECONDS)
+
+
 def _create_all(db_client, refs: dict, message: Message, now: datetime) -> None:
     batch = db_client.batch()
     for member_id, ref in refs.items():

@@ -7,24 +7,24 @@ the time comes. Cancelling deletes that outbox row while it is still unpublished
 transaction that marks the message cancelled, so a cancelled message can never go out and a
 message that went out can no longer be cancelled (409).
 
-Features send *direct* messages to one member ("your mentor accepted") with `send_direct()`
-in their own transaction: the same path, audience one member, sensitive by default.
+Features send *direct* messages ("your mentor accepted") with `send_direct_many()` in their
+own transaction: the same path, audience one member each, sensitive by default.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from ..core import outbox
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339 as _ts
+from ..core.validation import canonical_uuid
 from .message import Message, Text, Title
 
 FANOUT_TOPIC = "message-fanout"
 DELIVERY_TOPIC = "message-delivery"
-AUDIENCES = ("all", "interest", "county", "member")
 
 _COLUMNS = ("id, category, title_nb, title_en, body_nb, body_en, deep_link, sensitive, "
             "audience_kind, audience_value, member_id, send_at, status, origin, created_by, "
@@ -71,12 +71,11 @@ class Stored:
 
 
 def load(cur, message_id: str, *, for_update: bool = False) -> Stored | None:
-    try:
-        key = uuid.UUID(str(message_id))
-    except ValueError:
+    key = canonical_uuid(message_id)
+    if key is None:
         return None
     cur.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = %s"
-                + (" FOR UPDATE" if for_update else ""), (str(key),))
+                + (" FOR UPDATE" if for_update else ""), (key,))
     row = cur.fetchone()
     return Stored(row) if row else None
 
@@ -104,29 +103,11 @@ def create(cur, *, message: dict[str, Any], audience_kind: str, audience_value: 
     return stored, (None if due else outbox_id)
 
 
-def send_direct(cur, member_id: str, *, category: str, title: dict[str, str],
-                body: dict[str, str], deep_link: str | None = None, sensitive: bool = True,
-                created_by: str, now: datetime | None = None) -> tuple[str, int]:
-    """A message to one member from a feature, in the caller's transaction. Returns the
-    message id and the outbox id; flush it after the commit (core.outbox.flush)."""
-    from .message import parse
-
-    now = now or datetime.now(timezone.utc)
-    draft = {"category": category, "title": title, "body": body, "deep_link": deep_link,
-             "sensitive": sensitive}
-    parse({**draft, "message_id": "check"})  # raises msgspec.ValidationError on a bad draft
-    stored, outbox_id = create(cur, message=draft, audience_kind="member", audience_value=None,
-                               member_id=member_id, send_at=None, created_by=created_by,
-                               origin="system", now=now)
-    assert outbox_id is not None
-    return stored.id, outbox_id
-
-
 def send_direct_many(cur, drafts: list[tuple[str, dict[str, Any]]], *, created_by: str,
                      now: datetime) -> list[int]:
-    """`send_direct` for many members at once (a matching round tells thousands of members
-    about their proposals): each draft is (member_id, {category, title, body, deep_link,
-    sensitive}). Two statements in all, however many drafts; returns the outbox ids to flush
+    """Direct messages, one member each (a matching round tells thousands of members about
+    their proposals at once): each draft is (member_id, {category, title, body, deep_link,
+    sensitive}); sensitive unless a draft says otherwise. Two statements in all, however many drafts; returns the outbox ids to flush
     after the commit."""
     import json
 

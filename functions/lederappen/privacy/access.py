@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import base64
 import contextvars
-import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -81,9 +80,6 @@ NOT_IN_REGISTER_NOTE = {
     "nb": "Medlemsregisteret kjenner deg ikke (lenger), så ingen profil ble hentet.",
     "en": "The member register does not (or no longer) know you, so no profile was read.",
 }
-
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-
 
 class Register(Protocol):
     def get_member(self, member_id: str) -> dict[str, Any] | None: ...
@@ -182,22 +178,7 @@ def decode_cursor(store: Store, cursor: str | None) -> list[Any] | None:
 # -- reading one store -------------------------------------------------------------------------
 
 
-def _q(name: str) -> str:
-    if not _IDENT.match(name):
-        raise ValueError(f"{name!r} is not a plain identifier")
-    return f'"{name}"'
-
-
-def _match(store: Store) -> str:
-    """`(key1 = %s OR key2 = %s ...)`, one parameter per member key of the store."""
-    parts = [f"%s = ANY({_q(k)})" if k in datamap.ARRAY_KEY_COLUMNS else f"{_q(k)} = %s"
-             for k in store.member_keys]
-    return "(" + " OR ".join(parts) + ")"
-
-
-def key_value(store: Store, member_id: str, pseudonym: Callable[[str], str]) -> str:
-    """The member key as the store holds it."""
-    return pseudonym(member_id) if store.key_form == "pseudonym" else member_id
+_q = datamap.quote_ident
 
 
 def columns(store: Store, derived: bool = True) -> list[Column]:
@@ -212,7 +193,7 @@ def columns(store: Store, derived: bool = True) -> list[Column]:
 def sql_page(cur, store: Store, member_id: str, *, pseudonym: Callable[[str], str], limit: int,
              after: list[Any] | None = None, derived: bool = True) -> Page:
     """One page of a SQL store in one statement: the rows, and the total in a window count."""
-    key = key_value(store, member_id, pseudonym)
+    key = store.key_for(member_id, pseudonym)
     shown = [c for c in columns(store, derived) if c is not ROLE_COLUMN]
     select: list[str] = []
     params: list[Any] = []
@@ -230,7 +211,7 @@ def sql_page(cur, store: Store, member_id: str, *, pseudonym: Callable[[str], st
     order = [_q(k) for k in store.order_by]
     select += order
     select.append("count(*) OVER ()")
-    where = _match(store)
+    where = store.match_sql
     params += [key] * len(store.member_keys)
     if after is not None:
         where += f" AND ({', '.join(order)}) < ({', '.join(['%s'] * len(order))})"
@@ -245,7 +226,7 @@ def sql_page(cur, store: Store, member_id: str, *, pseudonym: Callable[[str], st
     if after is None:
         total = int(rows[0][-1]) if rows else 0
     else:  # the window counted only what is after the cursor
-        cur.execute(f"SELECT count(*) FROM {_q(store.name)} WHERE {_match(store)}",
+        cur.execute(f"SELECT count(*) FROM {_q(store.name)} WHERE {store.match_sql}",
                     tuple([key] * len(store.member_keys)))
         total = int(cur.fetchone()[0])
     next_cursor = encode_cursor(store, list(rows[-1][width:width + len(order)])) if more else None

@@ -79,8 +79,6 @@ def _decide(request: Request, approve: bool, reason: str | None) -> Reply:
     assert request.principal is not None
 
     def work(cur):
-        if requests.load(cur, request.params["request_id"]) is None:
-            raise NotFound({"nb": "Fant ikke henvendelsen.", "en": "No such request."})
         r, ids = requests.decide(cur, request.params["request_id"], approve=approve,
                                  staff=request.principal.subject, reason=reason, now=_now())
         _audit(cur, request, [r], "approved" if approve else "rejected")

@@ -47,34 +47,41 @@ def _call(path: str, cur, member_id: str) -> int:
     return int(result or 0)
 
 
-def erase_sql(cur, member_id: str, *, skip: frozenset[str] = frozenset()) -> dict[str, int]:
+def erase_sql(cur, member_id: str) -> dict[str, int]:
     """Deletes the member's rows from every SQL store in the data map; counts per store."""
     counts: dict[str, int] = {}
-    pseudonym = log.pseudonym(member_id)
     for store in datamap.sql_tables().values():
-        if store.name in skip or store.erase == "keep":
+        if store.erase == "keep":
             continue
         if store.erase_with:
             counts[store.name] = _call(store.erase_with, cur, member_id)
             continue
-        value = pseudonym if store.key_form == "pseudonym" else member_id
-        conditions = [f"%s = ANY({k})" if k in datamap.ARRAY_KEY_COLUMNS else f"{k} = %s"
-                      for k in store.member_keys]
-        cur.execute(f"DELETE FROM {store.name} WHERE " + " OR ".join(conditions),
-                    tuple(value for _ in conditions))
+        key = store.key_for(member_id, log.pseudonym)
+        cur.execute(f"DELETE FROM {datamap.quote_ident(store.name)} WHERE {store.match_sql}",
+                    tuple(key for _ in store.member_keys))
         counts[store.name] = cur.rowcount
     return counts
 
 
 def scrub_outbox(cur, member_id: str) -> int:
-    """`erase_with` of the outbox: the member's own rows go, and the member's key is taken out
-    of delivery batches (payload member_ids) that also carry other members."""
+    """`erase_with` of the outbox: the member's own rows go; the member's key is taken out of
+    delivery batches (payload member_ids) that also carry other members; and a fan-out step
+    whose cursor is the member's key (an interest audience is paged by member key) goes once
+    published, or, still queued, resumes from just before the key (the members it then lists
+    again were already processed, and delivery skips them)."""
     cur.execute("DELETE FROM outbox WHERE member_id = %s", (member_id,))
     removed = cur.rowcount
     cur.execute(
         "UPDATE outbox SET payload = jsonb_set(payload, '{member_ids}', "
         "(payload->'member_ids') - %s) WHERE payload->'member_ids' @> %s::jsonb",
         (member_id, json.dumps([member_id])))
+    removed += cur.rowcount
+    cur.execute("DELETE FROM outbox WHERE topic = 'message-fanout' "
+                "AND published_at IS NOT NULL AND payload->>'cursor' = %s", (member_id,))
+    removed += cur.rowcount
+    cur.execute("UPDATE outbox SET payload = jsonb_set(payload, '{cursor}', to_jsonb(%s::text)) "
+                "WHERE topic = 'message-fanout' AND published_at IS NULL "
+                "AND payload->>'cursor' = %s", (member_id[:-1], member_id))
     return removed + cur.rowcount
 
 
@@ -86,8 +93,9 @@ def erase_firestore(settings, member_id: str) -> dict[str, int]:
             collection = fs.collection(store.name)
             if store.export == "document":
                 ref = collection.document(member_id)
-                existed = ref.get().exists
-                ref.delete()
+                existed = ref.get(timeout=firestore.TIMEOUT_SECONDS).exists
+                if existed:
+                    ref.delete(timeout=firestore.TIMEOUT_SECONDS)
                 counts[store.name] = int(existed)
                 continue
             from google.cloud.firestore_v1.base_query import FieldFilter
@@ -95,13 +103,14 @@ def erase_firestore(settings, member_id: str) -> dict[str, int]:
             total = 0
             query = collection.where(filter=FieldFilter(store.member_key, "==", member_id))
             while True:
-                refs = [doc.reference for doc in query.limit(_BATCH).stream()]
+                refs = [doc.reference for doc in
+                        query.limit(_BATCH).stream(timeout=firestore.TIMEOUT_SECONDS)]
                 if not refs:
                     break
                 batch = fs.batch()
                 for ref in refs:
                     batch.delete(ref)
-                batch.commit()
+                batch.commit(timeout=firestore.TIMEOUT_SECONDS)
                 total += len(refs)
             counts[store.name] = total
     return counts
@@ -113,25 +122,33 @@ def categories() -> list[str]:
 
 def erase(settings, cur_factory, member_id: str, now: datetime,
           finish: Callable[[Any, dict[str, Any]], None]) -> dict[str, Any]:
-    """Runs steps 1-3 (see the module docstring), then `finish(cur, receipt)` in a last
-    transaction (the request becomes done and loses the member number). `cur_factory(work)`
-    runs `work(cur)` in one transaction (core.db.transaction). A failure anywhere leaves the
-    request unfinished, and running it again completes it."""
+    """Runs steps 1-3 (see the module docstring), then, in a last transaction, the SQL
+    erasure once more (an audit entry or a delivery row written while Firestore was swept the
+    second time) and `finish(cur, receipt)` (the request becomes done and loses the member
+    number). `cur_factory(work)` runs `work(cur)` in one transaction (core.db.transaction). A
+    failure anywhere leaves the request unfinished, and running it again completes it."""
     lederne.client(settings).delete_newsletter_subscriber(member_id)
     counts = erase_firestore(settings, member_id)
 
+    def add(more: dict[str, int]) -> None:
+        for name, n in more.items():
+            counts[name] = counts.get(name, 0) + n
+
     def sql(cur) -> None:
-        counts.update(erase_sql(cur, member_id))
+        add(erase_sql(cur, member_id))
         cur.execute("INSERT INTO erasure_tombstones (member_pseudonym, erased_at) "
                     "VALUES (%s, %s) ON CONFLICT (member_pseudonym) DO UPDATE "
                     "SET erased_at = EXCLUDED.erased_at", (log.pseudonym(member_id), now))
 
     cur_factory(sql)
-    for name, n in erase_firestore(settings, member_id).items():  # step 3
-        counts[name] += n
-    receipt = {"categories": categories(), "counts": counts}
-    cur_factory(lambda cur: finish(cur, receipt))
-    return receipt
+    add(erase_firestore(settings, member_id))  # step 3
+
+    def last(cur) -> None:
+        add(erase_sql(cur, member_id))
+        finish(cur, {"categories": categories(), "counts": counts})
+
+    cur_factory(last)
+    return {"categories": categories(), "counts": counts}
 
 
 def erased_since(cur, member_ids: list[str], since: datetime) -> set[str]:

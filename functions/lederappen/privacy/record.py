@@ -103,6 +103,10 @@ ERASURE = {
                "en": "Cannot be deleted while in transit; gone when delivered or when the "
                      "retention period is over, and the receiver drops messages about erased "
                      "members."},
+    "keep": {"nb": "Skrives når du slettes, og holder bare et pseudonym og tidspunktet; "
+                   "slettes automatisk etter 30 dager.",
+             "en": "Written when you are erased, holding only a pseudonym and the time; "
+                   "deleted automatically after 30 days."},
 }
 
 
@@ -136,7 +140,7 @@ def activity(store: datamap.Store) -> dict[str, Any]:
         "provided_by_member": store.provided_by_member,
         "member_keys": list(store.member_keys),
         "pseudonymised": store.key_form == "pseudonym",
-        "erasure": dict(ERASURE.get(store.erase) or {"nb": store.erase, "en": store.erase}),
+        "erasure": dict(ERASURE[store.erase]),
         "data": _fields(store.export_columns),
     }
 

@@ -22,6 +22,7 @@ from typing import Any
 from ..core import outbox
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339 as _ts
+from ..core.validation import canonical_uuid
 
 TOPIC = "privacy-jobs"
 KINDS = ("erasure", "restriction", "lift_restriction")
@@ -55,9 +56,8 @@ def staff_view(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(cur, request_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
-    try:
-        key = str(uuid.UUID(str(request_id)))
-    except ValueError:
+    key = canonical_uuid(request_id)
+    if key is None:
         return None
     cur.execute(f"SELECT {_COLUMNS} FROM privacy_requests WHERE id = %s"
                 + (" FOR UPDATE" if for_update else ""), (key,))
@@ -79,10 +79,17 @@ def create(cur, member_id: str, kind: str, reason: str | None, *, origin: str, n
     cur.execute(f"SELECT {_COLUMNS} FROM privacy_requests WHERE member_id = %s AND kind = %s "
                 "AND status = ANY(%s)", (member_id, kind, list(IN_PROGRESS)))
     row = cur.fetchone()
-    if row:
-        return _row(row), False, []
-    request_id = str(uuid.uuid4())
     approved = origin == "membership_end"
+    if row:
+        existing = _row(row)
+        if approved and existing["status"] == "received":
+            # the membership ended while the member's own request waited for a decision: the
+            # policy's promise applies now, so it is approved and queued
+            queued, ids = decide(cur, str(existing["id"]), approve=True,
+                                 staff=decided_by or origin, reason=None, now=now)
+            return queued, False, ids
+        return existing, False, []
+    request_id = str(uuid.uuid4())
     cur.execute(
         "INSERT INTO privacy_requests (id, member_id, kind, origin, status, reason, decided_by, "
         "decided_at, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "

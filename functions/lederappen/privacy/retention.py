@@ -66,7 +66,6 @@ FIRESTORE_PAGE = 500
 #: Seconds the job may spend before it stops starting new batches (timeout 540 s in the
 #: manifest); what is left is reported as unfinished and the next run goes on from there.
 TIME_BUDGET_SECONDS = 480
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 #: How long a processed event id guards against a second effect: a message can be redelivered
 #: for as long as its subscription keeps it (the Pub/Sub stores' retention), then replayed
@@ -139,9 +138,8 @@ def rules() -> list[Rule]:
              if s.kind in ("sql", "firestore") and s.retention_days is not None
              and s.retention_field]
     found += TECHNICAL
-    for r in found:
-        if not _IDENT.match(r.name) or not _IDENT.match(r.field):
-            raise ValueError(f"retention rule {r.name}.{r.field}: not a plain identifier")
+    for r in found:  # raises unless both are plain identifiers
+        datamap.quote_ident(r.name), datamap.quote_ident(r.field)
     return sorted(found, key=lambda r: r.name in AFTER)  # stable: False (0) first
 
 

@@ -23,7 +23,8 @@ from datetime import datetime, timezone
 
 import msgspec
 
-from ..core import audit, db, events, log
+from ..consents import service as consents
+from ..core import audit, db, events, log, outbox
 from . import erasure, requests
 
 _log = logging.getLogger("lederappen.privacy")
@@ -40,11 +41,13 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _start(request_id: str, now: datetime):
+def _start(p: Payload, now: datetime):
     def work(cur):
-        r = requests.load(cur, request_id, for_update=True)
+        r = requests.load(cur, p.request_id, for_update=True)
         if r is None or r["status"] not in ("queued", "running", "failed"):
             return None
+        if r["member_id"] != p.member_id or r["kind"] != p.kind:
+            raise events.Reject("payload-mismatch")  # before it is marked running
         cur.execute("UPDATE privacy_requests SET status = 'running', attempts = attempts + 1, "
                     "started_at = coalesce(started_at, %s), last_error = NULL WHERE id = %s",
                     (now, r["id"]))
@@ -62,20 +65,24 @@ def _fail(request_id: str, exc: BaseException) -> None:
         pass
 
 
-def _restrict(cur, r, now: datetime) -> None:
-    cur.execute("INSERT INTO processing_restrictions (member_id, restricted_since, request_ref) "
-                "VALUES (%s, %s, %s) ON CONFLICT (member_id) DO NOTHING",
-                (r["member_id"], now, r["id"]))
+def _restrict(cur, r, now: datetime, *, lift: bool) -> list[int]:
+    """Applies or lifts the restriction, and tells the newsletter system the state that
+    follows (a restricted member gets no newsletter). Returns outbox ids to flush."""
+    if lift:
+        cur.execute("DELETE FROM processing_restrictions WHERE member_id = %s",
+                    (r["member_id"],))
+    else:
+        cur.execute("INSERT INTO processing_restrictions (member_id, restricted_since, "
+                    "request_ref) VALUES (%s, %s, %s) ON CONFLICT (member_id) DO NOTHING",
+                    (r["member_id"], now, r["id"]))
     audit.record(cur, r["member_id"], actor_kind="job", actor=JOB, category="restriction",
-                 action="restricted", purpose="data_subject_request", at=now)
+                 action="restriction_lifted" if lift else "restricted",
+                 purpose="data_subject_request", at=now)
     _done(cur, r, now)
-
-
-def _lift(cur, r, now: datetime) -> None:
-    cur.execute("DELETE FROM processing_restrictions WHERE member_id = %s", (r["member_id"],))
-    audit.record(cur, r["member_id"], actor_kind="job", actor=JOB, category="restriction",
-                 action="restriction_lifted", purpose="data_subject_request", at=now)
-    _done(cur, r, now)
+    message = consents.resync_newsletter(cur, r["member_id"], now)
+    if message is None:
+        return []
+    return [outbox.enqueue(cur, consents.NEWSLETTER_TOPIC, message, r["member_id"])]
 
 
 def _done(cur, r, now: datetime) -> None:
@@ -86,11 +93,9 @@ def _done(cur, r, now: datetime) -> None:
 def handle(message: events.Message, settings) -> None:
     p: Payload = message.data
     now = _now()
-    r = _start(p.request_id, now)
+    r = _start(p, now)
     if r is None:
         return
-    if r["member_id"] != p.member_id or r["kind"] != p.kind:
-        raise events.Reject("payload-mismatch")
     log.bind(request=str(r["id"]))
     try:
         if r["kind"] == "erasure":
@@ -98,15 +103,15 @@ def handle(message: events.Message, settings) -> None:
                 cur.execute(
                     "UPDATE privacy_requests SET status = 'done', finished_at = %s, "
                     "member_id = NULL, categories = %s, counts = %s::jsonb, reason = NULL "
-                    "WHERE id = %s", (_now(), receipt["categories"],
+                    "WHERE id = %s", (now, receipt["categories"],
                                       msgspec.json.encode(receipt["counts"]).decode(), r["id"]))
 
             receipt = erasure.erase(settings, db.transaction, r["member_id"], now, finish)
             log.event(_log, "erasure done", items=sum(receipt["counts"].values()))
-        elif r["kind"] == "restriction":
-            db.transaction(lambda cur: _restrict(cur, r, now))
         else:
-            db.transaction(lambda cur: _lift(cur, r, now))
+            ids = db.transaction(lambda cur: _restrict(
+                cur, r, now, lift=r["kind"] == "lift_restriction"))
+            outbox.flush(settings.google_cloud_project, ids)
     except Exception as exc:
         _fail(str(r["id"]), exc)
         raise
