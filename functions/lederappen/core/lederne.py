@@ -23,6 +23,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 DEPENDENCY = "member-register"
+#: Connections kept to lederne.no per process. The pool blocks when all are busy, so however
+#: many threads call at once (an erasure's parallel newsletter deletions, several requests of
+#: a concurrent instance), there are never more connections than this, and none is opened
+#: only to be thrown away ("connection pool is full").
+POOL_SIZE = 8
 
 
 class LederneClient:
@@ -38,7 +43,8 @@ class LederneClient:
         }
         self._http = urllib3.PoolManager(
             num_pools=2,
-            maxsize=8,
+            maxsize=POOL_SIZE,
+            block=True,
             timeout=urllib3.Timeout(connect=min(1.0, timeout), read=timeout),
         )
         self._read_retry = urllib3.Retry(total=1, connect=1, read=1, status=0, redirect=0,

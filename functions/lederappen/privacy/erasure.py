@@ -47,8 +47,12 @@ from ..core import datamap, firestore, lederne, log
 
 #: Firestore deletes per batch (the limit of a write batch is 500).
 _BATCH = 400
-#: Newsletter deletions in flight at once (the lederne client's pool holds 8 connections).
-_PARALLEL = 8
+#: Newsletter deletions in flight at once: as many as the lederne client has connections
+#: (more threads would only wait for one).
+_PARALLEL = lederne.POOL_SIZE
+#: Documents per page of a batch's range query, so no single read runs past
+#: firestore.TIMEOUT_SECONDS however many documents the range holds.
+_PAGE = 1000
 
 Counts = dict[str, dict[str, int]]  # member id -> store -> items removed
 
@@ -144,7 +148,20 @@ def _member_query(collection, key: str, ordered: list[str]):
     if len(ordered) == 1:
         return collection.where(filter=FieldFilter(key, "==", ordered[0])).select([key])
     return (collection.where(filter=FieldFilter(key, ">=", ordered[0]))
-            .where(filter=FieldFilter(key, "<=", ordered[-1])).select([key]))
+            .where(filter=FieldFilter(key, "<=", ordered[-1])).select([key]).order_by(key))
+
+
+def _member_documents(collection, key: str, ordered: list[str], wanted: set[str]):
+    """(reference, member) of every document of these members, read in pages of _PAGE, each
+    page its own request that starts after the last document of the one before."""
+    query, last = _member_query(collection, key, ordered), None
+    while True:
+        page = (query.start_after(last) if last is not None else query).limit(_PAGE)
+        snapshots = list(page.stream(timeout=firestore.TIMEOUT_SECONDS))
+        yield from ((s.reference, s.get(key)) for s in snapshots if s.get(key) in wanted)
+        if len(snapshots) < _PAGE:
+            return
+        last = snapshots[-1]
 
 
 def erase_firestore(settings, member_ids: list[str]) -> Counts:
@@ -160,10 +177,8 @@ def erase_firestore(settings, member_ids: list[str]) -> Counts:
                     [collection.document(m) for m in ordered], field_paths=[],
                     timeout=firestore.TIMEOUT_SECONDS) if s.exists]
             else:
-                key = store.member_key
-                found = [(s.reference, s.get(key)) for s in _member_query(
-                    collection, key, ordered).stream(timeout=firestore.TIMEOUT_SECONDS)
-                    if s.get(key) in wanted]
+                found = list(_member_documents(collection, store.member_key, ordered,
+                                               wanted))
             for start in range(0, len(found), _BATCH):
                 batch = fs.batch()
                 for ref, member in found[start:start + _BATCH]:
