@@ -21,6 +21,7 @@ Targets (issue #5): p50 <= 100 ms and <= 1.5x the raw SQL query.
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import http.client
 import statistics
@@ -114,7 +115,10 @@ def main(argv=None) -> int:
         print(f"\nloaded {loaded:,} answers for {args.members:,} members in {load_s:.1f} s "
               f"(per round: {', '.join(f'{y}: {c:,}' for y, c in per_year.items())})")
 
+        from lederappen.core import log
         from lederappen.salary import statistics as stats
+
+        log.configure(base64.b64decode(stack.env["PSEUDONYM_KEY"]))  # a computation audits (S2)
 
         t = time.perf_counter()
         stats.compute(cur, year, dt.datetime.now(dt.timezone.utc))

@@ -132,7 +132,7 @@ def test_two_members_are_proposed_accept_consent_and_then_see_each_other(
                     "WHERE action = 'shown_to_mentoring_partner'")
     assert len(audit) == 2 and {r[1] for r in audit} == {"member"}
     assert not {mentee, mentor} & {v for r in audit for v in r}
-    assert {r[3] for r in audit} == {"contact_details"}
+    assert {r[3] for r in audit} == {"profile"}
     dump = json.dumps(db_exec("SELECT row_to_json(p)::text FROM mentor_proposals p"))
     assert profile_b["email"] not in dump
 

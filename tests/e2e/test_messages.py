@@ -5,6 +5,7 @@ Every Pub/Sub push in this module is delivered twice at the same moment (the gat
 relay), and still each member gets one inbox item and each device one push.
 """
 
+import base64
 import json
 import urllib.request
 import uuid
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from infra.local import demo_data
+from lederappen.core import log
 from lederappen.notifications import inbox
 from tests.conftest import eventually
 from tests.support.firestore import emulator_client
@@ -155,9 +157,19 @@ def group(api, token, fcm):
     return members, tokens
 
 
+def _chosen_by_interest(db_exec, stack, member: str) -> int:
+    """Audit entries saying the fan-out used the member's interests to choose recipients."""
+    log.configure(base64.b64decode(stack.env["PSEUDONYM_KEY"]))
+    return db_exec("SELECT count(*) FROM audit_events WHERE member_pseudonym = %s AND "
+                   "actor_kind = 'job' AND actor = 'message-fanout' AND category = 'preferences' "
+                   "AND action = 'chosen_as_recipient_by_interest' "
+                   "AND purpose = 'member_communication'", (log.pseudonym(member),))[0][0]
+
+
 def test_an_interest_message_reaches_each_member_and_device_once(api, token, fcm, fs, group,
-                                                                 db_exec, lederne):
+                                                                 db_exec, lederne, stack):
     members, tokens = group
+    audited_before = {role: _chosen_by_interest(db_exec, stack, m) for role, m in members.items()}
     db_exec("INSERT INTO processing_restrictions (member_id) VALUES (%s) ON CONFLICT DO NOTHING",
             (members["restricted"],))
     lederne_end = f"{lederne.base}/_control/members/{members['ended']}/end"
@@ -201,6 +213,12 @@ def test_an_interest_message_reaches_each_member_and_device_once(api, token, fcm
     rows = db_exec("SELECT count(*) FROM push_deliveries WHERE message_id = %s AND state = 'sent'",
                    (sent["id"],))
     assert f["push"]["sent"] == rows[0][0] >= 3
+
+    # S2: the fan-out audited its use of the interests once per member (the steps came twice),
+    # and only where the member's personalisation consent allowed that use
+    for role, member in members.items():
+        expected = 0 if role in ("no_consent", "restricted") else 1
+        assert _chosen_by_interest(db_exec, stack, member) - audited_before[role] == expected, role
 
 
 def test_opened_counts_inbox_reads(api, token, group):

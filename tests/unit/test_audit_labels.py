@@ -72,6 +72,13 @@ def test_every_literal_given_to_an_audit_helper_has_a_label():
     assert sorted((c, w) for c, w in FOUND["helper"] if c not in known) == []
 
 
+def test_every_category_an_audit_call_writes_is_a_data_map_category():
+    """The trail speaks the data map's words, so the member can match an entry to what the
+    access view and the processing record say about that category."""
+    categories = {s.category for s in datamap.STORES} | {datamap.REGISTER.category}
+    assert sorted({(c, w) for c, w in FOUND["category"] if c not in categories}) == []
+
+
 def test_every_data_map_category_has_a_label():
     categories = {s.category for s in datamap.STORES} | {datamap.REGISTER.category}
     assert sorted(categories - set(audit.CATEGORY_LABELS)) == []

@@ -67,9 +67,6 @@ CATEGORY_LABELS: dict[str, dict[str, str]] = {
     "privacy_rights": {"nb": "Personvernforespørslene dine", "en": "Your privacy requests"},
     "profile": {"nb": "Profil og medlemskap (medlemsregisteret)",
                 "en": "Profile and membership (the member register)"},
-    # narrower categories some entries name
-    "contact_details": {"nb": "Kontaktopplysninger", "en": "Contact details"},
-    "membership": {"nb": "Medlemskap", "en": "Membership"},
 }
 
 ACTION_LABELS: dict[str, dict[str, str]] = {
@@ -78,6 +75,20 @@ ACTION_LABELS: dict[str, dict[str, str]] = {
                 "en": "Included in matching mentors and mentees"},
     "shown_to_mentoring_partner": {"nb": "Vist til den andre i mentorparet",
                                    "en": "Shown to the other member of your mentoring pair"},
+    # jobs
+    "used_in_statistics": {
+        "nb": "Svaret ditt på lønnsundersøkelsen ble brukt i statistikken (føres på nytt "
+              "hvert år så lenge det brukes)",
+        "en": "Your salary survey answer was used in the statistics (recorded again every "
+              "year while it is used)"},
+    "chosen_as_recipient_by_interest": {
+        "nb": "Interessene dine ble brukt til å velge deg som mottaker av en melding",
+        "en": "Your interests were used to choose you as a recipient of a message"},
+    "chosen_as_recipient_by_county": {
+        "nb": "Fylket ditt i medlemsregisteret ble brukt til å velge deg som mottaker av en "
+              "melding",
+        "en": "Your county in the member register was used to choose you as a recipient of "
+              "a message"},
     # privacy requests and restriction
     "listed": {"nb": "Vist i en liste", "en": "Shown in a list"},
     "read": {"nb": "Lest", "en": "Read"},
@@ -121,6 +132,8 @@ ACTION_LABELS: dict[str, dict[str, str]] = {
 PURPOSE_LABELS: dict[str, dict[str, str]] = {
     "mentor_matching": {"nb": "Foreslå mentorpar", "en": "Proposing mentoring pairs"},
     "mentoring": {"nb": "Mentorskapet ditt", "en": "Your mentorship"},
+    "salary_statistics": {"nb": "Lønnsstatistikk som ikke kan knyttes til deg",
+                          "en": "Salary statistics that cannot be traced to you"},
     "data_subject_request": {"nb": "Det du ba om i en personvernforespørsel",
                              "en": "What you asked for in a privacy request"},
     "handling_data_subject_request": {"nb": "Behandle personvernforespørselen din",

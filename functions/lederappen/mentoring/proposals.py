@@ -259,7 +259,7 @@ def contacts(cur, register, member_id: str, mentorship_id: str, now: datetime) -
     if record is None or (record.get("membership") or {}).get("status") != "active":
         raise Conflict({"nb": "Den andre er ikke lenger medlem.",
                         "en": "The other member is no longer a member."}, reason="not_a_member")
-    audit.record(cur, other_id, actor_kind="member", actor=member_id, category="contact_details",
+    audit.record(cur, other_id, actor_kind="member", actor=member_id, category="profile",
                  action="shown_to_mentoring_partner", purpose="mentoring", at=now)
     return {
         "mentorship_id": str(row[0]),

@@ -14,6 +14,12 @@ Audiences: every active member and the members of one county come from the membe
 personalisation consent covers it, checked at send time); one member is one batch.
 Eligibility (preferences, consent, restriction, membership) is checked per batch at send
 time by `delivery.py`, not here.
+
+Choosing recipients by interest or county uses personal data, so each step audits it (S2) in
+its claiming transaction: one entry per member chosen by county, and per member chosen by
+interest whose personalisation consent covers it (the others are not sent the message, so
+their interests are not used). Everyone who is an active member, and one member by number,
+use nothing but membership; delivery records each member's outcome (`notification_deliveries`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from datetime import datetime, timezone
 
 import msgspec
 
-from ..core import db, events, lederne, outbox
+from ..consents import service as consents
+from ..core import audit, db, events, lederne, outbox
 from ..salary.vocabulary import COUNTIES
 from . import outgoing
 
@@ -73,6 +80,19 @@ def audience_page(stored: outgoing.Stored, cursor: str | None,
             return members, cursor
 
 
+def _audit_choice(cur, stored: outgoing.Stored, members: list[str], now: datetime) -> None:
+    kind = stored.audience_kind
+    if kind == "interest":
+        chosen = sorted(consents.covered_members(cur, members, "personalisation", now))
+        category, action = "preferences", "chosen_as_recipient_by_interest"
+    elif kind == "county":
+        chosen, category, action = members, "profile", "chosen_as_recipient_by_county"
+    else:
+        return
+    audit.record_many(cur, chosen, actor_kind="job", actor=CONSUMER, category=category,
+                      action=action, purpose="member_communication", at=now)
+
+
 def handle(message: events.Message, settings) -> None:
     p: Payload = message.data
     stored = db.read(lambda cur: outgoing.load(cur, p.message_id))
@@ -93,6 +113,7 @@ def handle(message: events.Message, settings) -> None:
                     (now, len(members), stored.id))
         if cur.rowcount == 0:
             return []  # cancelled in the meantime
+        _audit_choice(cur, stored, members, now)
         queued = []
         if next_cursor:
             queued.append(outbox.enqueue(cur, outgoing.FANOUT_TOPIC, {

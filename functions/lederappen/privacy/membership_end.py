@@ -328,5 +328,5 @@ def scheduled(request: Request) -> Reply:
 
 
 def audit_preview(cur, member_ids: list[str], staff: str, at: datetime) -> None:
-    audit.record_many(cur, member_ids, actor_kind="staff", actor=staff, category="membership",
+    audit.record_many(cur, member_ids, actor_kind="staff", actor=staff, category="profile",
                       action="membership_end_preview", purpose="membership_end_review", at=at)

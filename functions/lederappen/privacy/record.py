@@ -85,8 +85,11 @@ SECURITY_MEASURES = (
     {"nb": "Appens installasjons-ID lagres bare som en nøkkelbasert hash.",
      "en": "The app's installation id is stored only as a keyed hash."},
     {"nb": "Hver gang ansatte eller jobber får tilgang til opplysninger om et medlem, skrives "
-           "det i et revisjonsspor.",
-     "en": "Every access by staff or jobs to a member's data is written to an audit trail."},
+           "det i et revisjonsspor som medlemmet selv kan se (levering av en melding og en "
+           "sletting har hver sin egen oppføring per medlem i stedet).",
+     "en": "Every access by staff or jobs to a member's data is written to an audit trail "
+           "the member can see (a message's delivery and an erasure each have their own "
+           "record per member instead)."},
     {"nb": "Samtykker føres som en logg med vilkårsversjon og tidspunkt; begrenset behandling "
            "stopper all bruk av opplysningene; slettefrister håndheves automatisk.",
      "en": "Consents are kept as a ledger with terms version and time; restricted processing "

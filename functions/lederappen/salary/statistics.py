@@ -11,14 +11,22 @@ it; the next reader (or the scheduled job) computes the round again without them
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from ..core import audit
 from . import disclosure, vocabulary as v
 
 #: pg_advisory_xact_lock(class, year): one computation of a round at a time, and none while a
 #: change to its answers is in flight (the triggers in migration 0004 take the shared form).
 LOCK_CLASS = 74_612_360
+
+#: Who the audit trail names for a computation, whether the scheduled job or a reader that
+#: found the figures missing started it.
+AUDIT_ACTOR = "salary-statistics"
+#: An answer's use in the statistics is audited again when its last entry is this old, so the
+#: trail (kept two years) shows the use for as long as it goes on (migration 0011).
+REAUDIT_AFTER = timedelta(days=365)
 
 _DIMS = v.DIMENSION_ORDER
 _COLS = [v.DIMENSIONS[d]["column"] for d in _DIMS]
@@ -73,6 +81,7 @@ def compute(cur, year: int, now: datetime) -> None:
     """Computes and stores a closed round's published tables (replacing what was there)."""
     cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, year))
     tables = disclosure.protect(aggregates(cur, year))
+    audit_use(cur, year, now)
     cur.execute("DELETE FROM salary_statistic_runs WHERE year = %s", (year,))
     cur.execute("INSERT INTO salary_statistic_runs (year, computed_at, method) VALUES (%s, %s, %s)",
                 (year, now, disclosure.METHOD))
@@ -164,3 +173,17 @@ def band(value: float, figures: dict[str, Any]) -> str | None:
     if p90 is None:
         return "above_p75"
     return "p75_p90" if value <= p90 else "above_p90"
+
+
+def audit_use(cur, year: int, now: datetime) -> None:
+    """Audits the reading of the round's answers (S2): one entry per answer the computation
+    used whose use was not audited within REAUDIT_AFTER, and marks them, in the computation's
+    transaction. Restricted members' answers are not read, so not audited."""
+    cur.execute(
+        "UPDATE salary_answers a SET statistics_audited_at = %s WHERE a.year = %s "
+        "AND (a.statistics_audited_at IS NULL OR a.statistics_audited_at < %s) "
+        "AND NOT EXISTS (SELECT 1 FROM processing_restrictions r WHERE r.member_id = a.member_id) "
+        "RETURNING a.member_id", (now, year, now - REAUDIT_AFTER))
+    audit.record_many(cur, [r[0] for r in cur.fetchall()], actor_kind="job", actor=AUDIT_ACTOR,
+                      category="salary", action="used_in_statistics",
+                      purpose="salary_statistics", at=now)
