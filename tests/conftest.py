@@ -166,6 +166,28 @@ def db_exec(stack):
     return run
 
 
+@pytest.fixture(scope="session")
+def pseudonyms(stack):
+    """Configures pseudonymisation with the stack's key, as every function's entry does (audit
+    entries are written by pseudonym); returns `log.pseudonym`."""
+    import base64
+
+    from lederappen.core import log
+
+    log.configure(base64.b64decode(stack.env["PSEUDONYM_KEY"]))
+    return log.pseudonym
+
+
+@pytest.fixture()
+def rolled_back(stack, pseudonyms):
+    """A cursor as the app role in a transaction that is rolled back: nothing the test does
+    is ever committed."""
+    conn = stack.cluster.connect()
+    yield conn.cursor()
+    conn.rollback()
+    conn.close()
+
+
 class PubsubTool:
     """Publish raw messages to the emulator and read dead letters, as staff tooling would."""
 

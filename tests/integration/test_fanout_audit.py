@@ -4,7 +4,6 @@ restricted; everyone or one member by number uses nothing but membership, and is
 here (delivery records each member's outcome). Through the real SQL; the whole path, with the
 interest audience, is in tests/e2e/test_messages.py."""
 
-import base64
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -19,12 +18,8 @@ MEMBERS = ["fa-1", "fa-2", "fa-3"]
 
 
 @pytest.fixture
-def cur(stack):
-    log.configure(base64.b64decode(stack.env["PSEUDONYM_KEY"]))
-    c = stack.cluster.connect()
-    yield c.cursor()
-    c.rollback()  # nothing of this test is ever committed
-    c.close()
+def cur(rolled_back):
+    return rolled_back
 
 
 def _entries(cur, member: str) -> list[tuple]:

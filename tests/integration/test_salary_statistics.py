@@ -2,13 +2,11 @@
 restricted members, and what is stored obeys the disclosure rules (property-based, through
 the real SQL)."""
 
-import base64
 from datetime import datetime, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from lederappen.core import log
 from lederappen.salary import disclosure, statistics, vocabulary as v
 from tests.support import sdc
 
@@ -22,8 +20,7 @@ _HOURS = {"full_time": 37.5, "part_time": 20.0}
 
 
 @pytest.fixture(scope="module")
-def conn(stack):
-    log.configure(base64.b64decode(stack.env["PSEUDONYM_KEY"]))  # a computation audits (S2)
+def conn(stack, pseudonyms):  # a computation audits (S2)
     c = stack.cluster.connect()
     cur = c.cursor()
     cur.execute("INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, questions) "

@@ -2,7 +2,6 @@
 again after a year or after a restriction ends, never for a restricted member, and marking an
 answer as audited does not throw the round's figures away (migration 0011)."""
 
-import base64
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -16,19 +15,15 @@ MEMBERS = [f"sa-{i}" for i in range(12)]
 
 
 @pytest.fixture
-def cur(stack):
-    log.configure(base64.b64decode(stack.env["PSEUDONYM_KEY"]))  # as the function's entry does
-    c = stack.cluster.connect()
-    cur = c.cursor()
+def cur(rolled_back):
+    cur = rolled_back
     cur.execute("INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, "
                 "questions) VALUES (%s, 'T', 'T', '2007-09-01Z', '2007-11-01Z', '{}')", (YEAR,))
     for i, m in enumerate(MEMBERS):
         cur.execute("INSERT INTO salary_answers (year, member_id, base_monthly, position_level, "
                     "sector, nace, county) VALUES (%s, %s, %s, 'middle', 'private', 'C', '03')",
                     (YEAR, m, 50_000 + 1_000 * i))
-    yield cur
-    c.rollback()  # nothing of this test is ever committed
-    c.close()
+    return cur
 
 
 def _entries(cur, member_id: str) -> list[tuple]:
