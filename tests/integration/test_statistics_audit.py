@@ -1,6 +1,7 @@
 """The salary-statistics computation audits its reading of the answers (S2): once per answer,
 again after a year or after a restriction ends, never for a restricted member, and marking an
-answer as audited does not throw the round's figures away (migration 0011)."""
+answer as audited (salary_statistics_uses, migration 0011) does not throw the round's figures
+away."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -51,6 +52,8 @@ def test_a_computation_audits_each_answer_it_reads_once(cur):
     cur.execute("DELETE FROM salary_answers WHERE year = %s AND member_id = %s",
                 (YEAR, MEMBERS[-1]))
     assert not _current(cur)
+    cur.execute("SELECT count(*) FROM salary_statistics_uses WHERE member_id = %s", (MEMBERS[-1],))
+    assert cur.fetchone()[0] == 0  # the mark went with its answer
     statistics.compute(cur, YEAR, now + timedelta(hours=1))
     assert len(_entries(cur, MEMBERS[1])) == 1
 

@@ -259,6 +259,38 @@ STORES: tuple[Store, ...] = (
         ),
     ),
     Store(
+        name="salary_statistics_uses",
+        kind="sql",
+        member_key="member_id",
+        category="salary",
+        purpose={
+            "nb": "Når bruken av svaret ditt i lønnsstatistikken sist ble skrevet i "
+                  "revisjonssporet, så den skrives der én gang i året og ikke hver gang "
+                  "statistikken regnes ut på nytt.",
+            "en": "When the use of your answer in the salary statistics was last written to "
+                  "the audit trail, so it is written there once a year rather than every time "
+                  "the statistics are computed again.",
+        },
+        legal_basis="GDPR Art. 5(2) (accountability), for the processing of your answer",
+        retention={
+            "nb": "Så lenge svaret ditt; slettes sammen med det, og når behandlingen begrenses "
+                  "eller begrensningen oppheves.",
+            "en": "As long as your answer; deleted with it, and when processing is restricted "
+                  "or the restriction lifted.",
+        },
+        retention_days=None,
+        readers=("functions",),
+        provided_by_member=False,
+        erase="delete",
+        title={"nb": "Lønnsundersøkelsen: når bruken av svaret ditt sist ble loggført",
+               "en": "Salary survey: when the use of your answer was last audited"},
+        order_by=("year",),
+        export_columns=(
+            col("year", "Undersøkelsesår", "Survey year"),
+            col("audited_at", "Sist skrevet i revisjonssporet", "Last written to the audit trail"),
+        ),
+    ),
+    Store(
         name="mentor_engagements",
         kind="sql",
         member_key="member_id",

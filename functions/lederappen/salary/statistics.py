@@ -177,13 +177,17 @@ def band(value: float, figures: dict[str, Any]) -> str | None:
 
 def audit_use(cur, year: int, now: datetime) -> None:
     """Audits the reading of the round's answers (S2): one entry per answer the computation
-    used whose use was not audited within REAUDIT_AFTER, and marks them, in the computation's
-    transaction. Restricted members' answers are not read, so not audited."""
+    used whose use was not audited within REAUDIT_AFTER, marked in `salary_statistics_uses`
+    (migration 0011), in the computation's transaction. Restricted members' answers are not
+    read, so not audited."""
     cur.execute(
-        "UPDATE salary_answers a SET statistics_audited_at = %s WHERE a.year = %s "
-        "AND (a.statistics_audited_at IS NULL OR a.statistics_audited_at < %s) "
+        "INSERT INTO salary_statistics_uses AS u (year, member_id, audited_at) "
+        "SELECT a.year, a.member_id, %s FROM salary_answers a WHERE a.year = %s "
         "AND NOT EXISTS (SELECT 1 FROM processing_restrictions r WHERE r.member_id = a.member_id) "
-        "RETURNING a.member_id", (now, year, now - REAUDIT_AFTER))
+        "AND NOT EXISTS (SELECT 1 FROM salary_statistics_uses m WHERE m.year = a.year "
+        "                AND m.member_id = a.member_id AND m.audited_at >= %s) "
+        "ON CONFLICT (year, member_id) DO UPDATE SET audited_at = excluded.audited_at "
+        "RETURNING u.member_id", (now, year, now - REAUDIT_AFTER))
     audit.record_many(cur, [r[0] for r in cur.fetchall()], actor_kind="job", actor=AUDIT_ACTOR,
                       category="salary", action="used_in_statistics",
                       purpose="salary_statistics", at=now)
