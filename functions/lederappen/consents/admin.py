@@ -52,9 +52,5 @@ def publish_terms(request: Request) -> Reply:
 def list_terms(request: Request) -> Reply:
     purpose = pagination.choice(request.query, "purpose", service.PURPOSES)
 
-    def work(cur):
-        cur.execute("SELECT purpose, version FROM consent_terms WHERE %s::text IS NULL OR purpose = %s "
-                    "ORDER BY purpose, version", (purpose, purpose))
-        return [service.get_terms(cur, p, v).public() for p, v in cur.fetchall()]
-
-    return Reply({"items": db.read(work)})
+    return Reply({"items": [t.public() for t in db.read(
+        lambda cur: service.list_terms(cur, purpose))]})

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..core import restriction
 from ..core.problems import Conflict, NotFound
 from ..core.validation import field_error
 from ..core.times import rfc3339 as _ts
@@ -98,16 +97,21 @@ def _terms(row) -> Terms:
 
 
 def terms_in_force(cur, now: datetime) -> dict[str, tuple[Terms, int]]:
-    """Per purpose: the terms in force now and the latest material version in force."""
+    """Per purpose: the terms in force now and the latest material version in force (one
+    round trip: every processing path's consent check starts here)."""
     cur.execute(
-        f"SELECT DISTINCT ON (purpose) {_TERMS_COLUMNS} FROM consent_terms "
-        "WHERE effective_from <= %s ORDER BY purpose, version DESC", (now,))
-    current = {r[0]: _terms(r) for r in cur.fetchall()}
-    cur.execute(
-        "SELECT purpose, max(version) FROM consent_terms WHERE material AND effective_from <= %s "
-        "GROUP BY purpose", (now,))
-    required = dict(cur.fetchall())
-    return {p: (t, required.get(p, 1)) for p, t in current.items()}
+        f"SELECT DISTINCT ON (purpose) {_TERMS_COLUMNS}, "
+        "max(version) FILTER (WHERE material) OVER (PARTITION BY purpose) "
+        "FROM consent_terms WHERE effective_from <= %s ORDER BY purpose, version DESC", (now,))
+    return {r[0]: (_terms(r[:-1]), r[-1] or 1) for r in cur.fetchall()}
+
+
+def list_terms(cur, purpose: str | None) -> list[Terms]:
+    """Every version of the terms (of one purpose), oldest first."""
+    cur.execute(f"SELECT {_TERMS_COLUMNS} FROM consent_terms "
+                "WHERE %s::text IS NULL OR purpose = %s ORDER BY purpose, version",
+                (purpose, purpose))
+    return [_terms(r) for r in cur.fetchall()]
 
 
 def get_terms(cur, purpose: str, version: int) -> Terms:
@@ -140,11 +144,9 @@ def states(cur, member_id: str, now: datetime) -> dict[str, State]:
 
 def covers(cur, member_id: str, purpose: str, now: datetime | None = None) -> bool:
     """May the member's data be processed for `purpose` right now? Consent in force for the
-    current terms, and processing not restricted. Every processing path calls this."""
-    now = now or datetime.now(timezone.utc)
-    if restriction.is_restricted_in(cur, member_id):
-        return False
-    return states(cur, member_id, now)[purpose].covered
+    current terms, and processing not restricted. Every processing path calls this (two round
+    trips: the terms in force, then the member's latest choice unless restricted)."""
+    return member_id in covered_members(cur, [member_id], purpose, now)
 
 
 def covered_members(cur, member_ids: list[str], purpose: str,
