@@ -98,7 +98,8 @@ def main(argv=None) -> int:
         cur = conn.cursor()
         today = dt.date.today()
         years = list(range(today.year - 4, today.year + 1))
-        cur.execute("TRUNCATE salary_statistic_tables, salary_statistic_runs, salary_answers")
+        cur.execute("TRUNCATE salary_statistic_tables, salary_statistic_runs, "
+                    "salary_statistics_uses, salary_answers")
         salary_demo.ensure_rounds(conn, years, today)
         conn.commit()
 
