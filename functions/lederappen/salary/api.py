@@ -182,37 +182,66 @@ def parse_filters(query, dims: tuple[str, ...]) -> dict[str, str]:
     return filters
 
 
-_TABLE_SQL = """
-SELECT r.year, r.opens_at, r.closes_at, s.computed_at, t.cells
+_TABLES_SQL = """
+SELECT r.year, r.opens_at, r.closes_at, s.computed_at, t.dimensions, t.cells
 FROM salary_rounds r
 LEFT JOIN salary_statistic_runs s ON s.year = r.year
-LEFT JOIN salary_statistic_tables t ON t.year = r.year AND t.dimensions = %s
-WHERE r.year = coalesce(%s, (SELECT max(year) FROM salary_rounds WHERE closes_at <= %s))
+LEFT JOIN salary_statistic_tables t ON t.year = r.year AND t.dimensions = ANY(%s)
+WHERE {which}
+ORDER BY r.year
 """
+_ONE_ROUND = "r.year = coalesce(%s, (SELECT max(year) FROM salary_rounds WHERE closes_at <= %s))"
+_CLOSED_ROUNDS = "r.closes_at <= %s"
+
+
+def published_tables(which: str, params: tuple, tables: list[tuple[str, ...]], now: datetime
+                     ) -> dict[int, tuple[datetime | None, dict[tuple[str, ...], list[dict]]]]:
+    """Per round `which` selects (SQL over `r`, salary_rounds): when its figures were computed
+    and the cells of each of `tables`, in one query. A closed round whose figures are not
+    current (not computed yet, or thrown away after a deletion) is computed first; a round
+    not closed yet has none (None, {})."""
+    keys = {v.table_key(dims): dims for dims in tables}
+    rows = db.fetch_all(_TABLES_SQL.format(which=which), (list(keys), *params))
+    out: dict[int, tuple[datetime | None, dict[tuple[str, ...], list[dict]]]] = {}
+    missing = []
+    for year, opens_at, closes_at, computed_at, key, cells in rows:
+        if service.status(opens_at, closes_at, now) != "closed":
+            out[year] = (None, {})
+            continue
+        at, found = out.get(year, (computed_at, {}))
+        if key is not None:
+            found[keys[key]] = cells
+        out[year] = (at, found)
+        if at is None and year not in missing:
+            missing.append(year)
+    for year in missing:
+
+        def work(cur, y=year):
+            computed = statistics.ensure(cur, y, now)
+            return computed, {dims: statistics.read_table(cur, y, dims)[0] for dims in tables}
+
+        out[year] = db.transaction(work)
+    return out
 
 
 def published_table(year: int | None, dims: tuple[str, ...], now: datetime
                     ) -> tuple[int, list[dict], datetime]:
-    """A closed round's table, computing the round first if its figures are not current."""
-    row = db.fetch_one(_TABLE_SQL, (v.table_key(dims), year, now))
-    if row is None:
+    """A closed round's table (the latest closed round's for no year)."""
+    rounds = published_tables(_ONE_ROUND, (year, now), [dims], now)
+    if not rounds:
         if year is None:
             raise NotFound({"nb": "Ingen lønnsstatistikk er publisert ennå.",
                             "en": "No salary statistics have been published yet."})
         raise NotFound({"nb": "Ingen lønnsundersøkelse for dette året.",
                         "en": "No salary survey for that year."})
-    found_year, opens_at, closes_at, computed_at, cells = row
-    if service.status(opens_at, closes_at, now) != "closed":
+    [(found_year, (computed_at, cells))] = rounds.items()
+    if computed_at is None:
+        closes_at = db.fetch_one("SELECT closes_at FROM salary_rounds WHERE year = %s",
+                                 (found_year,))[0]
         raise Conflict({"nb": "Statistikken publiseres når undersøkelsen er stengt.",
                         "en": "Statistics are published when the survey has closed."},
                        closes_at=rfc3339(closes_at))
-    if cells is None:  # not computed yet, or thrown away after a deletion
-        def work(cur):
-            at = statistics.ensure(cur, found_year, now)
-            return statistics.read_table(cur, found_year, dims)[0], at
-
-        cells, computed_at = db.transaction(work)
-    return found_year, cells, computed_at
+    return found_year, cells[dims], computed_at
 
 
 _META = {
@@ -244,12 +273,9 @@ def get_trend(request: Request) -> Reply:
             errors=[{"field": d, "code": "required",
                      "message": {"nb": "Må fylles ut.", "en": "Required."}} for d in missing])
     now = _now()
-    years = [r[0] for r in db.fetch_all(
-        "SELECT year FROM salary_rounds WHERE closes_at <= %s ORDER BY year", (now,))]
     points = []
-    for year in years:
-        _, cells, _ = published_table(year, dims, now)
-        cell = statistics.select(cells, filters)
+    for year, (_, tables) in published_tables(_CLOSED_ROUNDS, (now,), [dims], now).items():
+        cell = statistics.select(tables[dims], filters)
         points.append({"year": year, **cell[0]} if cell else {"year": year})
     return Reply({"dimensions": list(dims), "group": filters, "points": points, **_META})
 
@@ -290,12 +316,11 @@ def get_position(request: Request) -> Reply:
         return Reply({"year": year, "statistics_year": None, "available": False,
                       "reason": "no_statistics_yet"})
     answer_groups = {d: _band_value(answer, d) for d in v.DIMENSIONS}
-    for dims in candidates:
+    usable = [dims for dims in candidates if all(answer_groups[d] is not None for d in dims)]
+    tables = published_tables("r.year = %s", (stats_year,), usable, now)[stats_year][1]
+    for dims in usable:
         group = {d: answer_groups[d] for d in dims}
-        if any(val is None for val in group.values()):
-            continue
-        _, cells, _ = published_table(stats_year, dims, now)
-        cell = statistics.select(cells, group)
+        cell = statistics.select(tables[dims], group)
         if not cell or not cell[0]["published"]:
             continue
         return Reply(_position(answer, year, stats_year, dims, cell[0]))
