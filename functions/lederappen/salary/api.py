@@ -191,30 +191,28 @@ WHERE {which}
 ORDER BY r.year
 """
 _ONE_ROUND = "r.year = coalesce(%s, (SELECT max(year) FROM salary_rounds WHERE closes_at <= %s))"
+_ROUND = "r.year = %s"
 _CLOSED_ROUNDS = "r.closes_at <= %s"
 
 
 def published_tables(which: str, params: tuple, tables: list[tuple[str, ...]], now: datetime
-                     ) -> dict[int, tuple[datetime | None, dict[tuple[str, ...], list[dict]]]]:
+                     ) -> dict[int, tuple[datetime, dict[tuple[str, ...], list[dict]]]]:
     """Per round `which` selects (SQL over `r`, salary_rounds): when its figures were computed
-    and the cells of each of `tables`, in one query. A closed round whose figures are not
-    current (not computed yet, or thrown away after a deletion) is computed first; a round
-    not closed yet has none (None, {})."""
+    and the cells of each of `tables`, in one query. A round whose figures are not current (not
+    computed yet, or thrown away after a deletion) is computed first; one not closed yet is a
+    409."""
     keys = {v.table_key(dims): dims for dims in tables}
     rows = db.fetch_all(_TABLES_SQL.format(which=which), (list(keys), *params))
-    out: dict[int, tuple[datetime | None, dict[tuple[str, ...], list[dict]]]] = {}
-    missing = []
+    out: dict[int, tuple[datetime, dict[tuple[str, ...], list[dict]]]] = {}
     for year, opens_at, closes_at, computed_at, key, cells in rows:
         if service.status(opens_at, closes_at, now) != "closed":
-            out[year] = (None, {})
-            continue
-        at, found = out.get(year, (computed_at, {}))
+            raise Conflict({"nb": "Statistikken publiseres når undersøkelsen er stengt.",
+                            "en": "Statistics are published when the survey has closed."},
+                           closes_at=rfc3339(closes_at))
+        found = out.setdefault(year, (computed_at, {}))[1]
         if key is not None:
             found[keys[key]] = cells
-        out[year] = (at, found)
-        if at is None and year not in missing:
-            missing.append(year)
-    for year in missing:
+    for year in [y for y, (at, _) in out.items() if at is None]:
 
         def work(cur, y=year):
             computed = statistics.ensure(cur, y, now)
@@ -235,12 +233,6 @@ def published_table(year: int | None, dims: tuple[str, ...], now: datetime
         raise NotFound({"nb": "Ingen lønnsundersøkelse for dette året.",
                         "en": "No salary survey for that year."})
     [(found_year, (computed_at, cells))] = rounds.items()
-    if computed_at is None:
-        closes_at = db.fetch_one("SELECT closes_at FROM salary_rounds WHERE year = %s",
-                                 (found_year,))[0]
-        raise Conflict({"nb": "Statistikken publiseres når undersøkelsen er stengt.",
-                        "en": "Statistics are published when the survey has closed."},
-                       closes_at=rfc3339(closes_at))
     return found_year, cells[dims], computed_at
 
 
@@ -317,7 +309,7 @@ def get_position(request: Request) -> Reply:
                       "reason": "no_statistics_yet"})
     answer_groups = {d: _band_value(answer, d) for d in v.DIMENSIONS}
     usable = [dims for dims in candidates if all(answer_groups[d] is not None for d in dims)]
-    tables = published_tables("r.year = %s", (stats_year,), usable, now)[stats_year][1]
+    tables = published_tables(_ROUND, (stats_year,), usable, now)[stats_year][1]
     for dims in usable:
         group = {d: answer_groups[d] for d in dims}
         cell = statistics.select(tables[dims], group)
