@@ -21,6 +21,7 @@ newsletter_sync = functions_framework.cloud_event(
     event_function("newsletter_sync", "lederappen.newsletter.handler"))
 salary = http_function("salary", "lederappen.salary.api")
 salary_admin = http_function("salary_admin", "lederappen.salary.admin")
+salary_releases = http_function("salary_releases", "lederappen.salary.releases")
 dead_letters = http_function("dead_letters", "lederappen.deadletters.api")
 salary_statistics = http_function("salary_statistics", "lederappen.salary.job")
 retention = http_function("retention", "lederappen.privacy.retention")

@@ -43,7 +43,7 @@ ARRAY_KEY_COLUMNS = frozenset({"member_ids"})
 NOT_MEMBER_DATA = frozenset({"schema_migrations"})
 #: Tables without a member key, listed so reviewers see they were considered.
 NO_MEMBER_KEY = frozenset({"consent_terms", "processed_events", "salary_rounds", "mentor_rounds",
-                           "salary_statistic_runs", "salary_statistic_tables",
+                           "salary_releases", "salary_release_tables",
                            "salary_answer_counts"})
 
 KINDS = ("sql", "firestore", "pubsub")
@@ -216,7 +216,7 @@ STORES: tuple[Store, ...] = (
         },
         retention_days=5 * 366,
         retention_field="created_at",
-        # A round goes as a whole, so its published figures never shrink answer by answer.
+        # A round's answers go together; its releases stay (anonymous, never republished).
         retention_where="year IN (SELECT year FROM salary_rounds WHERE closes_at < {cutoff})",
         readers=("functions",),
         provided_by_member=True,
@@ -265,11 +265,11 @@ STORES: tuple[Store, ...] = (
         category="salary",
         purpose={
             "nb": "Når bruken av svaret ditt i lønnsstatistikken sist ble skrevet i "
-                  "revisjonssporet, så den skrives der én gang i året og ikke hver gang "
-                  "statistikken regnes ut på nytt.",
+                  "revisjonssporet, så den skrives der én gang i året og ikke for hver "
+                  "utgave av statistikken.",
             "en": "When the use of your answer in the salary statistics was last written to "
-                  "the audit trail, so it is written there once a year rather than every time "
-                  "the statistics are computed again.",
+                  "the audit trail, so it is written there once a year rather than for every "
+                  "release of the statistics.",
         },
         legal_basis="GDPR Art. 5(2) (accountability), for the processing of your answer",
         retention={
