@@ -350,7 +350,8 @@ def test_a_restricted_members_data_is_held_past_its_retention(runs, arranged, db
 
 def test_the_old_rounds_release_stays_when_its_answers_go(runs, db_exec):
     """A release is anonymous output, never republished: retention deletes the answers only."""
-    assert not _exists(db_exec, "SELECT 1 FROM salary_answers WHERE year = %s", (OLD_YEAR,))
+    assert not _exists(db_exec, "SELECT 1 FROM salary_answers WHERE year = %s AND member_id = %s",
+                       (OLD_YEAR, M[0]))
     assert _exists(db_exec, "SELECT 1 FROM salary_releases WHERE year = %s", (OLD_YEAR,))
 
 
