@@ -341,12 +341,27 @@ def test_a_rejection_reason_from_the_console_is_what_the_member_sees(browser, ba
     assert mine["status"] == "rejected" and mine["rejection_reason"] == reason
 
 
-def test_the_privacy_officer_sees_the_membership_end_dry_run(browser, base, stack):
+def test_the_privacy_officer_sees_the_dry_run_the_record_and_a_members_trail(
+        browser, base, stack, members):
+    from lederappen.privacy import record
+
     sign_in(browser, base, stack, OFFICER)
     browser.get(base + "/staff/privacy/membership-end")
     wait(browser, lambda d: d.find_elements("id", "start-run"))
     assert browser.find_elements("css selector", "dl.figures")
     shot(browser, "privacy-membership-end")
+    browser.get(base + "/staff/privacy/record")
+    rows = browser.find_elements("css selector", "#activities tbody tr")
+    assert len(rows) == len(record.build()["activities"])
+    shot(browser, "privacy-record")
+    # the member whose request was approved above: the officer's reads and decision are there
+    browser.get(base + "/staff/privacy/audit")
+    by_id(browser, "member_id").send_keys(members[1])
+    by_id(browser, "find").click()
+    wait(browser, lambda d: d.find_elements("id", "audit-total"))
+    entries = browser.find_elements("css selector", "#audit-entries tbody tr")
+    assert entries and any("staff-0001" in e.text for e in entries)
+    shot(browser, "privacy-audit")
 
 
 # -- operations ------------------------------------------------------------------------------------

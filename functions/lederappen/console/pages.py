@@ -186,6 +186,25 @@ def membership_end_run(ctx: Ctx):
     return _done("/staff/privacy/membership-end", "run")
 
 
+@page("GET", "/staff/privacy/record")
+def processing_record(ctx: Ctx):
+    from ..privacy import api
+
+    return Page("record.html", {"rec": call(ctx, api.get_processing_record)},
+                title=ctx.t("rec.title"))
+
+
+@page("GET", "/staff/privacy/audit")
+def audit_trail(ctx: Ctx):
+    member_id = (ctx.args.get("member_id") or "").strip()
+    found = None
+    if member_id:
+        found = call(ctx, _privacy().audit_trail, query={"member_id": member_id, "limit": "50",
+                                                        "cursor": ctx.args.get("cursor")})
+    return Page("audit.html", {"member_id": member_id, "found": found},
+                title=ctx.t("audit.title"))
+
+
 # -- editor ------------------------------------------------------------------------------------
 
 def _messages():

@@ -22,6 +22,8 @@ NAV = (
     ("/staff/home", "nav.home"),
     ("/staff/privacy/requests", "nav.requests"),
     ("/staff/privacy/membership-end", "nav.membership_end"),
+    ("/staff/privacy/record", "nav.record"),
+    ("/staff/privacy/audit", "nav.audit"),
     ("/staff/messages", "nav.messages"),
     ("/staff/dead-letters", "nav.dead_letters"),
     ("/staff/mentoring", "nav.mentoring"),
@@ -44,6 +46,8 @@ T: dict[str, dict[str, str]] = {
     "nav.home": {"nb": "Oversikt", "en": "Overview"},
     "nav.requests": {"nb": "Personvernhenvendelser", "en": "Privacy requests"},
     "nav.membership_end": {"nb": "Sletting ved utmelding", "en": "Erasure at membership end"},
+    "nav.record": {"nb": "Behandlingsprotokoll", "en": "Processing record"},
+    "nav.audit": {"nb": "Revisjonsspor", "en": "Audit trail"},
     "nav.messages": {"nb": "Meldinger", "en": "Messages"},
     "nav.dead_letters": {"nb": "Feilede meldinger", "en": "Dead letters"},
     "nav.mentoring": {"nb": "Mentorordning", "en": "Mentoring"},
@@ -124,6 +128,35 @@ T: dict[str, dict[str, str]] = {
     "me.finished": {"nb": "Ferdig", "en": "Finished"},
     "me.trigger": {"nb": "Startet av", "en": "Started by"},
     "me.figures": {"nb": "Tall", "en": "Figures"},
+    # processing record
+    "rec.title": {"nb": "Protokoll over behandlingsaktiviteter (art. 30)",
+                  "en": "Record of processing activities (Art. 30)"},
+    "rec.intro": {"nb": "Laget fra appens dataoversikt i koden som kjører nå; samme innhold som "
+                        "API-ets offentlige protokoll.",
+                  "en": "Generated from the data map in the code running now; the same as the "
+                        "API's public record."},
+    "rec.markdown": {"nb": "Som Markdown", "en": "As Markdown"},
+    "rec.controller": {"nb": "Behandlingsansvarlig", "en": "Controller"},
+    "rec.activity": {"nb": "Aktivitet", "en": "Activity"},
+    "rec.category": {"nb": "Kategori", "en": "Category"},
+    "rec.purpose": {"nb": "Formål", "en": "Purpose"},
+    "rec.basis": {"nb": "Rettslig grunnlag", "en": "Legal basis"},
+    "rec.retention": {"nb": "Lagringstid", "en": "Retention"},
+    "rec.recipients": {"nb": "Hvem har tilgang", "en": "Who has access"},
+    "rec.erasure": {"nb": "Sletting", "en": "Erasure"},
+    "rec.security": {"nb": "Sikkerhetstiltak (art. 32)", "en": "Security measures (Art. 32)"},
+    # audit trail
+    "audit.title": {"nb": "Revisjonsspor for ett medlem", "en": "Audit trail of one member"},
+    "audit.intro": {"nb": "Hvem som har sett eller behandlet opplysninger om medlemmet, slik "
+                          "medlemmet selv ser det i innsynet. Oppslaget ditt loggføres også.",
+                    "en": "Who saw or processed data about the member, as the member sees it "
+                          "in their access view. Your look-up is recorded too."},
+    "audit.find": {"nb": "Finn", "en": "Find"},
+    "audit.when": {"nb": "Tidspunkt", "en": "When"},
+    "audit.who": {"nb": "Hvem", "en": "Who"},
+    "audit.what": {"nb": "Hva", "en": "What"},
+    "audit.why": {"nb": "Hvorfor", "en": "Why"},
+    "audit.total": {"nb": "{total} oppføringer", "en": "{total} entries"},
     # messages
     "msg.title": {"nb": "Meldinger til medlemmer", "en": "Messages to members"},
     "msg.new": {"nb": "Skriv en ny melding", "en": "Write a new message"},

@@ -8,6 +8,7 @@ deletion job in the same transaction; rejecting requires a reason, which the mem
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -100,6 +101,42 @@ def reject(request: Request) -> Reply:
     if not reason:
         raise field_error("reason", "required", "Oppgi en begrunnelse.", "Give a reason.")
     return _decide(request, False, reason)
+
+
+# -- the audit trail of one member (S2) ---------------------------------------------------------
+
+_MEMBER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@api.get("/v1/admin/privacy/audit-trail")
+def audit_trail(request: Request) -> Reply:
+    """Who saw or processed data about one member (found by member number), newest first: the
+    entries exactly as the member sees them in their access view (privacy.access, the data
+    map's `audit_events`). The look-up is itself an access to the member's data, audited in
+    the same transaction (it shows up in the next look-up, and to the member)."""
+    from ..core import datamap, log
+    from . import access
+
+    member_id = (request.query.get("member_id") or "").strip()
+    if not _MEMBER_ID.match(member_id):
+        raise field_error("member_id", "invalid", "Oppgi et medlemsnummer.",
+                          "Give a member number.")
+    size = pagination.limit(request.query)
+    store = datamap.by_name("audit_events")
+    after = access.decode_cursor(store, request.query.get("cursor"))
+    assert request.principal is not None
+
+    def work(cur):
+        page = access.sql_page(cur, store, member_id, pseudonym=log.pseudonym, limit=size,
+                               after=after)
+        audit.record(cur, member_id, actor_kind="staff", actor=request.principal.subject,
+                     category="audit", action="read", purpose="handling_data_subject_request",
+                     at=_now())
+        return page
+
+    page = db.transaction(work)
+    return Reply({"member_id": member_id, "items": page.items, "total": page.total,
+                  "next_cursor": page.next_cursor}, headers=_NO_STORE)
 
 
 # -- forgotten at membership end (R5) ---------------------------------------------------------
