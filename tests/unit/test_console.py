@@ -340,3 +340,10 @@ def test_console_grants_are_no_wider_than_the_admin_functions_it_mirrors():
         assert set(privileges) <= allowed, table
     assert set(console.publishes) <= {t for f in mirrored for t in f.publishes}
     assert set(console.pulls) <= {t for f in mirrored for t in f.pulls}
+
+
+def test_a_static_file_is_cacheable_and_carries_no_cookie(client, console):
+    _sign_in(client, console, "editor")
+    r = client.get("/staff/static/console.css")
+    assert r.status_code == 200 and r.headers["Cache-Control"].startswith("public")
+    assert not r.headers.getlist("Set-Cookie")

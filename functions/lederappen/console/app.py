@@ -322,7 +322,9 @@ class Console:
             else:
                 resp.delete_cookie(name, path=opts.get("path", "/staff/"), secure=True,
                                    httponly=True, samesite=opts.get("samesite", "Strict"))
-        if ctx.session is not None and session_mod.COOKIE not in names:
+        if (ctx.session is not None and session_mod.COOKIE not in names
+                and not ctx.request.path.startswith("/staff/static/")):
+            # (a static file is cacheable and must carry no cookie)
             self.set_session(resp, self.sessions.touch(ctx.session))
         return resp
 
