@@ -130,6 +130,17 @@ def sign_in(driver, base, stack, username: str, lang: str = "nb") -> None:
          and d.find_elements("id", "sign-out"))
 
 
+def assert_labelled(driver) -> None:
+    """Every visible control has a label (its own <label>, or text for a button)."""
+    unlabelled = driver.execute_script("""
+        return Array.from(document.querySelectorAll('input, select, textarea, button'))
+          .filter(e => e.type !== 'hidden')
+          .filter(e => e.tagName === 'BUTTON' ? !e.textContent.trim()
+                                              : !(e.labels && e.labels.length))
+          .map(e => e.outerHTML.slice(0, 80));""")
+    assert not unlabelled, unlabelled
+
+
 def session_cookie(driver):
     return next((c for c in driver.get_cookies() if c["name"] == "staff_session"), None)
 
@@ -261,6 +272,7 @@ def test_an_editors_message_reaches_the_members_inbox(browser, base, stack, memb
     assert title not in by_id(browser, "push-nb").text
     assert "byte" in by_id(browser, "push-size").text
     shot(browser, "editor-compose")
+    assert_labelled(browser)
     browser.set_window_size(820, 1180)  # a tablet held upright: one column, still readable
     try:
         assert by_id(browser, "preview").location["y"] > by_id(browser, "send").location["y"]
@@ -300,6 +312,27 @@ def test_the_editor_sees_the_apis_errors_in_the_page(browser, base, stack):
     shot(browser, "editor-error")
 
 
+def test_a_scheduled_message_can_be_cancelled_in_the_console(browser, base, stack, db_exec):
+    sign_in(browser, base, stack, EDITOR)
+    browser.get(base + "/staff/messages/new")
+    title = f"Planlagt {uuid.uuid4().hex[:6]}"
+    for field, value in (("title_nb", title), ("title_en", title), ("body_nb", "Kommer."),
+                         ("body_en", "Coming.")):
+        by_id(browser, field).send_keys(value)
+    in_three_days = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() + 3 * 86400))
+    browser.execute_script("arguments[0].value = arguments[1]", by_id(browser, "send_at"),
+                           in_three_days)
+    by_id(browser, "send").click()
+    wait(browser, lambda d: "done=sent" in d.current_url)
+    assert by_id(browser, "message-status").text == "Planlagt"
+    message_id = browser.current_url.split("/staff/messages/")[1].split("?")[0]
+    by_id(browser, "cancel-message").click()
+    wait(browser, lambda d: "done=cancelled" in d.current_url)
+    assert by_id(browser, "message-status").text == "Avlyst"
+    assert db_exec("SELECT status FROM messages WHERE id::text = %s", (message_id,))[0][0] == \
+        "cancelled"
+
+
 # -- privacy officer -----------------------------------------------------------------------------
 
 def test_a_request_approved_in_the_console_shows_as_done_to_the_member(browser, base, stack,
@@ -314,6 +347,7 @@ def test_a_request_approved_in_the_console_shows_as_done_to_the_member(browser, 
     browser.get(base + "/staff/privacy/requests?status=received")
     wait(browser, lambda d: d.find_elements("id", f"approve-{request_id}"))
     shot(browser, "privacy-requests")
+    assert_labelled(browser)
     by_id(browser, f"approve-{request_id}").click()
     wait(browser, lambda d: "done=approved" in d.current_url)
     done = eventually(lambda: next((r for r in api.get("/v1/privacy/requests", token=tok).json()
@@ -433,6 +467,7 @@ def test_the_survey_manager_creates_and_adjusts_a_round(browser, base, stack, db
     closes = db_exec("SELECT closes_at FROM salary_rounds WHERE year = %s", (year,))[0][0]
     assert (closes.month, closes.day) == (3, 1)
     shot(browser, "survey-rounds")
+    assert_labelled(browser)
     db_exec("DELETE FROM salary_rounds WHERE year = %s", (year,))
 
 

@@ -347,3 +347,13 @@ def test_a_static_file_is_cacheable_and_carries_no_cookie(client, console):
     r = client.get("/staff/static/console.css")
     assert r.status_code == 200 and r.headers["Cache-Control"].startswith("public")
     assert not r.headers.getlist("Set-Cookie")
+
+
+def test_the_staff_mode_needs_the_staff_role_and_nothing_more():
+    from lederappen.core import auth
+    from lederappen.core.problems import Forbidden
+
+    assert auth.principal_for("staff", {"sub": "s", "roles": ["staff"]}).kind == "staff"
+    for roles in (["member"], [], ["editor"], None):
+        with pytest.raises(Forbidden):
+            auth.principal_for("staff", {"sub": "s", "roles": roles})
