@@ -196,11 +196,18 @@ def processing_record(ctx: Ctx):
 
 @page("GET", "/staff/privacy/audit")
 def audit_trail(ctx: Ctx):
-    member_id = (ctx.args.get("member_id") or "").strip()
-    found = None
-    if member_id:
-        found = call(ctx, _privacy().audit_trail, query={"member_id": member_id, "limit": "50",
-                                                        "cursor": ctx.args.get("cursor")})
+    return Page("audit.html", {"member_id": "", "found": None}, title=ctx.t("audit.title"))
+
+
+@page("POST", "/staff/privacy/audit")
+def audit_trail_found(ctx: Ctx):
+    """The look-up is a POST (the member number stays out of the URL), like the API's."""
+    admin = _privacy()
+    member_id = (ctx.form.get("member_id") or "").strip()
+    query: dict[str, Any] = {"member_id": member_id, "limit": 50}
+    if ctx.form.get("cursor"):
+        query["cursor"] = ctx.form["cursor"]
+    found = call(ctx, admin.audit_trail, body=query, body_type=admin.TrailQuery)
     return Page("audit.html", {"member_id": member_id, "found": found},
                 title=ctx.t("audit.title"))
 

@@ -8,7 +8,6 @@ deletion job in the same transaction; rejecting requires a reason, which the mem
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -105,10 +104,15 @@ def reject(request: Request) -> Reply:
 
 # -- the audit trail of one member (S2) ---------------------------------------------------------
 
-_MEMBER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+class TrailQuery(Body):
+    """Whose trail (a POST body, so the member number stays out of URLs and request logs)."""
+
+    member_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=pagination.MAX_LIMIT)] = pagination.DEFAULT_LIMIT
+    cursor: str | None = None
 
 
-@api.get("/v1/admin/privacy/audit-trail")
+@api.post("/v1/admin/privacy/audit-trail", body=TrailQuery)
 def audit_trail(request: Request) -> Reply:
     """Who saw or processed data about one member (found by member number), newest first: the
     entries exactly as the member sees them in their access view (privacy.access, the data
@@ -117,25 +121,21 @@ def audit_trail(request: Request) -> Reply:
     from ..core import datamap, log
     from . import access
 
-    member_id = (request.query.get("member_id") or "").strip()
-    if not _MEMBER_ID.match(member_id):
-        raise field_error("member_id", "invalid", "Oppgi et medlemsnummer.",
-                          "Give a member number.")
-    size = pagination.limit(request.query)
+    q: TrailQuery = request.body
     store = datamap.by_name("audit_events")
-    after = access.decode_cursor(store, request.query.get("cursor"))
+    after = access.decode_cursor(store, q.cursor)
     assert request.principal is not None
 
     def work(cur):
-        page = access.sql_page(cur, store, member_id, pseudonym=log.pseudonym, limit=size,
+        page = access.sql_page(cur, store, q.member_id, pseudonym=log.pseudonym, limit=q.limit,
                                after=after)
-        audit.record(cur, member_id, actor_kind="staff", actor=request.principal.subject,
+        audit.record(cur, q.member_id, actor_kind="staff", actor=request.principal.subject,
                      category="audit", action="read", purpose="handling_data_subject_request",
                      at=_now())
         return page
 
     page = db.transaction(work)
-    return Reply({"member_id": member_id, "items": page.items, "total": page.total,
+    return Reply({"member_id": q.member_id, "items": page.items, "total": page.total,
                   "next_cursor": page.next_cursor}, headers=_NO_STORE)
 
 
