@@ -7,7 +7,7 @@ manifest (manifest.json) and Terraform must agree; tests/unit/test_manifest.py c
 
 import functions_framework
 
-from lederappen.core.entry import http_function
+from lederappen.core.entry import http_function, web_function
 from lederappen.core.events import event_function
 
 meta = http_function("meta", "lederappen.meta.api")
@@ -41,3 +41,4 @@ privacy_admin = http_function("privacy_admin", "lederappen.privacy.admin")
 privacy_worker = functions_framework.cloud_event(
     event_function("privacy_worker", "lederappen.privacy.worker"))
 membership_end = http_function("membership_end", "lederappen.privacy.membership_end")
+staff_console = web_function("staff_console", "lederappen.console.app")
