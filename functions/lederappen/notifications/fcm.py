@@ -32,12 +32,22 @@ Retry contract, per message:
   status, error code and Retry-After, for the caller's own backoff (a Pub/Sub redelivery).
   A timeout or dropped connection may hide a delivery; its retry can then duplicate it.
 
+Two transports, one contract (`Sender(transport=...)`): "sdk" sends through
+`messaging.send_each_async` (httpx); "aiohttp" (the default, what `sender()` uses) posts the
+SDK's own encoding of the message with the SDK app's google-auth credential over a pool of
+aiohttp keep-alive connections, and turns a non-200 answer into the SDK's typed exception with
+the SDK's own error parser, so `classify` is the same for both. The hand-written transport
+stays because the benchmark (tests/benchmarks/fcm_ceiling.py, README "Benchmarks") shows the
+SDK's httpx path costing about 7x the CPU per push, too much for a 200,000-device broadcast
+on two cores; every other part (message, validation, auth, errors) is the SDK's.
+
 Endpoint and credentials: for `https://fcm.googleapis.com`, the SDK's Application Default
 Credentials; for any other FCM_ENDPOINT (the local stand-in), the SDK is pointed there (it has
 no setting for that: `_point_at` sets its one URL) with the fixed bearer `local-standin`.
 
 Nothing here logs a token, a payload or a response body: one summary line per `send_all`
-(counts per outcome) is all. firebase_admin (~240 ms) is imported lazily, by the first send.
+(counts per outcome) is all. firebase_admin (~240 ms) and aiohttp are imported lazily, by the
+first send.
 """
 
 from __future__ import annotations
@@ -56,6 +66,8 @@ from datetime import timezone
 from typing import Any, Callable, Literal, Sequence
 from urllib.parse import urlsplit
 
+import msgspec
+
 from ..core import log
 
 logger = logging.getLogger(__name__)
@@ -69,6 +81,10 @@ BACKOFF_CAP = 10.0
 
 _BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 _TOKEN_FIELDS = frozenset({"message.token", "message.fid"})
+
+Transport = Literal["aiohttp", "sdk"]
+#: Retried by the aiohttp transport (the SDK's own transport retries 500 and 503 itself).
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 Status = Literal["sent", "unregistered", "invalid_token", "retryable", "failed"]
 STATUSES: tuple[Status, ...] = ("sent", "unregistered", "invalid_token", "retryable", "failed")
@@ -155,7 +171,8 @@ def classify(exc: BaseException) -> tuple[str, str | None, int | None, float | N
         about_token = response is not None and bool(_violated_fields(response) & _TOKEN_FIELDS)
         return ("invalid_token" if about_token else "failed"), code, status, retry_after
     if isinstance(exc, (exceptions.UnavailableError, exceptions.InternalError,
-                        exceptions.DeadlineExceededError, exceptions.ResourceExhaustedError)):
+                        exceptions.DeadlineExceededError, exceptions.ResourceExhaustedError)) \
+            or status in RETRY_STATUSES:
         return "retry", code, status, retry_after
     if isinstance(exc, exceptions.UnknownError) and response is None:
         # a transport error the SDK could not name, or no access token to be had
@@ -262,9 +279,13 @@ class Sender:
 
     def __init__(self, endpoint: str, project: str, *, concurrency: int = 64,
                  max_attempts: int = 4, deadline_seconds: float = 20.0,
-                 request_timeout: float = 10.0, credential: Any = None):
+                 request_timeout: float = 10.0, credential: Any = None,
+                 transport: Transport = "aiohttp"):
         if concurrency < 1 or max_attempts < 1:
             raise ValueError("concurrency and max_attempts must be at least 1")
+        if transport not in ("aiohttp", "sdk"):
+            raise ValueError("transport must be 'aiohttp' or 'sdk'")
+        self.transport = transport
         self.endpoint, self.project = endpoint, project
         self.concurrency = concurrency
         self.max_attempts = max_attempts
@@ -278,6 +299,11 @@ class Sender:
         self._closed = False
         self._paused_until = 0.0  # loop.time() until which a 429 paused all sends
         self._semaphore: asyncio.Semaphore | None = None
+        self._session: Any = None  # aiohttp transport: the keep-alive pool (on the loop)
+        self._url = ""
+        self._encoder: Any = None
+        self._headers: dict[str, str] = {}
+        self._refresh_lock: asyncio.Lock | None = None
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -294,9 +320,33 @@ class Sender:
                                           daemon=True)
                 thread.start()
                 self._semaphore = asyncio.Semaphore(self.concurrency)
+                if self.transport == "aiohttp":
+                    try:
+                        asyncio.run_coroutine_threadsafe(self._open(), loop).result(30)
+                    except BaseException:
+                        loop.call_soon_threadsafe(loop.stop)
+                        thread.join(5)
+                        loop.close()
+                        raise
                 self._loop, self._thread = loop, thread
                 atexit.register(self.close)
             return self._loop
+
+    async def _open(self) -> None:
+        import aiohttp
+        from firebase_admin import _messaging_encoder, messaging
+
+        service = messaging._get_messaging_service(self._app)
+        self._url = service._fcm_url  # the SDK's URL (pointed at the stand-in locally)
+        self._headers = dict(service._fcm_headers)  # the SDK's API version and client
+        self._headers["Content-Type"] = "application/json"
+        self._encoder = _messaging_encoder.MessageEncoder()
+        self._refresh_lock = asyncio.Lock()
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
+            timeout=aiohttp.ClientTimeout(total=self.request_timeout),
+            trust_env=False,
+        )
 
     def close(self) -> None:
         """Closes the connections and stops the loop; the Sender cannot send afterwards."""
@@ -311,10 +361,14 @@ class Sender:
         from firebase_admin import messaging
 
         service = messaging._get_messaging_service(app)
-        try:  # the SDK's async client lives on this loop: close it there
-            asyncio.run_coroutine_threadsafe(service._async_client.aclose(), loop).result(10)
-        except Exception:  # best effort: the process may be going away
-            pass
+        closing = [service._async_client.aclose()]  # it lives on this loop: close it there
+        if self._session is not None:
+            closing.append(self._session.close())
+        for coro in closing:
+            try:
+                asyncio.run_coroutine_threadsafe(coro, loop).result(10)
+            except Exception:  # best effort: the process may be going away
+                pass
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         if not thread.is_alive():
@@ -340,13 +394,14 @@ class Sender:
 
     def send_all(self, messages: Sequence[Any]) -> list[Outcome]:
         """Sends every message; one Outcome per message, in input order. Blocks."""
-        started = time.monotonic()
         n = len(messages)
         if n == 0:
             return []
         loop = self._ensure_started()
         results: list[Outcome | None] = [None] * n
-        if not self._fresh_credential():
+        fresh = self._fresh_credential()
+        started = time.monotonic()  # the deadline counts the sending, not the set-up above
+        if not fresh:
             out = [Outcome("retryable", None, "UNAUTHENTICATED", 0, None)] * n
         else:
             # loop.time() is time.monotonic(): the deadline counts from the call.
@@ -470,12 +525,14 @@ class Sender:
         return delay
 
     async def _send(self, message: Any, remaining: float) -> BaseException | None:
-        """One send through the SDK's async API: None, or the exception it reported.
+        """One send: None, or the SDK's exception for what FCM answered (or for no answer).
         Raises ValueError for a message the SDK will not encode."""
         from firebase_admin import exceptions, messaging
 
         async with self._semaphore:
             try:
+                if self.transport == "aiohttp":
+                    return await asyncio.wait_for(self._post(message), remaining)
                 batch = await asyncio.wait_for(
                     messaging.send_each_async([message], dry_run=False, app=self._app),
                     remaining)
@@ -485,6 +542,64 @@ class Sender:
             except exceptions.FirebaseError as exc:
                 return exc
         return batch.responses[0].exception
+
+    async def _post(self, message: Any) -> BaseException | None:
+        """The aiohttp transport: POSTs the SDK's encoding of `message` with the credential's
+        access token; a 401 refreshes the token and sends once more, as the SDK does."""
+        import httpx
+        from firebase_admin import _utils, exceptions, messaging
+
+        encoded = self._encoder.default(message)  # ValueError: the SDK refuses it
+        try:
+            body = msgspec.json.encode({"message": encoded})
+        except (TypeError, msgspec.EncodeError) as exc:  # e.g. an object in custom data
+            raise ValueError("the message cannot be encoded as JSON") from exc
+        credential = self._app.credential.get_credential()
+        for attempt in (1, 2):
+            token = credential.token
+            headers = {**self._headers, "Authorization": f"Bearer {token}"}
+            try:
+                async with self._session.post(self._url, data=body, headers=headers) as resp:
+                    content = await resp.read()
+                    status, answer_headers = resp.status, list(resp.headers.items())
+            except asyncio.TimeoutError as exc:
+                return exceptions.DeadlineExceededError("FCM did not answer in time", cause=exc)
+            except self._aiohttp_errors() as exc:
+                return exceptions.UnavailableError("no connection to FCM", cause=exc)
+            if status == 200:
+                return None
+            if status == 401 and attempt == 1 and await self._refreshed(credential, token):
+                continue
+            break
+        # The SDK's own reading of an error answer: the same typed exception either way.
+        request = httpx.Request("POST", self._url)
+        response = httpx.Response(status, headers=answer_headers, content=content,
+                                  request=request)
+        error = httpx.HTTPStatusError(f"HTTP {status}", request=request, response=response)
+        return _utils.handle_platform_error_from_httpx(
+            error, messaging._MessagingService._build_fcm_error_httpx)
+
+    @staticmethod
+    def _aiohttp_errors() -> tuple[type[BaseException], ...]:
+        import aiohttp
+
+        return (aiohttp.ClientError, OSError)
+
+    async def _refreshed(self, credential: Any, rejected: str | None) -> bool:
+        """Refreshes the access token FCM rejected, once for all sends that saw it rejected
+        (the refresh is blocking I/O: it runs off the loop); False if none can be had."""
+        async with self._refresh_lock:
+            if credential.token != rejected:
+                return True  # another send refreshed it already
+            loop = asyncio.get_running_loop()
+            try:
+                from google.auth.transport.requests import Request
+
+                await loop.run_in_executor(None, credential.refresh, Request())
+            except Exception as exc:
+                logger.error("fcm access token refresh failed", exc_info=exc)
+                return False
+            return True
 
 
 _senders: dict[tuple[str, str], Sender] = {}
