@@ -2,9 +2,9 @@
 became of each.
 
 Messages are `firebase_admin.messaging.Message` objects (built by `push.fcm_message`); the SDK
-validates them as it encodes them (a ttl, an enum, the one target) and sends each with its
-async API (`messaging.send_each_async`, httpx, access tokens from google-auth). What FCM
-answered comes back as the SDK's typed exceptions, and `classify` reads those, never the text.
+validates them as it encodes them (a ttl, an enum, the one target), its google-auth
+credential gives the access token, and what FCM answered comes back as the SDK's typed
+exceptions, which `classify` reads, never their text. The transport is below.
 
 `Sender.send_all(messages)` returns one `Outcome` per message, in input order. It blocks the
 calling thread (a sync functions-framework handler, possibly several at once) while the work
@@ -19,14 +19,15 @@ Retry contract, per message:
   `InvalidArgumentError` whose google.rpc.BadRequest names `message.token` (or
   `message.fid`) → "invalid_token". Any other invalid argument (e.g. a payload over 4096
   bytes) and a message the SDK refuses to encode → "failed", not retried; so are
-  `ThirdPartyAuthError` (APNs/Web Push credentials) and a 401 the SDK could not cure by
-  refreshing its access token (it refreshes and resends by itself on a 401).
+  `ThirdPartyAuthError` (APNs/Web Push credentials) and a 401 that refreshing the access
+  token did not cure (a 401 refreshes it and sends once more).
 * `QuotaExceededError` (429), `UnavailableError`, `InternalError`, `DeadlineExceededError`,
-  connection errors and timeouts are retried up to `max_attempts` SDK sends in all, after
+  any 500/502/503/504, connection errors and timeouts are retried up to `max_attempts` sends
+  in all, after
   exponential backoff with full jitter (base 0.5 s, factor 2, cap 10 s), or after Retry-After
   when that is longer. A 429 with Retry-After pauses every send of the Sender until then:
-  FCM's quota is per project. (The SDK itself also retries a 500 or 503 up to four times
-  within one send.)
+  FCM's quota is per project. (The SDK's own transport also retries a 500 or 503 up to four
+  times within one send.)
 * Nothing goes past `deadline_seconds` from the start of `send_all` (a send still running
   then is cancelled). A message whose attempts or time ran out is "retryable", with the last
   status, error code and Retry-After, for the caller's own backoff (a Pub/Sub redelivery).
@@ -38,7 +39,7 @@ SDK's own encoding of the message with the SDK app's google-auth credential over
 aiohttp keep-alive connections, and turns a non-200 answer into the SDK's typed exception with
 the SDK's own error parser, so `classify` is the same for both. The hand-written transport
 stays because the benchmark (tests/benchmarks/fcm_ceiling.py, README "Benchmarks") shows the
-SDK's httpx path costing about 7x the CPU per push, too much for a 200,000-device broadcast
+SDK's httpx path costing about 14x the CPU per push, too much for a 200,000-device broadcast
 on two cores; every other part (message, validation, auth, errors) is the SDK's.
 
 Endpoint and credentials: for `https://fcm.googleapis.com`, the SDK's Application Default
