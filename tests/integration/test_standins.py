@@ -627,12 +627,15 @@ def test_fcm_rejects_invalid_messages_like_fcm():
             {"message": {"token": "t"}, "dry_run": True},  # unknown body field
         ]
         for case in cases:
-            await fcm_error(
-                await client.post(SEND, json=case, headers=FCM_AUTH),
-                400,
-                "INVALID_ARGUMENT",
-                "INVALID_ARGUMENT",
+            body = await fcm_error(
+                await client.post(SEND, json=case, headers=FCM_AUTH), 400, "INVALID_ARGUMENT"
             )
+            # as FCM: a google.rpc.BadRequest names the field (FCM's own checks add an
+            # FcmError INVALID_ARGUMENT; JSON-level errors such as unknown names do not)
+            kinds = {d["@type"].rsplit("/", 1)[1]: d for d in body["error"]["details"]}
+            assert len(kinds["google.rpc.BadRequest"]["fieldViolations"]) == 1, body
+            assert kinds.get("google.firebase.fcm.v1.FcmError", {}).get(
+                "errorCode", "INVALID_ARGUMENT") == "INVALID_ARGUMENT"
         body = await (
             await client.post(
                 SEND, json=msg(token="t", data={"blob": "x" * 5000}), headers=FCM_AUTH
