@@ -448,7 +448,12 @@ def test_the_survey_manager_creates_and_adjusts_a_round(browser, base, stack, db
     year = 2093
     db_exec("DELETE FROM salary_rounds WHERE year = %s", (year,))
     sign_in(browser, base, stack, SURVEY)
+    released = db_exec("SELECT min(year) FROM salary_rounds WHERE closes_at < now() "
+                       "AND year > 2010")[0][0]
     browser.get(base + "/staff/salary-rounds")
+    # every closed round shows its releases (a release never changes; corrections are API)
+    headings = [h.text for h in browser.find_elements("css selector", f"#round-{released} ~ h3")]
+    assert headings == ["Utgaver av statistikken"]
     by_id(browser, "year").clear()
     by_id(browser, "year").send_keys(str(year))
     by_id(browser, "title_nb").send_keys("Lønnsundersøkelsen 2093")

@@ -436,10 +436,15 @@ def _round_form(form, *, create: bool) -> dict[str, Any]:
 def salary_rounds(ctx: Ctx):
     from ..salary.vocabulary import QUESTIONS
 
+    from ..salary import releases
+
     items = call(ctx, _salary().list_rounds)["items"]
     for r in items:
         r["opens_input"], r["closes_input"] = (_local_input(r["opens_at"]),
                                                _local_input(r["closes_at"]))
+        if r["status"] == "closed":
+            r["releases"] = call(ctx, releases.list_releases,
+                                 params={"year": str(r["year"])})["items"]
     chart = [(str(r["year"]), r["answers"]) for r in sorted(items, key=lambda r: r["year"])]
     return Page("salary_rounds.html", {
         "items": items, "chart": chart,

@@ -267,10 +267,23 @@ T: dict[str, dict[str, str]] = {
     "sr.title": {"nb": "Lønnsundersøkelser", "en": "Salary surveys"},
     "sr.intro": {"nb": "Ingen side her viser et svar; du ser antall svar per runde.",
                  "en": "No page here shows an answer; you see the number of answers per round."},
-    "sr.no_releases": {"nb": "Publiseringene for en runde vises ikke her ennå: API-et har ingen "
-                             "slik rute.",
-                       "en": "A round's releases are not shown here yet: the API has no such "
-                             "route."},
+    "sr.releases": {"nb": "Utgaver av statistikken", "en": "Releases of the statistics"},
+    "sr.not_released": {"nb": "Ikke publisert ennå: jobben publiserer runden kort tid etter at "
+                              "den stengte.",
+                        "en": "Not published yet: the job publishes the round shortly after it "
+                              "closed."},
+    "sr.kind.first": {"nb": "første utgave", "en": "first release"},
+    "sr.kind.correction": {"nb": "rettelse", "en": "correction"},
+    "sr.corrections": {"nb": "En utgave endres aldri. En rettelse er en ny utgave, laget med "
+                             "POST /v1/admin/salary-rounds/{år}/releases (funksjonen "
+                             "salary-releases, den eneste som leser svarene, og bare for å "
+                             "summere dem); den avvises hvis den ville skille seg fra en tidligere "
+                             "utgave med 1–4 personer i en gruppe.",
+                       "en": "A release never changes. A correction is a new release, made with "
+                             "POST /v1/admin/salary-rounds/{year}/releases (the salary-releases "
+                             "function, the only one that reads the answers, and only to sum "
+                             "them); it is refused if it would differ from an earlier release by "
+                             "1–4 persons in a group."},
     "sr.year": {"nb": "År", "en": "Year"},
     "sr.name": {"nb": "Tittel", "en": "Title"},
     "sr.opens": {"nb": "Åpner", "en": "Opens"},
