@@ -56,6 +56,15 @@ class Problem(Exception):
         return out
 
 
+class BadRequest(Problem):
+    """Raised when the request itself cannot be understood (a URL or request line the server
+    cannot route) (400)."""
+
+    status = 400
+    slug = "bad-request"
+    title = {"nb": "Ugyldig forespørsel", "en": "Bad request"}
+
+
 class Unauthenticated(Problem):
     """Raised when the bearer token is missing, malformed, expired or not ours (401)."""
 
@@ -167,7 +176,7 @@ class InternalError(Problem):
 
 
 ALL = (
-    Unauthenticated, Forbidden, NotFound, MethodNotAllowed, Conflict, PreconditionFailed,
+    BadRequest, Unauthenticated, Forbidden, NotFound, MethodNotAllowed, Conflict, PreconditionFailed,
     PayloadTooLarge, UnsupportedMediaType, PreconditionRequired, ValidationFailed,
     DependencyUnavailable, InternalError,
 )
