@@ -57,8 +57,14 @@ def _framework_errors_as_problems() -> None:
     app.register_error_handler(HTTPException, as_problem)
 
 
+#: entry point -> the feature module serving it, for tools that read every `Api` (the OpenAPI
+#: generator, infra/scripts/openapi.py).
+HTTP_MODULES: dict[str, str] = {}
+
+
 def http_function(entry_point: str, module: str) -> Callable[[Any], Any]:
     """An HTTP entry point whose feature module exposes `api` (a core.http.Api)."""
+    HTTP_MODULES[entry_point] = module
     _framework_errors_as_problems()
     state: dict[str, Any] = {}
     lock = threading.Lock()

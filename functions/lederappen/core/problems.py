@@ -8,7 +8,9 @@ handlers; the HTTP layer renders them and never lets anything else escape as a s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 TYPE_BASE = "https://api.lederne.no/problems/"
 CONTENT_TYPE = "application/problem+json"
@@ -180,3 +182,30 @@ ALL = (
     PayloadTooLarge, UnsupportedMediaType, PreconditionRequired, ValidationFailed,
     DependencyUnavailable, InternalError,
 )
+
+
+#: The stable `type` URIs, one per Problem class.
+ProblemType = Literal[tuple(TYPE_BASE + p.slug for p in ALL)]  # type: ignore[valid-type]
+
+
+class FieldError(msgspec.Struct, omit_defaults=True):
+    """One failing field of a validation problem."""
+
+    code: str
+    message: str
+    #: Dotted path of the failing field (`title.nb`, `questions.0.id`); null for the whole body.
+    field: str | None = None
+
+
+class ProblemDocument(msgspec.Struct, omit_defaults=True):
+    """An error, as `application/problem+json` (RFC 9457). Named `Problem` in the OpenAPI
+    document. Further members (for example `dependency`, `current_version`) may follow."""
+
+    type: ProblemType
+    title: str
+    status: Annotated[int, msgspec.Meta(ge=400, le=599)]
+    detail: str | None = None
+    instance: str | None = None
+    #: For dependency-unavailable: which dependency.
+    dependency: str | None = None
+    errors: list[FieldError] | None = None

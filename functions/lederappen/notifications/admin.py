@@ -28,7 +28,7 @@ from ..core import audit, db, firestore, idempotency, lederne, log, outbox, pagi
 from ..core.http import Api, Reply, Request
 from ..core.problems import DependencyUnavailable, NotFound
 from ..core.public_cache import topic_ids
-from ..core.validation import Body, fields_error
+from ..core.validation import Body, Timestamp, fields_error
 from ..salary.vocabulary import COUNTIES
 from . import inbox, outgoing, push
 from .message import Category, DeepLink, Message, Text, Title
@@ -60,7 +60,7 @@ class Draft(Body):
     #: Left out: sensitive for a message to one member (what is meant for one person stays
     #: off the lock screen), not for messages to many.
     sensitive: bool | None = None
-    send_at: datetime | None = None
+    send_at: Timestamp | None = None
 
 
 def _now() -> datetime:
