@@ -22,7 +22,7 @@ unit: bootstrap
 
 ## make fuzz: the long schemathesis run (all checks, member and every staff role) on a fresh stack
 fuzz: bootstrap
-	@$(PY) -m tests.support.fuzz --examples 100
+	@$(PY) -m tests.support.fuzz --examples 50
 
 ## make openapi: regenerate functions/openapi.json from the code's msgspec types and the manifest
 openapi: bootstrap

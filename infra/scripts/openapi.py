@@ -9,7 +9,11 @@ validates:
   every type it nests; an operation's `requestBody` schema points at it;
 - the Problem schema (`problems.ProblemDocument`) every error response uses, and its
   `type` URIs from the Problem classes;
-- integer path parameters declared with `Api.route(..., params={...})`.
+- integer path parameters declared with `Api.route(..., params={...})`;
+- from the manifest (functions/manifest.json), for every public route: the function serving
+  it (`x-function`), its auth (`security`: none for `public`, the bearer token otherwise) and
+  the errors that follow from the route's shape: 401 and 403 with a token, 404 with a path
+  parameter, 413, 415 and 422 with a JSON body.
 Component names are the class names; where two classes share one, the feature's name is put
 in front (`notifications.admin.Draft` -> `NotificationsDraft`), so every name is unique and
 stays the same from run to run. Schemas nothing refers to any more are dropped.
@@ -227,11 +231,51 @@ def generate(current: dict) -> dict:
             for param in op.get("parameters", []):
                 if param.get("in") == "path" and param.get("name") == name:
                     param["schema"] = _clean(msgspec.json.schema(type_))
+    _from_manifest(doc, endpoints)
     schemas.update(generated)
     keep = _reachable(doc)
     doc["components"]["schemas"] = {k: v for k, v in sorted(schemas.items()) if k in keep}
     doc["components"]["x-generated-schemas"] = sorted(set(generated) & keep)
     return doc
+
+
+def _problem(status: str) -> dict:
+    return {"$ref": f"#/components/responses/Problem{status}"}
+
+
+def _from_manifest(doc: dict, endpoints: list[tuple[Any, Any]]) -> None:
+    missing = []
+    for route, endpoint in endpoints:
+        if route.auth == "job":  # Cloud Scheduler's routes are not the app's
+            continue
+        op = doc["paths"].get(route.path, {}).get(route.method.lower())
+        if op is None:
+            missing.append(f"{route.method} {route.path}")
+            continue
+        fn = next(f for f in _manifest().functions if route in f.routes)
+        op["x-function"] = fn.name
+        responses = op.setdefault("responses", {})
+        if route.auth == "public":
+            op["security"] = []
+            responses.pop("401", None)
+            responses.pop("403", None)
+        else:
+            op["security"] = [{"bearer": []}]
+            responses.setdefault("401", _problem("401"))
+            responses.setdefault("403", _problem("403"))
+        if "{" in route.path:
+            responses.setdefault("404", _problem("404"))
+        if isinstance(endpoint.body, type) and endpoint.body is not bytes:
+            for status in ("413", "415", "422"):
+                responses.setdefault(status, _problem(status))
+        op["responses"] = dict(sorted(responses.items()))
+    assert not missing, f"routes in manifest.json without an operation in openapi.json: {missing}"
+
+
+def _manifest():
+    from lederappen.core import manifest as manifest_mod
+
+    return manifest_mod.load()
 
 
 def render(doc: dict) -> str:

@@ -15,7 +15,7 @@ from tests.support import fuzz
 
 pytestmark = [pytest.mark.stack, pytest.mark.fuzz]
 #: Per operation and identity; sized to keep the whole run near a minute.
-EXAMPLES = 3
+EXAMPLES = 2
 SEED = 20
 
 

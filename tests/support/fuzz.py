@@ -7,7 +7,7 @@ per operation; no server error and no conformance failure may be reported. The c
 (bearer auth, hooks, the few state-dependent answers a schema cannot express) is in
 tests/fuzz/schemathesis.toml, the hooks in tests/support/fuzz_hooks.py.
 
-    python -m tests.support.fuzz --examples 100    # `make fuzz`: against a fresh local stack
+    python -m tests.support.fuzz --examples 50     # `make fuzz`: against a fresh local stack
 
 The suite runs the same with few examples (tests/e2e/test_zz_fuzz.py), last, since staff
 operations change shared state (publish terms, send messages, run matching).
@@ -95,7 +95,7 @@ def run_one(gateway: str, lederne: str, auth: str, who: str | None, *, examples:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=100, help="max examples per operation")
+    parser.add_argument("--examples", type=int, default=50, help="max examples per operation")
     parser.add_argument("--seed", type=int, default=20)
     # One worker: with several, hypothesis sometimes fails inside CPython 3.11's ast.parse
     # ("AST constructor recursion depth mismatch") while describing a filter.
