@@ -198,8 +198,9 @@ class FieldError(msgspec.Struct, omit_defaults=True):
 
 
 class ProblemDocument(msgspec.Struct, omit_defaults=True):
-    """An error, as `application/problem+json` (RFC 9457). Named `Problem` in the OpenAPI
-    document. Further members (for example `dependency`, `current_version`) may follow."""
+    """An error, as `application/problem+json` (RFC 9457): a stable `type` URI, a localised
+    `title` and `detail`, and for invalid content `errors` naming each field. A problem may
+    carry further members (for example `current_version` on a conflict)."""
 
     type: ProblemType
     title: str
