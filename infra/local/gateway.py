@@ -238,7 +238,10 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, str] | 
 
     async def control_duplicates(request: web.Request) -> web.Response:
         if request.method == "POST":
-            body = await request.json()
+            try:
+                body = await request.json()
+            except ValueError:  # not JSON (or not UTF-8): the caller's mistake, not ours
+                body = None
             if not isinstance(body, dict) or not isinstance(body.get("enabled"), bool):
                 return _problem(400, "bad-request", "Expected {\"enabled\": true|false}")
             push_state["duplicates"] = body["enabled"]
