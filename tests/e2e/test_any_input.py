@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import urllib3
+from lederappen.core import manifest as manifest_mod
 
 from infra.local import demo_data
-from lederappen.core import manifest as manifest_mod
 from tests.conftest import Client
 
 pytestmark = pytest.mark.stack

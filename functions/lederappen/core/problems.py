@@ -178,7 +178,8 @@ class InternalError(Problem):
 
 
 ALL = (
-    BadRequest, Unauthenticated, Forbidden, NotFound, MethodNotAllowed, Conflict, PreconditionFailed,
+    BadRequest, Unauthenticated, Forbidden, NotFound, MethodNotAllowed, Conflict,
+    PreconditionFailed,
     PayloadTooLarge, UnsupportedMediaType, PreconditionRequired, ValidationFailed,
     DependencyUnavailable, InternalError,
 )

@@ -76,7 +76,8 @@ def unstorable(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 
 
 _UNSTORABLE_MESSAGES = {
-    "nul": {"nb": "Teksten kan ikke inneholde NUL-tegn.", "en": "Text cannot contain NUL characters."},
+    "nul": {"nb": "Teksten kan ikke inneholde NUL-tegn.",
+            "en": "Text cannot contain NUL characters."},
     "encoding": {"nb": "Teksten er ikke gyldig Unicode.", "en": "The text is not valid Unicode."},
     "range": {"nb": "Tallet er utenfor det tillatte området.", "en": "The number is out of range."},
 }
@@ -187,7 +188,8 @@ def decode(raw: bytes, type_: type[T]) -> T:
         raise ValidationFailed(
             {"nb": "Innholdet er ikke gyldig JSON.", "en": "The body is not valid JSON."},
             errors=[{"field": None, "code": "malformed_json",
-                     "message": {"nb": "Ikke gyldig JSON (UTF-8).", "en": "Not valid JSON (UTF-8)."}}],
+                     "message": {"nb": "Ikke gyldig JSON (UTF-8).",
+                                 "en": "Not valid JSON (UTF-8)."}}],
         ) from None
     reject_unstorable(value)
     return value
