@@ -1,5 +1,5 @@
 # One command to run the backend, one to run the tests. Both install what they need first.
-.PHONY: run test unit bench bench-salary bench-matching bench-erasure bench-load migrate bootstrap clean
+.PHONY: run test unit fuzz openapi bench bench-salary bench-matching bench-erasure bench-load migrate bootstrap clean
 
 PY := .venv/bin/python
 PORT_BASE ?= 8080
@@ -19,6 +19,14 @@ test: bootstrap
 ## make unit: the fast unit tests only (no I/O)
 unit: bootstrap
 	@$(PY) -m pytest tests/unit
+
+## make fuzz: the long schemathesis run (all checks, member and every staff role) on a fresh stack
+fuzz: bootstrap
+	@$(PY) -m tests.support.fuzz --examples 50
+
+## make openapi: regenerate functions/openapi.json from the code's msgspec types and the manifest
+openapi: bootstrap
+	@$(PY) -m infra.scripts.openapi
 
 ## make bench: cold-start and warm-latency benchmark (prints ratios against baselines)
 bench: bootstrap

@@ -233,3 +233,8 @@ def eventually(check, timeout: float = 15.0, interval: float = 0.1):
             return value
         _time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {value!r})")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fuzz runs (marker `fuzz`) go last: their staff operations change shared state."""
+    items.sort(key=lambda item: item.get_closest_marker("fuzz") is not None)

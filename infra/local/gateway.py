@@ -11,7 +11,9 @@ the same from the same manifest routes, so the app and curl talk to one base URL
 * method, path, query string, headers and body pass through unchanged (hop-by-hop headers
   dropped, `X-Forwarded-For`/`X-Forwarded-Proto` added); the answer streams back with its
   status and headers, compressed bodies left as they are;
-* any other path gets 404 problem+json, and an unreachable function 502 problem+json.
+* any other path gets 404 problem+json, and an unreachable function 502 problem+json; so
+  does everything aiohttp itself would answer in text/plain (a request line it cannot parse,
+  an unknown method, a path it cannot route): every answer is problem+json.
 
 Upstream connections (this is where 502s under load came from): each function gets up to
 `UPSTREAM_CONNECTIONS_PER_FUNCTION` keep-alive connections of its own (no pool shared by all
@@ -74,7 +76,7 @@ class GatewayRoute:
     def pattern(self) -> re.Pattern:
         parts = re.split(r"(\{[^/{}]+\})", self.path)
         regex = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts if p)
-        return re.compile(f"^{regex}$")
+        return re.compile(f"^{regex}\\Z")
 
 
 def build_routes(functions: Iterable, targets: Mapping[str, str]) -> list[GatewayRoute]:
@@ -115,6 +117,15 @@ class Router:
         return path_only
 
 
+_SLUGS = {400: ("bad-request", "Bad request"), 404: ("not-found", "Not found"),
+          405: ("method-not-allowed", "Method not allowed"),
+          413: ("payload-too-large", "Request body too large"),
+          414: ("uri-too-long", "URI too long"),
+          431: ("request-header-fields-too-large", "Request header fields too large"),
+          500: ("internal-error", "Something went wrong on our side"),
+          504: ("gateway-timeout", "The function did not answer in time")}
+
+
 def _problem(status: int, slug: str, title: str):
     from aiohttp import web
 
@@ -124,6 +135,33 @@ def _problem(status: int, slug: str, title: str):
                         headers={"Cache-Control": "no-store"})
 
 
+def _problem_for(status: int):
+    slug, title = _SLUGS.get(status, ("bad-request" if status < 500 else "internal-error",
+                                      "Bad request" if status < 500 else "Server error"))
+    return _problem(status, slug, title)
+
+
+def install_problem_errors() -> None:
+    """Makes aiohttp answer what it rejects before any handler runs (a request line or header
+    it cannot parse, an unknown method) with problem+json instead of text/plain or HTML, as
+    the production load balancer answers with its own error and never with a function's
+    stack trace. Idempotent; only the gateway process calls it."""
+    from aiohttp import web_protocol
+
+    original = web_protocol.RequestHandler.handle_error
+    if getattr(original, "problem_json", False):
+        return
+
+    def handle_error(self, request, status=500, exc=None, message=None):
+        plain = original(self, request, status, exc, message)
+        resp = _problem_for(plain.status)
+        resp.force_close()
+        return resp
+
+    handle_error.problem_json = True  # type: ignore[attr-defined]
+    web_protocol.RequestHandler.handle_error = handle_error  # type: ignore[method-assign]
+
+
 def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, str] | None = None):
     """The aiohttp application; one shared keep-alive ClientSession for all upstream calls."""
     import aiohttp
@@ -131,10 +169,22 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, str] | 
     from yarl import URL
 
     router = Router(routes)
+
+    @web.middleware
+    async def problems_only(request: web.Request, handler):
+        """aiohttp's own answers (no route, wrong method) as problem+json too."""
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return _problem_for(exc.status)
+
     push_targets = {k: v.rstrip("/") for k, v in (push_targets or {}).items()}
     push_state = {"duplicates": False, "relayed": 0, "copies": 0}
     session_key = web.AppKey("session", aiohttp.ClientSession)
-    app = web.Application(client_max_size=0)  # no limit here: the functions enforce theirs
+    # no body size limit here: the functions enforce theirs
+    app = web.Application(client_max_size=0, middlewares=[problems_only])
 
     async def on_startup(app):
         app[session_key] = aiohttp.ClientSession(
@@ -212,7 +262,10 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, str] | 
 
     async def control_duplicates(request: web.Request) -> web.Response:
         if request.method == "POST":
-            body = await request.json()
+            try:
+                body = await request.json()
+            except ValueError:  # not JSON (or not UTF-8): the caller's mistake, not ours
+                body = None
             if not isinstance(body, dict) or not isinstance(body.get("enabled"), bool):
                 return _problem(400, "bad-request", "Expected {\"enabled\": true|false}")
             push_state["duplicates"] = body["enabled"]
@@ -222,7 +275,8 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, str] | 
     app.on_cleanup.append(on_cleanup)
     app.router.add_post("/_push/{function}", push)
     app.router.add_route("*", "/_control/push-duplicates", control_duplicates)
-    app.router.add_route("*", "/{tail:.*}", proxy)
+    # [\s\S]: a path with a (percent-encoded) newline is still the functions' to answer
+    app.router.add_route("*", "/{tail:[\\s\\S]*}", proxy)
     return app
 
 
@@ -246,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         routes = routes_from_json(args.routes_json)
     from . import aioserve  # imports aiohttp: only when serving
+
+    install_problem_errors()
 
     return aioserve.run("gateway", args.host, args.port, lambda host, port: build_app(routes, push_targets),
                         note=f" ({len(routes)} routes)", shutdown_timeout=60.0)

@@ -76,3 +76,49 @@ def test_any_bytes_either_decode_or_give_a_422(raw):
         decode(raw, Sample)
     except ValidationFailed as exc:
         assert exc.status == 422 and exc.body("nb")["errors"]
+
+
+class Free(Body):
+    text: str
+    amount: int | None = None
+    ratio: float | None = None
+    tags: dict[str, str] | None = None
+
+
+def test_nul_in_text_is_a_422_naming_the_field_even_nested():
+    with pytest.raises(ValidationFailed) as err:
+        decode(b'{"text": "ok", "tags": {"a": "x\\u0000"}}', Free)
+    assert [e["field"] for e in err.value.body("en")["errors"]] == ["tags.a"]
+
+
+@pytest.mark.parametrize("raw", [b'{"text": "ok", "amount": 9223372036854775808}',
+                                 b'{"text": "ok", "amount": 18446744073709551616}',
+                                 b'{"text": "ok", "amount": -9223372036854775809}',
+                                 b'{"text": "ok", "ratio": 1e999}'])
+def test_an_integer_beyond_bigint_and_an_infinite_number_are_422s_naming_the_field(raw):
+    with pytest.raises(ValidationFailed) as err:
+        decode(raw, Free)
+    assert [e["field"] for e in err.value.body("en")["errors"]] == [
+        "amount" if b"amount" in raw else "ratio"]
+
+
+def test_invalid_utf8_is_a_422_malformed_json_not_an_exception():
+    assert _error(b'{"count": 1, "name": "\xff"}')["code"] == "malformed_json"
+
+
+def test_a_whole_number_written_with_a_fraction_is_an_integer():
+    assert decode(b'{"count": 7.0, "name": "a"}', Sample).count == 7
+    assert _error(b'{"count": 7.5, "name": "a"}')["field"] == "count"
+
+
+@given(st.text(max_size=30))
+def test_any_text_decodes_or_gives_a_422_and_what_decodes_is_storable(text):
+    import json
+
+    try:
+        value = decode(json.dumps({"text": text}).encode(), Free)
+    except ValidationFailed as exc:
+        assert exc.status == 422 and exc.body("en")["errors"][0]["field"] == "text"
+    else:
+        assert "\x00" not in value.text
+        value.text.encode("utf-8")

@@ -9,7 +9,7 @@ import msgspec
 
 from ..core import db, idempotency, pagination
 from ..core.http import Api, Reply, Request
-from ..core.validation import Body, field_error
+from ..core.validation import Body, Timestamp, field_error
 from . import service
 from .api import Purpose
 
@@ -26,7 +26,7 @@ class TermsDraft(Body):
     title: Localised
     text: Localised
     material: bool
-    effective_from: datetime
+    effective_from: Timestamp
     changes: Localised | None = None
 
 

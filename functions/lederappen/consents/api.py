@@ -9,7 +9,7 @@ import msgspec
 
 from ..core import db, idempotency, outbox, pagination
 from ..core.http import Api, Reply, Request
-from ..core.validation import Body
+from ..core.validation import Body, PositiveInt32, PositiveInt64
 from . import service
 
 api = Api()
@@ -20,7 +20,7 @@ Purpose = Literal["newsletter", "marketing", "personalisation", "mentor_contact_
 class ConsentChange(Body):
     purpose: Purpose
     action: Literal["give", "withdraw"]
-    terms_version: Annotated[int, msgspec.Meta(ge=1)]
+    terms_version: PositiveInt32
     text_hash: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")] | None = None
     app_version: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
@@ -62,9 +62,7 @@ def change_consent(request: Request) -> Reply:
 @api.get("/v1/consents/history")
 def consent_history(request: Request) -> Reply:
     size = pagination.limit(request.query)
-    before = pagination.decode_cursor(request.query.get("cursor"))
-    if before is not None and not isinstance(before, int):
-        before = None
+    before = pagination.decode_cursor(request.query.get("cursor"), PositiveInt64)
     rows = db.read(lambda cur: service.history(cur, request.member_id, before, size + 1))
     items, next_cursor = pagination.page(rows, size, key=lambda r: r["id"])
     return Reply({"items": items, "next_cursor": next_cursor})
@@ -77,14 +75,11 @@ def terms_in_force(request: Request) -> Reply:
                  headers={"Cache-Control": "public, max-age=60"})
 
 
-@api.get("/v1/consent-terms/{purpose}/{version}")
+@api.get("/v1/consent-terms/{purpose}/{version}", params={"version": PositiveInt32})
 def one_terms_version(request: Request) -> Reply:
     purpose = request.params["purpose"]
-    try:
-        version = int(request.params["version"])
-    except ValueError:
-        version = 0
-    if purpose not in service.PURPOSES or version < 1:
+    version = request.params["version"]
+    if purpose not in service.PURPOSES:
         from ..core.problems import NotFound
 
         raise NotFound()

@@ -25,8 +25,47 @@ def settings_for(fn: manifest_mod.Function) -> config.Settings:
     return settings
 
 
+def _framework_errors_as_problems() -> None:
+    """functions-framework's Flask app answers some requests before any function runs (a path
+    its `/<path:path>` rule cannot match, such as one with a newline, or a method it does not
+    route): those get problem+json like everything else. main.py is executed inside the app's
+    context, so the app is at hand; registered once per app."""
+    try:
+        import flask
+
+        app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
+    except (ImportError, RuntimeError):  # imported outside functions-framework (tests, tools)
+        return
+    if app.extensions.get("lederappen.problems"):
+        return
+    app.extensions["lederappen.problems"] = True
+    from werkzeug.exceptions import HTTPException
+
+    def as_problem(exc: HTTPException):
+        from . import http, i18n, problems
+
+        by_status = {p.status: p for p in problems.ALL if p is not problems.InternalError}
+        cls = by_status.get(exc.code or 500)
+        if cls is None:
+            problem: problems.Problem = problems.BadRequest()
+            problem.status = exc.code or 400
+        else:
+            problem = cls("dependency") if cls is problems.DependencyUnavailable else cls()
+        return http.problem_response(
+            problem, i18n.negotiate(flask.request.headers.get("Accept-Language")))
+
+    app.register_error_handler(HTTPException, as_problem)
+
+
+#: entry point -> the feature module serving it, for tools that read every `Api` (the OpenAPI
+#: generator, infra/scripts/openapi.py).
+HTTP_MODULES: dict[str, str] = {}
+
+
 def http_function(entry_point: str, module: str) -> Callable[[Any], Any]:
     """An HTTP entry point whose feature module exposes `api` (a core.http.Api)."""
+    HTTP_MODULES[entry_point] = module
+    _framework_errors_as_problems()
     state: dict[str, Any] = {}
     lock = threading.Lock()
 

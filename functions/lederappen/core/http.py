@@ -4,7 +4,9 @@ A feature module declares its endpoints on an `Api`; `build()` checks them again
 function's manifest entry (same routes, no more, no fewer) and returns the WSGI-level handler
 functions-framework calls with a Flask request. Per request it:
 
-1. matches method and path (404 / 405 with `Allow`),
+1. matches method and path (404 / 405 with `Allow`); a path parameter that no resource can
+   have (control characters, `/`, Firestore's reserved `__...__` or dots-and-underscores
+   ids, or not of the route's declared `params` type) is 404, a NUL in the query 422,
 2. enforces the body size limit (413) and JSON content type (415); an endpoint declared with
    `body=bytes` gets the raw body instead (its handler checks the media type),
 3. verifies the bearer token for the route's auth mode (401 / 403),
@@ -18,7 +20,9 @@ functions-framework calls with a Flask request. Per request it:
 from __future__ import annotations
 
 import logging
+import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -26,7 +30,7 @@ import msgspec
 
 from . import auth, config, i18n, log, problems
 from .manifest import Function
-from .validation import decode
+from .validation import decode, field_error
 
 if TYPE_CHECKING:  # pragma: no cover
     import flask
@@ -40,7 +44,7 @@ class Request:
     """What a handler sees: the caller, validated input, and the negotiated locale."""
 
     principal: auth.Principal | None
-    params: dict[str, str]
+    params: dict[str, Any]
     query: Any
     headers: Any
     body: Any
@@ -73,6 +77,8 @@ class Endpoint:
     handler: Callable[[Request], Any]
     body: type | None
     max_body_bytes: int | None
+    #: msgspec types of path parameters that are not plain ids, e.g. {"version": PositiveInt32}
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 class Api:
@@ -82,9 +88,10 @@ class Api:
         self.endpoints: list[Endpoint] = []
 
     def route(self, method: str, path: str, *, body: type | None = None,
-              max_body_bytes: int | None = None):
+              max_body_bytes: int | None = None, params: dict[str, Any] | None = None):
         def register(handler):
-            self.endpoints.append(Endpoint(method, path, handler, body, max_body_bytes))
+            self.endpoints.append(Endpoint(method, path, handler, body, max_body_bytes,
+                                           dict(params or {})))
             return handler
 
         return register
@@ -103,6 +110,46 @@ class Api:
 
     def delete(self, path: str, **kw):
         return self.route("DELETE", path, **kw)
+
+
+#: Firestore refuses document ids matching __.*__ and ids of only dots (and ours never consist
+#: of only underscores either); no id of ours has a `/` or control characters.
+_RESERVED_ID = re.compile(r"^(__.*__|[._]+)$", re.S)
+_MAX_ID_BYTES = 1500  # Firestore's limit for a document id
+
+
+def _odd_id(value: str) -> bool:
+    return (not value or "/" in value or len(value.encode("utf-8", "replace")) > _MAX_ID_BYTES
+            or _RESERVED_ID.match(value) is not None
+            or any(unicodedata.category(c)[0] == "C" for c in value))
+
+
+def _path_params(endpoint: Endpoint, params: dict[str, str]) -> dict[str, Any]:
+    """The path parameters, typed where the route declares a type; 404 for a value no
+    resource can have (it names nothing, so it is simply not found)."""
+    import msgspec
+
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if _odd_id(value):
+            raise problems.NotFound()
+        type_ = endpoint.params.get(name)
+        if type_ is None:
+            out[name] = value
+            continue
+        try:
+            out[name] = msgspec.convert(value, type_, strict=False)
+        except msgspec.ValidationError:
+            raise problems.NotFound() from None
+    return out
+
+
+def _check_query(query) -> None:
+    """A query parameter with a NUL is a 422 naming it (no column can hold it)."""
+    for name, value in query.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise field_error(name.replace("\x00", ""), "invalid",
+                              "Kan ikke inneholde NUL-tegn.", "Cannot contain NUL characters.")
 
 
 def _werkzeug_rule(path: str) -> str:
@@ -171,6 +218,8 @@ class HttpFunction:
             template = path_template
             endpoint, route = self._endpoints[(request.method, path_template)]
             principal = self._authenticate(route.auth, request)
+            params = _path_params(endpoint, params)
+            _check_query(request.args)
             if principal is not None and principal.kind == "member":
                 log.bind(member=log.pseudonym(principal.subject))
             body = self._body(endpoint, request)

@@ -11,7 +11,7 @@ import base64
 import json
 from typing import Any
 
-from .validation import field_error
+from .validation import field_error, unstorable
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -21,14 +21,32 @@ def encode_cursor(key: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> Any:
+def _invalid_cursor():
+    return field_error("cursor", "invalid", "Ugyldig cursor.", "Invalid cursor.")
+
+
+def decode_cursor(cursor: str | None, type_: Any = None) -> Any:
+    """The key inside a cursor, or None without one; 422 naming `cursor` when it is not base64
+    of JSON, when `type_` (a msgspec type, e.g. `tuple[datetime, uuid.UUID]`) is given and the
+    key is not one, or when it holds what no column can (NUL, integers beyond bigint). A forged
+    cursor with the right shape and the wrong types never reaches the database."""
     if not cursor:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError):
-        raise field_error("cursor", "invalid", "Ugyldig cursor.", "Invalid cursor.") from None
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _invalid_cursor() from None
+    if type_ is not None:
+        import msgspec
+
+        try:
+            value = msgspec.convert(value, type_)
+        except msgspec.ValidationError:
+            raise _invalid_cursor() from None
+    if any(True for _ in unstorable(value)):
+        raise _invalid_cursor()
+    return value
 
 
 def limit(query, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:

@@ -8,7 +8,9 @@ handlers; the HTTP layer renders them and never lets anything else escape as a s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 TYPE_BASE = "https://api.lederne.no/problems/"
 CONTENT_TYPE = "application/problem+json"
@@ -54,6 +56,15 @@ class Problem(Exception):
             ]
         out.update(self.extensions)
         return out
+
+
+class BadRequest(Problem):
+    """Raised when the request itself cannot be understood (a URL or request line the server
+    cannot route) (400)."""
+
+    status = 400
+    slug = "bad-request"
+    title = {"nb": "Ugyldig forespørsel", "en": "Bad request"}
 
 
 class Unauthenticated(Problem):
@@ -167,7 +178,36 @@ class InternalError(Problem):
 
 
 ALL = (
-    Unauthenticated, Forbidden, NotFound, MethodNotAllowed, Conflict, PreconditionFailed,
+    BadRequest, Unauthenticated, Forbidden, NotFound, MethodNotAllowed, Conflict,
+    PreconditionFailed,
     PayloadTooLarge, UnsupportedMediaType, PreconditionRequired, ValidationFailed,
     DependencyUnavailable, InternalError,
 )
+
+
+#: The stable `type` URIs, one per Problem class.
+ProblemType = Literal[tuple(TYPE_BASE + p.slug for p in ALL)]  # type: ignore[valid-type]
+
+
+class FieldError(msgspec.Struct, omit_defaults=True):
+    """One failing field of a validation problem."""
+
+    code: str
+    message: str
+    #: Dotted path of the failing field (`title.nb`, `questions.0.id`); null for the whole body.
+    field: str | None = None
+
+
+class ProblemDocument(msgspec.Struct, omit_defaults=True):
+    """An error, as `application/problem+json` (RFC 9457): a stable `type` URI, a localised
+    `title` and `detail`, and for invalid content `errors` naming each field. A problem may
+    carry further members (for example `current_version` on a conflict)."""
+
+    type: ProblemType
+    title: str
+    status: Annotated[int, msgspec.Meta(ge=400, le=599)]
+    detail: str | None = None
+    instance: str | None = None
+    #: For dependency-unavailable: which dependency.
+    dependency: str | None = None
+    errors: list[FieldError] | None = None

@@ -9,8 +9,10 @@ Norwegian and English.
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, Iterator, TypeVar
 
 import msgspec
 
@@ -21,6 +23,75 @@ T = TypeVar("T")
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base class for request bodies: unknown fields are rejected."""
+
+
+#: The ranges of PostgreSQL's `integer` and `bigint`: a number the column cannot hold is a 422
+#: naming the field, never a database error.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+Int32 = Annotated[int, msgspec.Meta(ge=INT32_MIN, le=INT32_MAX)]
+Int64 = Annotated[int, msgspec.Meta(ge=INT64_MIN, le=INT64_MAX)]
+PositiveInt32 = Annotated[int, msgspec.Meta(ge=1, le=INT32_MAX)]
+PositiveInt64 = Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)]
+#: An RFC 3339 timestamp with its offset (`Z` or `+01:00`): a time without one names no instant.
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+def _join(path: str, name: object) -> str:
+    return f"{path}.{name}" if path else str(name)
+
+
+def unstorable(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(field, code) for every value in a decoded body that PostgreSQL or Firestore cannot
+    store: text with NUL characters or unpaired surrogates (`\\u0000`, `\\ud800` are valid
+    JSON), integers beyond `bigint`, and infinite numbers (`1e999`). msgspec's types cannot say
+    these, so the edge walks what it decoded once, before any handler sees it."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path, "nul"
+        else:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                yield path, "encoding"
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            yield path, "range"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            yield path, "range"
+    elif isinstance(value, msgspec.Struct):
+        names = getattr(value, "__struct_encode_fields__", value.__struct_fields__)
+        for attr, name in zip(value.__struct_fields__, names):
+            yield from unstorable(getattr(value, attr), _join(path, name))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from unstorable(k, _join(path, k))
+            yield from unstorable(v, _join(path, k))
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for i, v in enumerate(value):
+            yield from unstorable(v, _join(path, i))
+
+
+_UNSTORABLE_MESSAGES = {
+    "nul": {"nb": "Teksten kan ikke inneholde NUL-tegn.",
+            "en": "Text cannot contain NUL characters."},
+    "encoding": {"nb": "Teksten er ikke gyldig Unicode.", "en": "The text is not valid Unicode."},
+    "range": {"nb": "Tallet er utenfor det tillatte området.", "en": "The number is out of range."},
+}
+
+
+def reject_unstorable(value: Any, path: str = "") -> None:
+    """Raises ValidationFailed naming every field `unstorable` finds."""
+    found = list(unstorable(value, path))
+    if found:
+        raise ValidationFailed(
+            {"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."},
+            errors=[{"field": f or None, "code": "invalid" if c != "range" else c,
+                     "message": _UNSTORABLE_MESSAGES[c]} for f, c in found],
+        )
 
 
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
@@ -86,21 +157,42 @@ def describe(error: str) -> dict[str, Any]:
     return {"field": _field(path), "code": "invalid", "message": {"nb": "Ugyldig verdi.", "en": msg}}
 
 
+def _whole_numbers_as_int(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers_as_int(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers_as_int(v) for v in value]
+    return value
+
+
 def decode(raw: bytes, type_: type[T]) -> T:
     """Decodes and validates a JSON body, or raises ValidationFailed naming the field."""
     try:
-        return msgspec.json.decode(raw, type=type_)
+        try:
+            value = msgspec.json.decode(raw, type=type_)
+        except msgspec.ValidationError as exc:
+            if "got `float`" not in str(exc):
+                raise
+            # JSON has one number type: 2.0 is the integer 2 to JSON Schema (and the OpenAPI
+            # document), so a whole number written with a fraction is accepted where an
+            # integer is expected. Only on this rare path is the body decoded twice.
+            value = msgspec.convert(_whole_numbers_as_int(msgspec.json.decode(raw)), type_)
     except msgspec.ValidationError as exc:
         raise ValidationFailed(
             {"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."},
             errors=[describe(str(exc))],
         ) from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # the latter: bytes that are not UTF-8
         raise ValidationFailed(
             {"nb": "Innholdet er ikke gyldig JSON.", "en": "The body is not valid JSON."},
             errors=[{"field": None, "code": "malformed_json",
-                     "message": {"nb": "Ikke gyldig JSON.", "en": "Not valid JSON."}}],
+                     "message": {"nb": "Ikke gyldig JSON (UTF-8).",
+                                 "en": "Not valid JSON (UTF-8)."}}],
         ) from None
+    reject_unstorable(value)
+    return value
 
 
 def fields_error(errors: list[tuple[str, str, str, str]]) -> ValidationFailed:

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from ..core import audit, db, idempotency, pagination, pubsub
 from ..core import manifest as manifest_mod
 from ..core.http import Api, Reply, Request
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339
-from ..core.validation import field_error
 from . import store
 
 api = Api()
@@ -93,7 +94,7 @@ def _audit(cur, request: Request, member_ids, topic: str | None, action: str) ->
 
 def _id(request: Request) -> int:
     raw = request.params["id"]
-    if not raw.isdigit() or not 0 < int(raw) <= _MAX_ID:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= _MAX_ID:
         raise NotFound()
     return int(raw)
 
@@ -107,9 +108,7 @@ def _source_functions() -> tuple[str, ...]:
 def list_dead_letters(request: Request) -> Reply:
     size = pagination.limit(request.query)
     cursor = request.query.get("cursor")
-    after = pagination.decode_cursor(cursor)
-    if after is not None and (not isinstance(after, int) or isinstance(after, bool)):
-        raise field_error("cursor", "invalid", "Ugyldig cursor.", "Invalid cursor.")
+    after = pagination.decode_cursor(cursor, Annotated[int, msgspec.Meta(ge=0, le=_MAX_ID)])
     state = pagination.choice(request.query, "state", STATES)
     source = pagination.choice(request.query, "source_function", _source_functions())
     drained = None

@@ -18,6 +18,7 @@ not an active member. Messages to many concern no identified member: no entry.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
@@ -27,7 +28,7 @@ from ..core import audit, db, firestore, idempotency, lederne, log, outbox, pagi
 from ..core.http import Api, Reply, Request
 from ..core.problems import DependencyUnavailable, NotFound
 from ..core.public_cache import topic_ids
-from ..core.validation import Body, field_error, fields_error
+from ..core.validation import Body, Timestamp, fields_error
 from ..salary.vocabulary import COUNTIES
 from . import inbox, outgoing, push
 from .message import Category, DeepLink, Message, Text, Title
@@ -59,7 +60,7 @@ class Draft(Body):
     #: Left out: sensitive for a message to one member (what is meant for one person stays
     #: off the lock screen), not for messages to many.
     sensitive: bool | None = None
-    send_at: datetime | None = None
+    send_at: Timestamp | None = None
 
 
 def _now() -> datetime:
@@ -163,12 +164,9 @@ def create_message(request: Request) -> Reply:
 @api.get("/v1/admin/messages")
 def list_messages(request: Request) -> Reply:
     size = pagination.limit(request.query)
-    after = pagination.decode_cursor(request.query.get("cursor"))
-    if after is not None and not (isinstance(after, list) and len(after) == 2
-                                  and all(isinstance(x, str) for x in after)):
-        raise field_error("cursor", "invalid", "Ugyldig cursor.", "Invalid cursor.")
+    after = pagination.decode_cursor(request.query.get("cursor"), tuple[datetime, uuid.UUID])
     rows = db.read(lambda cur: outgoing.list_editor_messages(
-        cur, size + 1, tuple(after) if after else None))
+        cur, size + 1, (after[0].isoformat(), str(after[1])) if after else None))
     items, cursor = pagination.page(rows, size, lambda s: [
         s.created_at.astimezone(timezone.utc).isoformat(), s.id])
     return Reply({"items": [s.view() for s in items], "next_cursor": cursor})

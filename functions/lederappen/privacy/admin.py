@@ -8,6 +8,7 @@ deletion job in the same transaction; rejecting requires a reason, which the mem
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from typing import Annotated
 
@@ -40,15 +41,11 @@ def _audit(cur, request: Request, rows, action: str) -> None:
 def list_requests(request: Request) -> Reply:
     status = pagination.choice(request.query, "status", STATUSES)
     size = pagination.limit(request.query)
-    after = pagination.decode_cursor(request.query.get("cursor"))
-    if after is not None and not (isinstance(after, list) and len(after) == 2
-                                  and all(isinstance(x, str) for x in after)):
-        raise field_error("cursor", "invalid", "Ugyldig cursor.", "Invalid cursor.")
+    after = pagination.decode_cursor(request.query.get("cursor"), tuple[datetime, uuid.UUID])
 
     def work(cur):
         rows = requests.list_for_staff(
-            cur, status, size + 1,
-            (datetime.fromisoformat(after[0]), after[1]) if after else None)
+            cur, status, size + 1, (after[0], str(after[1])) if after else None)
         _audit(cur, request, rows[:size], "listed")
         return rows
 

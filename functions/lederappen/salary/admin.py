@@ -14,7 +14,7 @@ import msgspec
 from ..core import db, idempotency
 from ..core.http import Api, Reply, Request, etag, require_if_match
 from ..core.problems import NotFound
-from ..core.validation import Body
+from ..core.validation import Body, Timestamp
 from . import service
 from .api import path_year
 
@@ -33,15 +33,15 @@ class Title(Body):
 class RoundDraft(Body):
     year: Year
     title: Title
-    opens_at: datetime
-    closes_at: datetime
+    opens_at: Timestamp
+    closes_at: Timestamp
     questions: Annotated[list[Question], msgspec.Meta(max_length=20)]
 
 
 class RoundChanges(Body):
     title: Title | None = None
-    opens_at: datetime | None = None
-    closes_at: datetime | None = None
+    opens_at: Timestamp | None = None
+    closes_at: Timestamp | None = None
     questions: Annotated[list[Question], msgspec.Meta(max_length=20)] | None = None
 
 

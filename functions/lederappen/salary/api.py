@@ -48,7 +48,7 @@ def _now() -> datetime:
 def _year(raw: str | None, field: str = "year") -> int | None:
     if raw is None:
         return None
-    if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 2000 <= int(raw) <= 2100:
         raise field_error(field, "range", "Må være et årstall.", "Must be a year.")
     return int(raw)
 

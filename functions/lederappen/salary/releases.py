@@ -28,15 +28,15 @@ api = Api()
 Reason = Annotated[str, msgspec.Meta(min_length=10, max_length=500)]
 
 
-class ReasonText(Body):
+class ReleaseReason(Body):
     nb: Reason
     en: Reason
 
 
-class Correction(Body):
+class ReleaseCorrection(Body):
     """Why the round is published again (members and the audit read it)."""
 
-    reason: ReasonText
+    reason: ReleaseReason
 
 
 def _now() -> datetime:
@@ -74,10 +74,10 @@ def list_releases(request: Request) -> Reply:
     return Reply({"year": year, "items": db.read(work)})
 
 
-@api.post("/v1/admin/salary-rounds/{year}/releases", body=Correction)
+@api.post("/v1/admin/salary-rounds/{year}/releases", body=ReleaseCorrection)
 def correct(request: Request) -> Reply:
     year, now = path_year(request), _now()
-    body: Correction = request.body
+    body: ReleaseCorrection = request.body
 
     def work(cur) -> Reply:
         _closed_round(cur, year, now)
