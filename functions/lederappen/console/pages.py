@@ -276,7 +276,7 @@ def _preview(ctx: Ctx, form) -> dict[str, Any]:
     except problems.Problem as problem:
         return {"errors": _errors(problem, ctx.locale)}
     message = admin.draft_message(draft)
-    locks = {lang: push.fcm_message(message, "preview", lang, "preview")["notification"]
+    locks = {lang: push.wire(message, "preview", lang, "preview")["notification"]
              for lang in ("nb", "en")}
     size = push.largest_payload(message)
     return {"lock": locks, "sensitive": message.sensitive,
