@@ -277,7 +277,7 @@ def every_kind_manifest() -> dict:
          "dead_letter_topic": "notifications-dead-letter", "max_delivery_attempts": 7,
          "ack_deadline_seconds": 120, "timeout_seconds": 60},
         {"name": "deletion-worker", "entry_point": "deletion_worker", "kind": "pubsub",
-         "uses": ["db", "firestore"], "db_privileges": {"processing_restrictions": ["SELECT", "DELETE"]},
+         "uses": ["db", "firestore", "job_oidc"], "db_privileges": {"processing_restrictions": ["SELECT", "DELETE"]},
          "topic": "deletion-jobs", "dead_letter_topic": "deletion-jobs-dead-letter"},
         {"name": "deletion-scheduler", "entry_point": "deletion_scheduler", "kind": "scheduled",
          "uses": ["db", "pubsub", "job_oidc"], "db_privileges": {"processing_restrictions": ["SELECT"]},
