@@ -2,8 +2,8 @@
 
 One Pub/Sub message is one *step*: it lists up to STEP_SIZE members of the audience, and in
 one database transaction claims the step, queues the next step with the cursor where it
-stopped and those members as `message-delivery` batches of BATCH_SIZE (all through the
-outbox, published together right after the commit, the next step first so the listing goes
+stopped and those members as `message-delivery` batches of BATCH_SIZE (stored in
+`message_batches`, the message naming only the batch; all through the outbox, published together right after the commit, the next step first so the listing goes
 on while the batches are delivered). So however large the audience, each step is
 short; a redelivered step finds its claim and queues nothing twice, and a crash between
 commit and publish is repaired by the outbox relay. The chain cannot fork: step n+1 is
@@ -31,7 +31,7 @@ import msgspec
 from ..consents import service as consents
 from ..core import audit, db, events, lederne, outbox
 from ..salary.vocabulary import COUNTIES
-from . import outgoing
+from . import batches, outgoing
 
 CONSUMER = "message-fanout"
 #: Members per delivery batch: one Firestore batched write (500) and a few FCM rounds.
@@ -119,9 +119,11 @@ def handle(message: events.Message, settings) -> None:
             queued.append(outbox.enqueue(cur, outgoing.FANOUT_TOPIC, {
                 "message_id": stored.id, "step": p.step + 1, "cursor": next_cursor}, None))
         for i in range(0, len(members), BATCH_SIZE):
+            # The batch's members stay here; the message carries only its ids (batches.py).
+            batch = p.step * 1000 + i // BATCH_SIZE
+            batches.store(cur, stored.id, batch, members[i:i + BATCH_SIZE])
             queued.append(outbox.enqueue(cur, outgoing.DELIVERY_TOPIC, {
-                "message_id": stored.id, "batch": p.step * 1000 + i // BATCH_SIZE,
-                "member_ids": members[i:i + BATCH_SIZE]}, None))
+                "message_id": stored.id, "batch": batch}, None))
         if not next_cursor:
             cur.execute("UPDATE messages SET status = 'sent', fanned_out_at = %s WHERE id = %s",
                         (now, stored.id))
