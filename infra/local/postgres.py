@@ -237,6 +237,8 @@ class Cluster:
             # A laptop database: commits need not wait for the disk (no corruption risk).
             "-c", "synchronous_commit=off",
             "-c", "max_connections=100",
+            # Who ran a refused statement shows in the log (per-function roles).
+            "-c", "log_line_prefix=%m [%p] %u ",
         ]
 
     def spawn(self, log: IO) -> subprocess.Popen:
