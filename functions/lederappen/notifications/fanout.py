@@ -24,7 +24,7 @@ use nothing but membership; delivery records each member's outcome (`notificatio
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import msgspec
 
@@ -39,6 +39,8 @@ BATCH_SIZE = 500
 #: Members listed per fan-out step (ten delivery batches), in register pages of PAGE_SIZE.
 STEP_SIZE = 5000
 PAGE_SIZE = 1000
+#: Clock skew tolerated between the relay that released a scheduled message and this handler.
+SEND_AT_LEEWAY = timedelta(seconds=60)
 
 
 class Payload(msgspec.Struct, forbid_unknown_fields=True):
@@ -98,6 +100,10 @@ def handle(message: events.Message, settings) -> None:
     stored = db.read(lambda cur: outgoing.load(cur, p.message_id))
     if stored is None or stored.status == "cancelled":
         return  # erased with its member, or cancelled: nothing to send
+    if stored.send_at > datetime.now(timezone.utc) + SEND_AT_LEEWAY:
+        # Not due: the outbox relay releases a scheduled message only once it is, so this
+        # is a forged or stray message; the real one comes when the time has come.
+        return
     try:
         members, next_cursor = audience_page(stored, p.cursor, settings)
     except KeyError:
