@@ -12,8 +12,8 @@ the same from the same manifest routes, so the app and curl talk to one base URL
   dropped, `X-Forwarded-For`/`X-Forwarded-Proto` added); the answer streams back with its
   status and headers, compressed bodies left as they are;
 * any other path gets 404 problem+json, and an unreachable function 502 problem+json;
-* a request whose headers together exceed MAX_HEADER_BYTES gets 431 problem+json (as a load
-  balancer refuses oversized headers) and goes nowhere.
+* a request whose headers together exceed MAX_HEADER_BYTES (or one of them MAX_FIELD_BYTES)
+  gets 431 problem+json (as a load balancer refuses oversized headers) and goes nowhere.
 
 Pub/Sub-kind functions and `/jobs/...` or job-only routes are never routed: they are not
 public in production either (scheduled jobs are called by Cloud Scheduler with a Google
@@ -58,6 +58,9 @@ UPSTREAM_TIMEOUT_SECONDS = 60
 #: Largest request head (request line and all headers) forwarded; more gets 431. aiohttp's
 #: own parser limits are set above this so the answer is ours (problem+json), not its page.
 MAX_HEADER_BYTES = 16 * 1024
+#: Largest single header line: what the functions' server (gunicorn) accepts, so an oversized
+#: header is refused here as problem+json rather than by its plain-text page.
+MAX_FIELD_BYTES = 8190
 PARSER_LIMIT_BYTES = 1024 * 1024
 #: Lifetime of a push token the relay signs (Google's are valid for an hour).
 PUSH_TOKEN_TTL_SECONDS = 3600
@@ -123,12 +126,16 @@ def _problem(status: int, slug: str, title: str):
                         headers={"Cache-Control": "no-store"})
 
 
-def head_size(request) -> int:
-    """Bytes of the request line and headers as received (close to the wire size)."""
+def head_too_large(request) -> bool:
+    """True when the request line and headers (close to their wire size) exceed
+    MAX_HEADER_BYTES, or one header line exceeds MAX_FIELD_BYTES."""
     size = len(request.method) + len(request.raw_path) + 12
     for k, v in request.raw_headers:
-        size += len(k) + len(v) + 4
-    return size
+        line = len(k) + len(v) + 2
+        if line > MAX_FIELD_BYTES:
+            return True
+        size += line + 2
+    return size > MAX_HEADER_BYTES
 
 
 class PushSigner:
@@ -172,7 +179,7 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, dict] |
 
     @web.middleware
     async def header_limit(request, handler):
-        if head_size(request) > MAX_HEADER_BYTES:
+        if head_too_large(request):
             return _problem(431, "request-header-fields-too-large",
                             "Request header fields too large")
         return await handler(request)

@@ -401,9 +401,9 @@ def test_a_member_or_staff_token_whose_time_is_not_a_number_is_refused(
 
 def test_headers_too_large_get_431_problem_json_from_the_gateway(stack, api):
     url = stack.urls["gateway"] + "/v1/health"
-    ok = HTTP.request("GET", url, headers={"X-Padding": "a" * 9000})  # above aiohttp's 8190
+    ok = HTTP.request("GET", url, headers={f"X-Padding-{i}": "a" * 4000 for i in range(3)})
     assert ok.status == 200
-    for headers in ({"X-Padding": "a" * 20000},
+    for headers in ({"X-Padding": "a" * 9000}, {"X-Padding": "a" * 20000},
                     {f"X-Padding-{i}": "b" * 1000 for i in range(30)}):
         resp = HTTP.request("GET", url, headers=headers)
         assert resp.status == 431

@@ -100,9 +100,11 @@ def handle(message: events.Message, settings) -> None:
     stored = db.read(lambda cur: outgoing.load(cur, p.message_id))
     if stored is None or stored.status == "cancelled":
         return  # erased with its member, or cancelled: nothing to send
-    if stored.send_at > datetime.now(timezone.utc) + SEND_AT_LEEWAY:
-        # Not due: the outbox relay releases a scheduled message only once it is, so this
-        # is a forged or stray message; the real one comes when the time has come.
+    if stored.outbox_id is not None and db.fetch_one(
+            "SELECT 1 FROM outbox WHERE id = %s AND not_before > %s",
+            (stored.outbox_id, datetime.now(timezone.utc) + SEND_AT_LEEWAY)) is not None:
+        # Not due: the outbox relay releases a scheduled message only once its row is, so
+        # this is a forged or stray message; the real one comes when the time has come.
         return
     try:
         members, next_cursor = audience_page(stored, p.cursor, settings)
