@@ -924,7 +924,8 @@ def _listing(stack: Stack) -> str:
         label = labels.get(name) or f"function {name[3:]}"
         where = c.url
         if name == "postgres":
-            where = f"{c.url} db={postgres.APP_DATABASE} user={postgres.APP_ROLE}"
+            where = (f"{c.url} db={postgres.APP_DATABASE} migrator={postgres.APP_ROLE}, "
+                     "functions as fn-<name>@lederappen-local.iam")
         rows.append((label, where, _rel(c.log)))
     return _table(rows)
 
