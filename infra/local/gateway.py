@@ -299,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         routes = routes_from_json(args.routes_json)
     from . import aioserve  # imports aiohttp: only when serving
 
-    return aioserve.run("gateway", args.host, args.port, lambda host, port: build_app(routes, push_targets, signer),
+    return aioserve.run("gateway", args.host, args.port,
+                        lambda host, port: build_app(routes, push_targets, signer),
                         note=f" ({len(routes)} routes)", shutdown_timeout=60.0)
 
 

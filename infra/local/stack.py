@@ -120,7 +120,8 @@ def push_account_email(function_name: str) -> str:
     (Terraform: google_service_account.push; the same id rules as infra/grants.py)."""
     from infra import grants
 
-    return f"{grants.account_id(function_name, PUSH_ACCOUNT_PREFIX)}@{PROJECT}.iam.gserviceaccount.com"
+    account = grants.account_id(function_name, PUSH_ACCOUNT_PREFIX)
+    return f"{account}@{PROJECT}.iam.gserviceaccount.com"
 
 
 def function_db_role(function_name: str) -> str:
@@ -400,7 +401,8 @@ class Stack:
 
     def connect_as_function(self, name: str):
         """A database connection as the function's own role (what the function gets)."""
-        return self.cluster.connect(function_db_role(name), password=self.function_db_password(name))
+        return self.cluster.connect(function_db_role(name),
+                                    password=self.function_db_password(name))
 
     def start(self) -> "Stack":
         """Brings everything up; on any failure stops what it started and raises StackError."""

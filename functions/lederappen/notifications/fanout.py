@@ -3,8 +3,9 @@
 One Pub/Sub message is one *step*: it lists up to STEP_SIZE members of the audience, and in
 one database transaction claims the step, queues the next step with the cursor where it
 stopped and those members as `message-delivery` batches of BATCH_SIZE (stored in
-`message_batches`, the message naming only the batch; all through the outbox, published together right after the commit, the next step first so the listing goes
-on while the batches are delivered). So however large the audience, each step is
+`message_batches`, the message naming only the batch; all through the outbox, published
+together right after the commit, the next step first so the listing goes on while the
+batches are delivered). So however large the audience, each step is
 short; a redelivered step finds its claim and queues nothing twice, and a crash between
 commit and publish is repaired by the outbox relay. The chain cannot fork: step n+1 is
 queued only by the transaction that claimed step n.
