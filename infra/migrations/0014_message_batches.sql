@@ -13,3 +13,8 @@ CREATE TABLE message_batches (
 -- Erasure and access find a member's batches by key; retention sweeps by age.
 CREATE INDEX message_batches_members ON message_batches USING gin (member_ids);
 CREATE INDEX message_batches_created ON message_batches (created_at);
+
+-- A fan-out step is carried out as its outbox row says (cursor, release time), found by
+-- message and step: a forged step that was never queued does nothing.
+CREATE INDEX outbox_fanout_steps ON outbox ((payload->>'message_id'), ((payload->>'step')::int))
+    WHERE topic = 'message-fanout';

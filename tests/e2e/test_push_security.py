@@ -8,8 +8,8 @@ one misconfigured invoker binding would allow:
   nothing, and no effect, although the same push with a valid token has one;
 * with a valid token but a forged body: the handler takes the truth from the database, so a
   delivery names only a batch the fan-out formed, a newsletter event only re-sends what the
-  consent ledger says, a fan-out step cannot send a scheduled message early, and a privacy
-  job does only what an approved request says;
+  consent ledger says, a fan-out step runs only as it was queued (never early, never one
+  that was not queued), and a privacy job does only what an approved request says;
 * replayed: no second effect;
 * an envelope that cannot be decoded is acknowledged and dead-lettered at once with its reason.
 """
@@ -193,11 +193,15 @@ def _effectful_push(fn, api, token, db_exec, delivered):
         return body, lambda: db_exec("SELECT count(*) FROM processed_events WHERE consumer = "
                                      "'newsletter-sync' AND event_key = %s", (event,))[0][0] == 1
     if fn == "message-fanout":
-        step = 900 + int(time.time()) % 99
-        body = Pusher.envelope({"message_id": delivered, "step": step})
-        return body, lambda: db_exec("SELECT count(*) FROM processed_events WHERE consumer = "
-                                     "'message-fanout' AND event_key = %s",
-                                     (f"{delivered}:{step}",))[0][0] == 1
+        # a scheduled message whose time has come (its outbox row is due) but which the relay
+        # has not released yet: an accepted push starts its fan-out
+        later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+        due = _send_direct(api, token, D, send_at=later)
+        db_exec("UPDATE outbox SET not_before = now() - interval '1 second' "
+                "WHERE id = (SELECT outbox_id FROM messages WHERE id = %s)", (due,))
+        body = Pusher.envelope({"message_id": due, "step": 0})
+        return body, lambda: db_exec("SELECT status FROM messages WHERE id = %s",
+                                     (due,))[0][0] == "sent"
     if fn == "message-delivery":
         # as if the batch had not been delivered yet: an accepted push delivers it again
         db_exec("DELETE FROM message_recipients WHERE message_id = %s", (delivered,))
@@ -289,6 +293,9 @@ def test_a_forged_fan_out_step_cannot_send_a_scheduled_message_early_or_resend_o
     assert db_exec("SELECT batch, member_ids FROM message_batches WHERE message_id = %s",
                    (delivered,)) == [(0, [A])]
     assert _recipients(db_exec, scheduled) == [] and _recipients(db_exec, delivered) == [A]
+    # a step that was never queued claims nothing, so it cannot stand in for a real one
+    assert db_exec("SELECT count(*) FROM processed_events WHERE consumer = 'message-fanout' "
+                   "AND event_key IN (%s, %s)", (f"{delivered}:3", f"{scheduled}:0")) == [(0,)]
     assert api.post(f"/v1/admin/messages/{scheduled}/cancel", token=token(EDITOR)).status == 200
 
 

@@ -8,7 +8,10 @@ together right after the commit, the next step first so the listing goes on whil
 batches are delivered). So however large the audience, each step is
 short; a redelivered step finds its claim and queues nothing twice, and a crash between
 commit and publish is repaired by the outbox relay. The chain cannot fork: step n+1 is
-queued only by the transaction that claimed step n.
+queued only by the transaction that claimed step n, and a step is carried out only as its
+outbox row says (cursor, release time): a forged step that was never queued, or one not
+due yet, does nothing, so it can neither claim a real step first nor send a scheduled
+message early.
 
 Audiences: every active member and the members of one county come from the member register
 (ids only); an interest group from the members' own preferences (used only for those whose
@@ -45,9 +48,18 @@ SEND_AT_LEEWAY = timedelta(seconds=60)
 
 
 class Payload(msgspec.Struct, forbid_unknown_fields=True):
+    """Which step of which message. The step's cursor and release time are read from the
+    outbox row that queued it (the database's truth); `cursor` here is only informative."""
     message_id: str
     step: int
     cursor: str | None = None
+
+
+#: The step as it was queued (its outbox row: where the listing resumes, when it is due).
+#: Served by the partial index outbox_fanout_steps (migration 0014).
+_STEP_SQL = ("SELECT payload->>'cursor', not_before FROM outbox WHERE topic = %s "
+             "AND payload->>'message_id' = %s AND (payload->>'step')::int = %s "
+             "ORDER BY id DESC LIMIT 1")
 
 
 def _interest_page(topic: str, cursor: str | None) -> tuple[list[str], str | None]:
@@ -101,14 +113,16 @@ def handle(message: events.Message, settings) -> None:
     stored = db.read(lambda cur: outgoing.load(cur, p.message_id))
     if stored is None or stored.status == "cancelled":
         return  # erased with its member, or cancelled: nothing to send
-    if stored.outbox_id is not None and db.fetch_one(
-            "SELECT 1 FROM outbox WHERE id = %s AND not_before > %s",
-            (stored.outbox_id, datetime.now(timezone.utc) + SEND_AT_LEEWAY)) is not None:
+    queued_step = db.fetch_one(_STEP_SQL, (outgoing.FANOUT_TOPIC, stored.id, p.step))
+    if queued_step is None:
+        return  # no such step was ever queued: a forged or stray message
+    cursor, not_before = queued_step
+    if not_before is not None and not_before > datetime.now(timezone.utc) + SEND_AT_LEEWAY:
         # Not due: the outbox relay releases a scheduled message only once its row is, so
         # this is a forged or stray message; the real one comes when the time has come.
         return
     try:
-        members, next_cursor = audience_page(stored, p.cursor, settings)
+        members, next_cursor = audience_page(stored, cursor, settings)
     except KeyError:
         raise events.Reject("unknown-audience") from None
     now = datetime.now(timezone.utc)
