@@ -5,10 +5,10 @@ function's cold start pays only for the libraries that feature uses. The list he
 manifest (manifest.json) and Terraform must agree; tests/unit/test_manifest.py checks it.
 """
 
-import functions_framework
-
-from lederappen.core.entry import http_function, web_function
+from lederappen.core.entry import http_function, install_error_pages, web_function
 from lederappen.core.events import event_function
+
+install_error_pages()  # the framework's own error pages become problem+json, echoing nothing
 
 meta = http_function("meta", "lederappen.meta.api")
 profile = http_function("profile", "lederappen.profile.api")
@@ -17,8 +17,7 @@ consent_admin = http_function("consent_admin", "lederappen.consents.admin")
 preferences = http_function("preferences", "lederappen.preferences.api")
 feed = http_function("feed", "lederappen.feed.api")
 outbox_relay = http_function("outbox_relay", "lederappen.jobs.outbox_relay")
-newsletter_sync = functions_framework.cloud_event(
-    event_function("newsletter_sync", "lederappen.newsletter.handler"))
+newsletter_sync = event_function("newsletter_sync", "lederappen.newsletter.handler")
 salary = http_function("salary", "lederappen.salary.api")
 salary_admin = http_function("salary_admin", "lederappen.salary.admin")
 salary_releases = http_function("salary_releases", "lederappen.salary.releases")
@@ -28,17 +27,14 @@ retention = http_function("retention", "lederappen.privacy.retention")
 devices = http_function("devices", "lederappen.devices.api")
 inbox = http_function("inbox", "lederappen.inbox.api")
 messages_admin = http_function("messages_admin", "lederappen.notifications.admin")
-message_fanout = functions_framework.cloud_event(
-    event_function("message_fanout", "lederappen.notifications.fanout"))
-message_delivery = functions_framework.cloud_event(
-    event_function("message_delivery", "lederappen.notifications.delivery"))
+message_fanout = event_function("message_fanout", "lederappen.notifications.fanout")
+message_delivery = event_function("message_delivery", "lederappen.notifications.delivery")
 mentoring = http_function("mentoring", "lederappen.mentoring.api")
 mentoring_admin = http_function("mentoring_admin", "lederappen.mentoring.admin")
 mentor_matching = http_function("mentor_matching", "lederappen.mentoring.job")
 privacy = http_function("privacy", "lederappen.privacy.api")
 privacy_requests = http_function("privacy_requests", "lederappen.privacy.member_requests")
 privacy_admin = http_function("privacy_admin", "lederappen.privacy.admin")
-privacy_worker = functions_framework.cloud_event(
-    event_function("privacy_worker", "lederappen.privacy.worker"))
+privacy_worker = event_function("privacy_worker", "lederappen.privacy.worker")
 membership_end = http_function("membership_end", "lederappen.privacy.membership_end")
 staff_console = web_function("staff_console", "lederappen.console.app")

@@ -13,7 +13,9 @@ the same from the same manifest routes, so the app and curl talk to one base URL
   status and headers, compressed bodies left as they are;
 * any other path gets 404 problem+json, and an unreachable function 502 problem+json; so
   does everything aiohttp itself would answer in text/plain (a request line it cannot parse,
-  an unknown method, a path it cannot route): every answer is problem+json.
+  an unknown method, a path it cannot route): every answer is problem+json;
+* a request whose headers together exceed MAX_HEADER_BYTES (or one of them MAX_FIELD_BYTES)
+  gets 431 problem+json (as a load balancer refuses oversized headers) and goes nowhere.
 
 Upstream connections (this is where 502s under load came from): each function gets up to
 `UPSTREAM_CONNECTIONS_PER_FUNCTION` keep-alive connections of its own (no pool shared by all
@@ -30,8 +32,13 @@ public in production either (scheduled jobs are called by Cloud Scheduler with a
 OIDC token; use `python -m infra.local.fire`).
 
 Pub/Sub push relay (local only): the emulator's push subscriptions target
-`/_push/{function}`, which forwards the push to that function (`--push-targets-file`, a
-JSON object function name → base URL) and answers with its status. With duplicates switched
+`/_push/{function}`, which forwards the push to that function and answers with its status.
+The emulator signs nothing, so the relay does what Pub/Sub does in production: it adds
+`Authorization: Bearer <OIDC token>` signed by the local Google-style issuer (the lederne
+stand-in's `/google` key, `--push-key-file`, issuer `--push-issuer`), with the audience and
+the push service account e-mail the function expects (`--push-targets-file`, a JSON object
+function name → {"url", "audience", "email"}). The function verifies it as it verifies
+Google's in production. With duplicates switched
 on (`POST /_control/push-duplicates {"enabled": true}`), every push is delivered to the
 function twice at the same moment, the harshest form of Pub/Sub's at-least-once delivery, so
 tests can prove that handlers change nothing the second time. `GET /_control/push-duplicates`
@@ -64,6 +71,15 @@ UPSTREAM_CONNECT_SECONDS = 5
 UPSTREAM_CONNECTIONS_PER_FUNCTION = 100
 #: Below gunicorn's keep-alive (2 s), so the gateway, not the function, closes idle ones.
 UPSTREAM_KEEPALIVE_SECONDS = 1.0
+#: Largest request head (request line and all headers) forwarded; more gets 431. aiohttp's
+#: own parser limits are set above this so the answer is ours (problem+json), not its page.
+MAX_HEADER_BYTES = 16 * 1024
+#: Largest single header line: what the functions' server (gunicorn) accepts, so an oversized
+#: header is refused here as problem+json rather than by its plain-text page.
+MAX_FIELD_BYTES = 8190
+PARSER_LIMIT_BYTES = 1024 * 1024
+#: Lifetime of a push token the relay signs (Google's are valid for an hour).
+PUSH_TOKEN_TTL_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -162,7 +178,47 @@ def install_problem_errors() -> None:
     web_protocol.RequestHandler.handle_error = handle_error  # type: ignore[method-assign]
 
 
-def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, str] | None = None):
+def head_too_large(request) -> bool:
+    """True when the request line and headers (close to their wire size) exceed
+    MAX_HEADER_BYTES, or one header line exceeds MAX_FIELD_BYTES."""
+    size = len(request.method) + len(request.raw_path) + 12
+    for k, v in request.raw_headers:
+        line = len(k) + len(v) + 2
+        if line > MAX_FIELD_BYTES:
+            return True
+        size += line + 2
+    return size > MAX_HEADER_BYTES
+
+
+class PushSigner:
+    """Signs push tokens as the local Google-style issuer: the claims Pub/Sub puts in a push
+    subscription's OIDC token (iss, aud, email, email_verified, sub, azp, iat, exp)."""
+
+    def __init__(self, key_file: str, issuer: str):
+        self.key_file = key_file
+        self.issuer = issuer
+        self._key = None
+
+    def token(self, audience: str, email: str) -> str:
+        import time
+
+        from .lederne_standin import SigningKey, google_sub, load_or_create_rsa_key
+
+        if self._key is None:  # created by the lederne stand-in when it starts
+            import os
+
+            if not os.path.exists(self.key_file):
+                raise FileNotFoundError(self.key_file)
+            self._key = SigningKey(load_or_create_rsa_key(self.key_file))
+        now = int(time.time())
+        sub = google_sub(email)
+        return self._key.sign({"iss": self.issuer, "aud": audience, "azp": sub, "email": email,
+                               "email_verified": True, "sub": sub, "iat": now,
+                               "exp": now + PUSH_TOKEN_TTL_SECONDS})
+
+
+def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, dict] | None = None,
+              push_signer: PushSigner | None = None):
     """The aiohttp application; one shared keep-alive ClientSession for all upstream calls."""
     import aiohttp
     from aiohttp import web
@@ -180,11 +236,20 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, str] | 
                 raise
             return _problem_for(exc.status)
 
-    push_targets = {k: v.rstrip("/") for k, v in (push_targets or {}).items()}
+    push_targets = {k: {**v, "url": v["url"].rstrip("/")} for k, v in (push_targets or {}).items()}
     push_state = {"duplicates": False, "relayed": 0, "copies": 0}
     session_key = web.AppKey("session", aiohttp.ClientSession)
-    # no body size limit here: the functions enforce theirs
-    app = web.Application(client_max_size=0, middlewares=[problems_only])
+
+    @web.middleware
+    async def header_limit(request, handler):
+        if head_too_large(request):
+            return _problem(431, "request-header-fields-too-large",
+                            "Request header fields too large")
+        return await handler(request)
+
+    app = web.Application(  # no body limit here: the functions enforce theirs
+        client_max_size=0, middlewares=[problems_only, header_limit],
+        handler_args={"max_line_size": PARSER_LIMIT_BYTES, "max_field_size": PARSER_LIMIT_BYTES})
 
     async def on_startup(app):
         app[session_key] = aiohttp.ClientSession(
@@ -246,12 +311,18 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, str] | 
             return 502
 
     async def push(request: web.Request) -> web.Response:
-        target = push_targets.get(request.match_info["function"])
-        if target is None:
+        spec = push_targets.get(request.match_info["function"])
+        if spec is None:
             return _problem(404, "not-found", "Not found")
+        target = spec["url"]
         body = await request.read()
-        headers = {k: v for k, v in request.headers.items()
-                   if k.lower() in ("content-type", "authorization")}
+        headers = {k: v for k, v in request.headers.items() if k.lower() == "content-type"}
+        if push_signer is not None:
+            try:
+                token = push_signer.token(spec["audience"], spec["email"])
+            except OSError:
+                return _problem(503, "dependency-unavailable", "No push signing key yet")
+            headers["Authorization"] = f"Bearer {token}"
         push_state["relayed"] += 1
         if not push_state["duplicates"]:
             return web.Response(status=await _push_once(target, body, headers))
@@ -288,8 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--routes-file", help="JSON list of {method, path, target}")
     source.add_argument("--routes-json", help="the same list, inline")
     parser.add_argument("--push-targets-file",
-                        help="JSON object: pubsub function name -> base URL (the push relay)")
+                        help="JSON object: pubsub function name -> {url, audience, email}")
+    parser.add_argument("--push-key-file", help="RSA key (PEM) that signs push tokens")
+    parser.add_argument("--push-issuer", help="the 'iss' of push tokens")
     args = parser.parse_args(argv)
+    signer = (PushSigner(args.push_key_file, args.push_issuer)
+              if args.push_key_file and args.push_issuer else None)
     push_targets = None
     if args.push_targets_file:
         with open(args.push_targets_file, encoding="utf-8") as fh:
@@ -303,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
 
     install_problem_errors()
 
-    return aioserve.run("gateway", args.host, args.port, lambda host, port: build_app(routes, push_targets),
+    return aioserve.run("gateway", args.host, args.port,
+                        lambda host, port: build_app(routes, push_targets, signer),
                         note=f" ({len(routes)} routes)", shutdown_timeout=60.0)
 
 

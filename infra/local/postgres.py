@@ -17,14 +17,17 @@ above it so that user can reach its data. As an ordinary user they run as that u
 
 Authentication is `scram-sha-256` everywhere. The superuser password and the app role's
 password are generated once per state dir by the caller (see stack.py) and passed in. The
-app role `lederappen` owns the database `lederappen`, so migrations run as the same role the
-functions use, as they would against Cloud SQL.
+app role `lederappen` owns the database `lederappen` and its schema: it is the migrator (like
+production's db-migrator user), runs the migrations and applies infra/grants.py. Functions
+never connect as it: each connects as its own login role (`login_roles()`, named like its
+Cloud SQL IAM user), holding only the grants its manifest entry lists, as in production.
 
     cluster = Cluster(state_dir / "postgres", port, superuser_password, app_password)
     cluster.init()                       # initdb, only when the data dir is new
     proc = cluster.spawn(log_file)       # the postmaster, in its own session
     cluster.wait_ready(timeout=20, proc=proc)
     cluster.bootstrap()                  # app role + database, idempotent
+    cluster.login_roles({"fn-meta@p.iam": pw})  # one login role per function, idempotent
     ...
     cluster.stop(proc)                   # pg_ctl stop -m fast, then signals if needed
 """
@@ -234,6 +237,8 @@ class Cluster:
             # A laptop database: commits need not wait for the disk (no corruption risk).
             "-c", "synchronous_commit=off",
             "-c", "max_connections=100",
+            # Who ran a refused statement shows in the log (per-function roles).
+            "-c", "log_line_prefix=%m [%p] %u ",
         ]
 
     def spawn(self, log: IO) -> subprocess.Popen:
@@ -243,15 +248,17 @@ class Cluster:
             stderr=subprocess.STDOUT, start_new_session=True, **self.user.popen_kwargs(),
         )
 
-    def connect(self, user: str | None = None, database: str | None = None, timeout: float = 5.0):
+    def connect(self, user: str | None = None, database: str | None = None, timeout: float = 5.0,
+                password: str | None = None):
         import pg8000.dbapi
 
         user = user or APP_ROLE
         return pg8000.dbapi.connect(
             user=user,
-            password=self.superuser_password if user == SUPERUSER else self.app_password,
+            password=password or (self.superuser_password if user == SUPERUSER
+                                  else self.app_password),
             host=self.host, port=self.port,
-            database=database or (APP_DATABASE if user == APP_ROLE else SUPERUSER),
+            database=database or (SUPERUSER if user == SUPERUSER else APP_DATABASE),
             timeout=timeout, application_name="lederappen-local-stack",
         )
 
@@ -292,6 +299,26 @@ class Cluster:
             if not cur.fetchall():
                 cur.execute(f"CREATE DATABASE {APP_DATABASE} OWNER {APP_ROLE} ENCODING 'UTF8'")
             cur.execute(f"ALTER DATABASE {APP_DATABASE} OWNER TO {APP_ROLE}")
+        finally:
+            conn.close()
+
+    def login_roles(self, roles: dict[str, str]) -> None:
+        """Creates (or re-passwords) plain login roles, name -> password; idempotent.
+
+        They get no privilege here: infra/grants.py grants each exactly its manifest entry's
+        table privileges, as it does for the IAM users in Cloud SQL."""
+        conn = self.connect(SUPERUSER)
+        try:
+            conn.autocommit = True
+            cur = conn.cursor()
+            cur.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(roles),))
+            existing = {r[0] for r in cur.fetchall()}
+            for name, password in roles.items():
+                # DDL takes no bound parameters: names are quoted, passwords are hex.
+                assert password.isalnum() and '"' not in name
+                verb = "ALTER" if name in existing else "CREATE"
+                cur.execute(f'{verb} ROLE "{name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
+                            f"PASSWORD '{password}'")
         finally:
             conn.close()
 

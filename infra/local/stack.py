@@ -8,8 +8,12 @@
 `up` starts, with parallelism where dependencies allow:
 
 1. a private PostgreSQL cluster (postgres.py; `initdb` only the first time, data kept in the
-   state dir so the dev database persists), then the role/database bootstrap and the SQL
-   migrations (infra.migrate, as the app role);
+   state dir so the dev database persists), then the role/database bootstrap, the SQL
+   migrations (infra.migrate, as the migrator role `lederappen`, owner of the schema), one
+   login role per function named like its Cloud SQL IAM user (`fn-<name>@lederappen-local.iam`)
+   and the grants plan of infra/grants.py, exactly as a deploy applies it; each function
+   connects as its own role, so a query on a table it was not granted fails here as in
+   production;
 2. the Pub/Sub and Firestore emulators (emulators.py), the lederne.no stand-in
    (infra.local.lederne_standin: OIDC issuer, member register, Google-style job tokens) and
    the FCM stand-in (infra.local.fcm_standin), all started together with PostgreSQL;
@@ -84,6 +88,8 @@ AUDIENCE = "lederappen"
 #: The staff console's client id at the lederne.no stand-in (authorization code flow + PKCE).
 CONSOLE_CLIENT_ID = "lederappen-staff-console"
 SCHEDULER_EMAIL = "scheduler@lederappen-local.iam.gserviceaccount.com"
+#: Prefix of a Pub/Sub function's push identity (terraform/manifest.tf, account_prefixes.push).
+PUSH_ACCOUNT_PREFIX = "psh-"
 DEFAULT_PORT_BASE = 8080
 DEFAULT_STATE_DIR = ROOT / ".local"
 HOST = "127.0.0.1"
@@ -109,6 +115,22 @@ class StackError(RuntimeError):
 
 class PortInUse(StackError):
     """A port the stack needs is taken; nothing was started."""
+
+
+def push_account_email(function_name: str) -> str:
+    """The service account a Pub/Sub function's push subscription signs its OIDC token as
+    (Terraform: google_service_account.push; the same id rules as infra/grants.py)."""
+    from infra import grants
+
+    account = grants.account_id(function_name, PUSH_ACCOUNT_PREFIX)
+    return f"{account}@{PROJECT}.iam.gserviceaccount.com"
+
+
+def function_db_role(function_name: str) -> str:
+    """The function's database role: named like its Cloud SQL IAM user in production."""
+    from infra import grants
+
+    return grants.iam_db_user(function_name, PROJECT)
 
 
 def fn_component(name: str) -> str:
@@ -259,6 +281,8 @@ def _load_or_create_secrets(path: Path) -> dict:
         "postgres_superuser_password": lambda: secrets.token_hex(24),
         "postgres_app_password": lambda: secrets.token_hex(24),
         "console_session_key": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        # each function role's password is derived from this (function_db_password)
+        "postgres_function_key": lambda: secrets.token_hex(24),
     }
     changed = False
     for key, make in wanted.items():
@@ -350,6 +374,17 @@ class Stack:
             "JOB_OIDC_AUDIENCE": f"http://{HOST}:{port}/",
             "FUNCTION_TARGET": fn.entry_point,
         })
+        # Each function signs in to the database as its own role, with only its grants; the
+        # migrator's (owner's) password never reaches a function.
+        if "db" in fn.uses:
+            env["DB_USER"] = function_db_role(fn.name)
+            env["DB_PASSWORD"] = self.function_db_password(fn.name)
+        else:
+            env.pop("DB_USER", None)
+            env.pop("DB_PASSWORD", None)
+        if fn.kind == "pubsub":
+            # Only its push subscription's identity may deliver to it (checked in code).
+            env["JOB_INVOKER_EMAILS"] = push_account_email(fn.name)
         if fn.kind == "pubsub" and fn.limits.get("max_instances", 1) > 1:
             # In Google Cloud a busy subscription scales its function out to several
             # instances; locally, several worker processes behind one port (functions-
@@ -358,6 +393,19 @@ class Stack:
             env["WORKERS"] = str(min(fn.limits["max_instances"], os.cpu_count() or 1, 4))
         env.update(self.extra_env)
         return env
+
+    def function_db_password(self, name: str) -> str:
+        """The password of a function's database role (derived from a generated secret)."""
+        import hashlib
+        import hmac
+
+        key = self._secrets["postgres_function_key"].encode()
+        return hmac.new(key, function_db_role(name).encode(), hashlib.sha256).hexdigest()[:40]
+
+    def connect_as_function(self, name: str):
+        """A database connection as the function's own role (what the function gets)."""
+        return self.cluster.connect(function_db_role(name),
+                                    password=self.function_db_password(name))
 
     def start(self) -> "Stack":
         """Brings everything up; on any failure stops what it started and raises StackError."""
@@ -585,6 +633,7 @@ class Stack:
         try:
             self.cluster.bootstrap()
             self._migrate()
+            self._grant()
             self._seed()
         except Exception as exc:
             raise StackError(
@@ -598,8 +647,6 @@ class Stack:
             self._component(name)
             argv = [py, "-m", "functions_framework", "--source", str(FUNCTIONS_DIR / "main.py"),
                     "--target", fn.entry_point, "--host", HOST, "--port", str(self.ports[name])]
-            if fn.kind == "pubsub":
-                argv += ["--signature-type", "cloudevent"]
             self._spawn(name, argv, {**base, "PYTHONPATH": str(FUNCTIONS_DIR),
                                      **self.function_env(fn.name)})
         routes = gateway.build_routes(
@@ -607,14 +654,20 @@ class Stack:
         routes_file = self.state_dir / "gateway-routes.json"
         routes_file.write_text(gateway.routes_to_json(routes), encoding="utf-8")
         push_file = self.state_dir / "gateway-push-targets.json"
-        push_file.write_text(json.dumps({f.name: self.urls[fn_component(f.name)]
-                                         for f in self.functions if f.kind == "pubsub"}),
-                             encoding="utf-8")
+        # The relay signs each push as the function's push service account, for its audience
+        # (what the function's JOB_OIDC_AUDIENCE and JOB_INVOKER_EMAILS expect).
+        push_file.write_text(json.dumps({
+            f.name: {"url": self.urls[fn_component(f.name)],
+                     "audience": self.function_env(f.name)["JOB_OIDC_AUDIENCE"],
+                     "email": push_account_email(f.name)}
+            for f in self.functions if f.kind == "pubsub"}), encoding="utf-8")
         self._component("gateway")
         self._spawn("gateway", [py, "-m", "infra.local.gateway", "--host", HOST,
                                 "--port", str(self.ports["gateway"]),
                                 "--routes-file", str(routes_file),
-                                "--push-targets-file", str(push_file)],
+                                "--push-targets-file", str(push_file),
+                                "--push-key-file", f"{self.key_file}.google",
+                                "--push-issuer", self.env["JOB_OIDC_ISSUER"]],
                     {**base, "PYTHONPATH": str(ROOT)})
         self._write_state("starting")
 
@@ -651,6 +704,24 @@ class Stack:
             migrate.migrate(conn)
         finally:
             conn.close()
+
+    def _grant(self) -> None:
+        """One login role per db-using function of the manifest, then the production grants
+        plan (infra/grants.py) applied by the migrator: each role holds exactly the table
+        privileges its manifest entry lists."""
+        from infra import grants
+
+        db_functions = [f for f in self.manifest.functions if "db" in f.uses]
+        self.cluster.login_roles({function_db_role(f.name): self.function_db_password(f.name)
+                                  for f in db_functions})
+        conn = self.cluster.connect(postgres.APP_ROLE)
+        try:
+            conn.autocommit = True  # grants.apply controls its transaction
+            result = grants.apply(conn, PROJECT, self.manifest.functions)
+        finally:
+            conn.close()
+        if result.missing_users:
+            raise StackError(f"database roles missing after creation: {result.missing_users}")
 
     def _seed(self) -> None:
         """The demo members' salary survey: four closed rounds and this year's open one (once)."""
@@ -740,6 +811,9 @@ class Stack:
                 "component": name, "kind": fn.kind, "entry_point": fn.entry_point,
                 "port": self.ports[name], "url": self.urls[name],
                 "job_audience": f"http://{HOST}:{self.ports[name]}/",
+                "db_user": function_db_role(fn.name) if "db" in fn.uses else None,
+                "push_invoker_email": (push_account_email(fn.name) if fn.kind == "pubsub"
+                                       else None),
                 "schedule": fn.schedule, "topic": fn.topic,
                 "routes": [{"method": r.method, "path": r.path, "auth": r.auth} for r in fn.routes],
             }
@@ -756,7 +830,7 @@ class Stack:
             "components": comps,
             "functions": functions,
             "database": {"host": HOST, "port": self.ports["postgres"],
-                         "name": postgres.APP_DATABASE, "user": postgres.APP_ROLE},
+                         "name": postgres.APP_DATABASE, "migrator": postgres.APP_ROLE},
             "job_invoker_email": SCHEDULER_EMAIL,
             "audience": AUDIENCE,
             "files": {
@@ -860,7 +934,8 @@ def _listing(stack: Stack) -> str:
         label = labels.get(name) or f"function {name[3:]}"
         where = c.url
         if name == "postgres":
-            where = f"{c.url} db={postgres.APP_DATABASE} user={postgres.APP_ROLE}"
+            where = (f"{c.url} db={postgres.APP_DATABASE} migrator={postgres.APP_ROLE}, "
+                     "functions as fn-<name>@lederappen-local.iam")
         rows.append((label, where, _rel(c.log)))
     return _table(rows)
 

@@ -25,7 +25,7 @@ import jwt
 import pg8000.dbapi
 import pytest
 
-from infra import migrate
+from infra import grants, migrate
 from infra.local import emulators, fire, gateway
 from infra.local.demo_data import DEMO_MEMBER_ID
 from infra.local.stack import (PortInUse, Stack, StackError, fn_component, free_ports,
@@ -141,8 +141,12 @@ def test_every_function_gets_every_setting_it_uses(stack):
         assert env["JOB_OIDC_AUDIENCE"] == stack.function_url(fn.name) + "/"
         assert env["GOOGLE_CLOUD_PROJECT"] == "lederappen-local"
         assert "CLOUD_SQL_INSTANCE" not in env
-        if "db" in fn.uses:
-            assert settings.db_user == "lederappen" and settings.db_port == stack.ports["postgres"]
+        if "db" in fn.uses:  # its own role, never the migrator's password
+            assert settings.db_user == f"{grants.account_id(fn.name)}@lederappen-local.iam"
+            assert settings.db_port == stack.ports["postgres"]
+            assert env["DB_PASSWORD"] != stack.env["DB_PASSWORD"]
+        else:
+            assert "DB_PASSWORD" not in env
     assert len(base64.b64decode(stack.env["PSEUDONYM_KEY"])) == 32
 
 

@@ -63,6 +63,32 @@ def test_garbage_is_unauthenticated(verifier, garbage):
         verifier.verify(garbage)
 
 
+@pytest.mark.parametrize("claim, value", [
+    ("exp", "9999999999"), ("exp", True), ("exp", None), ("exp", [9999999999]),
+    ("exp", {"t": 1}), ("iat", "0"), ("iat", False), ("nbf", "0"), ("nbf", True),
+    ("nbf", [0]),
+])
+def test_a_time_claim_that_is_not_a_number_is_refused(verifier, minter, claim, value):
+    import time
+
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "1000001", "iat": now, "exp": now + 600,
+              "roles": ["member"], claim: value}
+    from tests.support.tokens import jwk_thumbprint
+
+    token = jwt.encode(claims, minter.key, algorithm="RS256",
+                       headers={"kid": jwk_thumbprint(minter.key)})
+    with pytest.raises(Unauthenticated):
+        verifier.verify(token)
+
+
+def test_numeric_time_claims_pass_including_fractions(verifier, minter):
+    import time
+
+    now = time.time()
+    assert verifier.verify(minter.token("1000001", iat=now, exp=now + 600.5, nbf=now - 1))
+
+
 def test_token_without_subject_is_refused(verifier, minter):
     with pytest.raises(Unauthenticated):
         verifier.verify(minter.token(None))

@@ -268,7 +268,9 @@ def test_the_dead_letters_function_may_replay_to_and_drain_every_pubsub_function
     assert {s.subscription for s in store.inspect_subscriptions(m)} == set(fn.pulls), \
         "dead-letters must list every -inspect subscription in pulls (Terraform grants them)"
     assert {r.auth for r in fn.routes} == {"staff:operations"}
-    assert set(fn.db_privileges) == {"dead_letters", "idempotency_keys"}
+    assert set(fn.db_privileges) == {"dead_letters", "idempotency_keys", "audit_events"}
+    # staff reading a dead letter's member keys is audited (S2): it may only append to the trail
+    assert fn.db_privileges["audit_events"] == ("INSERT",)
 
 
 def test_the_manifest_refuses_a_pull_of_anything_but_an_inspect_subscription():

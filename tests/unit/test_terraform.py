@@ -280,7 +280,7 @@ def every_kind_manifest() -> dict:
          "dead_letter_topic": "notifications-dead-letter", "max_delivery_attempts": 7,
          "ack_deadline_seconds": 120, "timeout_seconds": 60},
         {"name": "deletion-worker", "entry_point": "deletion_worker", "kind": "pubsub",
-         "uses": ["db", "firestore"], "db_privileges": {"processing_restrictions": ["SELECT", "DELETE"]},
+         "uses": ["db", "firestore", "job_oidc"], "db_privileges": {"processing_restrictions": ["SELECT", "DELETE"]},
          "topic": "deletion-jobs", "dead_letter_topic": "deletion-jobs-dead-letter"},
         {"name": "deletion-scheduler", "entry_point": "deletion_scheduler", "kind": "scheduled",
          "uses": ["db", "pubsub", "job_oidc"], "db_privileges": {"processing_restrictions": ["SELECT"]},
@@ -642,6 +642,51 @@ def test_pubsub_functions_get_a_push_subscription_with_retry_and_a_dead_letter_p
     alert = root().resource("google_monitoring_alert_policy", "dead_letters")
     filters = " ".join(expr(c["condition_threshold"][0]["filter"]) for c in blocks(alert, "conditions"))
     assert "subscription/dead_letter_message_count" in filters and "google_pubsub_subscription.push[each.key].name" in filters
+
+
+def test_a_push_carries_the_token_its_function_verifies_and_only_that_identity_may_invoke(derived):
+    """Defence in depth (S1): the code verifies the push's OIDC token (core/events.py) against
+    JOB_OIDC_ISSUER, JOB_OIDC_AUDIENCE and JOB_INVOKER_EMAILS; Terraform must sign pushes with
+    exactly that audience and service account, and let only that account invoke."""
+    raw, d = derived
+    for name in d["pubsub_functions"]:
+        f = d["functions"][name]
+        assert "job_oidc" in f["uses"], f"{name}: cannot verify its push token"
+        env = d["function_plain_env_names"][name]
+        assert {"JOB_OIDC_ISSUER", "JOB_OIDC_JWKS_URL", "JOB_OIDC_AUDIENCE",
+                "JOB_INVOKER_EMAILS"} <= set(env), name
+        assert d["account_ids"]["push"][name] == account_id(name, "psh-")
+        # The local stack signs its relayed pushes as the same account id.
+        from infra.local.stack import push_account_email
+        assert push_account_email(name).split("@")[0] == d["account_ids"]["push"][name]
+    issuer = next(s for s in config.SETTINGS if s.env == "JOB_OIDC_ISSUER")
+    assert issuer.default == "https://accounts.google.com"  # Google signs push tokens
+    assert "JOB_OIDC_ISSUER" not in root().locals["env_values"]  # so production uses Google
+    push = one(root().resource("google_pubsub_subscription", "push"), "push_config")
+    oidc = one(push, "oidc_token")
+    per_fn = expr(root().locals["env_values_per_function"])
+    # audience: the same string the function is told (JOB_OIDC_AUDIENCE)
+    assert expr(oidc["audience"]) == "local.function_urls[each.key]"
+    assert "JOB_OIDC_AUDIENCE = local.function_urls[n]" in per_fn
+    # service account: the one the function accepts (JOB_INVOKER_EMAILS) and the only invoker
+    assert expr(oidc["service_account_email"]) == "google_service_account.push[each.key].email"
+    assert "push_sa_emails      = { for k, sa in google_service_account.push : k => sa.email }" \
+        in (TF / "iam.tf").read_text()
+    assert 'f.kind == "pubsub" ? lookup(local.push_sa_emails, n, null)' in per_fn
+    invoker = root().resource("google_cloud_run_v2_service_iam_member", "push_invoker")
+    assert expr(invoker["for_each"]) == "local.pubsub_functions"
+    assert invoker["role"] == "roles/run.invoker"
+    assert expr(invoker["name"]) == "google_cloudfunctions2_function.function[each.key].name"
+    assert expr(invoker["member"]) == "serviceAccount:${google_service_account.push[each.key].email}"
+    members = [expr(b.get("member", "")) for t in ("google_cloud_run_v2_service_iam_member",
+                                                   "google_cloudfunctions2_function_iam_member")
+               for b in root().of_type(t).values()]
+    assert sum("google_service_account.push[" in m for m in members) == 1, \
+        "a push identity may invoke its own function only"
+    # Pub/Sub functions are reachable only internally; no one else is an invoker.
+    fn = root().resource("google_cloudfunctions2_function", "function")
+    assert expr(one(fn, "service_config")["ingress_settings"]) == \
+        'each.value.kind == "http" ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"'
 
 
 def test_every_topic_the_manifest_names_exists_and_only_its_publishers_may_publish(derived):

@@ -34,6 +34,17 @@ _NO_ROLE = {
 }
 
 
+#: Claims that must be NumericDates when present (exp and iat are required anyway).
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _is_numeric_date(value) -> bool:
+    import math
+
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: a member, a staff user with roles, or a job (service account)."""
@@ -108,7 +119,7 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise Unauthenticated(_INVALID) from None
         try:
-            return jwt.decode(
+            claims = jwt.decode(
                 token,
                 key.key,
                 algorithms=self.algorithms,
@@ -119,6 +130,12 @@ class TokenVerifier:
             )
         except jwt.PyJWTError:
             raise Unauthenticated(_INVALID) from None
+        # RFC 7519 NumericDate: a JSON number. PyJWT passes each through int(), which takes
+        # "9999999999" (a string) and True as well; neither is a time, so neither is trusted.
+        for name in _TIME_CLAIMS:
+            if name in claims and not _is_numeric_date(claims[name]):
+                raise Unauthenticated(_INVALID)
+        return claims
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -141,15 +141,17 @@ SETTINGS: tuple[Setting, ...] = (
             "JWKS URL; unset: read from the issuer's /.well-known/openid-configuration."),
     Setting("OIDC_ALGORITHMS", "oidc", _csv, ("RS256",), "Accepted signature algorithms."),
     Setting("OIDC_LEEWAY_SECONDS", "oidc", _int(0, 300), 30, "Clock skew allowed on exp/iat/nbf."),
-    # job_oidc: Google-signed OIDC tokens that Cloud Scheduler sends to scheduled functions
+    # job_oidc: Google-signed OIDC tokens that Cloud Scheduler sends to scheduled functions and
+    # that a push subscription sends to its Pub/Sub function
     Setting("JOB_OIDC_ISSUER", "job_oidc", _url, "https://accounts.google.com",
             "Issuer of job tokens."),
     Setting("JOB_OIDC_JWKS_URL", "job_oidc", _url, "https://www.googleapis.com/oauth2/v3/certs",
             "JWKS URL of the job token issuer."),
     Setting("JOB_OIDC_AUDIENCE", "job_oidc", _str, REQUIRED,
-            "Audience the scheduler puts in its token (the function's URL)."),
+            "Audience the scheduler or push subscription puts in its token (the function's URL)."),
     Setting("JOB_INVOKER_EMAILS", "job_oidc", _csv, REQUIRED,
-            "Service accounts allowed to invoke scheduled functions (comma-separated)."),
+            "Service accounts allowed to invoke a scheduled function (its scheduler) or a Pub/Sub "
+            "function (its push identity), comma-separated."),
     # register: lederne.no member register, MinSide and feeds
     Setting("LEDERNE_API_URL", "register", _url, REQUIRED, "Base URL of Lederne's member API."),
     Setting("LEDERNE_API_KEY", "register", _str, REQUIRED, "Credential for Lederne's member API.",

@@ -938,6 +938,38 @@ STORES: tuple[Store, ...] = (
             col("updated_at", "Sist endret", "Last changed"),
         ),
     ),
+    # member_ids is an array: the members of one delivery batch of a message to many.
+    Store(
+        name="message_batches",
+        kind="sql",
+        member_key="member_ids",
+        erase_with="lederappen.notifications.batches:scrub",
+        category="messages",
+        purpose={
+            "nb": "Dele en melding til mange inn i grupper på høyst 500 mottakere, og la "
+                  "utsendingen hente mottakerne fra databasen, ikke fra meldingen mellom "
+                  "systemene, så ingen kan få en melding som ikke var til dem.",
+            "en": "Split a message to many into batches of at most 500 recipients, and let "
+                  "delivery take the recipients from the database, not from the message between "
+                  "systems, so nobody can be sent a message that was not for them.",
+        },
+        legal_basis="GDPR Art. 6(1)(b) (delivering the member's messages correctly)",
+        retention={"nb": "30 dager.", "en": "30 days."},
+        retention_days=30,
+        retention_field="created_at",
+        readers=("functions",),
+        provided_by_member=False,
+        erase="delete",
+        title={"nb": "Mottakergrupper for meldinger", "en": "Recipient batches of messages"},
+        order_by=("created_at", "message_id", "batch"),
+        note={"nb": "De andre medlemmene i gruppen vises ikke.",
+              "en": "The other members of the batch are not shown."},
+        export_columns=(
+            col("message_id", "Meldingens nummer", "The message's id"),
+            col("batch", "Gruppens nummer", "The batch's number"),
+            col("created_at", "Opprettet", "Created"),
+        ),
+    ),
     Store(
         name="privacy_requests",
         kind="sql",
@@ -1101,13 +1133,16 @@ STORES: tuple[Store, ...] = (
     Store(
         name="message-delivery",
         kind="pubsub",
+        # Messages queued before batches were stored carried the keys in member_ids.
         member_key="member_ids",
         category="messages",
         purpose={
             "nb": "Levere en melding til en gruppe på høyst 500 mottakere, deg blant dem: "
-                  "innboks og varsel, etter at det er sjekket at du fortsatt skal ha den.",
+                  "innboks og varsel, etter at det er sjekket at du fortsatt skal ha den. "
+                  "Meldingen sier bare hvilken gruppe; hvem som er i den, står i databasen.",
             "en": "Deliver a message to a batch of at most 500 recipients, you among them: "
-                  "inbox and push, after checking that you should still get it.",
+                  "inbox and push, after checking that you should still get it. The message "
+                  "names only the batch; who is in it is kept in the database.",
         },
         legal_basis="GDPR Art. 6(1)(b) (the member's messages in the app); marketing messages "
                     "only with consent, Art. 6(1)(a)",

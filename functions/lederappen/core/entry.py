@@ -10,6 +10,8 @@ setting stops the instance with one clear message instead of failing its first r
 from __future__ import annotations
 
 import importlib
+import json
+import logging
 import os
 import threading
 from typing import Any, Callable
@@ -114,3 +116,43 @@ def web_function(entry_point: str, module: str) -> Callable[[Any], Any]:
     if os.environ.get("FUNCTION_TARGET") == entry_point:
         load()
     return handle
+
+
+def install_error_pages() -> None:
+    """Makes every error page the framework itself renders problem+json with nothing of the
+    request in it.
+
+    Errors inside an entry point are problem+json already (core/http.py, core/events.py).
+    What never reaches them (werkzeug's own BadRequest for a body it cannot read, a 404 for
+    /favicon.ico, a crash) is rendered by Flask, whose default pages, like functions-
+    framework's, can echo headers (Authorization included) and bodies. Called from main.py,
+    which functions-framework executes inside the Flask app's context; outside one (an import
+    for a test) it does nothing."""
+    import flask
+
+    if not flask.has_app_context():
+        return
+    from werkzeug.exceptions import HTTPException
+
+    app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def page(exc):
+        from . import problems
+
+        status = exc.code if isinstance(exc, HTTPException) and exc.code else 500
+        known = {p.status: p for p in problems.ALL}
+        slug = known[status].slug if status in known else (
+            "bad-request" if status == 400 else "http-error")
+        title = (exc.name if isinstance(exc, HTTPException) and status < 500
+                 else "Internal Server Error")
+        body = {"type": problems.TYPE_BASE + slug, "title": title, "status": status}
+        if status >= 500:
+            log.event(logging.getLogger("lederappen.entry"), "unhandled error", logging.ERROR,
+                      error=type(exc).__name__)
+        return flask.Response(json.dumps(body), status=status,
+                              content_type=problems.CONTENT_TYPE,
+                              headers={"Cache-Control": "no-store"})
+
+    app.register_error_handler(HTTPException, page)
+    app.register_error_handler(500, page)
+    app.register_error_handler(Exception, page)

@@ -138,6 +138,9 @@ def _parse_function(raw: dict, defaults: dict, problems: list[str]) -> Function 
         problems.append(f"{where}: an HTTP or scheduled function needs at least one route")
     if kind == "pubsub" and not raw.get("topic"):
         problems.append(f"{where}: a pubsub function needs a topic")
+    if kind == "pubsub" and "job_oidc" not in uses:
+        problems.append(f"{where}: a pubsub function verifies its push's OIDC token, so uses "
+                        "must list 'job_oidc'")
     if kind == "pubsub" and not raw.get("dead_letter_topic"):
         problems.append(f"{where}: a pubsub function needs a dead_letter_topic")
     if kind == "scheduled" and not raw.get("schedule"):

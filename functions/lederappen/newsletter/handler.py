@@ -3,9 +3,12 @@
 Idempotent twice over: the newsletter system applies an `event_id` once and ignores events
 older than what it has, and the confirmation is recorded together with a claim on the
 event id, so a redelivered message changes nothing. A message for a member who has no sync
-row any more (erased) is dropped without calling anyone. What is sent is the state at
-handling time: subscribed only if the event said so and the consent still covers it (not
-restricted, no material change awaiting consent).
+row any more (erased) is dropped without calling anyone. The message is only a signal that
+the member's newsletter state changed: what is sent is the state at handling time, from the
+database alone: subscribed exactly when the consent ledger covers the newsletter now (given
+for the terms in force, not restricted), with the id and time of the latest requested change
+(`newsletter_sync`). A forged, replayed or reordered message can at most send the newsletter
+system what the ledger already says.
 
 Sending the choice is sharing the member's data outside the backend (R9, on the newsletter
 consent), so it is audited (S2): one entry per event, appended with the claim in the
@@ -21,6 +24,7 @@ import msgspec
 
 from ..consents import service as consents
 from ..core import audit, db, events, lederne
+from ..core.times import rfc3339
 
 
 class Payload(msgspec.Struct, forbid_unknown_fields=True):
@@ -36,27 +40,33 @@ CONSUMER = "newsletter-sync"
 
 def handle(message: events.Message, settings) -> None:
     p: Payload = message.data
-    def state(cur) -> bool | None:
-        cur.execute("SELECT 1 FROM newsletter_sync WHERE member_id = %s", (p.member_id,))
-        if cur.fetchone() is None:
-            return None
-        # Subscribed only while the consent covers it now: a restriction (or a material
-        # change awaiting new consent) since the event keeps the member off the list.
-        return p.subscribed and consents.covers(cur, p.member_id, "newsletter")
 
-    subscribed = db.read(state)
-    if subscribed is None:
+    def state(cur) -> tuple[str, int, datetime, bool] | None:
+        cur.execute("SELECT event_id, terms_version, requested_at FROM newsletter_sync "
+                    "WHERE member_id = %s", (p.member_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        # Subscribed only while the consent ledger covers it now (given for the terms in
+        # force, not restricted): never what the message says.
+        return str(row[0]), row[1], row[2], consents.covers(cur, p.member_id, "newsletter")
+
+    found = db.read(state)
+    if found is None:
         return  # erased or never requested: nothing to propagate
+    event_id, terms_version, requested_at, subscribed = found
+    # The latest requested change (its id and time) carries the state: a replayed or older
+    # message sends the newest again, which the newsletter system applies once.
     lederne.client(settings).put_newsletter_subscriber(p.member_id, {
-        "subscribed": subscribed, "terms_version": str(p.terms_version),
-        "event_id": p.event_id, "occurred_at": p.occurred_at,
+        "subscribed": subscribed, "terms_version": str(terms_version),
+        "event_id": event_id, "occurred_at": rfc3339(requested_at),
     })
 
     def confirm(cur) -> None:
         if not events.claim(cur, CONSUMER, p.event_id):
             return
         cur.execute("UPDATE newsletter_sync SET confirmed_at = now() "
-                    "WHERE member_id = %s AND event_id = %s::uuid", (p.member_id, p.event_id))
+                    "WHERE member_id = %s AND event_id = %s::uuid", (p.member_id, event_id))
         # Audited also when a newer choice has replaced this one (no row confirmed): what
         # was sent was sent. "consent": the data map's category of the newsletter choice.
         audit.record(cur, p.member_id, actor_kind="job", actor=CONSUMER, category="consent",

@@ -1,6 +1,7 @@
 """The `message-delivery` handler: one batch of members gets the message, once each.
 
-For a batch (at most 500 member keys of one message):
+For a batch (at most 500 member keys of one message; the message names the batch by id, and
+its members are read from what the fan-out stored for it, `batches.py`):
 
 1. Members already recorded in `message_recipients` are done: a redelivered or replayed
    batch does not touch them again (an inbox item they deleted stays deleted).
@@ -40,20 +41,18 @@ from ..core import db, events, firestore, lederne, log
 from ..preferences.service import DEFAULT_CATEGORIES, DEFAULT_CHANNELS
 from ..privacy.erasure import erased_since
 from . import devices as device_store
-from . import fcm, inbox, outgoing, push
+from . import batches, fcm, inbox, outgoing, push
 
 _log = logging.getLogger("lederappen.notifications.delivery")
 
 #: How long a sender holds the pushes it took: longer than it can take to send them.
 LEASE = timedelta(seconds=120)
 
-MemberKey = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-
 
 class Payload(msgspec.Struct, forbid_unknown_fields=True):
+    """Ids only: the batch's members are the ones the fan-out stored for it (batches.py)."""
     message_id: str
-    batch: int
-    member_ids: Annotated[list[MemberKey], msgspec.Meta(min_length=1, max_length=1000)]
+    batch: Annotated[int, msgspec.Meta(ge=0)]
 
 
 def _now() -> datetime:
@@ -197,12 +196,13 @@ def _finish(stored: outgoing.Stored, sends: list[device_store.Registration],
 
 def handle(message: events.Message, settings) -> None:
     p: Payload = message.data
-    members = list(dict.fromkeys(p.member_ids))
 
     def state(cur):
         stored = outgoing.load(cur, p.message_id)
         if stored is None or stored.status == "cancelled":
             return None, [], []
+        # Who is in the batch is what the fan-out stored, never what the message says.
+        members = list(dict.fromkeys(batches.members(cur, stored.id, p.batch) or []))
         # A member erased after this message was created is dropped without a trace (R5).
         erased = erased_since(cur, members, stored.created_at)
         alive = [m for m in members if m not in erased]

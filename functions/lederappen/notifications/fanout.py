@@ -2,12 +2,16 @@
 
 One Pub/Sub message is one *step*: it lists up to STEP_SIZE members of the audience, and in
 one database transaction claims the step, queues the next step with the cursor where it
-stopped and those members as `message-delivery` batches of BATCH_SIZE (all through the
-outbox, published together right after the commit, the next step first so the listing goes
-on while the batches are delivered). So however large the audience, each step is
+stopped and those members as `message-delivery` batches of BATCH_SIZE (stored in
+`message_batches`, the message naming only the batch; all through the outbox, published
+together right after the commit, the next step first so the listing goes on while the
+batches are delivered). So however large the audience, each step is
 short; a redelivered step finds its claim and queues nothing twice, and a crash between
 commit and publish is repaired by the outbox relay. The chain cannot fork: step n+1 is
-queued only by the transaction that claimed step n.
+queued only by the transaction that claimed step n, and a step is carried out only as its
+outbox row says (cursor, release time): a forged step that was never queued, or one not
+due yet, does nothing, so it can neither claim a real step first nor send a scheduled
+message early.
 
 Audiences: every active member and the members of one county come from the member register
 (ids only); an interest group from the members' own preferences (used only for those whose
@@ -24,14 +28,14 @@ use nothing but membership; delivery records each member's outcome (`notificatio
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import msgspec
 
 from ..consents import service as consents
 from ..core import audit, db, events, lederne, outbox
 from ..salary.vocabulary import COUNTIES
-from . import outgoing
+from . import batches, outgoing
 
 CONSUMER = "message-fanout"
 #: Members per delivery batch: one Firestore batched write (500) and a few FCM rounds.
@@ -39,12 +43,23 @@ BATCH_SIZE = 500
 #: Members listed per fan-out step (ten delivery batches), in register pages of PAGE_SIZE.
 STEP_SIZE = 5000
 PAGE_SIZE = 1000
+#: Clock skew tolerated between the relay that released a scheduled message and this handler.
+SEND_AT_LEEWAY = timedelta(seconds=60)
 
 
 class Payload(msgspec.Struct, forbid_unknown_fields=True):
+    """Which step of which message. The step's cursor and release time are read from the
+    outbox row that queued it (the database's truth); `cursor` here is only informative."""
     message_id: str
     step: int
     cursor: str | None = None
+
+
+#: The step as it was queued (its outbox row: where the listing resumes, when it is due).
+#: Served by the partial index outbox_fanout_steps (migration 0014).
+_STEP_SQL = ("SELECT payload->>'cursor', not_before FROM outbox WHERE topic = %s "
+             "AND payload->>'message_id' = %s AND (payload->>'step')::int = %s "
+             "ORDER BY id DESC LIMIT 1")
 
 
 def _interest_page(topic: str, cursor: str | None) -> tuple[list[str], str | None]:
@@ -98,8 +113,16 @@ def handle(message: events.Message, settings) -> None:
     stored = db.read(lambda cur: outgoing.load(cur, p.message_id))
     if stored is None or stored.status == "cancelled":
         return  # erased with its member, or cancelled: nothing to send
+    queued_step = db.fetch_one(_STEP_SQL, (outgoing.FANOUT_TOPIC, stored.id, p.step))
+    if queued_step is None:
+        return  # no such step was ever queued: a forged or stray message
+    cursor, not_before = queued_step
+    if not_before is not None and not_before > datetime.now(timezone.utc) + SEND_AT_LEEWAY:
+        # Not due: the outbox relay releases a scheduled message only once its row is, so
+        # this is a forged or stray message; the real one comes when the time has come.
+        return
     try:
-        members, next_cursor = audience_page(stored, p.cursor, settings)
+        members, next_cursor = audience_page(stored, cursor, settings)
     except KeyError:
         raise events.Reject("unknown-audience") from None
     now = datetime.now(timezone.utc)
@@ -119,9 +142,11 @@ def handle(message: events.Message, settings) -> None:
             queued.append(outbox.enqueue(cur, outgoing.FANOUT_TOPIC, {
                 "message_id": stored.id, "step": p.step + 1, "cursor": next_cursor}, None))
         for i in range(0, len(members), BATCH_SIZE):
+            # The batch's members stay here; the message carries only its ids (batches.py).
+            batch = p.step * 1000 + i // BATCH_SIZE
+            batches.store(cur, stored.id, batch, members[i:i + BATCH_SIZE])
             queued.append(outbox.enqueue(cur, outgoing.DELIVERY_TOPIC, {
-                "message_id": stored.id, "batch": p.step * 1000 + i // BATCH_SIZE,
-                "member_ids": members[i:i + BATCH_SIZE]}, None))
+                "message_id": stored.id, "batch": batch}, None))
         if not next_cursor:
             cur.execute("UPDATE messages SET status = 'sent', fanned_out_at = %s WHERE id = %s",
                         (now, stored.id))

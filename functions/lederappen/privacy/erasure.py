@@ -103,9 +103,9 @@ def erase_sql(cur, member_ids: list[str]) -> Counts:
 def scrub_outbox(cur, member_ids: list[str]) -> dict[str, int]:
     """`erase_with` of the outbox: the members' own rows go; their keys are taken out of
     delivery batches (payload member_ids) that also carry other members; and a fan-out step
-    whose cursor is a member's key (an interest audience is paged by member key) goes once
-    published, or, still queued, resumes from just before the key (the members it then lists
-    again were already processed, and delivery skips them)."""
+    whose cursor is a member's key (an interest audience is paged by member key) resumes from
+    just before the key (the members it then lists again were already processed, and
+    delivery skips them)."""
     out: Counter[str] = Counter()
     cur.execute("DELETE FROM outbox WHERE member_id = ANY(%s) RETURNING member_id",
                 (member_ids,))
@@ -120,12 +120,11 @@ def scrub_outbox(cur, member_ids: list[str]) -> dict[str, int]:
         out.update(gone)
         cur.execute("UPDATE outbox SET payload = jsonb_set(payload, '{member_ids}', %s::jsonb) "
                     "WHERE id = %s", (json.dumps([m for m in held if m not in wanted]), row_id))
-    cur.execute("DELETE FROM outbox WHERE topic = 'message-fanout' AND published_at IS NOT NULL "
-                "AND payload->>'cursor' = ANY(%s) RETURNING payload->>'cursor'", (member_ids,))
-    out.update(r[0] for r in cur.fetchall())
+    # Published or not: the fan-out reads a step's cursor from its row (a step in flight
+    # resumes from the rewound cursor), so the row stays and only the key goes.
     cur.execute("UPDATE outbox SET payload = jsonb_set(payload, '{cursor}', "
                 "to_jsonb(left(payload->>'cursor', -1))) WHERE topic = 'message-fanout' "
-                "AND published_at IS NULL AND payload->>'cursor' = ANY(%s) "
+                "AND payload->>'cursor' = ANY(%s) "
                 "RETURNING left(payload->>'cursor', -1)", (member_ids,))
     rewound = {m[:-1]: m for m in member_ids}
     out.update(rewound[r[0]] for r in cur.fetchall() if r[0] in rewound)

@@ -111,7 +111,7 @@ TECHNICAL: tuple[Rule, ...] = (
 #: Stores swept only after these others: their rows would otherwise go by ON DELETE CASCADE
 #: (uncounted), or their deletion keeps a copy in step (devices before their index).
 AFTER: dict[str, tuple[str, ...]] = {
-    "messages": ("message_recipients", "push_deliveries"),
+    "messages": ("message_recipients", "push_deliveries", "message_batches"),
     "mentorships": ("mentorship_feedback",),
     "device_index": ("devices",),
 }

@@ -163,8 +163,16 @@ def answered_years(cur, member_id: str) -> set[int]:
     return {r[0] for r in cur.fetchall()}
 
 
+#: Advisory lock class of a salary round (with the year): an answer holds it shared while it is
+#: written, a change to the round exclusively, so a round cannot close under an answer. A row
+#: lock (FOR SHARE) would do the same but needs UPDATE on salary_rounds, which the members'
+#: function must not have (least privilege: it may only read rounds).
+ROUND_LOCK = 7_461_236
+
+
 def _open_round(cur, year: int, now: datetime) -> dict[str, Any]:
-    cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s FOR SHARE", (year,))
+    cur.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", (ROUND_LOCK, year))
+    cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s", (year,))
     row = cur.fetchone()
     if row is None:
         raise NotFound({"nb": "Ingen lønnsundersøkelse for dette året.",
@@ -271,6 +279,7 @@ def create_round(cur, *, year: int, title: dict[str, str], opens_at: datetime,
 
 def update_round(cur, year: int, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Applies `changes` to a round that has not closed (the caller checked If-Match)."""
+    cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (ROUND_LOCK, year))  # see ROUND_LOCK
     cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s FOR UPDATE", (year,))
     row = cur.fetchone()
     if row is None:
