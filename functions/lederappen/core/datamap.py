@@ -108,6 +108,66 @@ def quote_ident(name: str) -> str:
     return f'"{name}"'
 
 
+#: What an actor column holds once the member who acted has been erased: the entry stays for
+#: the member it is about (they may ask who saw their data), and nothing links it back.
+ERASED_ACTOR = "erased-member"
+
+#: How erasure treats a `Reference` (see there).
+REFERENCE_ERASE = ("neutralise", "scrub", "with_row", "delete")
+#: What a `Reference` column is: a text value, a JSON document, an array, or bytes.
+REFERENCE_SHAPES = ("text", "json", "array", "bytes")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A column of a store, besides its member keys, that can name a member: the actor of an
+    audit entry, a JSON payload naming members, a copy of a message. Every such column is
+    declared (tests/integration/test_datamap.py derives the candidates from the live schema),
+    and erasure (R3, R5), access (R1) and membership end read the declaration:
+
+    * `match` is trusted SQL meaning "this row names the member in this column"; ``{key}``
+      stands for the member's key as `key_form` holds it (the id, or its pseudonym).
+    * `erase` says what erasing the member does to a row that names them here but is about
+      someone else: ``neutralise`` (the column is set to `ERASED_ACTOR`: the row records what
+      the erased member did to another member, and stays for that member), ``scrub`` (the
+      store's `erase_with` takes the key out of the payload), ``with_row`` (the column only
+      repeats a key the store already matches, so the row goes with it), ``delete`` (the row
+      is a short-lived copy, such as a cached answer naming the member: it goes).
+    * `keys`, for a ``id`` reference: a set-returning SQL expression listing the member keys
+      the column holds, so the membership-end job checks them with the register too.
+    * A reference with `export_columns` is its own section in access (R1): the rows where the
+      member is named here, in their words, without the other member's key. It is never part
+      of the portable export (R6): it records what was done, not what the member provided.
+    * Retention (R7) is the store's: the reference is in the store's rows.
+    """
+
+    column: str
+    shape: str
+    key_form: str
+    erase: str
+    description: dict[str, str]
+    match: str | None = None
+    keys: str | None = None
+    title: dict[str, str] | None = None
+    export_columns: tuple[Column, ...] = ()
+    order_by: tuple[str, ...] = ()
+    note: dict[str, str] | None = None
+    #: Why access shows these rows (the store's purpose when not given).
+    purpose: dict[str, str] | None = None
+
+    @property
+    def match_sql(self) -> tuple[str, int]:
+        """`match` with one ``%s`` (typed text) per ``{key}``, and how many to pass."""
+        if not self.match:
+            raise ValueError(f"reference {self.column} declares no match")
+        return self.match.replace("{key}", "%s::text"), self.match.count("{key}")
+
+
+def ref(column: str, shape: str, key_form: str, erase: str, nb: str, en: str,
+        **kw) -> Reference:
+    return Reference(column, shape, key_form, erase, {"nb": nb, "en": en}, **kw)
+
+
 @dataclass(frozen=True)
 class Store:
     """One place that holds member data."""
@@ -159,6 +219,16 @@ class Store:
     #: SQL only: a further condition a due row must also meet, as trusted SQL written here;
     #: ``{cutoff}`` stands for the moment `retention_days` ago.
     retention_where: str | None = None
+    #: Further columns that can name a member (`Reference`): actors, payloads, copies.
+    references: tuple[Reference, ...] = ()
+    #: An access view of a reference (`views()`): the table it reads, when not `name`, and
+    #: its own condition for "this row names the member" (``{key}``: the member's key).
+    table_name: str | None = None
+    key_match: str | None = None
+
+    @property
+    def table(self) -> str:
+        return self.table_name or self.name
 
     @property
     def member_keys(self) -> tuple[str, ...]:
@@ -167,10 +237,18 @@ class Store:
     @property
     def match_sql(self) -> str:
         """The SQL condition "this row is about the member": one ``%s`` per member key, all
-        given `key_for(member_id)` (array keys with ``@>``, which their GIN index serves)."""
+        given `key_for(member_id)` (array keys with ``@>``, which their GIN index serves);
+        `match_arity` of them."""
+        if self.key_match:
+            return "(" + self.key_match.replace("{key}", "%s::text") + ")"
         parts = [f"{quote_ident(k)} @> ARRAY[%s]::text[]" if k in ARRAY_KEY_COLUMNS
                  else f"{quote_ident(k)} = %s" for k in self.member_keys]
         return "(" + " OR ".join(parts) + ")"
+
+    @property
+    def match_arity(self) -> int:
+        """How many times `match_sql` takes the member key."""
+        return self.key_match.count("{key}") if self.key_match else len(self.member_keys)
 
     @property
     def match_any_sql(self) -> str:
@@ -477,6 +555,36 @@ STORES: tuple[Store, ...] = (
                "en": "Audit trail: who saw data about you"},
         key_form="pseudonym",
         order_by=("at", "id"),
+        references=(
+            ref("actor", "text", "pseudonym", "neutralise",
+                "Når et annet medlem så opplysninger om noen (for eksempel kontaktopplysningene "
+                "til den andre i mentorparet): det medlemmets pseudonym.",
+                "When another member saw someone's data (for example the contact details of "
+                "the other member of their mentoring pair): that member's pseudonym.",
+                match="actor_kind = 'member' AND actor = {key}",
+                purpose={"nb": "Revisjonsspor: bevise hvem som har sett opplysninger om et "
+                               "medlem. Her: at du så opplysninger om en annen.",
+                         "en": "Audit trail: prove who saw data about a member. Here: that you "
+                               "saw data about someone else."},
+                title={"nb": "Revisjonsspor: opplysninger om andre som du har sett",
+                       "en": "Audit trail: data about others that you saw"},
+                order_by=("at", "id"),
+                export_columns=(
+                    col("at", "Tidspunkt", "When"),
+                    col("category", "Hvilken kategori opplysninger", "Which category of data"),
+                    col("action", "Hva som ble gjort", "What was done"),
+                    col("purpose", "Hvorfor", "Why"),
+                    col("meaning", "Det samme i ord: kategori, handling og formål",
+                        "The same in words: category, action and purpose", derived=True,
+                        sql="NULL::text"),
+                ),
+                note={"nb": "Oppføringen hører også til medlemmet opplysningene gjaldt, som ikke "
+                            "navngis her. Slettes du, blir oppføringen stående for dem, med "
+                            "«slettet medlem» i stedet for deg.",
+                      "en": "The entry also belongs to the member whose data it was, who is not "
+                            "named here. If you are erased, it stays for them, with \"erased "
+                            "member\" in your place."}),
+        ),
         export_columns=(
             col("at", "Tidspunkt", "When"),
             col("actor_kind", "Hvem (staff: ansatt, job: jobb, member: et annet medlem)",
@@ -621,6 +729,14 @@ STORES: tuple[Store, ...] = (
         name="idempotency_keys",
         kind="sql",
         member_key="owner",
+        references=(
+            ref("body", "text", "id", "delete",
+                "Svaret en ansatt fikk på en forespørsel om et medlem (for eksempel en melding "
+                "adressert til deg), tatt vare på i 24 timer så et nytt forsøk får det samme.",
+                "The answer a staff member got to a request about a member (for example a "
+                "message addressed to you), kept 24 hours so a retry gets the same.",
+                match="body LIKE '%%\"' || {key} || '\"%%'"),
+        ),
         key_where="position(':' in owner) = 0",  # staff, jobs, nobody: "kind:subject"
         category="technical",
         purpose={
@@ -650,6 +766,37 @@ STORES: tuple[Store, ...] = (
         kind="sql",
         member_key="member_id",
         erase_with="lederappen.privacy.erasure:scrub_outbox",
+        references=(
+            ref("payload", "json", "id", "scrub",
+                "Meldingen selv: en gruppe mottakere av en melding til mange (member_ids), "
+                "stedet i medlemslisten der neste steg begynner (cursor), eller hvem et "
+                "nyhetsbrevvalg gjelder (member_id).",
+                "The message itself: a batch of recipients of a message to many (member_ids), "
+                "where in the member list the next step starts (cursor), or whom a newsletter "
+                "choice is about (member_id).",
+                match="(member_id IS DISTINCT FROM {key} AND (payload->'member_ids' @> "
+                      "jsonb_build_array({key}) OR payload->>'cursor' = {key} "
+                      "OR payload->>'member_id' = {key}))",
+                keys="jsonb_array_elements_text(CASE WHEN jsonb_typeof(payload->'member_ids') "
+                     "= 'array' THEN payload->'member_ids' ELSE '[]'::jsonb END)",
+                title={"nb": "Utgående meldinger som nevner deg sammen med andre",
+                       "en": "Outgoing messages that name you among others"},
+                order_by=("id",),
+                export_columns=(
+                    col("topic", "Hvor meldingen skal (message-delivery: levering av en "
+                        "melding til en gruppe, message-fanout: neste steg av en utsending)",
+                        "Where the message goes (message-delivery: delivering a message to a "
+                        "batch, message-fanout: the next step of a sending)"),
+                    col("message_id", "Meldingens nummer", "The message's id",
+                        sql="payload->>'message_id'"),
+                    col("created_at", "Opprettet", "Created"),
+                    col("not_before", "Sendes tidligst", "Not sent before"),
+                    col("published_at", "Sendt", "Sent"),
+                ),
+                note={"nb": "Resten av meldingen vises ikke: den nevner også andre medlemmer.",
+                      "en": "The rest of the message is not shown: it names other members "
+                            "too."}),
+        ),
         category="technical",
         purpose={
             "nb": "Levere meldinger om dine endringer (for eksempel nyhetsbrevvalg) til andre systemer.",
@@ -679,6 +826,18 @@ STORES: tuple[Store, ...] = (
         name="dead_letters",
         kind="sql",
         member_key="member_ids",
+        references=(
+            ref("payload", "bytes", "id", "with_row",
+                "Meldingen som ikke kunne behandles, slik den kom; medlemsnumrene i den står i "
+                "member_ids, som raden finnes og slettes etter.",
+                "The message that could not be processed, as it came; the member numbers in "
+                "it are in member_ids, by which the row is found and erased."),
+            ref("attributes", "json", "id", "with_row",
+                "Meldingens egenskaper fra Pub/Sub (aldri et medlemsnummer: meldingene bærer "
+                "bare tekniske egenskaper).",
+                "The message's Pub/Sub attributes (never a member number: messages carry only "
+                "technical attributes)."),
+        ),
         category="technical",
         purpose={
             "nb": "Finne og rette feil: en melding mellom systemene som ikke kunne behandles "
@@ -1220,6 +1379,64 @@ REGISTER = PassThrough(
 )
 
 
+#: Columns that can look like they name a member (JSON, arrays, bytes, a name like *_by or
+#: *owner*) but do not, each with the reason. `accounted_columns` and the schema test read it.
+NO_MEMBER_COLUMNS: dict[tuple[str, str], str] = {
+    ("audit_events", "actor_kind"): "a constant: member, staff or job",
+    ("member_preferences", "interests"): "codes from a fixed vocabulary",
+    ("member_preferences", "notification_categories"): "codes from a fixed vocabulary",
+    ("member_preferences", "notification_channels"): "codes from a fixed vocabulary",
+    ("mentor_engagements", "formats"): "codes from a fixed vocabulary",
+    ("mentor_engagements", "languages"): "language codes",
+    ("mentor_engagements", "topics"): "codes from a fixed vocabulary",
+    ("mentor_proposals", "parts"): "a score per criterion (numbers by criterion code)",
+    ("mentor_proposals", "reasons"): "reason codes",
+    ("mentor_proposals", "shared_topics"): "codes from a fixed vocabulary",
+    ("mentorships", "ended_by"): "a role or cause (mentee, mentor, withdrawal, membership)",
+    ("membership_end_runs", "started_by"): "the job's name or a staff subject",
+    ("mentor_rounds", "started_by"): "the job's name or a staff subject",
+    ("messages", "created_by"): "a staff subject or a feature's name",
+    ("privacy_requests", "decided_by"): "a staff subject or the job's name",
+    ("privacy_requests", "categories"): "data map category codes (the erasure receipt)",
+    ("privacy_requests", "counts"): "items removed per store name (the erasure receipt)",
+    ("salary_rounds", "questions"): "question codes",
+    ("salary_statistic_tables", "cells"): "aggregates over groups of at least the minimum "
+                                          "size, never one answer",
+}
+
+
+def accounted_columns() -> dict[tuple[str, str], str]:
+    """Every SQL column the data map accounts for as able to name a member, or not: each
+    store's member keys and references, and `NO_MEMBER_COLUMNS`."""
+    out = dict(NO_MEMBER_COLUMNS)
+    for store in STORES:
+        if store.kind != "sql":
+            continue
+        for key in store.member_keys:
+            out[(store.name, key)] = "member key"
+        for r in store.references:
+            out[(store.name, r.column)] = f"reference ({r.erase})"
+    return out
+
+
+def view(store: Store, r: Reference) -> Store:
+    """A reference shown in access (R1) as a store of its own: the rows of `store` that name
+    the member in `r.column`, with the reference's columns. Named ``<table>_<column>``."""
+    from dataclasses import replace
+
+    return replace(store, name=f"{store.name}_{r.column}", table_name=store.name,
+                   member_key=r.column, other_keys=(), key_form=r.key_form, key_match=r.match,
+                   purpose=r.purpose or store.purpose, title=r.title, export_columns=r.export_columns,
+                   order_by=r.order_by, note=r.note, provided_by_member=False, references=(),
+                   erase="delete", erase_with=None, key_where=None)
+
+
+def views() -> tuple[Store, ...]:
+    """Every reference that access shows (one with `export_columns`), as a store."""
+    return tuple(view(s, r) for s in STORES if s.kind == "sql" for r in s.references
+                 if r.export_columns)
+
+
 def sql_tables() -> dict[str, Store]:
     return {s.name: s for s in STORES if s.kind == "sql"}
 
@@ -1234,7 +1451,7 @@ def pubsub_topics() -> dict[str, Store]:
 
 
 def by_name(name: str) -> Store:
-    for store in STORES:
+    for store in (*STORES, *views()):
         if store.name == name:
             return store
     raise KeyError(name)

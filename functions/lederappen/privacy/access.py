@@ -212,18 +212,18 @@ def sql_page(cur, store: Store, member_id: str, *, pseudonym: Callable[[str], st
     select += order
     select.append("count(*) OVER ()")
     where = store.match_sql
-    params += [key] * len(store.member_keys)
+    params += [key] * store.match_arity
     if after is not None:
         where += f" AND ({', '.join(order)}) < ({', '.join(['%s'] * len(order))})"
         params += after
-    sql = (f"SELECT {', '.join(select)} FROM {_q(store.name)} WHERE {where} "
+    sql = (f"SELECT {', '.join(select)} FROM {_q(store.table)} WHERE {where} "
            f"ORDER BY {', '.join(o + ' DESC' for o in order)} LIMIT %s")
     cur.execute(sql, (*params, limit + 1))
     rows = cur.fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
     items = [{c.name: plain(v, c.omit) for c, v in zip(shown, row[:width])} for row in rows]
-    if store.name == "audit_events" and derived:  # codes in the member's words
+    if store.table == "audit_events" and derived:  # codes in the member's words
         from ..core import audit
 
         for item in items:
@@ -231,8 +231,8 @@ def sql_page(cur, store: Store, member_id: str, *, pseudonym: Callable[[str], st
     if after is None:
         total = int(rows[0][-1]) if rows else 0
     else:  # the window counted only what is after the cursor
-        cur.execute(f"SELECT count(*) FROM {_q(store.name)} WHERE {store.match_sql}",
-                    tuple([key] * len(store.member_keys)))
+        cur.execute(f"SELECT count(*) FROM {_q(store.table)} WHERE {store.match_sql}",
+                    tuple([key] * store.match_arity))
         total = int(cur.fetchone()[0])
     next_cursor = encode_cursor(store, list(rows[-1][width:width + len(order)])) if more else None
     return Page(items, total, next_cursor, more)
@@ -410,8 +410,10 @@ def read_pages(member_id: str, stores: Iterable[Store], *, snapshot: Callable, f
 def collect(member_id: str, *, snapshot: Callable, firestore_client, register: Register,
             pseudonym: Callable[[str], str], now: datetime,
             limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
-    """The whole access view: the profile, then every store of the data map in its order."""
-    stores = list(datamap.STORES)
+    """The whole access view: the profile, then every store of the data map in its order, then
+    the rows of other stores that name the member besides (`datamap.views`: what they did to
+    another member, messages naming them among others)."""
+    stores = [*datamap.STORES, *datamap.views()]
     pages, record = read_pages(member_id, stores, snapshot=snapshot,
                                firestore_client=firestore_client, pseudonym=pseudonym,
                                limit=limit, also=lambda: register.get_member(member_id))
