@@ -46,9 +46,11 @@ NO_MEMBER_KEY = frozenset({"consent_terms", "processed_events", "salary_rounds",
                            "salary_statistic_runs", "salary_statistic_tables",
                            "salary_answer_counts"})
 
-KINDS = ("sql", "firestore", "pubsub")
-#: How a store's data about one member is found (see the module docstring).
-EXPORT_MODES = ("rows", "documents", "document", "in_transit")
+KINDS = ("sql", "firestore", "pubsub", "logging", "backup")
+#: How a store's data about one member is found (see the module docstring). ``outside``: a
+#: store outside the databases (logs, backups) that cannot be read per member; described in
+#: access and the processing record, and it ages out by its retention.
+EXPORT_MODES = ("rows", "documents", "document", "in_transit", "outside")
 #: How the member key is written in a store: as it is, or as `core.log.pseudonym()` of it.
 KEY_FORMS = ("id", "pseudonym")
 
@@ -60,6 +62,10 @@ SOURCES: dict[str, dict[str, str]] = {
                   "en": "Firestore (document database for notifications and the inbox)"},
     "pubsub": {"nb": "Pub/Sub (meldinger mellom systemene, bare til de er levert)",
                "en": "Pub/Sub (messages between systems, only until delivered)"},
+    "logging": {"nb": "Cloud Logging (driftslogger fra skyfunksjonene)",
+                "en": "Cloud Logging (operational logs of the cloud functions)"},
+    "backup": {"nb": "Sikkerhetskopier av Cloud SQL-databasen (bare til gjenoppretting)",
+               "en": "Backups of the Cloud SQL database (for recovery only)"},
 }
 
 #: Who may read a store (`Store.readers`), in words for the member and the processing record.
@@ -221,6 +227,12 @@ class Store:
     retention_where: str | None = None
     #: Further columns that can name a member (`Reference`): actors, payloads, copies.
     references: tuple[Reference, ...] = ()
+    #: Logs and backups: the Terraform variable (terraform/variables.tf) that sets the
+    #: retention; tests/unit/test_datamap_outside.py checks the two agree.
+    retention_set_by: str | None = None
+    #: Logs and backups: when data of an erased member has left this store, for the proof of
+    #: erasure (the README's table and the processing record).
+    erased_after: dict[str, str] | None = None
     #: An access view of a reference (`views()`): the table it reads, when not `name`, and
     #: its own condition for "this row names the member" (``{key}``: the member's key).
     table_name: str | None = None
@@ -1196,6 +1208,122 @@ STORES: tuple[Store, ...] = (
         export_columns=(col("erased_at", "Slettet", "Erased"),),
     ),
 
+    # Outside the databases: logs and backups hold member data for a while too. They cannot
+    # be read or erased per member; they age out, and the proof of erasure says when.
+    Store(
+        name="cloud-logging",
+        kind="logging",
+        member_key="pseudonym in a log line",
+        key_form="pseudonym",
+        category="technical",
+        purpose={
+            "nb": "Drift og feilsøking: hver skyfunksjon skriver strukturerte logglinjer (hva "
+                  "som skjedde, tall, feilkoder). Et medlem står der bare som pseudonym, "
+                  "aldri med medlemsnummer, navn, kontaktopplysninger eller andre "
+                  "profilopplysninger, og aldri med det du har skrevet eller svart.",
+            "en": "Operations and fault finding: every cloud function writes structured log "
+                  "lines (what happened, counts, error codes). A member appears there only as "
+                  "a pseudonym, never with member number, name, contact details or other "
+                  "profile data, and never with what you wrote or answered.",
+        },
+        legal_basis="GDPR Art. 6(1)(f) and Art. 32 (keeping the service secure and working)",
+        retention={
+            "nb": "30 dager (Cloud Loggings _Default-bøtte, satt i Terraform), så slettes "
+                  "linjene av Google.",
+            "en": "30 days (Cloud Logging's _Default bucket, set in Terraform), then Google "
+                  "deletes the lines.",
+        },
+        retention_days=30,
+        retention_set_by="log_retention_days",
+        erased_after={
+            "nb": "30 dager etter den siste logglinjen med pseudonymet ditt (senest 30 dager "
+                  "etter slettingen).",
+            "en": "30 days after the last log line with your pseudonym (at the latest 30 days "
+                  "after the erasure).",
+        },
+        readers=("operations",),
+        provided_by_member=False,
+        erase="expire",
+        title={"nb": "Driftslogger", "en": "Operational logs"},
+        export="outside",
+        export_columns=(
+            col("pseudonym", "Pseudonymet ditt (HMAC-SHA256, kan ikke regnes tilbake uten "
+                "nøkkelen)", "Your pseudonym (HMAC-SHA256, cannot be reversed without the "
+                "key)"),
+            col("message", "Hva som skjedde (en fast tekst)", "What happened (a fixed text)"),
+            col("counts", "Tall (for eksempel hvor mange som ble slettet)",
+                "Counts (for example how many were erased)"),
+        ),
+    ),
+    Store(
+        name="cloud-sql-backups",
+        kind="backup",
+        member_key="every member key in the database",
+        category="technical",
+        purpose={
+            "nb": "Gjenopprette databasen etter en katastrofe: én automatisk sikkerhetskopi "
+                  "hver natt av hele databasen, kryptert, i EU. Den brukes aldri til noe annet "
+                  "og leses ikke av noen så lenge den ikke trengs.",
+            "en": "Restore the database after a disaster: one automated backup of the whole "
+                  "database every night, encrypted, in the EU. It is never used for anything "
+                  "else and read by nobody unless it is needed.",
+        },
+        legal_basis="GDPR Art. 32(1)(c) (the ability to restore availability and access)",
+        retention={
+            "nb": "De 30 siste nattlige kopiene (satt i Terraform); den eldste slettes når en "
+                  "ny tas.",
+            "en": "The last 30 nightly backups (set in Terraform); the oldest is deleted when a "
+                  "new one is taken.",
+        },
+        retention_days=30,
+        retention_set_by="sql_backup_retained_count",
+        erased_after={
+            "nb": "Når den siste kopien tatt før slettingen er slettet: senest 31 dager etter "
+                  "slettingen. Blir databasen gjenopprettet fra en kopi, kjøres kontrollen av "
+                  "medlemskap straks, og personvernombudet gjentar slettinger fra kvitteringene "
+                  "etter kopiens tidspunkt.",
+            "en": "Once the last backup taken before the erasure is deleted: at the latest 31 "
+                  "days after the erasure. If the database is ever restored from a backup, the "
+                  "membership check runs at once, and the privacy officer repeats erasures "
+                  "whose receipts are newer than the backup.",
+        },
+        readers=("operations",),
+        provided_by_member=False,
+        erase="expire",
+        title={"nb": "Sikkerhetskopier av databasen", "en": "Database backups"},
+        export="outside",
+        export_columns=(
+            col("tables", "Alle tabellene over, slik de var den natten",
+                "Every table above, as it was that night"),
+        ),
+    ),
+    Store(
+        name="cloud-sql-point-in-time-recovery",
+        kind="backup",
+        member_key="every member key in the database",
+        category="technical",
+        purpose={
+            "nb": "Gjenopprette databasen til et bestemt tidspunkt etter en feil: loggen over "
+                  "alle endringer i databasen (write-ahead log).",
+            "en": "Restore the database to a given moment after a fault: the log of every "
+                  "change to the database (write-ahead log).",
+        },
+        legal_basis="GDPR Art. 32(1)(c) (the ability to restore availability and access)",
+        retention={"nb": "7 dager (satt i Terraform).", "en": "7 days (set in Terraform)."},
+        retention_days=7,
+        retention_set_by="sql_pitr_log_retention_days",
+        erased_after={"nb": "7 dager etter slettingen.", "en": "7 days after the erasure."},
+        readers=("operations",),
+        provided_by_member=False,
+        erase="expire",
+        title={"nb": "Endringslogg for gjenoppretting", "en": "Change log for recovery"},
+        export="outside",
+        export_columns=(
+            col("changes", "Endringene i tabellene over de siste dagene",
+                "The changes to the tables above in the last days"),
+        ),
+    ),
+
     # Messages in transit (Pub/Sub). Held only until the subscriber acknowledges them (at most
     # the subscription's retention, 7 days); one that keeps failing moves to the dead-letter
     # topic and then into dead_letters. Pub/Sub cannot look messages up by content, so access
@@ -1443,6 +1571,11 @@ def sql_tables() -> dict[str, Store]:
 
 def firestore_collections() -> dict[str, Store]:
     return {s.name: s for s in STORES if s.kind == "firestore"}
+
+
+def outside() -> dict[str, Store]:
+    """Logs and backups: stores outside the databases that age out (`retention_set_by`)."""
+    return {s.name: s for s in STORES if s.export == "outside"}
 
 
 def pubsub_topics() -> dict[str, Store]:

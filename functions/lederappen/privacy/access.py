@@ -76,6 +76,14 @@ IN_TRANSIT_NOTE = {
           "is kept of them is under \"Outgoing messages\" and \"Messages that could not be "
           "processed\".",
 }
+OUTSIDE_NOTE = {
+    "nb": "Logger og sikkerhetskopier kan ikke slås opp per medlem, så de kan ikke listes her. "
+          "De slettes etter tiden som står under «lagringstid»; etter en sletting er "
+          "opplysningene dine ute av dem innen tiden under «erased_after».",
+    "en": "Logs and backups cannot be looked up per member, so they cannot be listed here. "
+          "They are deleted after the time under \"retention\"; after an erasure your data "
+          "has left them within the time under \"erased_after\".",
+}
 NOT_IN_REGISTER_NOTE = {
     "nb": "Medlemsregisteret kjenner deg ikke (lenger), så ingen profil ble hentet.",
     "en": "The member register does not (or no longer) know you, so no profile was read.",
@@ -308,12 +316,13 @@ def describe(store: Store, derived: bool = True) -> dict[str, Any]:
         "readers": readers(store.readers),
         "provided_by_member": store.provided_by_member,
         "fields": fields(columns(store, derived)),
+        "erased_after": dict(store.erased_after) if store.erased_after else None,
     }
 
 
 def _note(store: Store) -> dict[str, str] | None:
-    notes = [n for n in (store.note, IN_TRANSIT_NOTE if store.export == "in_transit" else None)
-             if n]
+    notes = [n for n in (store.note, IN_TRANSIT_NOTE if store.export == "in_transit" else None,
+                         OUTSIDE_NOTE if store.export == "outside" else None) if n]
     if not notes:
         return None
     return {lang: " ".join(n[lang] for n in notes) for lang in ("nb", "en")}
@@ -402,7 +411,7 @@ def read_pages(member_id: str, stores: Iterable[Store], *, snapshot: Callable, f
             if also_future is not None:
                 extra = also_future.result()
     for s in stores:
-        if s.export == "in_transit":
+        if s.export in ("in_transit", "outside"):
             pages[s.name] = Page([], None)
     return pages, extra
 
