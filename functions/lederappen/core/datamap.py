@@ -1040,6 +1040,11 @@ STORES: tuple[Store, ...] = (
                 "Sensitive: the notification does not show the content"),
             col("origin", "Fra (editor: en redaktør, system: appen selv)",
                 "From (editor, or system: the app itself)"),
+            col("concerns", "Gjelder (privacy_request: henvendelsen din, membership: "
+                "medlemskapet ditt, terms: endrede vilkår): du får den også mens behandlingen "
+                "er begrenset", "Concerns (privacy_request: your request, membership: your "
+                "membership, terms: changed terms): you get it even while processing is "
+                "restricted"),
             col("status", "Status", "Status"),
             col("send_at", "Sendes", "Sent at"),
             col("created_at", "Opprettet", "Created"),
