@@ -5,8 +5,12 @@ and that everything else it keeps is there for a stated purpose, on a legal basi
 limited time. Each table, Firestore collection and message type that can hold a member key
 is declared here once. Access export (R1, R6), erasure (R3, R5), retention (R7) and the
 processing record are driven from this list, and `tests/integration/test_datamap.py` fails
-when the database holds a table with a member key column that is not declared, so a new
-feature cannot store member data that escapes export and erasure.
+when the database holds a table with a member key column that is not declared, or any column
+that can name a member (JSON, arrays, bytes, actor-like names, found from the live schema) that
+is neither a member key, a declared `Reference` nor listed in `NO_MEMBER_COLUMNS`, so a new
+feature cannot store member data that escapes export and erasure. Logs and backups are
+declared too (kinds ``logging`` and ``backup``, export ``outside``): they age out, and
+`erased_after` says when an erased member's data has left them.
 
 How a store is shown to the member (R1) and exported (R6) is declared here too, so the privacy
 capability (`lederappen.privacy`) has no list of its own:

@@ -14,8 +14,11 @@ same job delivered three times has one effect:
 2. One PostgreSQL transaction: every SQL store in the data map, by each of its member keys
    (both sides of a mentoring pair; `&&` for array keys; the pseudonym for stores that key
    by it), or through the store's `erase_with` when erasing must also throw away something
-   derived (salary figures) or scrub a payload (the outbox's delivery batches). The same
-   transaction writes the tombstones (below). The database down here means nothing of this
+   derived (salary figures) or scrub a payload (the outbox's delivery batches). Then each
+   store's declared references (`datamap.Reference`): a row that records what the member did
+   to another member (an audit entry whose actor they are) keeps the other member's entry
+   with the actor set to `datamap.ERASED_ACTOR`; a cached answer naming them is deleted. The
+   same transaction writes the tombstones (below). The database down here means nothing of this
    step is committed: the job fails, Pub/Sub redelivers.
 3. Firestore once more, after the commit: a message delivery that read a member before the
    tombstone existed may have written an inbox item in between; the second pass removes it,
