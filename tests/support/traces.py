@@ -185,9 +185,13 @@ class QueuedMessages:
             self.mine.append(name)
 
     def stop(self) -> None:
+        """Deletes the test subscriptions and closes the channels (no gRPC thread is left
+        polling when a later test forks a process)."""
         for name in self.mine:
             self.sub.delete_subscription(request={"subscription": name})
         self.mine = []
+        self.pub.transport.close()
+        self.sub.transport.close()
 
     def _pull_subscriptions(self) -> list[str]:
         subs = self.sub.list_subscriptions(request={"project": f"projects/{self.project}"})
@@ -234,13 +238,25 @@ def forget_scan(db_exec, fs, queued, needles: dict[str, str]) -> list[str]:
         found += [f"sql:{table}.{c}:{what}:{n}" for (c, what, _), n in zip(probes, counts) if n]
 
     def walk(collection):
-        for doc in collection.stream():
-            text = doc.id + " " + _json.dumps(doc.to_dict(), default=str, ensure_ascii=False)
-            for what, value in needles.items():
-                if value in text:
-                    found.append(f"firestore:{collection.id}/{doc.id}:{what}")
-            for sub in doc.reference.collections():
-                walk(sub)
+        # in pages, each its own bounded request (one stream of a large collection can run
+        # past the emulator's deadline on a loaded machine)
+        last = None
+        while True:
+            query = collection.order_by("__name__").limit(500)
+            if last is not None:
+                query = query.start_after(last)
+            docs = list(query.stream(timeout=60))
+            for doc in docs:
+                text = doc.id + " " + _json.dumps(doc.to_dict(), default=str,
+                                                  ensure_ascii=False)
+                for what, value in needles.items():
+                    if value in text:
+                        found.append(f"firestore:{collection.id}/{doc.id}:{what}")
+                for sub in doc.reference.collections():
+                    walk(sub)
+            if len(docs) < 500:
+                return
+            last = docs[-1]
 
     for collection in fs.collections():
         walk(collection)
