@@ -1,5 +1,5 @@
 # One command to run the backend, one to run the tests. Both install what they need first.
-.PHONY: run test unit bench bench-salary bench-matching bench-erasure migrate bootstrap clean
+.PHONY: run test unit bench bench-salary bench-matching bench-erasure bench-load migrate bootstrap clean
 
 PY := .venv/bin/python
 PORT_BASE ?= 8080
@@ -35,6 +35,11 @@ bench-matching: bootstrap
 ## make bench-erasure: erase 10,000 ended memberships end to end against a bulk DELETE of the same rows
 bench-erasure: bootstrap
 	@$(PY) -m tests.benchmarks.bench_erasure
+
+## make bench-load: 200 clients on the member GET routes through the gateway, also with another benchmark running (0 errors expected)
+bench-load: bootstrap
+	@$(PY) -m tests.benchmarks.bench_load --clients 200 --seconds 30
+	@$(PY) -m tests.benchmarks.bench_load --clients 200 --seconds 30 --busy
 
 ## make migrate: apply pending migrations to the database in DB_* / CLOUD_SQL_INSTANCE
 migrate: bootstrap

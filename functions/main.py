@@ -7,7 +7,7 @@ manifest (manifest.json) and Terraform must agree; tests/unit/test_manifest.py c
 
 import functions_framework
 
-from lederappen.core.entry import http_function
+from lederappen.core.entry import http_function, web_function
 from lederappen.core.events import event_function
 
 meta = http_function("meta", "lederappen.meta.api")
@@ -21,6 +21,7 @@ newsletter_sync = functions_framework.cloud_event(
     event_function("newsletter_sync", "lederappen.newsletter.handler"))
 salary = http_function("salary", "lederappen.salary.api")
 salary_admin = http_function("salary_admin", "lederappen.salary.admin")
+salary_releases = http_function("salary_releases", "lederappen.salary.releases")
 dead_letters = http_function("dead_letters", "lederappen.deadletters.api")
 salary_statistics = http_function("salary_statistics", "lederappen.salary.job")
 retention = http_function("retention", "lederappen.privacy.retention")
@@ -40,3 +41,4 @@ privacy_admin = http_function("privacy_admin", "lederappen.privacy.admin")
 privacy_worker = functions_framework.cloud_event(
     event_function("privacy_worker", "lederappen.privacy.worker"))
 membership_end = http_function("membership_end", "lederappen.privacy.membership_end")
+staff_console = web_function("staff_console", "lederappen.console.app")

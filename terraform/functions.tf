@@ -29,6 +29,10 @@ locals {
     OIDC_JWKS_URL        = var.oidc_jwks_url
     LEDERNE_API_URL      = var.lederne_api_url
     FIRESTORE_DATABASE   = google_firestore_database.main.name
+    # The staff console (sign-in with the staff IdP; CONSOLE_SESSION_KEY is a secret).
+    CONSOLE_OIDC_ISSUER    = coalesce(var.staff_oidc_issuer, var.oidc_issuer)
+    CONSOLE_OIDC_CLIENT_ID = var.staff_console_client_id
+    CONSOLE_BASE_URL       = "https://${var.api_domain}"
   }
   env_values_per_function = {
     for n, f in local.functions : n => {

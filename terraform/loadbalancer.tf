@@ -148,7 +148,9 @@ resource "google_compute_global_forwarding_rule" "http_redirect" {
 
 # Cloud Armor, evaluated in priority order (lowest first, first match wins):
 #   100-199   OWASP preconfigured rules (SQL injection, XSS, Log4j): deny 403
+#   900+      the staff console (/staff/...) from var.staff_allowed_cidrs: allow
 #   1000+     staff routes from var.staff_allowed_cidrs: allow
+#   4900      the staff console from anywhere else: deny 403
 #   5000+     staff routes from anywhere else: deny 403
 #   9000      every client IP: throttle to var.rate_limit_requests_per_minute, then 429
 #   default   allow
@@ -165,6 +167,13 @@ locals {
   }
   staff_deny_rules = {
     for i, k in local.staff_route_keys : 5000 + i => local.staff_routes[k]
+  }
+  console_allow_rules = {
+    for i, cidr in var.staff_allowed_cidrs : 900 + i => { cidr = cidr, regex = local.console_paths["/staff/"].regex }
+    if length(local.console_paths) > 0
+  }
+  console_deny_rules = {
+    for p, v in local.console_paths : 4900 => v
   }
 }
 
@@ -227,6 +236,34 @@ resource "google_compute_security_policy" "api" {
       match {
         expr {
           expression = "request.method == '${rule.value.route.method}' && request.path.matches('${rule.value.route.regex}') && inIpRange(origin.ip, '${rule.value.cidr}')"
+        }
+      }
+    }
+  }
+
+  dynamic "rule" {
+    for_each = local.console_allow_rules
+    content {
+      priority    = rule.key
+      action      = "allow"
+      description = "Staff console from ${rule.value.cidr}"
+      match {
+        expr {
+          expression = "request.path.matches('${rule.value.regex}') && inIpRange(origin.ip, '${rule.value.cidr}')"
+        }
+      }
+    }
+  }
+
+  dynamic "rule" {
+    for_each = local.console_deny_rules
+    content {
+      priority    = rule.key
+      action      = "deny(403)"
+      description = "Staff console from outside the staff networks"
+      match {
+        expr {
+          expression = "request.path.matches('${rule.value.regex}')"
         }
       }
     }

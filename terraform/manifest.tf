@@ -155,9 +155,16 @@ locals {
 
   # Staff routes (auth "staff:<role>"): Cloud Armor lets them through only from the staff
   # networks. The regex is anchored; "." is literal and each {variable} is one segment.
+  # The staff console's pages (/staff/...) are matched as one prefix instead, whatever their
+  # auth (its sign-in pages too): see console_paths.
   staff_routes = {
     for r in local.http_routes : "${r.method} ${r.path}" => merge(r, {
       regex = "^${replace(replace(r.path, ".", "[.]"), "/\\{[^}]+\\}/", "[^/]+")}$"
-    }) if startswith(r.auth, "staff:")
+    }) if startswith(r.auth, "staff:") && !startswith(r.path, "/staff/")
   }
+  # Cloud Armor lets the console (every path under /staff/) through only from the staff
+  # networks: one allow rule per network and one deny rule, when the manifest has a console.
+  console_paths = length([for r in local.http_routes : r if startswith(r.path, "/staff/")]) > 0 ? {
+    "/staff/" = { regex = "^/staff/.*$" }
+  } : {}
 }

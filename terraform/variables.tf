@@ -126,6 +126,28 @@ variable "oidc_audience" {
   }
 }
 
+variable "staff_oidc_issuer" {
+  description = "CONSOLE_OIDC_ISSUER: issuer of the staff identity provider the console signs staff in with; null: the same issuer as the app (oidc_issuer)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.staff_oidc_issuer == null || startswith(coalesce(var.staff_oidc_issuer, "https://"), "https://")
+    error_message = "staff_oidc_issuer must be an https URL."
+  }
+}
+
+variable "staff_console_client_id" {
+  description = "CONSOLE_OIDC_CLIENT_ID: the staff console's client id at the staff identity provider (registered with the redirect URI https://<api_domain>/staff/callback)."
+  type        = string
+  default     = "lederappen-staff-console"
+
+  validation {
+    condition     = length(trimspace(var.staff_console_client_id)) > 0
+    error_message = "staff_console_client_id must not be empty."
+  }
+}
+
 variable "oidc_jwks_url" {
   description = "OIDC_JWKS_URL: JWKS URL of the issuer; null reads it from the issuer's discovery document."
   type        = string

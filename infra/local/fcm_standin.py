@@ -8,24 +8,31 @@ or in-process with ``build_app()`` (aiohttp ``TestServer``).
 
 ``POST /v1/projects/{project_id}/messages:send`` with ``Authorization: Bearer <any
 non-empty token>`` and ``{"message": {...}, "validate_only": bool}`` validates the message
-like FCM does (one target of token/topic/condition; ``data`` string→string without reserved
-keys; ``notification`` title/body/image; android/apns/webpush/fcm_options objects passed
-through; no unknown fields; notification+data payload at most 4096 bytes) and answers
-``{"name": "projects/<p>/messages/<id>"}``, or an error in Google's format::
+like FCM HTTP v1 does (see "Validation" below: exactly one target of token/topic/condition/
+fid; every block's field names, types, enums and formats, e.g. ``android.ttl`` "3.5s" at most
+four weeks, ``visibility`` PRIVATE/PUBLIC/SECRET; unknown fields refused; ``data`` values
+strings, no reserved keys; at most 4096 payload bytes for every kind of target) and answers
+``{"name": "projects/<p>/messages/<id>"}``, or an error in Google's format; an invalid
+argument names its field as FCM does::
 
     {"error": {"code": 400, "message": "...", "status": "INVALID_ARGUMENT",
                "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
-                            "errorCode": "INVALID_ARGUMENT"}]}}
+                            "errorCode": "INVALID_ARGUMENT"},
+                           {"@type": "type.googleapis.com/google.rpc.BadRequest",
+                            "fieldViolations": [{"field": "message.android.ttl",
+                                                 "description": "..."}]}]}}
+
+(a JSON-level error, such as an unknown field or a wrong type, carries only the BadRequest).
 
 Test control (never delayed or failed, not logged):
 
 * ``POST /_control/tokens`` ``{"token", "behaviour": ok|unregistered|invalid|quota|unavailable|
-  internal, "times": int|null, "retry_after": seconds (default 1)}``; ``GET /_control/tokens``.
-  A token starting with ``dead-`` is always unregistered. Behaviours also apply to
+  internal|mismatch|apns_auth, "times": int|null, "retry_after": seconds (default 1)}``; ``GET /_control/tokens``.
+  A token (or fid) starting with ``dead-`` is always unregistered. Behaviours also apply to
   ``validate_only`` requests (a dry run reports bad tokens, as FCM does).
 * ``GET /_control/stats`` → ``{"received", "delivered", "by_status": {"200": n, ...}}``
   (received counts every ``messages:send`` request, including rejected ones).
-* ``GET /_control/messages?token=<t>`` (or ``topic=``/``condition=``; none → all) → delivered
+* ``GET /_control/messages?token=<t>`` (or ``topic=``/``condition=``/``fid=``; none → all) → delivered
   messages as received plus ``received_at``, newest last; the last 100,000 are kept.
 * ``POST /_control/faults``, ``GET /_control/faults``, ``POST /_control/reset``,
   ``GET /_control/requests``: as in the lederne stand-in; a fault without ``path_prefix``
@@ -42,6 +49,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections import deque
@@ -60,27 +68,8 @@ REQUEST_LOG_SIZE = 100_000
 _JSON = "application/json"
 
 _FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
-_MESSAGE_FIELDS = frozenset(
-    {
-        "name",
-        "data",
-        "notification",
-        "android",
-        "webpush",
-        "apns",
-        "fcm_options",
-        "token",
-        "topic",
-        "condition",
-    }
-)
+_BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 _BODY_FIELDS = frozenset({"message", "validate_only"})
-_TARGETS = ("token", "topic", "condition")
-_NOTIFICATION_FIELDS = frozenset({"title", "body", "image"})
-_RESERVED_DATA_KEYS = frozenset({"from", "notification", "message_type"})
-_RESERVED_DATA_PREFIXES = ("google.", "gcm.")
-_PASS_THROUGH = ("android", "apns", "webpush", "fcm_options")
-_TOPIC_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~%")
 
 # HTTP status → (google.rpc status, FcmError errorCode) for injected faults.
 _GOOGLE_STATUS = {
@@ -119,6 +108,20 @@ BEHAVIOURS: dict[str, tuple[int, str, str, str, bool] | None] = {
         True,
     ),
     "internal": (500, "INTERNAL", "INTERNAL", "Internal error encountered.", False),
+    "mismatch": (
+        403,
+        "PERMISSION_DENIED",
+        "SENDER_ID_MISMATCH",
+        "SenderId mismatch",
+        False,
+    ),
+    "apns_auth": (
+        401,
+        "UNAUTHENTICATED",
+        "THIRD_PARTY_AUTH_ERROR",
+        "Auth error from APNS or Web Push Service",
+        False,
+    ),
 }
 
 
@@ -151,6 +154,17 @@ class _Invalid(Exception):
 
 def _invalid(message: str) -> web.Response:
     return google_error(400, "INVALID_ARGUMENT", message, "INVALID_ARGUMENT")
+
+
+def violation(field: str, description: str, fcm: bool = False) -> web.Response:
+    """400 INVALID_ARGUMENT as FCM answers it: a google.rpc.BadRequest naming the field, and
+    for FCM's own checks (not JSON parsing) an FcmError INVALID_ARGUMENT too."""
+    details: list[dict[str, Any]] = [
+        {"@type": _BAD_REQUEST, "fieldViolations": [{"field": field,
+                                                     "description": description}]}]
+    if fcm:
+        details.insert(0, {"@type": _FCM_ERROR, "errorCode": "INVALID_ARGUMENT"})
+    return google_error(400, "INVALID_ARGUMENT", description, details=details)
 
 
 def _unauthenticated(missing: bool) -> web.Response:
@@ -187,88 +201,335 @@ def _simple_error(code: int, message: str) -> web.Response:
 # --------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------
+#
+# The message is checked against the FCM v1 `Message` proto as Google's JSON front end does:
+# field names (snake_case or their lowerCamelCase JSON names), types (string, bool, int32,
+# google.protobuf.Duration "3.5s", Timestamp RFC 3339, map<string,string>, repeated), enum
+# names (case-insensitive, or their numbers) and unknown fields. The first violation answers
+# 400 INVALID_ARGUMENT with a google.rpc.BadRequest field violation; FCM's own checks (the
+# target, reserved data keys, the payload size, formats) add an FcmError INVALID_ARGUMENT.
+
+_DURATION = re.compile(r"^(-?)(\d+)(?:\.(\d{1,9}))?s$")
+_TIMESTAMP = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$")
+_ANALYTICS_LABEL = re.compile(r"^[a-zA-Z0-9\-_.~%]{1,50}$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_TOPIC = re.compile(r"^[a-zA-Z0-9\-_.~%]{1,900}$")
+_CONDITION_TOKEN = re.compile(r"\s*(?:('[a-zA-Z0-9\-_.~%]+'\s+in\s+topics)|(&&)|(\|\|)|(!)|(\()|(\)))")
+MAX_TTL_SECONDS = 28 * 24 * 3600  # four weeks, FCM's maximum time to live
+MAX_CONDITION_TOPICS = 5
+_APNS_PUSH_TYPES = frozenset({"alert", "background", "location", "voip", "complication",
+                              "fileprovider", "mdm", "liveactivity", "pushtotalk", "widgets"})
+
+
+class _Violation(Exception):
+    """A 400 INVALID_ARGUMENT: `field` (e.g. message.android.ttl) and its description."""
+
+    def __init__(self, field: str, description: str, fcm: bool = False):
+        super().__init__(description)
+        self.field, self.description, self.fcm = field, description, fcm
+
+
+def _bad_value(path: str, type_name: str, value: Any) -> _Violation:
+    return _Violation(path, f"Invalid value at '{path}' ({type_name}), {json.dumps(value)}")
+
+
+def _check_str(path: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise _bad_value(path, "TYPE_STRING", value)
+
+
+def _check_bool(path: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise _bad_value(path, "TYPE_BOOL", value)
+
+
+def _check_int32(path: str, value: Any) -> None:
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not -2**31 <= value < 2**31:
+        raise _bad_value(path, "TYPE_INT32", value)
+
+
+def _check_float(path: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _bad_value(path, "TYPE_FLOAT", value)
+
+
+def duration_seconds(path: str, value: Any) -> float:
+    """Seconds of a google.protobuf.Duration in JSON ("3.5s"); raises _Violation."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise _bad_value(path, "type.googleapis.com/google.protobuf.Duration", value)
+    sign, whole, frac = match.groups()
+    seconds = int(whole) + (int(frac.ljust(9, "0")) / 1e9 if frac else 0.0)
+    if seconds > 315_576_000_000:
+        raise _bad_value(path, "type.googleapis.com/google.protobuf.Duration", value)
+    return -seconds if sign else seconds
+
+
+def _check_duration(path: str, value: Any) -> None:
+    if duration_seconds(path, value) < 0:
+        raise _Violation(path, f"Invalid value at '{path}': a duration must not be negative",
+                         fcm=True)
+
+
+def _check_timestamp(path: str, value: Any) -> None:
+    if not isinstance(value, str) or not _TIMESTAMP.match(value):
+        raise _bad_value(path, "type.googleapis.com/google.protobuf.Timestamp", value)
+
+
+def _check_strmap(path: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise _bad_value(path, "type.googleapis.com/google.protobuf.Map", value)
+    for index, item in enumerate(value.values()):
+        if not isinstance(item, str):
+            raise _bad_value(f"{path}[{index}].value", "TYPE_STRING", item)
+
+
+def _check_struct(path: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise _bad_value(path, "type.googleapis.com/google.protobuf.Struct", value)
+
+
+def _list_of(check):
+    def run(path: str, value: Any) -> None:
+        if not isinstance(value, list):
+            raise _bad_value(path, "TYPE_LIST", value)
+        for index, item in enumerate(value):
+            check(f"{path}[{index}]", item)
+    return run
+
+
+def _enum(type_name: str, *names: str):
+    def run(path: str, value: Any) -> None:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
+            return
+        if not isinstance(value, str) or value.upper() not in names:
+            raise _bad_value(path, f"type.googleapis.com/google.firebase.fcm.v1.{type_name}",
+                             value)
+    return run
+
+
+def _pattern(regex: re.Pattern, what: str):
+    def run(path: str, value: Any) -> None:
+        _check_str(path, value)
+        if not regex.match(value):
+            raise _Violation(path, f"Invalid {what} at '{path}'", fcm=True)
+    return run
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _object(schema: dict[str, Any]):
+    """A check for a proto message: every field known (either spelling), each value checked."""
+    aliases = {**{name: name for name in schema}, **{_camel(name): name for name in schema}}
+
+    def run(path: str, value: Any) -> None:
+        if not isinstance(value, dict):
+            raise _bad_value(path, "TYPE_MESSAGE", value)
+        seen: set[str] = set()
+        for key, item in value.items():
+            name = aliases.get(key)
+            if name is None:
+                raise _Violation(path, f"Invalid JSON payload received. Unknown name "
+                                       f"\"{key}\" at '{path}': Cannot find field.")
+            if name in seen:
+                raise _Violation(f"{path}.{name}", f"Invalid JSON payload received. Field "
+                                                   f"'{name}' at '{path}' is set twice.")
+            seen.add(name)
+            if item is not None:
+                schema[name](f"{path}.{name}", item)
+    return run
+
+
+_analytics_label = _pattern(_ANALYTICS_LABEL, "analytics label")
+
+
+def _https_link(path: str, value: Any) -> None:
+    _check_str(path, value)
+    if not value.startswith("https://"):
+        raise _Violation(path, "The link must be an HTTPS URL", fcm=True)
+
+
+def _apns_headers(path: str, value: Any) -> None:
+    _check_strmap(path, value)
+    for key, item in value.items():
+        name = key.lower()
+        if name == "apns-priority" and item not in ("1", "5", "10"):
+            raise _Violation(f"{path}[{key}]", f"Invalid apns-priority: {item}", fcm=True)
+        if name == "apns-push-type" and item not in _APNS_PUSH_TYPES:
+            raise _Violation(f"{path}[{key}]", f"Invalid apns-push-type: {item}", fcm=True)
+        if name == "apns-expiration" and not item.isdigit():
+            raise _Violation(f"{path}[{key}]", f"Invalid apns-expiration: {item}", fcm=True)
+        if name == "apns-collapse-id" and len(item.encode()) > 64:
+            raise _Violation(f"{path}[{key}]", "apns-collapse-id is over 64 bytes", fcm=True)
+
+
+def _apns_payload(path: str, value: Any) -> None:
+    _check_struct(path, value)
+    aps = value.get("aps")
+    if aps is not None and not isinstance(aps, dict):
+        raise _Violation(f"{path}.aps", "The aps dictionary must be an object", fcm=True)
+
+
+def _android_ttl(path: str, value: Any) -> None:
+    _check_duration(path, value)
+    if duration_seconds(path, value) > MAX_TTL_SECONDS:
+        raise _Violation(path, "The ttl must not be longer than four weeks", fcm=True)
+
+
+def _color(path: str, value: Any) -> None:
+    _check_str(path, value)
+    if not _COLOR.match(value):
+        raise _Violation(path, "The color must be in the form #rrggbb", fcm=True)
+
+
+_LIGHT_SETTINGS = _object({
+    "color": _object({c: _check_float for c in ("red", "green", "blue", "alpha")}),
+    "light_on_duration": _check_duration,
+    "light_off_duration": _check_duration,
+})
+_ANDROID_NOTIFICATION = _object({
+    **{f: _check_str for f in ("title", "body", "icon", "sound", "tag", "click_action",
+                               "body_loc_key", "title_loc_key", "channel_id", "ticker",
+                               "image")},
+    "color": _color,
+    "body_loc_args": _list_of(_check_str),
+    "title_loc_args": _list_of(_check_str),
+    **{f: _check_bool for f in ("sticky", "local_only", "default_sound",
+                                "default_vibrate_timings", "default_light_settings")},
+    "event_time": _check_timestamp,
+    "notification_priority": _enum(
+        "AndroidNotification.NotificationPriority", "PRIORITY_UNSPECIFIED", "PRIORITY_MIN",
+        "PRIORITY_LOW", "PRIORITY_DEFAULT", "PRIORITY_HIGH", "PRIORITY_MAX"),
+    "vibrate_timings": _list_of(_check_duration),
+    "visibility": _enum("AndroidNotification.Visibility", "VISIBILITY_UNSPECIFIED", "PRIVATE",
+                        "PUBLIC", "SECRET"),
+    "notification_count": _check_int32,
+    "light_settings": _LIGHT_SETTINGS,
+    "proxy": _enum("AndroidNotification.Proxy", "PROXY_UNSPECIFIED", "ALLOW", "DENY",
+                   "IF_PRIORITY_LOWERED"),
+})
+_ANDROID = _object({
+    "collapse_key": _check_str,
+    "priority": _enum("AndroidMessagePriority", "NORMAL", "HIGH"),
+    "ttl": _android_ttl,
+    "restricted_package_name": _check_str,
+    "data": _check_strmap,
+    "notification": _ANDROID_NOTIFICATION,
+    "fcm_options": _object({"analytics_label": _analytics_label}),
+    "direct_boot_ok": _check_bool,
+    "bandwidth_constrained_ok": _check_bool,
+    "restricted_satellite_ok": _check_bool,
+})
+_APNS = _object({
+    "headers": _apns_headers,
+    "payload": _apns_payload,
+    "fcm_options": _object({"analytics_label": _analytics_label, "image": _check_str}),
+    "live_activity_token": _check_str,
+})
+_WEBPUSH = _object({
+    "headers": _check_strmap,
+    "data": _check_strmap,
+    "notification": _check_struct,
+    "fcm_options": _object({"link": _https_link, "analytics_label": _analytics_label}),
+})
+_NOTIFICATION = _object({"title": _check_str, "body": _check_str, "image": _check_str})
+_FCM_OPTIONS = _object({"analytics_label": _analytics_label})
+_TARGETS = ("token", "topic", "condition", "fid")
+_MESSAGE = _object({
+    "name": _check_str, "data": _check_strmap, "notification": _NOTIFICATION,
+    "android": _ANDROID, "webpush": _WEBPUSH, "apns": _APNS, "fcm_options": _FCM_OPTIONS,
+    **{t: _check_str for t in _TARGETS},
+})
+_RESERVED_DATA_KEYS = frozenset({"from", "notification", "message_type"})
+_RESERVED_DATA_PREFIXES = ("google.", "gcm.")
 
 
 def _compact_len(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
+def _check_condition(condition: str) -> None:
+    """`'a' in topics && ('b' in topics || !('c' in topics))`, at most five topics."""
+    position, topics, depth, expect_operand = 0, 0, 0, True
+    while position < len(condition):
+        match = _CONDITION_TOKEN.match(condition, position)
+        if match is None:
+            if condition[position:].strip():
+                break
+            position = len(condition)
+            continue
+        topic, conj, disj, neg, opening, closing = match.groups()
+        if topic or neg or opening:
+            if not expect_operand:
+                break
+            topics += bool(topic)
+            depth += bool(opening)
+            expect_operand = not topic
+        elif conj or disj or closing:
+            if expect_operand:
+                break
+            if closing:
+                depth -= 1
+                if depth < 0:
+                    break
+            expect_operand = not closing
+        position = match.end()
+    else:
+        if not expect_operand and depth == 0 and 0 < topics <= MAX_CONDITION_TOPICS:
+            return
+    raise _Violation("message.condition", "Invalid condition expression provided.", fcm=True)
+
+
+def payload_size(message: dict[str, Any]) -> int:
+    """The bytes FCM counts against its 4096: notification and data, and the platform
+    payloads (android data/notification, apns payload, webpush data/notification)."""
+    size = 0
+    for part in ("notification", "data"):
+        if message.get(part) is not None:
+            size += _compact_len(message[part])
+    for block, parts in (("android", ("notification", "data")), ("apns", ("payload",)),
+                         ("webpush", ("notification", "data"))):
+        config = message.get(block) or {}
+        for part in parts:
+            if config.get(part) is not None:
+                size += _compact_len(config[part])
+    return size
+
+
 def validate_message(message: Any) -> tuple[str, str]:
-    """(target kind, target) of a valid FCM v1 message; raises _Invalid otherwise."""
-    if not isinstance(message, dict):
-        raise _Invalid("Invalid JSON payload received. 'message' must be an object.")
-    for field in message:
-        if field not in _MESSAGE_FIELDS:
-            raise _Invalid(
-                f"Invalid JSON payload received. Unknown name \"{field}\" at 'message': "
-                "Cannot find field."
-            )
-    targets = [t for t in _TARGETS if t in message]
+    """(target kind, target) of a valid FCM v1 message; raises _Violation otherwise."""
+    _MESSAGE("message", message)
+    targets = [t for t in _TARGETS if message.get(t) is not None]
     if not targets:
-        raise _Invalid("Recipient of the message is not set.")
+        raise _Violation("message", "Recipient of the message is not set.", fcm=True)
     if len(targets) > 1:
-        raise _Invalid(
-            f"Invalid value at 'message' (oneof), oneof field 'target' is already set. "
-            f"Cannot set '{targets[1]}'"
-        )
+        raise _Violation(f"message.{targets[1]}",
+                         "Invalid value at 'message' (oneof), oneof field 'target' is already "
+                         f"set. Cannot set '{targets[1]}'")
     kind = targets[0]
     target = message[kind]
-    if not isinstance(target, str):
-        raise _Invalid(f"Invalid value at 'message.{kind}' (TYPE_STRING), {json.dumps(target)}")
-    if kind == "token" and not target:
-        raise _Invalid("The registration token is not a valid FCM registration token")
-    if kind == "topic" and (not target or not _TOPIC_CHARS.issuperset(target)):
-        raise _Invalid("Invalid topic name specified.")
-    if kind == "condition" and not target.strip():
-        raise _Invalid("Invalid condition expression provided.")
-
-    size = 0
-    data = message.get("data")
-    if data is not None:
-        if not isinstance(data, dict):
-            raise _Invalid(
-                "Invalid value at 'message.data' (type.googleapis.com/google.protobuf.Map), "
-                "must be an object"
-            )
-        for index, (key, value) in enumerate(data.items()):
-            if not isinstance(value, str):
-                raise _Invalid(
-                    f"Invalid value at 'message.data[{index}].value' (TYPE_STRING), "
-                    f"{json.dumps(value)}"
-                )
+    if kind in ("token", "fid") and not target.strip():
+        raise _Violation(f"message.{kind}",
+                         "The registration token is not a valid FCM registration token",
+                         fcm=True)
+    if kind == "topic" and not _TOPIC.match(target.removeprefix("/topics/")):
+        raise _Violation("message.topic", "Invalid topic name specified.", fcm=True)
+    if kind == "condition":
+        _check_condition(target)
+    for path, data in (("message.data", message.get("data")),
+                       ("message.android.data", (message.get("android") or {}).get("data"))):
+        for key in data or ():
             if key in _RESERVED_DATA_KEYS or key.startswith(_RESERVED_DATA_PREFIXES):
-                raise _Invalid(f"Invalid data payload key: {key}")
-        size += _compact_len(data)
-    notification = message.get("notification")
-    if notification is not None:
-        if not isinstance(notification, dict):
-            raise _Invalid("Invalid value at 'message.notification', must be an object")
-        for key, value in notification.items():
-            if key not in _NOTIFICATION_FIELDS:
-                raise _Invalid(
-                    f'Invalid JSON payload received. Unknown name "{key}" at '
-                    "'message.notification': Cannot find field."
-                )
-            if not isinstance(value, str):
-                raise _Invalid(
-                    f"Invalid value at 'message.notification.{key}' (TYPE_STRING), "
-                    f"{json.dumps(value)}"
-                )
-        size += _compact_len(notification)
-    for field in _PASS_THROUGH:
-        value = message.get(field)
-        if value is not None and not isinstance(value, dict):
-            raise _Invalid(f"Invalid value at 'message.{field}', must be an object")
-    android = message.get("android")
-    if android:
-        for part in ("notification", "data"):
-            if android.get(part) is not None:
-                size += _compact_len(android[part])
-    apns = message.get("apns")
-    if apns and apns.get("payload") is not None:
-        size += _compact_len(apns["payload"])
-    if size > MAX_PAYLOAD_BYTES:
-        raise _Invalid("Message is too big")
+                raise _Violation(f"{path}[{key}]", f"Invalid data payload key: {key}",
+                                 fcm=True)
+    if payload_size(message) > MAX_PAYLOAD_BYTES:
+        raise _Violation("message", "Message is too big", fcm=True)
     return kind, target
 
 
@@ -370,26 +631,28 @@ async def send(request: web.Request) -> web.Response:
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        return _invalid("Invalid JSON payload received. Unexpected token.")
+        return violation("", "Invalid JSON payload received. Unexpected token.")
     if not isinstance(body, dict):
-        return _invalid("Invalid JSON payload received. Expected an object.")
+        return violation("", "Invalid JSON payload received. Expected an object.")
     for field in body:
         if field not in _BODY_FIELDS:
-            return _invalid(
-                f'Invalid JSON payload received. Unknown name "{field}": Cannot find field.'
+            return violation(
+                "", f'Invalid JSON payload received. Unknown name "{field}": Cannot find field.'
             )
     validate_only = body.get("validate_only", False)
     if not isinstance(validate_only, bool):
-        return _invalid("Invalid value at 'validate_only' (TYPE_BOOL)")
+        return violation("validate_only", "Invalid value at 'validate_only' (TYPE_BOOL)")
     message = body.get("message")
     if message is None:
-        return _invalid("Request contains an invalid argument: message is required.")
+        return violation("message", "Request contains an invalid argument: message is required.")
     try:
         kind, target = validate_message(message)
-    except _Invalid as exc:
-        return _invalid(str(exc))
-    if kind == "token":
+    except _Violation as exc:
+        return violation(exc.field, exc.description, exc.fcm)
+    if kind in ("token", "fid"):
         behaviour, retry_after = state.behaviour_for(target)
+        if behaviour == "invalid":  # FCM names the field it refused
+            return violation(f"message.{kind}", BEHAVIOURS["invalid"][3], fcm=True)
         if behaviour != "ok":
             code, gstatus, fcm_code, text, retry = BEHAVIOURS[behaviour]
             return google_error(

@@ -13,6 +13,16 @@ the same from the same manifest routes, so the app and curl talk to one base URL
   status and headers, compressed bodies left as they are;
 * any other path gets 404 problem+json, and an unreachable function 502 problem+json.
 
+Upstream connections (this is where 502s under load came from): each function gets up to
+`UPSTREAM_CONNECTIONS_PER_FUNCTION` keep-alive connections of its own (no pool shared by all
+functions, where one slow function made every other wait), and only the TCP connect has a
+short timeout: a request waiting for a free connection waits within the request's own
+timeout (`UPSTREAM_TIMEOUT_SECONDS`) instead of failing as a "connection timeout" after 5 s,
+which on a busy machine answered 1-2 % of member GETs with 502. An idle connection is
+dropped after `UPSTREAM_KEEPALIVE_SECONDS`, before the functions' gunicorn drops it (2 s);
+should the function close one just as it is reused, aiohttp sends a GET or HEAD once more on
+a fresh connection (a POST gets 502: it may have had an effect).
+
 Pub/Sub-kind functions and `/jobs/...` or job-only routes are never routed: they are not
 public in production either (scheduled jobs are called by Cloud Scheduler with a Google
 OIDC token; use `python -m infra.local.fire`).
@@ -48,6 +58,10 @@ HOP_BY_HOP = frozenset({
     "te", "trailer", "transfer-encoding", "upgrade", "host",
 })
 UPSTREAM_TIMEOUT_SECONDS = 60
+UPSTREAM_CONNECT_SECONDS = 5
+UPSTREAM_CONNECTIONS_PER_FUNCTION = 100
+#: Below gunicorn's keep-alive (2 s), so the gateway, not the function, closes idle ones.
+UPSTREAM_KEEPALIVE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -124,8 +138,13 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, str] | 
 
     async def on_startup(app):
         app[session_key] = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30),
-            timeout=aiohttp.ClientTimeout(total=UPSTREAM_TIMEOUT_SECONDS, connect=5),
+            connector=aiohttp.TCPConnector(limit=0,
+                                           limit_per_host=UPSTREAM_CONNECTIONS_PER_FUNCTION,
+                                           keepalive_timeout=UPSTREAM_KEEPALIVE_SECONDS),
+            # sock_connect, not connect: `connect` would also count the wait for a pooled
+            # connection, and time out requests that are merely queued behind others
+            timeout=aiohttp.ClientTimeout(total=UPSTREAM_TIMEOUT_SECONDS,
+                                          sock_connect=UPSTREAM_CONNECT_SECONDS),
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
@@ -146,7 +165,10 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, str] | 
         body = request.content if request.body_exists else None
         # encoded=True: path and query go on byte for byte as the client sent them.
         url = URL(target + request.rel_url.raw_path_qs, encoded=True)
+        response = None
         try:
+            # aiohttp itself sends a GET/HEAD once more when a kept-alive connection turns
+            # out closed as it is reused (test_gateway_upstream.py holds it to that)
             async with app[session_key].request(
                 request.method, url, headers=headers, data=body, allow_redirects=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
@@ -161,6 +183,8 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, str] | 
                 await response.write_eof()
                 return response
         except (aiohttp.ClientConnectionError, asyncio.TimeoutError):
+            if response is not None and response.prepared:
+                raise  # the answer is half sent: only dropping the connection tells the client
             return _problem(502, "bad-gateway", "The function did not answer")
 
     async def _push_once(target: str, body: bytes, headers: dict[str, str]) -> int:

@@ -15,6 +15,13 @@ in the RFC 6749 style everywhere):
 * OIDC for member and staff ID tokens: ``GET /.well-known/openid-configuration``,
   ``GET /oauth2/jwks``, ``POST /oauth2/token`` (password grant; password is "demo";
   ``client_id`` = audience; optional ``ttl`` seconds 1..86400).
+* The authorization code flow with PKCE for the staff console (client id
+  ``--console-client-id``): ``GET /oauth2/authorize`` shows a login page (pick a staff demo
+  user, or type a demo member number; no passwords), ``POST /oauth2/authorize`` redirects back
+  with a one-time code (60 s), and ``POST /oauth2/token`` with ``grant_type=authorization_code``
+  checks client, redirect URI and the S256 ``code_verifier`` and returns an ID token with the
+  ``nonce`` and ``aud`` = the console's client id. Registered redirect URIs: ``--redirect-uri``
+  (repeatable); none given, any ``http://127.0.0.1`` or ``http://localhost`` URI.
 * A Google-style issuer for job tokens (Cloud Scheduler OIDC): ``/google/.well-known/
   openid-configuration``, ``GET /google/jwks``, ``POST /google/token`` JSON
   ``{"email", "audience"[, "ttl"]}``. It signs with a separate RSA key.
@@ -79,6 +86,8 @@ from infra.local.faults import FaultRules, is_int as _is_int
 log = logging.getLogger("infra.local.lederne_standin")
 
 DEFAULT_AUDIENCE = "lederappen"
+DEFAULT_CONSOLE_CLIENT_ID = "lederappen-staff-console"
+CODE_SECONDS = 60
 DEFAULT_API_KEY = "local-dev-api-key"
 DEMO_PASSWORD = "demo"
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -270,9 +279,15 @@ class LederneState:
         seed: int,
         members: int,
         reference_date: dt.date | str | None,
+        console_client_id: str = DEFAULT_CONSOLE_CLIENT_ID,
+        redirect_uris: tuple[str, ...] = (),
     ):
         self.issuer = issuer.rstrip("/") if issuer else None
         self.audience = audience
+        self.console_client_id = console_client_id
+        self.redirect_uris = tuple(redirect_uris)
+        #: Authorization codes not yet redeemed: code -> what the token will say.
+        self.codes: dict[str, dict[str, Any]] = {}
         self.api_key = api_key
         self._bearer = f"Bearer {api_key}".encode()
         self.member_key = member_key
@@ -413,10 +428,11 @@ async def openid_configuration(request: web.Request) -> web.Response:
             "authorization_endpoint": f"{base}/oauth2/authorize",
             "token_endpoint": f"{base}/oauth2/token",
             "jwks_uri": f"{base}/oauth2/jwks",
-            "response_types_supported": ["id_token"],
+            "response_types_supported": ["code", "id_token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "grant_types_supported": ["password"],
+            "grant_types_supported": ["password", "authorization_code"],
+            "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
             "scopes_supported": ["openid"],
             "claims_supported": ["iss", "aud", "sub", "iat", "exp", "auth_time", "amr", "roles"],
@@ -449,6 +465,8 @@ async def token(request: web.Request) -> web.Response:
             400, "invalid_request", "the token request must be application/x-www-form-urlencoded"
         )
     form = await request.post()
+    if form.get("grant_type") == "authorization_code":
+        return _redeem_code(state, form, state.base_url(request))
     basic = _basic_client_id(request.headers.get("Authorization"))
     client_id = form.get("client_id") or basic
     if client_id != state.audience:
@@ -494,6 +512,125 @@ async def token(request: web.Request) -> web.Response:
         {"id_token": state.member_key.sign(claims), "token_type": "Bearer", "expires_in": ttl},
         headers=_NO_STORE,
     )
+
+
+# -- the authorization code flow with PKCE (the staff console) -----------------------------
+
+_AUTHORIZE_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+                     "code_challenge", "code_challenge_method")
+
+
+def _redirect_allowed(state: LederneState, uri: str) -> bool:
+    if state.redirect_uris:
+        return uri in state.redirect_uris
+    return uri.startswith(("http://127.0.0.1:", "http://localhost:"))
+
+
+def _authorize_problem(state: LederneState, params) -> str | None:
+    """Why an authorization request is refused (shown to the user, never redirected), or None."""
+    if params.get("client_id") != state.console_client_id:
+        return "unknown client_id"
+    if not params.get("redirect_uri") or not _redirect_allowed(state, params["redirect_uri"]):
+        return "redirect_uri is not registered for this client"
+    if params.get("response_type") != "code":
+        return "response_type must be code"
+    if "openid" not in (params.get("scope") or "").split():
+        return "scope must include openid"
+    if params.get("code_challenge_method") != "S256" or not params.get("code_challenge"):
+        return "PKCE is required: code_challenge with code_challenge_method=S256"
+    if not params.get("state"):
+        return "state is required"
+    return None
+
+
+def _html(body: str, status: int = 200) -> web.Response:
+    return web.Response(
+        text=f"<!doctype html><html lang='nb'><head><meta charset='utf-8'><meta name='viewport' "
+        f"content='width=device-width, initial-scale=1'><title>Lederne – logg inn (demo)</title>"
+        f"</head><body>{body}</body></html>", status=status, content_type="text/html",
+        headers={**_NO_STORE, "Content-Security-Policy": "default-src 'none'; form-action *; "
+                 "frame-ancestors 'none'", "X-Frame-Options": "DENY"})
+
+
+async def authorize_page(request: web.Request) -> web.Response:
+    """The login page: pick a staff demo user (or type a demo member number)."""
+    import html
+
+    state = request.app[STATE]
+    params = request.query
+    problem = _authorize_problem(state, params)
+    if problem:
+        return _html(f"<h1>Ugyldig innloggingsforespørsel</h1><p>{html.escape(problem)}</p>", 400)
+    hidden = "".join(
+        f"<input type='hidden' name='{k}' value='{html.escape(params[k], quote=True)}'>"
+        for k in _AUTHORIZE_PARAMS if k in params)
+    buttons = "".join(
+        f"<li><button type='submit' name='username' value='{html.escape(s['username'])}' "
+        f"id='login-{html.escape(s['username'])}'>{html.escape(s['username'])} "
+        f"({html.escape(', '.join(r for r in s['roles'] if r != 'staff'))})</button></li>"
+        for s in state.staff.values())
+    return _html(
+        "<main><h1>Lederne – logg inn (lokal demo)</h1>"
+        "<p>Dette er den lokale stand-in-en for Lederne sin innlogging: velg en demobruker. "
+        "Ingen passord.</p>"
+        f"<form method='post' action='/oauth2/authorize'>{hidden}<h2>Ansatte</h2>"
+        f"<ul>{buttons}</ul></form>"
+        f"<form method='post' action='/oauth2/authorize'>{hidden}<h2>Medlem</h2>"
+        "<label for='member'>Medlemsnummer</label> <input id='member' name='username'> "
+        "<button type='submit' id='login-member'>Logg inn som medlem</button></form></main>")
+
+
+async def authorize_submit(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    form = await request.post()
+    problem = _authorize_problem(state, form)
+    if problem:
+        return _html(f"<h1>Ugyldig innloggingsforespørsel</h1><p>{problem}</p>", 400)
+    username = (form.get("username") or "").strip()
+    staff = state.staff.get(username)
+    if staff is not None:
+        sub, roles, amr = staff["sub"], list(staff["roles"]), ["pwd", "mfa"]
+    elif username in state.members:
+        sub, roles, amr = username, ["member"], ["pwd"]
+    else:
+        return _html("<h1>Ukjent demobruker</h1>", 400)
+    now = time.time()
+    for old in [c for c, v in state.codes.items() if v["expires"] < now]:
+        state.codes.pop(old, None)
+    code = base64.urlsafe_b64encode(os.urandom(24)).rstrip(b"=").decode()
+    state.codes[code] = {"client_id": form["client_id"], "redirect_uri": form["redirect_uri"],
+                         "challenge": form["code_challenge"], "nonce": form.get("nonce"),
+                         "sub": sub, "roles": roles, "amr": amr,
+                         "expires": now + CODE_SECONDS}
+    from urllib.parse import urlencode
+
+    sep = "&" if "?" in form["redirect_uri"] else "?"
+    raise web.HTTPFound(form["redirect_uri"] + sep + urlencode({"code": code,
+                                                                "state": form["state"]}))
+
+
+def _redeem_code(state: LederneState, form, issuer: str) -> web.Response:
+    if form.get("client_id") != state.console_client_id:
+        return _oauth_error(401, "invalid_client", "unknown client")
+    grant = state.codes.pop(form.get("code") or "", None)  # one use, even when it fails
+    if grant is None or grant["expires"] < time.time():
+        return _oauth_error(400, "invalid_grant", "unknown, used or expired code")
+    if grant["client_id"] != form.get("client_id") or grant["redirect_uri"] != form.get(
+            "redirect_uri"):
+        return _oauth_error(400, "invalid_grant", "client or redirect_uri differ from the request")
+    verifier = form.get("code_verifier") or ""
+    digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    if not 43 <= len(verifier) <= 128 or not hmac.compare_digest(digest.decode(),
+                                                                 grant["challenge"]):
+        return _oauth_error(400, "invalid_grant", "code_verifier does not match the challenge")
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": grant["client_id"], "sub": grant["sub"],
+              "iat": now, "exp": now + 300, "auth_time": now, "amr": grant["amr"],
+              "roles": grant["roles"]}
+    if grant["nonce"]:
+        claims["nonce"] = grant["nonce"]
+    return _json_response({"id_token": state.member_key.sign(claims), "token_type": "Bearer",
+                           "expires_in": 300}, headers=_NO_STORE)
 
 
 # --------------------------------------------------------------------------------------
@@ -965,6 +1102,8 @@ def build_app(
     seed: int = demo_data.DEFAULT_SEED,
     members: int = 300,
     reference_date: dt.date | str | None = None,
+    console_client_id: str = DEFAULT_CONSOLE_CLIENT_ID,
+    redirect_uris: tuple[str, ...] = (),
 ) -> web.Application:
     """The lederne.no stand-in as an aiohttp application.
 
@@ -985,6 +1124,8 @@ def build_app(
         seed=seed,
         members=members,
         reference_date=reference_date,
+        console_client_id=console_client_id,
+        redirect_uris=tuple(redirect_uris),
     )
     app = web.Application(middlewares=[_middleware], client_max_size=MAX_PHOTO_BYTES)
     app[STATE] = state
@@ -992,6 +1133,8 @@ def build_app(
     r.add_get("/.well-known/openid-configuration", openid_configuration)
     r.add_get("/oauth2/jwks", jwks)
     r.add_post("/oauth2/token", token)
+    r.add_get("/oauth2/authorize", authorize_page)
+    r.add_post("/oauth2/authorize", authorize_submit)
     r.add_get("/google/.well-known/openid-configuration", google_configuration)
     r.add_get("/google/jwks", google_jwks)
     r.add_post("/google/token", google_token)
@@ -1032,6 +1175,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--audience", default=DEFAULT_AUDIENCE)
+    parser.add_argument("--console-client-id", default=DEFAULT_CONSOLE_CLIENT_ID)
+    parser.add_argument("--redirect-uri", action="append", default=[],
+                        help="a registered redirect URI of the console (repeatable)")
     parser.add_argument("--seed", type=int, default=demo_data.DEFAULT_SEED)
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument(
@@ -1055,6 +1201,8 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             members=args.members,
             reference_date=args.reference_date,
+            console_client_id=args.console_client_id,
+            redirect_uris=tuple(args.redirect_uri),
         )
 
     return aioserve.run("lederne stand-in", args.host, args.port, make_app)

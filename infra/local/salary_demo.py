@@ -575,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(members):,} members in {t_members:.1f} s; rounds {years[0]}..{years[-1]} "
               f"(the last open)", flush=True)
         if not args.append:
-            _run(conn, "TRUNCATE salary_statistic_tables, salary_statistic_runs, "
+            _run(conn, "TRUNCATE salary_release_tables, salary_releases, "
                        "salary_statistics_uses, salary_answers")
         created = ensure_rounds(conn, years, today)
         # The demo member answers the open round themselves in the demo.

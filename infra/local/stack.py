@@ -81,6 +81,8 @@ from lederappen.core import manifest as manifest_mod  # noqa: E402
 
 PROJECT = "lederappen-local"
 AUDIENCE = "lederappen"
+#: The staff console's client id at the lederne.no stand-in (authorization code flow + PKCE).
+CONSOLE_CLIENT_ID = "lederappen-staff-console"
 SCHEDULER_EMAIL = "scheduler@lederappen-local.iam.gserviceaccount.com"
 DEFAULT_PORT_BASE = 8080
 DEFAULT_STATE_DIR = ROOT / ".local"
@@ -256,6 +258,7 @@ def _load_or_create_secrets(path: Path) -> dict:
         "lederne_api_key": lambda: secrets.token_hex(24),
         "postgres_superuser_password": lambda: secrets.token_hex(24),
         "postgres_app_password": lambda: secrets.token_hex(24),
+        "console_session_key": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
     }
     changed = False
     for key, make in wanted.items():
@@ -505,6 +508,10 @@ class Stack:
             "PUBSUB_EMULATOR_HOST": self.urls["pubsub"],
             "FIRESTORE_EMULATOR_HOST": self.urls["firestore"],
             "FCM_ENDPOINT": self.urls["fcm"],
+            "CONSOLE_OIDC_ISSUER": lederne,
+            "CONSOLE_OIDC_CLIENT_ID": CONSOLE_CLIENT_ID,
+            "CONSOLE_BASE_URL": self.urls["gateway"],
+            "CONSOLE_SESSION_KEY": s["console_session_key"],
         }
         self.env.update(self.extra_env)
 
@@ -564,7 +571,8 @@ class Stack:
             py, "-m", STANDIN_MODULES["lederne"], "--host", HOST,
             "--port", str(self.ports["lederne"]), "--key-file", str(self.key_file),
             "--api-key", self._secrets["lederne_api_key"], "--audience", AUDIENCE,
-            "--issuer", self.urls["lederne"],
+            "--issuer", self.urls["lederne"], "--console-client-id", CONSOLE_CLIENT_ID,
+            "--redirect-uri", self.urls["gateway"] + "/staff/callback",
             *(["--members", str(self.register_members)] if self.register_members else []),
         ], {**base, "PYTHONPATH": str(ROOT)})
         self._component("fcm")
@@ -846,7 +854,7 @@ def _listing(stack: Stack) -> str:
         "postgres", "pubsub", "firestore", "lederne", "fcm"]
     labels = {"postgres": "postgres", "pubsub": "pubsub emulator",
               "firestore": "firestore emulator", "lederne": "lederne stand-in",
-              "fcm": "fcm stand-in", "gateway": "gateway (public /v1 routes)"}
+              "fcm": "fcm stand-in", "gateway": "gateway (public /v1 and /staff routes)"}
     for name in order:
         c = stack.components[name]
         label = labels.get(name) or f"function {name[3:]}"
@@ -902,9 +910,17 @@ def _cmd_up(args) -> int:
                 print(f"\n(could not fetch a demo token: {exc})")
         if "/v1/health" in served:
             print(f"\n  curl -s {gw}/v1/health")
+        if "/staff/home" in served:
+            from infra.local.demo_data import STAFF
+
+            print(f"\nThe staff console: {gw}/staff/home   (sign in at the lederne.no stand-in "
+                  "by picking a demo user; no passwords)")
+            for s in STAFF:
+                roles = ", ".join(r for r in s["roles"] if r != "staff")
+                print(f"  {s['username']:<18} {roles}")
         print(f"\nA fresh token: python -m infra.local.stack token {DEMO_MEMBER_ID}{state_arg}"
               "   (or a staff username: personvern, redaktor, medlemsservice, lonnsanalytiker,"
-              " driftsvakt)")
+              " driftsvakt, mentorkoordinator)")
         scheduled = [f.name for f in stack.functions if f.kind == "scheduled"]
         if scheduled:
             print("Fire a scheduled function as Cloud Scheduler would: python -m infra.local.fire "

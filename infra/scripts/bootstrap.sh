@@ -8,6 +8,7 @@
 #   - PostgreSQL 15+ server binaries      -> apt-get install postgresql (when root with apt)
 #   - Java 17+                            -> apt-get install openjdk-17-jre-headless
 #   - Google Cloud CLI with the Pub/Sub and Firestore emulator components
+#   - Chromium and chromedriver             -> apt-get install chromium chromium-driver
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -90,6 +91,13 @@ fi
 if [ ! -d "$sdk/platform/cloud-firestore-emulator" ]; then
   apt_install google-cloud-cli-firestore-emulator 2>/dev/null || true
   [ -d "$sdk/platform/cloud-firestore-emulator" ] || missing+=("Firestore emulator: gcloud components install cloud-firestore-emulator (or apt-get install google-cloud-cli-firestore-emulator)")
+fi
+
+# 5. A real browser for the staff console's browser tests: Debian's Chromium and its driver
+#    (Selenium is pointed at both binaries; nothing downloads a browser at run time)
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  apt_install chromium chromium-driver || true
+  { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || missing+=("Chromium and its driver: apt-get install chromium chromium-driver")
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -83,14 +83,53 @@ def seed_devices(stack, member_ids: list[str], writers: int = 8) -> float:
                     "devices": {device: {"fcm_token": token, "platform": "android",
                                          "locale": "nb"}},
                     "expires_at": expires})
-            batch.commit()
+            for attempt in range(5):  # a busy emulator times out: the same sets again
+                try:
+                    batch.commit(timeout=120)
+                    break
+                except Exception as exc:  # DeadlineExceeded, Unavailable
+                    if attempt == 4:
+                        failed.append(exc)
+                        return
+                    time.sleep(1 + attempt)
 
+    failed: list[Exception] = []
     threads = [threading.Thread(target=work, args=(k,)) for k in range(writers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if failed:
+        raise RuntimeError(f"seeding the devices failed: {failed[0]!r}")
     return time.perf_counter() - t0
+
+
+def _cpu_by_component(stack) -> dict[str, float]:
+    """CPU seconds (user + system, own and reaped children's) of each stack component's
+    process tree, read from /proc: where the machine's time goes during a broadcast."""
+    parents: dict[int, int] = {}
+    spent: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        parents[pid] = int(fields[1])
+        spent[pid] = sum(int(v) for v in fields[11:15]) / tick
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+
+    def tree(pid: int) -> float:
+        return spent.get(pid, 0.0) + sum(tree(c) for c in children.get(pid, ()))
+
+    return {name: tree(c.proc.pid) for name, c in stack.components.items()
+            if c.proc is not None}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FCM stand-in ceiling (bare client): {ceiling:,.0f} messages/s")
 
             editor = stack_mod.fetch_token(stack.urls["lederne"], "redaktor")
+            cpu_before, load_before = _cpu_by_component(stack), os.getloadavg()[0]
             t0 = time.perf_counter()
             sent = _json("POST", stack.urls["gateway"] + "/v1/admin/messages", {
                 "category": "news", "title": {"nb": "Nytt fra Lederne", "en": "News"},
@@ -152,6 +192,16 @@ def main(argv: list[str] | None = None) -> int:
             view = _json("GET", stack.urls["gateway"] + f"/v1/admin/messages/{sent['id']}",
                          token=editor)
             print(f"  figures: {json.dumps(view['figures'])}")
+            cpu_after = _cpu_by_component(stack)
+            print(f"  load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+                  f"({os.cpu_count()} cores; the machine may be shared)")
+            print("  CPU per push, by component (its process tree):")
+            used = {k: cpu_after[k] - cpu_before.get(k, 0.0) for k in cpu_after}
+            for name, secs in sorted(used.items(), key=lambda kv: -kv[1]):
+                if secs >= 0.05:
+                    print(f"    {name:<24} {secs:7.1f} s  {secs / total * 1e6:7.0f} us/push")
+            print(f"    {'all':<24} {sum(used.values()):7.1f} s  "
+                  f"{sum(used.values()) / total * 1e6:7.0f} us/push")
     return 0
 
 

@@ -107,7 +107,8 @@ def salary_round(db_exec):
                 "VALUES (%s, %s, %s, %s, 'private', 'C', '03', 10, 10, '40_49', 37.5)",
                 (YEAR, who, base, level))
     yield member
-    db_exec("DELETE FROM salary_statistic_runs WHERE year = %s", (YEAR,))
+    db_exec("DELETE FROM salary_release_tables WHERE year = %s", (YEAR,))
+    db_exec("DELETE FROM salary_releases WHERE year = %s", (YEAR,))
     db_exec("DELETE FROM salary_answers WHERE year = %s", (YEAR,))
     db_exec("DELETE FROM salary_rounds WHERE year = %s", (YEAR,))
 
@@ -128,48 +129,59 @@ def _by_level(api, token) -> dict[str, dict]:
     return {c["group"]["position_level"]: c for c in resp.json()["cells"]}
 
 
-def _whole(api, token) -> int:
-    return api.get(f"/v1/salary/statistics?year={YEAR}",
-                   token=token(MEMBERS[7])).json()["cells"][0]["count"]
+def _whole(db_exec) -> int:
+    """The exact persons of the release's whole round, as kept for auditing corrections (the
+    API tells only a band)."""
+    return db_exec("SELECT (cell_counts->>'')::int FROM salary_releases WHERE year = %s "
+                   "ORDER BY release DESC LIMIT 1", (YEAR,))[0][0]
 
 
-def _has_figures(db_exec) -> bool:
-    return bool(db_exec("SELECT 1 FROM salary_statistic_runs WHERE year = %s", (YEAR,)))
+def _releases(db_exec) -> int:
+    return db_exec("SELECT count(*) FROM salary_releases WHERE year = %s", (YEAR,))[0][0]
 
 
-def test_statistics_leave_a_restricted_members_answer_out_until_the_restriction_is_lifted(
+def test_statistics_leave_out_a_member_restricted_before_the_release_and_never_republish(
         api, token, db_exec, stack, salary_round, unrestricted):
     member = salary_round
     tok = token(member)
-    assert YEAR in _fire_statistics_job(stack)
-    executive = _by_level(api, token)["executive"]
-    assert executive["published"] is True and executive["count"] == 5
-    assert _whole(api, token) == 45
-    assert api.get(f"/v1/salary/rounds/{YEAR}/position", token=tok).json()["available"] is True
-
     unrestricted.append(member)
     restrict(api, token, db_exec, member)
-    # the published figures that counted the answer went with the restricting transaction
-    assert not _has_figures(db_exec)
     assert YEAR in _fire_statistics_job(stack)
-    # four executives left: below the minimum group size, so that cell is withheld now
+    # four executives left: below the minimum group size, so that cell is withheld
     assert _by_level(api, token)["executive"] == {
-        "group": {"position_level": "executive"}, "published": False, "count": None,
+        "group": {"position_level": "executive"}, "published": False, "persons": None,
         "reason": "too_few"}
-    assert _whole(api, token) == 44
+    assert _whole(db_exec) == 44
     position = api.get(f"/v1/salary/rounds/{YEAR}/position", token=tok)
     assert position.status == 409 and position.json()["restricted"] is True
     # the answer is kept, and the member still sees it
     assert api.get(f"/v1/salary/rounds/{YEAR}/answer", token=tok).json()[
         "base_monthly_salary"] == 90_000
 
+    before = _by_level(api, token)
     lift(api, token, db_exec, member)
-    assert not _has_figures(db_exec)  # thrown away again: they left the answer out
+    # the release is final: lifting the restriction does not republish it with the answer
+    assert YEAR not in _fire_statistics_job(stack)
+    assert _by_level(api, token) == before and _releases(db_exec) == 1
+    position = api.get(f"/v1/salary/rounds/{YEAR}/position", token=tok).json()
+    assert position["available"] is True and position["group"] == {}  # executives: too few
+
+
+def test_a_restriction_after_the_release_stops_the_comparison_but_changes_no_figure(
+        api, token, db_exec, stack, salary_round, unrestricted):
+    member = salary_round
+    tok = token(member)
     assert YEAR in _fire_statistics_job(stack)
-    executive = _by_level(api, token)["executive"]
-    assert executive["published"] is True and executive["count"] == 5
-    assert _whole(api, token) == 45
-    assert api.get(f"/v1/salary/rounds/{YEAR}/position", token=tok).json()["available"] is True
+    before = _by_level(api, token)
+    assert before["executive"]["published"] is True
+    assert before["executive"]["persons"] == {"min": 5, "max": 8}
+    assert _whole(db_exec) == 45
+    unrestricted.append(member)
+    restrict(api, token, db_exec, member)
+    assert YEAR not in _fire_statistics_job(stack)
+    assert _by_level(api, token) == before and _releases(db_exec) == 1
+    position = api.get(f"/v1/salary/rounds/{YEAR}/position", token=tok)
+    assert position.status == 409 and position.json()["restricted"] is True
 
 
 # -- 2. personalisation ------------------------------------------------------------------------

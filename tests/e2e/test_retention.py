@@ -68,9 +68,11 @@ def arranged(stack, db_exec, fs):
                 "sector, nace, county, created_at, updated_at) VALUES "
                 "(%s, %s, 60000, 'middle', 'private', 'C', '03', %s, %s)",
                 (year, member, created, created))
-    # Figures published for the old round (they contain its answers).
-    db_exec("INSERT INTO salary_statistic_runs (year, computed_at, method) VALUES (%s, %s, 'test')",
-            (OLD_YEAR, now - 6 * 366 * DAY))
+    # The old round's release (anonymous figures made from its answers).
+    db_exec("INSERT INTO salary_releases (year, release, released_at, method, kind, cell_counts) "
+            "VALUES (%s, 1, %s, 'test', 'first', '{}')", (OLD_YEAR, now - 6 * 366 * DAY))
+    db_exec("INSERT INTO salary_release_tables (year, release, dimensions, cells) "
+            "VALUES (%s, 1, '', '[]')", (OLD_YEAR,))
 
     # Mentoring: closed proposals a year after closing, ended mentorships a year after the end
     # (their feedback with them), never an open proposal or an active mentorship.
@@ -194,7 +196,8 @@ def arranged(stack, db_exec, fs):
         db_exec("DELETE FROM messages WHERE id = %s", (mid,))
     for sql, params in (
             ("DELETE FROM salary_answers WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
-            ("DELETE FROM salary_statistic_runs WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
+            ("DELETE FROM salary_release_tables WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
+            ("DELETE FROM salary_releases WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
             ("DELETE FROM salary_rounds WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
             ("DELETE FROM mentor_proposals WHERE round_id = %s", (ids["round"],)),
             ("DELETE FROM mentor_rounds WHERE id = %s", (ids["round"],)),
@@ -345,10 +348,11 @@ def test_a_restricted_members_data_is_held_past_its_retention(runs, arranged, db
     assert fs.collection("device_index").document(HELD).get().exists
 
 
-def test_the_old_rounds_published_figures_went_with_its_answers(runs, db_exec):
-    """The trigger on salary_answers throws away figures that contained a deleted answer."""
-    assert not _exists(db_exec, "SELECT 1 FROM salary_statistic_runs WHERE year = %s",
-                       (OLD_YEAR,))
+def test_the_old_rounds_release_stays_when_its_answers_go(runs, db_exec):
+    """A release is anonymous output, never republished: retention deletes the answers only."""
+    assert not _exists(db_exec, "SELECT 1 FROM salary_answers WHERE year = %s AND member_id = %s",
+                       (OLD_YEAR, M[0]))
+    assert _exists(db_exec, "SELECT 1 FROM salary_releases WHERE year = %s", (OLD_YEAR,))
 
 
 def test_only_the_scheduler_may_run_the_job(stack):

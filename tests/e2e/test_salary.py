@@ -64,7 +64,8 @@ def rounds(api, token, db_exec):
     assert resp.status == 201, resp.text
     yield
     for year in (OPEN_YEAR, CLOSED_YEAR, OLDER_YEAR):
-        db_exec("DELETE FROM salary_statistic_runs WHERE year = %s", (year,))
+        db_exec("DELETE FROM salary_release_tables WHERE year = %s", (year,))
+        db_exec("DELETE FROM salary_releases WHERE year = %s", (year,))
         db_exec("DELETE FROM salary_answers WHERE year = %s", (year,))
         db_exec("DELETE FROM salary_rounds WHERE year = %s", (year,))
 
@@ -155,9 +156,10 @@ def test_statistics_publish_safe_cells_and_suppress_small_ones_with_a_reason(api
     assert body["dimensions"] == ["position_level", "county"]
     cells = {(c["group"]["position_level"], c["group"]["county"]): c for c in body["cells"]}
     assert len(cells) == 4 * 15
-    assert cells[("senior", "03")]["published"] and cells[("senior", "03")]["count"] == 30
+    assert cells[("senior", "03")]["published"]
+    assert cells[("senior", "03")]["persons"] == {"min": 21, "max": 49}  # 30, told as a band
     assert cells[("middle", "56")] == {"group": {"position_level": "middle", "county": "56"},
-                                       "published": False, "count": None, "reason": "too_few"}
+                                       "published": False, "persons": None, "reason": "too_few"}
     # 52 middle managers minus the 50 in Oslo would reveal the 2 in Finnmark: Oslo is hidden too
     assert cells[("middle", "03")]["published"] is False
     assert cells[("middle", "03")]["reason"] == "protects_other_cells"
@@ -169,14 +171,15 @@ def test_statistics_publish_safe_cells_and_suppress_small_ones_with_a_reason(api
 
     whole = api.get(f"/v1/salary/statistics?year={CLOSED_YEAR}", token=token(MEMBERS[5])).json()
     cell = whole["cells"][0]
-    assert cell["count"] == 92 and cell["base_monthly_salary"]["median"] % 1000 == 0
+    assert cell["persons"] == {"min": 50, "max": 99} and whole["release"] == 1
+    assert cell["base_monthly_salary"]["median"] % 1000 == 0
     assert cell["total_annual_pay"]["p90"] % 10_000 == 0
 
     filtered = api.get(f"/v1/salary/statistics?year={CLOSED_YEAR}&dimensions=position_level"
                        "&position_level=senior", token=token(MEMBERS[5])).json()["cells"]
     assert [c["group"] for c in filtered] == [{"position_level": "senior"}]
     figures = filtered[0]["base_monthly_salary"]
-    assert filtered[0]["count"] == 40
+    assert filtered[0]["persons"] == {"min": 21, "max": 49}
     assert figures["p10"] is not None and figures["median"] % 1000 == 0
 
 
@@ -203,7 +206,8 @@ def test_where_the_member_stands_uses_the_finest_publishable_group(api, token, r
     resp = api.get(f"/v1/salary/rounds/{CLOSED_YEAR}/position", token=token(MEMBERS[0]))
     body = resp.json()
     assert resp.status == 200 and body["available"] is True, body
-    assert body["group"] == {"position_level": "middle", "nace": "C"} and body["count"] == 27
+    assert body["group"] == {"position_level": "middle", "nace": "C"}
+    assert body["persons"] == {"min": 21, "max": 49} and body["release"] == 1
     base = body["base_monthly_salary"]
     assert base["your_value"] == 61_000 and base["band"] in ("median_p75", "p25_median",
                                                               "at_median")
@@ -221,17 +225,19 @@ def test_the_open_round_answer_is_compared_with_the_latest_published_round(api, 
     assert body["year"] == OPEN_YEAR and body["statistics_year"] == CLOSED_YEAR
 
 
-def test_a_restricted_member_is_left_out_and_not_compared(api, token, db_exec, rounds):
+def _senior_older(api, token) -> dict:
+    return api.get(f"/v1/salary/statistics?year={OLDER_YEAR}&dimensions=position_level"
+                   "&position_level=senior", token=token(MEMBERS[5])).json()["cells"][0]
+
+
+def test_a_restricted_member_is_not_compared_and_the_release_does_not_change(
+        api, token, db_exec, rounds):
     member = MEMBERS[7]
+    before = _senior_older(api, token)  # releases the round (40 senior managers)
     _insert_answers(db_exec, OLDER_YEAR, [(member, "senior", "03", "K", 200_000)])
-    before = api.get(f"/v1/salary/statistics?year={OLDER_YEAR}&dimensions=position_level"
-                     "&position_level=senior", token=token(MEMBERS[5])).json()["cells"][0]
-    assert before["count"] == 41
     db_exec("INSERT INTO processing_restrictions (member_id) VALUES (%s)", (member,))
     try:
-        after = api.get(f"/v1/salary/statistics?year={OLDER_YEAR}&dimensions=position_level"
-                        "&position_level=senior", token=token(MEMBERS[5])).json()["cells"][0]
-        assert after["count"] == 40
+        assert _senior_older(api, token) == before
         resp = api.get(f"/v1/salary/rounds/{OLDER_YEAR}/position", token=token(member))
         assert resp.status == 409 and resp.json()["restricted"] is True
     finally:
@@ -239,30 +245,24 @@ def test_a_restricted_member_is_left_out_and_not_compared(api, token, db_exec, r
         db_exec("DELETE FROM salary_answers WHERE member_id = %s", (member,))
 
 
-def test_a_deleted_answer_leaves_no_trace_in_published_figures(api, token, db_exec, rounds):
-    member = MEMBERS[8]
-    _insert_answers(db_exec, OLDER_YEAR, [(member, "senior", "03", "K", 300_000)])
-    url = (f"/v1/salary/statistics?year={OLDER_YEAR}&dimensions=position_level"
-           "&position_level=senior")
-    with_it = api.get(url, token=token(MEMBERS[5])).json()["cells"][0]
-    assert with_it["count"] == 41
-    assert db_exec("SELECT 1 FROM salary_statistic_runs WHERE year = %s", (OLDER_YEAR,))
-
+def test_a_deleted_answer_goes_but_the_release_that_counted_it_stays(api, token, db_exec,
+                                                                    rounds):
+    member = MEMBERS[0]  # answered both closed rounds
+    url = f"/v1/salary/statistics?year={OLDER_YEAR}&dimensions=position_level"
+    before = api.get(url, token=token(MEMBERS[5])).json()
     assert api.delete(f"/v1/salary/rounds/{OLDER_YEAR}/answer", token=token(member)).status == 204
-    # thrown away in the deleting transaction: nothing stored still counts the answer
-    assert db_exec("SELECT 1 FROM salary_statistic_runs WHERE year = %s", (OLDER_YEAR,)) == []
-    stored = db_exec("SELECT cells::text FROM salary_statistic_tables WHERE year = %s",
-                     (OLDER_YEAR,))
-    assert stored == []
-    without = api.get(url, token=token(MEMBERS[5])).json()["cells"][0]
-    assert without["count"] == 40 and without["base_monthly_salary"]["p90"] < 300_000
+    assert _answer(db_exec, OLDER_YEAR, member) == []
+    # a table that changed now would show exactly this one person's difference
+    assert api.get(url, token=token(MEMBERS[5])).json() == before
+    assert db_exec("SELECT count(*) FROM salary_releases WHERE year = %s", (OLDER_YEAR,)) == [(1,)]
 
 
 def test_trend_follows_one_group_across_closed_rounds(api, token, rounds):
     resp = api.get("/v1/salary/statistics/trend?dimensions=position_level&position_level=senior",
                    token=token(MEMBERS[5]))
     points = {p["year"]: p for p in resp.json()["points"]}
-    assert points[OLDER_YEAR]["count"] == 40 and points[CLOSED_YEAR]["count"] == 40
+    assert points[OLDER_YEAR]["persons"] == points[CLOSED_YEAR]["persons"] == {"min": 21, "max": 49}
+    assert points[OLDER_YEAR]["release"] == points[CLOSED_YEAR]["release"] == 1
     assert OPEN_YEAR not in points
     missing = api.get("/v1/salary/statistics/trend?dimensions=position_level",
                       token=token(MEMBERS[5]))
@@ -275,15 +275,18 @@ def test_dimensions_lists_the_published_tables(api, token):
     assert ["nace", "county"] not in body["tables"]
 
 
-def test_the_scheduled_job_computes_closed_rounds_once(stack, db_exec, rounds):
-    db_exec("DELETE FROM salary_statistic_runs WHERE year = %s", (CLOSED_YEAR,))
+def test_the_scheduled_job_releases_each_closed_round_once(stack, db_exec, rounds):
     state = stack.state()
     target = fire.job_target(state, "salary-statistics")
     tok = fire.fetch_job_token(state, target["job_audience"])
     status, body = fire.send(fire.build_request(state, "salary-statistics", tok))
-    assert status == 200 and CLOSED_YEAR in json.loads(body)["computed"]
+    assert status == 200
+    assert OLDER_YEAR not in json.loads(body)["computed"]  # released when first read above
     status, body = fire.send(fire.build_request(state, "salary-statistics", tok))
-    assert CLOSED_YEAR not in json.loads(body)["computed"]
+    assert json.loads(body)["computed"] == []
+    assert db_exec("SELECT year, count(*) FROM salary_releases WHERE year IN (%s, %s) "
+                   "GROUP BY year ORDER BY year", (OLDER_YEAR, CLOSED_YEAR)) == [
+        (OLDER_YEAR, 1), (CLOSED_YEAR, 1)]
 
 
 def test_survey_manager_runs_rounds_but_never_sees_answers(api, token, rounds):

@@ -120,7 +120,8 @@ def test_stack_starts_every_component_on_its_own_free_port_and_records_it(stack)
     assert state["status"] == "running"
     assert state["components"]["gateway"]["pid"] == stack.components["gateway"].proc.pid
     assert state["urls"]["gateway"] == stack.urls["gateway"]
-    assert stack.startup_seconds < 20
+    # how long it took is recorded (a figure, not a timed assertion: it depends on the load)
+    assert state["startup_seconds"] == stack.startup_seconds is not None
 
 
 def test_state_file_names_secret_files_but_holds_no_secret(stack):

@@ -627,12 +627,15 @@ def test_fcm_rejects_invalid_messages_like_fcm():
             {"message": {"token": "t"}, "dry_run": True},  # unknown body field
         ]
         for case in cases:
-            await fcm_error(
-                await client.post(SEND, json=case, headers=FCM_AUTH),
-                400,
-                "INVALID_ARGUMENT",
-                "INVALID_ARGUMENT",
+            body = await fcm_error(
+                await client.post(SEND, json=case, headers=FCM_AUTH), 400, "INVALID_ARGUMENT"
             )
+            # as FCM: a google.rpc.BadRequest names the field (FCM's own checks add an
+            # FcmError INVALID_ARGUMENT; JSON-level errors such as unknown names do not)
+            kinds = {d["@type"].rsplit("/", 1)[1]: d for d in body["error"]["details"]}
+            assert len(kinds["google.rpc.BadRequest"]["fieldViolations"]) == 1, body
+            assert kinds.get("google.firebase.fcm.v1.FcmError", {}).get(
+                "errorCode", "INVALID_ARGUMENT") == "INVALID_ARGUMENT"
         body = await (
             await client.post(
                 SEND, json=msg(token="t", data={"blob": "x" * 5000}), headers=FCM_AUTH
@@ -856,3 +859,138 @@ def test_cli_servers_start_serve_and_stop_cleanly_without_logging_personal_data(
             "secret-token",
         ):
             assert secret not in text
+
+
+# --------------------------------------------------------------------------------------
+# lederne.no: the authorization code flow with PKCE (the staff console's sign-in)
+# --------------------------------------------------------------------------------------
+
+CONSOLE = lederne_standin.DEFAULT_CONSOLE_CLIENT_ID
+CALLBACK = "http://127.0.0.1:9999/staff/callback"
+
+
+def _pkce() -> tuple[str, str]:
+    verifier = base64.urlsafe_b64encode(os.urandom(40)).rstrip(b"=").decode()
+    challenge = base64.urlsafe_b64encode(
+        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def _authorize_params(challenge: str, **over) -> dict:
+    params = {"response_type": "code", "client_id": CONSOLE, "redirect_uri": CALLBACK,
+              "scope": "openid", "state": "st-1", "nonce": "n-1", "code_challenge": challenge,
+              "code_challenge_method": "S256"}
+    params.update(over)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+async def _code_for(client, username: str, challenge: str, **over) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    page = await client.get("/oauth2/authorize", params=_authorize_params(challenge, **over))
+    assert page.status == 200 and "text/html" in page.headers["Content-Type"]
+    assert "password" not in (await page.text()).lower()
+    resp = await client.post("/oauth2/authorize", data={**_authorize_params(challenge, **over),
+                                                        "username": username},
+                             allow_redirects=False)
+    assert resp.status == 302
+    target = urlsplit(resp.headers["Location"])
+    assert f"{target.scheme}://{target.netloc}{target.path}" == CALLBACK
+    q = {k: v[0] for k, v in parse_qs(target.query).items()}
+    assert q["state"] == "st-1"
+    return q["code"]
+
+
+async def _redeem(client, code: str, verifier: str, **over):
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
+            "client_id": CONSOLE, "code_verifier": verifier, **over}
+    return await client.post("/oauth2/token", data={k: v for k, v in data.items() if v is not None})
+
+
+def test_the_code_flow_gives_a_staff_id_token_with_the_nonce_for_the_console(key_file):
+    async def scenario(client):
+        conf = await (await client.get("/.well-known/openid-configuration")).json()
+        assert conf["authorization_endpoint"] == base_url(client) + "/oauth2/authorize"
+        assert conf["code_challenge_methods_supported"] == ["S256"]
+        verifier, challenge = _pkce()
+        code = await _code_for(client, "redaktor", challenge)
+        resp = await _redeem(client, code, verifier)
+        assert resp.status == 200 and resp.headers["Cache-Control"] == "no-store"
+        token = (await resp.json())["id_token"]
+        claims = await verify_with_jwks(client, token, "/oauth2/jwks", base_url(client),
+                                        audience=CONSOLE)
+        assert claims["sub"] == "staff-0002" and claims["nonce"] == "n-1"
+        assert claims["roles"] == ["staff", "editor"]
+
+    run_lederne(key_file, scenario)
+
+
+def test_a_code_is_redeemed_once_and_only_with_its_verifier(key_file):
+    async def scenario(client):
+        verifier, challenge = _pkce()
+        code = await _code_for(client, "personvern", challenge)
+        other_verifier, _ = _pkce()
+        wrong = await _redeem(client, code, other_verifier)
+        assert wrong.status == 400 and (await wrong.json())["error"] == "invalid_grant"
+        # the failed attempt used the code up: a thief who tried first leaves nothing to steal
+        again = await _redeem(client, code, verifier)
+        assert again.status == 400 and (await again.json())["error"] == "invalid_grant"
+        code = await _code_for(client, "personvern", challenge)
+        assert (await _redeem(client, code, verifier)).status == 200
+        replay = await _redeem(client, code, verifier)
+        assert replay.status == 400 and (await replay.json())["error"] == "invalid_grant"
+
+    run_lederne(key_file, scenario)
+
+
+def test_a_code_is_bound_to_its_client_and_redirect_uri(key_file):
+    async def scenario(client):
+        verifier, challenge = _pkce()
+        code = await _code_for(client, "driftsvakt", challenge)
+        other = await _redeem(client, code, verifier, redirect_uri="http://127.0.0.1:9/cb")
+        assert other.status == 400
+        code = await _code_for(client, "driftsvakt", challenge)
+        app_client = await _redeem(client, code, verifier, client_id="lederappen")
+        assert app_client.status == 401 and (await app_client.json())["error"] == "invalid_client"
+
+    run_lederne(key_file, scenario)
+
+
+@pytest.mark.parametrize("override", [
+    {"code_challenge": None}, {"code_challenge_method": "plain"}, {"client_id": "lederappen"},
+    {"redirect_uri": "https://evil.example/cb"}, {"response_type": "token"}, {"state": None},
+    {"scope": "profile"}])
+def test_an_authorization_request_without_pkce_or_from_elsewhere_is_refused(key_file, override):
+    async def scenario(client):
+        _, challenge = _pkce()
+        params = _authorize_params(challenge, **override)
+        page = await client.get("/oauth2/authorize", params=params)
+        assert page.status == 400
+        resp = await client.post("/oauth2/authorize", data={**params, "username": "personvern"},
+                                 allow_redirects=False)
+        assert resp.status == 400 and "Location" not in resp.headers
+
+    run_lederne(key_file, scenario)
+
+
+def test_registered_redirect_uris_are_the_only_ones_allowed(key_file):
+    async def scenario(client):
+        _, challenge = _pkce()
+        ok = await client.get("/oauth2/authorize", params=_authorize_params(challenge))
+        assert ok.status == 200
+        elsewhere = await client.get("/oauth2/authorize", params=_authorize_params(
+            challenge, redirect_uri="http://127.0.0.1:9998/staff/callback"))
+        assert elsewhere.status == 400
+
+    run_lederne(key_file, scenario, redirect_uris=(CALLBACK,))
+
+
+def test_a_member_can_go_through_the_code_flow_and_gets_only_the_member_role(key_file):
+    async def scenario(client):
+        verifier, challenge = _pkce()
+        code = await _code_for(client, DEMO_MEMBER_ID, challenge)
+        token = (await (await _redeem(client, code, verifier)).json())["id_token"]
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert claims["roles"] == ["member"] and claims["aud"] == CONSOLE
+
+    run_lederne(key_file, scenario)

@@ -1,7 +1,6 @@
-"""The salary-statistics computation audits its reading of the answers (S2): once per answer,
-again after a year or after a restriction ends, never for a restricted member, and marking an
-answer as audited (salary_statistics_uses, migration 0011) does not throw the round's figures
-away."""
+"""Publishing a release audits its reading of the answers (S2): once per answer, again after a
+year or after a restriction ends, never for a restricted member; and nothing that happens to
+the answers afterwards republishes the round."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -33,51 +32,60 @@ def _entries(cur, member_id: str) -> list[tuple]:
     return [tuple(r) for r in cur.fetchall()]
 
 
-def _current(cur) -> bool:
-    cur.execute("SELECT count(*) FROM salary_statistic_runs WHERE year = %s", (YEAR,))
-    return cur.fetchone()[0] == 1
+def _releases(cur) -> list[tuple]:
+    cur.execute("SELECT r.release, t.dimensions, t.cells::text FROM salary_releases r "
+                "JOIN salary_release_tables t USING (year, release) WHERE r.year = %s "
+                "ORDER BY 1, 2", (YEAR,))
+    return [tuple(r) for r in cur.fetchall()]
 
 
-def test_a_computation_audits_each_answer_it_reads_once(cur):
+def _unpublish(cur) -> None:
+    """Only for these tests: forget the releases, so the next publish is a first one again."""
+    cur.execute("DELETE FROM salary_release_tables WHERE year = %s", (YEAR,))
+    cur.execute("DELETE FROM salary_releases WHERE year = %s", (YEAR,))
+
+
+def test_a_release_audits_each_answer_it_reads_once(cur):
     now = datetime.now(timezone.utc)
     cur.execute("INSERT INTO processing_restrictions (member_id) VALUES (%s)", (MEMBERS[0],))
-    statistics.compute(cur, YEAR, now)
-    assert _current(cur), "marking the answers as audited threw the figures away"
+    assert statistics.publish(cur, YEAR, now) == 1
     assert _entries(cur, MEMBERS[0]) == []  # restricted: not read, not audited
     assert _entries(cur, MEMBERS[1]) == [
         ("job", "salary-statistics", "salary", "used_in_statistics", "salary_statistics")]
 
-    # another member deletes their answer: the figures go, and the next computation reads the
-    # same answers again without a second entry for them
     cur.execute("DELETE FROM salary_answers WHERE year = %s AND member_id = %s",
                 (YEAR, MEMBERS[-1]))
-    assert not _current(cur)
     cur.execute("SELECT count(*) FROM salary_statistics_uses WHERE member_id = %s", (MEMBERS[-1],))
     assert cur.fetchone()[0] == 0  # the mark went with its answer
-    statistics.compute(cur, YEAR, now + timedelta(hours=1))
-    assert len(_entries(cur, MEMBERS[1])) == 1
+    _unpublish(cur)
+    statistics.publish(cur, YEAR, now + timedelta(hours=1))
+    assert len(_entries(cur, MEMBERS[1])) == 1  # read again within the year: no second entry
 
     # a year on, the use is audited again, so the two-year trail never loses it
-    cur.execute("DELETE FROM salary_statistic_runs WHERE year = %s", (YEAR,))
-    statistics.compute(cur, YEAR, now + statistics.REAUDIT_AFTER + timedelta(days=1))
+    _unpublish(cur)
+    statistics.publish(cur, YEAR, now + statistics.REAUDIT_AFTER + timedelta(days=1))
     assert len(_entries(cur, MEMBERS[1])) == 2
 
 
-def test_a_changed_answer_still_throws_the_figures_away(cur):
-    statistics.compute(cur, YEAR, datetime.now(timezone.utc))
-    assert _current(cur)
+def test_nothing_done_to_the_answers_republishes_a_release(cur):
+    statistics.publish(cur, YEAR, datetime.now(timezone.utc))
+    before = _releases(cur)
     cur.execute("UPDATE salary_answers SET base_monthly = base_monthly + 1 "
                 "WHERE year = %s AND member_id = %s", (YEAR, MEMBERS[2]))
-    assert not _current(cur)
+    cur.execute("DELETE FROM salary_answers WHERE year = %s AND member_id = %s", (YEAR, MEMBERS[3]))
+    cur.execute("INSERT INTO processing_restrictions (member_id) VALUES (%s)", (MEMBERS[4],))
+    assert _releases(cur) == before
+    assert statistics.ensure(cur, YEAR, datetime.now(timezone.utc))[0] == 1
 
 
 def test_the_first_use_after_a_lifted_restriction_is_audited_anew(cur):
     now = datetime.now(timezone.utc)
-    statistics.compute(cur, YEAR, now)
+    statistics.publish(cur, YEAR, now)
     cur.execute("INSERT INTO processing_restrictions (member_id) VALUES (%s)", (MEMBERS[3],))
-    statistics.compute(cur, YEAR, now + timedelta(hours=1))
+    _unpublish(cur)
+    statistics.publish(cur, YEAR, now + timedelta(hours=1))
     cur.execute("DELETE FROM processing_restrictions WHERE member_id = %s", (MEMBERS[3],))
-    assert not _current(cur)
-    statistics.compute(cur, YEAR, now + timedelta(hours=2))
+    _unpublish(cur)
+    statistics.publish(cur, YEAR, now + timedelta(hours=2))
     assert len(_entries(cur, MEMBERS[3])) == 2
     assert len(_entries(cur, MEMBERS[4])) == 1

@@ -48,7 +48,7 @@ def published_statistic_violations(cells: list[dict]) -> list[str]:
             for m in disclosure.MEASURES:
                 assert m not in c, "a suppressed cell must carry no figures"
             continue
-        n = c["count"]
+        n = c["persons"]["min"]  # the band's lower end: no figure may need more
         if n < disclosure.MIN_PERSONS:
             out.append(f"{c['group']} published with {n}")
         for m in disclosure.MEASURES:

@@ -57,7 +57,7 @@ def test_the_auditor_finds_a_disjoint_family_remainder():
 _ALL_TABLE_KEYS = [v.table_key(t) for t in v.TABLES]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sdc.paid_populations(), st.lists(st.tuples(
     st.sampled_from(_ALL_TABLE_KEYS + ["nace,county", "sector,nace", "gender,age_band",
                                         "position_level,sector,nace", "bogus"]),
@@ -83,7 +83,9 @@ def test_random_queries_only_ever_see_safe_figures(people, queries):
         for c in cells:
             seen[sdc.group_of(c)] = c
     published = {g for g, c in seen.items() if c["published"]}
-    assert all(seen[g]["count"] == counts[g] for g in published)
+    for g in published:
+        band = seen[g]["persons"]
+        assert band["min"] <= counts[g] and (band["max"] is None or counts[g] <= band["max"])
     assert sdc.differencing_violations(published, counts) == []
 
 
@@ -94,7 +96,7 @@ def test_every_table_lists_every_cell_and_empty_cells_look_like_small_ones():
         for d in dims:
             expected *= len(v.DIMENSIONS[d]["values"])
         assert len(cells) == expected
-        assert all(c == {"group": c["group"], "published": False, "count": None,
+        assert all(c == {"group": c["group"], "published": False, "persons": None,
                          "reason": "too_few"} for c in cells)
 
 

@@ -19,17 +19,17 @@ def message(**overrides):
 
 
 def test_a_plain_message_shows_its_title_and_a_preview_in_the_device_language():
-    fcm = push.fcm_message(message(), "tok", "en-GB", "item1")
+    fcm = push.wire(message(), "tok", "en-GB", "item1")
     assert fcm["notification"] == {"title": "News from Lederne", "body": "Read more in the app."}
     assert fcm["data"] == {"message_id": message().message_id, "category": "news",
                            "link": "lederappen://news/42", "inbox_item": "item1"}
-    assert push.fcm_message(message(), "tok", None, None)["notification"]["title"] == "Nytt fra Lederne"
+    assert push.wire(message(), "tok", None, None)["notification"]["title"] == "Nytt fra Lederne"
 
 
 def test_a_sensitive_message_shows_a_neutral_text_and_links_to_its_inbox_item_only():
     m = message(sensitive=True, title={"nb": "Lønnen din", "en": "Your salary"},
                 body={"nb": "Du ligger over medianen.", "en": "You are above the median."})
-    fcm = push.fcm_message(m, "tok", "nb", "item1")
+    fcm = push.wire(m, "tok", "nb", "item1")
     text = json.dumps(fcm, ensure_ascii=False)
     assert fcm["notification"] == {"title": "Lederne", "body": "Du har en ny melding i Lederappen."}
     assert fcm["data"]["link"] == "lederappen://inbox/item1"
@@ -37,7 +37,7 @@ def test_a_sensitive_message_shows_a_neutral_text_and_links_to_its_inbox_item_on
 
 
 def test_every_push_is_private_on_the_lock_screen_and_collapses_per_message():
-    fcm = push.fcm_message(message(), "tok", "nb", None)
+    fcm = push.wire(message(), "tok", "nb", None)
     assert fcm["android"]["notification"]["visibility"] == "PRIVATE"
     assert fcm["android"]["collapse_key"] == fcm["apns"]["headers"]["apns-collapse-id"]
     assert "topic" not in fcm and fcm["token"] == "tok"
@@ -62,12 +62,34 @@ def test_the_longest_message_an_editor_can_write_fits_fcms_limit_and_the_stand_i
                     body={"nb": "å" * MAX_BODY_CHARS, "en": "æ" * MAX_BODY_CHARS},
                     deep_link="lederappen://" + "a" * 480)
     assert push.fits(worst) and push.largest_payload(worst) <= MAX_PAYLOAD_BYTES
-    validate_message(push.fcm_message(worst, "tok", "nb", "x" * 43))
+    validate_message(push.wire(worst, "tok", "nb", "x" * 43))
 
 
 def test_the_size_check_counts_what_fcm_counts():
-    fcm = push.fcm_message(message(), "tok", "nb", "item")
+    fcm = push.wire(message(), "tok", "nb", "item")
     fcm["data"]["extra"] = "x" * MAX_PAYLOAD_BYTES
     assert push.payload_bytes(fcm) > MAX_PAYLOAD_BYTES
     with pytest.raises(Exception, match="too big"):
         validate_message(fcm)
+
+
+@pytest.mark.parametrize("sensitive, inbox_item", [(False, "item1"), (True, "item1"),
+                                                    (False, None)])
+def test_the_sdk_message_sent_is_exactly_the_push_checked(sensitive, inbox_item):
+    m = message(sensitive=sensitive)
+    sdk = push.fcm_message(m, "tok", "en", inbox_item)
+    assert push.encoded(sdk) == push.wire(m, "tok", "en", inbox_item)
+    validate_message(push.encoded(sdk))
+
+
+def test_the_admin_size_check_does_not_import_the_sdk():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; from lederappen.notifications import push, message; "
+            "m = message.parse({'message_id': 'a' * 36, 'category': 'news', "
+            "'title': {'nb': 'x', 'en': 'x'}, 'body': {'nb': 'y', 'en': 'y'}}); "
+            "assert push.fits(m); assert 'firebase_admin' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60,
+                   cwd=Path(__file__).resolve().parents[2] / "functions")

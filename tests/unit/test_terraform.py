@@ -232,8 +232,10 @@ def derive(raw: dict, settings: list[dict]) -> dict:
     staff = {
         f"{r['method']} {r['path']}": r | {
             "regex": "^" + re.sub(r"\{[^}]+\}", "[^/]+", r["path"].replace(".", "[.]")) + "$"}
-        for r in http_routes if r["auth"].startswith("staff:")
+        for r in http_routes if r["auth"].startswith("staff:") and not r["path"].startswith("/staff/")
     }
+    console = ({"/staff/": {"regex": "^/staff/.*$"}}
+               if any(r["path"].startswith("/staff/") for r in http_routes) else {})
     return {
         "functions": functions,
         "http_functions": sorted(kind("http")),
@@ -258,6 +260,7 @@ def derive(raw: dict, settings: list[dict]) -> dict:
         "lb_path_order": sorted(p for p, v in lb_paths.items() if v["literal"])
         + sorted(p for p, v in lb_paths.items() if not v["literal"]),
         "staff_routes": staff,
+        "console_paths": console,
     }
 
 
@@ -564,12 +567,30 @@ def test_staff_routes_pass_cloud_armor_only_from_the_staff_networks(derived):
         "${var.rate_limit_requests_per_minute}"
     assert min(r["priority"] for r in throttle) > 5000, "staff rules must be evaluated before the throttle"
     raw, d = derived
-    staff = [(n, r) for n, f in d["functions"].items() for r in f["routes"] if r["auth"].startswith("staff:")]
+    staff = [(n, r) for n, f in d["functions"].items() for r in f["routes"]
+             if r["auth"].startswith("staff:") and not r["path"].startswith("/staff/")]
     assert sorted(d["staff_routes"]) == sorted(f"{r['method']} {r['path']}" for _, r in staff)
     for key, r in d["staff_routes"].items():
         rx = re.compile(r["regex"])
         concrete = re.sub(r"\{[^}]+\}", "abc-123", r["path"])
         assert rx.match(concrete) and not rx.match(concrete + "/x") and not rx.match("/x" + concrete)
+
+
+def test_the_staff_console_passes_cloud_armor_only_from_the_staff_networks(derived):
+    policy = root().resource("google_compute_security_policy", "api")
+    dyn = {expr(d["rule"]["for_each"]): d["rule"] for d in policy.get("dynamic", []) if "rule" in d}
+    allow, deny = dyn["local.console_allow_rules"], dyn["local.console_deny_rules"]
+    assert allow["content"][0]["action"] == "allow"
+    assert "inIpRange(origin.ip, '${rule.value.cidr}')" in allow["content"][0]["match"][0]["expr"][0]["expression"]
+    assert expr(deny["content"][0]["action"]) == "deny(403)"
+    assert "var.staff_allowed_cidrs" in expr(root().locals["console_allow_rules"])
+    raw, d = derived
+    console = [r for f in d["functions"].values() for r in f["routes"] if r["path"].startswith("/staff/")]
+    assert bool(console) == bool(d["console_paths"])
+    for r in console:  # every console page, its sign-in pages too, is behind the rule
+        concrete = re.sub(r"\{[^}]+\}", "abc-123", r["path"])
+        assert re.match(d["console_paths"]["/staff/"]["regex"], concrete)
+    assert not re.match("^/staff/.*$", "/v1/staff/x")
 
 
 def test_scheduled_functions_are_called_by_their_scheduler_job_with_an_oidc_token():

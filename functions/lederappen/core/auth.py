@@ -140,6 +140,10 @@ def principal_for(auth_mode: str, claims: dict, job_invokers: tuple[str, ...] = 
         if "member" not in roles:
             raise Forbidden(_NO_ROLE)
         return Principal(str(claims["sub"]), "member", roles)
+    if auth_mode == "staff":
+        if "staff" not in roles:
+            raise Forbidden(_NO_ROLE)
+        return Principal(str(claims["sub"]), "staff", roles)
     if auth_mode.startswith("staff:"):
         needed = auth_mode.split(":", 1)[1]
         if "staff" not in roles or needed not in roles:

@@ -171,6 +171,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INSTALLATION_ID_KEY", "installation", _key, REQUIRED,
             "Base64 key (>= 32 bytes) for the keyed hash (HMAC-SHA256) that replaces an app "
             "installation id before it is stored (the policy's 'kryptert ID').", secret=True),
+    # console: the staff console in the browser (sign-in with the staff identity provider)
+    Setting("CONSOLE_OIDC_ISSUER", "console", _url, REQUIRED,
+            "Issuer of the staff identity provider (exact 'iss'); its discovery document names "
+            "the authorization, token and JWKS endpoints."),
+    Setting("CONSOLE_OIDC_CLIENT_ID", "console", _str, REQUIRED,
+            "The console's client id at the staff identity provider (a public client with PKCE; "
+            "required 'aud' of its ID tokens)."),
+    Setting("CONSOLE_BASE_URL", "console", _url, REQUIRED,
+            "Public base URL of the console (the redirect URI is this plus /staff/callback)."),
+    Setting("CONSOLE_SESSION_KEY", "console", _key, REQUIRED,
+            "Base64 key (>= 32 bytes) that signs the console's session and sign-in cookies.",
+            secret=True),
+    Setting("CONSOLE_SESSION_IDLE_MINUTES", "console", _int(5, 240), 30,
+            "A console session ends after this long without a request."),
+    Setting("CONSOLE_SESSION_MAX_HOURS", "console", _int(1, 24), 8,
+            "A console session ends this long after sign-in, however active."),
 )
 
 SECTIONS = tuple(dict.fromkeys(s.section for s in SETTINGS))

@@ -47,7 +47,7 @@ ARRAY_KEY_COLUMNS = frozenset({"member_ids"})
 NOT_MEMBER_DATA = frozenset({"schema_migrations"})
 #: Tables without a member key, listed so reviewers see they were considered.
 NO_MEMBER_KEY = frozenset({"consent_terms", "processed_events", "salary_rounds", "mentor_rounds",
-                           "salary_statistic_runs", "salary_statistic_tables",
+                           "salary_releases", "salary_release_tables",
                            "salary_answer_counts"})
 
 KINDS = ("sql", "firestore", "pubsub", "logging", "backup")
@@ -310,7 +310,7 @@ STORES: tuple[Store, ...] = (
         },
         retention_days=5 * 366,
         retention_field="created_at",
-        # A round goes as a whole, so its published figures never shrink answer by answer.
+        # A round's answers go together; its releases stay (anonymous, never republished).
         retention_where="year IN (SELECT year FROM salary_rounds WHERE closes_at < {cutoff})",
         readers=("functions",),
         provided_by_member=True,
@@ -359,11 +359,11 @@ STORES: tuple[Store, ...] = (
         category="salary",
         purpose={
             "nb": "Når bruken av svaret ditt i lønnsstatistikken sist ble skrevet i "
-                  "revisjonssporet, så den skrives der én gang i året og ikke hver gang "
-                  "statistikken regnes ut på nytt.",
+                  "revisjonssporet, så den skrives der én gang i året og ikke for hver "
+                  "utgave av statistikken.",
             "en": "When the use of your answer in the salary statistics was last written to "
-                  "the audit trail, so it is written there once a year rather than every time "
-                  "the statistics are computed again.",
+                  "the audit trail, so it is written there once a year rather than for every "
+                  "release of the statistics.",
         },
         legal_basis="GDPR Art. 5(2) (accountability), for the processing of your answer",
         retention={
@@ -1537,8 +1537,10 @@ NO_MEMBER_COLUMNS: dict[tuple[str, str], str] = {
     ("privacy_requests", "categories"): "data map category codes (the erasure receipt)",
     ("privacy_requests", "counts"): "items removed per store name (the erasure receipt)",
     ("salary_rounds", "questions"): "question codes",
-    ("salary_statistic_tables", "cells"): "aggregates over groups of at least the minimum "
-                                          "size, never one answer",
+    ("salary_release_tables", "cells"): "published aggregates over groups of at least the "
+                                        "minimum size, never one answer",
+    ("salary_releases", "cell_counts"): "persons per published cell of five or more, never "
+                                        "who",
 }
 
 

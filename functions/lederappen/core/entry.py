@@ -50,3 +50,28 @@ def http_function(entry_point: str, module: str) -> Callable[[Any], Any]:
     if os.environ.get("FUNCTION_TARGET") == entry_point:
         load()
     return handle
+
+
+def web_function(entry_point: str, module: str) -> Callable[[Any], Any]:
+    """An HTTP entry point whose feature module builds its own handler with
+    `build(fn, settings)` (server-rendered pages rather than a JSON `Api`)."""
+    state: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def load():
+        with lock:
+            if "app" not in state:
+                fn = manifest_mod.load().by_entry_point(entry_point)
+                settings = settings_for(fn)
+                state["app"] = importlib.import_module(module).build(fn, settings)
+        return state["app"]
+
+    def handle(request):
+        app = state.get("app") or load()
+        return app(request)
+
+    handle.__name__ = handle.__qualname__ = entry_point
+    handle.load = load  # type: ignore[attr-defined]
+    if os.environ.get("FUNCTION_TARGET") == entry_point:
+        load()
+    return handle

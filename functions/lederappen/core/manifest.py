@@ -18,15 +18,17 @@ from pathlib import Path
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.json"
 
 KINDS = ("http", "pubsub", "scheduled")
-#: Who may call a route. ``staff:<role>`` needs a staff token carrying that role.
-AUTH_MODES = ("public", "member", "job")
+#: Who may call a route. ``staff:<role>`` needs a staff token carrying that role; ``staff``
+#: any staff token. Routes under ``/staff/`` (the console) check the same modes against the
+#: roles of the signed-in session instead of a bearer token.
+AUTH_MODES = ("public", "member", "job", "staff")
 STAFF_ROLES = ("privacy_officer", "editor", "member_service", "survey_manager", "operations",
                "mentor_coordinator")
 #: Configuration sections a function may declare in ``uses`` (see core.config).
 SECTIONS = ("db", "oidc", "register", "pubsub", "firestore", "fcm", "job_oidc",
-            "installation")
+            "installation", "console")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
-_PATH = re.compile(r"^/(v1|jobs)(/[a-z0-9_.{}:-]+)+$")
+_PATH = re.compile(r"^/(v1|jobs|staff)(/[a-z0-9_.{}:-]+)+$")
 
 
 class ManifestError(ValueError):
@@ -120,11 +122,13 @@ def _parse_function(raw: dict, defaults: dict, problems: list[str]) -> Function 
         if method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             problems.append(f"{where}: bad method {method!r}")
         if not _PATH.match(path):
-            problems.append(f"{where}: path {path!r} must start with /v1 or /jobs")
+            problems.append(f"{where}: path {path!r} must start with /v1, /jobs or /staff")
         if auth not in AUTH_MODES and not (
             auth.startswith("staff:") and auth.split(":", 1)[1] in STAFF_ROLES
         ):
             problems.append(f"{where}: route {path} has unknown auth {auth!r}")
+        if path.startswith("/staff/") and "console" not in uses:
+            problems.append(f"{where}: route {path} is a console page, so uses must list 'console'")
         if auth != "public" and auth != "job" and "oidc" not in uses:
             problems.append(f"{where}: route {path} needs a token, so uses must list 'oidc'")
         if auth == "job" and "job_oidc" not in uses:

@@ -134,6 +134,12 @@ def _message(d: Draft) -> Message:
                    deep_link=d.deep_link, sensitive=_sensitive(d))
 
 
+def draft_message(d: Draft) -> Message:
+    """The message a draft makes, as its push and inbox item are built from it (the staff
+    console's preview shows it before sending)."""
+    return _message(d)
+
+
 @api.post("/v1/admin/messages", body=Draft)
 def create_message(request: Request) -> Reply:
     d: Draft = request.body

@@ -1,40 +1,54 @@
-"""FCM HTTP v1 transport: sends many push messages at once and says what became of each.
+"""FCM HTTP v1 through Google's Admin SDK: sends many push messages at once and says what
+became of each.
 
-`Sender.send_all(messages)` posts every FCM v1 `message` object (each with its `token`) as
-`{"message": m}` to `POST {FCM_ENDPOINT}/v1/projects/{project}/messages:send` and returns one
-`Outcome` per message, in input order. It blocks the calling thread (a sync functions-framework
-handler, possibly several at once) while the work runs on one event loop in a daemon thread
-that the Sender owns, with one long-lived aiohttp session (keep-alive pool of `concurrency`
-connections). `sender(settings)` is the one Sender of the process.
+Messages are `firebase_admin.messaging.Message` objects (built by `push.fcm_message`); the SDK
+validates them as it encodes them (a ttl, an enum, the one target), its google-auth
+credential gives the access token, and what FCM answered comes back as the SDK's typed
+exceptions, which `classify` reads, never their text. The transport is below.
+
+`Sender.send_all(messages)` returns one `Outcome` per message, in input order. It blocks the
+calling thread (a sync functions-framework handler, possibly several at once) while the work
+runs on one event loop in a daemon thread that the Sender owns, `concurrency` sends at a time.
+`sender(settings)` is the one Sender of the process.
 
 Retry contract, per message:
 
-* 200 → "sent". 404 with errorCode UNREGISTERED → "unregistered" (a 404 without it, e.g. a
-  wrong project or URL, is "failed": only FCM's own verdict may prune a device). 400
-  INVALID_ARGUMENT about the registration token (a field violation on `message.token`, or a
-  message naming the registration token) and 403 SENDER_ID_MISMATCH (the token belongs to
-  another sender) → "invalid_token". 401 → the access token is refreshed once and the message
-  sent again at once. Any other 4xx (e.g. a payload over 4096 bytes) → "failed", not retried.
-* 429, 500, 502, 503, 504, connection errors and timeouts are retried up to `max_attempts`
-  requests in all, after exponential backoff with full jitter (base 0.5 s, factor 2, cap
-  10 s), or after Retry-After (delta-seconds or HTTP-date) when that is longer. A 429 with
-  Retry-After pauses every send of the Sender until then: FCM's quota is per project.
-* Nothing goes past `deadline_seconds` from the start of `send_all` (each request's timeout is
-  cut to what is left). A message whose attempts or time ran out is "retryable", with the last
-  status, error code and Retry-After, for the caller's own backoff (e.g. a Pub/Sub redelivery).
+* sent → "sent". `UnregisteredError` (404 UNREGISTERED) → "unregistered"; a 404 without it
+  (a wrong project or URL) is "failed": only FCM's own verdict may prune a device.
+  `SenderIdMismatchError` (the token belongs to another sender) and an
+  `InvalidArgumentError` whose google.rpc.BadRequest names `message.token` (or
+  `message.fid`) → "invalid_token". Any other invalid argument (e.g. a payload over 4096
+  bytes) and a message the SDK refuses to encode → "failed", not retried; so are
+  `ThirdPartyAuthError` (APNs/Web Push credentials) and a 401 that refreshing the access
+  token did not cure (a 401 refreshes it and sends once more).
+* `QuotaExceededError` (429), `UnavailableError`, `InternalError`, `DeadlineExceededError`,
+  any 500/502/503/504, connection errors and timeouts are retried up to `max_attempts` sends
+  in all, after
+  exponential backoff with full jitter (base 0.5 s, factor 2, cap 10 s), or after Retry-After
+  when that is longer. A 429 with Retry-After pauses every send of the Sender until then:
+  FCM's quota is per project. (The SDK's own transport also retries a 500 or 503 up to four
+  times within one send.)
+* Nothing goes past `deadline_seconds` from the start of `send_all` (a send still running
+  then is cancelled). A message whose attempts or time ran out is "retryable", with the last
+  status, error code and Retry-After, for the caller's own backoff (a Pub/Sub redelivery).
   A timeout or dropped connection may hide a delivery; its retry can then duplicate it.
 
-Access token: for `fcm.googleapis.com`, Application Default Credentials with the
-firebase.messaging scope, refreshed outside the event loop when expired or within five minutes
-of expiry; for any other host (the local stand-in) the fixed bearer `local-standin`.
+Two transports, one contract (`Sender(transport=...)`): "sdk" sends through
+`messaging.send_each_async` (httpx); "aiohttp" (the default, what `sender()` uses) posts the
+SDK's own encoding of the message with the SDK app's google-auth credential over a pool of
+aiohttp keep-alive connections, and turns a non-200 answer into the SDK's typed exception with
+the SDK's own error parser, so `classify` is the same for both. The hand-written transport
+stays because the benchmark (tests/benchmarks/fcm_ceiling.py, README "Benchmarks") shows the
+SDK's httpx path costing about 14x the CPU per push, too much for a 200,000-device broadcast
+on two cores; every other part (message, validation, auth, errors) is the SDK's.
+
+Endpoint and credentials: for `https://fcm.googleapis.com`, the SDK's Application Default
+Credentials; for any other FCM_ENDPOINT (the local stand-in), the SDK is pointed there (it has
+no setting for that: `_point_at` sets its one URL) with the fixed bearer `local-standin`.
 
 Nothing here logs a token, a payload or a response body: one summary line per `send_all`
-(counts per outcome) is all.
-
-Why aiohttp: sending to every member at once means thousands of short requests to one host;
-an asyncio client keeps a bounded pool of keep-alive connections busy from one thread, where a
-thread per in-flight request (urllib3) would cost far more memory and switching. It is imported
-lazily, so only the function that sends pays for it at cold start.
+(counts per outcome) is all. firebase_admin (~240 ms) and aiohttp are imported lazily, by the
+first send.
 """
 
 from __future__ import annotations
@@ -42,13 +56,14 @@ from __future__ import annotations
 import asyncio
 import atexit
 import email.utils
+import itertools
 import logging
 import math
 import random
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Callable, Literal, Sequence
 from urllib.parse import urlsplit
 
@@ -58,19 +73,19 @@ from ..core import log
 
 logger = logging.getLogger(__name__)
 
-SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 GOOGLE_HOST = "fcm.googleapis.com"
 LOCAL_BEARER = "local-standin"
 
 BACKOFF_BASE = 0.5
 BACKOFF_FACTOR = 2.0
 BACKOFF_CAP = 10.0
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-#: An access token this close to expiry is refreshed before use.
-REFRESH_MARGIN_SECONDS = 300.0
 
-_FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 _BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
+_TOKEN_FIELDS = frozenset({"message.token", "message.fid"})
+
+Transport = Literal["aiohttp", "sdk"]
+#: Retried by the aiohttp transport (the SDK's own transport retries 500 and 503 itself).
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 Status = Literal["sent", "unregistered", "invalid_token", "retryable", "failed"]
 STATUSES: tuple[Status, ...] = ("sent", "unregistered", "invalid_token", "retryable", "failed")
@@ -82,8 +97,8 @@ class Outcome:
 
     status: Status
     http_status: int | None  # last HTTP status (None for a connection error/timeout)
-    error_code: str | None  # FCM errorCode or google status, e.g. "UNREGISTERED"
-    attempts: int
+    error_code: str | None  # FCM errorCode or canonical code, e.g. "UNREGISTERED"
+    attempts: int  # SDK sends (each may hold the SDK's own retries of a 500/503)
     retry_after: float | None  # last Retry-After seen (seconds)
 
 
@@ -117,51 +132,56 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, min(seconds, 86400.0))
 
 
-def _error_of(body: bytes) -> tuple[str | None, str, list]:
-    """(errorCode or google status, message, details) of a Google error body; tolerant."""
+def _violated_fields(response: Any) -> set[str]:
+    """The fields a google.rpc.BadRequest in an error answer names; tolerant."""
     try:
-        error = msgspec.json.decode(body).get("error")
-    except (msgspec.DecodeError, AttributeError):
-        return None, "", []
-    if not isinstance(error, dict):
-        return None, "", []
-    details = error.get("details")
-    details = details if isinstance(details, list) else []
-    code = None
-    for detail in details:
-        if isinstance(detail, dict) and detail.get("@type") == _FCM_ERROR:
-            code = detail.get("errorCode") if isinstance(detail.get("errorCode"), str) else None
-            break
-    status = error.get("status")
-    message = error.get("message")
-    return (code or (status if isinstance(status, str) else None),
-            message if isinstance(message, str) else "", details)
-
-
-def _about_token(message: str, details: list) -> bool:
-    for detail in details:
+        details = response.json()["error"]["details"]
+    except Exception:  # not JSON, or not Google's error shape
+        return set()
+    fields: set[str] = set()
+    for detail in details if isinstance(details, list) else ():
         if isinstance(detail, dict) and detail.get("@type") == _BAD_REQUEST:
             for violation in detail.get("fieldViolations") or ():
-                if isinstance(violation, dict) and violation.get("field") == "message.token":
-                    return True
-    return "registration token" in message.lower()
+                if isinstance(violation, dict) and isinstance(violation.get("field"), str):
+                    fields.add(violation["field"])
+    return fields
 
 
-def classify(status: int, body: bytes) -> tuple[str, str | None]:
-    """(verdict, error code) of a non-200 answer; verdict is an Outcome status, "retry" or
-    "reauth"."""
-    code, message, details = _error_of(body)
-    if status in RETRY_STATUSES:
-        return "retry", code
-    if status == 404 and code == "UNREGISTERED":
-        return "unregistered", code
-    if status == 400 and _about_token(message, details):
-        return "invalid_token", code
-    if status == 403 and code == "SENDER_ID_MISMATCH":
-        return "invalid_token", code
-    if status == 401:
-        return "reauth", code
-    return "failed", code
+def classify(exc: BaseException) -> tuple[str, str | None, int | None, float | None]:
+    """(verdict, error code, HTTP status, Retry-After) of what one send raised; the verdict is
+    an Outcome status or "retry". Reads the SDK's exception types, not its messages."""
+    from firebase_admin import exceptions, messaging
+    from google.auth import exceptions as auth_exceptions
+
+    response = getattr(exc, "http_response", None)
+    status = getattr(response, "status_code", None)
+    retry_after = None
+    code: str | None = None
+    if response is not None:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        code = getattr(exc, "code", None)
+    if isinstance(exc, messaging.UnregisteredError):
+        return "unregistered", "UNREGISTERED", status, retry_after
+    if isinstance(exc, messaging.SenderIdMismatchError):
+        return "invalid_token", "SENDER_ID_MISMATCH", status, retry_after
+    if isinstance(exc, messaging.QuotaExceededError):
+        return "retry", "QUOTA_EXCEEDED", status, retry_after
+    if isinstance(exc, messaging.ThirdPartyAuthError):
+        return "failed", "THIRD_PARTY_AUTH_ERROR", status, retry_after
+    if isinstance(exc, exceptions.InvalidArgumentError):
+        about_token = response is not None and bool(_violated_fields(response) & _TOKEN_FIELDS)
+        return ("invalid_token" if about_token else "failed"), code, status, retry_after
+    if isinstance(exc, (exceptions.UnavailableError, exceptions.InternalError,
+                        exceptions.DeadlineExceededError, exceptions.ResourceExhaustedError)) \
+            or status in RETRY_STATUSES:
+        return "retry", code, status, retry_after
+    if isinstance(exc, exceptions.UnknownError) and response is None:
+        # a transport error the SDK could not name, or no access token to be had
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, auth_exceptions.GoogleAuthError):
+            return "retry", "UNAUTHENTICATED", None, None
+        return "retry", None, None, None
+    return "failed", code, status, retry_after
 
 
 def backoff(retry: int, retry_after: float | None = None) -> float:
@@ -173,54 +193,65 @@ def backoff(retry: int, retry_after: float | None = None) -> float:
 
 
 # --------------------------------------------------------------------------------------
-# Access tokens
+# The SDK, pointed at FCM or at the local stand-in
 # --------------------------------------------------------------------------------------
 
 
-class GoogleAccessToken:
-    """OAuth access token from Application Default Credentials, refreshed near expiry.
+def static_credential(source: str | Callable[[], str]) -> Any:
+    """A google-auth credential whose access token is `source` (or what it returns on each
+    refresh): for the local stand-in, and for tests."""
+    from google.auth import credentials
 
-    Blocking (it may call Google's token endpoint): the Sender calls it off its event loop.
-    """
+    class Static(credentials.Credentials):
+        def refresh(self, request: Any) -> None:
+            self.token = source() if callable(source) else source
+            self.expiry = None  # good until FCM answers 401
 
-    def __init__(self, margin: float = REFRESH_MARGIN_SECONDS):
-        self._lock = threading.Lock()
-        self._margin = margin
-        self._credentials = None
-        self._request = None
-        self._stale = False
-
-    def __call__(self) -> str:
-        with self._lock:
-            if self._credentials is None:
-                import google.auth
-                import urllib3
-                from google.auth.transport.urllib3 import Request
-
-                self._credentials, _ = google.auth.default(scopes=[SCOPE])
-                self._request = Request(urllib3.PoolManager(timeout=10.0, retries=2))
-            creds = self._credentials
-            if self._stale or not creds.valid or self._near_expiry(creds):
-                creds.refresh(self._request)
-                self._stale = False
-            return creds.token
-
-    def _near_expiry(self, creds) -> bool:
-        expiry = getattr(creds, "expiry", None)
-        if expiry is None:
-            return False
-        if expiry.tzinfo is None:
-            expiry = expiry.replace(tzinfo=timezone.utc)
-        return (expiry - datetime.now(timezone.utc)).total_seconds() < self._margin
-
-    def invalidate(self) -> None:
-        """The next call refreshes (FCM answered 401 to the current token)."""
-        with self._lock:
-            self._stale = True
+    return Static()
 
 
-def _fixed(token: str) -> Callable[[], str]:
-    return lambda: token
+_app_names = itertools.count()
+
+
+def firebase_app(endpoint: str, project: str, *, credential: Any = None,
+                 timeout: float = 10.0, name: str | None = None) -> Any:
+    """A firebase_admin App of its own whose messaging sends to `endpoint`'s FCM v1 API.
+
+    `credential` is a google-auth credential; None means Application Default Credentials for
+    Google's endpoint and the fixed `local-standin` bearer for any other."""
+    import firebase_admin
+    from firebase_admin import credentials
+
+    google = urlsplit(endpoint).hostname == GOOGLE_HOST
+    if credential is None and google:
+        wrapped: Any = credentials.ApplicationDefault()
+    else:
+        inner = credential if credential is not None else static_credential(LOCAL_BEARER)
+
+        class Given(credentials.Base):
+            def get_credential(self) -> Any:
+                return inner
+
+        wrapped = Given()
+    app = firebase_admin.initialize_app(
+        wrapped, {"projectId": project, "httpTimeout": timeout},
+        name=name or f"lederappen-fcm-{next(_app_names)}")
+    if not google:
+        _point_at(app, endpoint, project)
+    return app
+
+
+def _point_at(app: Any, endpoint: str, project: str) -> None:
+    """Sends `app`'s messages to another FCM v1 host. firebase-admin 7.x has no option or
+    emulator variable for this; its messaging service keeps the one URL in `_fcm_url`.
+    tests/unit/test_fcm_client.py fails if an upgrade moves it (nothing would reach the
+    stand-in)."""
+    from firebase_admin import messaging
+
+    service = messaging._get_messaging_service(app)
+    if not isinstance(getattr(service, "_fcm_url", None), str):
+        raise RuntimeError("firebase_admin.messaging has no _fcm_url to point at the stand-in")
+    service._fcm_url = f"{endpoint.rstrip('/')}/v1/projects/{project}/messages:send"
 
 
 # --------------------------------------------------------------------------------------
@@ -229,53 +260,51 @@ def _fixed(token: str) -> Callable[[], str]:
 
 
 class _Progress:
-    """Where one message is: requests made, the last answer seen, whether it re-authenticated."""
+    """Where one message is: sends made and the last answer seen."""
 
-    __slots__ = ("attempts", "http_status", "error_code", "retry_after", "reauthed")
+    __slots__ = ("attempts", "http_status", "error_code", "retry_after")
 
     def __init__(self) -> None:
         self.attempts = 0
         self.http_status: int | None = None
         self.error_code: str | None = None
         self.retry_after: float | None = None
-        self.reauthed = False
 
     def outcome(self, status: Status) -> Outcome:
         return Outcome(status, self.http_status, self.error_code, self.attempts, self.retry_after)
 
 
 class Sender:
-    """Sends FCM v1 messages concurrently from a background event loop; thread-safe."""
+    """Sends FCM v1 messages concurrently with the Admin SDK from a background event loop;
+    thread-safe."""
 
     def __init__(self, endpoint: str, project: str, *, concurrency: int = 64,
                  max_attempts: int = 4, deadline_seconds: float = 20.0,
-                 request_timeout: float = 10.0,
-                 token_source: Callable[[], str] | None = None):
+                 request_timeout: float = 10.0, credential: Any = None,
+                 transport: Transport = "aiohttp"):
         if concurrency < 1 or max_attempts < 1:
             raise ValueError("concurrency and max_attempts must be at least 1")
-        self.url = f"{endpoint.rstrip('/')}/v1/projects/{project}/messages:send"
+        if transport not in ("aiohttp", "sdk"):
+            raise ValueError("transport must be 'aiohttp' or 'sdk'")
+        self.transport = transport
+        self.endpoint, self.project = endpoint, project
         self.concurrency = concurrency
         self.max_attempts = max_attempts
         self.deadline_seconds = deadline_seconds
         self.request_timeout = request_timeout
-        if token_source is None:
-            google = urlsplit(endpoint).hostname == GOOGLE_HOST
-            token_source = GoogleAccessToken() if google else _fixed(LOCAL_BEARER)
-        self._token_source = token_source
+        self._credential = credential
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._session = None
+        self._app: Any = None
         self._closed = False
-        # Shared by every send_all; touched only on the loop thread.
-        self._headers: dict[str, str] = {}
-        self._token_generation = 0
         self._paused_until = 0.0  # loop.time() until which a 429 paused all sends
         self._semaphore: asyncio.Semaphore | None = None
-        self._reauth_lock: asyncio.Lock | None = None
-        self._aiohttp: Any = None  # the module, imported on the loop at start
-        self._errors: tuple[type[BaseException], ...] = ()
-        self._url: Any = None
+        self._session: Any = None  # aiohttp transport: the keep-alive pool (on the loop)
+        self._url = ""
+        self._encoder: Any = None
+        self._headers: dict[str, str] = {}
+        self._refresh_lock: asyncio.Lock | None = None
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -284,30 +313,36 @@ class Sender:
             if self._closed:
                 raise RuntimeError("Sender is closed")
             if self._loop is None:
+                self._app = firebase_app(self.endpoint, self.project,
+                                         credential=self._credential,
+                                         timeout=self.request_timeout)
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(target=loop.run_forever, name="fcm-sender",
                                           daemon=True)
                 thread.start()
-                try:
-                    asyncio.run_coroutine_threadsafe(self._open(), loop).result(30)
-                except BaseException:
-                    loop.call_soon_threadsafe(loop.stop)
-                    thread.join(5)
-                    loop.close()
-                    raise
+                self._semaphore = asyncio.Semaphore(self.concurrency)
+                if self.transport == "aiohttp":
+                    try:
+                        asyncio.run_coroutine_threadsafe(self._open(), loop).result(30)
+                    except BaseException:
+                        loop.call_soon_threadsafe(loop.stop)
+                        thread.join(5)
+                        loop.close()
+                        raise
                 self._loop, self._thread = loop, thread
                 atexit.register(self.close)
             return self._loop
 
     async def _open(self) -> None:
         import aiohttp
-        from yarl import URL
+        from firebase_admin import _messaging_encoder, messaging
 
-        self._aiohttp = aiohttp
-        self._errors = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
-        self._url = URL(self.url)
-        self._semaphore = asyncio.Semaphore(self.concurrency)
-        self._reauth_lock = asyncio.Lock()
+        service = messaging._get_messaging_service(self._app)
+        self._url = service._fcm_url  # the SDK's URL (pointed at the stand-in locally)
+        self._headers = dict(service._fcm_headers)  # the SDK's API version and client
+        self._headers["Content-Type"] = "application/json"
+        self._encoder = _messaging_encoder.MessageEncoder()
+        self._refresh_lock = asyncio.Lock()
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
             timeout=aiohttp.ClientTimeout(total=self.request_timeout),
@@ -320,62 +355,85 @@ class Sender:
             if self._closed:
                 return
             self._closed = True
-            loop, thread = self._loop, self._thread
+            loop, thread, app = self._loop, self._thread, self._app
         atexit.unregister(self.close)
         if loop is None:
             return
-        try:
-            asyncio.run_coroutine_threadsafe(self._session.close(), loop).result(10)
-        except Exception:  # best effort: the process may be going away
-            pass
+        from firebase_admin import messaging
+
+        service = messaging._get_messaging_service(app)
+        closing = [service._async_client.aclose()]  # it lives on this loop: close it there
+        if self._session is not None:
+            closing.append(self._session.close())
+        for coro in closing:
+            try:
+                asyncio.run_coroutine_threadsafe(coro, loop).result(10)
+            except Exception:  # best effort: the process may be going away
+                pass
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         if not thread.is_alive():
             loop.close()
+        import firebase_admin
+
+        try:
+            firebase_admin.delete_app(app)
+        except Exception:  # its own close re-closes the async client: nothing left to do
+            pass
 
     @property
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def app(self) -> Any:
+        """The firebase_admin App this Sender sends with (created by the first send)."""
+        self._ensure_started()
+        return self._app
+
     # -- sending ----------------------------------------------------------------------
 
-    def send_all(self, messages: Sequence[dict]) -> list[Outcome]:
+    def send_all(self, messages: Sequence[Any]) -> list[Outcome]:
         """Sends every message; one Outcome per message, in input order. Blocks."""
-        started = time.monotonic()
         n = len(messages)
         if n == 0:
             return []
         loop = self._ensure_started()
         results: list[Outcome | None] = [None] * n
-        bodies: list[bytes | None] = [None] * n
-        encode = msgspec.json.encode
-        for i, message in enumerate(messages):
-            try:
-                bodies[i] = encode({"message": message})
-            except (TypeError, ValueError, msgspec.EncodeError):
-                results[i] = Outcome("failed", None, "UNENCODABLE", 0, None)
-        try:
-            token = self._token_source()  # blocking refresh, in the caller's thread
-        except Exception as exc:
-            logger.error("fcm access token unavailable", exc_info=exc)
-            token = None
-        if token is None:
-            for i in range(n):
-                if results[i] is None:
-                    results[i] = Outcome("retryable", None, "UNAUTHENTICATED", 0, None)
+        fresh = self._fresh_credential()
+        started = time.monotonic()  # the deadline counts the sending, not the set-up above
+        if not fresh:
+            out = [Outcome("retryable", None, "UNAUTHENTICATED", 0, None)] * n
         else:
             # loop.time() is time.monotonic(): the deadline counts from the call.
             deadline = started + self.deadline_seconds
             future = asyncio.run_coroutine_threadsafe(
-                self._send_all(bodies, results, token, deadline), loop)
+                self._send_all(list(messages), results, deadline), loop)
             try:
-                future.result(deadline - time.monotonic() + self.request_timeout + 5.0)
+                future.result(deadline - time.monotonic() + 5.0)
             except TimeoutError:  # should not happen: the coroutine keeps the deadline
                 future.cancel()
                 logger.error("fcm send_all overran its deadline")
-        out = [r if r is not None else Outcome("retryable", None, None, 0, None) for r in results]
+            out = [r if r is not None else Outcome("retryable", None, None, 0, None)
+                   for r in results]
         self._log_summary(out, time.monotonic() - started)
         return out
+
+    def _fresh_credential(self) -> bool:
+        """Refreshes an expired (or nearly expired) access token here, in the caller's
+        thread, so that the SDK's refresh (blocking I/O) never stalls the event loop; False
+        if no token can be had."""
+        credential = self._app.credential.get_credential()
+        if credential.valid:
+            return True
+        try:
+            from google.auth.transport.requests import Request
+
+            credential.refresh(Request())
+            return True
+        except Exception as exc:
+            logger.error("fcm access token unavailable", exc_info=exc)
+            return False
 
     def _log_summary(self, outcomes: list[Outcome], elapsed: float) -> None:
         counts = dict.fromkeys(STATUSES, 0)
@@ -387,35 +445,28 @@ class Sender:
         log.event(logger, "fcm send_all", level, messages=len(outcomes), requests=attempts,
                   elapsed_ms=round(elapsed * 1000), **counts)
 
-    def _set_token(self, token: str) -> None:
-        if self._headers.get("Authorization") != "Bearer " + token:
-            self._headers = {"Authorization": "Bearer " + token,
-                             "Content-Type": "application/json"}
-            self._token_generation += 1
-
-    async def _send_all(self, bodies: list[bytes | None], results: list[Outcome | None],
-                        token: str, deadline: float) -> None:
+    async def _send_all(self, messages: list[Any], results: list[Outcome | None],
+                        deadline: float) -> None:
         loop = asyncio.get_running_loop()
-        self._set_token(token)
-        pending = iter([i for i, body in enumerate(bodies) if body is not None])
+        pending = iter(range(len(messages)))
         retries: set[asyncio.Task] = set()
 
         async def worker() -> None:
-            # The common case (one request, final answer) runs here without a task per
+            # The common case (one send, final answer) runs here without a task per
             # message; a message to retry goes on in a task of its own, freeing the worker.
             for i in pending:
                 progress = _Progress()
-                step = await self._step(bodies[i], deadline, progress)
+                step = await self._step(messages[i], deadline, progress)
                 if isinstance(step, Outcome):
                     results[i] = step
                 else:
-                    task = loop.create_task(self._retry(i, bodies[i], deadline, progress, step,
-                                                        results))
+                    task = loop.create_task(self._retry(i, messages[i], deadline, progress,
+                                                        step, results))
                     retries.add(task)
                     task.add_done_callback(retries.discard)
 
         workers = [loop.create_task(worker())
-                   for _ in range(min(self.concurrency, len(bodies)))]
+                   for _ in range(min(self.concurrency, len(messages)))]
         try:
             await asyncio.gather(*workers)
             while retries:
@@ -424,108 +475,132 @@ class Sender:
             for task in (*workers, *retries):
                 task.cancel()
 
-    async def _retry(self, i: int, body: bytes, deadline: float, progress: _Progress,
+    async def _retry(self, i: int, message: Any, deadline: float, progress: _Progress,
                      delay: float, results: list[Outcome | None]) -> None:
         while True:
             await asyncio.sleep(delay)
-            step = await self._step(body, deadline, progress)
+            step = await self._step(message, deadline, progress)
             if isinstance(step, Outcome):
                 results[i] = step
                 return
             delay = step
 
-    async def _step(self, body: bytes, deadline: float, progress: _Progress) -> Outcome | float:
-        """One request (two after a 401): the final Outcome, or the delay before the next."""
+    async def _step(self, message: Any, deadline: float, progress: _Progress) -> Outcome | float:
+        """One SDK send: the final Outcome, or the delay before the next."""
         loop = asyncio.get_running_loop()
-        while True:
+        now = loop.time()
+        pause = self._paused_until - now
+        if pause > 0:
+            if now + pause >= deadline:
+                progress.retry_after = max(progress.retry_after or 0.0, pause)
+                return progress.outcome("retryable")
+            await asyncio.sleep(pause)
             now = loop.time()
-            pause = self._paused_until - now
-            if pause > 0:
-                if now + pause >= deadline:
-                    progress.retry_after = max(progress.retry_after or 0.0, pause)
-                    return progress.outcome("retryable")
-                await asyncio.sleep(pause)
-                now = loop.time()
-            remaining = deadline - now
-            if remaining <= 0:
-                return progress.outcome("retryable")
-            generation = self._token_generation
-            status, body_in, retry_after = await self._request(body, remaining)
-            progress.attempts += 1
-            if status == 200:
-                if progress.attempts == 1:
-                    return SENT_ONCE
-                progress.http_status, progress.error_code = 200, None
-                return progress.outcome("sent")
-            progress.http_status = status
-            if status is None:
-                verdict, progress.error_code = "retry", None
-            else:
-                verdict, progress.error_code = classify(status, body_in)
-                if retry_after is not None:
-                    progress.retry_after = retry_after
-            if verdict == "reauth":
-                if progress.reauthed or not await self._reauthenticate(generation):
-                    return progress.outcome("failed")
-                progress.reauthed = True
-                continue
-            if verdict != "retry":
-                return progress.outcome(verdict)  # type: ignore[arg-type]
-            now = loop.time()
-            if status == 429 and retry_after:
-                self._paused_until = max(self._paused_until, now + retry_after)
-            if progress.attempts >= self.max_attempts:
-                return progress.outcome("retryable")
-            delay = backoff(progress.attempts, retry_after)
-            if now + delay >= deadline:
-                return progress.outcome("retryable")
-            return delay
-
-    async def _request(self, body: bytes, remaining: float
-                       ) -> tuple[int | None, bytes, float | None]:
-        """(status or None, response body, Retry-After) of one POST; never raises for I/O."""
-        timeout = None
-        if remaining < self.request_timeout:
-            timeout = self._aiohttp.ClientTimeout(total=remaining)
+        remaining = deadline - now
+        if remaining <= 0:
+            return progress.outcome("retryable")
         try:
-            async with self._semaphore:
-                if timeout is None:
-                    resp = await self._session.post(self._url, data=body, headers=self._headers)
-                else:
-                    resp = await self._session.post(self._url, data=body, headers=self._headers,
-                                                    timeout=timeout)
-                try:
-                    data = await resp.read()
-                    status = resp.status
-                    retry_after = (parse_retry_after(resp.headers.get("Retry-After"))
-                                   if status != 200 else None)
-                finally:
-                    resp.release()
-        except self._errors:
-            return None, b"", None
-        return status, data, retry_after
+            error = await self._send(message, remaining)
+        except ValueError:  # the SDK refused to encode it: nothing was sent
+            return progress.outcome("failed") if progress.attempts else Outcome(
+                "failed", None, "INVALID_MESSAGE", 0, None)
+        progress.attempts += 1
+        if error is None:
+            if progress.attempts == 1:
+                return SENT_ONCE
+            progress.http_status, progress.error_code = 200, None
+            return progress.outcome("sent")
+        verdict, progress.error_code, progress.http_status, retry_after = classify(error)
+        if retry_after is not None:
+            progress.retry_after = retry_after
+        if verdict != "retry":
+            return progress.outcome(verdict)  # type: ignore[arg-type]
+        now = loop.time()
+        if progress.http_status == 429 and retry_after:
+            self._paused_until = max(self._paused_until, now + retry_after)
+        if progress.attempts >= self.max_attempts:
+            return progress.outcome("retryable")
+        delay = backoff(progress.attempts, retry_after)
+        if now + delay >= deadline:
+            return progress.outcome("retryable")
+        return delay
 
-    async def _reauthenticate(self, generation: int) -> bool:
-        """Fetches a fresh access token once per rejected token; False if none can be had."""
-        async with self._reauth_lock:
-            if self._token_generation != generation:
-                return True  # another message already refreshed it
+    async def _send(self, message: Any, remaining: float) -> BaseException | None:
+        """One send: None, or the SDK's exception for what FCM answered (or for no answer).
+        Raises ValueError for a message the SDK will not encode."""
+        from firebase_admin import exceptions, messaging
+
+        async with self._semaphore:
+            try:
+                if self.transport == "aiohttp":
+                    return await asyncio.wait_for(self._post(message), remaining)
+                batch = await asyncio.wait_for(
+                    messaging.send_each_async([message], dry_run=False, app=self._app),
+                    remaining)
+            except asyncio.TimeoutError as exc:
+                return exceptions.DeadlineExceededError("the send ran past its deadline",
+                                                        cause=exc)
+            except exceptions.FirebaseError as exc:
+                return exc
+        return batch.responses[0].exception
+
+    async def _post(self, message: Any) -> BaseException | None:
+        """The aiohttp transport: POSTs the SDK's encoding of `message` with the credential's
+        access token; a 401 refreshes the token and sends once more, as the SDK does."""
+        import httpx
+        from firebase_admin import _utils, exceptions, messaging
+
+        encoded = self._encoder.default(message)  # ValueError: the SDK refuses it
+        try:
+            body = msgspec.json.encode({"message": encoded})
+        except (TypeError, msgspec.EncodeError) as exc:  # e.g. an object in custom data
+            raise ValueError("the message cannot be encoded as JSON") from exc
+        credential = self._app.credential.get_credential()
+        for attempt in (1, 2):
+            token = credential.token
+            headers = {**self._headers, "Authorization": f"Bearer {token}"}
+            try:
+                async with self._session.post(self._url, data=body, headers=headers) as resp:
+                    content = await resp.read()
+                    status, answer_headers = resp.status, list(resp.headers.items())
+            except asyncio.TimeoutError as exc:
+                return exceptions.DeadlineExceededError("FCM did not answer in time", cause=exc)
+            except self._aiohttp_errors() as exc:
+                return exceptions.UnavailableError("no connection to FCM", cause=exc)
+            if status == 200:
+                return None
+            if status == 401 and attempt == 1 and await self._refreshed(credential, token):
+                continue
+            break
+        # The SDK's own reading of an error answer: the same typed exception either way.
+        request = httpx.Request("POST", self._url)
+        response = httpx.Response(status, headers=answer_headers, content=content,
+                                  request=request)
+        error = httpx.HTTPStatusError(f"HTTP {status}", request=request, response=response)
+        return _utils.handle_platform_error_from_httpx(
+            error, messaging._MessagingService._build_fcm_error_httpx)
+
+    @staticmethod
+    def _aiohttp_errors() -> tuple[type[BaseException], ...]:
+        import aiohttp
+
+        return (aiohttp.ClientError, OSError)
+
+    async def _refreshed(self, credential: Any, rejected: str | None) -> bool:
+        """Refreshes the access token FCM rejected, once for all sends that saw it rejected
+        (the refresh is blocking I/O: it runs off the loop); False if none can be had."""
+        async with self._refresh_lock:
+            if credential.token != rejected:
+                return True  # another send refreshed it already
             loop = asyncio.get_running_loop()
             try:
-                token = await loop.run_in_executor(None, self._fresh_token)
+                from google.auth.transport.requests import Request
+
+                await loop.run_in_executor(None, credential.refresh, Request())
             except Exception as exc:
                 logger.error("fcm access token refresh failed", exc_info=exc)
                 return False
-            self._set_token(token)
-            if self._token_generation == generation:  # the same token again
-                self._token_generation += 1
             return True
-
-    def _fresh_token(self) -> str:
-        invalidate = getattr(self._token_source, "invalidate", None)
-        if invalidate is not None:
-            invalidate()
-        return self._token_source()
 
 
 _senders: dict[tuple[str, str], Sender] = {}

@@ -15,11 +15,17 @@ whoever holds the phone. So:
   not its text); the collapse key / `apns-collapse-id` is the message id, so should a device
   ever get a message twice, it shows once.
 * No per-member FCM topics: every push goes to one registration token.
+
+`wire()` is the push as FCM receives it (a plain dict: the size check and the tests read it
+without importing the SDK); `fcm_message()` is the same push as a firebase-admin
+`messaging.Message`, which the sender hands to the SDK. The SDK encodes the one into exactly
+the other (tests/unit/test_push_payload.py checks it), so what is checked is what is sent.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 from .message import Message
@@ -53,9 +59,9 @@ def inbox_link(item_id: str) -> str:
     return f"lederappen://inbox/{item_id}"
 
 
-def fcm_message(message: Message, token: str, locale: str | None,
-                inbox_item: str | None) -> dict[str, Any]:
-    """The `message` object of an FCM v1 send to one device."""
+def wire(message: Message, token: str, locale: str | None,
+         inbox_item: str | None) -> dict[str, Any]:
+    """The `message` object of an FCM v1 send to one device, as FCM receives it."""
     lang = language(locale)
     if message.sensitive:
         title, body = NEUTRAL_TITLE[lang], NEUTRAL_BODY[lang]
@@ -84,6 +90,51 @@ def fcm_message(message: Message, token: str, locale: str | None,
     }
 
 
+_messaging: Any = None
+
+
+def _sdk() -> Any:
+    """firebase_admin.messaging, imported on first use (only the sending function pays)."""
+    global _messaging
+    if _messaging is None:
+        from firebase_admin import messaging
+
+        # The app registers FCM registration tokens; firebase-admin 7.x deprecates
+        # Message.token in favour of installation ids (fid), which it still sends as is.
+        warnings.filterwarnings("ignore", message="Message.token is deprecated",
+                                category=DeprecationWarning)
+        _messaging = messaging
+    return _messaging
+
+
+def fcm_message(message: Message, token: str, locale: str | None,
+                inbox_item: str | None) -> Any:
+    """The push to one device as a firebase-admin `messaging.Message` (see `wire`)."""
+    m = _sdk()
+    w = wire(message, token, locale, inbox_item)
+    android, apns = w["android"], w["apns"]
+    return m.Message(
+        token=token,
+        notification=m.Notification(**w["notification"]),
+        data=w["data"],
+        android=m.AndroidConfig(
+            collapse_key=android["collapse_key"], priority=android["priority"],
+            notification=m.AndroidNotification(
+                visibility=android["notification"]["visibility"].lower(),
+                tag=android["notification"]["tag"])),
+        apns=m.APNSConfig(headers=apns["headers"], payload=m.APNSPayload(
+            aps=m.Aps(thread_id=apns["payload"]["aps"]["thread-id"]))),
+    )
+
+
+def encoded(sdk_message: Any) -> dict[str, Any]:
+    """What the SDK sends for a `messaging.Message` (its own encoder; raises ValueError for
+    what it refuses)."""
+    from firebase_admin import _messaging_encoder
+
+    return _messaging_encoder.MessageEncoder().default(sdk_message)
+
+
 def _compact_len(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
@@ -104,7 +155,7 @@ def payload_bytes(fcm: dict[str, Any]) -> int:
 def largest_payload(message: Message) -> int:
     """The largest push this message can make (either language, a full-length inbox id)."""
     worst = "x" * 43
-    return max(payload_bytes(fcm_message(message, worst, locale, worst))
+    return max(payload_bytes(wire(message, worst, locale, worst))
                for locale in ("nb", "en"))
 
 

@@ -102,6 +102,43 @@ def reject(request: Request) -> Reply:
     return _decide(request, False, reason)
 
 
+# -- the audit trail of one member (S2) ---------------------------------------------------------
+
+class TrailQuery(Body):
+    """Whose trail (a POST body, so the member number stays out of URLs and request logs)."""
+
+    member_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=pagination.MAX_LIMIT)] = pagination.DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+@api.post("/v1/admin/privacy/audit-trail", body=TrailQuery)
+def audit_trail(request: Request) -> Reply:
+    """Who saw or processed data about one member (found by member number), newest first: the
+    entries exactly as the member sees them in their access view (privacy.access, the data
+    map's `audit_events`). The look-up is itself an access to the member's data, audited in
+    the same transaction (it shows up in the next look-up, and to the member)."""
+    from ..core import datamap, log
+    from . import access
+
+    q: TrailQuery = request.body
+    store = datamap.by_name("audit_events")
+    after = access.decode_cursor(store, q.cursor)
+    assert request.principal is not None
+
+    def work(cur):
+        page = access.sql_page(cur, store, q.member_id, pseudonym=log.pseudonym, limit=q.limit,
+                               after=after)
+        audit.record(cur, q.member_id, actor_kind="staff", actor=request.principal.subject,
+                     category="audit", action="read", purpose="handling_data_subject_request",
+                     at=_now())
+        return page
+
+    page = db.transaction(work)
+    return Reply({"member_id": q.member_id, "items": page.items, "total": page.total,
+                  "next_cursor": page.next_cursor}, headers=_NO_STORE)
+
+
 # -- forgotten at membership end (R5) ---------------------------------------------------------
 
 @api.get("/v1/admin/privacy/membership-end/preview")

@@ -14,10 +14,9 @@ restriction) are not swept: membership end and erasure remove them.
   transaction per batch, until a batch comes back short. The job never holds a lock for long,
   a crash keeps every batch already committed, and a row that changes while it is being
   deleted is re-checked by PostgreSQL (its ctid moves) and left for the next run. Salary
-  answers go by round: once a round closed more than five years ago all its answers go,
-  and the trigger on `salary_answers` (migration 0004) throws away the round's published
-  figures in the same transaction, exactly as the member's own deletion and erasure do; the
-  salary-statistics job then finds the round without answers and publishes nothing for it.
+  answers go by round: once a round closed more than five years ago all its answers go. Its
+  releases (anonymous figures, no answer and no member key) stay, exactly as after the
+  member's own deletion and erasure: they never change (salary/statistics.py).
 * Firestore: a query on the dating field, page by page, deleted in write batches. Terraform
   also sets TTL policies on `expires_at`, but the emulator runs none and production TTL may
   lag, so the job does not rely on them. A device registration is deleted in a transaction

@@ -183,10 +183,12 @@ def parse_filters(query, dims: tuple[str, ...]) -> dict[str, str]:
 
 
 _TABLES_SQL = """
-SELECT r.year, r.opens_at, r.closes_at, s.computed_at, t.dimensions, t.cells
+SELECT r.year, r.opens_at, r.closes_at, s.release, s.released_at, t.dimensions, t.cells
 FROM salary_rounds r
-LEFT JOIN salary_statistic_runs s ON s.year = r.year
-LEFT JOIN salary_statistic_tables t ON t.year = r.year AND t.dimensions = ANY(%s)
+LEFT JOIN LATERAL (SELECT release, released_at FROM salary_releases x WHERE x.year = r.year
+                   ORDER BY release DESC LIMIT 1) s ON true
+LEFT JOIN salary_release_tables t
+       ON t.year = r.year AND t.release = s.release AND t.dimensions = ANY(%s)
 WHERE {which}
 ORDER BY r.year
 """
@@ -194,37 +196,40 @@ _ONE_ROUND = "r.year = coalesce(%s, (SELECT max(year) FROM salary_rounds WHERE c
 _ROUND = "r.year = %s"
 _CLOSED_ROUNDS = "r.closes_at <= %s"
 
+#: A round's latest release: its number, when it was released, and the cells of each table.
+Release = tuple[int, datetime, dict[tuple[str, ...], list[dict]]]
+
 
 def published_tables(which: str, params: tuple, tables: list[tuple[str, ...]], now: datetime
-                     ) -> dict[int, tuple[datetime, dict[tuple[str, ...], list[dict]]]]:
-    """Per round `which` selects (SQL over `r`, salary_rounds): when its figures were computed
-    and the cells of each of `tables`, in one query. A round whose figures are not current (not
-    computed yet, or thrown away after a deletion) is computed first; one not closed yet is a
-    409."""
+                     ) -> dict[int, Release]:
+    """Per round `which` selects (SQL over `r`, salary_rounds): its latest release and the
+    cells of each of `tables`, in one query. A closed round not released yet is released
+    first; one not closed yet is a 409."""
     keys = {v.table_key(dims): dims for dims in tables}
     rows = db.fetch_all(_TABLES_SQL.format(which=which), (list(keys), *params))
-    out: dict[int, tuple[datetime, dict[tuple[str, ...], list[dict]]]] = {}
-    for year, opens_at, closes_at, computed_at, key, cells in rows:
+    out: dict[int, Release] = {}
+    for year, opens_at, closes_at, release, released_at, key, cells in rows:
         if service.status(opens_at, closes_at, now) != "closed":
             raise Conflict({"nb": "Statistikken publiseres når undersøkelsen er stengt.",
                             "en": "Statistics are published when the survey has closed."},
                            closes_at=rfc3339(closes_at))
-        found = out.setdefault(year, (computed_at, {}))[1]
+        found = out.setdefault(year, (release, released_at, {}))[2]
         if key is not None:
             found[keys[key]] = cells
-    for year in [y for y, (at, _) in out.items() if at is None]:
+    for year in [y for y, (number, _, _) in out.items() if number is None]:
 
-        def work(cur, y=year):
-            computed = statistics.ensure(cur, y, now)
-            return computed, {dims: statistics.read_table(cur, y, dims)[0] for dims in tables}
+        def work(cur, y=year) -> Release:
+            number, at = statistics.ensure(cur, y, now)
+            return number, at, {dims: statistics.read_table(cur, y, number, dims)
+                                for dims in tables}
 
         out[year] = db.transaction(work)
     return out
 
 
 def published_table(year: int | None, dims: tuple[str, ...], now: datetime
-                    ) -> tuple[int, list[dict], datetime]:
-    """A closed round's table (the latest closed round's for no year)."""
+                    ) -> tuple[int, int, datetime, list[dict]]:
+    """A closed round's table in its latest release (the latest closed round's for no year)."""
     rounds = published_tables(_ONE_ROUND, (year, now), [dims], now)
     if not rounds:
         if year is None:
@@ -232,12 +237,13 @@ def published_table(year: int | None, dims: tuple[str, ...], now: datetime
                             "en": "No salary statistics have been published yet."})
         raise NotFound({"nb": "Ingen lønnsundersøkelse for dette året.",
                         "en": "No salary survey for that year."})
-    [(found_year, (computed_at, cells))] = rounds.items()
-    return found_year, cells[dims], computed_at
+    [(found_year, (release, released_at, cells))] = rounds.items()
+    return found_year, release, released_at, cells[dims]
 
 
 _META = {
     "rounding": dict(disclosure.MEASURES),
+    "person_bands": [{"min": lo, "max": hi} for lo, hi in disclosure.COUNT_BANDS],
     "thresholds": {"count_median_mean": disclosure.MIN_PERSONS,
                    "quartiles": disclosure.QUARTILE_MIN, "p10_p90": disclosure.DECILE_MIN},
     "reasons": disclosure.REASONS,
@@ -248,9 +254,10 @@ _META = {
 def get_statistics(request: Request) -> Reply:
     dims = parse_dimensions(request.query.get("dimensions"))
     filters = parse_filters(request.query, dims)
-    year, cells, computed_at = published_table(_year(request.query.get("year")), dims, _now())
-    return Reply({"year": year, "dimensions": list(dims), "computed_at": rfc3339(computed_at),
-                  "cells": statistics.select(cells, filters), **_META})
+    year, release, released_at, cells = published_table(_year(request.query.get("year")), dims,
+                                                         _now())
+    return Reply({"year": year, "release": release, "released_at": rfc3339(released_at),
+                  "dimensions": list(dims), "cells": statistics.select(cells, filters), **_META})
 
 
 @api.get("/v1/salary/statistics/trend")
@@ -266,9 +273,11 @@ def get_trend(request: Request) -> Reply:
                      "message": {"nb": "Må fylles ut.", "en": "Required."}} for d in missing])
     now = _now()
     points = []
-    for year, (_, tables) in published_tables(_CLOSED_ROUNDS, (now,), [dims], now).items():
+    for year, (release, _, tables) in published_tables(_CLOSED_ROUNDS, (now,), [dims],
+                                                        now).items():
         cell = statistics.select(tables[dims], filters)
-        points.append({"year": year, **cell[0]} if cell else {"year": year})
+        points.append({"year": year, "release": release, **cell[0]} if cell
+                      else {"year": year, "release": release})
     return Reply({"dimensions": list(dims), "group": filters, "points": points, **_META})
 
 
@@ -309,13 +318,13 @@ def get_position(request: Request) -> Reply:
                       "reason": "no_statistics_yet"})
     answer_groups = {d: _band_value(answer, d) for d in v.DIMENSIONS}
     usable = [dims for dims in candidates if all(answer_groups[d] is not None for d in dims)]
-    tables = published_tables(_ROUND, (stats_year,), usable, now)[stats_year][1]
+    release, _, tables = published_tables(_ROUND, (stats_year,), usable, now)[stats_year]
     for dims in usable:
         group = {d: answer_groups[d] for d in dims}
         cell = statistics.select(tables[dims], group)
         if not cell or not cell[0]["published"]:
             continue
-        return Reply(_position(answer, year, stats_year, dims, cell[0]))
+        return Reply({**_position(answer, year, stats_year, dims, cell[0]), "release": release})
     return Reply({"year": year, "statistics_year": stats_year, "available": False,
                   "reason": "too_few"})
 
@@ -334,7 +343,8 @@ def _position(answer, year, stats_year, dims, cell) -> dict[str, Any]:
     mine = {"base_monthly_salary": answer["base_monthly_salary"],
             "total_annual_pay": answer["total_annual_pay"]}
     out: dict[str, Any] = {"year": year, "statistics_year": stats_year, "available": True,
-                           "dimensions": list(dims), "group": cell["group"], "count": cell["count"]}
+                           "dimensions": list(dims), "group": cell["group"],
+                           "persons": cell["persons"]}
     for measure, value in mine.items():
         b = statistics.band(value, cell[measure])
         out[measure] = {"your_value": value, "band": b,

@@ -25,15 +25,20 @@ not restricted:
 
    Together these guarantee that for every published cell P and every set of pairwise disjoint
    published cells inside P, the persons left over number 0 or at least 5, so no subtraction of
-   published counts isolates fewer than five persons (the proof sketch is in README "Salary
+   published cells isolates fewer than five persons (the proof sketch is in README "Salary
    statistics"; `tests/unit/test_disclosure.py` checks the guarantee itself by brute force over
    random data). Means of such a remainder cannot be derived exactly either, since means are
    rounded and sums are never published.
+5. **Counts in bands, and nothing solvable.** A published cell tells its persons as a band
+   (`COUNT_BANDS`: 5-8, 9-20, ... the first two are what its quartiles and deciles tell anyway),
+   never exactly. All tables of a release read together still tie the counts to each other; the
+   exact integer programme over them (`inference.exposed`) must neither pin the count of a
+   hidden cell nor prove a `too_few` cell non-empty. Where it could, one more neighbouring cell
+   is hidden and the check repeats (complementary suppression driven by the audit itself).
 
 Open rounds publish nothing: figures that moved as members answered would reveal each new
-answer by comparing before and after. A round is computed when it closes; an answer deleted
-afterwards (or a member's processing restricted) throws the round's figures away in the same
-transaction, and they are computed again without it.
+answer by comparing before and after. A closed round is published once, as a release
+(statistics.py), which never changes afterwards; see there for corrections.
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ from typing import Any, Iterable
 
 from . import vocabulary as v
 
-METHOD = "lederappen-sdc-1: thresholds 5/9/21, dominance (2,50%), rounding, star tables with inheritance and residual >= 5"
+METHOD = ("lederappen-sdc-2: thresholds 5/9/21, dominance (2,50%), rounding, star tables with "
+          "inheritance and residual >= 5, banded counts, no solvable hidden cell")
 
 MIN_PERSONS = 5
 QUARTILE_MIN = 9
@@ -56,6 +62,10 @@ ROUND_MONTHLY = 1_000
 ROUND_ANNUAL = 10_000
 
 MEASURES = {"base_monthly_salary": ROUND_MONTHLY, "total_annual_pay": ROUND_ANNUAL}
+#: What a published cell says about its number of persons: the band it falls in (inclusive;
+#: None is open-ended). The first two bands are what its quartiles and deciles tell anyway.
+COUNT_BANDS: tuple[tuple[int, int | None], ...] = (
+    (5, 8), (9, 20), (21, 49), (50, 99), (100, 199), (200, 499), (500, 999), (1000, None))
 #: Published statistics and the fewest persons each needs.
 STATISTICS = {"p10": DECILE_MIN, "p25": QUARTILE_MIN, "median": MIN_PERSONS,
               "p75": QUARTILE_MIN, "p90": DECILE_MIN, "mean": MIN_PERSONS}
@@ -137,15 +147,18 @@ def all_groups(tables: Iterable[tuple[str, ...]] = v.TABLES) -> list[Group]:
     return out
 
 
-def published_groups(counts: dict[Group, int]) -> tuple[set[Group], dict[Group, str]]:
+def published_groups(counts: dict[Group, int], hidden: frozenset[Group] = frozenset()
+                     ) -> tuple[set[Group], dict[Group, str]]:
     """Which cells may be published, and why each other one is not (rules 1 and 4).
 
-    `counts` maps cells to their number of persons; a missing cell has none. Returns the
-    published set and a reason per suppressed non-empty cell.
+    `counts` maps cells to their number of persons; a missing cell has none. `hidden` are cells
+    to suppress in any case (rule 5 asked for them). Returns the published set and a reason per
+    suppressed non-empty cell.
     """
     n = lambda g: counts.get(g, 0)  # noqa: E731
-    published = {g for g, c in counts.items() if c >= MIN_PERSONS}
-    reasons: dict[Group, str] = {g: "too_few" for g, c in counts.items() if 0 < c < MIN_PERSONS}
+    published = {g for g, c in counts.items() if c >= MIN_PERSONS and g not in hidden}
+    reasons: dict[Group, str] = {g: "protects_other_cells" for g in hidden if n(g) >= MIN_PERSONS}
+    reasons.update({g: "too_few" for g, c in counts.items() if 0 < c < MIN_PERSONS})
 
     # The breakdowns to check: (parent cell, dimension) -> its children with persons in them.
     splits: dict[tuple[Group, str], list[Group]] = {}
@@ -199,14 +212,21 @@ def _measure(m: Measure, n: int, step: int) -> tuple[dict[str, int | None], dict
     return values, withheld
 
 
+def count_band(n: int) -> dict[str, int | None]:
+    for low, high in COUNT_BANDS:
+        if n >= low and (high is None or n <= high):
+            return {"min": low, "max": high}
+    raise ValueError("a published cell has at least MIN_PERSONS persons")
+
+
 def cell_view(group: Group, aggregate: Aggregate | None, published: bool, reason: str | None) -> dict:
     out: dict[str, Any] = {"group": dict(group), "published": published}
     if not published:
-        out["count"] = None
+        out["persons"] = None
         out["reason"] = reason or "too_few"
         return out
     assert aggregate is not None and aggregate.n >= MIN_PERSONS
-    out["count"] = aggregate.n
+    out["persons"] = count_band(aggregate.n)
     withheld: dict[str, dict[str, str]] = {}
     for name, step in MEASURES.items():
         values, held = _measure(aggregate.measures[name], aggregate.n, step)
@@ -224,10 +244,37 @@ def protect(aggregates: dict[Group, Aggregate]) -> dict[tuple[str, ...], list[di
     `vocabulary.TABLES`. The result lists every cell of every table, empty ones as suppressed
     (so an empty group and a group of 1..4 look the same).
     """
+    from . import inference
+
     counts = {g: a.n for g, a in aggregates.items()}
-    published, reasons = published_groups(counts)
+    groups = all_groups()
+    hidden: set[Group] = set()
+    while True:
+        published, reasons = published_groups(counts, frozenset(hidden))
+        cells = {g: cell_view(g, aggregates.get(g), g in published, reasons.get(g))
+                 for g in groups}
+        exposed = inference.exposed(groups, cells, counts)
+        if not exposed:
+            break
+        for g in sorted(exposed):
+            hidden.add(_complement(g, published, counts))
     tables: dict[tuple[str, ...], list[dict]] = {dims: [] for dims in v.TABLES}
-    for g in all_groups():
-        tables[dims_of(g)].append(
-            cell_view(g, aggregates.get(g), g in published, reasons.get(g)))
+    for g in groups:
+        tables[dims_of(g)].append(cells[g])
     return tables
+
+
+def _complement(group: Group, published: set[Group], counts: dict[Group, int]) -> Group:
+    """The published cell to hide so that `group` is no longer exposed: the smallest published
+    cell among those that tie its count, searched outwards from it."""
+    from . import inference
+
+    seen, ring = {group}, [group]
+    while ring:
+        nxt = [h for g in ring for h in inference.neighbours(g) if h not in seen]
+        seen.update(nxt)
+        candidates = [h for h in nxt if h in published]
+        if candidates:
+            return min(candidates, key=lambda h: (counts.get(h, 0), len(h), h))
+        ring = nxt
+    raise AssertionError("an exposed cell has a published cell somewhere in its star")

@@ -1,8 +1,8 @@
-"""The salary-statistics job: computes the figures of every closed round that lacks them.
+"""The salary-statistics job: publishes the first release of every closed round without one.
 
-Runs on a schedule (Cloud Scheduler), so a round's statistics are ready soon after it closes
-and again soon after a deletion threw them away; a member request that finds them missing
-computes them itself. Idempotent: a round with current figures is skipped.
+Runs on a schedule (Cloud Scheduler), so a round's statistics are ready soon after it closes;
+a member request that finds a closed round unpublished publishes it itself. Idempotent: a
+round with a release is skipped (releases never change; corrections are the survey manager's).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ api = Api()
 def run(request: Request) -> Reply:
     now = datetime.now(timezone.utc)
     due = [r[0] for r in db.fetch_all(
-        "SELECT r.year FROM salary_rounds r LEFT JOIN salary_statistic_runs s USING (year) "
-        "WHERE r.closes_at <= %s AND s.year IS NULL ORDER BY r.year", (now,))]
+        "SELECT r.year FROM salary_rounds r WHERE r.closes_at <= %s AND NOT EXISTS "
+        "(SELECT 1 FROM salary_releases s WHERE s.year = r.year) ORDER BY r.year", (now,))]
     for year in due:  # one transaction per round: a failure keeps the rounds already done
         db.transaction(lambda cur, y=year: statistics.ensure(cur, y, now))
     return Reply({"computed": due})

@@ -3,8 +3,8 @@
 An answer is voluntary salary data for statistics only: one per member per round, keyed by
 the member key, never stored beside profile fields, readable only by its owner. It can be
 given and changed while its round is open, and read and deleted at any time. Deleting an
-answer throws that round's published figures away in the same transaction (a trigger, see
-migration 0004), so no figure still contains it.
+answer does not republish a round already released (statistics.py): a table that changed when
+one person left would identify exactly that person.
 """
 
 from __future__ import annotations
@@ -206,21 +206,19 @@ def put_answer(cur, year: int, member_id: str, answer: dict[str, Any],
 
 
 def delete_answer(cur, year: int, member_id: str) -> bool:
-    """Deletes the member's answer to a round (any time). The round's published figures are
-    thrown away in the same transaction (by the trigger in migration 0004)."""
+    """Deletes the member's answer to a round (any time). A release of the round made before
+    stays as it is; later releases are made without the answer."""
     cur.execute("DELETE FROM salary_answers WHERE year = %s AND member_id = %s", (year, member_id))
     return cur.rowcount > 0
 
 
 def erase_member(cur, member_id: str) -> int:
-    """Deletes all of a member's answers (their own request, or erasure); returns how many.
-    Figures that contained them are thrown away by the same trigger."""
+    """Deletes all of a member's answers (their own request, or erasure); returns how many."""
     return erase_members(cur, [member_id]).get(member_id, 0)
 
 
 def erase_members(cur, member_ids: list[str]) -> dict[str, int]:
-    """`erase_with` of salary_answers: the members' answers per member, in one statement (the
-    statement trigger throws away the figures once)."""
+    """`erase_with` of salary_answers: the members' answers per member, in one statement."""
     cur.execute("DELETE FROM salary_answers WHERE member_id = ANY(%s) RETURNING member_id",
                 (member_ids,))
     from collections import Counter

@@ -1,11 +1,20 @@
-"""Salary statistics of closed rounds: computed once, with disclosure control, then read.
+"""Salary statistics of closed rounds, published as releases that never change.
 
-`compute` aggregates a round in one PostgreSQL query (GROUPING SETS over every published
-table, exact percentiles with percentile_cont), applies `disclosure.protect`, and stores each
-table as one JSON row, so a statistics request is a primary-key read. Answers of members whose
-processing is restricted are left out. Triggers (migration 0004) throw a round's figures away
-in the same transaction as any change to its answers or to a restriction of one who answered
-it; the next reader (or the scheduled job) computes the round again without them.
+A closed round is published once, as release 1: `publish` aggregates the round in one
+PostgreSQL query (GROUPING SETS over every published table, exact percentiles with
+percentile_cont) over the answers of members whose processing is not restricted at that moment,
+applies `disclosure.protect`, and stores each table as one JSON row, so a statistics request is
+a primary-key read. Afterwards nothing republishes the round: a member deleting an answer, an
+erasure, the membership-end job, retention or a restriction deletes or stops using the answers,
+and the release stays as it was. A release that identifies no one is anonymous output, not
+personal data (README "Salary statistics"), and a table that changed when one person left would
+identify exactly that person.
+
+A correction (the survey manager removed a batch of invalid answers, say) is a new release,
+made from the answers as they are now and kept beside the earlier ones. It is refused unless
+every cell that a member could read differently in the two differs from the same cell of every
+earlier release of the round by no person or by at least `disclosure.MIN_PERSONS` persons
+(`changed_cells`). Members read the latest release; staff can read every release.
 """
 
 from __future__ import annotations
@@ -15,14 +24,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..core import audit
+from ..core.problems import Conflict
 from . import disclosure, vocabulary as v
 
-#: pg_advisory_xact_lock(class, year): one computation of a round at a time, and none while a
-#: change to its answers is in flight (the triggers in migration 0004 take the shared form).
+#: pg_advisory_xact_lock(class, year): one release of a round is made at a time.
 LOCK_CLASS = 74_612_360
 
-#: Who the audit trail names for a computation, whether the scheduled job or a reader that
-#: found the figures missing started it.
+#: Who the audit trail names for reading the answers, whether the scheduled job, a reader that
+#: found a closed round unpublished, or a staff correction made the release.
 AUDIT_ACTOR = "salary-statistics"
 #: An answer's use in the statistics is audited again when its last entry is this old, so the
 #: trail (kept two years) shows the use for as long as it goes on (migration 0011).
@@ -77,43 +86,114 @@ def aggregates(cur, year: int) -> dict[disclosure.Group, disclosure.Aggregate]:
     return out
 
 
-def compute(cur, year: int, now: datetime) -> None:
-    """Computes and stores a closed round's published tables (replacing what was there)."""
+def cell_key(group: disclosure.Group) -> str:
+    """A cell's name in `salary_releases.cell_counts`: 'position_level=middle,county=03'."""
+    return ",".join(f"{d}={val}" for d, val in group)
+
+
+def counts_kept(aggregates: dict[disclosure.Group, disclosure.Aggregate]) -> dict[str, int]:
+    """What a release keeps of its exact counts for auditing later corrections: cells of at
+    least MIN_PERSONS only (a cell of 1..4 is not kept at all)."""
+    return {cell_key(g): a.n for g, a in aggregates.items() if a.n >= disclosure.MIN_PERSONS}
+
+
+def changed_cells(earlier_counts: dict[str, int], earlier: dict[str, list[dict]],
+                  counts: dict[str, int], tables: dict[str, list[dict]]) -> list[dict]:
+    """Cells a member could read differently in two releases without at least MIN_PERSONS
+    persons between them: the cell's persons changed by 1..4 (exactly known where the earlier
+    release kept the count; a cell kept as fewer than five now published with at most
+    MIN_PERSONS + 3 could be such a change too), or its persons are as many as before but its
+    figures differ (one answer went, another came back). `tables` are keyed by table key."""
+    k = disclosure.MIN_PERSONS
+    out = []
+    for key, cells in tables.items():
+        for cell, old in zip(cells, earlier[key]):
+            name = cell_key(tuple(cell["group"].items()))
+            before, now = earlier_counts.get(name), counts.get(name, 0)
+            if before is None:
+                risky = cell["published"] and now < 2 * k - 1
+            else:
+                diff = abs(now - before)
+                risky = 0 < diff < k or (diff == 0 and cell["published"] and old["published"]
+                                         and cell != old)
+            if risky:
+                out.append({"table": key, "group": cell["group"]})
+    return out
+
+
+def publish(cur, year: int, now: datetime, reason: dict[str, str] | None = None) -> int:
+    """Makes the next release of a closed round from its answers as they are now; returns its
+    number. The first release takes no reason; a correction takes one (nb and en) and raises
+    Conflict when it would let a member single out 1..4 persons against an earlier release."""
     cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, year))
-    tables = disclosure.protect(aggregates(cur, year))
+    aggs = aggregates(cur, year)
+    tables = {v.table_key(dims): cells for dims, cells in disclosure.protect(aggs).items()}
+    kept = counts_kept(aggs)
+    cur.execute("SELECT release, cell_counts FROM salary_releases WHERE year = %s ORDER BY release",
+                (year,))
+    earlier = cur.fetchall()
+    if (reason is None) != (not earlier):
+        raise Conflict({"nb": "Runden er allerede publisert; en ny utgave må ha en begrunnelse.",
+                        "en": "The round is already published; a new release needs a reason."}
+                       if earlier else
+                       {"nb": "Runden er ikke publisert ennå.",
+                        "en": "The round has not been published yet."})
+    for release, old_counts in earlier:
+        cur.execute("SELECT dimensions, cells FROM salary_release_tables "
+                    "WHERE year = %s AND release = %s", (year, release))
+        changed = changed_cells(old_counts, dict(cur.fetchall()), _all_counts(aggs), tables)
+        if changed:
+            raise Conflict(
+                {"nb": f"Den nye utgaven ville skilt seg fra utgave {release} med 1–"
+                       f"{disclosure.MIN_PERSONS - 1} personer i {len(changed)} celler, så "
+                       "noen kunne pekes ut ved å sammenligne dem. Endre minst "
+                       f"{disclosure.MIN_PERSONS} svar i hver berørt gruppe.",
+                 "en": f"The new release would differ from release {release} by 1–"
+                       f"{disclosure.MIN_PERSONS - 1} persons in {len(changed)} cells, so "
+                       "someone could be singled out by comparing them. Change at least "
+                       f"{disclosure.MIN_PERSONS} answers in every affected group."},
+                compared_with=release, cells=len(changed),
+                tables=sorted({c["table"] for c in changed}))
+    number = earlier[-1][0] + 1 if earlier else 1
     audit_use(cur, year, now)
-    cur.execute("DELETE FROM salary_statistic_runs WHERE year = %s", (year,))
-    cur.execute("INSERT INTO salary_statistic_runs (year, computed_at, method) VALUES (%s, %s, %s)",
-                (year, now, disclosure.METHOD))
-    for dims, cells in tables.items():
-        cur.execute("INSERT INTO salary_statistic_tables (year, dimensions, cells) "
-                    "VALUES (%s, %s, %s::jsonb)",
-                    (year, v.table_key(dims), json.dumps(cells, separators=(",", ":"))))
+    cur.execute("INSERT INTO salary_releases (year, release, released_at, method, kind, "
+                "reason_nb, reason_en, cell_counts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+                (year, number, now, disclosure.METHOD, "correction" if reason else "first",
+                 reason and reason["nb"], reason and reason["en"], json.dumps(kept)))
+    cur.execute("INSERT INTO salary_release_tables (year, release, dimensions, cells) "
+                "SELECT %s, %s, t.key, t.cells FROM jsonb_each(%s::jsonb) AS t(key, cells)",
+                (year, number, json.dumps(tables, separators=(",", ":"))))
+    return number
 
 
-def ensure(cur, year: int, now: datetime) -> datetime:
-    """Makes sure a closed round has current figures; returns when they were computed."""
-    cur.execute("SELECT computed_at FROM salary_statistic_runs WHERE year = %s", (year,))
-    row = cur.fetchone()
-    if row:
-        return row[0]
+def _all_counts(aggs: dict[disclosure.Group, disclosure.Aggregate]) -> dict[str, int]:
+    return {cell_key(g): a.n for g, a in aggs.items()}
+
+
+def ensure(cur, year: int, now: datetime) -> tuple[int, datetime]:
+    """The latest release of a closed round, making the first one if there is none yet."""
+    found = latest(cur, year)
+    if found:
+        return found
     cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, year))
-    cur.execute("SELECT computed_at FROM salary_statistic_runs WHERE year = %s", (year,))
-    row = cur.fetchone()  # someone else may have computed it while we waited
-    if row:
-        return row[0]
-    compute(cur, year, now)
-    return now
+    found = latest(cur, year)  # someone else may have published it while we waited
+    if found:
+        return found
+    return publish(cur, year, now), now
 
 
-def read_table(cur, year: int, dims: tuple[str, ...]) -> tuple[list[dict], datetime] | None:
-    cur.execute("SELECT t.cells, r.computed_at FROM salary_statistic_tables t "
-                "JOIN salary_statistic_runs r USING (year) WHERE t.year = %s AND t.dimensions = %s",
-                (year, v.table_key(dims)))
+def latest(cur, year: int) -> tuple[int, datetime] | None:
+    cur.execute("SELECT release, released_at FROM salary_releases WHERE year = %s "
+                "ORDER BY release DESC LIMIT 1", (year,))
     row = cur.fetchone()
-    if row is None:
-        return None
-    return row[0], row[1]  # pg8000 decodes jsonb
+    return (row[0], row[1]) if row else None
+
+
+def read_table(cur, year: int, release: int, dims: tuple[str, ...]) -> list[dict]:
+    cur.execute("SELECT cells FROM salary_release_tables "
+                "WHERE year = %s AND release = %s AND dimensions = %s",
+                (year, release, v.table_key(dims)))
+    return cur.fetchone()[0]  # pg8000 decodes jsonb
 
 
 def select(cells: list[dict], filters: dict[str, str]) -> list[dict]:

@@ -1,0 +1,111 @@
+"""HTTP endpoints of the salary-releases function: the releases of a round's statistics (F6).
+
+The survey manager lists a closed round's releases, reads every table of any of them (earlier
+releases stay readable for the audit; members read the latest), and makes a correction: a new
+release from the answers as they are now, refused with 409 while it would differ from any
+earlier release by 1..4 persons in a cell (statistics.publish). This is the only staff function
+that reads answers, and only to aggregate them, which is why it is a function of its own: the
+salary-admin function is not granted the answers table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+
+import msgspec
+
+from ..core import db, idempotency
+from ..core.http import Api, Reply, Request
+from ..core.problems import Conflict, NotFound
+from ..core.times import rfc3339
+from ..core.validation import Body
+from . import service, statistics
+from .api import _META, parse_dimensions, parse_filters, path_year
+
+api = Api()
+
+Reason = Annotated[str, msgspec.Meta(min_length=10, max_length=500)]
+
+
+class ReasonText(Body):
+    nb: Reason
+    en: Reason
+
+
+class Correction(Body):
+    """Why the round is published again (members and the audit read it)."""
+
+    reason: ReasonText
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _release_view(row) -> dict:
+    release, released_at, kind, reason_nb, reason_en, method = row
+    return {"release": release, "released_at": rfc3339(released_at), "kind": kind,
+            "reason": {"nb": reason_nb, "en": reason_en} if reason_nb else None,
+            "method": method}
+
+
+_LIST_SQL = ("SELECT release, released_at, kind, reason_nb, reason_en, method "
+             "FROM salary_releases WHERE year = %s ORDER BY release")
+
+
+def _closed_round(cur, year: int, now: datetime) -> None:
+    rnd = service.get_round(cur, year, now)
+    if rnd["status"] != "closed":
+        raise Conflict({"nb": "Runden er ikke stengt, så den har ingen utgaver.",
+                        "en": "The round has not closed, so it has no releases."},
+                       round_status=rnd["status"])
+
+
+@api.get("/v1/admin/salary-rounds/{year}/releases")
+def list_releases(request: Request) -> Reply:
+    year, now = path_year(request), _now()
+
+    def work(cur):
+        _closed_round(cur, year, now)
+        cur.execute(_LIST_SQL, (year,))
+        return [_release_view(r) for r in cur.fetchall()]
+
+    return Reply({"year": year, "items": db.read(work)})
+
+
+@api.post("/v1/admin/salary-rounds/{year}/releases", body=Correction)
+def correct(request: Request) -> Reply:
+    year, now = path_year(request), _now()
+    body: Correction = request.body
+
+    def work(cur) -> Reply:
+        _closed_round(cur, year, now)
+        number = statistics.publish(cur, year, now, msgspec.structs.asdict(body.reason))
+        cur.execute(_LIST_SQL.replace("ORDER BY", "AND release = %s ORDER BY"), (year, number))
+        return Reply({"year": year, **_release_view(cur.fetchone())}, status=201)
+
+    return idempotency.run(request, msgspec.json.encode(body), work)
+
+
+@api.get("/v1/admin/salary-rounds/{year}/releases/{release}/statistics")
+def release_statistics(request: Request) -> Reply:
+    year = path_year(request)
+    raw = request.params["release"]
+    if not raw.isdigit() or len(raw) > 6:
+        raise NotFound()
+    release = int(raw)
+    dims = parse_dimensions(request.query.get("dimensions"))
+    filters = parse_filters(request.query, dims)
+
+    def work(cur):
+        cur.execute(_LIST_SQL.replace("ORDER BY", "AND release = %s ORDER BY"), (year, release))
+        row = cur.fetchone()
+        if row is None:
+            raise NotFound({"nb": "Ingen slik utgave av statistikken.",
+                            "en": "No such release of the statistics."})
+        return row, statistics.read_table(cur, year, release, dims)
+
+    row, cells = db.read(work)
+    return Reply({"year": year, **_release_view(row), "dimensions": list(dims),
+                  "cells": statistics.select(cells, filters), **_META})
