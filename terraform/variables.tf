@@ -180,6 +180,17 @@ variable "log_level" {
   }
 }
 
+variable "log_retention_days" {
+  description = "Days Cloud Logging keeps the functions' logs (the _Default bucket); the data map's cloud-logging store states the same."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.log_retention_days >= 1 && var.log_retention_days <= 30
+    error_message = "log_retention_days must be between 1 and 30 (logs hold member pseudonyms)."
+  }
+}
+
 # --- Cloud SQL for PostgreSQL ------------------------------------------------------------------
 
 variable "sql_instance_name" {

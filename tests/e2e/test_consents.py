@@ -136,21 +136,92 @@ def _publish(api, staff_token, purpose, material, effective_from=None):
         "changes": {"nb": "Vi har endret teksten.", "en": "We changed the text."}})
 
 
-def test_a_material_change_stops_processing_until_the_member_consents_again(api, token):
+def _make_effective(db_exec, purpose, version):
+    """Time passes: the notice period of this version is over."""
+    db_exec("UPDATE consent_terms SET effective_from = now() - interval '1 second' "
+            "WHERE purpose = %s AND version = %s", (purpose, version))
+
+
+def test_a_material_change_is_told_first_and_applies_only_after_the_notice_period(
+        api, token, db_exec, stack):
+    """R8: "Alle endringer vil iverksettes først når de har blitt kommunisert." Publishing a
+    material change gives it an effective date TERMS_NOTICE_DAYS ahead, tells every member
+    whose consent it affects (inbox, neutral push), and the old consent keeps counting until
+    that date, not after unless renewed."""
     tok, officer = token(MEMBERS[7]), token("personvern")
+    ahead = token(MEMBERS[12])
     assert _give(api, tok, "marketing").status == 201
+    assert _give(api, ahead, "marketing").status == 201
     before = _terms(api, "marketing")["version"]
-    resp = _publish(api, officer, "marketing", material=True)
-    assert resp.status == 201 and resp.json()["version"] == before + 1
+    now = datetime.now(timezone.utc)
+    # too soon: the notice period is 30 days (core/config.py TERMS_NOTICE_DAYS)
+    early = _publish(api, officer, "marketing", True, now + timedelta(days=29))
+    assert early.status == 422 and early.json()["errors"][0]["field"] == "effective_from"
+    resp = api.post("/v1/admin/consent-terms", token=officer, json_body={
+        "purpose": "marketing", "material": True,
+        "title": {"nb": "Tilbud fra Lederne", "en": "Offers from Lederne"},
+        "text": {"nb": f"Ny tekst {uuid.uuid4().hex[:6]}", "en": "New text"},
+        "changes": {"nb": "Vi sender også SMS.", "en": "We also send text messages."}})
+    assert resp.status == 201, resp.text
+    published = resp.json()
+    version = published["version"]
+    assert version == before + 1 and published["notified"] >= 2
+    effective = datetime.fromisoformat(published["effective_from"].replace("Z", "+00:00"))
+    assert effective >= now + timedelta(days=30) - timedelta(minutes=1)
+    # the terms in force are still the old ones, and so is the consent
+    assert _terms(api, "marketing")["version"] == before
+    state = _state(api, tok, "marketing")
+    assert state["covered"] is True and state["needs_reconsent"] is False
+    pending = state["pending_change"]
+    assert pending["version"] == version and pending["material"] is True
+    assert pending["changes"]["en"] == "We also send text messages."
+    assert pending["consent_again_by"] == published["effective_from"]
+    # told in the inbox, with a neutral push, as a message needed even while restricted
+    def notice(t):
+        items = api.get("/v1/inbox", token=t).json()["items"]
+        return [i for i in items if i["deep_link"] == "lederappen://consents/marketing"]
+    [item] = eventually(lambda: notice(tok), timeout=30)
+    assert "Tilbud fra Lederne" in item["title"]["nb"] and item["sensitive"] is True
+    assert "SMS" in item["body"]["nb"] and "text messages" in item["body"]["en"]
+    # exactly the members whose latest marketing choice is "given" were told
+    told = {r[0] for r in db_exec("SELECT member_id FROM messages WHERE concerns = 'terms' "
+                                  "AND created_at >= %s", (now,))}
+    giving = {r[0] for r in db_exec(
+        "SELECT member_id FROM (SELECT DISTINCT ON (member_id) member_id, action FROM "
+        "consent_events WHERE purpose = 'marketing' ORDER BY member_id, id DESC) l "
+        "WHERE action = 'given'")}
+    assert told == giving and {MEMBERS[7], MEMBERS[12]} <= told
+    assert published["notified"] == len(giving)
+    # one member renews ahead, to the version to come
+    renew = api.post("/v1/consents", token=ahead, json_body={
+        "purpose": "marketing", "action": "give", "terms_version": version,
+        "text_hash": pending["text_hash"], "app_version": "3.2.1"})
+    assert renew.status == 201, renew.text
+    assert _state(api, ahead, "marketing")["pending_change"]["consent_again_by"] is None
+    # the date comes: the old consent stops counting, the renewed one counts
+    _make_effective(db_exec, "marketing", version)
     state = _state(api, tok, "marketing")
     assert state["needs_reconsent"] is True and state["covered"] is False
-    assert state["current_terms"]["changes"]["en"] == "We changed the text."
+    assert _state(api, ahead, "marketing")["covered"] is True
     old = api.post("/v1/consents", token=tok, json_body={
         "purpose": "marketing", "action": "give", "terms_version": before,
         "text_hash": "a" * 64})
     assert old.status == 409  # accepting a version that is not the current one
     assert _give(api, tok, "marketing").status == 201
     assert _state(api, tok, "marketing")["covered"] is True
+
+
+def test_a_non_material_change_is_listed_publicly_for_lederne_no(api, token):
+    officer = token("personvern")
+    resp = _publish(api, officer, "newsletter", material=False)
+    assert resp.status == 201
+    listed = api.get("/v1/consent-terms/changes?purpose=newsletter")
+    assert listed.status == 200 and listed.headers["Cache-Control"].startswith("public")
+    first = listed.json()["items"][0]
+    assert first["version"] == resp.json()["version"] and first["material"] is False
+    assert first["changes"]["nb"] == "Vi har endret teksten." and first["published_at"]
+    assert all(not i["material"] for i in api.get("/v1/consent-terms/changes").json()["items"])
+    assert api.get("/v1/consent-terms/changes?purpose=nothing").status == 422
 
 
 def test_a_non_material_change_needs_no_new_consent(api, token):
@@ -177,7 +248,7 @@ def test_future_terms_apply_only_from_their_date(api, token):
     officer = token("personvern")
     before = _terms(api, "mentor_contact_sharing")["version"]
     resp = _publish(api, officer, "mentor_contact_sharing", material=True,
-                    effective_from=datetime.now(timezone.utc) + timedelta(days=30))
+                    effective_from=datetime.now(timezone.utc) + timedelta(days=31))
     assert resp.status == 201
     assert _terms(api, "mentor_contact_sharing")["version"] == before
 

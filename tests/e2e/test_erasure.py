@@ -9,7 +9,8 @@ import pytest
 from infra.local import demo_data
 from tests.conftest import eventually
 from tests.support.firestore import emulator_client
-from tests.support.traces import consent as _consent, give_data, traces
+from tests.support.traces import (QueuedMessages, consent as _consent, fill_every_store,
+                                  forget_scan, give_data, traces)
 
 pytestmark = pytest.mark.stack
 MEMBERS = [m["member_id"] for m in demo_data.generate_members(400)[380:400]
@@ -203,3 +204,72 @@ def test_a_restriction_takes_the_member_off_the_newsletter_until_lifted(api, tok
     lift = request(api, token, member, "lift_restriction")
     api.post(f"/v1/admin/privacy-requests/{lift['id']}/approve", token=token(OFFICER))
     eventually(lambda: subscribed() is True, timeout=60)
+
+
+def needles_of(stack, pseudonyms, member, installation_id) -> dict[str, str]:
+    """What would link a store back to the member: the number, the pseudonym (audit trail,
+    tombstone, logs) and the device's id (the keyed hash of the installation id)."""
+    import base64
+
+    from lederappen.devices.service import device_id
+
+    key = base64.b64decode(stack.env["INSTALLATION_ID_KEY"])
+    return {"member number": member, "pseudonym": pseudonyms(member),
+            "installation hash": device_id(key, installation_id)}
+
+
+#: The one place an erased member may still be found (the data map's `erasure_tombstones`):
+#: their pseudonym for 30 days, so a message already on its way is dropped.
+TOMBSTONE = ["sql:erasure_tombstones.member_pseudonym:pseudonym:1"]
+
+
+def test_forget_proof_after_an_approved_request_only_the_tombstone_remains(
+        stack, api, token, db_exec, fs, pseudonyms):
+    """The adversary's scan: every column of every table cast to text, every Firestore
+    document, every message still queued in Pub/Sub, for the member number, the pseudonym
+    and the installation-id hash, after a member used every store and was erased."""
+    member, mentor, mentee = MEMBERS[8], MEMBERS[9], MEMBERS[10]
+    partners = [pseudonyms(mentor), pseudonyms(mentee)]
+    try:
+        _forget_proof(stack, api, token, db_exec, fs, pseudonyms, member, mentor, mentee)
+    finally:  # the suite's other tests count these entries globally: the partners' go now
+        db_exec("DELETE FROM audit_events WHERE member_pseudonym = ANY(%s)", (partners,))
+
+
+def _forget_proof(stack, api, token, db_exec, fs, pseudonyms, member, mentor, mentee):
+    from lederappen.core import datamap
+
+    filled = fill_every_store(api, token, db_exec, member, mentor, mentee)
+    needles = needles_of(stack, pseudonyms, member, filled["installation_id"])
+    queued = QueuedMessages(stack)
+    before = forget_scan(db_exec, fs, queued, needles)
+    for place in ("sql:audit_events.actor:pseudonym", "sql:salary_answers.member_id",
+                  "sql:mentorships.mentee_id", "sql:mentorships.mentor_id",
+                  "sql:mentorship_feedback.member_id", "firestore:devices/"):
+        assert any(f.startswith(place) for f in before), (place, before)
+    assert any(f.endswith("installation hash") for f in before)
+    queued.start()  # from here on, every message published is kept for the scan
+    try:
+        r = request(api, token, member, "erasure")
+        assert api.post(f"/v1/admin/privacy-requests/{r['id']}/approve",
+                        token=token(OFFICER)).status == 200
+        eventually(lambda: staff_view(api, token, r["id"])["status"] == "done", timeout=90)
+        eventually(lambda: not db_exec("SELECT 1 FROM outbox WHERE published_at IS NULL"),
+                   timeout=30)
+        found = forget_scan(db_exec, fs, queued, needles)
+    finally:
+        queued.stop()
+    assert found == TOMBSTONE
+    # what the member did to the partners stays for them, with a neutral actor
+    partners = [pseudonyms(mentor), pseudonyms(mentee)]
+    kept = db_exec("SELECT DISTINCT member_pseudonym FROM audit_events WHERE actor = %s "
+                   "AND action = 'shown_to_mentoring_partner'", (datamap.ERASED_ACTOR,))
+    assert {k for (k,) in kept} >= set(partners)
+    receipt = staff_view(api, token, r["id"])["receipt"]
+    assert receipt["counts"]["audit_events.actor"] >= 2
+    assert member not in json.dumps(receipt) and pseudonyms(member) not in json.dumps(receipt)
+    # and a partner asking who saw their data finds the entry, naming nobody
+    seen = api.get("/v1/privacy/access?store=audit_events", token=token(mentor)).json()
+    entries = [e for e in seen["sections"][0]["items"]
+               if e["action"] == "shown_to_mentoring_partner"]
+    assert entries and all(e["actor_kind"] == "member" and e["actor"] is None for e in entries)

@@ -14,7 +14,7 @@ from infra.local import demo_data, fire
 from lederappen.core import log
 from tests.conftest import LederneControl, eventually
 from tests.support.firestore import emulator_client
-from tests.support.traces import give_data, traces
+from tests.support.traces import QueuedMessages, fill_every_store, forget_scan, give_data, traces
 
 pytestmark = pytest.mark.stack
 ACTIVE = [m["member_id"] for m in demo_data.generate_members(400)[280:300]
@@ -172,3 +172,45 @@ def test_a_register_that_is_down_queues_nothing(stack, db_exec, lederne, api, to
     assert status == 503
     lederne.reset()
     assert traces(db_exec, emulator_client(stack), staying)
+
+
+def test_forget_proof_at_membership_end_only_the_tombstone_remains(
+        stack, api, token, db_exec, fs, pseudonyms):
+    """The adversary's scan after the nightly job forgot a member who had used every store
+    (tests/e2e/test_erasure.py has the same after a request): every column of every table,
+    every Firestore document, every message still queued in Pub/Sub."""
+    eventually(lambda: _idle(db_exec), timeout=120)
+    member, mentor, mentee = ACTIVE[3], ACTIVE[4], ACTIVE[5]
+    try:
+        _forget_proof(stack, api, token, db_exec, fs, pseudonyms, member, mentor, mentee)
+    finally:  # the suite's other tests count these entries globally: the partners' go now
+        db_exec("DELETE FROM audit_events WHERE member_pseudonym = ANY(%s)",
+                ([pseudonyms(mentor), pseudonyms(mentee)],))
+
+
+def _forget_proof(stack, api, token, db_exec, fs, pseudonyms, member, mentor, mentee):
+    from lederappen.core import datamap
+    from tests.e2e.test_erasure import TOMBSTONE, needles_of
+
+    filled = fill_every_store(api, token, db_exec, member, mentor, mentee)
+    needles = needles_of(stack, pseudonyms, member, filled["installation_id"])
+    queued = QueuedMessages(stack)
+    assert any(f.startswith("sql:audit_events.actor:pseudonym")
+               for f in forget_scan(db_exec, fs, queued, needles))
+    control = LederneControl(stack.urls["lederne"])
+    assert control.http.request(
+        "POST", f"{control.base}/_control/members/{member}/end").status == 204
+    queued.start()
+    try:
+        assert _fire(stack)["run"]["ended"] >= 1
+        eventually(lambda: _idle(db_exec), timeout=120)
+        eventually(lambda: not db_exec("SELECT 1 FROM outbox WHERE published_at IS NULL"),
+                   timeout=30)
+        found = forget_scan(db_exec, fs, queued, needles)
+    finally:
+        queued.stop()
+    assert found == TOMBSTONE
+    kept = db_exec("SELECT DISTINCT member_pseudonym FROM audit_events WHERE actor = %s "
+                   "AND action = 'shown_to_mentoring_partner'", (datamap.ERASED_ACTOR,))
+    assert {k for (k,) in kept} >= {pseudonyms(mentor), pseudonyms(mentee)}
+    assert traces(db_exec, fs, mentor) and traces(db_exec, fs, mentee)  # they keep theirs

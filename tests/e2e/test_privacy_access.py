@@ -143,7 +143,7 @@ def test_access_shows_every_store_of_the_data_map_labelled(api, token, arranged)
     body = resp.json()
     assert body["member_id"] == arranged["a"]
     assert [s["store"] for s in body["sections"]] == ["member_register"] + [
-        s.name for s in datamap.STORES]
+        s.name for s in (*datamap.STORES, *datamap.views())]
     for s in body["sections"]:
         for key in ("source", "title", "purpose", "retention"):
             assert s[key]["nb"] and s[key]["en"], (s["store"], key)
@@ -198,6 +198,42 @@ def test_the_audit_trail_shows_staff_by_name_and_another_member_by_kind_only(
         ("staff", "staff-0001"), ("member", None), ("job", "newsletter-sync")}
     assert _pseudonym(stack, arranged["b"]) not in resp.text
     assert _pseudonym(stack, arranged["a"]) not in resp.text
+
+
+def test_access_shows_what_the_member_did_to_another_and_batches_naming_them(
+        api, token, arranged, stack, db_exec):
+    """R1 covers rows that name the member outside their own member key: the audit entry
+    recording that B saw A's data (B is its actor), and a queued delivery batch naming B
+    among others; neither shows A, A's pseudonym or the other members of the batch."""
+    b, a = arranged["b"], arranged["a"]
+    outsider = MEMBERS[5]
+    row = db_exec("INSERT INTO outbox (topic, member_id, payload) VALUES ('message-delivery', "
+                  "NULL, %s) RETURNING id", (json.dumps(
+                      {"message_id": "access-e2e-msg", "batch": 7, "member_ids": [outsider, b]}),))
+    try:
+        resp = api.get("/v1/privacy/access", token=token(b))
+        assert resp.status == 200, resp.text
+        sec = _sections(resp.json())
+        [seen] = sec["audit_events_actor"]["items"]
+        assert (seen["category"], seen["action"], seen["purpose"]) == (
+            "mentoring", "read", "privacy e2e")
+        assert seen["meaning"]["category"]["nb"] and seen["meaning"]["action"]["en"] == "Read"
+        assert sec["audit_events_actor"]["title"]["en"].startswith("Audit trail: data about")
+        # (delivery batches of messages to all members name B too: this test's is the one)
+        [queued] = [i for i in sec["outbox_payload"]["items"]
+                    if i["message_id"] == "access-e2e-msg"]
+        assert queued["topic"] == "message-delivery" and queued["message_id"] == "access-e2e-msg"
+        assert queued["published_at"] is None
+        for hidden in (a, _pseudonym(stack, a), outsider, _pseudonym(stack, b)):
+            assert hidden not in resp.text
+        # A never sees the entry as one of their own actions, and pages of it work on their own
+        mine = _sections(api.get("/v1/privacy/access", token=token(a)).json())
+        assert mine["audit_events_actor"]["items"] == []
+        assert all(i["message_id"] != "access-e2e-msg" for i in mine["outbox_payload"]["items"])
+        one = api.get("/v1/privacy/access?store=audit_events_actor&limit=1", token=token(b))
+        assert one.status == 200 and one.json()["sections"][0]["total"] == 1
+    finally:
+        db_exec("DELETE FROM outbox WHERE id = %s", (row[0][0],))
 
 
 def test_another_members_data_never_appears(api, token, arranged, stack):

@@ -279,12 +279,12 @@ def register(api, tok) -> str:
     return value
 
 
-def send(api, token, audience, category="news", title="Nytt fra Lederne") -> str:
+def send(api, token, audience, category="news", title="Nytt fra Lederne", concerns=None) -> str:
     resp = api.post("/v1/admin/messages", token=token(EDITOR), headers={
         "Idempotency-Key": str(uuid.uuid4())}, json_body={
         "category": category, "title": {"nb": title, "en": "News from Lederne"},
         "body": {"nb": "Les mer i appen.", "en": "Read more in the app."},
-        "audience": audience})
+        "audience": audience, **({"concerns": concerns} if concerns else {})})
     assert resp.status == 201, resp.text
     return resp.json()["id"]
 
@@ -325,12 +325,19 @@ def test_a_restricted_member_gets_only_the_messages_they_need_until_lifted(
                        category="marketing"),
         "marketing to the member": send(api, token, {"kind": "member", "member_id": member},
                                         category="marketing"),
-    }
-    needed = {
-        "service message": send(api, token, {"kind": "member", "member_id": member},
-                                title="Om medlemskapet ditt"),
+        # an editor's message to the member alone is not needed unless it says what for
+        "news to the member": send(api, token, {"kind": "member", "member_id": member},
+                                   title="Nyhet til deg"),
         "their mentorship": send(api, token, {"kind": "member", "member_id": member},
                                  category="mentor_updates", title="Mentoren din"),
+    }
+    needed = {
+        "their membership": send(api, token, {"kind": "member", "member_id": member},
+                                 title="Om medlemskapet ditt", concerns="membership"),
+        "their request": send(api, token, {"kind": "member", "member_id": member},
+                              title="Om henvendelsen din", concerns="privacy_request"),
+        "a change of terms": send(api, token, {"kind": "member", "member_id": member},
+                                  title="Endrede vilkår", concerns="terms"),
     }
     for what, message_id in optional.items():
         assert outcome(db_exec, message_id, member) == "restricted", what

@@ -47,10 +47,10 @@ def test_derived_state_follows_the_policy_for_any_sequence(conn, ops):
         for op in ops:
             now += timedelta(seconds=1)
             if op[0] == "publish":
-                t = service.publish_terms(
+                t, _ = service.publish_terms(
                     cur, purpose=PURPOSE, title={"nb": "t", "en": "t"},
-                    text={"nb": f"x{now}", "en": "x"}, changes=None, material=op[1],
-                    effective_from=now, now=now)
+                    text={"nb": f"x{now}", "en": "x"}, changes={"nb": "c", "en": "c"},
+                    material=op[1], effective_from=now, now=now, notice_days=0)
                 current = t.version
                 if op[1]:
                     required = t.version
@@ -112,8 +112,9 @@ def test_covered_members_agrees_with_covers_for_every_member(conn):
         act(members[3], "given", now)                      # before a material change
         later = now + timedelta(seconds=5)
         service.publish_terms(cur, purpose=PURPOSE, title={"nb": "t", "en": "t"},
-                              text={"nb": f"material {later}", "en": "x"}, changes=None,
-                              material=True, effective_from=later, now=later)
+                              text={"nb": f"material {later}", "en": "x"},
+                              changes={"nb": "c", "en": "c"}, material=True,
+                              effective_from=later, now=later, notice_days=0)
         act(members[4], "given", later)                    # after it: covered
         # members[5]: never
         assert terms.version >= 1

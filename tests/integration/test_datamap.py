@@ -40,6 +40,53 @@ def test_every_member_key_column_of_a_declared_table_is_declared(db_exec):
     assert not missing, f"member key columns not declared in the data map: {missing}"
 
 
+#: Column types that can carry a member key inside a larger value.
+_CARRIER_TYPES = ("json", "jsonb", "ARRAY", "bytea")
+#: Column names that suggest a member key, a pseudonym or a person.
+_SUGGESTIVE = r"(member|actor|owner|pseudonym|subject|_by$|recipient|cursor|^body$|^payload$)"
+
+
+def test_every_column_that_can_name_a_member_is_accounted_for(db_exec):
+    """Derived from the live schema, not from the data map: every JSON, array or bytes column,
+    and every column whose name suggests a member, is a store's member key, a declared
+    reference (actor, payload, copy), or listed with the reason it holds no member."""
+    rows = db_exec(
+        "SELECT c.table_name, c.column_name FROM information_schema.columns c "
+        "JOIN information_schema.tables t USING (table_schema, table_name) "
+        "WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' "
+        "AND (c.data_type = ANY(%s) OR c.column_name ~ %s)",
+        (list(_CARRIER_TYPES), _SUGGESTIVE))
+    candidates = {(t, c) for t, c in rows if t not in datamap.NOT_MEMBER_DATA}
+    assert ("audit_events", "actor") in candidates and ("outbox", "payload") in candidates
+    accounted = datamap.accounted_columns()
+    missing = sorted(candidates - set(accounted))
+    assert not missing, f"columns that can name a member, not in the data map: {missing}"
+    stale = sorted(set(accounted) - candidates - {
+        (s.name, k) for s in datamap.sql_tables().values() for k in s.member_keys})
+    assert not stale, f"the data map accounts for columns that do not exist: {stale}"
+
+
+def test_every_reference_match_and_key_listing_is_valid_sql(stack):
+    conn = stack.cluster.connect()
+    try:
+        cur = conn.cursor()
+        for store in datamap.sql_tables().values():
+            for r in store.references:
+                assert r.erase in datamap.REFERENCE_ERASE and r.shape in datamap.REFERENCE_SHAPES
+                assert r.key_form in datamap.KEY_FORMS
+                if r.erase != "with_row" or r.export_columns:
+                    assert r.match, f"{store.name}.{r.column}: how is the member found?"
+                if r.match:
+                    sql, n = r.match_sql
+                    cur.execute(f"SELECT count(*) FROM {datamap.quote_ident(store.name)} "
+                                f"WHERE {sql}", tuple(["x"] * n))
+                if r.keys:
+                    cur.execute(f"SELECT {r.keys} FROM {datamap.quote_ident(store.name)}")
+        conn.rollback()
+    finally:
+        conn.close()
+
+
 def test_every_store_states_purpose_basis_and_retention_in_both_languages():
     for store in datamap.STORES:
         assert store.legal_basis

@@ -12,8 +12,8 @@ from lederappen.notifications.message import CATEGORIES
 AUDIENCES = ("all", "county", "interest", "member")
 
 
-def stored(category="news", audience_kind="all"):
-    return SimpleNamespace(category=category, audience_kind=audience_kind)
+def stored(category="news", audience_kind="all", concerns=None):
+    return SimpleNamespace(category=category, audience_kind=audience_kind, concerns=concerns)
 
 
 def decide(msg, *, active=True, restricted=False, categories=None, channels=None,
@@ -28,21 +28,34 @@ def test_a_restricted_member_gets_no_message_sent_to_many(kind, category):
 
 
 def test_a_restricted_member_gets_no_marketing_even_addressed_to_them_alone():
-    msg = stored("marketing", "member")
+    msg = stored("marketing", "member", concerns="membership")
     assert not delivery.needed(msg)
     assert decide(msg, restricted=True) == ("restricted", False, False)
 
 
+@pytest.mark.parametrize("concerns", ["privacy_request", "membership", "terms"])
 @pytest.mark.parametrize("category", [c for c in CATEGORIES if c != "marketing"])
-def test_a_restricted_member_still_gets_a_direct_message_about_their_own_affairs(category):
-    msg = stored(category, "member")
+def test_a_restricted_member_still_gets_a_direct_message_about_their_own_affairs(category,
+                                                                                 concerns):
+    msg = stored(category, "member", concerns)
     assert delivery.needed(msg)
     categories = [category]
     assert decide(msg, restricted=True, categories=categories) == ("delivered", True, True)
 
 
+@pytest.mark.parametrize("category", [c for c in CATEGORIES if c != "marketing"])
+def test_an_editors_direct_message_that_concerns_nothing_needed_waits_for_the_lifting(
+        category):
+    """The editor's "news to you", the mentoring programme's updates: processing for them is
+    what a restriction stops (issue 18)."""
+    msg = stored(category, "member")
+    assert not delivery.needed(msg)
+    assert decide(msg, restricted=True, categories=[category]) == ("restricted", False, False)
+    assert decide(msg, categories=[category]) == ("delivered", True, True)
+
+
 def test_the_members_category_choice_still_applies_to_a_needed_message():
-    msg = stored("mentor_updates", "member")
+    msg = stored("mentor_updates", "member", "membership")
     assert decide(msg, restricted=True, categories=["news"]) == ("category_off", False, False)
 
 
@@ -101,5 +114,6 @@ def test_a_retried_push_goes_only_to_members_who_still_want_it():
     members = [r[0] for r in cur.rows]
     assert delivery.still_wanted(cur, stored("news", "county"), members, None) == {"still"}
     # a message the member needs goes despite the restriction, not past their own choices
-    assert delivery.still_wanted(cur, stored("news", "member"), members, None) == {
-        "still", "restricted_since"}
+    assert delivery.still_wanted(cur, stored("news", "member", "membership"), members,
+                                 None) == {"still", "restricted_since"}
+    assert delivery.still_wanted(cur, stored("news", "member"), members, None) == {"still"}

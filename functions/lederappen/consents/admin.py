@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from ..core import db, idempotency, pagination
+from ..core import db, idempotency, outbox, pagination
 from ..core.http import Api, Reply, Request
 from ..core.validation import Body, Timestamp, field_error
 from . import service
@@ -26,26 +26,33 @@ class TermsDraft(Body):
     title: Localised
     text: Localised
     material: bool
-    effective_from: Timestamp
+    #: Left out: now for a non-material change, TERMS_NOTICE_DAYS from now for a material one.
+    effective_from: Timestamp | None = None
     changes: Localised | None = None
 
 
 @api.post("/v1/admin/consent-terms", body=TermsDraft)
 def publish_terms(request: Request) -> Reply:
     d: TermsDraft = request.body
-    if d.effective_from.tzinfo is None:
+    if d.effective_from is not None and d.effective_from.tzinfo is None:
         raise field_error("effective_from", "timezone", "Tidspunktet må ha tidssone.",
                           "The time must carry a time zone.")
 
+    queued: list[int] = []
+
     def work(cur) -> Reply:
-        terms = service.publish_terms(
+        terms, outbox_ids = service.publish_terms(
             cur, purpose=d.purpose, title=msgspec.structs.asdict(d.title),
             text=msgspec.structs.asdict(d.text),
             changes=msgspec.structs.asdict(d.changes) if d.changes else None,
-            material=d.material, effective_from=d.effective_from, now=datetime.now(timezone.utc))
-        return Reply(terms.public(), status=201)
+            material=d.material, effective_from=d.effective_from, now=datetime.now(timezone.utc),
+            notice_days=request.settings.terms_notice_days)
+        queued.extend(outbox_ids)
+        return Reply({**terms.public(), "notified": len(outbox_ids)}, status=201)
 
-    return idempotency.run(request, msgspec.json.encode(d), work)
+    reply = idempotency.run(request, msgspec.json.encode(d), work)
+    outbox.flush(request.settings.google_cloud_project, queued)
+    return reply
 
 
 @api.get("/v1/admin/consent-terms")

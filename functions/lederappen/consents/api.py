@@ -32,8 +32,11 @@ def _now() -> datetime:
 @api.get("/v1/consents")
 def get_consents(request: Request) -> Reply:
     def work(cur):
-        states = service.states(cur, request.member_id, _now())
-        return {"consents": [s.public() for s in states.values()],
+        now = _now()
+        states = service.states(cur, request.member_id, now)
+        pending = service.pending_terms(cur, now)
+        return {"consents": [{**s.public(), "pending_change": service.pending_change(
+                    s, pending.get(s.purpose))} for s in states.values()],
                 "newsletter_sync": service.newsletter_status(cur, request.member_id)}
 
     return Reply(db.read(work))
@@ -73,6 +76,14 @@ def terms_in_force(request: Request) -> Reply:
     terms = db.read(lambda cur: service.terms_in_force(cur, _now()))
     return Reply({"terms": [t.public() for t, _ in terms.values()]},
                  headers={"Cache-Control": "public, max-age=60"})
+
+
+@api.get("/v1/consent-terms/changes")
+def non_material_changes(request: Request) -> Reply:
+    """Public: every non-material change of the consent terms, for lederne.no to list."""
+    purpose = pagination.choice(request.query, "purpose", service.PURPOSES)
+    items = db.read(lambda cur: service.non_material_changes(cur, purpose))
+    return Reply({"items": items}, headers={"Cache-Control": "public, max-age=300"})
 
 
 @api.get("/v1/consent-terms/{purpose}/{version}", params={"version": PositiveInt32})

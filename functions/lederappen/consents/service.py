@@ -3,8 +3,14 @@
 * Every processing that rests on consent has a purpose with versioned terms.
 * Giving or withdrawing appends a ledger row with the exact terms version and a hash of the
   exact text shown; the current state is derived from the latest row, never stored as a flag.
-* After a material change, an earlier consent no longer covers the purpose: `covered` turns
-  false until the member accepts the new version (R8). Non-material changes need nothing.
+* A material change is told before it applies (R8): publishing it gives it an effective date
+  at least `TERMS_NOTICE_DAYS` after publication, and every member whose consent it affects
+  (their latest choice for the purpose is "given") gets a direct message (inbox and a neutral
+  push, through the message pipeline, which keeps to their channels; one they need even while
+  restricted) asking them to consent again. Their consent keeps counting until the effective
+  date; from then on `covered` is false unless they accepted the new version, which they can
+  do as soon as it is published (`pending`). Non-material changes need nothing, and are
+  listed publicly (`non_material_changes`) for lederne.no.
 * Withdrawal takes effect at once: every path that processes asks `covers()` at the moment it
   processes (the marketing sender re-checks at send time).
 * Restriction of processing (R3) overrides every consent.
@@ -17,8 +23,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..core.problems import Conflict, NotFound
 from ..core.validation import field_error
@@ -184,7 +191,11 @@ def record(cur, member_id: str, *, purpose: str, action: str, terms_version: int
         # Withdrawing is always allowed, also from an app still showing older terms: it is
         # recorded against the terms in force, whatever version the app sent.
         terms = current.current_terms
-    elif terms.version != current.current_terms.version:
+    elif terms.version != current.current_terms.version and not (
+            terms.version > current.current_terms.version
+            and (pending := pending_terms(cur, now).get(purpose)) is not None
+            and pending.version == terms.version):
+        # the version in force, or the one published to come (consent renewed ahead)
         raise Conflict({"nb": "Vilkårene er endret. Hent gjeldende vilkår og prøv igjen.",
                         "en": "The terms have changed. Fetch the terms in force and try again."},
                        current_version=current.current_terms.version)
@@ -262,14 +273,97 @@ def newsletter_status(cur, member_id: str) -> dict[str, Any] | None:
             "confirmed": row[3] is not None, "confirmed_at": _ts(row[3]) if row[3] else None}
 
 
+def pending_terms(cur, now: datetime) -> dict[str, Terms]:
+    """Per purpose: the latest version published but not yet in force (what changes, from
+    when), for the app to show and for consent to be renewed ahead."""
+    cur.execute(f"SELECT DISTINCT ON (purpose) {_TERMS_COLUMNS} FROM consent_terms "
+                "WHERE effective_from > %s ORDER BY purpose, version DESC", (now,))
+    return {r[0]: _terms(r) for r in cur.fetchall()}
+
+
+def pending_change(state: State, pending: Terms | None) -> dict[str, Any] | None:
+    """What the app shows beside a consent: the change to come, from when, and whether the
+    member must consent again to keep it (a material change of a consent they gave)."""
+    if pending is None:
+        return None
+    renew = (pending.material and state.status == "given"
+             and (state.accepted_version or 0) < pending.version)
+    return {**pending.public(), "consent_again_by": _ts(pending.effective_from) if renew else None}
+
+
+def non_material_changes(cur, purpose: str | None) -> list[dict[str, Any]]:
+    """Every non-material change (wording, clarifications), newest first: public, for
+    lederne.no to list; a material one is told to the members it affects instead."""
+    cur.execute(f"SELECT {_TERMS_COLUMNS}, published_at FROM consent_terms WHERE NOT material "
+                "AND version > 1 AND (%s::text IS NULL OR purpose = %s) "
+                "ORDER BY published_at DESC, purpose, version DESC", (purpose, purpose))
+    return [{**_terms(r[:-1]).public(), "published_at": _ts(r[-1])} for r in cur.fetchall()]
+
+
+#: Who a terms notice comes from (messages.created_by).
+NOTICE_SENDER = "consent-terms"
+_OSLO = ZoneInfo("Europe/Oslo")
+
+
+def notice(terms: Terms) -> dict[str, Any]:
+    """The direct message telling a member that terms they consented to change (R8): what
+    changes and from when, and that their consent counts until then and not after unless they
+    consent again. Sensitive, so the push shows only a neutral text."""
+    day = terms.effective_from.astimezone(_OSLO)
+    changes = terms.changes or {"nb": "", "en": ""}
+    return {
+        "category": "news",
+        "concerns": "terms",
+        "sensitive": True,
+        "deep_link": f"lederappen://consents/{terms.purpose}",
+        "title": {"nb": f"Endrede vilkår: {terms.title['nb']}"[:120],
+                  "en": f"Changed terms: {terms.title['en']}"[:120]},
+        "body": {
+            "nb": (f"Vilkårene for samtykket ditt «{terms.title['nb']}» endres fra "
+                   f"{day:%d.%m.%Y}. {changes['nb'][:2000]} Samtykket ditt gjelder fram til "
+                   "da, men ikke etter, med mindre du godtar de nye vilkårene i appen under "
+                   "Profil > Samtykker.").replace("  ", " "),
+            "en": (f"The terms of your consent \"{terms.title['en']}\" change from "
+                   f"{day:%Y-%m-%d}. {changes['en'][:2000]} Your consent counts until then, "
+                   "but not after unless you accept the new terms in the app under "
+                   "Profile > Consents.").replace("  ", " "),
+        },
+    }
+
+
+def consenting_members(cur, purpose: str) -> list[str]:
+    """The members whose latest choice for `purpose` is "given": those a change affects."""
+    cur.execute("SELECT member_id FROM (SELECT DISTINCT ON (member_id) member_id, action "
+                "FROM consent_events WHERE purpose = %s ORDER BY member_id, id DESC) latest "
+                "WHERE action = 'given' ORDER BY member_id", (purpose,))
+    return [r[0] for r in cur.fetchall()]
+
+
 def publish_terms(cur, *, purpose: str, title: dict, text: dict, changes: dict | None,
-                  material: bool, effective_from: datetime, now: datetime) -> Terms:
-    """Staff publish a new version of a purpose's terms; versions are never edited."""
+                  material: bool, effective_from: datetime | None, now: datetime,
+                  notice_days: int = 30) -> tuple[Terms, list[int]]:
+    """Staff publish a new version of a purpose's terms; versions are never edited. A
+    material change applies `notice_days` after publication at the earliest (left out: just
+    then), and the members whose consent it affects are told in the same transaction (direct
+    messages through the message pipeline). Returns the terms and the outbox ids to flush."""
     if purpose not in PURPOSES:
         raise field_error("purpose", "enum", "Ukjent formål.", "Unknown purpose.")
+    earliest = now + timedelta(days=notice_days) if material else now
+    if effective_from is None:
+        effective_from = earliest
     if (now - effective_from).total_seconds() > 60:
         raise field_error("effective_from", "past", "Kan ikke gjelde fra et tidspunkt som er passert.",
                           "Cannot take effect in the past.")
+    if material and (earliest - effective_from).total_seconds() > 60:
+        raise field_error(
+            "effective_from", "notice",
+            f"En vesentlig endring må varsles {notice_days} dager før den gjelder: tidligst "
+            f"{earliest.astimezone(_OSLO):%d.%m.%Y %H:%M}.",
+            f"A material change must be announced {notice_days} days before it applies: "
+            f"{earliest.isoformat(timespec='minutes')} at the earliest.")
+    if material and not changes:
+        raise field_error("changes", "required", "Si hva som endres.",
+                          "Say what changes.")
     digest = text_hash(title["nb"], title["en"], text["nb"], text["en"])
     # The next version number; two concurrent publishes for one purpose collide on the primary
     # key and the loser gets a 409 (ON CONFLICT DO NOTHING returns no row).
@@ -285,4 +379,15 @@ def publish_terms(cur, *, purpose: str, title: dict, text: dict, changes: dict |
         raise Conflict({"nb": "En annen versjon ble publisert samtidig. Prøv igjen.",
                         "en": "Another version was published at the same time. Try again."})
     version = row[0]
-    return Terms(purpose, version, title, text, changes, digest, material, effective_from)
+    terms = Terms(purpose, version, title, text, changes, digest, material, effective_from)
+    if not material:
+        return terms, []
+    from ..notifications import outgoing
+
+    members = consenting_members(cur, purpose)
+    draft = notice(terms)  # one object: send_direct_many checks it once
+    outbox_ids = outgoing.send_direct_many(cur, [(m, draft) for m in members],
+                                           created_by=NOTICE_SENDER, now=now)
+    cur.execute("UPDATE consent_terms SET notified_at = %s, notified = %s "
+                "WHERE purpose = %s AND version = %s", (now, len(members), purpose, version))
+    return terms, outbox_ids

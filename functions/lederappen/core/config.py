@@ -113,6 +113,9 @@ SETTINGS: tuple[Setting, ...] = (
             secret=True),
     Setting("LOG_LEVEL", "common", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO",
             "Lowest log severity written."),
+    Setting("TERMS_NOTICE_DAYS", "common", _int(0, 365), 30,
+            "Days between publishing a material change of consent terms and the day it "
+            "applies at the earliest; members whose consent it affects are told at once (R8)."),
     Setting("MAX_REQUEST_BYTES", "common", _int(1024, 10 * 1024 * 1024), 65536,
             "Largest request body accepted (413 above it)."),
     # db: Cloud SQL for PostgreSQL

@@ -61,6 +61,9 @@ class Draft(Body):
     #: off the lock screen), not for messages to many.
     sensitive: bool | None = None
     send_at: Timestamp | None = None
+    #: A message to one member that they need even while their processing is restricted:
+    #: about their privacy request, their membership, or a change of terms (delivery.needed).
+    concerns: Literal["privacy_request", "membership", "terms"] | None = None
 
 
 def _now() -> datetime:
@@ -84,6 +87,12 @@ def _check(request: Request, d: Draft, now: datetime) -> None:
     if a.kind != "member" and a.member_id is not None:
         errors.append(("audience.member_id", "not_allowed", "Brukes bare for ett medlem.",
                        "Only used for one member."))
+    if a.kind != "member" and d.concerns is not None:
+        errors.append(("concerns", "not_allowed", "Brukes bare for ett medlem.",
+                       "Only used for one member."))
+    if d.concerns is not None and d.category == "marketing":
+        errors.append(("concerns", "not_allowed", "Markedsføring er aldri nødvendig.",
+                       "Marketing is never needed."))
     if a.kind == "member" and a.member_id is None:
         errors.append(("audience.member_id", "required", "Mangler medlemsnummer.",
                        "A member id is required."))
@@ -146,7 +155,7 @@ def create_message(request: Request) -> Reply:
                           "sensitive": _sensitive(d)},
             audience_kind=d.audience.kind, audience_value=d.audience.value,
             member_id=d.audience.member_id, send_at=d.send_at,
-            created_by=request.principal.subject, now=now)
+            created_by=request.principal.subject, now=now, concerns=d.concerns)
         if d.audience.member_id is not None:
             _audit(cur, request, d.audience.member_id, "direct_message_addressed", now)
         if outbox_id is not None:

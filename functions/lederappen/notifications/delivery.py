@@ -61,12 +61,13 @@ def _now() -> datetime:
 
 def needed(stored: outgoing.Stored) -> bool:
     """Does the member need this message even while their processing is restricted (GDPR
-    Art. 18)? Yes for a message to them alone, about their own affairs (their mentorship,
-    their membership: a direct message from the app or from member service), unless it is
-    marketing. No for a message to many (everyone, a county, an interest group): those are
-    optional, and a restricted member does not get them. The member's category choice still
-    applies to a needed message."""
-    return stored.audience_kind == "member" and stored.category != "marketing"
+    Art. 18)? Only a message to them alone that concerns their privacy request, their
+    membership or a change of the terms they consented to (`messages.concerns`, set by the
+    feature or by the editor), never marketing. Everything else, an editor's direct message
+    and the mentoring programme's included, waits for the restriction to be lifted. The
+    member's category choice still applies to a needed message."""
+    return (stored.audience_kind == "member" and stored.concerns is not None
+            and stored.category != "marketing")
 
 
 def needs_consent(stored: outgoing.Stored) -> set[str]:

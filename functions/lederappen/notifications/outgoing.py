@@ -28,7 +28,8 @@ DELIVERY_TOPIC = "message-delivery"
 
 _COLUMNS = ("id, category, title_nb, title_en, body_nb, body_en, deep_link, sensitive, "
             "audience_kind, audience_value, member_id, send_at, status, origin, created_by, "
-            "created_at, cancelled_at, started_at, audience_size, fanned_out_at, outbox_id")
+            "created_at, cancelled_at, started_at, audience_size, fanned_out_at, outbox_id, "
+            "concerns")
 
 
 class Stored:
@@ -39,7 +40,7 @@ class Stored:
          self.deep_link, self.sensitive, self.audience_kind, self.audience_value,
          self.member_id, self.send_at, self.status, self.origin, self.created_by,
          self.created_at, self.cancelled_at, self.started_at, self.audience_size,
-         self.fanned_out_at, self.outbox_id) = row
+         self.fanned_out_at, self.outbox_id, self.concerns) = row
         self.id = str(self.id)
 
     def message(self) -> Message:
@@ -67,6 +68,7 @@ class Stored:
             "cancelled_at": _ts(self.cancelled_at),
             "started_at": _ts(self.started_at),
             "fanned_out_at": _ts(self.fanned_out_at),
+            "concerns": self.concerns,
         }
 
 
@@ -82,7 +84,8 @@ def load(cur, message_id: str, *, for_update: bool = False) -> Stored | None:
 
 def create(cur, *, message: dict[str, Any], audience_kind: str, audience_value: str | None,
            member_id: str | None, send_at: datetime | None, created_by: str,
-           origin: str = "editor", now: datetime) -> tuple[Stored, int | None]:
+           origin: str = "editor", now: datetime,
+           concerns: str | None = None) -> tuple[Stored, int | None]:
     """Stores a message and queues its fan-out. Returns the message and the outbox id to
     flush after the commit (None when it is scheduled for later)."""
     message_id = str(uuid.uuid4())
@@ -93,12 +96,12 @@ def create(cur, *, message: dict[str, Any], audience_kind: str, audience_value: 
     cur.execute(
         "INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, deep_link, "
         "sensitive, audience_kind, audience_value, member_id, send_at, origin, created_by, "
-        "created_at, outbox_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-        f"%s, %s) RETURNING {_COLUMNS}",
+        "created_at, outbox_id, concerns) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+        f"%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
         (message_id, message["category"], message["title"]["nb"], message["title"]["en"],
          message["body"]["nb"], message["body"]["en"], message.get("deep_link"),
          bool(message.get("sensitive")), audience_kind, audience_value, member_id,
-         due or now, origin, created_by, now, outbox_id))
+         due or now, origin, created_by, now, outbox_id, concerns))
     stored = Stored(cur.fetchone())
     return stored, (None if due else outbox_id)
 
@@ -107,7 +110,8 @@ def send_direct_many(cur, drafts: list[tuple[str, dict[str, Any]]], *, created_b
                      now: datetime) -> list[int]:
     """Direct messages, one member each (a matching round tells thousands of members about
     their proposals at once): each draft is (member_id, {category, title, body, deep_link,
-    sensitive}); sensitive unless a draft says otherwise. One statement however many drafts;
+    sensitive, concerns}); sensitive unless a draft says otherwise; `concerns` (privacy_request,
+    membership, terms) makes it one a restricted member still gets (delivery.needed). One statement however many drafts;
     returns the outbox ids to flush after the commit, in the order of `drafts`.
 
     Many messages usually share one draft (the same dict object): each distinct object is
@@ -127,12 +131,12 @@ def send_direct_many(cur, drafts: list[tuple[str, dict[str, Any]]], *, created_b
         k = number.get(id(draft))
         if k is None:
             full = {"sensitive": True, "deep_link": None, **draft}
-            parse({**full, "message_id": "check"})
+            parse({**{k: v for k, v in full.items() if k != "concerns"}, "message_id": "check"})
             k = number[id(draft)] = len(distinct)
             distinct.append({"k": k, "c": full["category"], "tn": full["title"]["nb"],
                              "te": full["title"]["en"], "bn": full["body"]["nb"],
                              "be": full["body"]["en"], "dl": full["deep_link"],
-                             "s": bool(full["sensitive"])})
+                             "s": bool(full["sensitive"]), "x": full.get("concerns")})
         rows.append((member_id, k))
     # r: one row per message, in the order of `drafts` (n); o: its fan-out start in the
     # outbox; the messages rows (data-modifying CTEs run once, whether read or not); then the
@@ -144,11 +148,11 @@ def send_direct_many(cur, drafts: list[tuple[str, dict[str, Any]]], *, created_b
         "SELECT %s, m, jsonb_build_object('message_id', i, 'step', 0, 'cursor', NULL) "
         "FROM r ORDER BY n RETURNING id, (payload->>'message_id')::uuid AS i), "
         "d AS (SELECT * FROM json_to_recordset(%s::json) AS d(k int, c text, tn text, te text, "
-        "bn text, be text, dl text, s boolean)), "
+        "bn text, be text, dl text, s boolean, x text)), "
         "w AS (INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, "
         "deep_link, sensitive, audience_kind, member_id, send_at, origin, created_by, "
-        "created_at, outbox_id) SELECT r.i, d.c, d.tn, d.te, d.bn, d.be, d.dl, d.s, 'member', "
-        "r.m, %s, 'system', %s, %s, o.id FROM r JOIN o USING (i) JOIN d USING (k)) "
+        "created_at, outbox_id, concerns) SELECT r.i, d.c, d.tn, d.te, d.bn, d.be, d.dl, d.s, "
+        "'member', r.m, %s, 'system', %s, %s, o.id, d.x FROM r JOIN o USING (i) JOIN d USING (k)) "
         "SELECT o.id FROM r JOIN o USING (i) ORDER BY r.n",
         (json.dumps(rows), FANOUT_TOPIC, json.dumps(distinct), now, created_by, now))
     return [r[0] for r in cur.fetchall()]

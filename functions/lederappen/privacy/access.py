@@ -76,6 +76,14 @@ IN_TRANSIT_NOTE = {
           "is kept of them is under \"Outgoing messages\" and \"Messages that could not be "
           "processed\".",
 }
+OUTSIDE_NOTE = {
+    "nb": "Logger og sikkerhetskopier kan ikke slås opp per medlem, så de kan ikke listes her. "
+          "De slettes etter tiden som står under «lagringstid»; etter en sletting er "
+          "opplysningene dine ute av dem innen tiden under «erased_after».",
+    "en": "Logs and backups cannot be looked up per member, so they cannot be listed here. "
+          "They are deleted after the time under \"retention\"; after an erasure your data "
+          "has left them within the time under \"erased_after\".",
+}
 NOT_IN_REGISTER_NOTE = {
     "nb": "Medlemsregisteret kjenner deg ikke (lenger), så ingen profil ble hentet.",
     "en": "The member register does not (or no longer) know you, so no profile was read.",
@@ -212,18 +220,18 @@ def sql_page(cur, store: Store, member_id: str, *, pseudonym: Callable[[str], st
     select += order
     select.append("count(*) OVER ()")
     where = store.match_sql
-    params += [key] * len(store.member_keys)
+    params += [key] * store.match_arity
     if after is not None:
         where += f" AND ({', '.join(order)}) < ({', '.join(['%s'] * len(order))})"
         params += after
-    sql = (f"SELECT {', '.join(select)} FROM {_q(store.name)} WHERE {where} "
+    sql = (f"SELECT {', '.join(select)} FROM {_q(store.table)} WHERE {where} "
            f"ORDER BY {', '.join(o + ' DESC' for o in order)} LIMIT %s")
     cur.execute(sql, (*params, limit + 1))
     rows = cur.fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
     items = [{c.name: plain(v, c.omit) for c, v in zip(shown, row[:width])} for row in rows]
-    if store.name == "audit_events" and derived:  # codes in the member's words
+    if store.table == "audit_events" and derived:  # codes in the member's words
         from ..core import audit
 
         for item in items:
@@ -231,8 +239,8 @@ def sql_page(cur, store: Store, member_id: str, *, pseudonym: Callable[[str], st
     if after is None:
         total = int(rows[0][-1]) if rows else 0
     else:  # the window counted only what is after the cursor
-        cur.execute(f"SELECT count(*) FROM {_q(store.name)} WHERE {store.match_sql}",
-                    tuple([key] * len(store.member_keys)))
+        cur.execute(f"SELECT count(*) FROM {_q(store.table)} WHERE {store.match_sql}",
+                    tuple([key] * store.match_arity))
         total = int(cur.fetchone()[0])
     next_cursor = encode_cursor(store, list(rows[-1][width:width + len(order)])) if more else None
     return Page(items, total, next_cursor, more)
@@ -308,12 +316,13 @@ def describe(store: Store, derived: bool = True) -> dict[str, Any]:
         "readers": readers(store.readers),
         "provided_by_member": store.provided_by_member,
         "fields": fields(columns(store, derived)),
+        "erased_after": dict(store.erased_after) if store.erased_after else None,
     }
 
 
 def _note(store: Store) -> dict[str, str] | None:
-    notes = [n for n in (store.note, IN_TRANSIT_NOTE if store.export == "in_transit" else None)
-             if n]
+    notes = [n for n in (store.note, IN_TRANSIT_NOTE if store.export == "in_transit" else None,
+                         OUTSIDE_NOTE if store.export == "outside" else None) if n]
     if not notes:
         return None
     return {lang: " ".join(n[lang] for n in notes) for lang in ("nb", "en")}
@@ -402,7 +411,7 @@ def read_pages(member_id: str, stores: Iterable[Store], *, snapshot: Callable, f
             if also_future is not None:
                 extra = also_future.result()
     for s in stores:
-        if s.export == "in_transit":
+        if s.export in ("in_transit", "outside"):
             pages[s.name] = Page([], None)
     return pages, extra
 
@@ -410,8 +419,10 @@ def read_pages(member_id: str, stores: Iterable[Store], *, snapshot: Callable, f
 def collect(member_id: str, *, snapshot: Callable, firestore_client, register: Register,
             pseudonym: Callable[[str], str], now: datetime,
             limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
-    """The whole access view: the profile, then every store of the data map in its order."""
-    stores = list(datamap.STORES)
+    """The whole access view: the profile, then every store of the data map in its order, then
+    the rows of other stores that name the member besides (`datamap.views`: what they did to
+    another member, messages naming them among others)."""
+    stores = [*datamap.STORES, *datamap.views()]
     pages, record = read_pages(member_id, stores, snapshot=snapshot,
                                firestore_client=firestore_client, pseudonym=pseudonym,
                                limit=limit, also=lambda: register.get_member(member_id))

@@ -74,7 +74,8 @@ def _attachment(name: str) -> str:
 def get_access(request: Request) -> Reply:
     limit = pagination.limit(request.query, default=access.DEFAULT_LIMIT,
                              maximum=access.MAX_LIMIT)
-    pageable = tuple(s.name for s in datamap.STORES if s.export != "in_transit")
+    pageable = tuple(s.name for s in (*datamap.STORES, *datamap.views())
+                     if s.export not in ("in_transit", "outside"))
     name = pagination.choice(request.query, "store", pageable)
     cursor = request.query.get("cursor")
     now = _now()

@@ -14,8 +14,11 @@ same job delivered three times has one effect:
 2. One PostgreSQL transaction: every SQL store in the data map, by each of its member keys
    (both sides of a mentoring pair; `&&` for array keys; the pseudonym for stores that key
    by it), or through the store's `erase_with` when erasing must also throw away something
-   derived (salary figures) or scrub a payload (the outbox's delivery batches). The same
-   transaction writes the tombstones (below). The database down here means nothing of this
+   derived (salary figures) or scrub a payload (the outbox's delivery batches). Then each
+   store's declared references (`datamap.Reference`): a row that records what the member did
+   to another member (an audit entry whose actor they are) keeps the other member's entry
+   with the actor set to `datamap.ERASED_ACTOR`; a cached answer naming them is deleted. The
+   same transaction writes the tombstones (below). The database down here means nothing of this
    step is committed: the job fails, Pub/Sub redelivers.
 3. Firestore once more, after the commit: a message delivery that read a member before the
    tombstone existed may have written an inbox item in between; the second pass removes it,
@@ -97,7 +100,32 @@ def erase_sql(cur, member_ids: list[str]) -> Counts:
         for member, n in per_member.items():
             if n:
                 counts[member][store.name] = n
+        for r in store.references:
+            if r.erase in ("neutralise", "delete"):
+                for member, n in erase_reference(cur, store, r, member_ids).items():
+                    counts[member][f"{store.name}.{r.column}"] = n
     return counts
+
+
+def erase_reference(cur, store: datamap.Store, r: datamap.Reference,
+                    member_ids: list[str]) -> dict[str, int]:
+    """The rows that name the members in a reference column but are about someone else (run
+    after the store's own rows went): ``neutralise`` puts `datamap.ERASED_ACTOR` in the
+    column, so the entry stays for the member it is about and nothing links it to the erased
+    member; ``delete`` removes the row (a short-lived copy). One statement for all members."""
+    wanted = {(log.pseudonym(m) if r.key_form == "pseudonym" else m): m for m in member_ids}
+    table, column = datamap.quote_ident(store.name), datamap.quote_ident(r.column)
+    assert r.match
+    cond = r.match.replace("{key}", "u.k")
+    if r.erase == "neutralise":
+        sql = (f"UPDATE {table} SET {column} = %s FROM unnest(%s::text[]) AS u(k) "
+               f"WHERE {cond} RETURNING u.k")
+        params: tuple = (datamap.ERASED_ACTOR, list(wanted))
+    else:
+        sql = f"DELETE FROM {table} USING unnest(%s::text[]) AS u(k) WHERE {cond} RETURNING u.k"
+        params = (list(wanted),)
+    cur.execute(sql, params)
+    return dict(Counter(wanted[row[0]] for row in cur.fetchall()))
 
 
 def scrub_outbox(cur, member_ids: list[str]) -> dict[str, int]:

@@ -9,8 +9,10 @@ field or document id), and asks the member register for the status of each, 1,00
 time. A key whose membership has ended, or which the register does not know at all (gone
 from the register), gets an approved erasure request, and the requests go to the
 `privacy-jobs` topic in jobs of `requests.JOB_BATCH`, which the privacy worker erases
-set-based (`erasure.erase_many`). Stores keyed by a pseudonym (the audit trail, tombstones)
-cannot be listed by member number; erasure removes them, and retention ages them out.
+set-based (`erasure.erase_many`). Member keys inside a payload are listed by the data map's
+`Reference.keys` (the members of a queued delivery batch). Stores keyed by a pseudonym (the
+audit trail, its actors, tombstones) cannot be listed by member number; erasure removes them
+(an entry about another member keeps only a neutral actor), and retention ages them out.
 
 * **Resumable.** A run walks the keys in key order (Unicode code point order, which is also
   Firestore's) and commits its cursor with each batch's requests, so a run cut short (the
@@ -84,6 +86,10 @@ def sql_keys(cur) -> list[tuple[str, str]]:
                                                else "")
             parts.append(f"SELECT DISTINCT {expr}::text AS k, '{store.name}' AS s "
                          f"FROM {datamap.quote_ident(store.name)} WHERE {where}")
+        for r in store.references:  # keys held inside a payload (a delivery batch)
+            if r.keys and r.key_form == "id":
+                parts.append(f"SELECT DISTINCT {r.keys} AS k, '{store.name}' AS s "
+                             f"FROM {datamap.quote_ident(store.name)}")
     cur.execute(" UNION ".join(parts))
     return sorted((k, s) for k, s in cur.fetchall() if k)
 

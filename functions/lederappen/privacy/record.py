@@ -112,6 +112,22 @@ ERASURE = {
                    "deleted automatically after 30 days."},
 }
 
+#: What erasing a member does to a row that names them besides its member key
+#: (`datamap.Reference.erase`).
+REFERENCE_ERASURE = {
+    "neutralise": {"nb": "Gjelder raden et annet medlem, blir den stående for dem med "
+                         "«slettet medlem» her; ingenting peker tilbake.",
+                   "en": "A row about another member stays for them with \"erased member\" "
+                         "here; nothing points back."},
+    "scrub": {"nb": "Medlemsnummeret tas ut av meldingen; resten går videre til de andre.",
+              "en": "The member number is taken out of the message; the rest goes on to the "
+                    "others."},
+    "with_row": {"nb": "Slettes med raden (den finnes med medlemsnøkkelen).",
+                 "en": "Deleted with the row (found by the member key)."},
+    "delete": {"nb": "Raden slettes (en kortlivet kopi som nevner medlemmet).",
+               "en": "The row is deleted (a short-lived copy naming the member)."},
+}
+
 
 def controller() -> dict[str, str]:
     return dict(CONTROLLER)
@@ -143,7 +159,12 @@ def activity(store: datamap.Store) -> dict[str, Any]:
         "provided_by_member": store.provided_by_member,
         "member_keys": list(store.member_keys),
         "pseudonymised": store.key_form == "pseudonym",
-        "erasure": dict(ERASURE[store.erase]),
+        "erasure": dict(store.erased_after or ERASURE[store.erase]),
+        "retention_set_by": (f"terraform: var.{store.retention_set_by}"
+                             if store.retention_set_by else None),
+        "also_names_members": [{"column": r.column, "description": dict(r.description),
+                                "erasure": dict(REFERENCE_ERASURE[r.erase])}
+                               for r in store.references],
         "data": _fields(store.export_columns),
     }
 
@@ -166,6 +187,8 @@ def register_activity() -> dict[str, Any]:
         "member_keys": ["member_id"],
         "pseudonymised": False,
         "erasure": {"nb": "Ikke lagret i appen.", "en": "Not stored by the app."},
+        "retention_set_by": None,
+        "also_names_members": [],
         "data": _fields(reg.fields),
     }
 
@@ -219,6 +242,8 @@ _MD = {
     "yes": {"nb": "Ja", "en": "Yes"},
     "no": {"nb": "Nei", "en": "No"},
     "store": {"nb": "Lager", "en": "Store"},
+    "set_by": {"nb": "Lagringstiden settes av", "en": "Retention set by"},
+    "also": {"nb": "Kan også nevne medlemmer:", "en": "Can also name members:"},
 }
 
 
@@ -290,4 +315,9 @@ def markdown(rec: dict[str, Any], locale: str = "nb") -> str:
             f"| {t['erasure']} | {_cell(a['erasure'][locale])} |",
             f"| {t['data']} | {_cell(data)} |",
         ]
+        if a.get("retention_set_by"):
+            lines.append(f"| {t['set_by']} | `{a['retention_set_by']}` |")
+        for r in a.get("also_names_members") or ():
+            lines.append(f"| {t['also']} `{r['column']}` | {_cell(r['description'][locale])} "
+                         f"{_cell(r['erasure'][locale])} |")
     return "\n".join(lines) + "\n"
