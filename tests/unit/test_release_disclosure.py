@@ -5,6 +5,8 @@ The intruder here is tests/support/attacker.py, which knows nothing of how the t
 protected: it solves the integer programme over what is served.
 """
 
+from hypothesis import HealthCheck, given, settings, strategies as st
+
 from lederappen.salary import disclosure, statistics, vocabulary as v
 from tests.support import attacker, sdc
 
@@ -102,3 +104,25 @@ def test_a_small_group_that_becomes_publishable_is_a_change_the_audit_cannot_siz
     _, new, counts = _release(grown)
     changed = statistics.changed_cells(kept, old, counts, new)
     assert {"table": "county", "group": {"county": "11"}} in changed
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(sdc.paid_populations(), st.randoms(use_true_random=False))
+def test_an_accepted_correction_never_lets_a_reader_isolate_one_to_four_persons(people, rnd):
+    """Ground truth the intruder does not have: whenever the audit accepts a correction, every
+    cell a member could read differently in the two releases lost 0 or at least 5 persons."""
+    gone = {i for i in range(len(people)) if rnd.random() < rnd.choice((0.02, 0.3))}
+    kept, old, _ = _release(people)
+    after = [p for i, p in enumerate(people) if i not in gone]
+    _, new, counts = _release(after)
+    if statistics.changed_cells(kept, old, counts, new):
+        return  # refused: nothing is published
+    before_counts = sdc.count_groups(people)
+    after_counts = sdc.count_groups(after)
+    for key, cells in new.items():
+        for cell, was in zip(cells, old[key]):
+            if cell != was:
+                g = sdc.group_of(cell)
+                lost = before_counts.get(g, 0) - after_counts.get(g, 0)
+                assert lost == 0 or lost >= disclosure.MIN_PERSONS, (cell["group"], lost)
