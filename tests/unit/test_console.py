@@ -357,3 +357,15 @@ def test_the_staff_mode_needs_the_staff_role_and_nothing_more():
     for roles in (["member"], [], ["editor"], None):
         with pytest.raises(Forbidden):
             auth.principal_for("staff", {"sub": "s", "roles": roles})
+
+
+def test_console_grants_cover_what_the_mirrored_admin_functions_need():
+    """A page runs the admin route's own handler, so it needs that function's grants: one
+    missing (privacy-admin's message_batches for the membership-end preview, say) is a
+    'permission denied' on that page only."""
+    m = manifest.load()
+    console = m.by_name("staff-console")
+    for name in ("privacy-admin", "messages-admin", "dead-letters", "mentoring-admin",
+                 "salary-admin"):
+        for table, privileges in m.by_name(name).db_privileges.items():
+            assert set(privileges) <= set(console.db_privileges.get(table, ())), (name, table)

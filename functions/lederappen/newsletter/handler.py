@@ -65,8 +65,14 @@ def handle(message: events.Message, settings) -> None:
     def confirm(cur) -> None:
         if not events.claim(cur, CONSUMER, p.event_id):
             return
-        cur.execute("UPDATE newsletter_sync SET confirmed_at = now() "
-                    "WHERE member_id = %s AND event_id = %s::uuid", (p.member_id, event_id))
+        # Locks the member's row (confirming it if it is still this event's): an erasure in
+        # flight deletes it first and erases the audit trail after it (privacy/erasure.py), so
+        # an erased member gets no entry written after the trail went.
+        cur.execute("UPDATE newsletter_sync SET confirmed_at = CASE WHEN event_id = %s::uuid "
+                    "THEN now() ELSE confirmed_at END WHERE member_id = %s RETURNING 1",
+                    (event_id, p.member_id))
+        if cur.fetchone() is None:
+            return  # erased meanwhile: nothing to audit about someone forgotten
         # Audited also when a newer choice has replaced this one (no row confirmed): what
         # was sent was sent. "consent": the data map's category of the newsletter choice.
         audit.record(cur, p.member_id, actor_kind="job", actor=CONSUMER, category="consent",
