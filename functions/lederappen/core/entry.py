@@ -27,38 +27,6 @@ def settings_for(fn: manifest_mod.Function) -> config.Settings:
     return settings
 
 
-def _framework_errors_as_problems() -> None:
-    """functions-framework's Flask app answers some requests before any function runs (a path
-    its `/<path:path>` rule cannot match, such as one with a newline, or a method it does not
-    route): those get problem+json like everything else. main.py is executed inside the app's
-    context, so the app is at hand; registered once per app."""
-    try:
-        import flask
-
-        app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
-    except (ImportError, RuntimeError):  # imported outside functions-framework (tests, tools)
-        return
-    if app.extensions.get("lederappen.problems"):
-        return
-    app.extensions["lederappen.problems"] = True
-    from werkzeug.exceptions import HTTPException
-
-    def as_problem(exc: HTTPException):
-        from . import http, i18n, problems
-
-        by_status = {p.status: p for p in problems.ALL if p is not problems.InternalError}
-        cls = by_status.get(exc.code or 500)
-        if cls is None:
-            problem: problems.Problem = problems.BadRequest()
-            problem.status = exc.code or 400
-        else:
-            problem = cls("dependency") if cls is problems.DependencyUnavailable else cls()
-        return http.problem_response(
-            problem, i18n.negotiate(flask.request.headers.get("Accept-Language")))
-
-    app.register_error_handler(HTTPException, as_problem)
-
-
 #: entry point -> the feature module serving it, for tools that read every `Api` (the OpenAPI
 #: generator, infra/scripts/openapi.py).
 HTTP_MODULES: dict[str, str] = {}
@@ -67,7 +35,6 @@ HTTP_MODULES: dict[str, str] = {}
 def http_function(entry_point: str, module: str) -> Callable[[Any], Any]:
     """An HTTP entry point whose feature module exposes `api` (a core.http.Api)."""
     HTTP_MODULES[entry_point] = module
-    _framework_errors_as_problems()
     state: dict[str, Any] = {}
     lock = threading.Lock()
 
@@ -136,23 +103,34 @@ def install_error_pages() -> None:
 
     app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
 
-    def page(exc):
+    def as_problem(exc: HTTPException):
+        """What Flask answers itself (a path its `/<path:path>` rule cannot match, such as one
+        with a newline, a method it does not route, a body werkzeug cannot read): the
+        problem of that status, in the caller's language."""
+        from . import http, i18n, problems
+
+        by_status = {p.status: p for p in problems.ALL if p is not problems.InternalError}
+        cls = by_status.get(exc.code or 500)
+        if cls is None:
+            problem: problems.Problem = problems.BadRequest()
+            problem.status = exc.code or 400
+        else:
+            problem = cls("dependency") if cls is problems.DependencyUnavailable else cls()
+        return http.problem_response(
+            problem, i18n.negotiate(flask.request.headers.get("Accept-Language")))
+
+    def crash(exc: Exception):
+        """A crash outside any entry point's own handling: 500 problem+json, the error's class
+        logged, nothing of the request echoed."""
         from . import problems
 
-        status = exc.code if isinstance(exc, HTTPException) and exc.code else 500
-        known = {p.status: p for p in problems.ALL}
-        slug = known[status].slug if status in known else (
-            "bad-request" if status == 400 else "http-error")
-        title = (exc.name if isinstance(exc, HTTPException) and status < 500
-                 else "Internal Server Error")
-        body = {"type": problems.TYPE_BASE + slug, "title": title, "status": status}
-        if status >= 500:
-            log.event(logging.getLogger("lederappen.entry"), "unhandled error", logging.ERROR,
-                      error=type(exc).__name__)
-        return flask.Response(json.dumps(body), status=status,
-                              content_type=problems.CONTENT_TYPE,
+        log.event(logging.getLogger("lederappen.entry"), "unhandled error", logging.ERROR,
+                  error=type(exc).__name__)
+        body = {"type": problems.TYPE_BASE + problems.InternalError.slug,
+                "title": "Internal Server Error", "status": 500}
+        return flask.Response(json.dumps(body), status=500, content_type=problems.CONTENT_TYPE,
                               headers={"Cache-Control": "no-store"})
 
-    app.register_error_handler(HTTPException, page)
-    app.register_error_handler(500, page)
-    app.register_error_handler(Exception, page)
+    app.register_error_handler(HTTPException, as_problem)
+    app.register_error_handler(500, crash)
+    app.register_error_handler(Exception, crash)
