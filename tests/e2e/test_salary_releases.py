@@ -10,9 +10,9 @@ hidden count nor prove a `too_few` group non-empty, for this round and for the d
 from datetime import datetime, timezone
 
 import pytest
+from lederappen.salary import vocabulary as v
 
 from infra.local import demo_data
-from lederappen.salary import vocabulary as v
 from tests.conftest import eventually
 from tests.support import attacker
 

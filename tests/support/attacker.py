@@ -16,10 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from lederappen.salary import vocabulary as v
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_matrix
-
-from lederappen.salary import vocabulary as v
 
 BIG = 10**7
 REQUIRED = {d for d in v.DIMENSIONS if d in v.QUESTIONS and v.QUESTIONS[d]["required"]}

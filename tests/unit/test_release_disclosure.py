@@ -5,9 +5,11 @@ The intruder here is tests/support/attacker.py, which knows nothing of how the t
 protected: it solves the integer programme over what is served.
 """
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lederappen.salary import disclosure, statistics
+from lederappen.salary import vocabulary as v
 
-from lederappen.salary import disclosure, statistics, vocabulary as v
 from tests.support import attacker, sdc
 
 

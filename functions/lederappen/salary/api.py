@@ -14,9 +14,10 @@ import msgspec
 from ..core import db, restriction
 from ..core.http import Api, Reply, Request, etag, require_if_match
 from ..core.problems import Conflict, NotFound, ValidationFailed
-from ..core.validation import Body, field_error
 from ..core.times import rfc3339
-from . import disclosure, service, statistics, vocabulary as v
+from ..core.validation import Body, field_error
+from . import disclosure, service, statistics
+from . import vocabulary as v
 
 api = Api()
 

@@ -155,7 +155,7 @@ def published_groups(counts: dict[Group, int], hidden: frozenset[Group] = frozen
     to suppress in any case (rule 5 asked for them). Returns the published set and a reason per
     suppressed non-empty cell.
     """
-    n = lambda g: counts.get(g, 0)  # noqa: E731
+    n = lambda g: counts.get(g, 0)
     published = {g for g, c in counts.items() if c >= MIN_PERSONS and g not in hidden}
     reasons: dict[Group, str] = {g: "protects_other_cells" for g in hidden if n(g) >= MIN_PERSONS}
     reasons.update({g: "too_few" for g, c in counts.items() if 0 < c < MIN_PERSONS})

@@ -65,8 +65,8 @@ class Programme:
         self.constraint = LinearConstraint(matrix, lo, hi)
         self.integrality = np.ones(len(groups))
 
-    def solve(self, lower: "np.ndarray", upper: "np.ndarray",
-              objective: "np.ndarray | None" = None) -> "np.ndarray | None":
+    def solve(self, lower: np.ndarray, upper: np.ndarray,
+              objective: np.ndarray | None = None) -> np.ndarray | None:
         """An integer solution within the bounds (minimising `objective`), or None."""
         import numpy as np
         from scipy.optimize import Bounds, milp
@@ -78,8 +78,8 @@ class Programme:
             return None
         return np.rint(res.x)
 
-    def cover(self, lower: "np.ndarray", upper: "np.ndarray", above: dict[int, float],
-              zero: list[int]) -> "np.ndarray | None":
+    def cover(self, lower: np.ndarray, upper: np.ndarray, above: dict[int, float],
+              zero: list[int]) -> np.ndarray | None:
         """One solution that lifts as many cells of `above` (cell -> value) to at least that
         value, and brings as many cells of `zero` to 0, as can be at once: a binary indicator
         per cell, counted in the objective."""
@@ -148,7 +148,7 @@ def exposed(groups: list[Group], cells: dict[Group, dict], counts: dict[Group, i
     need_zero = {i for i in too_few if truth[i] > 0}
     need_other = set(hidden)
 
-    def learn(x: "np.ndarray | None") -> None:
+    def learn(x: np.ndarray | None) -> None:
         if x is None:
             return
         need_zero.difference_update(i for i in list(need_zero) if x[i] == 0)

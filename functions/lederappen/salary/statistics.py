@@ -25,7 +25,8 @@ from typing import Any
 
 from ..core import audit
 from ..core.problems import Conflict
-from . import disclosure, vocabulary as v
+from . import disclosure
+from . import vocabulary as v
 
 #: pg_advisory_xact_lock(class, year): one release of a round is made at a time.
 LOCK_CLASS = 74_612_360
