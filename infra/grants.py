@@ -27,15 +27,15 @@ import argparse
 import hashlib
 import re
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
 
-from lederappen.core import config, db  # noqa: E402
-from lederappen.core import manifest as manifest_mod  # noqa: E402
+from lederappen.core import config, db
+from lederappen.core import manifest as manifest_mod
 
 #: Service account id prefix of function runtime accounts (terraform/manifest.tf, account_prefixes).
 FUNCTION_ACCOUNT_PREFIX = "fn-"
@@ -125,7 +125,9 @@ def desired_privileges(
             privs = frozenset(p.upper() for p in privileges)
             unknown = privs - set(TABLE_PRIVILEGES)
             if unknown:
-                raise GrantError(f"function {fn.name!r}: unknown privileges {sorted(unknown)} on {table}")
+                raise GrantError(
+                    f"function {fn.name!r}: unknown privileges {sorted(unknown)} on {table}"
+                )
             if privs:
                 tables[table] = privs
         out[iam_db_user(fn.name, project)] = tables
@@ -175,7 +177,9 @@ def plan(desired: Mapping[str, Mapping[str, frozenset[str]]], state: DbState) ->
         if want and user not in state.schema_users:
             statements.append(f"GRANT USAGE ON SCHEMA {quote_ident(SCHEMA)} TO {quote_ident(user)}")
         if not want and user in state.schema_users:
-            statements.append(f"REVOKE USAGE ON SCHEMA {quote_ident(SCHEMA)} FROM {quote_ident(user)}")
+            statements.append(
+                f"REVOKE USAGE ON SCHEMA {quote_ident(SCHEMA)} FROM {quote_ident(user)}"
+            )
         for obj in sorted(set(want) | set(have)):
             kind = "SEQUENCE" if obj in sequence_names else "TABLE"
             extra = sorted(set(have.get(obj, ())) - set(want.get(obj, ())))
@@ -242,7 +246,9 @@ def read_state(cur, project: str) -> DbState:
     for table, seq in cur.fetchall():
         sequences.setdefault(table, []).append(seq)
     return DbState(
-        privileges={u: {o: frozenset(p) for o, p in objs.items()} for u, objs in privileges.items()},
+        privileges={
+            u: {o: frozenset(p) for o, p in objs.items()} for u, objs in privileges.items()
+        },
         users=users,
         schema_users=schema_users,
         tables=tables,
@@ -250,7 +256,9 @@ def read_state(cur, project: str) -> DbState:
     )
 
 
-def apply(conn, project: str, functions: Iterable[manifest_mod.Function], dry_run: bool = False) -> Plan:
+def apply(
+    conn, project: str, functions: Iterable[manifest_mod.Function], dry_run: bool = False
+) -> Plan:
     """Reads the state, plans, and (unless dry_run) executes the plan in one transaction."""
     desired = desired_privileges(functions, project)
     cur = conn.cursor()
@@ -275,7 +283,9 @@ def apply(conn, project: str, functions: Iterable[manifest_mod.Function], dry_ru
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--project", required=True, help="Google Cloud project id of the environment")
+    parser.add_argument(
+        "--project", required=True, help="Google Cloud project id of the environment"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the SQL, change nothing")
     args = parser.parse_args(argv)
     try:
@@ -294,8 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         conn.close()
     for user in result.missing_users:
-        print(f"warning: database user {user} does not exist yet (terraform apply creates it); "
-              "run this again afterwards", file=sys.stderr)
+        print(
+            f"warning: database user {user} does not exist yet (terraform apply creates it); "
+            "run this again afterwards",
+            file=sys.stderr,
+        )
     if not result.statements:
         print("grants are up to date")
     for statement in result.statements:

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MIGRATIONS_DIR = ROOT / "infra" / "migrations"
 sys.path.insert(0, str(ROOT / "functions"))
 
-from lederappen.core import config, db  # noqa: E402
+from lederappen.core import config, db
 
 LOCK_KEY = 7_461_236_001  # pg_advisory_lock key reserved for migrations
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -79,7 +79,9 @@ def _applied(cur) -> dict[int, tuple[str, str]]:
     return {v: (n, c) for v, n, c in cur.fetchall()}
 
 
-def migrate(conn, migrations: list[Migration] | None = None, dry_run: bool = False) -> list[Migration]:
+def migrate(
+    conn, migrations: list[Migration] | None = None, dry_run: bool = False
+) -> list[Migration]:
     """Applies pending migrations on `conn`; returns those applied (or pending, if dry_run)."""
     migrations = discover() if migrations is None else migrations
     conn.autocommit = True

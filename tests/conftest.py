@@ -70,8 +70,16 @@ class Client:
         self.http = urllib3.PoolManager(timeout=urllib3.Timeout(total=15), retries=False)
         self.check_openapi = check_openapi
 
-    def request(self, method: str, path: str, *, token: str | None = None, json_body=None,
-                body: bytes | None = None, headers: dict | None = None) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json_body=None,
+        body: bytes | None = None,
+        headers: dict | None = None,
+    ) -> Response:
         h = dict(headers or {})
         if token:
             h["Authorization"] = f"Bearer {token}"
@@ -198,8 +206,10 @@ class PubsubTool:
         self.pub, self.sub = emulators.clients(stack.urls["pubsub"])
 
     def publish(self, topic: str, data: bytes, **attributes) -> str:
-        return self.pub.publish(topic=f"projects/{self.project}/topics/{topic}",
-                                messages=[{"data": data, "attributes": attributes}]).message_ids[0]
+        return self.pub.publish(
+            topic=f"projects/{self.project}/topics/{topic}",
+            messages=[{"data": data, "attributes": attributes}],
+        ).message_ids[0]
 
     def pull_dead_letters(self, dead_letter_topic: str, wait: float = 20.0) -> list:
         import time as _time
@@ -209,8 +219,9 @@ class PubsubTool:
         while _time.monotonic() < deadline:
             resp = self.sub.pull(subscription=name, max_messages=10, return_immediately=True)
             if resp.received_messages:
-                self.sub.acknowledge(subscription=name,
-                                     ack_ids=[m.ack_id for m in resp.received_messages])
+                self.sub.acknowledge(
+                    subscription=name, ack_ids=[m.ack_id for m in resp.received_messages]
+                )
                 return [m.message for m in resp.received_messages]
             _time.sleep(0.2)
         return []

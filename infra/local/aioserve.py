@@ -15,7 +15,7 @@ import ipaddress
 import signal
 import socket
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -51,16 +51,23 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(label: str, sock: socket.socket, make_app: AppFactory, *, note: str = "",
-                shutdown_timeout: float = 1.0) -> None:
+async def serve(
+    label: str,
+    sock: socket.socket,
+    make_app: AppFactory,
+    *,
+    note: str = "",
+    shutdown_timeout: float = 1.0,
+) -> None:
     """Serves ``make_app(host, port)`` on ``sock`` until SIGINT/SIGTERM; logs one line on start.
 
     ``note`` is appended to that line (e.g. ``" (12 routes)"``).
     """
     host, port = sock.getsockname()[:2]
     app = make_app(host, port)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                           shutdown_timeout=shutdown_timeout)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout
+    )
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -363,7 +363,11 @@ STAFF: tuple[dict[str, Any], ...] = (
     {"username": "medlemsservice", "sub": "staff-0003", "roles": ["staff", "member_service"]},
     {"username": "lonnsanalytiker", "sub": "staff-0004", "roles": ["staff", "survey_manager"]},
     {"username": "driftsvakt", "sub": "staff-0005", "roles": ["staff", "operations"]},
-    {"username": "mentorkoordinator", "sub": "staff-0006", "roles": ["staff", "mentor_coordinator"]},
+    {
+        "username": "mentorkoordinator",
+        "sub": "staff-0006",
+        "roles": ["staff", "mentor_coordinator"],
+    },
 )
 
 _TOPIC_LABELS = (

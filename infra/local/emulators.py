@@ -35,9 +35,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 
 PROJECT = "lederappen-local"
 KNOWN_SDK_ROOTS = (
@@ -50,8 +50,9 @@ KNOWN_SDK_ROOTS = (
 #: The emulators' heap: 1 GiB is plenty for the tests; a benchmark that stores hundreds of
 #: thousands of documents raises it (EMULATOR_HEAP=6g) so the JVM does not collect itself
 #: to a standstill.
-JVM_OPTS = ("-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k "
-            f"-Xmx{os.environ.get('EMULATOR_HEAP', '1g')}")
+JVM_OPTS = (
+    f"-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k -Xmx{os.environ.get('EMULATOR_HEAP', '1g')}"
+)
 
 
 class EmulatorError(RuntimeError):
@@ -74,7 +75,9 @@ def find_sdk_root() -> Path:
         try:
             out = subprocess.run(
                 [gcloud, "info", "--format=value(installation.sdk_root)"],
-                capture_output=True, text=True, timeout=30,
+                capture_output=True,
+                text=True,
+                timeout=30,
             ).stdout.strip()
             if out and (Path(out) / "platform").is_dir():
                 return Path(out)
@@ -103,8 +106,9 @@ def _java() -> str:
     return java
 
 
-def pubsub_command(port: int, host: str = "127.0.0.1",
-                   sdk_root: Path | None = None) -> tuple[list[str], dict]:
+def pubsub_command(
+    port: int, host: str = "127.0.0.1", sdk_root: Path | None = None
+) -> tuple[list[str], dict]:
     """argv and extra environment that start the Pub/Sub emulator on host:port."""
     root = sdk_root or find_sdk_root()
     script = root / "platform" / "pubsub-emulator" / "bin" / "cloud-pubsub-emulator"
@@ -118,8 +122,9 @@ def pubsub_command(port: int, host: str = "127.0.0.1",
     return [str(script), f"--host={host}", f"--port={port}"], env
 
 
-def firestore_command(port: int, host: str = "127.0.0.1",
-                      sdk_root: Path | None = None) -> tuple[list[str], dict]:
+def firestore_command(
+    port: int, host: str = "127.0.0.1", sdk_root: Path | None = None
+) -> tuple[list[str], dict]:
     """argv and extra environment that start the Firestore emulator on host:port.
 
     The component's launch script runs the JVM as its child (no `exec`), so where the script
@@ -140,8 +145,15 @@ def firestore_command(port: int, host: str = "127.0.0.1",
     args = ["start", f"--host={host}", f"--port={port}", f"--project_id={PROJECT}"]
     main_class = re.search(r'-cp\s+"\$\{FIRESTORE_JAR\}"\s+([\w.$]+)', script.read_text())
     if main_class:
-        return [java, "-Duser.language=en", *JVM_OPTS.split(), "-cp", str(jar),
-                main_class.group(1), *args], {}
+        return [
+            java,
+            "-Duser.language=en",
+            *JVM_OPTS.split(),
+            "-cp",
+            str(jar),
+            main_class.group(1),
+            *args,
+        ], {}
     return [str(script), *args], {"JAVA": java, "JAVA_TOOL_OPTIONS": JVM_OPTS}
 
 
@@ -180,12 +192,18 @@ def clients(emulator_host: str):
     from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
     options = [("grpc.enable_http_proxy", 0)]  # the emulator is local: never via a proxy
-    pub = PublisherClient(transport=PublisherGrpcTransport(
-        channel=grpc.insecure_channel(emulator_host, options=options),
-        credentials=AnonymousCredentials()))
-    sub = SubscriberClient(transport=SubscriberGrpcTransport(
-        channel=grpc.insecure_channel(emulator_host, options=options),
-        credentials=AnonymousCredentials()))
+    pub = PublisherClient(
+        transport=PublisherGrpcTransport(
+            channel=grpc.insecure_channel(emulator_host, options=options),
+            credentials=AnonymousCredentials(),
+        )
+    )
+    sub = SubscriberClient(
+        transport=SubscriberGrpcTransport(
+            channel=grpc.insecure_channel(emulator_host, options=options),
+            credentials=AnonymousCredentials(),
+        )
+    )
     return pub, sub
 
 
@@ -255,7 +273,8 @@ def setup_pubsub(
                 )
             done.push_subscriptions.append(push)
             inspect = sub.subscription_path(
-                project, inspect_subscription_name(fn.dead_letter_topic))
+                project, inspect_subscription_name(fn.dead_letter_topic)
+            )
             try:
                 sub.create_subscription(
                     request={"name": inspect, "topic": dead_letter, "ack_deadline_seconds": 60},

@@ -58,7 +58,8 @@ from typing import Any
 from aiohttp import web
 
 from infra.local import aioserve
-from infra.local.faults import FaultRules, is_int as _is_int
+from infra.local.faults import FaultRules
+from infra.local.faults import is_int as _is_int
 
 log = logging.getLogger("infra.local.fcm_standin")
 
@@ -160,8 +161,8 @@ def violation(field: str, description: str, fcm: bool = False) -> web.Response:
     """400 INVALID_ARGUMENT as FCM answers it: a google.rpc.BadRequest naming the field, and
     for FCM's own checks (not JSON parsing) an FcmError INVALID_ARGUMENT too."""
     details: list[dict[str, Any]] = [
-        {"@type": _BAD_REQUEST, "fieldViolations": [{"field": field,
-                                                     "description": description}]}]
+        {"@type": _BAD_REQUEST, "fieldViolations": [{"field": field, "description": description}]}
+    ]
     if fcm:
         details.insert(0, {"@type": _FCM_ERROR, "errorCode": "INVALID_ARGUMENT"})
     return google_error(400, "INVALID_ARGUMENT", description, details=details)
@@ -210,16 +211,29 @@ def _simple_error(code: int, message: str) -> web.Response:
 # target, reserved data keys, the payload size, formats) add an FcmError INVALID_ARGUMENT.
 
 _DURATION = re.compile(r"^(-?)(\d+)(?:\.(\d{1,9}))?s$")
-_TIMESTAMP = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$")
 _ANALYTICS_LABEL = re.compile(r"^[a-zA-Z0-9\-_.~%]{1,50}$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _TOPIC = re.compile(r"^[a-zA-Z0-9\-_.~%]{1,900}$")
-_CONDITION_TOKEN = re.compile(r"\s*(?:('[a-zA-Z0-9\-_.~%]+'\s+in\s+topics)|(&&)|(\|\|)|(!)|(\()|(\)))")
+_CONDITION_TOKEN = re.compile(
+    r"\s*(?:('[a-zA-Z0-9\-_.~%]+'\s+in\s+topics)|(&&)|(\|\|)|(!)|(\()|(\)))"
+)
 MAX_TTL_SECONDS = 28 * 24 * 3600  # four weeks, FCM's maximum time to live
 MAX_CONDITION_TOPICS = 5
-_APNS_PUSH_TYPES = frozenset({"alert", "background", "location", "voip", "complication",
-                              "fileprovider", "mdm", "liveactivity", "pushtotalk", "widgets"})
+_APNS_PUSH_TYPES = frozenset(
+    {
+        "alert",
+        "background",
+        "location",
+        "voip",
+        "complication",
+        "fileprovider",
+        "mdm",
+        "liveactivity",
+        "pushtotalk",
+        "widgets",
+    }
+)
 
 
 class _Violation(Exception):
@@ -247,7 +261,7 @@ def _check_bool(path: str, value: Any) -> None:
 def _check_int32(path: str, value: Any) -> None:
     if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not -2**31 <= value < 2**31:
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
         raise _bad_value(path, "TYPE_INT32", value)
 
 
@@ -270,8 +284,9 @@ def duration_seconds(path: str, value: Any) -> float:
 
 def _check_duration(path: str, value: Any) -> None:
     if duration_seconds(path, value) < 0:
-        raise _Violation(path, f"Invalid value at '{path}': a duration must not be negative",
-                         fcm=True)
+        raise _Violation(
+            path, f"Invalid value at '{path}': a duration must not be negative", fcm=True
+        )
 
 
 def _check_timestamp(path: str, value: Any) -> None:
@@ -298,6 +313,7 @@ def _list_of(check):
             raise _bad_value(path, "TYPE_LIST", value)
         for index, item in enumerate(value):
             check(f"{path}[{index}]", item)
+
     return run
 
 
@@ -306,8 +322,8 @@ def _enum(type_name: str, *names: str):
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
             return
         if not isinstance(value, str) or value.upper() not in names:
-            raise _bad_value(path, f"type.googleapis.com/google.firebase.fcm.v1.{type_name}",
-                             value)
+            raise _bad_value(path, f"type.googleapis.com/google.firebase.fcm.v1.{type_name}", value)
+
     return run
 
 
@@ -316,6 +332,7 @@ def _pattern(regex: re.Pattern, what: str):
         _check_str(path, value)
         if not regex.match(value):
             raise _Violation(path, f"Invalid {what} at '{path}'", fcm=True)
+
     return run
 
 
@@ -335,14 +352,20 @@ def _object(schema: dict[str, Any]):
         for key, item in value.items():
             name = aliases.get(key)
             if name is None:
-                raise _Violation(path, f"Invalid JSON payload received. Unknown name "
-                                       f"\"{key}\" at '{path}': Cannot find field.")
+                raise _Violation(
+                    path,
+                    f"Invalid JSON payload received. Unknown name "
+                    f"\"{key}\" at '{path}': Cannot find field.",
+                )
             if name in seen:
-                raise _Violation(f"{path}.{name}", f"Invalid JSON payload received. Field "
-                                                   f"'{name}' at '{path}' is set twice.")
+                raise _Violation(
+                    f"{path}.{name}",
+                    f"Invalid JSON payload received. Field '{name}' at '{path}' is set twice.",
+                )
             seen.add(name)
             if item is not None:
                 schema[name](f"{path}.{name}", item)
+
     return run
 
 
@@ -388,64 +411,114 @@ def _color(path: str, value: Any) -> None:
         raise _Violation(path, "The color must be in the form #rrggbb", fcm=True)
 
 
-_LIGHT_SETTINGS = _object({
-    "color": _object({c: _check_float for c in ("red", "green", "blue", "alpha")}),
-    "light_on_duration": _check_duration,
-    "light_off_duration": _check_duration,
-})
-_ANDROID_NOTIFICATION = _object({
-    **{f: _check_str for f in ("title", "body", "icon", "sound", "tag", "click_action",
-                               "body_loc_key", "title_loc_key", "channel_id", "ticker",
-                               "image")},
-    "color": _color,
-    "body_loc_args": _list_of(_check_str),
-    "title_loc_args": _list_of(_check_str),
-    **{f: _check_bool for f in ("sticky", "local_only", "default_sound",
-                                "default_vibrate_timings", "default_light_settings")},
-    "event_time": _check_timestamp,
-    "notification_priority": _enum(
-        "AndroidNotification.NotificationPriority", "PRIORITY_UNSPECIFIED", "PRIORITY_MIN",
-        "PRIORITY_LOW", "PRIORITY_DEFAULT", "PRIORITY_HIGH", "PRIORITY_MAX"),
-    "vibrate_timings": _list_of(_check_duration),
-    "visibility": _enum("AndroidNotification.Visibility", "VISIBILITY_UNSPECIFIED", "PRIVATE",
-                        "PUBLIC", "SECRET"),
-    "notification_count": _check_int32,
-    "light_settings": _LIGHT_SETTINGS,
-    "proxy": _enum("AndroidNotification.Proxy", "PROXY_UNSPECIFIED", "ALLOW", "DENY",
-                   "IF_PRIORITY_LOWERED"),
-})
-_ANDROID = _object({
-    "collapse_key": _check_str,
-    "priority": _enum("AndroidMessagePriority", "NORMAL", "HIGH"),
-    "ttl": _android_ttl,
-    "restricted_package_name": _check_str,
-    "data": _check_strmap,
-    "notification": _ANDROID_NOTIFICATION,
-    "fcm_options": _object({"analytics_label": _analytics_label}),
-    "direct_boot_ok": _check_bool,
-    "bandwidth_constrained_ok": _check_bool,
-    "restricted_satellite_ok": _check_bool,
-})
-_APNS = _object({
-    "headers": _apns_headers,
-    "payload": _apns_payload,
-    "fcm_options": _object({"analytics_label": _analytics_label, "image": _check_str}),
-    "live_activity_token": _check_str,
-})
-_WEBPUSH = _object({
-    "headers": _check_strmap,
-    "data": _check_strmap,
-    "notification": _check_struct,
-    "fcm_options": _object({"link": _https_link, "analytics_label": _analytics_label}),
-})
+_LIGHT_SETTINGS = _object(
+    {
+        "color": _object({c: _check_float for c in ("red", "green", "blue", "alpha")}),
+        "light_on_duration": _check_duration,
+        "light_off_duration": _check_duration,
+    }
+)
+_ANDROID_NOTIFICATION = _object(
+    {
+        **{
+            f: _check_str
+            for f in (
+                "title",
+                "body",
+                "icon",
+                "sound",
+                "tag",
+                "click_action",
+                "body_loc_key",
+                "title_loc_key",
+                "channel_id",
+                "ticker",
+                "image",
+            )
+        },
+        "color": _color,
+        "body_loc_args": _list_of(_check_str),
+        "title_loc_args": _list_of(_check_str),
+        **{
+            f: _check_bool
+            for f in (
+                "sticky",
+                "local_only",
+                "default_sound",
+                "default_vibrate_timings",
+                "default_light_settings",
+            )
+        },
+        "event_time": _check_timestamp,
+        "notification_priority": _enum(
+            "AndroidNotification.NotificationPriority",
+            "PRIORITY_UNSPECIFIED",
+            "PRIORITY_MIN",
+            "PRIORITY_LOW",
+            "PRIORITY_DEFAULT",
+            "PRIORITY_HIGH",
+            "PRIORITY_MAX",
+        ),
+        "vibrate_timings": _list_of(_check_duration),
+        "visibility": _enum(
+            "AndroidNotification.Visibility",
+            "VISIBILITY_UNSPECIFIED",
+            "PRIVATE",
+            "PUBLIC",
+            "SECRET",
+        ),
+        "notification_count": _check_int32,
+        "light_settings": _LIGHT_SETTINGS,
+        "proxy": _enum(
+            "AndroidNotification.Proxy", "PROXY_UNSPECIFIED", "ALLOW", "DENY", "IF_PRIORITY_LOWERED"
+        ),
+    }
+)
+_ANDROID = _object(
+    {
+        "collapse_key": _check_str,
+        "priority": _enum("AndroidMessagePriority", "NORMAL", "HIGH"),
+        "ttl": _android_ttl,
+        "restricted_package_name": _check_str,
+        "data": _check_strmap,
+        "notification": _ANDROID_NOTIFICATION,
+        "fcm_options": _object({"analytics_label": _analytics_label}),
+        "direct_boot_ok": _check_bool,
+        "bandwidth_constrained_ok": _check_bool,
+        "restricted_satellite_ok": _check_bool,
+    }
+)
+_APNS = _object(
+    {
+        "headers": _apns_headers,
+        "payload": _apns_payload,
+        "fcm_options": _object({"analytics_label": _analytics_label, "image": _check_str}),
+        "live_activity_token": _check_str,
+    }
+)
+_WEBPUSH = _object(
+    {
+        "headers": _check_strmap,
+        "data": _check_strmap,
+        "notification": _check_struct,
+        "fcm_options": _object({"link": _https_link, "analytics_label": _analytics_label}),
+    }
+)
 _NOTIFICATION = _object({"title": _check_str, "body": _check_str, "image": _check_str})
 _FCM_OPTIONS = _object({"analytics_label": _analytics_label})
 _TARGETS = ("token", "topic", "condition", "fid")
-_MESSAGE = _object({
-    "name": _check_str, "data": _check_strmap, "notification": _NOTIFICATION,
-    "android": _ANDROID, "webpush": _WEBPUSH, "apns": _APNS, "fcm_options": _FCM_OPTIONS,
-    **{t: _check_str for t in _TARGETS},
-})
+_MESSAGE = _object(
+    {
+        "name": _check_str,
+        "data": _check_strmap,
+        "notification": _NOTIFICATION,
+        "android": _ANDROID,
+        "webpush": _WEBPUSH,
+        "apns": _APNS,
+        "fcm_options": _FCM_OPTIONS,
+        **{t: _check_str for t in _TARGETS},
+    }
+)
 _RESERVED_DATA_KEYS = frozenset({"from", "notification", "message_type"})
 _RESERVED_DATA_PREFIXES = ("google.", "gcm.")
 
@@ -493,8 +566,11 @@ def payload_size(message: dict[str, Any]) -> int:
     for part in ("notification", "data"):
         if message.get(part) is not None:
             size += _compact_len(message[part])
-    for block, parts in (("android", ("notification", "data")), ("apns", ("payload",)),
-                         ("webpush", ("notification", "data"))):
+    for block, parts in (
+        ("android", ("notification", "data")),
+        ("apns", ("payload",)),
+        ("webpush", ("notification", "data")),
+    ):
         config = message.get(block) or {}
         for part in parts:
             if config.get(part) is not None:
@@ -509,25 +585,30 @@ def validate_message(message: Any) -> tuple[str, str]:
     if not targets:
         raise _Violation("message", "Recipient of the message is not set.", fcm=True)
     if len(targets) > 1:
-        raise _Violation(f"message.{targets[1]}",
-                         "Invalid value at 'message' (oneof), oneof field 'target' is already "
-                         f"set. Cannot set '{targets[1]}'")
+        raise _Violation(
+            f"message.{targets[1]}",
+            "Invalid value at 'message' (oneof), oneof field 'target' is already "
+            f"set. Cannot set '{targets[1]}'",
+        )
     kind = targets[0]
     target = message[kind]
     if kind in ("token", "fid") and not target.strip():
-        raise _Violation(f"message.{kind}",
-                         "The registration token is not a valid FCM registration token",
-                         fcm=True)
+        raise _Violation(
+            f"message.{kind}",
+            "The registration token is not a valid FCM registration token",
+            fcm=True,
+        )
     if kind == "topic" and not _TOPIC.match(target.removeprefix("/topics/")):
         raise _Violation("message.topic", "Invalid topic name specified.", fcm=True)
     if kind == "condition":
         _check_condition(target)
-    for path, data in (("message.data", message.get("data")),
-                       ("message.android.data", (message.get("android") or {}).get("data"))):
+    for path, data in (
+        ("message.data", message.get("data")),
+        ("message.android.data", (message.get("android") or {}).get("data")),
+    ):
         for key in data or ():
             if key in _RESERVED_DATA_KEYS or key.startswith(_RESERVED_DATA_PREFIXES):
-                raise _Violation(f"{path}[{key}]", f"Invalid data payload key: {key}",
-                                 fcm=True)
+                raise _Violation(f"{path}[{key}]", f"Invalid data payload key: {key}", fcm=True)
     if payload_size(message) > MAX_PAYLOAD_BYTES:
         raise _Violation("message", "Message is too big", fcm=True)
     return kind, target

@@ -59,8 +59,9 @@ def job_target(state: dict, function_name: str) -> dict:
     return fn
 
 
-def build_request(state: dict, function_name: str, token: str,
-                  body: str | None = None) -> FireRequest:
+def build_request(
+    state: dict, function_name: str, token: str, body: str | None = None
+) -> FireRequest:
     """The request Cloud Scheduler sends to the function's first route."""
     fn = job_target(state, function_name)
     route = fn["routes"][0]
@@ -75,10 +76,12 @@ def build_request(state: dict, function_name: str, token: str,
 def fetch_job_token(state: dict, audience: str, timeout: float = 5.0) -> str:
     """A Google-style OIDC token from the lederne stand-in, as the scheduler's account."""
     url = state["urls"]["lederne"].rstrip("/") + "/google/token"
-    payload = json.dumps({"email": state.get("job_invoker_email", SCHEDULER_EMAIL),
-                          "audience": audience}).encode()
-    req = urllib.request.Request(url, data=payload, method="POST",
-                                 headers={"Content-Type": "application/json"})
+    payload = json.dumps(
+        {"email": state.get("job_invoker_email", SCHEDULER_EMAIL), "audience": audience}
+    ).encode()
+    req = urllib.request.Request(
+        url, data=payload, method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with LOCAL_HTTP.open(req, timeout=timeout) as resp:
             return json.load(resp)["id_token"]
@@ -87,12 +90,14 @@ def fetch_job_token(state: dict, audience: str, timeout: float = 5.0) -> str:
         raise StackError(f"the job token endpoint answered {exc.code}: {detail}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise StackError(
-            f"the lederne stand-in at {url} does not answer ({exc}); is the stack up?") from None
+            f"the lederne stand-in at {url} does not answer ({exc}); is the stack up?"
+        ) from None
 
 
 def send(request: FireRequest, timeout: float = 60.0) -> tuple[int, bytes]:
-    req = urllib.request.Request(request.url, data=request.body, method=request.method,
-                                 headers=request.headers)
+    req = urllib.request.Request(
+        request.url, data=request.body, method=request.method, headers=request.headers
+    )
     try:
         with LOCAL_HTTP.open(req, timeout=timeout) as resp:
             return resp.status, resp.read()
@@ -101,8 +106,9 @@ def send(request: FireRequest, timeout: float = 60.0) -> tuple[int, bytes]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.local.fire",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local.fire", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("function", help="name of a scheduled function in the manifest")
     parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR))
     parser.add_argument("--body", default=None, help="JSON body to send (default: none)")

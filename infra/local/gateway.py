@@ -57,15 +57,25 @@ import argparse
 import asyncio
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 PROBLEM_BASE = "https://api.lederne.no/problems/"
 #: Headers that describe one connection, not the message (RFC 9110 7.6.1), plus Host.
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-    "te", "trailer", "transfer-encoding", "upgrade", "host",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+    }
+)
 UPSTREAM_TIMEOUT_SECONDS = 60
 UPSTREAM_CONNECT_SECONDS = 5
 UPSTREAM_CONNECTIONS_PER_FUNCTION = 100
@@ -113,8 +123,10 @@ def routes_to_json(routes: Iterable[GatewayRoute]) -> str:
 
 
 def routes_from_json(text: str) -> list[GatewayRoute]:
-    return [GatewayRoute(str(r["method"]).upper(), r["path"], r["target"].rstrip("/"))
-            for r in json.loads(text)]
+    return [
+        GatewayRoute(str(r["method"]).upper(), r["path"], r["target"].rstrip("/"))
+        for r in json.loads(text)
+    ]
 
 
 class Router:
@@ -133,27 +145,38 @@ class Router:
         return path_only
 
 
-_SLUGS = {400: ("bad-request", "Bad request"), 404: ("not-found", "Not found"),
-          405: ("method-not-allowed", "Method not allowed"),
-          413: ("payload-too-large", "Request body too large"),
-          414: ("uri-too-long", "URI too long"),
-          431: ("request-header-fields-too-large", "Request header fields too large"),
-          500: ("internal-error", "Something went wrong on our side"),
-          504: ("gateway-timeout", "The function did not answer in time")}
+_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("payload-too-large", "Request body too large"),
+    414: ("uri-too-long", "URI too long"),
+    431: ("request-header-fields-too-large", "Request header fields too large"),
+    500: ("internal-error", "Something went wrong on our side"),
+    504: ("gateway-timeout", "The function did not answer in time"),
+}
 
 
 def _problem(status: int, slug: str, title: str):
     from aiohttp import web
 
     body = {"type": PROBLEM_BASE + slug, "title": title, "status": status}
-    return web.Response(status=status, body=json.dumps(body).encode(),
-                        content_type="application/problem+json",
-                        headers={"Cache-Control": "no-store"})
+    return web.Response(
+        status=status,
+        body=json.dumps(body).encode(),
+        content_type="application/problem+json",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _problem_for(status: int):
-    slug, title = _SLUGS.get(status, ("bad-request" if status < 500 else "internal-error",
-                                      "Bad request" if status < 500 else "Server error"))
+    slug, title = _SLUGS.get(
+        status,
+        (
+            "bad-request" if status < 500 else "internal-error",
+            "Bad request" if status < 500 else "Server error",
+        ),
+    )
     return _problem(status, slug, title)
 
 
@@ -212,13 +235,25 @@ class PushSigner:
             self._key = SigningKey(load_or_create_rsa_key(self.key_file))
         now = int(time.time())
         sub = google_sub(email)
-        return self._key.sign({"iss": self.issuer, "aud": audience, "azp": sub, "email": email,
-                               "email_verified": True, "sub": sub, "iat": now,
-                               "exp": now + PUSH_TOKEN_TTL_SECONDS})
+        return self._key.sign(
+            {
+                "iss": self.issuer,
+                "aud": audience,
+                "azp": sub,
+                "email": email,
+                "email_verified": True,
+                "sub": sub,
+                "iat": now,
+                "exp": now + PUSH_TOKEN_TTL_SECONDS,
+            }
+        )
 
 
-def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, dict] | None = None,
-              push_signer: PushSigner | None = None):
+def build_app(
+    routes: Iterable[GatewayRoute],
+    push_targets: Mapping[str, dict] | None = None,
+    push_signer: PushSigner | None = None,
+):
     """The aiohttp application; one shared keep-alive ClientSession for all upstream calls."""
     import aiohttp
     from aiohttp import web
@@ -243,23 +278,29 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, dict] |
     @web.middleware
     async def header_limit(request, handler):
         if head_too_large(request):
-            return _problem(431, "request-header-fields-too-large",
-                            "Request header fields too large")
+            return _problem(
+                431, "request-header-fields-too-large", "Request header fields too large"
+            )
         return await handler(request)
 
     app = web.Application(  # no body limit here: the functions enforce theirs
-        client_max_size=0, middlewares=[problems_only, header_limit],
-        handler_args={"max_line_size": PARSER_LIMIT_BYTES, "max_field_size": PARSER_LIMIT_BYTES})
+        client_max_size=0,
+        middlewares=[problems_only, header_limit],
+        handler_args={"max_line_size": PARSER_LIMIT_BYTES, "max_field_size": PARSER_LIMIT_BYTES},
+    )
 
     async def on_startup(app):
         app[session_key] = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0,
-                                           limit_per_host=UPSTREAM_CONNECTIONS_PER_FUNCTION,
-                                           keepalive_timeout=UPSTREAM_KEEPALIVE_SECONDS),
+            connector=aiohttp.TCPConnector(
+                limit=0,
+                limit_per_host=UPSTREAM_CONNECTIONS_PER_FUNCTION,
+                keepalive_timeout=UPSTREAM_KEEPALIVE_SECONDS,
+            ),
             # sock_connect, not connect: `connect` would also count the wait for a pooled
             # connection, and time out requests that are merely queued behind others
-            timeout=aiohttp.ClientTimeout(total=UPSTREAM_TIMEOUT_SECONDS,
-                                          sock_connect=UPSTREAM_CONNECT_SECONDS),
+            timeout=aiohttp.ClientTimeout(
+                total=UPSTREAM_TIMEOUT_SECONDS, sock_connect=UPSTREAM_CONNECT_SECONDS
+            ),
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
@@ -285,7 +326,11 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, dict] |
             # aiohttp itself sends a GET/HEAD once more when a kept-alive connection turns
             # out closed as it is reused (test_gateway_upstream.py holds it to that)
             async with app[session_key].request(
-                request.method, url, headers=headers, data=body, allow_redirects=False,
+                request.method,
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
             ) as upstream:
                 response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
@@ -297,7 +342,7 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, dict] |
                     await response.write(chunk)
                 await response.write_eof()
                 return response
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientConnectionError):
             if response is not None and response.prepared:
                 raise  # the answer is half sent: only dropping the connection tells the client
             return _problem(502, "bad-gateway", "The function did not answer")
@@ -307,7 +352,7 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, dict] |
             async with app[session_key].post(target + "/", data=body, headers=headers) as r:
                 await r.read()
                 return r.status
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientConnectionError):
             return 502
 
     async def push(request: web.Request) -> web.Response:
@@ -327,8 +372,9 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, dict] |
         if not push_state["duplicates"]:
             return web.Response(status=await _push_once(target, body, headers))
         push_state["copies"] += 1
-        first, _ = await asyncio.gather(_push_once(target, body, headers),
-                                        _push_once(target, body, headers))
+        first, _ = await asyncio.gather(
+            _push_once(target, body, headers), _push_once(target, body, headers)
+        )
         return web.Response(status=first)
 
     async def control_duplicates(request: web.Request) -> web.Response:
@@ -338,7 +384,7 @@ def build_app(routes: Iterable[GatewayRoute], push_targets: Mapping[str, dict] |
             except ValueError:  # not JSON (or not UTF-8): the caller's mistake, not ours
                 body = None
             if not isinstance(body, dict) or not isinstance(body.get("enabled"), bool):
-                return _problem(400, "bad-request", "Expected {\"enabled\": true|false}")
+                return _problem(400, "bad-request", 'Expected {"enabled": true|false}')
             push_state["duplicates"] = body["enabled"]
         return web.json_response(push_state)
 
@@ -358,13 +404,17 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--routes-file", help="JSON list of {method, path, target}")
     source.add_argument("--routes-json", help="the same list, inline")
-    parser.add_argument("--push-targets-file",
-                        help="JSON object: pubsub function name -> {url, audience, email}")
+    parser.add_argument(
+        "--push-targets-file", help="JSON object: pubsub function name -> {url, audience, email}"
+    )
     parser.add_argument("--push-key-file", help="RSA key (PEM) that signs push tokens")
     parser.add_argument("--push-issuer", help="the 'iss' of push tokens")
     args = parser.parse_args(argv)
-    signer = (PushSigner(args.push_key_file, args.push_issuer)
-              if args.push_key_file and args.push_issuer else None)
+    signer = (
+        PushSigner(args.push_key_file, args.push_issuer)
+        if args.push_key_file and args.push_issuer
+        else None
+    )
     push_targets = None
     if args.push_targets_file:
         with open(args.push_targets_file, encoding="utf-8") as fh:
@@ -378,9 +428,14 @@ def main(argv: list[str] | None = None) -> int:
 
     install_problem_errors()
 
-    return aioserve.run("gateway", args.host, args.port,
-                        lambda host, port: build_app(routes, push_targets, signer),
-                        note=f" ({len(routes)} routes)", shutdown_timeout=60.0)
+    return aioserve.run(
+        "gateway",
+        args.host,
+        args.port,
+        lambda host, port: build_app(routes, push_targets, signer),
+        note=f" ({len(routes)} routes)",
+        shutdown_timeout=60.0,
+    )
 
 
 if __name__ == "__main__":

@@ -81,7 +81,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from infra.local import aioserve, demo_data
-from infra.local.faults import FaultRules, is_int as _is_int
+from infra.local.faults import FaultRules
+from infra.local.faults import is_int as _is_int
 
 log = logging.getLogger("infra.local.lederne_standin")
 
@@ -258,9 +259,7 @@ def _parse_rfc3339(value: Any, field: str) -> dt.datetime:
 
 _PATCH_FIELDS = {"email": str, "phone": str, "position": str, "address": dict, "employer": dict}
 _COUNTY_BY_POSTAL_CODE = {
-    code: county
-    for county, places in demo_data._POSTAL_PLACES.items()
-    for code, _town in places
+    code: county for county, places in demo_data._POSTAL_PLACES.items() for code, _town in places
 }
 _ADDRESS_KEYS = {"street", "postal_code", "city", "county"}
 _EMPLOYER_KEYS = {"name", "org_number"}
@@ -516,8 +515,16 @@ async def token(request: web.Request) -> web.Response:
 
 # -- the authorization code flow with PKCE (the staff console) -----------------------------
 
-_AUTHORIZE_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
-                     "code_challenge", "code_challenge_method")
+_AUTHORIZE_PARAMS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+)
 
 
 def _redirect_allowed(state: LederneState, uri: str) -> bool:
@@ -547,9 +554,15 @@ def _html(body: str, status: int = 200) -> web.Response:
     return web.Response(
         text=f"<!doctype html><html lang='nb'><head><meta charset='utf-8'><meta name='viewport' "
         f"content='width=device-width, initial-scale=1'><title>Lederne – logg inn (demo)</title>"
-        f"</head><body>{body}</body></html>", status=status, content_type="text/html",
-        headers={**_NO_STORE, "Content-Security-Policy": "default-src 'none'; form-action *; "
-                 "frame-ancestors 'none'", "X-Frame-Options": "DENY"})
+        f"</head><body>{body}</body></html>",
+        status=status,
+        content_type="text/html",
+        headers={
+            **_NO_STORE,
+            "Content-Security-Policy": "default-src 'none'; form-action *; frame-ancestors 'none'",
+            "X-Frame-Options": "DENY",
+        },
+    )
 
 
 async def authorize_page(request: web.Request) -> web.Response:
@@ -563,12 +576,15 @@ async def authorize_page(request: web.Request) -> web.Response:
         return _html(f"<h1>Ugyldig innloggingsforespørsel</h1><p>{html.escape(problem)}</p>", 400)
     hidden = "".join(
         f"<input type='hidden' name='{k}' value='{html.escape(params[k], quote=True)}'>"
-        for k in _AUTHORIZE_PARAMS if k in params)
+        for k in _AUTHORIZE_PARAMS
+        if k in params
+    )
     buttons = "".join(
         f"<li><button type='submit' name='username' value='{html.escape(s['username'])}' "
         f"id='login-{html.escape(s['username'])}'>{html.escape(s['username'])} "
         f"({html.escape(', '.join(r for r in s['roles'] if r != 'staff'))})</button></li>"
-        for s in state.staff.values())
+        for s in state.staff.values()
+    )
     return _html(
         "<main><h1>Lederne – logg inn (lokal demo)</h1>"
         "<p>Dette er den lokale stand-in-en for Lederne sin innlogging: velg en demobruker. "
@@ -577,7 +593,8 @@ async def authorize_page(request: web.Request) -> web.Response:
         f"<ul>{buttons}</ul></form>"
         f"<form method='post' action='/oauth2/authorize'>{hidden}<h2>Medlem</h2>"
         "<label for='member'>Medlemsnummer</label> <input id='member' name='username'> "
-        "<button type='submit' id='login-member'>Logg inn som medlem</button></form></main>")
+        "<button type='submit' id='login-member'>Logg inn som medlem</button></form></main>"
+    )
 
 
 async def authorize_submit(request: web.Request) -> web.Response:
@@ -598,15 +615,22 @@ async def authorize_submit(request: web.Request) -> web.Response:
     for old in [c for c, v in state.codes.items() if v["expires"] < now]:
         state.codes.pop(old, None)
     code = base64.urlsafe_b64encode(os.urandom(24)).rstrip(b"=").decode()
-    state.codes[code] = {"client_id": form["client_id"], "redirect_uri": form["redirect_uri"],
-                         "challenge": form["code_challenge"], "nonce": form.get("nonce"),
-                         "sub": sub, "roles": roles, "amr": amr,
-                         "expires": now + CODE_SECONDS}
+    state.codes[code] = {
+        "client_id": form["client_id"],
+        "redirect_uri": form["redirect_uri"],
+        "challenge": form["code_challenge"],
+        "nonce": form.get("nonce"),
+        "sub": sub,
+        "roles": roles,
+        "amr": amr,
+        "expires": now + CODE_SECONDS,
+    }
     from urllib.parse import urlencode
 
     sep = "&" if "?" in form["redirect_uri"] else "?"
-    raise web.HTTPFound(form["redirect_uri"] + sep + urlencode({"code": code,
-                                                                "state": form["state"]}))
+    raise web.HTTPFound(
+        form["redirect_uri"] + sep + urlencode({"code": code, "state": form["state"]})
+    )
 
 
 def _redeem_code(state: LederneState, form, issuer: str) -> web.Response:
@@ -616,21 +640,32 @@ def _redeem_code(state: LederneState, form, issuer: str) -> web.Response:
     if grant is None or grant["expires"] < time.time():
         return _oauth_error(400, "invalid_grant", "unknown, used or expired code")
     if grant["client_id"] != form.get("client_id") or grant["redirect_uri"] != form.get(
-            "redirect_uri"):
+        "redirect_uri"
+    ):
         return _oauth_error(400, "invalid_grant", "client or redirect_uri differ from the request")
     verifier = form.get("code_verifier") or ""
     digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
-    if not 43 <= len(verifier) <= 128 or not hmac.compare_digest(digest.decode(),
-                                                                 grant["challenge"]):
+    if not 43 <= len(verifier) <= 128 or not hmac.compare_digest(
+        digest.decode(), grant["challenge"]
+    ):
         return _oauth_error(400, "invalid_grant", "code_verifier does not match the challenge")
     now = int(time.time())
-    claims = {"iss": issuer, "aud": grant["client_id"], "sub": grant["sub"],
-              "iat": now, "exp": now + 300, "auth_time": now, "amr": grant["amr"],
-              "roles": grant["roles"]}
+    claims = {
+        "iss": issuer,
+        "aud": grant["client_id"],
+        "sub": grant["sub"],
+        "iat": now,
+        "exp": now + 300,
+        "auth_time": now,
+        "amr": grant["amr"],
+        "roles": grant["roles"],
+    }
     if grant["nonce"]:
         claims["nonce"] = grant["nonce"]
-    return _json_response({"id_token": state.member_key.sign(claims), "token_type": "Bearer",
-                           "expires_in": 300}, headers=_NO_STORE)
+    return _json_response(
+        {"id_token": state.member_key.sign(claims), "token_type": "Bearer", "expires_in": 300},
+        headers=_NO_STORE,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -1176,8 +1211,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--audience", default=DEFAULT_AUDIENCE)
     parser.add_argument("--console-client-id", default=DEFAULT_CONSOLE_CLIENT_ID)
-    parser.add_argument("--redirect-uri", action="append", default=[],
-                        help="a registered redirect URI of the console (repeatable)")
+    parser.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        help="a registered redirect URI of the console (repeatable)",
+    )
     parser.add_argument("--seed", type=int, default=demo_data.DEFAULT_SEED)
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument(

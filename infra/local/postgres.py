@@ -129,9 +129,18 @@ def cluster_user() -> OsUser:
             continue
     try:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-             FALLBACK_OS_USER],
-            check=True, capture_output=True, text=True, timeout=30,
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                FALLBACK_OS_USER,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     except (OSError, subprocess.SubprocessError) as exc:
         raise PostgresError(
@@ -166,8 +175,14 @@ def _ensure_traversable(path: Path, user: OsUser) -> None:
 class Cluster:
     """One private cluster in `root` (data/, run/ for the socket, pwfile while initialising)."""
 
-    def __init__(self, root: Path, port: int, superuser_password: str, app_password: str,
-                 host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        root: Path,
+        port: int,
+        superuser_password: str,
+        app_password: str,
+        host: str = "127.0.0.1",
+    ):
         self.root = Path(root).resolve()
         self.data_dir = self.root / "data"
         self.socket_dir = self.root / "run"
@@ -210,10 +225,23 @@ class Cluster:
         self._own(pwfile)
         try:
             result = subprocess.run(
-                [str(self.bindir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
-                 f"--pwfile={pwfile}", "--auth=scram-sha-256", "--encoding=UTF8",
-                 "--locale=C", "--no-sync", "--no-instructions"],
-                cwd=self.root, capture_output=True, text=True, timeout=120,
+                [
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
+                    f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                    "--no-instructions",
+                ],
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+                timeout=120,
                 **self.user.popen_kwargs(),
             )
         finally:
@@ -230,36 +258,56 @@ class Cluster:
         socket_path = self.socket_dir / f".s.PGSQL.{self.port}"
         socket_dirs = str(self.socket_dir) if len(str(socket_path)) <= _MAX_SOCKET_PATH else ""
         return [
-            str(self.bindir / "postgres"), "-D", str(self.data_dir),
-            "-p", str(self.port),
-            "-c", f"listen_addresses={self.host}",
-            "-c", f"unix_socket_directories={socket_dirs}",
+            str(self.bindir / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-c",
+            f"listen_addresses={self.host}",
+            "-c",
+            f"unix_socket_directories={socket_dirs}",
             # A laptop database: commits need not wait for the disk (no corruption risk).
-            "-c", "synchronous_commit=off",
-            "-c", "max_connections=100",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "max_connections=100",
             # Who ran a refused statement shows in the log (per-function roles).
-            "-c", "log_line_prefix=%m [%p] %u ",
+            "-c",
+            "log_line_prefix=%m [%p] %u ",
         ]
 
     def spawn(self, log: IO) -> subprocess.Popen:
         """Starts the postmaster as a child in its own session, logging to `log`."""
         return subprocess.Popen(
-            self.server_argv(), cwd=self.root, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True, **self.user.popen_kwargs(),
+            self.server_argv(),
+            cwd=self.root,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **self.user.popen_kwargs(),
         )
 
-    def connect(self, user: str | None = None, database: str | None = None, timeout: float = 5.0,
-                password: str | None = None):
+    def connect(
+        self,
+        user: str | None = None,
+        database: str | None = None,
+        timeout: float = 5.0,
+        password: str | None = None,
+    ):
         import pg8000.dbapi
 
         user = user or APP_ROLE
         return pg8000.dbapi.connect(
             user=user,
-            password=password or (self.superuser_password if user == SUPERUSER
-                                  else self.app_password),
-            host=self.host, port=self.port,
+            password=password
+            or (self.superuser_password if user == SUPERUSER else self.app_password),
+            host=self.host,
+            port=self.port,
             database=database or (SUPERUSER if user == SUPERUSER else APP_DATABASE),
-            timeout=timeout, application_name="lederappen-local-stack",
+            timeout=timeout,
+            application_name="lederappen-local-stack",
         )
 
     def wait_ready(self, timeout: float, proc: subprocess.Popen | None = None) -> None:
@@ -317,8 +365,10 @@ class Cluster:
                 # DDL takes no bound parameters: names are quoted, passwords are hex.
                 assert password.isalnum() and '"' not in name
                 verb = "ALTER" if name in existing else "CREATE"
-                cur.execute(f'{verb} ROLE "{name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
-                            f"PASSWORD '{password}'")
+                cur.execute(
+                    f'{verb} ROLE "{name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
+                    f"PASSWORD '{password}'"
+                )
         finally:
             conn.close()
 
@@ -330,9 +380,21 @@ class Cluster:
         if self.initialised:
             try:
                 subprocess.run(
-                    [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast",
-                     "-w", "-t", str(int(timeout))],
-                    cwd=self.root, capture_output=True, text=True, timeout=timeout + 5,
+                    [
+                        str(self.bindir / "pg_ctl"),
+                        "stop",
+                        "-D",
+                        str(self.data_dir),
+                        "-m",
+                        "fast",
+                        "-w",
+                        "-t",
+                        str(int(timeout)),
+                    ],
+                    cwd=self.root,
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout + 5,
                     **self.user.popen_kwargs(),
                 )
             except (OSError, subprocess.SubprocessError):

@@ -63,9 +63,22 @@ from lederappen.salary import vocabulary as v
 from .demo_data import DEFAULT_SEED, DEMO_MEMBER_ID
 
 #: The non-generated columns of salary_answers, in the order rows are yielded and copied.
-ANSWER_COLUMNS = ("year", "member_id", "base_monthly", "bonus_annual", "other_annual",
-                  "position_level", "people_managed", "sector", "nace", "county",
-                  "experience_years", "age_band", "gender", "weekly_hours")
+ANSWER_COLUMNS = (
+    "year",
+    "member_id",
+    "base_monthly",
+    "bonus_annual",
+    "other_annual",
+    "position_level",
+    "people_managed",
+    "sector",
+    "nace",
+    "county",
+    "experience_years",
+    "age_band",
+    "gender",
+    "weekly_hours",
+)
 
 #: Share of eligible members who answer a closed round (and the scale run's every round).
 PARTICIPATION = 0.95
@@ -81,8 +94,7 @@ BASE_YEAR = 2025
 #: Yearly wage growth (population), applied from BASE_YEAR backwards and forwards.
 GROWTH = 0.04
 #: Target medians of base monthly pay in BASE_YEAR (what the generated data shows).
-TARGET_MEDIANS = {"first_line": 52_000, "middle": 63_000, "senior": 80_000,
-                  "executive": 105_000}
+TARGET_MEDIANS = {"first_line": 52_000, "middle": 63_000, "senior": 80_000, "executive": 105_000}
 #: The model's pay per level for a neutral profile; calibrated (200,000 members) so that the
 #: medians of the generated BASE_YEAR answers come out at TARGET_MEDIANS.
 LEVEL_PAY = {"first_line": 50_400, "middle": 60_800, "senior": 77_300, "executive": 101_500}
@@ -93,14 +105,44 @@ PERSON_GROWTH_SIGMA = 0.008
 
 SECTOR_EFFECT = {"private": 0.0, "public": -0.06, "other": -0.08}
 NACE_EFFECT = {
-    "A": -0.06, "B": 0.18, "C": 0.0, "D": 0.08, "E": -0.02, "F": 0.02, "G": -0.08, "H": -0.02,
-    "I": -0.15, "J": 0.10, "K": 0.15, "L": 0.03, "M": 0.06, "N": -0.07, "O": 0.0, "P": -0.03,
-    "Q": -0.05, "R": -0.06, "S": -0.08, "T": -0.20, "U": 0.12,
+    "A": -0.06,
+    "B": 0.18,
+    "C": 0.0,
+    "D": 0.08,
+    "E": -0.02,
+    "F": 0.02,
+    "G": -0.08,
+    "H": -0.02,
+    "I": -0.15,
+    "J": 0.10,
+    "K": 0.15,
+    "L": 0.03,
+    "M": 0.06,
+    "N": -0.07,
+    "O": 0.0,
+    "P": -0.03,
+    "Q": -0.05,
+    "R": -0.06,
+    "S": -0.08,
+    "T": -0.20,
+    "U": 0.12,
 }
 #: By official county number.
 COUNTY_EFFECT = {
-    "03": 0.08, "32": 0.05, "11": 0.05, "46": 0.02, "33": 0.01, "50": 0.0, "15": 0.0,
-    "39": 0.0, "31": -0.01, "42": -0.01, "40": -0.02, "18": -0.02, "34": -0.03, "55": -0.03,
+    "03": 0.08,
+    "32": 0.05,
+    "11": 0.05,
+    "46": 0.02,
+    "33": 0.01,
+    "50": 0.0,
+    "15": 0.0,
+    "39": 0.0,
+    "31": -0.01,
+    "42": -0.01,
+    "40": -0.02,
+    "18": -0.02,
+    "34": -0.03,
+    "55": -0.03,
     "56": -0.04,
 }
 #: Where some members work when it is not where they live: home county -> (work, share).
@@ -113,11 +155,27 @@ EXPERIENCE_NEUTRAL = 10
 
 #: (private, public, other) weights of the sector, per NACE section.
 SECTOR_BY_NACE = {
-    "A": (96, 2, 2), "B": (97, 3, 0), "C": (98, 1, 1), "D": (80, 19, 1), "E": (45, 54, 1),
-    "F": (96, 3, 1), "G": (98, 0, 2), "H": (86, 12, 2), "I": (97, 1, 2), "J": (92, 6, 2),
-    "K": (93, 2, 5), "L": (92, 5, 3), "M": (90, 6, 4), "N": (94, 4, 2), "O": (0, 100, 0),
-    "P": (20, 75, 5), "Q": (25, 65, 10), "R": (40, 35, 25), "S": (55, 5, 40),
-    "T": (100, 0, 0), "U": (0, 30, 70),
+    "A": (96, 2, 2),
+    "B": (97, 3, 0),
+    "C": (98, 1, 1),
+    "D": (80, 19, 1),
+    "E": (45, 54, 1),
+    "F": (96, 3, 1),
+    "G": (98, 0, 2),
+    "H": (86, 12, 2),
+    "I": (97, 1, 2),
+    "J": (92, 6, 2),
+    "K": (93, 2, 5),
+    "L": (92, 5, 3),
+    "M": (90, 6, 4),
+    "N": (94, 4, 2),
+    "O": (0, 100, 0),
+    "P": (20, 75, 5),
+    "Q": (25, 65, 10),
+    "R": (40, 35, 25),
+    "S": (55, 5, 40),
+    "T": (100, 0, 0),
+    "U": (0, 30, 70),
 }
 
 #: Chance that a person has a bonus scheme, by level (private sector) or sector; with bad
@@ -134,8 +192,12 @@ OTHER_PAY_MEDIAN = 30_000
 OTHER_PAY_SIGMA = 0.7
 
 #: People managed: (share with none, low, high) per level, log-uniform between low and high.
-MANAGED = {"first_line": (0.04, 3, 15), "middle": (0.06, 5, 40), "senior": (0.05, 10, 200),
-           "executive": (0.03, 10, 500)}
+MANAGED = {
+    "first_line": (0.04, 3, 15),
+    "middle": (0.06, 5, 40),
+    "senior": (0.05, 10, 200),
+    "executive": (0.03, 10, 500),
+}
 
 PART_TIME_SHARE = 0.05
 PART_TIME_HOURS = (20.0, 22.5, 24.0, 26.0, 28.0, 30.0, 32.0, 33.5)
@@ -146,8 +208,14 @@ STANDARD_HOURS = 37.5
 GENDER_NOT_STATED = 0.10
 GENDER_OTHER = 0.003
 #: Chance an optional question is left unanswered in a round (gender: a person trait above).
-SKIP = {"bonus_annual": 0.03, "other_annual": 0.04, "people_managed": 0.02,
-        "experience_years": 0.02, "age_band": 0.02, "weekly_hours": 0.02}
+SKIP = {
+    "bonus_annual": 0.03,
+    "other_annual": 0.04,
+    "people_managed": 0.02,
+    "experience_years": 0.02,
+    "age_band": 0.02,
+    "weekly_hours": 0.02,
+}
 
 #: The ages (at 1 October) whose answers a round has.
 MIN_AGE = v.EARLIEST_WORKING_AGE
@@ -164,8 +232,9 @@ def county_number(name: str) -> str:
     try:
         return _COUNTY_NUMBER[name]
     except KeyError:
-        raise ValueError(f"unknown county {name!r}; expected one of "
-                         f"{', '.join(sorted(_COUNTY_NUMBER))}") from None
+        raise ValueError(
+            f"unknown county {name!r}; expected one of {', '.join(sorted(_COUNTY_NUMBER))}"
+        ) from None
 
 
 def age_band(age: int) -> str:
@@ -185,8 +254,11 @@ def is_eligible(member: Mapping[str, Any], year: int) -> bool:
     day = dt.date(year, 10, 1)
     if dt.date.fromisoformat(ms["member_since"]) > day:
         return False
-    if ms.get("status") == "ended" and ms.get("ended_on") and (
-            year >= dt.date.fromisoformat(ms["ended_on"]).year):
+    if (
+        ms.get("status") == "ended"
+        and ms.get("ended_on")
+        and (year >= dt.date.fromisoformat(ms["ended_on"]).year)
+    ):
         return False
     age = age_on(dt.date.fromisoformat(member["birth_date"]), day)
     if ms.get("category") == "retired" and age >= RETIREMENT_AGE:
@@ -270,21 +342,28 @@ def _profiles(members: Sequence[Mapping[str, Any]], seed: int) -> list[_Profile]
 
         # The gap follows the person, whether or not they state their gender.
         female = gender_from_national_id(m["national_id"]) == "female" and p.gender != "other"
-        effect = ((1 + SECTOR_EFFECT[p.sector]) * (1 + NACE_EFFECT[nace])
-                  * (1 + COUNTY_EFFECT[county]) * (1 + FEMALE_EFFECT if female else 1.0))
+        effect = (
+            (1 + SECTOR_EFFECT[p.sector])
+            * (1 + NACE_EFFECT[nace])
+            * (1 + COUNTY_EFFECT[county])
+            * (1 + FEMALE_EFFECT if female else 1.0)
+        )
         p.pay = LEVEL_PAY[level] * effect * math.exp(gauss(0.0, LEVEL_SIGMA[level]))
         p.growth = math.log1p(GROWTH + gauss(0.0, PERSON_GROWTH_SIGMA))
 
-        chance = (BONUS_CHANCE_PRIVATE[level] if p.sector == "private"
-                  else BONUS_CHANCE[p.sector])
+        chance = BONUS_CHANCE_PRIVATE[level] if p.sector == "private" else BONUS_CHANCE[p.sector]
         p.has_bonus = rand() < chance
         p.bonus_scale = BONUS_SHARE[level] * math.exp(gauss(0.0, BONUS_SIGMA))
-        p.other_pay = (OTHER_PAY_MEDIAN * math.exp(gauss(0.0, OTHER_PAY_SIGMA))
-                       if rand() < OTHER_PAY_CHANCE else 0.0)
+        p.other_pay = (
+            OTHER_PAY_MEDIAN * math.exp(gauss(0.0, OTHER_PAY_SIGMA))
+            if rand() < OTHER_PAY_CHANCE
+            else 0.0
+        )
 
         none_share, low, high = MANAGED[level]
-        p.managed = (0 if rand() < none_share
-                     else math.exp(uniform(math.log(low), math.log(high + 0.5))))
+        p.managed = (
+            0 if rand() < none_share else math.exp(uniform(math.log(low), math.log(high + 0.5)))
+        )
 
         r = rand()
         if r < PART_TIME_SHARE:
@@ -324,8 +403,9 @@ def generate_answers(
         yield from _year(profiles, year, seed, rate, skip_ids)
 
 
-def _year(profiles: list[_Profile], year: int, seed: int, rate: float,
-          skip_ids: frozenset[str]) -> Iterator[tuple]:
+def _year(
+    profiles: list[_Profile], year: int, seed: int, rate: float, skip_ids: frozenset[str]
+) -> Iterator[tuple]:
     rng = random.Random(f"salary-demo:{seed}:{year}")
     rand, gauss = rng.random, rng.gauss
     day = dt.date(year, 10, 1)
@@ -345,25 +425,33 @@ def _year(profiles: list[_Profile], year: int, seed: int, rate: float,
             continue
 
         experience = min(max(int(age - p.start_age), 0), age - MIN_AGE, 60)
-        exp_factor = (1 + EXPERIENCE_EFFECT) ** (min(experience, EXPERIENCE_CAP)
-                                                 - EXPERIENCE_NEUTRAL)
-        monthly = (p.pay * exp_factor * exp_(p.growth * offset + gauss(0.0, YEAR_NOISE_SIGMA))
-                   * p.hours_factor)
+        exp_factor = (1 + EXPERIENCE_EFFECT) ** (
+            min(experience, EXPERIENCE_CAP) - EXPERIENCE_NEUTRAL
+        )
+        monthly = (
+            p.pay
+            * exp_factor
+            * exp_(p.growth * offset + gauss(0.0, YEAR_NOISE_SIGMA))
+            * p.hours_factor
+        )
         base = int(round(monthly, -2)) if rand() < 0.9 else int(monthly)
         base = min(max(base, 5_000), 1_000_000)
 
         if rand() < s_bonus:
             bonus = None
         elif p.has_bonus and rand() >= BONUS_ZERO_YEAR:
-            bonus = min(int(round(base * 12 * p.bonus_scale
-                                  * exp_(gauss(0.0, BONUS_YEAR_SIGMA)), -3)), 20_000_000)
+            bonus = min(
+                int(round(base * 12 * p.bonus_scale * exp_(gauss(0.0, BONUS_YEAR_SIGMA)), -3)),
+                20_000_000,
+            )
         else:
             bonus = 0
         if rand() < s_other:
             other = None
         elif p.other_pay:
-            other = min(int(round(p.other_pay * exp_(offset * p.growth + gauss(0.0, 0.2)), -3)),
-                        20_000_000)
+            other = min(
+                int(round(p.other_pay * exp_(offset * p.growth + gauss(0.0, 0.2)), -3)), 20_000_000
+            )
         else:
             other = 0
 
@@ -376,7 +464,16 @@ def _year(profiles: list[_Profile], year: int, seed: int, rate: float,
             managed = 0
 
         yield (
-            year, p.member_id, base, bonus, other, p.level, managed, p.sector, p.nace, p.county,
+            year,
+            p.member_id,
+            base,
+            bonus,
+            other,
+            p.level,
+            managed,
+            p.sector,
+            p.nace,
+            p.county,
             None if rand() < s_exp else experience,
             None if rand() < s_age else age_band(age),
             p.gender,
@@ -386,8 +483,7 @@ def _year(profiles: list[_Profile], year: int, seed: int, rate: float,
 
 # -- database ---------------------------------------------------------------------------------
 
-COPY_SQL = (f"COPY salary_answers ({', '.join(ANSWER_COLUMNS)}) FROM STDIN "
-            "WITH (FORMAT csv)")
+COPY_SQL = f"COPY salary_answers ({', '.join(ANSWER_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
 CHUNK_ROWS = 10_000
 
 
@@ -398,8 +494,12 @@ def _run(conn, sql: str, params: Sequence = (), stream=None) -> list[tuple] | No
     return [tuple(r) for r in cur.fetchall()] if cur.description else None
 
 
-def _csv_chunks(rows: Iterable[tuple], counter: list[int],
-                progress: Callable[[int], Any] | None, chunk_rows: int) -> Iterator[bytes]:
+def _csv_chunks(
+    rows: Iterable[tuple],
+    counter: list[int],
+    progress: Callable[[int], Any] | None,
+    chunk_rows: int,
+) -> Iterator[bytes]:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     batch: list[tuple] = []
@@ -422,8 +522,12 @@ def _csv_chunks(rows: Iterable[tuple], counter: list[int],
             progress(len(batch))
 
 
-def load(conn, rows: Iterable[tuple], progress: Callable[[int], Any] | None = None,
-         chunk_rows: int = CHUNK_ROWS) -> int:
+def load(
+    conn,
+    rows: Iterable[tuple],
+    progress: Callable[[int], Any] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> int:
     """Streams `rows` (ANSWER_COLUMNS order; None is NULL) into salary_answers with
     COPY FROM STDIN, `chunk_rows` at a time, so memory stays bounded; returns the count.
 
@@ -459,16 +563,23 @@ def ensure_rounds(conn, years: Iterable[int], today: dt.date) -> list[int]:
             "INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, questions)"
             " VALUES (%s, %s, %s, %s, %s, %s::text[]) ON CONFLICT (year) DO NOTHING"
             " RETURNING year",
-            (year, f"Lønnsundersøkelsen {year}", f"Salary survey {year}", opens, closes,
-             list(v.OPTIONAL_QUESTIONS)),
+            (
+                year,
+                f"Lønnsundersøkelsen {year}",
+                f"Salary survey {year}",
+                opens,
+                closes,
+                list(v.OPTIONAL_QUESTIONS),
+            ),
         )
         if rows:
             created.append(year)
     return created
 
 
-def demo_answers(members: Sequence[Mapping[str, Any]], today: dt.date,
-                 seed: int = DEFAULT_SEED, rounds: int = 5) -> Iterator[tuple]:
+def demo_answers(
+    members: Sequence[Mapping[str, Any]], today: dt.date, seed: int = DEFAULT_SEED, rounds: int = 5
+) -> Iterator[tuple]:
     """The local demo's answers: every round from today.year - rounds + 1 to today.year;
     closed ones at PARTICIPATION of eligible members, the open one (today.year) from
     OPEN_ROUND_PARTICIPATION of active members, never from the demo member or the members
@@ -477,19 +588,23 @@ def demo_answers(members: Sequence[Mapping[str, Any]], today: dt.date,
     yield from generate_answers(members, years[:-1], seed)
     unanswered = {DEMO_MEMBER_ID}
     unanswered |= {str(m["member_id"]) for i, m in enumerate(members) if i in E2E_UNANSWERED}
-    unanswered |= {str(m["member_id"]) for m in members
-                   if m["membership"].get("status") != "active"}
+    unanswered |= {
+        str(m["member_id"]) for m in members if m["membership"].get("status") != "active"
+    }
     # The share is of all active members, so those left out raise the others' rate.
     active = sum(m["membership"].get("status") == "active" for m in members)
-    allowed = sum(str(m["member_id"]) not in unanswered and is_eligible(m, today.year)
-                  for m in members)
+    allowed = sum(
+        str(m["member_id"]) not in unanswered and is_eligible(m, today.year) for m in members
+    )
     rate = min(1.0, OPEN_ROUND_PARTICIPATION * active / allowed) if allowed else 0.0
-    yield from generate_answers(members, [today.year], seed, participation=rate,
-                                exclude={today.year: unanswered})
+    yield from generate_answers(
+        members, [today.year], seed, participation=rate, exclude={today.year: unanswered}
+    )
 
 
-def seed_demo(conn, members: Sequence[Mapping[str, Any]], today: dt.date,
-              seed: int = DEFAULT_SEED) -> dict[str, Any]:
+def seed_demo(
+    conn, members: Sequence[Mapping[str, Any]], today: dt.date, seed: int = DEFAULT_SEED
+) -> dict[str, Any]:
     """Gives the local stack's demo members five rounds of the survey, once.
 
     Does nothing when salary_rounds has a row (returns zero counts). Otherwise creates the
@@ -532,31 +647,54 @@ def connect_local(state_dir: Path, timeout: float = 600.0):
     if state is None:
         return None
     secrets = json.loads((Path(state["files"]["secrets"])).read_text(encoding="utf-8"))
-    cluster = postgres.Cluster(Path(state["state_dir"]) / "postgres", state["database"]["port"],
-                               secrets["postgres_superuser_password"],
-                               secrets["postgres_app_password"], host=state["database"]["host"])
+    cluster = postgres.Cluster(
+        Path(state["state_dir"]) / "postgres",
+        state["database"]["port"],
+        secrets["postgres_superuser_password"],
+        secrets["postgres_app_password"],
+        host=state["database"]["host"],
+    )
     return cluster.connect(postgres.APP_ROLE, timeout=timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
     from . import demo_data
 
-    parser = argparse.ArgumentParser(prog="python -m infra.local.salary_demo",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--members", type=int, default=200_000,
-                        help="how many of the stand-in's members answer (default 200000)")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="rounds up to this year's open one (default 5)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                        help=f"seed of the answers (default {DEFAULT_SEED})")
-    parser.add_argument("--participation", type=float, default=PARTICIPATION,
-                        help=f"share of eligible members answering a round (default "
-                             f"{PARTICIPATION})")
-    parser.add_argument("--state-dir", default=str(ROOT / ".local"),
-                        help="the running stack's state dir (default .local)")
-    parser.add_argument("--append", action="store_true",
-                        help="keep existing answers (default: empty salary_answers and the "
-                             "computed statistics first)")
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local.salary_demo", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=200_000,
+        help="how many of the stand-in's members answer (default 200000)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds up to this year's open one (default 5)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"seed of the answers (default {DEFAULT_SEED})",
+    )
+    parser.add_argument(
+        "--participation",
+        type=float,
+        default=PARTICIPATION,
+        help=f"share of eligible members answering a round (default {PARTICIPATION})",
+    )
+    parser.add_argument(
+        "--state-dir",
+        default=str(ROOT / ".local"),
+        help="the running stack's state dir (default .local)",
+    )
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep existing answers (default: empty salary_answers and the "
+        "computed statistics first)",
+    )
     args = parser.parse_args(argv)
     if args.members < 0 or args.rounds < 1:
         parser.error("--members must be >= 0 and --rounds >= 1")
@@ -572,19 +710,32 @@ def main(argv: list[str] | None = None) -> int:
     try:
         members = demo_data.generate_members(args.members)
         t_members = time.monotonic() - t0
-        print(f"{len(members):,} members in {t_members:.1f} s; rounds {years[0]}..{years[-1]} "
-              f"(the last open)", flush=True)
+        print(
+            f"{len(members):,} members in {t_members:.1f} s; rounds {years[0]}..{years[-1]} "
+            f"(the last open)",
+            flush=True,
+        )
         if not args.append:
-            _run(conn, "TRUNCATE salary_release_tables, salary_releases, "
-                       "salary_statistics_uses, salary_answers")
+            _run(
+                conn,
+                "TRUNCATE salary_release_tables, salary_releases, "
+                "salary_statistics_uses, salary_answers",
+            )
         created = ensure_rounds(conn, years, today)
         # The demo member answers the open round themselves in the demo.
-        rows = generate_answers(members, years, args.seed, participation=args.participation,
-                                exclude={today.year: {DEMO_MEMBER_ID}})
-        expected = round(args.participation * sum(is_eligible(m, y) for y in years
-                                                  for m in members))
-        with tqdm(total=expected, unit=" answers", unit_scale=True, disable=None,
-                  desc="generate + COPY") as bar:
+        rows = generate_answers(
+            members,
+            years,
+            args.seed,
+            participation=args.participation,
+            exclude={today.year: {DEMO_MEMBER_ID}},
+        )
+        expected = round(
+            args.participation * sum(is_eligible(m, y) for y in years for m in members)
+        )
+        with tqdm(
+            total=expected, unit=" answers", unit_scale=True, disable=None, desc="generate + COPY"
+        ) as bar:
             t1 = time.monotonic()
             count = load(conn, rows, progress=bar.update)
             bar.total = count
@@ -593,15 +744,21 @@ def main(argv: list[str] | None = None) -> int:
         t_commit = time.monotonic()
         conn.commit()
         t_commit = time.monotonic() - t_commit
-        by_year = _run(conn, "SELECT year, count(*) FROM salary_answers "
-                             "WHERE year = ANY(%s) GROUP BY year ORDER BY year", (years,))
+        by_year = _run(
+            conn,
+            "SELECT year, count(*) FROM salary_answers "
+            "WHERE year = ANY(%s) GROUP BY year ORDER BY year",
+            (years,),
+        )
     finally:
         conn.close()
     print(f"rounds created: {created or 'none (all existed)'}")
     print("answers per round: " + ", ".join(f"{y}: {n:,}" for y, n in by_year))
-    print(f"{count:,} answers generated and copied in {t_load:.1f} s "
-          f"({count / max(t_load, 1e-9):,.0f}/s), commit {t_commit:.1f} s; "
-          f"total {time.monotonic() - t0:.1f} s")
+    print(
+        f"{count:,} answers generated and copied in {t_load:.1f} s "
+        f"({count / max(t_load, 1e-9):,.0f}/s), commit {t_commit:.1f} s; "
+        f"total {time.monotonic() - t0:.1f} s"
+    )
     return 0
 
 

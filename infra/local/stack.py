@@ -70,9 +70,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from . import emulators, gateway, postgres
 
@@ -81,7 +81,7 @@ FUNCTIONS_DIR = ROOT / "functions"
 if str(FUNCTIONS_DIR) not in sys.path:
     sys.path.insert(0, str(FUNCTIONS_DIR))
 
-from lederappen.core import manifest as manifest_mod  # noqa: E402
+from lederappen.core import manifest as manifest_mod
 
 PROJECT = "lederappen-local"
 AUDIENCE = "lederappen"
@@ -100,13 +100,32 @@ MAX_FUNCTIONS = 89
 #: The stand-ins, by module name (written and owned elsewhere; called, never imported).
 STANDIN_MODULES = {"lederne": "infra.local.lederne_standin", "fcm": "infra.local.fcm_standin"}
 #: Readiness timeouts (seconds), bounded so a broken component fails the start quickly.
-TIMEOUTS = {"postgres": 30, "pubsub": 60, "firestore": 60, "lederne": 30, "fcm": 30,
-            "function": 45, "gateway": 20}
+TIMEOUTS = {
+    "postgres": 30,
+    "pubsub": 60,
+    "firestore": 60,
+    "lederne": 30,
+    "fcm": 30,
+    "function": 45,
+    "gateway": 20,
+}
 STOP_GRACE_SECONDS = 5.0
 #: Environment passed through from the caller to children; nothing else leaks in (a stray
 #: CLOUD_SQL_INSTANCE or GOOGLE_APPLICATION_CREDENTIALS in a shell must not change the stack).
-PASSTHROUGH_ENV = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
-                   "VIRTUAL_ENV", "JAVA_HOME", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+PASSTHROUGH_ENV = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "VIRTUAL_ENV",
+    "JAVA_HOME",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+)
 
 
 class StackError(RuntimeError):
@@ -190,8 +209,13 @@ def tcp_accepts(port: int, host: str = HOST, timeout: float = 0.5) -> bool:
         return False
 
 
-def http_status(url: str, timeout: float = 1.0, method: str = "GET", data: bytes | None = None,
-                headers: dict | None = None) -> tuple[int, dict, bytes] | None:
+def http_status(
+    url: str,
+    timeout: float = 1.0,
+    method: str = "GET",
+    data: bytes | None = None,
+    headers: dict | None = None,
+) -> tuple[int, dict, bytes] | None:
     """(status, headers, body) of one request, any status; None when nothing answered."""
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
@@ -302,9 +326,14 @@ def _load_or_create_secrets(path: Path) -> dict:
 class Stack:
     """Starts and stops the local stack; see the module docstring for what and where."""
 
-    def __init__(self, state_dir: Path | str, port_base: int | None = None,
-                 functions: list[str] | None = None, extra_env: dict | None = None,
-                 register_members: int | None = None):
+    def __init__(
+        self,
+        state_dir: Path | str,
+        port_base: int | None = None,
+        functions: list[str] | None = None,
+        extra_env: dict | None = None,
+        register_members: int | None = None,
+    ):
         self.state_dir = Path(state_dir).resolve()
         #: How many demo members the lederne.no stand-in's register holds (None: its default).
         self.register_members = register_members
@@ -344,7 +373,7 @@ class Stack:
     def running(self) -> bool:
         return self._running
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -370,10 +399,12 @@ class Stack:
         fn = self.manifest.by_name(name)
         port = self.ports[fn_component(name)]
         env = dict(self.env)
-        env.update({
-            "JOB_OIDC_AUDIENCE": f"http://{HOST}:{port}/",
-            "FUNCTION_TARGET": fn.entry_point,
-        })
+        env.update(
+            {
+                "JOB_OIDC_AUDIENCE": f"http://{HOST}:{port}/",
+                "FUNCTION_TARGET": fn.entry_point,
+            }
+        )
         # Each function signs in to the database as its own role, with only its grants; the
         # migrator's (owner's) password never reaches a function.
         if "db" in fn.uses:
@@ -404,10 +435,11 @@ class Stack:
 
     def connect_as_function(self, name: str):
         """A database connection as the function's own role (what the function gets)."""
-        return self.cluster.connect(function_db_role(name),
-                                    password=self.function_db_password(name))
+        return self.cluster.connect(
+            function_db_role(name), password=self.function_db_password(name)
+        )
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         """Brings everything up; on any failure stops what it started and raises StackError."""
         if self._running:
             return self
@@ -442,8 +474,11 @@ class Stack:
             atexit.unregister(self.stop)
         except Exception:
             pass
-        procs = [c.proc for name, c in reversed(self.components.items())
-                 if c.proc is not None and name != "postgres"]
+        procs = [
+            c.proc
+            for name, c in reversed(self.components.items())
+            if c.proc is not None and name != "postgres"
+        ]
         # Children first (all at once, so their grace periods overlap), then the database.
         terminate_groups(procs)
         pg = self.components.get("postgres")
@@ -492,8 +527,11 @@ class Stack:
                 self.urls[name] = f"http://{HOST}:{port}"
 
     def _check_ports(self) -> None:
-        order = ["gateway"] + [fn_component(f.name) for f in self.functions] + [
-            n for n in OFFSETS if n != "gateway"]
+        order = (
+            ["gateway"]
+            + [fn_component(f.name) for f in self.functions]
+            + [n for n in OFFSETS if n != "gateway"]
+        )
         for name in order:
             port = self.ports[name]
             if not port_is_free(port):
@@ -523,8 +561,11 @@ class Stack:
             raise StackError(
                 f"a stack from {self.state_dir} is already running (pid {pid}); stop it first"
             )
-        leftovers = [c["pid"] for c in state.get("components", {}).values()
-                     if c.get("pid") and _same_process(c["pid"], c.get("started"))]
+        leftovers = [
+            c["pid"]
+            for c in state.get("components", {}).values()
+            if c.get("pid") and _same_process(c["pid"], c.get("started"))
+        ]
         if leftovers:
             raise StackError(
                 f"processes of an earlier stack from {self.state_dir} are still running (pids "
@@ -579,8 +620,13 @@ class Stack:
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Component:
         comp = self.components[name]
         comp.proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self._open_log(name),
-            stderr=subprocess.STDOUT, start_new_session=True,
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._open_log(name),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         return comp
 
@@ -598,7 +644,8 @@ class Stack:
         comp = self._component("postgres")
         try:
             self.cluster = postgres.Cluster(
-                self.state_dir / "postgres", self.ports["postgres"],
+                self.state_dir / "postgres",
+                self.ports["postgres"],
                 self._secrets["postgres_superuser_password"],
                 self._secrets["postgres_app_password"],
             )
@@ -607,25 +654,48 @@ class Stack:
             raise StackError(f"postgres: {exc}") from None
         comp.proc = self.cluster.spawn(self._open_log("postgres"))
 
-        for name, make in (("pubsub", emulators.pubsub_command),
-                           ("firestore", emulators.firestore_command)):
+        for name, make in (
+            ("pubsub", emulators.pubsub_command),
+            ("firestore", emulators.firestore_command),
+        ):
             argv, extra = make(self.ports[name])
             self._component(name)
             self._spawn(name, argv, {**base, **extra})
 
         self.key_file.parent.mkdir(exist_ok=True)
         self._component("lederne")
-        self._spawn("lederne", [
-            py, "-m", STANDIN_MODULES["lederne"], "--host", HOST,
-            "--port", str(self.ports["lederne"]), "--key-file", str(self.key_file),
-            "--api-key", self._secrets["lederne_api_key"], "--audience", AUDIENCE,
-            "--issuer", self.urls["lederne"], "--console-client-id", CONSOLE_CLIENT_ID,
-            "--redirect-uri", self.urls["gateway"] + "/staff/callback",
-            *(["--members", str(self.register_members)] if self.register_members else []),
-        ], {**base, "PYTHONPATH": str(ROOT)})
+        self._spawn(
+            "lederne",
+            [
+                py,
+                "-m",
+                STANDIN_MODULES["lederne"],
+                "--host",
+                HOST,
+                "--port",
+                str(self.ports["lederne"]),
+                "--key-file",
+                str(self.key_file),
+                "--api-key",
+                self._secrets["lederne_api_key"],
+                "--audience",
+                AUDIENCE,
+                "--issuer",
+                self.urls["lederne"],
+                "--console-client-id",
+                CONSOLE_CLIENT_ID,
+                "--redirect-uri",
+                self.urls["gateway"] + "/staff/callback",
+                *(["--members", str(self.register_members)] if self.register_members else []),
+            ],
+            {**base, "PYTHONPATH": str(ROOT)},
+        )
         self._component("fcm")
-        self._spawn("fcm", [py, "-m", STANDIN_MODULES["fcm"], "--host", HOST,
-                            "--port", str(self.ports["fcm"])], {**base, "PYTHONPATH": str(ROOT)})
+        self._spawn(
+            "fcm",
+            [py, "-m", STANDIN_MODULES["fcm"], "--host", HOST, "--port", str(self.ports["fcm"])],
+            {**base, "PYTHONPATH": str(ROOT)},
+        )
         self._write_state("starting")
 
         # 2. The database: ready, role and database, migrations (while the rest boots).
@@ -645,38 +715,76 @@ class Stack:
         for fn in self.functions:
             name = fn_component(fn.name)
             self._component(name)
-            argv = [py, "-m", "functions_framework", "--source", str(FUNCTIONS_DIR / "main.py"),
-                    "--target", fn.entry_point, "--host", HOST, "--port", str(self.ports[name])]
-            self._spawn(name, argv, {**base, "PYTHONPATH": str(FUNCTIONS_DIR),
-                                     **self.function_env(fn.name)})
+            argv = [
+                py,
+                "-m",
+                "functions_framework",
+                "--source",
+                str(FUNCTIONS_DIR / "main.py"),
+                "--target",
+                fn.entry_point,
+                "--host",
+                HOST,
+                "--port",
+                str(self.ports[name]),
+            ]
+            self._spawn(
+                name, argv, {**base, "PYTHONPATH": str(FUNCTIONS_DIR), **self.function_env(fn.name)}
+            )
         routes = gateway.build_routes(
-            self.functions, {f.name: self.urls[fn_component(f.name)] for f in self.functions})
+            self.functions, {f.name: self.urls[fn_component(f.name)] for f in self.functions}
+        )
         routes_file = self.state_dir / "gateway-routes.json"
         routes_file.write_text(gateway.routes_to_json(routes), encoding="utf-8")
         push_file = self.state_dir / "gateway-push-targets.json"
         # The relay signs each push as the function's push service account, for its audience
         # (what the function's JOB_OIDC_AUDIENCE and JOB_INVOKER_EMAILS expect).
-        push_file.write_text(json.dumps({
-            f.name: {"url": self.urls[fn_component(f.name)],
-                     "audience": self.function_env(f.name)["JOB_OIDC_AUDIENCE"],
-                     "email": push_account_email(f.name)}
-            for f in self.functions if f.kind == "pubsub"}), encoding="utf-8")
+        push_file.write_text(
+            json.dumps(
+                {
+                    f.name: {
+                        "url": self.urls[fn_component(f.name)],
+                        "audience": self.function_env(f.name)["JOB_OIDC_AUDIENCE"],
+                        "email": push_account_email(f.name),
+                    }
+                    for f in self.functions
+                    if f.kind == "pubsub"
+                }
+            ),
+            encoding="utf-8",
+        )
         self._component("gateway")
-        self._spawn("gateway", [py, "-m", "infra.local.gateway", "--host", HOST,
-                                "--port", str(self.ports["gateway"]),
-                                "--routes-file", str(routes_file),
-                                "--push-targets-file", str(push_file),
-                                "--push-key-file", f"{self.key_file}.google",
-                                "--push-issuer", self.env["JOB_OIDC_ISSUER"]],
-                    {**base, "PYTHONPATH": str(ROOT)})
+        self._spawn(
+            "gateway",
+            [
+                py,
+                "-m",
+                "infra.local.gateway",
+                "--host",
+                HOST,
+                "--port",
+                str(self.ports["gateway"]),
+                "--routes-file",
+                str(routes_file),
+                "--push-targets-file",
+                str(push_file),
+                "--push-key-file",
+                f"{self.key_file}.google",
+                "--push-issuer",
+                self.env["JOB_OIDC_ISSUER"],
+            ],
+            {**base, "PYTHONPATH": str(ROOT)},
+        )
         self._write_state("starting")
 
         # 4. Wait for the rest; wire Pub/Sub as soon as its emulator answers.
         checks: dict[str, Callable[[], bool]] = {
             "pubsub": lambda: emulators.http_ok(f"http://{self.urls['pubsub']}/"),
             "firestore": lambda: emulators.http_ok(f"http://{self.urls['firestore']}/"),
-            "lederne": lambda: (http_status(
-                self.urls["lederne"] + "/.well-known/openid-configuration") or (0,))[0] == 200,
+            "lederne": lambda: (
+                (http_status(self.urls["lederne"] + "/.well-known/openid-configuration") or (0,))[0]
+                == 200
+            ),
             "fcm": lambda: (http_status(self.urls["fcm"] + "/_control/stats") or (0,))[0] == 200,
             "gateway": self._gateway_ready,
         }
@@ -687,13 +795,16 @@ class Stack:
         if pubsub_fns:
             try:
                 self.pubsub = emulators.setup_pubsub(
-                    self.urls["pubsub"], pubsub_fns,
+                    self.urls["pubsub"],
+                    pubsub_fns,
                     # Through the gateway's push relay, which can deliver every push twice.
                     {f.name: f"{self.urls['gateway']}/_push/{f.name}" for f in pubsub_fns},
-                    project=PROJECT)
+                    project=PROJECT,
+                )
             except Exception as exc:
                 raise StackError(
-                    f"pubsub: creating topics and subscriptions failed: {exc}") from exc
+                    f"pubsub: creating topics and subscriptions failed: {exc}"
+                ) from exc
         self._wait(checks, t0)
 
     def _migrate(self) -> None:
@@ -712,8 +823,9 @@ class Stack:
         from infra import grants
 
         db_functions = [f for f in self.manifest.functions if "db" in f.uses]
-        self.cluster.login_roles({function_db_role(f.name): self.function_db_password(f.name)
-                                  for f in db_functions})
+        self.cluster.login_roles(
+            {function_db_role(f.name): self.function_db_password(f.name) for f in db_functions}
+        )
         conn = self.cluster.connect(postgres.APP_ROLE)
         try:
             conn.autocommit = True  # grants.apply controls its transaction
@@ -745,8 +857,13 @@ class Stack:
     def _function_probe(self, fn) -> Callable[[], bool]:
         port = self.ports[fn_component(fn.name)]
         first = fn.routes[0] if fn.routes else None
-        if (fn.kind == "http" and first is not None and first.auth == "public"
-                and first.method == "GET" and "{" not in first.path):
+        if (
+            fn.kind == "http"
+            and first is not None
+            and first.auth == "public"
+            and first.method == "GET"
+            and "{" not in first.path
+        ):
             url = f"http://{HOST}:{port}{first.path}"
 
             def probe() -> bool:
@@ -798,28 +915,36 @@ class Stack:
         comps = {}
         for name, c in self.components.items():
             comps[name] = {
-                "port": c.port, "url": c.url, "log": str(c.log),
+                "port": c.port,
+                "url": c.url,
+                "log": str(c.log),
                 "pid": c.proc.pid if c.proc is not None and status != "stopped" else None,
-                "started": (_start_ticks(c.proc.pid)
-                            if c.proc is not None and status != "stopped" else None),
+                "started": (
+                    _start_ticks(c.proc.pid) if c.proc is not None and status != "stopped" else None
+                ),
                 "ready_seconds": c.ready_seconds,
             }
         functions = {}
         for fn in self.functions:
             name = fn_component(fn.name)
             functions[fn.name] = {
-                "component": name, "kind": fn.kind, "entry_point": fn.entry_point,
-                "port": self.ports[name], "url": self.urls[name],
+                "component": name,
+                "kind": fn.kind,
+                "entry_point": fn.entry_point,
+                "port": self.ports[name],
+                "url": self.urls[name],
                 "job_audience": f"http://{HOST}:{self.ports[name]}/",
                 "db_user": function_db_role(fn.name) if "db" in fn.uses else None,
-                "push_invoker_email": (push_account_email(fn.name) if fn.kind == "pubsub"
-                                       else None),
-                "schedule": fn.schedule, "topic": fn.topic,
+                "push_invoker_email": (
+                    push_account_email(fn.name) if fn.kind == "pubsub" else None
+                ),
+                "schedule": fn.schedule,
+                "topic": fn.topic,
                 "routes": [{"method": r.method, "path": r.path, "auth": r.auth} for r in fn.routes],
             }
         return {
             "status": status,
-            "updated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "updated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "orchestrator_pid": os.getpid(),
             "orchestrator_started": _start_ticks(os.getpid()),
             "state_dir": str(self.state_dir),
@@ -829,8 +954,12 @@ class Stack:
             "urls": dict(self.urls),
             "components": comps,
             "functions": functions,
-            "database": {"host": HOST, "port": self.ports["postgres"],
-                         "name": postgres.APP_DATABASE, "migrator": postgres.APP_ROLE},
+            "database": {
+                "host": HOST,
+                "port": self.ports["postgres"],
+                "name": postgres.APP_DATABASE,
+                "migrator": postgres.APP_ROLE,
+            },
             "job_invoker_email": SCHEDULER_EMAIL,
             "audience": AUDIENCE,
             "files": {
@@ -840,7 +969,9 @@ class Stack:
                 "gateway_routes": str(self.state_dir / "gateway-routes.json"),
                 "logs": str(self.log_dir),
             },
-            "pubsub": None if self.pubsub is None else {
+            "pubsub": None
+            if self.pubsub is None
+            else {
                 "topics": self.pubsub.topics,
                 "push_subscriptions": self.pubsub.push_subscriptions,
                 "inspect_subscriptions": self.pubsub.inspect_subscriptions,
@@ -890,13 +1021,21 @@ def read_state(state_dir: Path) -> dict | None:
 
 def fetch_token(lederne_url: str, username: str, timeout: float = 5.0) -> str:
     """An ID token from the lederne stand-in's password grant (demo password "demo")."""
-    data = urllib.parse.urlencode({
-        "grant_type": "password", "username": username, "password": "demo",
-        "client_id": AUDIENCE,
-    }).encode()
-    answer = http_status(lederne_url.rstrip("/") + "/oauth2/token", timeout=timeout,
-                         method="POST", data=data,
-                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    data = urllib.parse.urlencode(
+        {
+            "grant_type": "password",
+            "username": username,
+            "password": "demo",
+            "client_id": AUDIENCE,
+        }
+    ).encode()
+    answer = http_status(
+        lederne_url.rstrip("/") + "/oauth2/token",
+        timeout=timeout,
+        method="POST",
+        data=data,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     if answer is None:
         raise StackError(f"the lederne stand-in at {lederne_url} does not answer; is the stack up?")
     status, _, body = answer
@@ -924,18 +1063,28 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 def _listing(stack: Stack) -> str:
     rows = [("COMPONENT", "LISTENS ON", "LOG")]
-    order = ["gateway"] + [fn_component(f.name) for f in stack.functions] + [
-        "postgres", "pubsub", "firestore", "lederne", "fcm"]
-    labels = {"postgres": "postgres", "pubsub": "pubsub emulator",
-              "firestore": "firestore emulator", "lederne": "lederne stand-in",
-              "fcm": "fcm stand-in", "gateway": "gateway (public /v1 and /staff routes)"}
+    order = (
+        ["gateway"]
+        + [fn_component(f.name) for f in stack.functions]
+        + ["postgres", "pubsub", "firestore", "lederne", "fcm"]
+    )
+    labels = {
+        "postgres": "postgres",
+        "pubsub": "pubsub emulator",
+        "firestore": "firestore emulator",
+        "lederne": "lederne stand-in",
+        "fcm": "fcm stand-in",
+        "gateway": "gateway (public /v1 and /staff routes)",
+    }
     for name in order:
         c = stack.components[name]
         label = labels.get(name) or f"function {name[3:]}"
         where = c.url
         if name == "postgres":
-            where = (f"{c.url} db={postgres.APP_DATABASE} migrator={postgres.APP_ROLE}, "
-                     "functions as fn-<name>@lederappen-local.iam")
+            where = (
+                f"{c.url} db={postgres.APP_DATABASE} migrator={postgres.APP_ROLE}, "
+                "functions as fn-<name>@lederappen-local.iam"
+            )
         rows.append((label, where, _rel(c.log)))
     return _table(rows)
 
@@ -972,14 +1121,19 @@ def _cmd_up(args) -> int:
         print(f"\nlederappen local stack is up in {stack.startup_seconds:.1f} s\n")
         print(_listing(stack))
         gw = stack.urls["gateway"]
-        state_arg = "" if Path(args.state_dir).resolve() == DEFAULT_STATE_DIR else (
-            f" --state-dir {args.state_dir}")
+        state_arg = (
+            ""
+            if Path(args.state_dir).resolve() == DEFAULT_STATE_DIR
+            else (f" --state-dir {args.state_dir}")
+        )
         served = {r.path for f in stack.functions for r in f.routes}
         if "/v1/profile" in served:
             try:
                 token = fetch_token(stack.urls["lederne"], DEMO_MEMBER_ID)
-                print(f"\nTry it as the demo member {DEMO_MEMBER_ID} (token valid for about an "
-                      "hour):\n")
+                print(
+                    f"\nTry it as the demo member {DEMO_MEMBER_ID} (token valid for about an "
+                    "hour):\n"
+                )
                 print(f'  curl -s -H "Authorization: Bearer {token}" {gw}/v1/profile')
             except StackError as exc:
                 print(f"\n(could not fetch a demo token: {exc})")
@@ -988,32 +1142,48 @@ def _cmd_up(args) -> int:
         if "/staff/home" in served:
             from infra.local.demo_data import STAFF
 
-            print(f"\nThe staff console: {gw}/staff/home   (sign in at the lederne.no stand-in "
-                  "by picking a demo user; no passwords)")
+            print(
+                f"\nThe staff console: {gw}/staff/home   (sign in at the lederne.no stand-in "
+                "by picking a demo user; no passwords)"
+            )
             for s in STAFF:
                 roles = ", ".join(r for r in s["roles"] if r != "staff")
                 print(f"  {s['username']:<18} {roles}")
-        print(f"\nA fresh token: python -m infra.local.stack token {DEMO_MEMBER_ID}{state_arg}"
-              "   (or a staff username: personvern, redaktor, medlemsservice, lonnsanalytiker,"
-              " driftsvakt, mentorkoordinator)")
+        print(
+            f"\nA fresh token: python -m infra.local.stack token {DEMO_MEMBER_ID}{state_arg}"
+            "   (or a staff username: personvern, redaktor, medlemsservice, lonnsanalytiker,"
+            " driftsvakt, mentorkoordinator)"
+        )
         scheduled = [f.name for f in stack.functions if f.kind == "scheduled"]
         if scheduled:
-            print("Fire a scheduled function as Cloud Scheduler would: python -m infra.local.fire "
-                  f"<{'|'.join(scheduled)}>{state_arg}")
+            print(
+                "Fire a scheduled function as Cloud Scheduler would: python -m infra.local.fire "
+                f"<{'|'.join(scheduled)}>{state_arg}"
+            )
         else:
-            print("Fire a scheduled function: python -m infra.local.fire <function-name>"
-                  f"{state_arg}   (the manifest has no scheduled function yet)")
-        print(f"Ports, URLs, pids: {_rel(stack.state_dir)}/stack.json (no secrets); the generated "
-              "keys and passwords: secrets.json next to it.")
+            print(
+                "Fire a scheduled function: python -m infra.local.fire <function-name>"
+                f"{state_arg}   (the manifest has no scheduled function yet)"
+            )
+        print(
+            f"Ports, URLs, pids: {_rel(stack.state_dir)}/stack.json (no secrets); the generated "
+            "keys and passwords: secrets.json next to it."
+        )
         print("\nCtrl-C stops everything.", flush=True)
         while True:
-            dead = [n for n, c in stack.components.items()
-                    if c.proc is not None and c.proc.poll() is not None]
+            dead = [
+                n
+                for n, c in stack.components.items()
+                if c.proc is not None and c.proc.poll() is not None
+            ]
             if dead:
                 name = dead[0]
                 c = stack.components[name]
-                print(f"\nerror: {name} exited with code {c.proc.returncode}; stopping.\n"
-                      f"--- last lines of {_rel(c.log)} ---\n{log_tail(c.log)}", file=sys.stderr)
+                print(
+                    f"\nerror: {name} exited with code {c.proc.returncode}; stopping.\n"
+                    f"--- last lines of {_rel(c.log)} ---\n{log_tail(c.log)}",
+                    file=sys.stderr,
+                )
                 return 1
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -1049,8 +1219,11 @@ def running_state(state_dir: str | Path) -> dict | None:
     """`stack.json` of a running stack; else None, having said so on stderr."""
     state = read_state(Path(state_dir))
     if not state or state.get("status") != "running":
-        print(f"error: no running stack in {state_dir}; start one with: "
-              "python -m infra.local.stack up", file=sys.stderr)
+        print(
+            f"error: no running stack in {state_dir}; start one with: "
+            "python -m infra.local.stack up",
+            file=sys.stderr,
+        )
         return None
     return state
 
@@ -1075,8 +1248,12 @@ def _cmd_down(args) -> int:
         print(f"no stack state in {state_dir}")
         return 0
     pid = state.get("orchestrator_pid")
-    if (pid and pid != os.getpid() and state.get("status") != "stopped"
-            and _same_process(pid, state.get("orchestrator_started"))):
+    if (
+        pid
+        and pid != os.getpid()
+        and state.get("status") != "stopped"
+        and _same_process(pid, state.get("orchestrator_started"))
+    ):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 20
         while _pid_alive(pid) and time.monotonic() < deadline:
@@ -1096,12 +1273,15 @@ def _cmd_down(args) -> int:
                 break
     if (state_dir / "postgres" / "data" / "postmaster.pid").exists():
         secrets_ = _load_or_create_secrets(state_dir / "secrets.json")
-        cluster = postgres.Cluster(state_dir / "postgres", state["database"]["port"],
-                                   secrets_["postgres_superuser_password"],
-                                   secrets_["postgres_app_password"])
+        cluster = postgres.Cluster(
+            state_dir / "postgres",
+            state["database"]["port"],
+            secrets_["postgres_superuser_password"],
+            secrets_["postgres_app_password"],
+        )
         cluster.stop(None)
     state["status"] = "stopped"
-    state["updated_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    state["updated_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     for c in state.get("components", {}).values():
         c["pid"] = None
     (state_dir / "stack.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
@@ -1110,23 +1290,32 @@ def _cmd_down(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.local.stack",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local.stack", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the whole stack and wait (Ctrl-C stops it)")
-    up.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE,
-                    help=f"gateway port; the rest derive from it (default {DEFAULT_PORT_BASE})")
+    up.add_argument(
+        "--port-base",
+        type=int,
+        default=DEFAULT_PORT_BASE,
+        help=f"gateway port; the rest derive from it (default {DEFAULT_PORT_BASE})",
+    )
     up.add_argument("--only", help="comma-separated function names to serve (default: all)")
     status = sub.add_parser("status", help="what runs where, and whether it answers")
     token = sub.add_parser("token", help="print a fresh ID token from the running stack")
     token.add_argument("who", help="member id (e.g. 1000001) or staff username (e.g. personvern)")
     down = sub.add_parser("down", help="stop a stack whose `up` was killed")
     for p in (up, status, token, down):
-        p.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR),
-                       help="where data, logs and stack.json live (default .local)")
+        p.add_argument(
+            "--state-dir",
+            default=str(DEFAULT_STATE_DIR),
+            help="where data, logs and stack.json live (default .local)",
+        )
     args = parser.parse_args(argv)
     return {"up": _cmd_up, "status": _cmd_status, "token": _cmd_token, "down": _cmd_down}[
-        args.command](args)
+        args.command
+    ](args)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
 
-from lederappen.core.config import REQUIRED, SETTINGS  # noqa: E402
+from lederappen.core.config import REQUIRED, SETTINGS
 
 
 def table() -> str:
@@ -26,7 +26,9 @@ def table() -> str:
             default = "`" + ",".join(s.default) + "`"
         else:
             default = f"`{s.default}`"
-        rows.append(f"| `{s.env}` | {s.section} | {default} | {'yes' if s.secret else ''} | {s.description} |")
+        rows.append(
+            f"| `{s.env}` | {s.section} | {default} | {'yes' if s.secret else ''} | {s.description} |"
+        )
     return "\n".join(rows)
 
 

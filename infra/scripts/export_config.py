@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "terraform" / "config_settings.json"
 sys.path.insert(0, str(ROOT / "functions"))
 
-from lederappen.core.config import REQUIRED, SETTINGS  # noqa: E402
+from lederappen.core.config import REQUIRED, SETTINGS
 
 
 def export() -> dict:

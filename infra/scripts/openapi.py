@@ -42,8 +42,10 @@ RENAMES = {"ProblemDocument": "Problem", "FieldError": "ProblemFieldError"}
 REF = "#/components/schemas/{name}"
 #: `format` is only an annotation in JSON Schema 2020-12 (an empty string is a valid
 #: "date-time" to a validator); the pattern says what msgspec's RFC 3339 parser accepts.
-DATE_TIME_PATTERN = (r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3])"
-                     r":[0-5]\d:[0-5]\d(\.\d{1,9})?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$")
+DATE_TIME_PATTERN = (
+    r"^[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3])"
+    r":[0-5]\d:[0-5]\d(\.\d{1,9})?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$"
+)
 
 
 def _endpoints() -> list[tuple[Any, Any]]:
@@ -181,8 +183,11 @@ def generate(current: dict) -> dict:
 
     doc = json.loads(json.dumps(current))
     endpoints = _endpoints()
-    bodies = [e.body for _, e in endpoints if isinstance(e.body, type)
-              and issubclass(e.body, msgspec.Struct)]
+    bodies = [
+        e.body
+        for _, e in endpoints
+        if isinstance(e.body, type) and issubclass(e.body, msgspec.Struct)
+    ]
     types = [ProblemDocument, *dict.fromkeys(bodies)]
     refs, components = msgspec.json.schema_components(types, ref_template=REF)
     strict = _strict_structs(types)
@@ -284,8 +289,11 @@ def render(doc: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 when functions/openapi.json is not the generated output")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when functions/openapi.json is not the generated output",
+    )
     args = parser.parse_args(argv)
     current = DOC_PATH.read_text(encoding="utf-8")
     fresh = render(generate(json.loads(current)))

@@ -19,13 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions"))
 
-from lederappen.privacy import record  # noqa: E402
+from lederappen.privacy import record
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lang", choices=("nb", "en"), default="nb",
-                        help="language of the Markdown (default nb)")
+    parser.add_argument(
+        "--lang", choices=("nb", "en"), default="nb", help="language of the Markdown (default nb)"
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON instead")
     args = parser.parse_args(argv)
     rec = record.build()

@@ -24,8 +24,10 @@ def _db():
     global _conn
     if _conn is None:
         _conn = pg8000.dbapi.connect(
-            user=os.environ["DB_USER"], password=os.environ["DB_PASSWORD"],
-            host=os.environ["DB_HOST"], port=int(os.environ["DB_PORT"]),
+            user=os.environ["DB_USER"],
+            password=os.environ["DB_PASSWORD"],
+            host=os.environ["DB_HOST"],
+            port=int(os.environ["DB_PORT"]),
             database=os.environ["DB_NAME"],
         )
         _conn.autocommit = True  # one round trip per query, as the backend's reads do
@@ -50,9 +52,11 @@ def same_io(request):
     if _http is None:
         _http = urllib3.PoolManager()
     resp = _http.request(
-        "GET", f"{os.environ['LEDERNE_API_URL']}/api/members/{member_id}",
+        "GET",
+        f"{os.environ['LEDERNE_API_URL']}/api/members/{member_id}",
         headers={"Authorization": f"Bearer {os.environ['LEDERNE_API_KEY']}"},
     )
     # Pass the register's answer straight through: same I/O, none of the backend's layers.
-    return flask.Response(resp.data, content_type="application/json",
-                          headers={"X-Restricted": str(restricted)})
+    return flask.Response(
+        resp.data, content_type="application/json", headers={"X-Restricted": str(restricted)}
+    )

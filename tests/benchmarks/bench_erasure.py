@@ -103,8 +103,9 @@ class Services:
         self.state = state
         pg, fs, ps, ld = stack_mod.free_ports(4)
         self.ports = {"postgres": pg, "firestore": fs, "pubsub": ps, "lederne": ld}
-        self.cluster = postgres.Cluster(state / "postgres", pg, secrets.token_hex(24),
-                                        secrets.token_hex(24))
+        self.cluster = postgres.Cluster(
+            state / "postgres", pg, secrets.token_hex(24), secrets.token_hex(24)
+        )
         self.api_key = secrets.token_hex(24)
         self.lederne = f"http://{HOST}:{ld}"
         self.procs: dict[str, subprocess.Popen] = {}
@@ -119,24 +120,44 @@ class Services:
         base = {k: os.environ[k] for k in stack_mod.PASSTHROUGH_ENV if k in os.environ}
         base.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
         self.procs[name] = subprocess.Popen(
-            argv, cwd=ROOT, env={**base, "PYTHONUNBUFFERED": "1", **env},
-            stdin=subprocess.DEVNULL, stdout=self._log(name), stderr=subprocess.STDOUT,
-            start_new_session=True)
+            argv,
+            cwd=ROOT,
+            env={**base, "PYTHONUNBUFFERED": "1", **env},
+            stdin=subprocess.DEVNULL,
+            stdout=self._log(name),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def start(self) -> None:
         from infra import migrate
 
         self.cluster.init()
         self.procs["postgres"] = self.cluster.spawn(self._log("postgres"))
-        for name, make in (("firestore", emulators.firestore_command),
-                           ("pubsub", emulators.pubsub_command)):
+        for name, make in (
+            ("firestore", emulators.firestore_command),
+            ("pubsub", emulators.pubsub_command),
+        ):
             argv, extra = make(self.ports[name])
             self._spawn(name, argv, extra)
         # One demo member (the minimum); the bench's members are put in through /_control.
-        self._spawn("lederne", [sys.executable, "-m", "infra.local.lederne_standin",
-                                "--host", HOST, "--port", str(self.ports["lederne"]),
-                                "--api-key", self.api_key, "--members", "1"],
-                    {"PYTHONPATH": str(ROOT)})
+        self._spawn(
+            "lederne",
+            [
+                sys.executable,
+                "-m",
+                "infra.local.lederne_standin",
+                "--host",
+                HOST,
+                "--port",
+                str(self.ports["lederne"]),
+                "--api-key",
+                self.api_key,
+                "--members",
+                "1",
+            ],
+            {"PYTHONPATH": str(ROOT)},
+        )
         self.cluster.wait_ready(timeout=30, proc=self.procs["postgres"])
         self.cluster.bootstrap()
         conn = self.cluster.connect(postgres.APP_ROLE)
@@ -147,16 +168,22 @@ class Services:
         checks = {
             "firestore": lambda: emulators.http_ok(f"http://{HOST}:{self.ports['firestore']}/"),
             "pubsub": lambda: emulators.http_ok(f"http://{HOST}:{self.ports['pubsub']}/"),
-            "lederne": lambda: (stack_mod.http_status(
-                self.lederne + "/.well-known/openid-configuration") or (0,))[0] == 200,
+            "lederne": lambda: (
+                (stack_mod.http_status(self.lederne + "/.well-known/openid-configuration") or (0,))[
+                    0
+                ]
+                == 200
+            ),
         }
         deadline = time.monotonic() + 90
         while checks:
             for name in list(checks):
                 proc = self.procs[name]
                 if proc.poll() is not None:
-                    raise SystemExit(f"{name} exited with code {proc.returncode}:\n"
-                                     + stack_mod.log_tail(self.state / f"{name}.log"))
+                    raise SystemExit(
+                        f"{name} exited with code {proc.returncode}:\n"
+                        + stack_mod.log_tail(self.state / f"{name}.log")
+                    )
                 if checks[name]():
                     del checks[name]
             if checks and time.monotonic() > deadline:
@@ -173,8 +200,10 @@ class Services:
             self.subscriber.delete_subscription(subscription=self.subscription)
         self.subscription = f"projects/{stack_mod.PROJECT}/subscriptions/{SUBSCRIPTION}-{n}"
         self.subscriber.create_subscription(
-            name=self.subscription, topic=f"projects/{stack_mod.PROJECT}/topics/{TOPIC}",
-            ack_deadline_seconds=600)
+            name=self.subscription,
+            topic=f"projects/{stack_mod.PROJECT}/topics/{TOPIC}",
+            ack_deadline_seconds=600,
+        )
 
     def stop(self) -> None:
         stack_mod.terminate_groups([p for n, p in self.procs.items() if n != "postgres"])
@@ -188,17 +217,22 @@ class Services:
         from lederappen.core import config, db, log
 
         log.configure(pseudonym_key, level="WARNING")
-        os.environ.update({
-            "GOOGLE_CLOUD_PROJECT": stack_mod.PROJECT,
-            "PSEUDONYM_KEY": base64.b64encode(pseudonym_key).decode(),
-            "DB_HOST": self.cluster.host, "DB_PORT": str(self.cluster.port),
-            "DB_NAME": postgres.APP_DATABASE, "DB_USER": postgres.APP_ROLE,
-            "DB_PASSWORD": self.cluster.app_password,
-            "DB_POOL_SIZE": str(min(20, max(4, workers + 1))),
-            "LEDERNE_API_URL": self.lederne, "LEDERNE_API_KEY": self.api_key,
-            "FIRESTORE_EMULATOR_HOST": f"{HOST}:{self.ports['firestore']}",
-            "PUBSUB_EMULATOR_HOST": f"{HOST}:{self.ports['pubsub']}",
-        })
+        os.environ.update(
+            {
+                "GOOGLE_CLOUD_PROJECT": stack_mod.PROJECT,
+                "PSEUDONYM_KEY": base64.b64encode(pseudonym_key).decode(),
+                "DB_HOST": self.cluster.host,
+                "DB_PORT": str(self.cluster.port),
+                "DB_NAME": postgres.APP_DATABASE,
+                "DB_USER": postgres.APP_ROLE,
+                "DB_PASSWORD": self.cluster.app_password,
+                "DB_POOL_SIZE": str(min(20, max(4, workers + 1))),
+                "LEDERNE_API_URL": self.lederne,
+                "LEDERNE_API_KEY": self.api_key,
+                "FIRESTORE_EMULATOR_HOST": f"{HOST}:{self.ports['firestore']}",
+                "PUBSUB_EMULATOR_HOST": f"{HOST}:{self.ports['pubsub']}",
+            }
+        )
         os.environ.pop("CLOUD_SQL_INSTANCE", None)
         config.reset()
         db.reset_pool()
@@ -215,13 +249,22 @@ class Services:
 
         def put(part: list[tuple[str, str]]) -> None:
             for member, status in part:
-                body = {"member_id": member, "membership": {
-                    "status": status, "member_since": "2015-01-01",
-                    "ended_on": (today - timedelta(days=2)).isoformat() if status == "ended"
-                    else None}}
-                r = http.request("POST", self.lederne + "/_control/members",
-                                 body=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
+                body = {
+                    "member_id": member,
+                    "membership": {
+                        "status": status,
+                        "member_since": "2015-01-01",
+                        "ended_on": (today - timedelta(days=2)).isoformat()
+                        if status == "ended"
+                        else None,
+                    },
+                }
+                r = http.request(
+                    "POST",
+                    self.lederne + "/_control/members",
+                    body=json.dumps(body).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
                 if r.status != 204:
                     raise SystemExit(f"the stand-in refused a member: {r.status}")
 
@@ -238,8 +281,13 @@ class Services:
         r = stack_mod.http_status(self.lederne + "/_control/requests", timeout=30)
         log = json.loads(r[2])
         prefix = "/api/newsletter/subscribers/"
-        deleted = Counter(e["path"][len(prefix):] for e in log if e["method"] == "DELETE"
-                          and e["path"].startswith(prefix) and e["status"] in (204, 404))
+        deleted = Counter(
+            e["path"][len(prefix) :]
+            for e in log
+            if e["method"] == "DELETE"
+            and e["path"].startswith(prefix)
+            and e["status"] in (204, 404)
+        )
         return deleted, len(log) < lederne_standin.REQUEST_LOG_SIZE
 
 
@@ -297,12 +345,14 @@ class Plan:
 
     def held(self, members: list[str]) -> dict[str, int]:
         """Rows and documents these members hold, per store."""
-        return {"salary_answers": len(YEARS) * len(members),
-                "member_preferences": len(members),
-                "consent_events": sum(self.consents[m] for m in members),
-                "devices": sum(self.devices[m] for m in members),
-                "device_index": len(members),
-                "inbox_items": len(MESSAGES) * len(members)}
+        return {
+            "salary_answers": len(YEARS) * len(members),
+            "member_preferences": len(members),
+            "consent_events": sum(self.consents[m] for m in members),
+            "devices": sum(self.devices[m] for m in members),
+            "device_index": len(members),
+            "inbox_items": len(MESSAGES) * len(members),
+        }
 
 
 def arrange_sql(conn, plan: Plan, members: list[str], seed: int) -> None:
@@ -313,7 +363,9 @@ def arrange_sql(conn, plan: Plan, members: list[str], seed: int) -> None:
         "INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, questions) "
         "SELECT y, 'Lønnsundersøkelsen ' || y, 'Salary survey ' || y, "
         "make_timestamptz(y, 9, 1, 0, 0, 0, 'UTC'), make_timestamptz(y, 10, 31, 0, 0, 0, 'UTC'), "
-        "'{}'::text[] FROM unnest(%s::int[]) y ON CONFLICT DO NOTHING", (list(YEARS),))
+        "'{}'::text[] FROM unnest(%s::int[]) y ON CONFLICT DO NOTHING",
+        (list(YEARS),),
+    )
     cur.execute(
         "INSERT INTO salary_answers (year, member_id, base_monthly, bonus_annual, other_annual, "
         "position_level, people_managed, sector, nace, county, experience_years, age_band, "
@@ -328,13 +380,15 @@ def arrange_sql(conn, plan: Plan, members: list[str], seed: int) -> None:
         "(ARRAY['female', 'male'])[1 + (h / 41) %% 2], 37.5 "
         "FROM unnest(%s::text[]) m CROSS JOIN unnest(%s::int[]) y, "
         "LATERAL (SELECT hashtext(m || ':' || y || ':' || %s)::bigint & 2147483647 AS h) x",
-        (members, list(YEARS), str(seed)))
+        (members, list(YEARS), str(seed)),
+    )
     cur.execute(
         "INSERT INTO member_preferences (member_id, language, notification_categories, "
         "notification_channels, interests) "
         "SELECT m, (ARRAY['nb', 'en'])[1 + (hashtext(m) & 7 = 0)::int], ARRAY['news', 'courses'], "
         "ARRAY['push', 'inbox'], ARRAY['leadership', 'career'] FROM unnest(%s::text[]) m",
-        (members,))
+        (members,),
+    )
     cur.execute(
         "INSERT INTO consent_events (member_id, purpose, terms_version, text_hash, action, "
         "locale, channel, app_version) "
@@ -342,7 +396,8 @@ def arrange_sql(conn, plan: Plan, members: list[str], seed: int) -> None:
         "FROM unnest(%s::text[], %s::int[]) AS u(m, n) JOIN consent_terms t ON t.version = 1 "
         "AND t.purpose = ANY((ARRAY['newsletter', 'personalisation', 'marketing'])[1:u.n]) "
         "ORDER BY u.m, t.purpose",
-        (members, [plan.consents[m] for m in members]))
+        (members, [plan.consents[m] for m in members]),
+    )
     conn.commit()
     for table in ("salary_answers", "member_preferences", "consent_events"):
         cur.execute(f"ANALYZE {table}")
@@ -380,9 +435,10 @@ def arrange_firestore(clients: list, plan: Plan, members: list[str]) -> None:
 
     def work(k: int) -> None:
         fs = clients[k]
-        devices, index, inbox = (fs.collection(c) for c in ("devices", "device_index",
-                                                            "inbox_items"))
-        for chunk in groups[k::len(clients)]:
+        devices, index, inbox = (
+            fs.collection(c) for c in ("devices", "device_index", "inbox_items")
+        )
+        for chunk in groups[k :: len(clients)]:
             batch = fs.batch()
             for m in chunk:
                 entries = {}
@@ -390,22 +446,37 @@ def arrange_firestore(clients: list, plan: Plan, members: list[str]) -> None:
                     doc = device_id(DEVICE_KEY, f"{m}-{d}")
                     token = f"bench{m}{d}:APA91b{doc}"
                     platform = ("android", "ios")[d % 2]
-                    batch.set(devices.document(doc), {
-                        "member_id": m, "fcm_token": token, "platform": platform,
-                        "app_version": "3.2.1", "locale": "nb",
-                        "created_at": firestore.SERVER_TIMESTAMP,
-                        "last_seen_at": firestore.SERVER_TIMESTAMP,
-                        "expires_at": expires_device})
+                    batch.set(
+                        devices.document(doc),
+                        {
+                            "member_id": m,
+                            "fcm_token": token,
+                            "platform": platform,
+                            "app_version": "3.2.1",
+                            "locale": "nb",
+                            "created_at": firestore.SERVER_TIMESTAMP,
+                            "last_seen_at": firestore.SERVER_TIMESTAMP,
+                            "expires_at": expires_device,
+                        },
+                    )
                     entries[doc] = {"fcm_token": token, "platform": platform, "locale": "nb"}
                 batch.set(index.document(m), {"devices": entries, "expires_at": expires_device})
                 for message in MESSAGES:
-                    batch.set(inbox.document(item_id(message, m)), {
-                        "member_id": m, "message_id": message, "category": "news",
-                        "title": {"nb": "Nytt fra Lederne", "en": "News from Lederne"},
-                        "body": {"nb": "Les mer i appen.", "en": "Read more in the app."},
-                        "deep_link": None, "sensitive": False,
-                        "created_at": firestore.SERVER_TIMESTAMP, "read_at": None,
-                        "expires_at": expires_item})
+                    batch.set(
+                        inbox.document(item_id(message, m)),
+                        {
+                            "member_id": m,
+                            "message_id": message,
+                            "category": "news",
+                            "title": {"nb": "Nytt fra Lederne", "en": "News from Lederne"},
+                            "body": {"nb": "Les mer i appen.", "en": "Read more in the app."},
+                            "deep_link": None,
+                            "sensitive": False,
+                            "created_at": firestore.SERVER_TIMESTAMP,
+                            "read_at": None,
+                            "expires_at": expires_item,
+                        },
+                    )
             batch.commit()
 
     with ThreadPoolExecutor(len(clients)) as pool:
@@ -426,8 +497,10 @@ def sql_left(conn, members: list[str]) -> dict[str, int]:
         if store.erase == "keep":
             continue
         keys = [store.key_for(m, log.pseudonym) for m in members]
-        cur.execute(f"SELECT count(*) FROM {datamap.quote_ident(store.name)} "
-                    f"WHERE {store.match_any_sql}", tuple(keys for _ in store.member_keys))
+        cur.execute(
+            f"SELECT count(*) FROM {datamap.quote_ident(store.name)} WHERE {store.match_any_sql}",
+            tuple(keys for _ in store.member_keys),
+        )
         out[store.name] = cur.fetchone()[0]
     conn.commit()
     return out
@@ -443,8 +516,10 @@ def delete_sql(conn, members: list[str]) -> None:
         if store.erase == "keep":
             continue
         keys = [store.key_for(m, log.pseudonym) for m in members]
-        cur.execute(f"DELETE FROM {datamap.quote_ident(store.name)} WHERE {store.match_any_sql}",
-                    tuple(keys for _ in store.member_keys))
+        cur.execute(
+            f"DELETE FROM {datamap.quote_ident(store.name)} WHERE {store.match_any_sql}",
+            tuple(keys for _ in store.member_keys),
+        )
     conn.commit()
 
 
@@ -458,8 +533,9 @@ def firestore_left(fs) -> dict[str, Counter]:
         if store.member_key == "document id":
             out[store.name] = Counter(s.id for s in query.select([]).stream())
         else:
-            out[store.name] = Counter(s.get(store.member_key)
-                                      for s in query.select([store.member_key]).stream())
+            out[store.name] = Counter(
+                s.get(store.member_key) for s in query.select([store.member_key]).stream()
+            )
     return out
 
 
@@ -542,12 +618,14 @@ def instrument(profile: Profile) -> None:
 
     def counted(kind):
         """The n-th call of a step inside one erase_many (pass 1, pass 2)."""
+
         def label():
             if not getattr(local, "erasing", False):
                 return None
             n = getattr(local, kind, 0) + 1
             setattr(local, kind, n)
             return f"{kind} {n}"
+
         return label
 
     erase_many = erasure.erase_many
@@ -568,11 +646,11 @@ def instrument(profile: Profile) -> None:
     profile.wrap(worker, "_start", fixed("mark running"))
     profile.wrap(worker, "handle", fixed("job"))
     profile.wrap(membership_end, "sql_keys", fixed("detect: member keys in SQL (one UNION)"))
-    profile.wrap(membership_end, "_take",
-                 fixed("detect: member keys in Firestore (ordered pages), merged"))
+    profile.wrap(
+        membership_end, "_take", fixed("detect: member keys in Firestore (ordered pages), merged")
+    )
     profile.wrap(membership_end, "compare", fixed("detect: register batchStatus, 1,000 a call"))
-    profile.wrap(requests, "queue_membership_end",
-                 fixed("detect: requests and outbox rows (SQL)"))
+    profile.wrap(requests, "queue_membership_end", fixed("detect: requests and outbox rows (SQL)"))
     profile.wrap(outbox, "flush", fixed("detect: publish to Pub/Sub (outbox.flush)"))
 
 
@@ -592,8 +670,9 @@ class PoolWarnings:
         return True
 
 
-def run_jobs(services: Services, settings, expected: int, workers: int, deadline: float,
-             failures: list) -> tuple[int, int, int]:
+def run_jobs(
+    services: Services, settings, expected: int, workers: int, deadline: float, failures: list
+) -> tuple[int, int, int]:
     """Pulls the job messages from the subscription and hands each to `worker.handle`
     (decoded as events.py decodes a push) on `workers` threads; a failed job is delivered
     again, as Pub/Sub would, up to REDELIVERIES times (then it counts as dead-lettered).
@@ -613,18 +692,23 @@ def run_jobs(services: Services, settings, expected: int, workers: int, deadline
 
     def one(received) -> bool:
         msg = received.message
-        message = events.Message(msg.message_id, dict(msg.attributes),
-                                 msgspec.json.decode(msg.data, type=worker.Payload), msg.data)
+        message = events.Message(
+            msg.message_id,
+            dict(msg.attributes),
+            msgspec.json.decode(msg.data, type=worker.Payload),
+            msg.data,
+        )
         for attempt in range(REDELIVERIES):
             try:
                 worker.handle(message, settings)
                 break
             except Exception as exc:  # noqa: BLE001 (Pub/Sub redelivers any failure, 1-10 s apart)
                 cause = exc.__cause__ or exc.__context__
-                failures.append(f"{type(exc).__name__}: {exc}"
-                                + (f" ({type(cause).__name__}: {str(cause)[:160]})" if cause
-                                   else ""))
-                time.sleep(min(10.0, 2.0 ** attempt))
+                failures.append(
+                    f"{type(exc).__name__}: {exc}"
+                    + (f" ({type(cause).__name__}: {str(cause)[:160]})" if cause else "")
+                )
+                time.sleep(min(10.0, 2.0**attempt))
         else:
             return False  # it would go to the dead-letter topic
         sub.acknowledge(subscription=subscription, ack_ids=[received.ack_id])
@@ -650,8 +734,9 @@ def run_jobs(services: Services, settings, expected: int, workers: int, deadline
         t.start()
     pulled = 0
     while pulled < expected and time.perf_counter() < deadline:
-        answer = sub.pull(subscription=subscription, max_messages=min(100, expected - pulled),
-                          timeout=30)
+        answer = sub.pull(
+            subscription=subscription, max_messages=min(100, expected - pulled), timeout=30
+        )
         for received in answer.received_messages:
             todo.put(received)
         pulled += len(answer.received_messages)
@@ -668,8 +753,7 @@ def run_jobs(services: Services, settings, expected: int, workers: int, deadline
         return state["done"], state["dead"], state["started"]
 
 
-def end_to_end(services: Services, settings, conn, plan: Plan, workers: int,
-               limit: float) -> dict:
+def end_to_end(services: Services, settings, conn, plan: Plan, workers: int, limit: float) -> dict:
     """Detection, then the jobs, within `limit` seconds; what was done, checked."""
     from lederappen.core import db, log
     from lederappen.privacy import membership_end
@@ -686,33 +770,48 @@ def end_to_end(services: Services, settings, conn, plan: Plan, workers: int,
     try:
         cpu0 = cpu_snapshot(services)
         t0 = time.perf_counter()
-        outcome = membership_end.run(settings, trigger="schedule", started_by=membership_end.JOB,
-                                     budget_seconds=limit)
+        outcome = membership_end.run(
+            settings, trigger="schedule", started_by=membership_end.JOB, budget_seconds=limit
+        )
         t1 = time.perf_counter()
         cpu1 = cpu_snapshot(services)
         # who each request is for, read before the jobs clear it (to check a run cut short)
-        member_of = dict(db.fetch_all(
-            "SELECT id::text, member_id FROM privacy_requests WHERE origin = 'membership_end' "
-            "AND received_at >= %s", (started,)))
+        member_of = dict(
+            db.fetch_all(
+                "SELECT id::text, member_id FROM privacy_requests WHERE origin = 'membership_end' "
+                "AND received_at >= %s",
+                (started,),
+            )
+        )
         expected, unpublished = db.fetch_one(
             "SELECT count(*) FILTER (WHERE published_at IS NOT NULL), "
             "count(*) FILTER (WHERE published_at IS NULL) FROM outbox "
-            "WHERE topic = %s AND id > %s", (TOPIC, last_outbox))
+            "WHERE topic = %s AND id > %s",
+            (TOPIC, last_outbox),
+        )
         t2 = time.perf_counter()
         deadline = t2 + max(0.0, limit - (t1 - t0))
         jobs_done, jobs_dead, jobs_started = (
             run_jobs(services, settings, expected, workers, deadline, failures)
-            if outcome["finished"] else (0, 0, 0))
+            if outcome["finished"]
+            else (0, 0, 0)
+        )
         t3 = time.perf_counter()
         cpu2 = cpu_snapshot(services)
     finally:
         profile.undo()
     complete = outcome["finished"] and jobs_done == expected
-    cur.execute("SELECT id::text FROM privacy_requests WHERE id = ANY(%s::uuid[]) "
-                "AND status = 'done' AND member_id IS NULL", (list(member_of),))
+    cur.execute(
+        "SELECT id::text FROM privacy_requests WHERE id = ANY(%s::uuid[]) "
+        "AND status = 'done' AND member_id IS NULL",
+        (list(member_of),),
+    )
     erased = sorted(member_of[r[0]] for r in cur.fetchall())
-    cur.execute("SELECT count(*) FROM erasure_tombstones WHERE member_pseudonym = ANY(%s) "
-                "AND erased_at >= %s", ([log.pseudonym(m) for m in erased], started))
+    cur.execute(
+        "SELECT count(*) FROM erasure_tombstones WHERE member_pseudonym = ANY(%s) "
+        "AND erased_at >= %s",
+        ([log.pseudonym(m) for m in erased], started),
+    )
     tombstones = cur.fetchone()[0]
     conn.commit()
     news_after, log_complete = services.newsletter_deletes()
@@ -726,19 +825,31 @@ def end_to_end(services: Services, settings, conn, plan: Plan, workers: int,
     if set(erased) - set(plan.ended):
         problems.append("members erased who had not ended")
     if complete and len(erased) != len(plan.ended):
-        problems.append(f"{len(erased)} of {len(plan.ended)} requests done with the member "
-                        "number cleared")
+        problems.append(
+            f"{len(erased)} of {len(plan.ended)} requests done with the member number cleared"
+        )
     if tombstones != len(erased):
         problems.append(f"{tombstones} tombstones for {len(erased)} erased members")
     missed = [m for m in erased if news_after[m] <= news_before[m]]
     if log_complete and missed:
         problems.append(f"{len(missed)} erased members without a newsletter deletion")
-    return {"detection": t1 - t0, "jobs": t3 - t2, "total": (t1 - t0) + (t3 - t2),
-            "run": outcome["run"], "finished": outcome["finished"], "complete": complete,
-            "expected": expected, "jobs_done": jobs_done, "dead": jobs_dead,
-            "in_flight": jobs_started - jobs_done - jobs_dead,
-            "erased": erased, "failures": failures, "profile": profile, "problems": problems,
-            "cpu": {"detection": cpu_delta(cpu0, cpu1), "jobs": cpu_delta(cpu1, cpu2)}}
+    return {
+        "detection": t1 - t0,
+        "jobs": t3 - t2,
+        "total": (t1 - t0) + (t3 - t2),
+        "run": outcome["run"],
+        "finished": outcome["finished"],
+        "complete": complete,
+        "expected": expected,
+        "jobs_done": jobs_done,
+        "dead": jobs_dead,
+        "in_flight": jobs_started - jobs_done - jobs_dead,
+        "erased": erased,
+        "failures": failures,
+        "profile": profile,
+        "problems": problems,
+        "cpu": {"detection": cpu_delta(cpu0, cpu1), "jobs": cpu_delta(cpu1, cpu2)},
+    }
 
 
 # --- the baseline ----------------------------------------------------------------------------
@@ -762,11 +873,11 @@ def baseline(services: Services, conn, clients: list, plan: Plan) -> dict:
         docs += [("devices", device_id(DEVICE_KEY, f"{m}-{d}")) for d in range(plan.devices[m])]
         docs.append(("device_index", m))
         docs += [("inbox_items", item_id(message, m)) for message in MESSAGES]
-    batches = [docs[i:i + 500] for i in range(0, len(docs), 500)]
+    batches = [docs[i : i + 500] for i in range(0, len(docs), 500)]
 
     def work(k: int) -> None:
         fs = clients[k]
-        for chunk in batches[k::len(clients)]:
+        for chunk in batches[k :: len(clients)]:
             batch = fs.batch()
             for collection, doc in chunk:
                 batch.delete(fs.collection(collection).document(doc))
@@ -775,8 +886,13 @@ def baseline(services: Services, conn, clients: list, plan: Plan) -> dict:
     with ThreadPoolExecutor(len(clients)) as pool:
         list(pool.map(work, range(len(clients))))
     t2 = time.perf_counter()
-    return {"sql": t1 - t0, "firestore": t2 - t1, "total": t2 - t0, "documents": len(docs),
-            "cpu": cpu_delta(cpu0, cpu_snapshot(services))}
+    return {
+        "sql": t1 - t0,
+        "firestore": t2 - t1,
+        "total": t2 - t0,
+        "documents": len(docs),
+        "cpu": cpu_delta(cpu0, cpu_snapshot(services)),
+    }
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -788,8 +904,10 @@ def _cpu_table(phases: dict[str, dict[str, float]], walls: dict[str, float]) -> 
     print(f"  {'process':<34}" + "".join(f"{p:>16}" for p in phases))
     for name in names:
         print(f"  {name:<34}" + "".join(f"{phases[p][name]:14.1f} s" for p in phases))
-    print(f"  {'all processes / wall seconds':<34}" + "".join(
-        f"{sum(phases[p].values()):6.1f} / {walls[p]:5.1f} s" for p in phases))
+    print(
+        f"  {'all processes / wall seconds':<34}"
+        + "".join(f"{sum(phases[p].values()):6.1f} / {walls[p]:5.1f} s" for p in phases)
+    )
 
 
 def _estimate(r: dict, keys: int) -> float | None:
@@ -804,30 +922,48 @@ def _estimate(r: dict, keys: int) -> float | None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--members", type=int, default=10_000,
-                        help="members whose membership has ended (erased)")
-    parser.add_argument("--active", type=int, default=1_000,
-                        help="active members with the same data (left untouched)")
-    parser.add_argument("--workers", type=int, default=4,
-                        help="threads running privacy-jobs at once (worker concurrency)")
+    parser.add_argument(
+        "--members", type=int, default=10_000, help="members whose membership has ended (erased)"
+    )
+    parser.add_argument(
+        "--active",
+        type=int,
+        default=1_000,
+        help="active members with the same data (left untouched)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        help="threads running privacy-jobs at once (worker concurrency)",
+    )
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--time-limit", type=float, default=150.0,
-                        help="seconds the end-to-end run may take before it is cut short")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=150.0,
+        help="seconds the end-to-end run may take before it is cut short",
+    )
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary directory (the services' logs)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory (the services' logs)"
+    )
     args = parser.parse_args(argv)
     repeat, workers = max(1, args.repeat), max(1, args.workers)
 
-    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start "
-          "(a shared machine makes the figures vary between runs)")
+    print(
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start "
+        "(a shared machine makes the figures vary between runs)"
+    )
     state = Path(tempfile.mkdtemp(prefix="lederappen-bench-erasure-"))
     services = Services(state)
     plan = Plan(args.members, args.active, args.seed)
     n, keys = len(plan.ended), len(plan.ended) + len(plan.active)
     held = plan.held(plan.ended)
-    print("starting PostgreSQL, the Firestore and Pub/Sub emulators and the lederne stand-in ...",
-          flush=True)
+    print(
+        "starting PostgreSQL, the Firestore and Pub/Sub emulators and the lederne stand-in ...",
+        flush=True,
+    )
     t = time.perf_counter()
     results, baselines = [], []
     pool_warnings = PoolWarnings()
@@ -838,8 +974,7 @@ def main(argv=None) -> int:
         from lederappen.core import db, firestore
 
         seconds = services.register(plan.ended, plan.active)
-        print(f"  register: {n:,} ended and {len(plan.active):,} active members in "
-              f"{seconds:.1f} s")
+        print(f"  register: {n:,} ended and {len(plan.active):,} active members in {seconds:.1f} s")
         conn = services.cluster.connect(postgres.APP_ROLE, timeout=600)
         clients = firestore_clients(max(workers, 4))
 
@@ -855,29 +990,40 @@ def main(argv=None) -> int:
         firestore.client(settings).collection("devices").document("warm-up").get()
         for rep in range(repeat):
             print(f"\nrepetition {rep + 1} of {repeat}", flush=True)
-            arrange(plan.ended, f"{n:,} ended members ({sum(held.values()):,} rows and "
-                    "documents: " + ", ".join(f"{k} {v:,}" for k, v in held.items()) + ")")
+            arrange(
+                plan.ended,
+                f"{n:,} ended members ({sum(held.values()):,} rows and "
+                "documents: " + ", ".join(f"{k} {v:,}" for k, v in held.items()) + ")",
+            )
             b = baseline(services, conn, clients[:workers], plan)
             b["problems"] = check(conn, clients[0], plan, plan.ended)
             baselines.append(b)
-            print(f"  baseline: {b['total']:.1f} s (SQL {b['sql']:.2f} s, Firestore "
-                  f"{b['firestore']:.1f} s)"
-                  + ("" if not b["problems"] else "; PROBLEMS: " + "; ".join(b["problems"])),
-                  flush=True)
+            print(
+                f"  baseline: {b['total']:.1f} s (SQL {b['sql']:.2f} s, Firestore "
+                f"{b['firestore']:.1f} s)"
+                + ("" if not b["problems"] else "; PROBLEMS: " + "; ".join(b["problems"])),
+                flush=True,
+            )
             arrange(plan.ended, "the same rows again")
             services.subscribe(rep)
             r = end_to_end(services, settings, conn, plan, workers, args.time_limit)
             results.append(r)
             if r["complete"]:
-                print(f"  end to end: {r['total']:.1f} s (detection {r['detection']:.1f} s, "
-                      f"{r['expected']} erasure jobs {r['jobs']:.1f} s)", flush=True)
+                print(
+                    f"  end to end: {r['total']:.1f} s (detection {r['detection']:.1f} s, "
+                    f"{r['expected']} erasure jobs {r['jobs']:.1f} s)",
+                    flush=True,
+                )
             else:
-                print(f"  end to end CUT SHORT at the {args.time_limit:.0f} s limit: detection "
-                      f"{'finished' if r['finished'] else 'unfinished'} in "
-                      f"{r['detection']:.1f} s ({r['run']['checked']:,} of {keys:,} keys "
-                      f"checked), {r['jobs_done']} of {r['expected']} jobs done in "
-                      f"{r['jobs']:.1f} s, {r['dead']} failed {REDELIVERIES} times (dead letters), "
-                      f"{r['in_flight']} left running", flush=True)
+                print(
+                    f"  end to end CUT SHORT at the {args.time_limit:.0f} s limit: detection "
+                    f"{'finished' if r['finished'] else 'unfinished'} in "
+                    f"{r['detection']:.1f} s ({r['run']['checked']:,} of {keys:,} keys "
+                    f"checked), {r['jobs_done']} of {r['expected']} jobs done in "
+                    f"{r['jobs']:.1f} s, {r['dead']} failed {REDELIVERIES} times (dead letters), "
+                    f"{r['in_flight']} left running",
+                    flush=True,
+                )
             r["problems"] += check(conn, clients[0], plan, r["erased"])
             if r["problems"]:
                 print("  PROBLEMS: " + "; ".join(r["problems"]), flush=True)
@@ -911,16 +1057,22 @@ def main(argv=None) -> int:
         r = results[-1]
         e2e = _estimate(r, keys)
     run = r["run"]
-    print(f"\nmembership-end run: {run['checked']:,} member keys checked in {run['batches']} "
-          f"batches, {run['ended']:,} ended, {run['unknown']:,} unknown, {run['queued']:,} "
-          f"erasure requests queued in {r['expected']} jobs of up to {requests.JOB_BATCH}; "
-          f"{workers} worker threads; redeliveries {len(r['failures'])}"
-          + (f" ({'; '.join(sorted(set(r['failures']))[:3])})" if r["failures"] else "")
-          + f"; register client 'connection pool is full' warnings: {pool_warnings.count:,}")
-    print(f"\n{n:,} ended members, {len(plan.active):,} active; median of "
-          f"{len(complete) or 1} (all: end to end "
-          + ", ".join(f"{x['total']:.1f} s" if x["complete"] else "cut short" for x in results)
-          + "; baseline " + ", ".join(f"{x['total']:.1f} s" for x in baselines) + ")")
+    print(
+        f"\nmembership-end run: {run['checked']:,} member keys checked in {run['batches']} "
+        f"batches, {run['ended']:,} ended, {run['unknown']:,} unknown, {run['queued']:,} "
+        f"erasure requests queued in {r['expected']} jobs of up to {requests.JOB_BATCH}; "
+        f"{workers} worker threads; redeliveries {len(r['failures'])}"
+        + (f" ({'; '.join(sorted(set(r['failures']))[:3])})" if r["failures"] else "")
+        + f"; register client 'connection pool is full' warnings: {pool_warnings.count:,}"
+    )
+    print(
+        f"\n{n:,} ended members, {len(plan.active):,} active; median of "
+        f"{len(complete) or 1} (all: end to end "
+        + ", ".join(f"{x['total']:.1f} s" if x["complete"] else "cut short" for x in results)
+        + "; baseline "
+        + ", ".join(f"{x['total']:.1f} s" for x in baselines)
+        + ")"
+    )
     print(f"  {'figure':<72} {'seconds':>8} {'members/s':>10} {'vs bulk':>8}")
 
     def row(label: str, seconds: float | None, members: int = n) -> None:
@@ -929,65 +1081,83 @@ def main(argv=None) -> int:
             return
         print(f"  {label:<72} {seconds:8.2f} {members / seconds:10,.0f} {seconds / base:7.2f}x")
 
-    row(f"baseline: one DELETE per SQL store + {b['documents']:,} documents deleted by id",
-        base)
-    print(f"  {'  of which SQL (one transaction) / Firestore (batches of 500)':<72} "
-          f"{b['sql']:8.2f} / {b['firestore']:.2f}")
+    row(f"baseline: one DELETE per SQL store + {b['documents']:,} documents deleted by id", base)
+    print(
+        f"  {'  of which SQL (one transaction) / Firestore (batches of 500)':<72} "
+        f"{b['sql']:8.2f} / {b['firestore']:.2f}"
+    )
     if complete:
         row("end to end: detection + erasure jobs, every request done", e2e)
         row("  detection: membership_end.run (keys, register, queue, publish)", r["detection"])
-        row(f"  erasure jobs: pull + worker.handle x {r['expected']} on {workers} threads",
-            r["jobs"])
+        row(
+            f"  erasure jobs: pull + worker.handle x {r['expected']} on {workers} threads",
+            r["jobs"],
+        )
     else:
         row(f"end to end, ESTIMATED from the rate before the {args.time_limit:.0f} s limit", e2e)
-        row("  detection" + ("" if r["finished"] else " (unfinished)"), r["detection"],
-            run["ended"])
-        row(f"  erasure jobs: {r['jobs_done']} of {r['expected']} done", r["jobs"],
-            len(r["erased"]))
+        row(
+            "  detection" + ("" if r["finished"] else " (unfinished)"), r["detection"], run["ended"]
+        )
+        row(
+            f"  erasure jobs: {r['jobs_done']} of {r['expected']} done", r["jobs"], len(r["erased"])
+        )
 
     totals = r["profile"].totals()
     print(f"\ndetection, step by step (one thread; {r['detection']:.2f} s)")
     for k in (k for k in totals if k.startswith("detect:")):
         print(f"  {k[8:]:<72} {totals[k]:8.2f}")
     job_time = totals.get("job", 0.0)
-    steps = [("mark running (SQL)", "mark running"),
-             ("newsletter DELETE at lederne.no, one call per member, 8 at a time", "newsletter"),
-             ("Firestore pass 1 (device_index by id, devices and inbox_items by query)",
-              "firestore 1"),
-             ("SQL transaction 1 (erase_sql, tombstones, COMMIT)", "sql 1"),
-             ("  of which erase_sql (every SQL store of the data map)", "erase_sql 1"),
-             ("Firestore pass 2 (the same again, after the tombstones)", "firestore 2"),
-             ("SQL transaction 2 (erase_sql again, receipts, COMMIT)", "sql 2")]
-    print(f"\nerasure jobs, where the time goes (seconds summed over the {workers} threads: "
-          f"{job_time:.1f} s in {r['profile'].calls('job')} deliveries)")
+    steps = [
+        ("mark running (SQL)", "mark running"),
+        ("newsletter DELETE at lederne.no, one call per member, 8 at a time", "newsletter"),
+        ("Firestore pass 1 (device_index by id, devices and inbox_items by query)", "firestore 1"),
+        ("SQL transaction 1 (erase_sql, tombstones, COMMIT)", "sql 1"),
+        ("  of which erase_sql (every SQL store of the data map)", "erase_sql 1"),
+        ("Firestore pass 2 (the same again, after the tombstones)", "firestore 2"),
+        ("SQL transaction 2 (erase_sql again, receipts, COMMIT)", "sql 2"),
+    ]
+    print(
+        f"\nerasure jobs, where the time goes (seconds summed over the {workers} threads: "
+        f"{job_time:.1f} s in {r['profile'].calls('job')} deliveries)"
+    )
     for label, key in steps:
         seconds = totals.get(key, 0.0)
         print(f"  {label:<72} {seconds:8.2f} {seconds / job_time if job_time else 0:9.0%}")
-    _cpu_table({"detection": r["cpu"]["detection"], "erasure jobs": r["cpu"]["jobs"],
-                "baseline": b["cpu"]},
-               {"detection": r["detection"], "erasure jobs": r["jobs"], "baseline": base})
+    _cpu_table(
+        {
+            "detection": r["cpu"]["detection"],
+            "erasure jobs": r["cpu"]["jobs"],
+            "baseline": b["cpu"],
+        },
+        {"detection": r["detection"], "erasure jobs": r["jobs"], "baseline": base},
+    )
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
     problems = [p for x in results + baselines for p in x["problems"]]
     if problems:
         print("\nCHECKS FAILED:\n  " + "\n  ".join(problems))
     else:
-        print(f"\nchecked after each run: no row or document of the "
-              f"{len(r['erased']):,} members erased (of {n:,} ended) in any store of "
-              "the data map, their requests done with the member number cleared, one tombstone "
-              "each, a newsletter deletion each"
-              + "; the active members' data untouched")
+        print(
+            f"\nchecked after each run: no row or document of the "
+            f"{len(r['erased']):,} members erased (of {n:,} ended) in any store of "
+            "the data map, their requests done with the member number cleared, one tombstone "
+            "each, a newsletter deletion each" + "; the active members' data untouched"
+        )
     verdict = "PASS" if complete and e2e <= TARGET_SECONDS and not problems else "FAIL"
     if n < 10_000 and verdict == "PASS":
         verdict = "NOT JUDGED (the target is for 10,000 members)"
     if complete:
-        print(f"\n{verdict}: {n:,} ended memberships erased end to end in {e2e:.1f} s (target "
-              f"<= {TARGET_SECONDS:.0f} s for 10,000) = {n / e2e:,.0f} members/s, "
-              f"{e2e / base:.2f}x the bulk DELETE ({base:.1f} s)")
+        print(
+            f"\n{verdict}: {n:,} ended memberships erased end to end in {e2e:.1f} s (target "
+            f"<= {TARGET_SECONDS:.0f} s for 10,000) = {n / e2e:,.0f} members/s, "
+            f"{e2e / base:.2f}x the bulk DELETE ({base:.1f} s)"
+        )
     else:
         guess = f"about {e2e:,.0f} s at the rate it was going" if e2e else "unknown"
-        print(f"\n{verdict}: {n:,} ended memberships not erased within the {args.time_limit:.0f} "
-              f"s limit ({len(r['erased']):,} were); end to end would take {guess} (target <= "
-              f"{TARGET_SECONDS:.0f} s for 10,000), the bulk DELETE took {base:.1f} s")
+        print(
+            f"\n{verdict}: {n:,} ended memberships not erased within the {args.time_limit:.0f} "
+            f"s limit ({len(r['erased']):,} were); end to end would take {guess} (target <= "
+            f"{TARGET_SECONDS:.0f} s for 10,000), the bulk DELETE took {base:.1f} s"
+        )
     return 0
 
 

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT))
 
-from infra.local import demo_data  # noqa: E402
-from infra.local import stack as stack_mod  # noqa: E402
+from infra.local import demo_data
+from infra.local import stack as stack_mod
 
 BASELINES = ROOT / "tests" / "benchmarks" / "baseline_functions.py"
 MAIN = ROOT / "functions" / "main.py"
@@ -43,8 +43,12 @@ FF = [sys.executable, "-m", "functions_framework"]
 
 def _serve(source: Path, target: str, port: int, env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        FF + ["--source", str(source), "--target", target, "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        FF
+        + ["--source", str(source), "--target", target, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
 
@@ -88,8 +92,9 @@ def cold_start(source: Path, target: str, path: str, headers: dict, env: dict, p
         _stop(proc)
 
 
-def warm(source: Path, target: str, path: str, headers: dict, env: dict, port: int,
-         requests: int) -> tuple[float, float]:
+def warm(
+    source: Path, target: str, path: str, headers: dict, env: dict, port: int, requests: int
+) -> tuple[float, float]:
     proc = _serve(source, target, port, env)
     try:
         deadline = time.monotonic() + 30
@@ -140,8 +145,14 @@ def main(argv=None) -> int:
         cold_targets = [
             ("bare constant (baseline)", BASELINES, "constant", "/", {}, base_env),
             ("meta: GET /v1/health", MAIN, "meta", "/v1/health", {}, fn_env("meta")),
-            ("profile: GET /v1/profile (authenticated)", MAIN, "profile", "/v1/profile", auth,
-             fn_env("profile")),
+            (
+                "profile: GET /v1/profile (authenticated)",
+                MAIN,
+                "profile",
+                "/v1/profile",
+                auth,
+                fn_env("profile"),
+            ),
         ]
         print(f"\ncold start: median of {args.runs} process starts, first successful response")
         cold = {}
@@ -155,10 +166,22 @@ def main(argv=None) -> int:
         print(f"\nwarm latency: {args.requests} sequential keep-alive requests per target")
         warm_targets = [
             ("bare: same SQL (baseline)", BASELINES, "same_sql", f"/?m={member}", {}, base_env),
-            ("bare: same SQL + register call (baseline)", BASELINES, "same_io", f"/?m={member}", {},
-             base_env),
-            ("profile: GET /v1/profile (authenticated)", MAIN, "profile", "/v1/profile", auth,
-             fn_env("profile")),
+            (
+                "bare: same SQL + register call (baseline)",
+                BASELINES,
+                "same_io",
+                f"/?m={member}",
+                {},
+                base_env,
+            ),
+            (
+                "profile: GET /v1/profile (authenticated)",
+                MAIN,
+                "profile",
+                "/v1/profile",
+                auth,
+                fn_env("profile"),
+            ),
             ("meta: GET /v1/health", MAIN, "meta", "/v1/health", {}, fn_env("meta")),
         ]
         results = {}
@@ -168,14 +191,20 @@ def main(argv=None) -> int:
         io_p50, io_p99 = results["bare: same SQL + register call (baseline)"]
         print(f"  {'target':<45} {'p50':>8} {'p99':>8}   p50 vs same-I/O   p50 vs SQL-only")
         for label, (p50, p99) in results.items():
-            print(f"  {label:<45} {p50 * 1000:6.2f}ms {p99 * 1000:6.2f}ms   "
-                  f"{p50 / io_p50:5.2f}x           {p50 / sql_p50:5.2f}x")
+            print(
+                f"  {label:<45} {p50 * 1000:6.2f}ms {p99 * 1000:6.2f}ms   "
+                f"{p50 / io_p50:5.2f}x           {p50 / sql_p50:5.2f}x"
+            )
         prof = results["profile: GET /v1/profile (authenticated)"][0]
         print("\nsummary (targets: cold <= 1.5x, warm p50 <= 1.5x)")
-        print(f"  profile cold start: {cold['profile: GET /v1/profile (authenticated)'] / base:.2f}x "
-              f"the bare constant function")
-        print(f"  profile warm p50:   {prof / io_p50:.2f}x the bare function doing the same I/O, "
-              f"{prof / sql_p50:.2f}x the bare function doing the SQL only")
+        print(
+            f"  profile cold start: {cold['profile: GET /v1/profile (authenticated)'] / base:.2f}x "
+            f"the bare constant function"
+        )
+        print(
+            f"  profile warm p50:   {prof / io_p50:.2f}x the bare function doing the same I/O, "
+            f"{prof / sql_p50:.2f}x the bare function doing the SQL only"
+        )
     finally:
         stack.stop()
     return 0

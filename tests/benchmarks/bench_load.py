@@ -37,14 +37,34 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT))
 
-from infra.local import demo_data  # noqa: E402
-from infra.local import stack as stack_mod  # noqa: E402
+from infra.local import demo_data
+from infra.local import stack as stack_mod
 
-FUNCTIONS = ["meta", "profile", "consents", "preferences", "feed", "inbox", "devices",
-             "salary", "mentoring"]
-ROUTES = ["/v1/profile", "/v1/consents", "/v1/preferences", "/v1/feed/courses",
-          "/v1/feed/content", "/v1/feed/benefits", "/v1/topics", "/v1/inbox", "/v1/devices",
-          "/v1/salary/rounds", "/v1/mentoring/engagement", "/v1/consents/history"]
+FUNCTIONS = [
+    "meta",
+    "profile",
+    "consents",
+    "preferences",
+    "feed",
+    "inbox",
+    "devices",
+    "salary",
+    "mentoring",
+]
+ROUTES = [
+    "/v1/profile",
+    "/v1/consents",
+    "/v1/preferences",
+    "/v1/feed/courses",
+    "/v1/feed/content",
+    "/v1/feed/benefits",
+    "/v1/topics",
+    "/v1/inbox",
+    "/v1/devices",
+    "/v1/salary/rounds",
+    "/v1/mentoring/engagement",
+    "/v1/consents/history",
+]
 MEMBERS = 8
 
 
@@ -52,8 +72,9 @@ def percentile(samples: list[float], q: float) -> float:
     return samples[min(len(samples) - 1, int(len(samples) * q))] if samples else float("nan")
 
 
-async def hammer(base: str, paths: list[str], tokens: list[str | None], clients: int,
-                 seconds: float) -> dict:
+async def hammer(
+    base: str, paths: list[str], tokens: list[str | None], clients: int, seconds: float
+) -> dict:
     """`clients` loops for `seconds`; every answer's latency and every error, by kind."""
     import aiohttp
 
@@ -76,7 +97,7 @@ async def hammer(base: str, paths: list[str], tokens: list[str | None], clients:
                     async with session.get(path, headers=headers) as resp:
                         await resp.read()
                         status = resp.status
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     errors[type(exc).__name__] += 1
                     continue
                 if status == 200:
@@ -88,9 +109,14 @@ async def hammer(base: str, paths: list[str], tokens: list[str | None], clients:
     await asyncio.gather(*(client(n) for n in range(clients)))
     elapsed = time.monotonic() - started
     latencies.sort()
-    return {"ok": len(latencies), "errors": errors, "elapsed": elapsed,
-            "rps": len(latencies) / elapsed, "p50": percentile(latencies, 0.50),
-            "p99": percentile(latencies, 0.99)}
+    return {
+        "ok": len(latencies),
+        "errors": errors,
+        "elapsed": elapsed,
+        "rps": len(latencies) / elapsed,
+        "p50": percentile(latencies, 0.50),
+        "p99": percentile(latencies, 0.99),
+    }
 
 
 def usable_tokens(stack, base: str) -> list[str | None]:
@@ -108,8 +134,7 @@ def usable_tokens(stack, base: str) -> list[str | None]:
         except stack_mod.StackError:
             continue
         for path in ROUTES:
-            req = urllib.request.Request(base + path,
-                                         headers={"Authorization": f"Bearer {token}"})
+            req = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
             try:
                 with stack_mod.LOCAL_HTTP.open(req, timeout=30) as resp:
                     resp.read()
@@ -126,10 +151,22 @@ def busy_neighbour(seconds: float) -> subprocess.Popen:
     """Another benchmark on the same machine: the FCM ceiling, long enough to cover us."""
     rounds = max(1, int(seconds // 6) + 1)
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.benchmarks.fcm_ceiling", "--seconds", "5",
-         "--rounds", str(rounds), "--messages", "2000"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "tests.benchmarks.fcm_ceiling",
+            "--seconds",
+            "5",
+            "--rounds",
+            str(rounds),
+            "--messages",
+            "2000",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def stop(proc: subprocess.Popen | None) -> None:
@@ -147,17 +184,22 @@ def stop(proc: subprocess.Popen | None) -> None:
 
 def report(label: str, r: dict) -> None:
     errors = sum(r["errors"].values())
-    print(f"  {label:<44} {r['rps']:8.0f}/s  p50 {r['p50'] * 1000:7.1f} ms  "
-          f"p99 {r['p99'] * 1000:7.1f} ms  errors {errors}"
-          + (f"  {dict(r['errors'])}" if errors else ""))
+    print(
+        f"  {label:<44} {r['rps']:8.0f}/s  p50 {r['p50'] * 1000:7.1f} ms  "
+        f"p99 {r['p99'] * 1000:7.1f} ms  errors {errors}"
+        + (f"  {dict(r['errors'])}" if errors else "")
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--busy", action="store_true",
-                        help="run another benchmark (the FCM ceiling) at the same time")
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="run another benchmark (the FCM ceiling) at the same time",
+    )
     args = parser.parse_args(argv)
     if not (1 <= args.clients <= 1000 and 1 <= args.seconds <= 600):
         parser.error("--clients 1..1000 and --seconds 1..600")
@@ -176,17 +218,23 @@ def main(argv=None) -> int:
             neighbour = busy_neighbour(2 * args.seconds + 10)
             time.sleep(3)  # let it start its stand-in and get going
         load1 = os.getloadavg()[0]
-        print(f"\n{args.clients} clients x {args.seconds:.0f} s through the gateway "
-              f"({base}){', another benchmark running' if args.busy else ''}:")
+        print(
+            f"\n{args.clients} clients x {args.seconds:.0f} s through the gateway "
+            f"({base}){', another benchmark running' if args.busy else ''}:"
+        )
         baseline = asyncio.run(hammer(base, ["/v1/health"], [None], args.clients, args.seconds))
         report("GET /v1/health (baseline)", baseline)
         load = asyncio.run(hammer(base, ROUTES, tokens, args.clients, args.seconds))
         report(f"member GET routes ({len(ROUTES)} routes, {len(tokens)} members)", load)
         load2 = os.getloadavg()[0]
-        print(f"\n  ratio to the baseline: {load['rps'] / baseline['rps']:.2f}x requests/s, "
-              f"p50 {load['p50'] / baseline['p50']:.2f}x, p99 {load['p99'] / baseline['p99']:.2f}x")
-        print(f"  1-minute load average: {load1:.1f} before, {load2:.1f} after "
-              f"({os.cpu_count()} cores; the machine may be shared)")
+        print(
+            f"\n  ratio to the baseline: {load['rps'] / baseline['rps']:.2f}x requests/s, "
+            f"p50 {load['p50'] / baseline['p50']:.2f}x, p99 {load['p99'] / baseline['p99']:.2f}x"
+        )
+        print(
+            f"  1-minute load average: {load1:.1f} before, {load2:.1f} after "
+            f"({os.cpu_count()} cores; the machine may be shared)"
+        )
         errors = sum(baseline["errors"].values()) + sum(load["errors"].values())
         print(f"  errors: {errors}")
         return 1 if errors else 0

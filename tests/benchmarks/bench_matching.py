@@ -64,15 +64,33 @@ from infra.local import stack as stack_mod
 TARGET_SECONDS = 2.0
 SEED = 7
 #: Tables a round writes; emptied between repetitions.
-ROUND_TABLES = ("mentor_proposals", "mentor_rounds", "push_deliveries", "message_recipients",
-                "messages", "outbox", "audit_events")
+ROUND_TABLES = (
+    "mentor_proposals",
+    "mentor_rounds",
+    "push_deliveries",
+    "message_recipients",
+    "messages",
+    "outbox",
+    "audit_events",
+)
 
 #: How often each topic is picked (leadership questions dominate; pension is rare).
 TOPIC_WEIGHTS = {
-    "leadership": 10, "change_management": 7, "career": 7, "communication": 6,
-    "conflict_handling": 6, "labour_law": 5, "recruitment": 4, "economy": 4, "wellbeing": 4,
-    "project_management": 4, "salary_negotiation": 3, "digitalisation": 3, "hse": 3,
-    "sustainability": 2, "pension": 1,
+    "leadership": 10,
+    "change_management": 7,
+    "career": 7,
+    "communication": 6,
+    "conflict_handling": 6,
+    "labour_law": 5,
+    "recruitment": 4,
+    "economy": 4,
+    "wellbeing": 4,
+    "project_management": 4,
+    "salary_negotiation": 3,
+    "digitalisation": 3,
+    "hse": 3,
+    "sustainability": 2,
+    "pension": 1,
 }
 #: How likely a member at each level is to offer to be a mentor, relative to the others.
 MENTOR_WEIGHT = {"first_line": 0.3, "middle": 1.0, "senior": 2.5, "executive": 3.0}
@@ -83,7 +101,7 @@ MENTOR_WEIGHT = {"first_line": 0.3, "middle": 1.0, "senior": 2.5, "executive": 3
 
 def _weighted(rng: random.Random, weights: dict, k: int = 1) -> list:
     """k distinct keys of `weights`, drawn with probability proportional to their weight."""
-    keyed = sorted(weights, key=lambda key: -rng.random() ** (1.0 / weights[key]))
+    keyed = sorted(weights, key=lambda key: -(rng.random() ** (1.0 / weights[key])))
     return keyed[:k]
 
 
@@ -101,17 +119,22 @@ def generate_pool(n_mentees: int, n_mentors: int, seed: int = SEED) -> list[tupl
     rng = random.Random(seed)
     both = n_mentors * 3 // 100  # mentors who also want a mentor themselves
     wanted = n_mentees + n_mentors - both
-    members = [m for m in demo_data.generate_members(int(wanted * 1.15) + 50, seed=seed)
-               if m["membership"]["status"] == "active"]
+    members = [
+        m
+        for m in demo_data.generate_members(int(wanted * 1.15) + 50, seed=seed)
+        if m["membership"]["status"] == "active"
+    ]
     if len(members) < wanted:
         raise SystemExit(f"the generator gave {len(members)} active members, {wanted} needed")
     # mentors: more senior members are likelier to offer (weighted sampling without
     # replacement); mentees: the others, in random order
-    keyed = sorted(members, key=lambda m: -rng.random() ** (1.0 / MENTOR_WEIGHT[m["position_level"]]))
+    keyed = sorted(
+        members, key=lambda m: -(rng.random() ** (1.0 / MENTOR_WEIGHT[m["position_level"]]))
+    )
     mentors = keyed[:n_mentors]
     rest = keyed[n_mentors:]
     rng.shuffle(rest)
-    mentees = rest[:n_mentees - both] + rng.sample(mentors, both)
+    mentees = rest[: n_mentees - both] + rng.sample(mentors, both)
 
     def age(m) -> int:
         return demo_data.DATA_EPOCH.year - int(m["birth_date"][:4])
@@ -126,8 +149,10 @@ def generate_pool(n_mentees: int, n_mentors: int, seed: int = SEED) -> list[tupl
                 years = rng.randint(0, min(12, room))
             else:
                 years = rng.randint(min(2, room), min(35, room))
-            formats = rng.choices((["digital"], ["digital", "in_person"], ["in_person"]),
-                                  (40, 40, 20) if role == "mentee" else (35, 50, 15))[0]
+            formats = rng.choices(
+                (["digital"], ["digital", "in_person"], ["in_person"]),
+                (40, 40, 20) if role == "mentee" else (35, 50, 15),
+            )[0]
             county = county_no[m["address"]["county"]]
             if "in_person" not in formats and rng.random() < 0.05:
                 county = None  # optional when meeting only online
@@ -141,8 +166,20 @@ def generate_pool(n_mentees: int, n_mentors: int, seed: int = SEED) -> list[tupl
             else:
                 topics = _topics(rng, (1, 2, 3, 4), (10, 30, 35, 25))
                 capacity = rng.choices((1, 2, 3), (30, 40, 30))[0]
-            rows.append((m["member_id"], role, topics, industry, county, level, years, formats,
-                         languages, capacity))
+            rows.append(
+                (
+                    m["member_id"],
+                    role,
+                    topics,
+                    industry,
+                    county,
+                    level,
+                    years,
+                    formats,
+                    languages,
+                    capacity,
+                )
+            )
     return rows
 
 
@@ -157,9 +194,19 @@ def load_pool_rows(conn, rows: list[tuple]) -> None:
         "string_to_array(g, ','), k FROM unnest(%s::text[], %s::text[], %s::text[], "
         "%s::text[], %s::text[], %s::text[], %s::int[], %s::text[], %s::text[], %s::int[]) "
         "AS u(m, r, t, i, c, l, y, f, g, k)",
-        ([r[0] for r in rows], [r[1] for r in rows], [",".join(r[2]) for r in rows],
-         [r[3] for r in rows], [r[4] for r in rows], [r[5] for r in rows], [r[6] for r in rows],
-         [",".join(r[7]) for r in rows], [",".join(r[8]) for r in rows], [r[9] for r in rows]))
+        (
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [",".join(r[2]) for r in rows],
+            [r[3] for r in rows],
+            [r[4] for r in rows],
+            [r[5] for r in rows],
+            [r[6] for r in rows],
+            [",".join(r[7]) for r in rows],
+            [",".join(r[8]) for r in rows],
+            [r[9] for r in rows],
+        ),
+    )
     conn.commit()
     cur.execute("ANALYZE mentor_engagements")
     conn.commit()
@@ -180,8 +227,12 @@ class Database:
 
     def __init__(self, state: Path):
         self.state = state
-        self.cluster = postgres.Cluster(state / "postgres", stack_mod.free_ports(1)[0],
-                                        secrets.token_hex(24), secrets.token_hex(24))
+        self.cluster = postgres.Cluster(
+            state / "postgres",
+            stack_mod.free_ports(1)[0],
+            secrets.token_hex(24),
+            secrets.token_hex(24),
+        )
         self.proc = None
         self._log = None
 
@@ -211,14 +262,18 @@ class Database:
         from lederappen.core import config, db, log
 
         log.configure(pseudonym_key, level="WARNING")
-        os.environ.update({
-            "GOOGLE_CLOUD_PROJECT": stack_mod.PROJECT,
-            "PSEUDONYM_KEY": base64.b64encode(pseudonym_key).decode(),
-            "DB_HOST": self.cluster.host, "DB_PORT": str(self.cluster.port),
-            "DB_NAME": postgres.APP_DATABASE, "DB_USER": postgres.APP_ROLE,
-            "DB_PASSWORD": self.cluster.app_password,
-            "DB_STATEMENT_TIMEOUT_MS": "60000",  # a slow machine must not cut a round short
-        })
+        os.environ.update(
+            {
+                "GOOGLE_CLOUD_PROJECT": stack_mod.PROJECT,
+                "PSEUDONYM_KEY": base64.b64encode(pseudonym_key).decode(),
+                "DB_HOST": self.cluster.host,
+                "DB_PORT": str(self.cluster.port),
+                "DB_NAME": postgres.APP_DATABASE,
+                "DB_USER": postgres.APP_ROLE,
+                "DB_PASSWORD": self.cluster.app_password,
+                "DB_STATEMENT_TIMEOUT_MS": "60000",  # a slow machine must not cut a round short
+            }
+        )
         os.environ.pop("CLOUD_SQL_INSTANCE", None)
         config.reset()
         db.reset_pool()
@@ -266,8 +321,11 @@ class TracingCursor:
             self._timeline.spans.append(("sql", t, time.perf_counter()))
 
     def execute(self, sql, params=None):
-        return self._timed(self._cur.execute, sql, params) if params is not None else \
-            self._timed(self._cur.execute, sql)
+        return (
+            self._timed(self._cur.execute, sql, params)
+            if params is not None
+            else self._timed(self._cur.execute, sql)
+        )
 
     def fetchone(self):
         return self._timed(self._cur.fetchone)
@@ -305,17 +363,28 @@ def instrumented_round(now: datetime) -> dict[str, float]:
     from lederappen.notifications import outgoing
 
     tl = Timeline()
-    undo = [tl.wrap(rounds, "load_pool"), tl.wrap(matching, "assign"),
-            tl.wrap(scipy.sparse.csgraph, "min_weight_full_bipartite_matching", "solver"),
-            tl.wrap(matching, "_allowed_pairs"), tl.wrap(matching, "_solve_pairs"),
-            tl.wrap(matching, "score"), tl.wrap(outgoing, "send_direct_many"),
-            tl.wrap(audit, "record_many")]
+    undo = [
+        tl.wrap(rounds, "load_pool"),
+        tl.wrap(matching, "assign"),
+        tl.wrap(scipy.sparse.csgraph, "min_weight_full_bipartite_matching", "solver"),
+        tl.wrap(matching, "_allowed_pairs"),
+        tl.wrap(matching, "_solve_pairs"),
+        tl.wrap(matching, "score"),
+        tl.wrap(outgoing, "send_direct_many"),
+        tl.wrap(audit, "record_many"),
+    ]
     try:
+
         def work(cur):
             t = time.perf_counter()
             try:
-                return rounds.run(TracingCursor(cur, tl), trigger="schedule",
-                                  started_by=rounds.JOB, now=now, active_members=None)
+                return rounds.run(
+                    TracingCursor(cur, tl),
+                    trigger="schedule",
+                    started_by=rounds.JOB,
+                    now=now,
+                    active_members=None,
+                )
             finally:
                 tl.spans.append(("run", t, time.perf_counter()))
 
@@ -326,16 +395,16 @@ def instrumented_round(now: datetime) -> dict[str, float]:
         for u in reversed(undo):
             u()
 
-    (run_a, run_b), = tl.of("run")
-    (load_a, load_b), = tl.of("load_pool")
-    (asg_a, asg_b), = tl.of("assign")
-    (sm_a, sm_b), = tl.of("_allowed_pairs")
-    (sv_a, sv_b), = tl.of("_solve_pairs")
-    (lsa_a, lsa_b), = tl.of("solver")
+    ((run_a, run_b),) = tl.of("run")
+    ((load_a, load_b),) = tl.of("load_pool")
+    ((asg_a, asg_b),) = tl.of("assign")
+    ((sm_a, sm_b),) = tl.of("_allowed_pairs")
+    ((sv_a, sv_b),) = tl.of("_solve_pairs")
+    ((lsa_a, lsa_b),) = tl.of("solver")
     scores = sum(b - a for a, b in tl.of("score"))
     sends = [(a, b) for a, b in tl.of("send_direct_many") if a > asg_b]  # not expiry's
-    (snd_a, snd_b), = sends
-    (aud_a, aud_b), = tl.of("record_many")
+    ((snd_a, snd_b),) = sends
+    ((aud_a, aud_b),) = tl.of("record_many")
     load_sql = tl.sql_within(load_a, load_b)
     write_sql = tl.sql_within(asg_b, snd_a)
     send_sql = tl.sql_within(snd_a, snd_b)
@@ -343,25 +412,30 @@ def instrumented_round(now: datetime) -> dict[str, float]:
     # the proposals' INSERT is the only statement between assign and send_direct_many; the
     # drafts are built after it
     insert_end = max(e for n, s, e in tl.spans if n == "sql" and asg_b <= s and e <= snd_a)
-    return dict(zip(PHASES, (
-        load_a - run_a,
-        load_sql,
-        (load_b - load_a) - load_sql,
-        (asg_b - asg_a) - (sm_b - sm_a) - (sv_b - sv_a) - scores,
-        sm_b - sm_a,
-        (sv_b - sv_a) - (lsa_b - lsa_a),
-        lsa_b - lsa_a,
-        scores,
-        (insert_end - asg_b) - write_sql,
-        write_sql,
-        snd_a - insert_end,
-        (snd_b - snd_a) - send_sql,
-        send_sql,
-        (aud_b - aud_a) - audit_sql,
-        audit_sql,
-        run_b - aud_b,
-        (t_end - t0) - (run_b - run_a),
-    ))) | {"total": t_end - t0}
+    return dict(
+        zip(
+            PHASES,
+            (
+                load_a - run_a,
+                load_sql,
+                (load_b - load_a) - load_sql,
+                (asg_b - asg_a) - (sm_b - sm_a) - (sv_b - sv_a) - scores,
+                sm_b - sm_a,
+                (sv_b - sv_a) - (lsa_b - lsa_a),
+                lsa_b - lsa_a,
+                scores,
+                (insert_end - asg_b) - write_sql,
+                write_sql,
+                snd_a - insert_end,
+                (snd_b - snd_a) - send_sql,
+                send_sql,
+                (aud_b - aud_a) - audit_sql,
+                audit_sql,
+                run_b - aud_b,
+                (t_end - t0) - (run_b - run_a),
+            ),
+        )
+    ) | {"total": t_end - t0}
 
 
 # --- the baseline -----------------------------------------------------------------------------
@@ -423,8 +497,10 @@ def main(argv=None) -> int:
 
     from lederappen.core import db
 
-    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start "
-          "(a shared machine makes the figures vary between runs)")
+    print(
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start "
+        "(a shared machine makes the figures vary between runs)"
+    )
     state = Path(tempfile.mkdtemp(prefix="lederappen-bench-matching-"))
     database = Database(state)
     print("starting PostgreSQL and applying the migrations ...", flush=True)
@@ -436,9 +512,11 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         rows = generate_pool(args.mentees, args.mentors, args.seed)
         load_pool_rows(conn, rows)
-        print(f"  {sum(r[1] == 'mentee' for r in rows):,} mentees and "
-              f"{sum(r[1] == 'mentor' for r in rows):,} mentors signed up "
-              f"({sum(r[9] or 0 for r in rows):,} places) in {time.perf_counter() - t:.1f} s")
+        print(
+            f"  {sum(r[1] == 'mentee' for r in rows):,} mentees and "
+            f"{sum(r[1] == 'mentor' for r in rows):,} mentors signed up "
+            f"({sum(r[9] or 0 for r in rows):,} places) in {time.perf_counter() - t:.1f} s"
+        )
         database.configure_core_db(secrets.token_bytes(32))
         db.fetch_one("SELECT 1")  # the pool's connection is open before anything is timed
 
@@ -447,15 +525,20 @@ def main(argv=None) -> int:
         def one_round() -> tuple[float, dict]:
             now = datetime.now(UTC)
             t = time.perf_counter()
-            figures, _ = db.transaction(lambda cur: rounds.run(
-                cur, trigger="schedule", started_by=rounds.JOB, now=now, active_members=None))
+            figures, _ = db.transaction(
+                lambda cur: rounds.run(
+                    cur, trigger="schedule", started_by=rounds.JOB, now=now, active_members=None
+                )
+            )
             return time.perf_counter() - t, figures
 
         # warm-up: imports numpy and scipy, warms PostgreSQL's caches; reported, not counted
         reset_round_tables(conn)
         cold, figures = one_round()
-        print(f"\nfirst round in this process (numpy/scipy imports included): {cold:.2f} s, "
-              f"{figures['proposed']:,} proposals")
+        print(
+            f"\nfirst round in this process (numpy/scipy imports included): {cold:.2f} s, "
+            f"{figures['proposed']:,} proposals"
+        )
 
         # the solver's input, read once (outside any timing) from the same pool
         reset_round_tables(conn)
@@ -473,9 +556,11 @@ def main(argv=None) -> int:
             reset_round_tables(conn)
             breakdowns.append(instrumented_round(datetime.now(UTC)))
         cur = conn.cursor()
-        cur.execute("SELECT (SELECT count(*) FROM mentor_proposals), "
-                    "(SELECT count(*) FROM messages), (SELECT count(*) FROM outbox), "
-                    "(SELECT count(*) FROM audit_events)")
+        cur.execute(
+            "SELECT (SELECT count(*) FROM mentor_proposals), "
+            "(SELECT count(*) FROM messages), (SELECT count(*) FROM outbox), "
+            "(SELECT count(*) FROM audit_events)"
+        )
         written = cur.fetchone()
         conn.commit()
         conn.close()
@@ -485,14 +570,21 @@ def main(argv=None) -> int:
         shutil.rmtree(state, ignore_errors=True)
 
     e2e, base = statistics.median(end_to_end), statistics.median(bare)
-    shape = (f"{sub.shape[0]:,} slots x {sub.shape[1]:,} mentees" if transposed
-             else f"{sub.shape[0]:,} mentees x {sub.shape[1]:,} slots")
-    print(f"\npool: {figures['mentees_in_pool']:,} mentees, {figures['mentors_in_pool']:,} "
-          f"mentors, {figures['free_slots']:,} free slots; {figures['proposed']:,} proposals "
-          f"({figures['proposed'] / max(1, figures['mentees_in_pool']):.1%} of the mentees), "
-          f"mean score {figures['mean_score']}")
-    print(f"written per round: {written[0]:,} proposals, {written[1]:,} messages, "
-          f"{written[2]:,} outbox rows, {written[3]:,} audit entries")
+    shape = (
+        f"{sub.shape[0]:,} slots x {sub.shape[1]:,} mentees"
+        if transposed
+        else f"{sub.shape[0]:,} mentees x {sub.shape[1]:,} slots"
+    )
+    print(
+        f"\npool: {figures['mentees_in_pool']:,} mentees, {figures['mentors_in_pool']:,} "
+        f"mentors, {figures['free_slots']:,} free slots; {figures['proposed']:,} proposals "
+        f"({figures['proposed'] / max(1, figures['mentees_in_pool']):.1%} of the mentees), "
+        f"mean score {figures['mean_score']}"
+    )
+    print(
+        f"written per round: {written[0]:,} proposals, {written[1]:,} messages, "
+        f"{written[2]:,} outbox rows, {written[3]:,} audit entries"
+    )
     # the same optimum: the bare solver's total against the round's (the same pool, solved
     # by the round's sparse solver); ties between optimal assignments may be broken apart
     r, c = kept
@@ -501,18 +593,26 @@ def main(argv=None) -> int:
     cells = [(ids[0][i], ids[1][j]) for i, j in zip(r.tolist(), c.tolist())]
     bare_pairs = {(b, a) for a, b in cells} if transposed else set(cells)  # (mentee, mentor)
     same = len(bare_pairs & {(p.mentee_id, p.mentor_id) for p in proposals})
-    print(f"total score: round {round_total:.9f} ({len(proposals):,} pairs), bare solver "
-          f"{bare_total:.9f} ({r.size:,} pairs): "
-          f"{'the same optimum' if abs(round_total - bare_total) <= 1e-9 else 'DIFFERENT'}; "
-          f"{same:,} pairs in both (the rest are ties broken another way)")
-    print(f"\nmedian of {repeat} (all: end to end "
-          f"{', '.join(f'{s:.2f}' for s in end_to_end)} s; solver "
-          f"{', '.join(f'{s:.2f}' for s in bare)} s)")
+    print(
+        f"total score: round {round_total:.9f} ({len(proposals):,} pairs), bare solver "
+        f"{bare_total:.9f} ({r.size:,} pairs): "
+        f"{'the same optimum' if abs(round_total - bare_total) <= 1e-9 else 'DIFFERENT'}; "
+        f"{same:,} pairs in both (the rest are ties broken another way)"
+    )
+    print(
+        f"\nmedian of {repeat} (all: end to end "
+        f"{', '.join(f'{s:.2f}' for s in end_to_end)} s; solver "
+        f"{', '.join(f'{s:.2f}' for s in bare)} s)"
+    )
     print(f"  {'figure':<76} {'seconds':>8} {'vs solver':>10}")
-    print(f"  {'bare solver: linear_sum_assignment, ' + shape + ' (baseline)':<76} "
-          f"{base:8.3f} {1.0:9.2f}x")
-    print(f"  {'end to end: rounds.run in core.db.transaction, COMMIT included':<76} "
-          f"{e2e:8.3f} {e2e / base:9.2f}x")
+    print(
+        f"  {'bare solver: linear_sum_assignment, ' + shape + ' (baseline)':<76} "
+        f"{base:8.3f} {1.0:9.2f}x"
+    )
+    print(
+        f"  {'end to end: rounds.run in core.db.transaction, COMMIT included':<76} "
+        f"{e2e:8.3f} {e2e / base:9.2f}x"
+    )
 
     medians = {k: statistics.median(b[k] for b in breakdowns) for k in (*PHASES, "total")}
     print(f"\nbreakdown (the same round, instrumented; median of {repeat} per piece)")
@@ -522,8 +622,10 @@ def main(argv=None) -> int:
     print(f"\nsizes: {sizes}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     verdict = "PASS" if e2e <= TARGET_SECONDS else "FAIL"
-    print(f"\n{verdict}: end to end {e2e:.2f} s (target <= {TARGET_SECONDS:.0f} s) = "
-          f"{e2e / base:.2f}x the bare solver ({base:.2f} s)")
+    print(
+        f"\n{verdict}: end to end {e2e:.2f} s (target <= {TARGET_SECONDS:.0f} s) = "
+        f"{e2e / base:.2f}x the bare solver ({base:.2f} s)"
+    )
     return 0
 
 

@@ -28,7 +28,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 # Hundreds of thousands of inbox items and registrations: give the emulators room.
@@ -37,9 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT))
 
-from infra.local import demo_data  # noqa: E402
-from infra.local import stack as stack_mod  # noqa: E402
-from tests.benchmarks.fcm_ceiling import measure_ceiling  # noqa: E402
+from infra.local import demo_data
+from infra.local import stack as stack_mod
+from tests.benchmarks.fcm_ceiling import measure_ceiling
 
 FUNCTIONS = ["messages-admin", "message-fanout", "message-delivery"]
 
@@ -48,8 +48,12 @@ def _json(method: str, url: str, body=None, token: str | None = None):
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(),
-                                 method=method, headers=headers)
+    req = urllib.request.Request(
+        url,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers=headers,
+    )
     with urllib.request.urlopen(req, timeout=60) as resp:
         raw = resp.read()
         return json.loads(raw) if raw else None
@@ -63,9 +67,9 @@ def seed_devices(stack, member_ids: list[str], writers: int = 8) -> float:
     from tests.support.firestore import emulator_client
 
     clients = [emulator_client(stack) for _ in range(writers)]
-    expires = datetime.now(timezone.utc) + timedelta(days=270)
+    expires = datetime.now(UTC) + timedelta(days=270)
     # Two documents per member (the registration and the sender's index): 250 per batch.
-    chunks = [member_ids[i:i + 250] for i in range(0, len(member_ids), 250)]
+    chunks = [member_ids[i : i + 250] for i in range(0, len(member_ids), 250)]
     t0 = time.perf_counter()
 
     def work(k: int) -> None:
@@ -74,15 +78,28 @@ def seed_devices(stack, member_ids: list[str], writers: int = 8) -> float:
             batch = fs.batch()
             for member in chunk:
                 device, token = uuid.uuid4().hex, f"bench-{uuid.uuid4().hex}"
-                batch.set(fs.collection("devices").document(device), {
-                    "member_id": member, "fcm_token": token,
-                    "platform": "android", "app_version": "3.2.1", "locale": "nb",
-                    "created_at": firestore.SERVER_TIMESTAMP,
-                    "last_seen_at": firestore.SERVER_TIMESTAMP, "expires_at": expires})
-                batch.set(fs.collection("device_index").document(member), {
-                    "devices": {device: {"fcm_token": token, "platform": "android",
-                                         "locale": "nb"}},
-                    "expires_at": expires})
+                batch.set(
+                    fs.collection("devices").document(device),
+                    {
+                        "member_id": member,
+                        "fcm_token": token,
+                        "platform": "android",
+                        "app_version": "3.2.1",
+                        "locale": "nb",
+                        "created_at": firestore.SERVER_TIMESTAMP,
+                        "last_seen_at": firestore.SERVER_TIMESTAMP,
+                        "expires_at": expires,
+                    },
+                )
+                batch.set(
+                    fs.collection("device_index").document(member),
+                    {
+                        "devices": {
+                            device: {"fcm_token": token, "platform": "android", "locale": "nb"}
+                        },
+                        "expires_at": expires,
+                    },
+                )
             for attempt in range(5):  # a busy emulator times out: the same sets again
                 try:
                     batch.commit(timeout=120)
@@ -128,8 +145,7 @@ def _cpu_by_component(stack) -> dict[str, float]:
     def tree(pid: int) -> float:
         return spent.get(pid, 0.0) + sum(tree(c) for c in children.get(pid, ()))
 
-    return {name: tree(c.proc.pid) for name, c in stack.components.items()
-            if c.proc is not None}
+    return {name: tree(c.proc.pid) for name, c in stack.components.items() if c.proc is not None}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,12 +158,17 @@ def main(argv: list[str] | None = None) -> int:
 
     # Enough register members that `--devices` of them are active (some memberships ended).
     members = demo_data.generate_members(int(args.devices * 1.25) + 100)
-    active = [m["member_id"] for m in members
-              if (m.get("membership") or {}).get("status") == "active"][:args.devices]
+    active = [
+        m["member_id"] for m in members if (m.get("membership") or {}).get("status") == "active"
+    ][: args.devices]
     register_size = len(members)
     with tempfile.TemporaryDirectory(prefix="bench-push-") as state:
-        stack = stack_mod.Stack(Path(state), port_base=args.port_base, functions=FUNCTIONS,
-                                register_members=register_size)
+        stack = stack_mod.Stack(
+            Path(state),
+            port_base=args.port_base,
+            functions=FUNCTIONS,
+            register_members=register_size,
+        )
         with stack:
             print(f"stack up in {stack.startup_seconds:.1f} s; register {register_size:,} members")
             seconds = seed_devices(stack, active)
@@ -161,10 +182,17 @@ def main(argv: list[str] | None = None) -> int:
             editor = stack_mod.fetch_token(stack.urls["lederne"], "redaktor")
             cpu_before, load_before = _cpu_by_component(stack), os.getloadavg()[0]
             t0 = time.perf_counter()
-            sent = _json("POST", stack.urls["gateway"] + "/v1/admin/messages", {
-                "category": "news", "title": {"nb": "Nytt fra Lederne", "en": "News"},
-                "body": {"nb": "Benchmark.", "en": "Benchmark."},
-                "audience": {"kind": "all"}}, token=editor)
+            sent = _json(
+                "POST",
+                stack.urls["gateway"] + "/v1/admin/messages",
+                {
+                    "category": "news",
+                    "title": {"nb": "Nytt fra Lederne", "en": "News"},
+                    "body": {"nb": "Benchmark.", "en": "Benchmark."},
+                    "audience": {"kind": "all"},
+                },
+                token=editor,
+            )
             marks: list[tuple[float, int]] = []
             deadline = t0 + args.timeout
             while time.perf_counter() < deadline:
@@ -184,24 +212,34 @@ def main(argv: list[str] | None = None) -> int:
 
             sustained = 0.8 * total / max(at(0.9) - at(0.1), 1e-9)
             overall = total / total_time
-            print(f"end to end: {total:,} pushes in {total_time:.1f} s "
-                  f"(first after {at(0.0001):.1f} s)")
+            print(
+                f"end to end: {total:,} pushes in {total_time:.1f} s "
+                f"(first after {at(0.0001):.1f} s)"
+            )
             print(f"  overall   {overall:8,.0f} messages/s = {overall / ceiling:.2f}x ceiling")
-            print(f"  sustained {sustained:8,.0f} messages/s = {sustained / ceiling:.2f}x ceiling "
-                  "(10 % to 90 % of the pushes)", flush=True)
-            view = _json("GET", stack.urls["gateway"] + f"/v1/admin/messages/{sent['id']}",
-                         token=editor)
+            print(
+                f"  sustained {sustained:8,.0f} messages/s = {sustained / ceiling:.2f}x ceiling "
+                "(10 % to 90 % of the pushes)",
+                flush=True,
+            )
+            view = _json(
+                "GET", stack.urls["gateway"] + f"/v1/admin/messages/{sent['id']}", token=editor
+            )
             print(f"  figures: {json.dumps(view['figures'])}")
             cpu_after = _cpu_by_component(stack)
-            print(f"  load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
-                  f"({os.cpu_count()} cores; the machine may be shared)")
+            print(
+                f"  load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+                f"({os.cpu_count()} cores; the machine may be shared)"
+            )
             print("  CPU per push, by component (its process tree):")
             used = {k: cpu_after[k] - cpu_before.get(k, 0.0) for k in cpu_after}
             for name, secs in sorted(used.items(), key=lambda kv: -kv[1]):
                 if secs >= 0.05:
                     print(f"    {name:<24} {secs:7.1f} s  {secs / total * 1e6:7.0f} us/push")
-            print(f"    {'all':<24} {sum(used.values()):7.1f} s  "
-                  f"{sum(used.values()) / total * 1e6:7.0f} us/push")
+            print(
+                f"    {'all':<24} {sum(used.values()):7.1f} s  "
+                f"{sum(used.values()) / total * 1e6:7.0f} us/push"
+            )
     return 0
 
 

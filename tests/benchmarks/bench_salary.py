@@ -34,18 +34,22 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT))
 
-from infra.local import demo_data, postgres, salary_demo  # noqa: E402
-from infra.local import stack as stack_mod  # noqa: E402
+from infra.local import demo_data, postgres, salary_demo
+from infra.local import stack as stack_mod
 
 CELL = {"position_level": "middle", "nace": "C"}
-CELL_SQL = ("SELECT count(*), percentile_cont(ARRAY[0.1, 0.25, 0.5, 0.75, 0.9]) WITHIN GROUP "
-            "(ORDER BY base_monthly), percentile_cont(ARRAY[0.1, 0.25, 0.5, 0.75, 0.9]) WITHIN GROUP "
-            "(ORDER BY total_annual) FROM salary_answers "
-            "WHERE year = %s AND position_level = %s AND nace = %s")
-TABLE_SQL = ("SELECT position_level, nace, count(*), percentile_cont(ARRAY[0.1, 0.25, 0.5, 0.75, 0.9]) "
-             "WITHIN GROUP (ORDER BY base_monthly), percentile_cont(ARRAY[0.1, 0.25, 0.5, 0.75, 0.9]) "
-             "WITHIN GROUP (ORDER BY total_annual) FROM salary_answers WHERE year = %s "
-             "GROUP BY position_level, nace")
+CELL_SQL = (
+    "SELECT count(*), percentile_cont(ARRAY[0.1, 0.25, 0.5, 0.75, 0.9]) WITHIN GROUP "
+    "(ORDER BY base_monthly), percentile_cont(ARRAY[0.1, 0.25, 0.5, 0.75, 0.9]) WITHIN GROUP "
+    "(ORDER BY total_annual) FROM salary_answers "
+    "WHERE year = %s AND position_level = %s AND nace = %s"
+)
+TABLE_SQL = (
+    "SELECT position_level, nace, count(*), percentile_cont(ARRAY[0.1, 0.25, 0.5, 0.75, 0.9]) "
+    "WITHIN GROUP (ORDER BY base_monthly), percentile_cont(ARRAY[0.1, 0.25, 0.5, 0.75, 0.9]) "
+    "WITHIN GROUP (ORDER BY total_annual) FROM salary_answers WHERE year = %s "
+    "GROUP BY position_level, nace"
+)
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -98,8 +102,10 @@ def main(argv=None) -> int:
         cur = conn.cursor()
         today = dt.date.today()
         years = list(range(today.year - 4, today.year + 1))
-        cur.execute("TRUNCATE salary_release_tables, salary_releases, "
-                    "salary_statistics_uses, salary_answers")
+        cur.execute(
+            "TRUNCATE salary_release_tables, salary_releases, "
+            "salary_statistics_uses, salary_answers"
+        )
         salary_demo.ensure_rounds(conn, years, today)
         conn.commit()
 
@@ -113,8 +119,10 @@ def main(argv=None) -> int:
         cur.execute("SELECT year, count(*) FROM salary_answers GROUP BY year ORDER BY year")
         per_year = dict(cur.fetchall())
         year = today.year - 1  # the latest closed round
-        print(f"\nloaded {loaded:,} answers for {args.members:,} members in {load_s:.1f} s "
-              f"(per round: {', '.join(f'{y}: {c:,}' for y, c in per_year.items())})")
+        print(
+            f"\nloaded {loaded:,} answers for {args.members:,} members in {load_s:.1f} s "
+            f"(per round: {', '.join(f'{y}: {c:,}' for y, c in per_year.items())})"
+        )
 
         from lederappen.core import log
         from lederappen.salary import statistics as stats
@@ -122,17 +130,21 @@ def main(argv=None) -> int:
         log.configure(base64.b64decode(stack.env["PSEUDONYM_KEY"]))  # a computation audits (S2)
 
         t = time.perf_counter()
-        stats.publish(cur, year, dt.datetime.now(dt.timezone.utc))
+        stats.publish(cur, year, dt.datetime.now(dt.UTC))
         conn.commit()
         precompute_s = time.perf_counter() - t
-        print(f"precompute of round {year} ({per_year[year]:,} answers, every table, disclosure "
-              f"control): {precompute_s:.2f} s")
+        print(
+            f"precompute of round {year} ({per_year[year]:,} answers, every table, disclosure "
+            f"control): {precompute_s:.2f} s"
+        )
 
         token = stack_mod.fetch_token(stack.urls["lederne"], demo_data.DEMO_MEMBER_ID)
         auth = {"Authorization": f"Bearer {token}"}
         port = stack.ports[stack_mod.fn_component("salary")]
-        cell_path = (f"/v1/salary/statistics?year={year}&dimensions=position_level,nace"
-                     f"&position_level={CELL['position_level']}&nace={CELL['nace']}")
+        cell_path = (
+            f"/v1/salary/statistics?year={year}&dimensions=position_level,nace"
+            f"&position_level={CELL['position_level']}&nace={CELL['nace']}"
+        )
         table_path = f"/v1/salary/statistics?year={year}&dimensions=position_level,nace"
 
         print(f"\n{args.queries} raw SQL queries and {args.requests} HTTP requests per target")
@@ -142,8 +154,11 @@ def main(argv=None) -> int:
         api_table = _http(port, table_path, auth, args.requests)
 
         # a deletion after the release: the release stays, so this is an ordinary read
-        cur.execute("DELETE FROM salary_answers WHERE year = %s AND member_id = "
-                    "(SELECT min(member_id) FROM salary_answers WHERE year = %s)", (year, year))
+        cur.execute(
+            "DELETE FROM salary_answers WHERE year = %s AND member_id = "
+            "(SELECT min(member_id) FROM salary_answers WHERE year = %s)",
+            (year, year),
+        )
         conn.commit()
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         t = time.perf_counter()
@@ -156,17 +171,24 @@ def main(argv=None) -> int:
             ("raw SQL: one cell's percentiles (baseline)", raw_cell, raw_cell[0]),
             ("raw SQL: the whole table's percentiles (baseline)", raw_table, raw_table[0]),
             ("GET statistics, one cell, with disclosure control", api_cell, raw_cell[0]),
-            ("GET statistics, whole table (84 cells), with disclosure control", api_table,
-             raw_table[0]),
+            (
+                "GET statistics, whole table (84 cells), with disclosure control",
+                api_table,
+                raw_table[0],
+            ),
         ]
         print(f"  {'target':<66} {'p50':>9} {'p99':>9}   p50 vs its raw SQL")
         for label, (p50, p99), base in rows:
             print(f"  {label:<66} {p50 * 1000:7.2f}ms {p99 * 1000:7.2f}ms   {p50 / base:5.2f}x")
         print(f"  first request after a deletion (the release stays): {after_delete * 1000:.1f} ms")
         print("\nsummary (targets: p50 <= 100 ms and <= 1.5x raw SQL)")
-        print(f"  one cell:    p50 {api_cell[0] * 1000:.2f} ms = {api_cell[0] / raw_cell[0]:.2f}x raw SQL")
-        print(f"  whole table: p50 {api_table[0] * 1000:.2f} ms = "
-              f"{api_table[0] / raw_table[0]:.2f}x raw SQL")
+        print(
+            f"  one cell:    p50 {api_cell[0] * 1000:.2f} ms = {api_cell[0] / raw_cell[0]:.2f}x raw SQL"
+        )
+        print(
+            f"  whole table: p50 {api_table[0] * 1000:.2f} ms = "
+            f"{api_table[0] / raw_table[0]:.2f}x raw SQL"
+        )
         conn.close()
     finally:
         stack.stop()

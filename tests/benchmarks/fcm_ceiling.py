@@ -49,8 +49,9 @@ def _message(i: int) -> dict:
     }
 
 
-def measure_ceiling(base_url: str, project: str = PROJECT, seconds: float = 5.0,
-                    concurrency: int = 128) -> float:
+def measure_ceiling(
+    base_url: str, project: str = PROJECT, seconds: float = 5.0, concurrency: int = 128
+) -> float:
     """Messages per second (200 answers) that a bare aiohttp client gets from ``base_url``."""
     import aiohttp
 
@@ -90,12 +91,18 @@ def _sdk_message(i: int):
     from firebase_admin import messaging
 
     m = _message(i)
-    return messaging.Message(token=m["token"], data=m["data"],
-                             notification=messaging.Notification(**m["notification"]))
+    return messaging.Message(
+        token=m["token"], data=m["data"], notification=messaging.Notification(**m["notification"])
+    )
 
 
-def measure_sender(base_url: str, project: str = PROJECT, messages: int = 20_000,
-                   concurrency: int = 128, transport: str = "aiohttp") -> tuple[float, float]:
+def measure_sender(
+    base_url: str,
+    project: str = PROJECT,
+    messages: int = 20_000,
+    concurrency: int = 128,
+    transport: str = "aiohttp",
+) -> tuple[float, float]:
     """(messages per second, CPU microseconds per message in this process) of one
     ``Sender.send_all`` of ``messages`` distinct firebase-admin messages over `transport`."""
     import warnings
@@ -103,8 +110,9 @@ def measure_sender(base_url: str, project: str = PROJECT, messages: int = 20_000
     from lederappen.notifications.fcm import Sender
 
     warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
-    s = Sender(base_url, project, concurrency=concurrency, transport=transport,
-               deadline_seconds=600)
+    s = Sender(
+        base_url, project, concurrency=concurrency, transport=transport, deadline_seconds=600
+    )
     try:
         s.send_all([_sdk_message(i) for i in range(concurrency)])  # warm the pool
         batch = [_sdk_message(10_000_000 + i) for i in range(messages)]
@@ -129,10 +137,21 @@ def start_standin(port: int | None = None) -> tuple[subprocess.Popen, str]:
     """The stand-in as a subprocess, and its base URL once it listens."""
     port = port or _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.local.fcm_standin", "--host", "127.0.0.1",
-         "--port", str(port)],
-        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "infra.local.fcm_standin",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     line = proc.stderr.readline()
     if "listening on" not in line:
@@ -157,9 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--messages", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="alternating rounds; the best of each is reported (the machine "
-                             "may be shared, and a busy neighbour only ever slows a round)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating rounds; the best of each is reported (the machine "
+        "may be shared, and a busy neighbour only ever slows a round)",
+    )
     args = parser.parse_args(argv)
     proc, base = start_standin()
     ceilings: list[tuple[float, float]] = []
@@ -171,22 +194,33 @@ def main(argv: list[str] | None = None) -> int:
             ceilings.append((rate, (time.process_time() - c0) / (rate * args.seconds) * 1e6))
             for transport in senders:
                 n = args.messages if transport == "aiohttp" else max(1, args.messages // 10)
-                senders[transport].append(measure_sender(
-                    base, messages=n, concurrency=args.concurrency, transport=transport))
-            print(f"round {r}: ceiling {ceilings[-1][0]:,.0f}/s, Sender (aiohttp) "
-                  f"{senders['aiohttp'][-1][0]:,.0f}/s, Sender (sdk) "
-                  f"{senders['sdk'][-1][0]:,.0f}/s, load average {os.getloadavg()[0]:.1f}",
-                  flush=True)
+                senders[transport].append(
+                    measure_sender(
+                        base, messages=n, concurrency=args.concurrency, transport=transport
+                    )
+                )
+            print(
+                f"round {r}: ceiling {ceilings[-1][0]:,.0f}/s, Sender (aiohttp) "
+                f"{senders['aiohttp'][-1][0]:,.0f}/s, Sender (sdk) "
+                f"{senders['sdk'][-1][0]:,.0f}/s, load average {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
     finally:
         stop_standin(proc)
     ceiling, ceiling_cpu = max(ceilings)
-    print(f"stand-in ceiling (bare aiohttp client, concurrency {args.concurrency}): "
-          f"{ceiling:,.0f} messages/s (target >= 5,000), client CPU {ceiling_cpu:.0f} us/message")
-    for transport, label in (("aiohttp", "hand-written aiohttp transport"),
-                             ("sdk", "firebase-admin send_each_async (httpx)")):
+    print(
+        f"stand-in ceiling (bare aiohttp client, concurrency {args.concurrency}): "
+        f"{ceiling:,.0f} messages/s (target >= 5,000), client CPU {ceiling_cpu:.0f} us/message"
+    )
+    for transport, label in (
+        ("aiohttp", "hand-written aiohttp transport"),
+        ("sdk", "firebase-admin send_each_async (httpx)"),
+    ):
         rate, cpu = max(senders[transport])
-        print(f"Sender, {label}: {rate:,.0f} messages/s ({rate / ceiling:.0%} of the ceiling), "
-              f"CPU {cpu:.0f} us/message")
+        print(
+            f"Sender, {label}: {rate:,.0f} messages/s ({rate / ceiling:.0%} of the ceiling), "
+            f"CPU {cpu:.0f} us/message"
+        )
     return 0 if ceiling >= 5000 else 1
 
 

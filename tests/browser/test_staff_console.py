@@ -30,9 +30,17 @@ pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / ".local" / "test-output" / "screenshots"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1280,1000")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1000",
+)
 EDITOR, OFFICER, OPS = "redaktor", "personvern", "driftsvakt"
 MENTORING, SURVEY = "mentorkoordinator", "lonnsanalytiker"
 
@@ -40,8 +48,9 @@ MENTORING, SURVEY = "mentorkoordinator", "lonnsanalytiker"
 @pytest.fixture(scope="module")
 def browser():
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        pytest.fail("Chromium is missing: apt-get install chromium chromium-driver "
-                    "(make bootstrap does it)")
+        pytest.fail(
+            "Chromium is missing: apt-get install chromium chromium-driver (make bootstrap does it)"
+        )
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download a driver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -70,15 +79,19 @@ def base(stack) -> str:
 @pytest.fixture(scope="module")
 def members(stack):
     """Four active members of the register stand-in that only this module uses."""
-    template = next(m for m in demo_data.generate_members(300)
-                    if m["membership"]["status"] == "active")
+    template = next(
+        m for m in demo_data.generate_members(300) if m["membership"]["status"] == "active"
+    )
     ids = [f"19{n:05d}" for n in range(1, 5)]
     for i, mid in enumerate(ids):
         m = copy.deepcopy(template)
         m.update(member_id=mid, given_name=f"Konsoll{i}", email=f"konsoll{i}@example.com")
-        req = urllib.request.Request(stack.urls["lederne"] + "/_control/members",
-                                     data=json.dumps(m).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            stack.urls["lederne"] + "/_control/members",
+            data=json.dumps(m).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             assert resp.status == 204
     return ids
@@ -108,10 +121,16 @@ def shot(driver, name: str) -> None:
 
     width, height = driver.execute_script(
         "window.scrollTo(0, 0); return [document.documentElement.clientWidth, "
-        "document.documentElement.scrollHeight];")
-    png = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 4000), "scale": 1}})
+        "document.documentElement.scrollHeight];"
+    )
+    png = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 4000), "scale": 1},
+        },
+    )
     (SHOTS / f"{name}.png").write_bytes(base64.b64decode(png["data"]))
 
 
@@ -126,8 +145,12 @@ def sign_in(driver, base, stack, username: str, lang: str = "nb") -> None:
     driver.get(f"{base}/staff/home?lang={lang}")
     wait(driver, lambda d: d.current_url.startswith(stack.urls["lederne"] + "/oauth2/authorize"))
     by_id(driver, f"login-{username}").click()
-    wait(driver, lambda d: d.current_url.startswith(base + "/staff/home")
-         and d.find_elements("id", "sign-out"))
+    wait(
+        driver,
+        lambda d: (
+            d.current_url.startswith(base + "/staff/home") and d.find_elements("id", "sign-out")
+        ),
+    )
 
 
 def assert_labelled(driver) -> None:
@@ -169,18 +192,26 @@ def _http(method: str, url: str, *, token: str | None = None, body=None, headers
 
 # -- sign-in ---------------------------------------------------------------------------------------
 
+
 def test_each_staff_demo_user_signs_in_and_sees_the_pages_of_their_roles(browser, base, stack):
-    expected = {OFFICER: "/staff/privacy/requests", EDITOR: "/staff/messages",
-                OPS: "/staff/dead-letters", MENTORING: "/staff/mentoring",
-                SURVEY: "/staff/salary-rounds", "medlemsservice": None}
+    expected = {
+        OFFICER: "/staff/privacy/requests",
+        EDITOR: "/staff/messages",
+        OPS: "/staff/dead-letters",
+        MENTORING: "/staff/mentoring",
+        SURVEY: "/staff/salary-rounds",
+        "medlemsservice": None,
+    }
     every = set(p for p in expected.values() if p)
     for username, page in expected.items():
         sign_in(browser, base, stack, username)
         cookie = session_cookie(browser)
         assert cookie and cookie["httpOnly"] and cookie["secure"]
         assert cookie["sameSite"] == "Strict" and cookie["path"] == "/staff/"
-        links = {a.get_attribute("pathname") for a in browser.find_elements("css selector",
-                                                                            "header nav a")}
+        links = {
+            a.get_attribute("pathname")
+            for a in browser.find_elements("css selector", "header nav a")
+        }
         if page:
             assert page in links
         assert not (every - {page}) & links, f"{username} sees another role's page"
@@ -205,6 +236,7 @@ def test_signing_out_ends_the_session(browser, base, stack):
 
 # -- the adversary -------------------------------------------------------------------------------
 
+
 def test_without_a_session_no_page_is_shown_only_the_sign_in(browser, base, stack):
     sign_out(browser, base)
     for path in ("/staff/home", "/staff/privacy/requests", "/staff/dead-letters/1"):
@@ -224,24 +256,31 @@ def test_a_member_signing_in_gets_no_session_and_no_page(browser, base, stack, m
     assert session_cookie(browser) is None
     shot(browser, "member-refused")
     # and the member's own bearer token opens nothing either
-    status, headers, body = _http("GET", base + "/staff/privacy/requests",
-                                  token=token(members[3]))
+    status, headers, body = _http("GET", base + "/staff/privacy/requests", token=token(members[3]))
     assert status == 303 and headers["Location"].startswith("/staff/login") and body == b""
-    status, _, body = _http("POST", base + "/staff/mentoring/rounds", token=token(members[3]),
-                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, _, body = _http(
+        "POST",
+        base + "/staff/mentoring/rounds",
+        token=token(members[3]),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 401 and b"<main" in body and b"problem+json" not in body
 
 
-def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(browser, base, stack,
-                                                                      db_exec):
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
+    browser, base, stack, db_exec
+):
     sign_in(browser, base, stack, EDITOR)
     browser.get(base + "/staff/messages/new")
     before = db_exec("SELECT count(*) FROM messages")[0][0]
-    for field, value in (("title_nb", "Uten token"), ("title_en", "No token"),
-                         ("body_nb", "Tekst"), ("body_en", "Text")):
+    for field, value in (
+        ("title_nb", "Uten token"),
+        ("title_en", "No token"),
+        ("body_nb", "Tekst"),
+        ("body_en", "Text"),
+    ):
         by_id(browser, field).send_keys(value)
-    browser.execute_script(
-        "document.querySelector('#compose input[name=csrf]').remove()")
+    browser.execute_script("document.querySelector('#compose input[name=csrf]').remove()")
     by_id(browser, "send").click()
     wait(browser, lambda d: "Skjemaet er utløpt" in d.page_source)
     assert db_exec("SELECT count(*) FROM messages")[0][0] == before
@@ -250,8 +289,8 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(browser, b
 
 # -- editor ----------------------------------------------------------------------------------------
 
-def test_an_editors_message_reaches_the_members_inbox(browser, base, stack, members, token,
-                                                      api):
+
+def test_an_editors_message_reaches_the_members_inbox(browser, base, stack, members, token, api):
     from selenium.webdriver.support.ui import Select
 
     member = members[0]
@@ -267,8 +306,13 @@ def test_an_editors_message_reaches_the_members_inbox(browser, base, stack, memb
     by_id(browser, "member_id").send_keys(member)
     # the live preview (htmx, under a CSP without inline script): a message to one member is
     # sensitive, so the lock screen shows the neutral text only; the inbox shows the text
-    wait(browser, lambda d: d.find_elements("id", "push-nb")
-         and "Du har en ny melding i Lederappen." in by_id(d, "push-nb").text)
+    wait(
+        browser,
+        lambda d: (
+            d.find_elements("id", "push-nb")
+            and "Du har en ny melding i Lederappen." in by_id(d, "push-nb").text
+        ),
+    )
     assert title not in by_id(browser, "push-nb").text
     assert "byte" in by_id(browser, "push-size").text
     shot(browser, "editor-compose")
@@ -283,8 +327,17 @@ def test_an_editors_message_reaches_the_members_inbox(browser, base, stack, memb
     wait(browser, lambda d: "/staff/messages/" in d.current_url and "done=sent" in d.current_url)
     message_id = browser.current_url.split("/staff/messages/")[1].split("?")[0]
     tok = token(member)
-    item = eventually(lambda: next((i for i in api.get("/v1/inbox", token=tok).json()["items"]
-                                    if i["message_id"] == message_id), None), timeout=40)
+    item = eventually(
+        lambda: next(
+            (
+                i
+                for i in api.get("/v1/inbox", token=tok).json()["items"]
+                if i["message_id"] == message_id
+            ),
+            None,
+        ),
+        timeout=40,
+    )
     assert item["title"] == title or title in json.dumps(item, ensure_ascii=False)
     # the figures, drawn as a chart
     browser.get(f"{base}/staff/messages/{message_id}")
@@ -299,8 +352,12 @@ def test_an_editors_message_reaches_the_members_inbox(browser, base, stack, memb
 def test_the_editor_sees_the_apis_errors_in_the_page(browser, base, stack):
     sign_in(browser, base, stack, EDITOR, lang="en")
     browser.get(base + "/staff/messages/new")
-    for field, value in (("title_nb", "Feil"), ("title_en", "Wrong"), ("body_nb", "Tekst"),
-                         ("body_en", "Text")):
+    for field, value in (
+        ("title_nb", "Feil"),
+        ("title_en", "Wrong"),
+        ("body_nb", "Tekst"),
+        ("body_en", "Text"),
+    ):
         by_id(browser, field).send_keys(value)
     by_id(browser, "aud-county").click()
     by_id(browser, "audience_value").send_keys("99")
@@ -316,12 +373,17 @@ def test_a_scheduled_message_can_be_cancelled_in_the_console(browser, base, stac
     sign_in(browser, base, stack, EDITOR)
     browser.get(base + "/staff/messages/new")
     title = f"Planlagt {uuid.uuid4().hex[:6]}"
-    for field, value in (("title_nb", title), ("title_en", title), ("body_nb", "Kommer."),
-                         ("body_en", "Coming.")):
+    for field, value in (
+        ("title_nb", title),
+        ("title_en", title),
+        ("body_nb", "Kommer."),
+        ("body_en", "Coming."),
+    ):
         by_id(browser, field).send_keys(value)
     in_three_days = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() + 3 * 86400))
-    browser.execute_script("arguments[0].value = arguments[1]", by_id(browser, "send_at"),
-                           in_three_days)
+    browser.execute_script(
+        "arguments[0].value = arguments[1]", by_id(browser, "send_at"), in_three_days
+    )
     by_id(browser, "send").click()
     wait(browser, lambda d: "done=sent" in d.current_url)
     assert by_id(browser, "message-status").text == "Planlagt"
@@ -329,18 +391,25 @@ def test_a_scheduled_message_can_be_cancelled_in_the_console(browser, base, stac
     by_id(browser, "cancel-message").click()
     wait(browser, lambda d: "done=cancelled" in d.current_url)
     assert by_id(browser, "message-status").text == "Avlyst"
-    assert db_exec("SELECT status FROM messages WHERE id::text = %s", (message_id,))[0][0] == \
-        "cancelled"
+    assert (
+        db_exec("SELECT status FROM messages WHERE id::text = %s", (message_id,))[0][0]
+        == "cancelled"
+    )
 
 
 # -- privacy officer -----------------------------------------------------------------------------
 
-def test_a_request_approved_in_the_console_shows_as_done_to_the_member(browser, base, stack,
-                                                                       members, token, api):
+
+def test_a_request_approved_in_the_console_shows_as_done_to_the_member(
+    browser, base, stack, members, token, api
+):
     member = members[1]
     tok = token(member)
-    resp = api.post("/v1/privacy/requests", token=tok,
-                    json_body={"kind": "restriction", "reason": "Konsolltest"})
+    resp = api.post(
+        "/v1/privacy/requests",
+        token=tok,
+        json_body={"kind": "restriction", "reason": "Konsolltest"},
+    )
     assert resp.status == 201, resp.text
     request_id = resp.json()["id"]
     sign_in(browser, base, stack, OFFICER)
@@ -350,14 +419,23 @@ def test_a_request_approved_in_the_console_shows_as_done_to_the_member(browser, 
     assert_labelled(browser)
     by_id(browser, f"approve-{request_id}").click()
     wait(browser, lambda d: "done=approved" in d.current_url)
-    done = eventually(lambda: next((r for r in api.get("/v1/privacy/requests", token=tok).json()
-                                    ["items"] if r["id"] == request_id
-                                    and r["status"] == "done"), None), timeout=60)
+    done = eventually(
+        lambda: next(
+            (
+                r
+                for r in api.get("/v1/privacy/requests", token=tok).json()["items"]
+                if r["id"] == request_id and r["status"] == "done"
+            ),
+            None,
+        ),
+        timeout=60,
+    )
     assert done["kind"] == "restriction"
 
 
-def test_a_rejection_reason_from_the_console_is_what_the_member_sees(browser, base, stack,
-                                                                     members, token, api):
+def test_a_rejection_reason_from_the_console_is_what_the_member_sees(
+    browser, base, stack, members, token, api
+):
     member = members[2]
     tok = token(member)
     resp = api.post("/v1/privacy/requests", token=tok, json_body={"kind": "erasure"})
@@ -370,13 +448,17 @@ def test_a_rejection_reason_from_the_console_is_what_the_member_sees(browser, ba
     by_id(browser, f"reason-{request_id}").send_keys(reason)
     by_id(browser, f"reject-{request_id}").click()
     wait(browser, lambda d: "done=rejected" in d.current_url)
-    mine = next(r for r in api.get("/v1/privacy/requests", token=tok).json()["items"]
-                if r["id"] == request_id)
+    mine = next(
+        r
+        for r in api.get("/v1/privacy/requests", token=tok).json()["items"]
+        if r["id"] == request_id
+    )
     assert mine["status"] == "rejected" and mine["rejection_reason"] == reason
 
 
 def test_the_privacy_officer_sees_the_dry_run_the_record_and_a_members_trail(
-        browser, base, stack, members):
+    browser, base, stack, members
+):
     from lederappen.privacy import record
 
     sign_in(browser, base, stack, OFFICER)
@@ -400,12 +482,16 @@ def test_the_privacy_officer_sees_the_dry_run_the_record_and_a_members_trail(
 
 # -- operations ------------------------------------------------------------------------------------
 
+
 def test_operations_inspect_a_dead_letter_without_member_keys_and_discard_it(
-        browser, base, stack, members, pubsub, token, api):
+    browser, base, stack, members, pubsub, token, api
+):
     marker = uuid.uuid4().hex
-    pubsub.publish("newsletter-sync", json.dumps(
-        {"member_id": members[3], "subscribed": "yes", "note": "wrong shape"}).encode(),
-        test=marker)
+    pubsub.publish(
+        "newsletter-sync",
+        json.dumps({"member_id": members[3], "subscribed": "yes", "note": "wrong shape"}).encode(),
+        test=marker,
+    )
     ops = token(OPS)
 
     def find():
@@ -430,26 +516,28 @@ def test_operations_inspect_a_dead_letter_without_member_keys_and_discard_it(
 
 # -- mentor coordinator --------------------------------------------------------------------------
 
+
 def test_the_mentor_coordinator_runs_a_round_and_sees_the_figures(browser, base, stack, db_exec):
     before = db_exec("SELECT count(*) FROM mentor_rounds WHERE trigger = 'staff'")[0][0]
     sign_in(browser, base, stack, MENTORING)
     browser.get(base + "/staff/mentoring")
     by_id(browser, "run-round").click()
     wait(browser, lambda d: "done=round" in d.current_url, timeout=120)
-    assert db_exec("SELECT count(*) FROM mentor_rounds WHERE trigger = 'staff'")[0][0] == \
-        before + 1
+    assert db_exec("SELECT count(*) FROM mentor_rounds WHERE trigger = 'staff'")[0][0] == before + 1
     assert browser.find_elements("css selector", "#rounds tbody tr")
     shot(browser, "mentoring")
 
 
 # -- survey manager --------------------------------------------------------------------------------
 
+
 def test_the_survey_manager_creates_and_adjusts_a_round(browser, base, stack, db_exec):
     year = 2093
     db_exec("DELETE FROM salary_rounds WHERE year = %s", (year,))
     sign_in(browser, base, stack, SURVEY)
-    released = db_exec("SELECT min(year) FROM salary_rounds WHERE closes_at < now() "
-                       "AND year > 2010")[0][0]
+    released = db_exec(
+        "SELECT min(year) FROM salary_rounds WHERE closes_at < now() AND year > 2010"
+    )[0][0]
     browser.get(base + "/staff/salary-rounds")
     # every closed round shows its releases (a release never changes; corrections are API)
     headings = [h.text for h in browser.find_elements("css selector", f"#round-{released} ~ h3")]
@@ -477,7 +565,11 @@ def test_the_survey_manager_creates_and_adjusts_a_round(browser, base, stack, db
 
 
 def test_no_page_logged_a_csp_violation_or_script_error(browser):
-    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"
-              and ("Content Security Policy" in e["message"] or "Uncaught" in e["message"])]
+    errors = [
+        e
+        for e in browser.get_log("browser")
+        if e["level"] == "SEVERE"
+        and ("Content Security Policy" in e["message"] or "Uncaught" in e["message"])
+    ]
     assert not errors, errors
     time.sleep(0)

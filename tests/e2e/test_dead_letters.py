@@ -4,7 +4,7 @@ is replayed to its topic (with an effect) or discarded; nobody else may look."""
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -51,8 +51,12 @@ def ops(token):
 def malformed(api, ops, pubsub):
     """A message naming members that newsletter-sync cannot decode: dead-lettered at once."""
     marker = uuid.uuid4().hex
-    payload = {"member_id": MEMBERS[0], "member_ids": [MEMBERS[1], MEMBERS[2]],
-               "subscribed": "yes", "note": "wrong shape"}
+    payload = {
+        "member_id": MEMBERS[0],
+        "member_ids": [MEMBERS[1], MEMBERS[2]],
+        "subscribed": "yes",
+        "note": "wrong shape",
+    }
     data = json.dumps(payload).encode()
     pubsub.publish(TOPIC, data, test=marker)
     item = _wait_for(api, ops, _marked(marker))
@@ -60,7 +64,8 @@ def malformed(api, ops, pubsub):
 
 
 def test_a_malformed_message_is_listed_with_its_reason_and_source_but_not_whom_it_names(
-        api, ops, malformed):
+    api, ops, malformed
+):
     item, data, _ = malformed
     assert item["reason"] == "malformed" and item["source_function"] == "newsletter-sync"
     assert item["topic"] == TOPIC and item["subscription"] == f"{DEAD_LETTER_TOPIC}-inspect"
@@ -80,11 +85,24 @@ def test_inspecting_shows_the_payload_shape_with_member_keys_redacted(api, ops, 
     assert resp.status == 200 and resp.headers["Cache-Control"] == "no-store"
     detail = resp.json()
     assert detail["payload_format"] == "json"
-    assert detail["payload"] == {"member_id": "<redacted>", "member_ids": "<redacted: 2>",
-                                 "subscribed": "yes", "note": "wrong shape"}
+    assert detail["payload"] == {
+        "member_id": "<redacted>",
+        "member_ids": "<redacted: 2>",
+        "subscribed": "yes",
+        "note": "wrong shape",
+    }
     assert not any(m in resp.text for m in MEMBERS[:3])
-    stable = ("id", "source_function", "topic", "reason", "message_id", "attributes",
-              "received_at", "payload_bytes", "member_count")
+    stable = (
+        "id",
+        "source_function",
+        "topic",
+        "reason",
+        "message_id",
+        "attributes",
+        "received_at",
+        "payload_bytes",
+        "member_count",
+    )
     assert {k: detail[k] for k in stable} == {k: item[k] for k in stable}
     # ... while erasure can find the row by any member it names
     for member in MEMBERS[:3]:
@@ -102,8 +120,7 @@ def test_bytes_that_are_not_json_are_never_shown(api, ops, pubsub):
     assert MEMBERS[3] not in resp.text
 
 
-def test_a_replayed_message_that_fails_again_comes_back_naming_what_it_replays(
-        api, ops, malformed):
+def test_a_replayed_message_that_fails_again_comes_back_naming_what_it_replays(api, ops, malformed):
     item, _, marker = malformed
     resp = api.post(f"{BASE}/{item['id']}/replay", token=ops)
     assert resp.status == 200, resp.text
@@ -120,29 +137,44 @@ def _newsletter(lederne, member):
 
 
 def test_a_message_that_ran_out_of_attempts_is_replayed_once_the_cause_is_fixed(
-        api, ops, pubsub, db_exec, lederne):
+    api, ops, pubsub, db_exec, lederne
+):
     """The consents function recorded a newsletter choice, but its message ran out of delivery
     attempts (the newsletter system was down) and Pub/Sub moved it to the dead-letter topic,
     with its own attributes and none of ours. The newsletter system is back: staff replay it."""
     member, event_id = MEMBERS[4], str(uuid.uuid4())
-    terms = {t["purpose"]: t for t in api.get("/v1/consent-terms").json()["terms"]}[
-        "newsletter"]
+    terms = {t["purpose"]: t for t in api.get("/v1/consent-terms").json()["terms"]}["newsletter"]
     version = terms["version"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     # what the consents function writes in one transaction: the ledger entry and the sync row
     # (the handler subscribes only while the consent covers it)
-    db_exec("INSERT INTO consent_events (member_id, purpose, terms_version, text_hash, action, "
-            "locale, channel, app_version, occurred_at) VALUES (%s, 'newsletter', %s, %s, "
-            "'given', 'nb', 'app', '3.2.1', %s)", (member, version, terms["text_hash"], now))
-    db_exec("INSERT INTO newsletter_sync (member_id, event_id, subscribed, terms_version, "
-            "requested_at) VALUES (%s, %s, true, %s, %s)", (member, event_id, version, now))
-    payload = {"event_id": event_id, "member_id": member, "subscribed": True,
-               "terms_version": version, "occurred_at": now.isoformat().replace("+00:00", "Z")}
+    db_exec(
+        "INSERT INTO consent_events (member_id, purpose, terms_version, text_hash, action, "
+        "locale, channel, app_version, occurred_at) VALUES (%s, 'newsletter', %s, %s, "
+        "'given', 'nb', 'app', '3.2.1', %s)",
+        (member, version, terms["text_hash"], now),
+    )
+    db_exec(
+        "INSERT INTO newsletter_sync (member_id, event_id, subscribed, terms_version, "
+        "requested_at) VALUES (%s, %s, true, %s, %s)",
+        (member, event_id, version, now),
+    )
+    payload = {
+        "event_id": event_id,
+        "member_id": member,
+        "subscribed": True,
+        "terms_version": version,
+        "occurred_at": now.isoformat().replace("+00:00", "Z"),
+    }
     marker = uuid.uuid4().hex
-    pubsub.publish(DEAD_LETTER_TOPIC, json.dumps(payload).encode(), test=marker,
-                   CloudPubSubDeadLetterSourceSubscription="projects/lederappen-local/"
-                                                           "subscriptions/newsletter-sync",
-                   CloudPubSubDeadLetterSourceDeliveryCount="10")
+    pubsub.publish(
+        DEAD_LETTER_TOPIC,
+        json.dumps(payload).encode(),
+        test=marker,
+        CloudPubSubDeadLetterSourceSubscription="projects/lederappen-local/"
+        "subscriptions/newsletter-sync",
+        CloudPubSubDeadLetterSourceDeliveryCount="10",
+    )
     item = _wait_for(api, ops, _marked(marker))
     assert item["reason"] == "delivery-attempts-exhausted"
     assert item["source_function"] == "newsletter-sync" and item["member_count"] == 1
@@ -156,16 +188,21 @@ def test_a_message_that_ran_out_of_attempts_is_replayed_once_the_cause_is_fixed(
     # the effect: the newsletter system has the choice, and the confirmation is recorded
     eventually(lambda: (_newsletter(lederne, member) or {}).get("event_id") == event_id)
     assert _newsletter(lederne, member)["subscribed"] is True
-    eventually(lambda: db_exec("SELECT confirmed_at FROM newsletter_sync WHERE member_id = %s",
-                               (member,))[0][0] is not None)
+    eventually(
+        lambda: (
+            db_exec("SELECT confirmed_at FROM newsletter_sync WHERE member_id = %s", (member,))[0][
+                0
+            ]
+            is not None
+        )
+    )
 
     # a retry with the same key publishes nothing more
     retry = api.post(f"{BASE}/{item['id']}/replay", token=ops, headers={"Idempotency-Key": key})
     assert retry.status == 200 and retry.headers["Idempotent-Replayed"] == "true"
     assert retry.json() == first.json()
     assert db_exec("SELECT replay_count FROM dead_letters WHERE id = %s", (item["id"],)) == [(1,)]
-    other = api.post(f"{BASE}/{item['id'] + 1}/replay", token=ops,
-                     headers={"Idempotency-Key": key})
+    other = api.post(f"{BASE}/{item['id'] + 1}/replay", token=ops, headers={"Idempotency-Key": key})
     assert other.status == 422  # the key belongs to another request
 
     detail = api.get(f"{BASE}/{item['id']}", token=ops).json()
@@ -188,8 +225,10 @@ def test_a_discarded_message_cannot_be_replayed(api, ops, pubsub):
     assert any(i["id"] == item["id"] for i in _all(api, ops, state="discarded"))
     assert not any(i["id"] == item["id"] for i in _all(api, ops, state="open"))
     assert all(i["state"] == "open" for i in _all(api, ops, state="open"))
-    assert all(i["source_function"] == "newsletter-sync"
-               for i in _all(api, ops, source_function="newsletter-sync"))
+    assert all(
+        i["source_function"] == "newsletter-sync"
+        for i in _all(api, ops, source_function="newsletter-sync")
+    )
 
 
 def test_the_list_pages_with_a_cursor_newest_first(api, ops, pubsub):
@@ -204,8 +243,9 @@ def test_the_list_pages_with_a_cursor_newest_first(api, ops, pubsub):
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
 
 
-@pytest.mark.parametrize("query", ["state=stuck", "source_function=outbox-relay", "limit=0",
-                                   "cursor=!!"])
+@pytest.mark.parametrize(
+    "query", ["state=stuck", "source_function=outbox-relay", "limit=0", "cursor=!!"]
+)
 def test_bad_filters_are_422(api, ops, query):
     resp = api.get(f"{BASE}?{query}", token=ops)
     assert resp.status == 422 and resp.headers["Content-Type"] == "application/problem+json"
@@ -218,8 +258,9 @@ def test_an_unknown_dead_letter_is_404(api, ops, path):
     assert api.post(f"{BASE}/{path}/discard", token=ops).status == 404
 
 
-@pytest.mark.parametrize("who", [MEMBERS[5], "personvern", "redaktor", "medlemsservice",
-                                 "lonnsanalytiker"])
+@pytest.mark.parametrize(
+    "who", [MEMBERS[5], "personvern", "redaktor", "medlemsservice", "lonnsanalytiker"]
+)
 def test_only_operations_staff_see_or_touch_dead_letters(api, token, who):
     tok = token(who)
     assert api.get(BASE, token=tok).status == 403

@@ -9,10 +9,10 @@ same Firestore emulator the functions use.
 import uuid
 
 import pytest
-
-from infra.local import demo_data
 from lederappen.notifications import devices as sender_devices
 from lederappen.notifications import inbox
+
+from infra.local import demo_data
 from tests.support.firestore import emulator_client
 
 pytestmark = pytest.mark.stack
@@ -30,17 +30,26 @@ def fcm_token(tag: str = "") -> str:
 
 
 def registration(**overrides) -> dict:
-    body = {"fcm_token": fcm_token(), "platform": "android", "app_version": "3.2.1",
-            "locale": "nb", "installation_id": str(uuid.uuid4())}
+    body = {
+        "fcm_token": fcm_token(),
+        "platform": "android",
+        "app_version": "3.2.1",
+        "locale": "nb",
+        "installation_id": str(uuid.uuid4()),
+    }
     body.update(overrides)
     return body
 
 
 def message(message_id: str | None = None, **overrides) -> dict:
-    msg = {"message_id": message_id or f"msg-{uuid.uuid4().hex[:12]}", "category": "news",
-           "title": {"nb": "Nytt fra Lederne", "en": "News from Lederne"},
-           "body": {"nb": "Les mer i appen.", "en": "Read more in the app."},
-           "deep_link": "lederappen://news/42", "sensitive": False}
+    msg = {
+        "message_id": message_id or f"msg-{uuid.uuid4().hex[:12]}",
+        "category": "news",
+        "title": {"nb": "Nytt fra Lederne", "en": "News from Lederne"},
+        "body": {"nb": "Les mer i appen.", "en": "Read more in the app."},
+        "deep_link": "lederappen://news/42",
+        "sensitive": False,
+    }
     msg.update(overrides)
     return msg
 
@@ -66,8 +75,11 @@ def test_refresh_replaces_the_token_and_answers_200(api, token):
     first = registration()
     created = api.post("/v1/devices", token=tok, json_body=first).json()
     fresh = fcm_token("fresh")
-    resp = api.post("/v1/devices", token=tok, json_body={
-        **first, "fcm_token": fresh, "app_version": "3.3.0", "locale": "en"})
+    resp = api.post(
+        "/v1/devices",
+        token=tok,
+        json_body={**first, "fcm_token": fresh, "app_version": "3.3.0", "locale": "en"},
+    )
     assert resp.status == 200
     device = resp.json()
     assert device["id"] == created["id"] and device["created_at"] == created["created_at"]
@@ -93,17 +105,22 @@ def test_an_installation_registered_by_another_member_moves_to_them(api, token, 
     resp = api.post("/v1/devices", token=token(MEMBERS[4]), json_body=body)
     assert resp.status == 201 and resp.json()["id"] == old["id"]
     assert api.get("/v1/devices", token=token(MEMBERS[3])).json()["items"] == []
-    assert [d["id"] for d in api.get("/v1/devices", token=token(MEMBERS[4])).json()["items"]] \
-        == [old["id"]]
+    assert [d["id"] for d in api.get("/v1/devices", token=token(MEMBERS[4])).json()["items"]] == [
+        old["id"]
+    ]
     assert {r.member_id for r in sender_devices.devices_of(fs, MEMBERS[3:5])} == {MEMBERS[4]}
 
 
 def test_a_token_belongs_to_one_installation(api, token, fs):
     shared = fcm_token("shared")
-    first = api.post("/v1/devices", token=token(MEMBERS[5]),
-                     json_body=registration(fcm_token=shared)).json()
-    second = api.post("/v1/devices", token=token(MEMBERS[5]),
-                      json_body=registration(fcm_token=shared, platform="ios")).json()
+    first = api.post(
+        "/v1/devices", token=token(MEMBERS[5]), json_body=registration(fcm_token=shared)
+    ).json()
+    second = api.post(
+        "/v1/devices",
+        token=token(MEMBERS[5]),
+        json_body=registration(fcm_token=shared, platform="ios"),
+    ).json()
     assert first["id"] != second["id"]
     listed = api.get("/v1/devices", token=token(MEMBERS[5])).json()["items"]
     assert [d["id"] for d in listed] == [second["id"]]
@@ -112,14 +129,18 @@ def test_a_token_belongs_to_one_installation(api, token, fs):
 
 def test_list_shows_every_device_of_the_member_without_tokens(api, token):
     tok = token(MEMBERS[6])
-    ids = {api.post("/v1/devices", token=tok, json_body=registration(platform=p)).json()["id"]
-           for p in ("ios", "android")}
+    ids = {
+        api.post("/v1/devices", token=tok, json_body=registration(platform=p)).json()["id"]
+        for p in ("ios", "android")
+    }
     resp = api.get("/v1/devices", token=tok)
     assert resp.status == 200 and resp.headers["Cache-Control"] == "no-store"
     items = resp.json()["items"]
     assert {d["id"] for d in items} == ids
-    assert all(set(d) == {"id", "platform", "app_version", "locale", "created_at",
-                          "last_seen_at"} for d in items)
+    assert all(
+        set(d) == {"id", "platform", "app_version", "locale", "created_at", "last_seen_at"}
+        for d in items
+    )
     assert "APA91b" not in resp.text
 
 
@@ -136,27 +157,31 @@ def test_another_members_device_is_not_found_and_stays(api, token):
     device = api.post("/v1/devices", token=token(MEMBERS[8]), json_body=registration()).json()
     resp = api.delete(f"/v1/devices/{device['id']}", token=token(MEMBERS[9]))
     assert resp.status == 404 and resp.json()["type"].endswith("/not-found")
-    assert [d["id"] for d in api.get("/v1/devices", token=token(MEMBERS[8])).json()["items"]] \
-        == [device["id"]]
+    assert [d["id"] for d in api.get("/v1/devices", token=token(MEMBERS[8])).json()["items"]] == [
+        device["id"]
+    ]
     assert api.delete("/v1/devices/not-a-device-id", token=token(MEMBERS[9])).status == 404
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"platform": "windows"}, "platform"),
-    ({"fcm_token": "x" * 600}, "fcm_token"),
-    ({"fcm_token": "has spaces and ünicode " * 3}, "fcm_token"),
-    ({"installation_id": None}, "installation_id"),
-    ({"locale": "de"}, "locale"),
-    ({"app_version": "latest and greatest"}, "app_version"),
-    ({"colour": "blue"}, "colour"),
-])
-def test_bad_registration_is_422_naming_the_field_and_stores_nothing(api, token, fs, change,
-                                                                     field):
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"platform": "windows"}, "platform"),
+        ({"fcm_token": "x" * 600}, "fcm_token"),
+        ({"fcm_token": "has spaces and ünicode " * 3}, "fcm_token"),
+        ({"installation_id": None}, "installation_id"),
+        ({"locale": "de"}, "locale"),
+        ({"app_version": "latest and greatest"}, "app_version"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_bad_registration_is_422_naming_the_field_and_stores_nothing(api, token, fs, change, field):
     body = registration()
     body.update(change)
     body = {k: v for k, v in body.items() if v is not None}
-    resp = api.post("/v1/devices", token=token(MEMBERS[10]), json_body=body,
-                    headers={"Accept-Language": "en"})
+    resp = api.post(
+        "/v1/devices", token=token(MEMBERS[10]), json_body=body, headers={"Accept-Language": "en"}
+    )
     assert resp.status == 422
     assert resp.json()["errors"][0]["field"] == field
     assert sender_devices.devices_of(fs, [MEMBERS[10]]) == []
@@ -202,8 +227,9 @@ def test_mark_read_is_idempotent_and_lowers_the_unread_count(api, token, fs):
     read = next(i for i in after["items"] if i["id"] == item["id"])
     assert read["read_at"] is not None and after["unread_count"] == 1
     assert api.post(f"/v1/inbox/{item['id']}/read", token=tok).status == 204
-    again = next(i for i in api.get("/v1/inbox", token=tok).json()["items"]
-                 if i["id"] == item["id"])
+    again = next(
+        i for i in api.get("/v1/inbox", token=tok).json()["items"] if i["id"] == item["id"]
+    )
     assert again["read_at"] == read["read_at"]
 
 
@@ -222,8 +248,10 @@ def test_another_members_item_is_not_found_and_untouched(api, token, fs):
     owner, other = MEMBERS[14], MEMBERS[15]
     inbox.deliver(fs, owner, message(sensitive=True, category="mentor_updates"))
     item = api.get("/v1/inbox", token=token(owner)).json()["items"][0]
-    for resp in (api.post(f"/v1/inbox/{item['id']}/read", token=token(other)),
-                 api.delete(f"/v1/inbox/{item['id']}", token=token(other))):
+    for resp in (
+        api.post(f"/v1/inbox/{item['id']}/read", token=token(other)),
+        api.delete(f"/v1/inbox/{item['id']}", token=token(other)),
+    ):
         assert resp.status == 404 and resp.json()["type"].endswith("/not-found")
     assert api.get("/v1/inbox", token=token(other)).json()["items"] == []
     still = api.get("/v1/inbox", token=token(owner)).json()
@@ -244,8 +272,9 @@ def test_the_same_message_delivered_twice_lands_once(api, token, fs):
         assert [i["message_id"] for i in page["items"]] == [msg["message_id"]]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "cursor=not-a-cursor",
-                                   "cursor=WyJ4IiwieSJd"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "cursor=not-a-cursor", "cursor=WyJ4IiwieSJd"]
+)
 def test_bad_paging_is_422_naming_the_parameter(api, token, query):
     resp = api.get(f"/v1/inbox?{query}", token=token(MEMBERS[18]))
     assert resp.status == 422

@@ -9,12 +9,15 @@ import pytest
 from infra.local import demo_data
 from tests.conftest import eventually
 from tests.support.firestore import emulator_client
-from tests.support.traces import (QueuedMessages, consent as _consent, fill_every_store,
-                                  forget_scan, give_data, traces)
+from tests.support.traces import QueuedMessages, fill_every_store, forget_scan, give_data, traces
+from tests.support.traces import consent as _consent
 
 pytestmark = pytest.mark.stack
-MEMBERS = [m["member_id"] for m in demo_data.generate_members(400)[380:400]
-           if m["membership"]["status"] == "active"]
+MEMBERS = [
+    m["member_id"]
+    for m in demo_data.generate_members(400)[380:400]
+    if m["membership"]["status"] == "active"
+]
 OFFICER = "personvern"
 EDITOR = "redaktor"
 
@@ -38,7 +41,8 @@ def staff_view(api, token, request_id):
 
 
 def test_the_privacy_officer_runs_an_erasure_and_nothing_remains(
-        api, token, db_exec, fs, lederne, pubsub):
+    api, token, db_exec, fs, lederne, pubsub
+):
     member = MEMBERS[0]
     give_data(api, token, member)
     assert traces(db_exec, fs, member)  # the scan does see the member before
@@ -53,32 +57,37 @@ def test_the_privacy_officer_runs_an_erasure_and_nothing_remains(
     approved = api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(OFFICER))
     assert approved.status == 200 and approved.json()["status"] in ("queued", "running", "done")
 
-    done = eventually(lambda: (lambda v: v if v["status"] == "done" else None)(
-        staff_view(api, token, r["id"])), timeout=60)
+    done = eventually(
+        lambda: (lambda v: v if v["status"] == "done" else None)(staff_view(api, token, r["id"])),
+        timeout=60,
+    )
     assert done["member_id"] is None and done["reason"] is None
     receipt = done["receipt"]
     assert {"salary", "mentoring", "preferences", "device", "messages"} <= set(
-        receipt["categories"])
+        receipt["categories"]
+    )
     assert receipt["counts"]["member_preferences"] == 1
     assert receipt["counts"]["devices"] == 1 and receipt["counts"]["inbox_items"] >= 1
     # the receipt holds nothing personal
     assert member not in json.dumps(done)
 
     assert traces(db_exec, fs, member) == []
-    assert any(q["method"] == "DELETE" and "/newsletter/subscribers/" in q["path"]
-               and member in q["path"] for q in lederne.requests())
+    assert any(
+        q["method"] == "DELETE" and "/newsletter/subscribers/" in q["path"] and member in q["path"]
+        for q in lederne.requests()
+    )
 
     # the same job delivered three more times has one effect
     for _ in range(3):
-        pubsub.publish("privacy-jobs", json.dumps(
-            {"request_ids": [r["id"]]}).encode())
+        pubsub.publish("privacy-jobs", json.dumps({"request_ids": [r["id"]]}).encode())
     eventually(lambda: staff_view(api, token, r["id"])["status"] == "done")
     assert staff_view(api, token, r["id"])["finished_at"] == done["finished_at"]
     assert traces(db_exec, fs, member) == []
 
 
 def test_a_message_already_on_its_way_does_not_write_an_erased_member_back(
-        api, token, db_exec, fs, pubsub):
+    api, token, db_exec, fs, pubsub
+):
     member = MEMBERS[1]
     give_data(api, token, member)
     message_id = db_exec("SELECT id::text FROM messages WHERE member_id = %s", (member,))[0][0]
@@ -86,20 +95,30 @@ def test_a_message_already_on_its_way_does_not_write_an_erased_member_back(
     api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(OFFICER))
     eventually(lambda: staff_view(api, token, r["id"])["status"] == "done", timeout=60)
     # a broadcast batch created before the erasure, still in Pub/Sub, names the member
-    other = api.post("/v1/admin/messages", token=token(EDITOR), json_body={
-        "category": "news", "title": {"nb": "Til alle", "en": "To all"},
-        "body": {"nb": "Tekst.", "en": "Text."}, "audience": {"kind": "member",
-                                                              "member_id": MEMBERS[2]}},
-        headers={"Idempotency-Key": str(uuid.uuid4())}).json()
-    db_exec("UPDATE messages SET created_at = now() - interval '1 hour' WHERE id = %s",
-            (other["id"],))
-    pubsub.publish("message-delivery", json.dumps(
-        {"message_id": other["id"], "batch": 99, "member_ids": [member]}).encode())
-    pubsub.publish("message-fanout", json.dumps(
-        {"message_id": message_id, "step": 0, "cursor": None}).encode())
-    eventually(lambda: not db_exec("SELECT 1 FROM outbox WHERE published_at IS NULL"),
-               timeout=10)
+    other = api.post(
+        "/v1/admin/messages",
+        token=token(EDITOR),
+        json_body={
+            "category": "news",
+            "title": {"nb": "Til alle", "en": "To all"},
+            "body": {"nb": "Tekst.", "en": "Text."},
+            "audience": {"kind": "member", "member_id": MEMBERS[2]},
+        },
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    ).json()
+    db_exec(
+        "UPDATE messages SET created_at = now() - interval '1 hour' WHERE id = %s", (other["id"],)
+    )
+    pubsub.publish(
+        "message-delivery",
+        json.dumps({"message_id": other["id"], "batch": 99, "member_ids": [member]}).encode(),
+    )
+    pubsub.publish(
+        "message-fanout", json.dumps({"message_id": message_id, "step": 0, "cursor": None}).encode()
+    )
+    eventually(lambda: not db_exec("SELECT 1 FROM outbox WHERE published_at IS NULL"), timeout=10)
     import time
+
     time.sleep(3)
     assert traces(db_exec, fs, member) == []
 
@@ -117,8 +136,9 @@ def test_restriction_is_applied_and_lifted_by_jobs(api, token, db_exec):
     r = request(api, token, member, "restriction", reason="Jeg bestrider opplysningene.")
     api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(OFFICER))
     eventually(lambda: staff_view(api, token, r["id"])["status"] == "done", timeout=60)
-    assert db_exec("SELECT request_ref::text FROM processing_restrictions WHERE member_id = %s",
-                   (member,)) == [(r["id"],)]
+    assert db_exec(
+        "SELECT request_ref::text FROM processing_restrictions WHERE member_id = %s", (member,)
+    ) == [(r["id"],)]
     assert api.get("/v1/profile", token=token(member)).json()["processing_restricted"] is True
     lift = request(api, token, member, "lift_restriction")
     api.post(f"/v1/admin/privacy-requests/{lift['id']}/approve", token=token(OFFICER))
@@ -127,10 +147,17 @@ def test_restriction_is_applied_and_lifted_by_jobs(api, token, db_exec):
     mine = api.get("/v1/privacy/requests", token=token(member)).json()["items"]
     assert [x["status"] for x in mine] == ["done", "done"]
     # staff reads were audited, pseudonymised
-    assert db_exec("SELECT count(*) FROM audit_events WHERE actor_kind = 'staff' "
-                   "AND category = 'privacy_rights'")[0][0] >= 1
-    assert db_exec("SELECT count(*) FROM audit_events WHERE member_pseudonym = %s",
-                   (member,))[0][0] == 0
+    assert (
+        db_exec(
+            "SELECT count(*) FROM audit_events WHERE actor_kind = 'staff' "
+            "AND category = 'privacy_rights'"
+        )[0][0]
+        >= 1
+    )
+    assert (
+        db_exec("SELECT count(*) FROM audit_events WHERE member_pseudonym = %s", (member,))[0][0]
+        == 0
+    )
 
 
 def test_a_rejection_needs_a_reason_and_the_member_sees_it(api, token, db_exec):
@@ -140,15 +167,24 @@ def test_a_rejection_needs_a_reason_and_the_member_sees_it(api, token, db_exec):
     assert api.post(path, token=token(OFFICER), json_body={"reason": ""}).status == 422
     assert api.post(path, token=token(OFFICER), json_body={}).status == 422
     assert staff_view(api, token, r["id"])["status"] == "received"
-    resp = api.post(path, token=token(OFFICER),
-                    json_body={"reason": "Vi må beholde opplysningene mens saken pågår."})
+    resp = api.post(
+        path,
+        token=token(OFFICER),
+        json_body={"reason": "Vi må beholde opplysningene mens saken pågår."},
+    )
     assert resp.status == 200 and resp.json()["status"] == "rejected"
-    assert api.post(f"/v1/admin/privacy-requests/{r['id']}/approve",
-                    token=token(OFFICER)).status == 409
+    assert (
+        api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(OFFICER)).status
+        == 409
+    )
     mine = api.get("/v1/privacy/requests", token=token(member)).json()["items"][0]
     assert mine["status"] == "rejected" and mine["rejection_reason"].startswith("Vi må")
-    assert db_exec("SELECT count(*) FROM outbox WHERE topic = 'privacy-jobs' AND member_id = %s",
-                   (member,))[0][0] == 0
+    assert (
+        db_exec(
+            "SELECT count(*) FROM outbox WHERE topic = 'privacy-jobs' AND member_id = %s", (member,)
+        )[0][0]
+        == 0
+    )
 
 
 def test_only_the_privacy_officer_decides(api, token):
@@ -156,12 +192,18 @@ def test_only_the_privacy_officer_decides(api, token):
     r = request(api, token, member, "restriction")
     for who in (member, EDITOR):
         assert api.get("/v1/admin/privacy-requests", token=token(who)).status == 403
-        assert api.post(f"/v1/admin/privacy-requests/{r['id']}/approve",
-                        token=token(who)).status == 403
-    assert api.post(f"/v1/admin/privacy-requests/{uuid.uuid4()}/approve",
-                    token=token(OFFICER)).status == 404
-    assert api.post("/v1/admin/privacy-requests/not-a-uuid/approve",
-                    token=token(OFFICER)).status == 404
+        assert (
+            api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(who)).status
+            == 403
+        )
+    assert (
+        api.post(f"/v1/admin/privacy-requests/{uuid.uuid4()}/approve", token=token(OFFICER)).status
+        == 404
+    )
+    assert (
+        api.post("/v1/admin/privacy-requests/not-a-uuid/approve", token=token(OFFICER)).status
+        == 404
+    )
     bad = api.post("/v1/privacy/requests", token=token(member), json_body={"kind": "everything"})
     assert bad.status == 422
 
@@ -170,21 +212,38 @@ def test_a_member_deletes_their_voluntary_data_at_once(api, token, db_exec):
     member = MEMBERS[6]
     tok = token(member)
     current = api.get("/v1/preferences", token=tok)
-    api.put("/v1/preferences", token=tok, headers={"If-Match": current.headers["ETag"]},
-            json_body={"interests": ["hse"]})
-    api.put("/v1/mentoring/engagement/mentor", token=tok, headers={"If-Match": '"0"'},
-            json_body={"notice_acknowledged": True, "topics": ["hse"], "formats": ["digital"],
-                       "languages": ["nb"], "capacity": 1})
+    api.put(
+        "/v1/preferences",
+        token=tok,
+        headers={"If-Match": current.headers["ETag"]},
+        json_body={"interests": ["hse"]},
+    )
+    api.put(
+        "/v1/mentoring/engagement/mentor",
+        token=tok,
+        headers={"If-Match": '"0"'},
+        json_body={
+            "notice_acknowledged": True,
+            "topics": ["hse"],
+            "formats": ["digital"],
+            "languages": ["nb"],
+            "capacity": 1,
+        },
+    )
     resp = api.delete("/v1/privacy/voluntary-data", token=tok)
     assert resp.status == 200
-    assert resp.json()["deleted"] == {"salary_answers": 0, "member_preferences": 1,
-                                      "mentor_engagements": 1}
+    assert resp.json()["deleted"] == {
+        "salary_answers": 0,
+        "member_preferences": 1,
+        "mentor_engagements": 1,
+    }
     for table in ("member_preferences", "mentor_engagements", "salary_answers"):
-        assert db_exec(f"SELECT count(*) FROM {table} WHERE member_id = %s",
-                       (member,))[0][0] == 0
+        assert db_exec(f"SELECT count(*) FROM {table} WHERE member_id = %s", (member,))[0][0] == 0
     # consents are the proof of what was agreed, not voluntary data: they stay
-    assert api.delete("/v1/privacy/voluntary-data", token=tok).json()["deleted"][
-        "member_preferences"] == 0
+    assert (
+        api.delete("/v1/privacy/voluntary-data", token=tok).json()["deleted"]["member_preferences"]
+        == 0
+    )
 
 
 def test_a_restriction_takes_the_member_off_the_newsletter_until_lifted(api, token, lederne):
@@ -214,8 +273,11 @@ def needles_of(stack, pseudonyms, member, installation_id) -> dict[str, str]:
     from lederappen.devices.service import device_id
 
     key = base64.b64decode(stack.env["INSTALLATION_ID_KEY"])
-    return {"member number": member, "pseudonym": pseudonyms(member),
-            "installation hash": device_id(key, installation_id)}
+    return {
+        "member number": member,
+        "pseudonym": pseudonyms(member),
+        "installation hash": device_id(key, installation_id),
+    }
 
 
 #: The one place an erased member may still be found (the data map's `erasure_tombstones`):
@@ -224,7 +286,8 @@ TOMBSTONE = ["sql:erasure_tombstones.member_pseudonym:pseudonym:1"]
 
 
 def test_forget_proof_after_an_approved_request_only_the_tombstone_remains(
-        stack, api, token, db_exec, fs, pseudonyms):
+    stack, api, token, db_exec, fs, pseudonyms
+):
     """The adversary's scan: every column of every table cast to text, every Firestore
     document, every message still queued in Pub/Sub, for the member number, the pseudonym
     and the installation-id hash, after a member used every store and was erased."""
@@ -243,33 +306,45 @@ def _forget_proof(stack, api, token, db_exec, fs, pseudonyms, member, mentor, me
     needles = needles_of(stack, pseudonyms, member, filled["installation_id"])
     queued = QueuedMessages(stack)
     before = forget_scan(db_exec, fs, queued, needles)
-    for place in ("sql:audit_events.actor:pseudonym", "sql:salary_answers.member_id",
-                  "sql:mentorships.mentee_id", "sql:mentorships.mentor_id",
-                  "sql:mentorship_feedback.member_id", "firestore:devices/"):
+    for place in (
+        "sql:audit_events.actor:pseudonym",
+        "sql:salary_answers.member_id",
+        "sql:mentorships.mentee_id",
+        "sql:mentorships.mentor_id",
+        "sql:mentorship_feedback.member_id",
+        "firestore:devices/",
+    ):
         assert any(f.startswith(place) for f in before), (place, before)
     assert any(f.endswith("installation hash") for f in before)
     queued.start()  # from here on, every message published is kept for the scan
     try:
         r = request(api, token, member, "erasure")
-        assert api.post(f"/v1/admin/privacy-requests/{r['id']}/approve",
-                        token=token(OFFICER)).status == 200
+        assert (
+            api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(OFFICER)).status
+            == 200
+        )
         eventually(lambda: staff_view(api, token, r["id"])["status"] == "done", timeout=90)
-        eventually(lambda: not db_exec("SELECT 1 FROM outbox WHERE published_at IS NULL"),
-                   timeout=30)
+        eventually(
+            lambda: not db_exec("SELECT 1 FROM outbox WHERE published_at IS NULL"), timeout=30
+        )
         found = forget_scan(db_exec, fs, queued, needles)
     finally:
         queued.stop()
     assert found == TOMBSTONE
     # what the member did to the partners stays for them, with a neutral actor
     partners = [pseudonyms(mentor), pseudonyms(mentee)]
-    kept = db_exec("SELECT DISTINCT member_pseudonym FROM audit_events WHERE actor = %s "
-                   "AND action = 'shown_to_mentoring_partner'", (datamap.ERASED_ACTOR,))
+    kept = db_exec(
+        "SELECT DISTINCT member_pseudonym FROM audit_events WHERE actor = %s "
+        "AND action = 'shown_to_mentoring_partner'",
+        (datamap.ERASED_ACTOR,),
+    )
     assert {k for (k,) in kept} >= set(partners)
     receipt = staff_view(api, token, r["id"])["receipt"]
     assert receipt["counts"]["audit_events.actor"] >= 2
     assert member not in json.dumps(receipt) and pseudonyms(member) not in json.dumps(receipt)
     # and a partner asking who saw their data finds the entry, naming nobody
     seen = api.get("/v1/privacy/access?store=audit_events", token=token(mentor)).json()
-    entries = [e for e in seen["sections"][0]["items"]
-               if e["action"] == "shown_to_mentoring_partner"]
+    entries = [
+        e for e in seen["sections"][0]["items"] if e["action"] == "shown_to_mentoring_partner"
+    ]
     assert entries and all(e["actor_kind"] == "member" and e["actor"] is None for e in entries)

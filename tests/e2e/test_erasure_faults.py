@@ -13,8 +13,11 @@ from tests.support.firestore import emulator_client
 from tests.support.traces import give_data, traces
 
 pytestmark = pytest.mark.stack
-MEMBERS = [m["member_id"] for m in demo_data.generate_members(400)[8:50]
-           if m["membership"]["status"] == "active"]
+MEMBERS = [
+    m["member_id"]
+    for m in demo_data.generate_members(400)[8:50]
+    if m["membership"]["status"] == "active"
+]
 OFFICER = "personvern"
 
 
@@ -36,27 +39,35 @@ def _view(api, token, request_id) -> dict:
 
 
 def test_a_job_that_fails_is_marked_failed_and_finishes_on_redelivery(
-        api, token, db_exec, fs, lederne):
+    api, token, db_exec, fs, lederne
+):
     member = MEMBERS[0]
     give_data(api, token, member)
     lederne.fault(status=503, path_prefix=f"/api/newsletter/subscribers/{member}")
     request_id = _erasure(api, token, member)
-    assert api.post(f"/v1/admin/privacy-requests/{request_id}/approve",
-                    token=token(OFFICER)).status == 200
-    failed = eventually(lambda: (lambda v: v if v["status"] == "failed" else None)(
-        _view(api, token, request_id)), timeout=60)
+    assert (
+        api.post(f"/v1/admin/privacy-requests/{request_id}/approve", token=token(OFFICER)).status
+        == 200
+    )
+    failed = eventually(
+        lambda: (lambda v: v if v["status"] == "failed" else None)(_view(api, token, request_id)),
+        timeout=60,
+    )
     assert failed["last_error"] == "DependencyUnavailable" and failed["attempts"] >= 1
     assert failed["member_id"] == member and failed["receipt"] is None
     assert traces(db_exec, fs, member)  # nothing was taken yet: the newsletter comes first
     lederne.reset()
-    done = eventually(lambda: (lambda v: v if v["status"] == "done" else None)(
-        _view(api, token, request_id)), timeout=120)
+    done = eventually(
+        lambda: (lambda v: v if v["status"] == "done" else None)(_view(api, token, request_id)),
+        timeout=120,
+    )
     assert done["attempts"] >= 2 and done["last_error"] is None
     assert traces(db_exec, fs, member) == []
 
 
 def test_the_database_down_between_steps_means_retry_never_a_half_erasure_reported_done(
-        api, token, db_exec, fs, lederne, stack):
+    api, token, db_exec, fs, lederne, stack
+):
     """The first attempt marks the request running, deletes the newsletter subscriber and the
     Firestore documents, and then finds the database gone: its SQL transaction never starts.
     The redelivered job completes it. The receipt proves the order: the Firestore documents
@@ -67,11 +78,15 @@ def test_the_database_down_between_steps_means_retry_never_a_half_erasure_report
     # the database behind the job's back once it is running
     lederne.fault(delay_ms=800, path_prefix=f"/api/newsletter/subscribers/{member}", count=1)
     request_id = _erasure(api, token, member)
-    assert api.post(f"/v1/admin/privacy-requests/{request_id}/approve",
-                    token=token(OFFICER)).status == 200
+    assert (
+        api.post(f"/v1/admin/privacy-requests/{request_id}/approve", token=token(OFFICER)).status
+        == 200
+    )
     deadline = time.monotonic() + 30
-    while db_exec("SELECT status FROM privacy_requests WHERE id = %s",
-                  (request_id,))[0][0] != "running":
+    while (
+        db_exec("SELECT status FROM privacy_requests WHERE id = %s", (request_id,))[0][0]
+        != "running"
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.01)
     stack.stop_postgres()
@@ -83,8 +98,10 @@ def test_the_database_down_between_steps_means_retry_never_a_half_erasure_report
     view = _view(api, token, request_id)
     if view["status"] != "done":  # never done while the SQL rows may be there
         assert view["member_id"] == member and view["receipt"] is None
-    done = eventually(lambda: (lambda v: v if v["status"] == "done" else None)(
-        _view(api, token, request_id)), timeout=120)
+    done = eventually(
+        lambda: (lambda v: v if v["status"] == "done" else None)(_view(api, token, request_id)),
+        timeout=120,
+    )
     assert done["attempts"] >= 2
     counts = done["receipt"]["counts"]
     assert counts.get("member_preferences") == 1 and counts.get("consent_events", 0) >= 2

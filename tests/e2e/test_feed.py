@@ -31,9 +31,12 @@ def personalised_member(db_exec):
         "INSERT INTO consent_events (member_id, purpose, terms_version, text_hash, action, "
         "locale, channel) SELECT %s, purpose, version, text_hash, 'given', 'nb', 'app' "
         "FROM consent_terms WHERE purpose = 'personalisation' AND effective_from <= now() "
-        "ORDER BY version DESC LIMIT 1", (member,))
-    db_exec("INSERT INTO member_preferences (member_id, interests) VALUES (%s, %s)",
-            (member, INTERESTS))
+        "ORDER BY version DESC LIMIT 1",
+        (member,),
+    )
+    db_exec(
+        "INSERT INTO member_preferences (member_id, interests) VALUES (%s, %s)", (member, INTERESTS)
+    )
     try:
         yield member
     finally:
@@ -71,8 +74,9 @@ def test_member_without_consent_gets_the_neutral_order(api, token):
     published = [c["published_at"] for c in content["items"]]
     assert published == sorted(published, reverse=True)
 
-    benefits = api.get("/v1/feed/benefits?limit=100", token=tok,
-                       headers={"Accept-Language": "en"}).json()
+    benefits = api.get(
+        "/v1/feed/benefits?limit=100", token=tok, headers={"Accept-Language": "en"}
+    ).json()
     titles = [b["title"]["en"].casefold() for b in benefits["items"]]
     assert titles == sorted(titles)
 
@@ -84,8 +88,7 @@ def test_pages_walk_the_whole_list_without_duplicates(api, token):
     assert len(ids) == len(set(ids)) == len(demo_data.generate_content())
 
 
-def test_consented_member_with_interests_gets_matching_items_first(api, token,
-                                                                   personalised_member):
+def test_consented_member_with_interests_gets_matching_items_first(api, token, personalised_member):
     tok = token(personalised_member)
     body = api.get("/v1/feed/content?limit=100", token=tok).json()
     assert body["personalised"] is True
@@ -101,7 +104,8 @@ def test_consented_member_with_interests_gets_matching_items_first(api, token,
 
 
 def test_a_cursor_from_the_neutral_list_is_refused_once_the_ranking_changes(
-        api, token, db_exec, personalised_member):
+    api, token, db_exec, personalised_member
+):
     tok = token(personalised_member)
     db_exec("INSERT INTO processing_restrictions (member_id) VALUES (%s)", (personalised_member,))
     first = api.get("/v1/feed/content?limit=5", token=tok).json()
@@ -113,8 +117,7 @@ def test_a_cursor_from_the_neutral_list_is_refused_once_the_ranking_changes(
     assert resp.json()["errors"][0]["code"] == "expired"
 
 
-def test_restricted_member_is_back_to_the_neutral_order(api, token, db_exec,
-                                                        personalised_member):
+def test_restricted_member_is_back_to_the_neutral_order(api, token, db_exec, personalised_member):
     db_exec("INSERT INTO processing_restrictions (member_id) VALUES (%s)", (personalised_member,))
     body = api.get("/v1/feed/content?limit=100", token=token(personalised_member)).json()
     assert body["personalised"] is False
@@ -136,14 +139,17 @@ def test_filters_narrow_the_lists(api, token):
     assert items and all(b["category"] == "health" for b in items)
 
 
-@pytest.mark.parametrize("path, field", [
-    ("/v1/feed/courses?county=Hordaland", "county"),
-    ("/v1/feed/courses?topic=astrology", "topic"),
-    ("/v1/feed/content?type=video", "type"),
-    ("/v1/feed/benefits?category=cars", "category"),
-    ("/v1/feed/content?limit=500", "limit"),
-    ("/v1/feed/content?cursor=nonsense", "cursor"),
-])
+@pytest.mark.parametrize(
+    "path, field",
+    [
+        ("/v1/feed/courses?county=Hordaland", "county"),
+        ("/v1/feed/courses?topic=astrology", "topic"),
+        ("/v1/feed/content?type=video", "type"),
+        ("/v1/feed/benefits?category=cars", "category"),
+        ("/v1/feed/content?limit=500", "limit"),
+        ("/v1/feed/content?cursor=nonsense", "cursor"),
+    ],
+)
 def test_unknown_filter_values_are_422_naming_the_field(api, token, path, field):
     resp = api.get(path, token=token(MEMBERS[0]), headers={"Accept-Language": "en"})
     assert resp.status == 422
@@ -181,8 +187,9 @@ def test_the_feed_falls_back_when_lederne_no_fails(api, token, lederne):
     assert {"method": "GET", "path": "/api/courses", "status": 503} in lederne.requests()
 
 
-def test_neither_the_member_nor_their_interests_reach_the_feed_logs(api, token, stack,
-                                                                     personalised_member):
+def test_neither_the_member_nor_their_interests_reach_the_feed_logs(
+    api, token, stack, personalised_member
+):
     tok = token(personalised_member)
     assert api.get("/v1/feed/content?topic=pension", token=tok).json()["personalised"] is True
     logs = stack.read_logs([fn_component("feed")])

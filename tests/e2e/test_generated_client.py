@@ -24,11 +24,23 @@ MEMBER = demo_data.generate_members(300)[205]["member_id"]
 def client_package(tmp_path_factory):
     out = tmp_path_factory.mktemp("generated")
     proc = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "openapi-python-client"), "generate",
-         "--path", str(ROOT / "functions" / "openapi.json"), "--meta", "none",
-         "--output-path", str(out / "lederappen_client"),
-         "--config", str(ROOT / "tests" / "client" / "openapi-python-client.yaml")],
-        cwd=out, capture_output=True, text=True, timeout=300)
+        [
+            str(ROOT / ".venv" / "bin" / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(ROOT / "functions" / "openapi.json"),
+            "--meta",
+            "none",
+            "--output-path",
+            str(out / "lederappen_client"),
+            "--config",
+            str(ROOT / "tests" / "client" / "openapi-python-client.yaml"),
+        ],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "warning" not in output.lower(), output
@@ -69,9 +81,11 @@ def test_a_problem_arrives_as_the_typed_problem_model(stack, token, client_packa
     models = _module(pkg, "models")
     change = _module(pkg, "api.consents.change_consent")
 
-    body = models.ConsentChange(purpose=models.ConsentChangePurpose("marketing"),
-                                action=models.ConsentChangeAction("give"),
-                                terms_version=2**31)
+    body = models.ConsentChange(
+        purpose=models.ConsentChangePurpose("marketing"),
+        action=models.ConsentChangeAction("give"),
+        terms_version=2**31,
+    )
     resp = change.sync_detailed(client=member, body=body)
     assert resp.status_code == 422
     problem = resp.parsed
@@ -82,6 +96,7 @@ def test_a_problem_arrives_as_the_typed_problem_model(stack, token, client_packa
     assert isinstance(problem.errors[0], models.ProblemFieldError)
 
     missing = _module(pkg, "api.consents.get_terms_version").sync_detailed(
-        models.Purpose("marketing"), 999_999, client=pkg.Client(base_url=stack.urls["gateway"]))
+        models.Purpose("marketing"), 999_999, client=pkg.Client(base_url=stack.urls["gateway"])
+    )
     assert missing.status_code == 404 and isinstance(missing.parsed, models.Problem)
     assert missing.parsed.type_.value == "https://api.lederne.no/problems/not-found"

@@ -14,23 +14,36 @@ from infra.local import demo_data, fire
 from tests.conftest import eventually
 
 pytestmark = pytest.mark.stack
-MEMBERS = [m["member_id"] for m in demo_data.generate_members(400)[340:380]
-           if m["membership"]["status"] == "active"]
+MEMBERS = [
+    m["member_id"]
+    for m in demo_data.generate_members(400)[340:380]
+    if m["membership"]["status"] == "active"
+]
 COORDINATOR = "mentorkoordinator"
 
 
 def sign_up(api, tok, role, **overrides):
-    body = {"notice_acknowledged": True, "topics": ["leadership", "hse"], "industry": "C",
-            "county": "03", "position_level": "first_line" if role == "mentee" else "senior",
-            "years_as_manager": 1 if role == "mentee" else 15,
-            "formats": ["digital", "in_person"], "languages": ["nb"],
-            "presentation": f"Presentasjon for {role}."}
+    body = {
+        "notice_acknowledged": True,
+        "topics": ["leadership", "hse"],
+        "industry": "C",
+        "county": "03",
+        "position_level": "first_line" if role == "mentee" else "senior",
+        "years_as_manager": 1 if role == "mentee" else 15,
+        "formats": ["digital", "in_person"],
+        "languages": ["nb"],
+        "presentation": f"Presentasjon for {role}.",
+    }
     if role == "mentor":
         body["capacity"] = 1
     body.update(overrides)
     current = api.get("/v1/mentoring/engagement", token=tok).json()[role]
-    resp = api.put(f"/v1/mentoring/engagement/{role}", token=tok, json_body=body,
-                   headers={"If-Match": f'"{current["version"] if current else 0}"'})
+    resp = api.put(
+        f"/v1/mentoring/engagement/{role}",
+        token=tok,
+        json_body=body,
+        headers={"If-Match": f'"{current["version"] if current else 0}"'},
+    )
     assert resp.status in (200, 201), resp.text
     return resp.json()
 
@@ -58,13 +71,17 @@ def proposals(api, tok):
 def consent(api, tok, action="give"):
     terms = {t["purpose"]: t for t in api.get("/v1/consent-terms").json()["terms"]}
     t = terms["mentor_contact_sharing"]
-    body = {"purpose": "mentor_contact_sharing", "action": action, "terms_version": t["version"],
-            "text_hash": t["text_hash"] if action == "give" else None, "app_version": "3.2.1"}
+    body = {
+        "purpose": "mentor_contact_sharing",
+        "action": action,
+        "terms_version": t["version"],
+        "text_hash": t["text_hash"] if action == "give" else None,
+        "app_version": "3.2.1",
+    }
     assert api.post("/v1/consents", token=tok, json_body=body).status in (200, 201)
 
 
-def test_two_members_are_proposed_accept_consent_and_then_see_each_other(
-        api, token, pool, db_exec):
+def test_two_members_are_proposed_accept_consent_and_then_see_each_other(api, token, pool, db_exec):
     mentee, mentor = MEMBERS[0], MEMBERS[1]
     a, b = token(mentee), token(mentor)
     sign_up(api, a, "mentee")
@@ -93,10 +110,15 @@ def test_two_members_are_proposed_accept_consent_and_then_see_each_other(
     def inbox_titles(tok):
         items = api.get("/v1/inbox", token=tok).json()["items"]
         return [i["title"] for i in items]
-    assert eventually(lambda: any("mentor til deg" in json.dumps(t, ensure_ascii=False)
-                                  for t in inbox_titles(a)), timeout=30)
-    assert eventually(lambda: any("mentee til deg" in json.dumps(t, ensure_ascii=False)
-                                  for t in inbox_titles(b)), timeout=30)
+
+    assert eventually(
+        lambda: any("mentor til deg" in json.dumps(t, ensure_ascii=False) for t in inbox_titles(a)),
+        timeout=30,
+    )
+    assert eventually(
+        lambda: any("mentee til deg" in json.dumps(t, ensure_ascii=False) for t in inbox_titles(b)),
+        timeout=30,
+    )
 
     first = api.post(f"/v1/mentoring/proposals/{p['id']}/accept", token=a)
     assert first.status == 200 and first.json()["status"] == "open"
@@ -109,16 +131,23 @@ def test_two_members_are_proposed_accept_consent_and_then_see_each_other(
 
     ships = api.get("/v1/mentoring/mentorships", token=a).json()["items"]
     assert len(ships) == 1 and ships[0]["status"] == "active" and ships[0]["id"] == p["id"]
-    assert ships[0]["contact_sharing"] == {"you_consented": False, "other_consented": False,
-                                           "available": False}
+    assert ships[0]["contact_sharing"] == {
+        "you_consented": False,
+        "other_consented": False,
+        "available": False,
+    }
     path = f"/v1/mentoring/mentorships/{p['id']}/contact"
     refused = api.get(path, token=a)
     assert refused.status == 409 and refused.json()["reason"] == "your_consent_missing"
     consent(api, a)
     refused = api.get(path, token=a)
     assert refused.status == 409 and refused.json()["reason"] == "other_consent_missing"
-    assert db_exec("SELECT count(*) FROM audit_events WHERE action = "
-                   "'shown_to_mentoring_partner'")[0][0] == 0
+    assert (
+        db_exec("SELECT count(*) FROM audit_events WHERE action = 'shown_to_mentoring_partner'")[0][
+            0
+        ]
+        == 0
+    )
 
     consent(api, b)
     shown = api.get(path, token=a)
@@ -128,8 +157,10 @@ def test_two_members_are_proposed_accept_consent_and_then_see_each_other(
     back = api.get(path, token=b).json()
     assert back["email"] == api.get("/v1/profile", token=a).json()["email"]
     # audited, pseudonymised, and nothing of the contact details stored anywhere here
-    audit = db_exec("SELECT member_pseudonym, actor_kind, actor, category FROM audit_events "
-                    "WHERE action = 'shown_to_mentoring_partner'")
+    audit = db_exec(
+        "SELECT member_pseudonym, actor_kind, actor, category FROM audit_events "
+        "WHERE action = 'shown_to_mentoring_partner'"
+    )
     assert len(audit) == 2 and {r[1] for r in audit} == {"member"}
     assert not {mentee, mentor} & {v for r in audit for v in r}
     assert {r[3] for r in audit} == {"profile"}
@@ -137,21 +168,24 @@ def test_two_members_are_proposed_accept_consent_and_then_see_each_other(
     assert profile_b["email"] not in dump
 
     # the acceptance reached both as a direct message
-    assert eventually(lambda: any("sagt ja" in json.dumps(t, ensure_ascii=False)
-                                  for t in inbox_titles(b)), timeout=30)
+    assert eventually(
+        lambda: any("sagt ja" in json.dumps(t, ensure_ascii=False) for t in inbox_titles(b)),
+        timeout=30,
+    )
 
     # a withdrawn consent closes the door again
     consent(api, b, action="withdraw")
     assert api.get(path, token=a).status == 409
 
     # feedback is private; ending tells the other side
-    fb = api.put(f"/v1/mentoring/mentorships/{p['id']}/feedback", token=a,
-                 json_body={"rating": 5, "comment": "Veldig nyttig."})
+    fb = api.put(
+        f"/v1/mentoring/mentorships/{p['id']}/feedback",
+        token=a,
+        json_body={"rating": 5, "comment": "Veldig nyttig."},
+    )
     assert fb.status == 200 and fb.json()["rating"] == 5
-    assert api.get("/v1/mentoring/mentorships", token=b).json()["items"][0][
-        "your_feedback"] is None
-    bad = api.put(f"/v1/mentoring/mentorships/{p['id']}/feedback", token=a,
-                  json_body={"rating": 6})
+    assert api.get("/v1/mentoring/mentorships", token=b).json()["items"][0]["your_feedback"] is None
+    bad = api.put(f"/v1/mentoring/mentorships/{p['id']}/feedback", token=a, json_body={"rating": 6})
     assert bad.status == 422
     ended = api.post(f"/v1/mentoring/mentorships/{p['id']}/end", token=a)
     assert ended.status == 200 and ended.json()["status"] == "ended"
@@ -187,19 +221,23 @@ def test_others_proposals_are_not_found_and_expired_ones_conflict(api, token, po
     for path in (f"/v1/mentoring/proposals/{p['id']}", f"/v1/mentoring/proposals/{p['id']}/accept"):
         resp = api.request("GET" if path.endswith(p["id"]) else "POST", path, token=c)
         assert resp.status == 404 and resp.headers["Content-Type"].startswith(
-            "application/problem+json")
+            "application/problem+json"
+        )
     for pid in (str(uuid.uuid4()), "not-a-uuid"):
         assert api.post(f"/v1/mentoring/proposals/{pid}/accept", token=a).status == 404
     assert api.get(f"/v1/mentoring/mentorships/{p['id']}/contact", token=c).status == 404
 
-    db_exec("UPDATE mentor_proposals SET expires_at = now() - interval '1 minute' WHERE id = %s",
-            (p["id"],))
-    before = db_exec("SELECT status, mentee_answer FROM mentor_proposals WHERE id = %s",
-                     (p["id"],))
+    db_exec(
+        "UPDATE mentor_proposals SET expires_at = now() - interval '1 minute' WHERE id = %s",
+        (p["id"],),
+    )
+    before = db_exec("SELECT status, mentee_answer FROM mentor_proposals WHERE id = %s", (p["id"],))
     late = api.post(f"/v1/mentoring/proposals/{p['id']}/accept", token=a)
     assert late.status == 409 and late.json()["reason"] == "expired"
-    assert db_exec("SELECT status, mentee_answer FROM mentor_proposals WHERE id = %s",
-                   (p["id"],)) == before
+    assert (
+        db_exec("SELECT status, mentee_answer FROM mentor_proposals WHERE id = %s", (p["id"],))
+        == before
+    )
 
     # the next round expires it, tells both, and offers the mentee someone else
     other_mentor = MEMBERS[7]
@@ -209,8 +247,10 @@ def test_others_proposals_are_not_found_and_expired_ones_conflict(api, token, po
     now = {x["status"]: x for x in proposals(api, a)}
     assert set(now) == {"expired", "open"}
     assert now["open"]["id"] != p["id"]
-    assert db_exec("SELECT mentor_id FROM mentor_proposals WHERE id = %s",
-                   (now["open"]["id"],))[0][0] == other_mentor
+    assert (
+        db_exec("SELECT mentor_id FROM mentor_proposals WHERE id = %s", (now["open"]["id"],))[0][0]
+        == other_mentor
+    )
 
 
 def test_a_declined_pair_is_never_proposed_again(api, token, pool):
@@ -256,8 +296,12 @@ def test_concurrent_accepts_of_a_mentors_last_place_have_one_winner(api, token, 
     with concurrent.futures.ThreadPoolExecutor(2) as pool_:
         statuses = sorted(pool_.map(accept, ids))
     assert statuses == [200, 409]
-    assert db_exec("SELECT count(*) FROM mentorships WHERE mentor_id = %s AND ended_at IS NULL",
-                   (mentor,))[0][0] == 1
+    assert (
+        db_exec(
+            "SELECT count(*) FROM mentorships WHERE mentor_id = %s AND ended_at IS NULL", (mentor,)
+        )[0][0]
+        == 1
+    )
 
 
 def test_capacity_below_current_mentees_is_refused(api, token, pool, db_exec):
@@ -270,15 +314,28 @@ def test_capacity_below_current_mentees_is_refused(api, token, pool, db_exec):
     for member in MEMBERS[16:18]:
         pid = proposals(api, token(member))[0]["id"]
         api.post(f"/v1/mentoring/proposals/{pid}/accept", token=token(member))
-        assert api.post(f"/v1/mentoring/proposals/{pid}/accept", token=m).json()[
-            "status"] == "accepted"
-    resp = api.put("/v1/mentoring/engagement/mentor", token=m, headers={"If-Match": '"1"'},
-                   json_body={"notice_acknowledged": True, "topics": ["leadership"],
-                              "formats": ["digital"], "languages": ["nb"], "capacity": 1})
+        assert (
+            api.post(f"/v1/mentoring/proposals/{pid}/accept", token=m).json()["status"]
+            == "accepted"
+        )
+    resp = api.put(
+        "/v1/mentoring/engagement/mentor",
+        token=m,
+        headers={"If-Match": '"1"'},
+        json_body={
+            "notice_acknowledged": True,
+            "topics": ["leadership"],
+            "formats": ["digital"],
+            "languages": ["nb"],
+            "capacity": 1,
+        },
+    )
     assert resp.status == 422
     assert [e["field"] for e in resp.json()["errors"]] == ["capacity"]
-    assert db_exec("SELECT capacity, topics FROM mentor_engagements WHERE member_id = %s "
-                   "AND role = 'mentor'", (mentor,)) == [(2, ["leadership", "hse"])]
+    assert db_exec(
+        "SELECT capacity, topics FROM mentor_engagements WHERE member_id = %s AND role = 'mentor'",
+        (mentor,),
+    ) == [(2, ["leadership", "hse"])]
 
 
 def test_staff_see_figures_but_no_member_or_free_text(api, token, pool):
@@ -319,10 +376,16 @@ def test_withdrawing_closes_open_proposals_and_tells_the_other(api, token, pool,
 
 
 def test_members_whose_membership_ended_are_not_matched(api, token, pool, db_exec):
-    ended = next(m["member_id"] for m in demo_data.generate_members(400)[340:380]
-                 if m["membership"]["status"] != "active")
+    ended = next(
+        m["member_id"]
+        for m in demo_data.generate_members(400)[340:380]
+        if m["membership"]["status"] != "active"
+    )
     sign_up(api, token(MEMBERS[24]), "mentor")
-    db_exec("INSERT INTO mentor_engagements (member_id, role, topics, formats, languages) "
-            "VALUES (%s, 'mentee', %s, %s, %s)", (ended, ["leadership"], ["digital"], ["nb"]))
+    db_exec(
+        "INSERT INTO mentor_engagements (member_id, role, topics, formats, languages) "
+        "VALUES (%s, 'mentee', %s, %s, %s)",
+        (ended, ["leadership"], ["digital"], ["nb"]),
+    )
     result = run_round(api, token)
     assert result["mentees_in_pool"] == 0 and result["proposed"] == 0

@@ -13,19 +13,22 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from infra.local import demo_data
 from lederappen.core import datamap
 from lederappen.notifications import inbox
+
+from infra.local import demo_data
 from tests.conftest import eventually
 from tests.support.firestore import emulator_client
 
 pytestmark = pytest.mark.stack
-MEMBERS = [m["member_id"] for m in demo_data.generate_members(400)[320:340]
-           if m["membership"]["status"] == "active"]
+MEMBERS = [
+    m["member_id"]
+    for m in demo_data.generate_members(400)[320:340]
+    if m["membership"]["status"] == "active"
+]
 EVIL = '<script>alert("lederappen")</script> & <b>fet</b>'
 A_MARK, B_MARK = "presentasjon-A-7f3e", "presentasjon-B-91c2"
 STAFF = "personvern"
@@ -43,38 +46,74 @@ def _terms(api, purpose):
 
 def _give(api, tok, purpose):
     t = _terms(api, purpose)
-    resp = api.post("/v1/consents", token=tok, json_body={
-        "purpose": purpose, "action": "give", "terms_version": t["version"],
-        "text_hash": t["text_hash"], "app_version": "3.2.1"},
-        headers={"Idempotency-Key": str(uuid.uuid4())})
+    resp = api.post(
+        "/v1/consents",
+        token=tok,
+        json_body={
+            "purpose": purpose,
+            "action": "give",
+            "terms_version": t["version"],
+            "text_hash": t["text_hash"],
+            "app_version": "3.2.1",
+        },
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
     assert resp.status == 201, resp.text
 
 
 def _engage(api, tok, presentation, topics):
-    resp = api.put("/v1/mentoring/engagement/mentor", token=tok, headers={"If-Match": '"0"'},
-                   json_body={"notice_acknowledged": True, "topics": topics, "industry": "C",
-                              "county": "03", "position_level": "senior",
-                              "years_as_manager": 11, "formats": ["digital"],
-                              "languages": ["nb"], "capacity": 2,
-                              "presentation": presentation})
+    resp = api.put(
+        "/v1/mentoring/engagement/mentor",
+        token=tok,
+        headers={"If-Match": '"0"'},
+        json_body={
+            "notice_acknowledged": True,
+            "topics": topics,
+            "industry": "C",
+            "county": "03",
+            "position_level": "senior",
+            "years_as_manager": 11,
+            "formats": ["digital"],
+            "languages": ["nb"],
+            "capacity": 2,
+            "presentation": presentation,
+        },
+    )
     assert resp.status == 201, resp.text
 
 
 def _answer_salary(api, tok, base):
     rounds = api.get("/v1/salary/rounds", token=tok).json()["items"]
     year = max(r["year"] for r in rounds if r["status"] == "open")
-    resp = api.put(f"/v1/salary/rounds/{year}/answer", token=tok, json_body={
-        "notice_acknowledged": True, "base_monthly_salary": base, "position_level": "middle",
-        "sector": "private", "nace": "C", "county": "03"})
+    resp = api.put(
+        f"/v1/salary/rounds/{year}/answer",
+        token=tok,
+        json_body={
+            "notice_acknowledged": True,
+            "base_monthly_salary": base,
+            "position_level": "middle",
+            "sector": "private",
+            "nace": "C",
+            "county": "03",
+        },
+    )
     assert resp.status == 201, resp.text
     return year
 
 
 def _register_device(api, tok):
     token = f"{uuid.uuid4().hex[:22]}:APA91b{uuid.uuid4().hex * 4}"[:163]
-    resp = api.post("/v1/devices", token=tok, json_body={
-        "fcm_token": token, "platform": "ios", "app_version": "3.2.1", "locale": "nb",
-        "installation_id": str(uuid.uuid4())})
+    resp = api.post(
+        "/v1/devices",
+        token=tok,
+        json_body={
+            "fcm_token": token,
+            "platform": "ios",
+            "app_version": "3.2.1",
+            "locale": "nb",
+            "installation_id": str(uuid.uuid4()),
+        },
+    )
     assert resp.status == 201, resp.text
     return token
 
@@ -86,12 +125,29 @@ def arranged(api, token, db_exec, stack):
     fs = emulator_client(stack)
     out = {"a": a, "b": b}
     # through the API, as the app would
-    assert api.put("/v1/preferences", token=ta, headers={"If-Match": '"0"'}, json_body={
-        "language": "en", "notification_categories": ["news", "course_reminders"],
-        "notification_channels": ["push", "inbox"],
-        "interests": ["leadership", "labour_law"]}).status == 200
-    assert api.put("/v1/preferences", token=tb, headers={"If-Match": '"0"'}, json_body={
-        "interests": ["hse"]}).status == 200
+    assert (
+        api.put(
+            "/v1/preferences",
+            token=ta,
+            headers={"If-Match": '"0"'},
+            json_body={
+                "language": "en",
+                "notification_categories": ["news", "course_reminders"],
+                "notification_channels": ["push", "inbox"],
+                "interests": ["leadership", "labour_law"],
+            },
+        ).status
+        == 200
+    )
+    assert (
+        api.put(
+            "/v1/preferences",
+            token=tb,
+            headers={"If-Match": '"0"'},
+            json_body={"interests": ["hse"]},
+        ).status
+        == 200
+    )
     _give(api, ta, "personalisation")
     _give(api, ta, "newsletter")
     # sending the choice to the newsletter system is audited (a job entry): wait for it
@@ -105,24 +161,47 @@ def arranged(api, token, db_exec, stack):
     out["fcm_b"] = _register_device(api, tb)
     # through the writers the sending pipeline and the matcher use
     for n, member in enumerate((a, a, b)):
-        inbox.deliver(fs, member, {
-            "message_id": f"privacy-e2e-{uuid.uuid4().hex[:10]}", "category": "news",
-            "title": {"nb": f"Nyhet {n}", "en": f"News {n}"},
-            "body": {"nb": "Les mer.", "en": "Read more."}, "deep_link": None,
-            "sensitive": False})
-    now = datetime.now(timezone.utc)
-    round_id = db_exec("INSERT INTO mentor_rounds (trigger, started_by, started_at) "
-                       "VALUES ('staff', 'privacy-e2e', %s) RETURNING id", (now,))[0][0]
+        inbox.deliver(
+            fs,
+            member,
+            {
+                "message_id": f"privacy-e2e-{uuid.uuid4().hex[:10]}",
+                "category": "news",
+                "title": {"nb": f"Nyhet {n}", "en": f"News {n}"},
+                "body": {"nb": "Les mer.", "en": "Read more."},
+                "deep_link": None,
+                "sensitive": False,
+            },
+        )
+    now = datetime.now(UTC)
+    round_id = db_exec(
+        "INSERT INTO mentor_rounds (trigger, started_by, started_at) "
+        "VALUES ('staff', 'privacy-e2e', %s) RETURNING id",
+        (now,),
+    )[0][0]
     out["proposal"] = str(uuid.uuid4())
-    db_exec("INSERT INTO mentor_proposals (id, round_id, mentee_id, mentor_id, score, parts, "
-            "reasons, shared_topics, mentor_answer, mentor_answered_at, created_at, expires_at) "
-            "VALUES (%s, %s, %s, %s, 0.8, '{\"topics\": 0.5}', %s, %s, 'declined', %s, %s, %s)",
-            (out["proposal"], round_id, a, b, ["shared_topics"], ["hse"], now, now,
-             now + timedelta(days=14)))
+    db_exec(
+        "INSERT INTO mentor_proposals (id, round_id, mentee_id, mentor_id, score, parts, "
+        "reasons, shared_topics, mentor_answer, mentor_answered_at, created_at, expires_at) "
+        "VALUES (%s, %s, %s, %s, 0.8, '{\"topics\": 0.5}', %s, %s, 'declined', %s, %s, %s)",
+        (
+            out["proposal"],
+            round_id,
+            a,
+            b,
+            ["shared_topics"],
+            ["hse"],
+            now,
+            now,
+            now + timedelta(days=14),
+        ),
+    )
     for actor_kind, actor in (("staff", "staff-0001"), ("member", _pseudonym(stack, b))):
-        db_exec("INSERT INTO audit_events (at, member_pseudonym, actor_kind, actor, category, "
-                "action, purpose) VALUES (%s, %s, %s, %s, 'mentoring', 'read', 'privacy e2e')",
-                (now, _pseudonym(stack, a), actor_kind, actor))
+        db_exec(
+            "INSERT INTO audit_events (at, member_pseudonym, actor_kind, actor, category, "
+            "action, purpose) VALUES (%s, %s, %s, %s, 'mentoring', 'read', 'privacy e2e')",
+            (now, _pseudonym(stack, a), actor_kind, actor),
+        )
     yield out
     db_exec("DELETE FROM mentor_proposals WHERE id = %s", (out["proposal"],))
     db_exec("DELETE FROM mentor_rounds WHERE id = %s", (round_id,))
@@ -143,7 +222,8 @@ def test_access_shows_every_store_of_the_data_map_labelled(api, token, arranged)
     body = resp.json()
     assert body["member_id"] == arranged["a"]
     assert [s["store"] for s in body["sections"]] == ["member_register"] + [
-        s.name for s in (*datamap.STORES, *datamap.views())]
+        s.name for s in (*datamap.STORES, *datamap.views())
+    ]
     for s in body["sections"]:
         for key in ("source", "title", "purpose", "retention"):
             assert s[key]["nb"] and s[key]["en"], (s["store"], key)
@@ -191,37 +271,48 @@ def test_a_pair_row_shows_the_callers_role_and_hides_the_others_answer(api, toke
 
 
 def test_the_audit_trail_shows_staff_by_name_and_another_member_by_kind_only(
-        api, token, arranged, stack):
+    api, token, arranged, stack
+):
     resp = api.get("/v1/privacy/access", token=token(arranged["a"]))
     entries = _sections(resp.json())["audit_events"]["items"]
     assert {(e["actor_kind"], e["actor"]) for e in entries} == {
-        ("staff", "staff-0001"), ("member", None), ("job", "newsletter-sync")}
+        ("staff", "staff-0001"),
+        ("member", None),
+        ("job", "newsletter-sync"),
+    }
     assert _pseudonym(stack, arranged["b"]) not in resp.text
     assert _pseudonym(stack, arranged["a"]) not in resp.text
 
 
 def test_access_shows_what_the_member_did_to_another_and_batches_naming_them(
-        api, token, arranged, stack, db_exec):
+    api, token, arranged, stack, db_exec
+):
     """R1 covers rows that name the member outside their own member key: the audit entry
     recording that B saw A's data (B is its actor), and a queued delivery batch naming B
     among others; neither shows A, A's pseudonym or the other members of the batch."""
     b, a = arranged["b"], arranged["a"]
     outsider = MEMBERS[5]
-    row = db_exec("INSERT INTO outbox (topic, member_id, payload) VALUES ('message-delivery', "
-                  "NULL, %s) RETURNING id", (json.dumps(
-                      {"message_id": "access-e2e-msg", "batch": 7, "member_ids": [outsider, b]}),))
+    row = db_exec(
+        "INSERT INTO outbox (topic, member_id, payload) VALUES ('message-delivery', "
+        "NULL, %s) RETURNING id",
+        (json.dumps({"message_id": "access-e2e-msg", "batch": 7, "member_ids": [outsider, b]}),),
+    )
     try:
         resp = api.get("/v1/privacy/access", token=token(b))
         assert resp.status == 200, resp.text
         sec = _sections(resp.json())
         [seen] = sec["audit_events_actor"]["items"]
         assert (seen["category"], seen["action"], seen["purpose"]) == (
-            "mentoring", "read", "privacy e2e")
+            "mentoring",
+            "read",
+            "privacy e2e",
+        )
         assert seen["meaning"]["category"]["nb"] and seen["meaning"]["action"]["en"] == "Read"
         assert sec["audit_events_actor"]["title"]["en"].startswith("Audit trail: data about")
         # (delivery batches of messages to all members name B too: this test's is the one)
-        [queued] = [i for i in sec["outbox_payload"]["items"]
-                    if i["message_id"] == "access-e2e-msg"]
+        [queued] = [
+            i for i in sec["outbox_payload"]["items"] if i["message_id"] == "access-e2e-msg"
+        ]
         assert queued["topic"] == "message-delivery" and queued["message_id"] == "access-e2e-msg"
         assert queued["published_at"] is None
         for hidden in (a, _pseudonym(stack, a), outsider, _pseudonym(stack, b)):
@@ -237,8 +328,10 @@ def test_access_shows_what_the_member_did_to_another_and_batches_naming_them(
 
 
 def test_another_members_data_never_appears(api, token, arranged, stack):
-    for me, other, mark, fcm in ((arranged["a"], arranged["b"], B_MARK, arranged["fcm_b"]),
-                                 (arranged["b"], arranged["a"], A_MARK, arranged["fcm_a"])):
+    for me, other, mark, fcm in (
+        (arranged["a"], arranged["b"], B_MARK, arranged["fcm_b"]),
+        (arranged["b"], arranged["a"], A_MARK, arranged["fcm_a"]),
+    ):
         tok = token(me)
         for path in ("/v1/privacy/access", "/v1/privacy/export", "/v1/privacy/export.html"):
             text = api.get(path, token=tok).text
@@ -260,19 +353,25 @@ def test_a_long_store_pages_on_with_its_cursor(api, token, arranged):
         first = api.get(f"/v1/privacy/access?limit=1&store={store}", token=tok).json()
         [sec] = first["sections"]
         assert sec["store"] == store and sec["total"] == total and sec["truncated"] is True
-        second = api.get(f"/v1/privacy/access?limit=1&store={store}&cursor={sec['next_cursor']}",
-                         token=tok).json()["sections"][0]
+        second = api.get(
+            f"/v1/privacy/access?limit=1&store={store}&cursor={sec['next_cursor']}", token=tok
+        ).json()["sections"][0]
         assert second["total"] == total and (second["next_cursor"] is None) == (total == 2)
         assert second["items"] and second["items"] != sec["items"]
     whole = _sections(api.get("/v1/privacy/access?limit=1", token=tok).json())
     assert whole["consent_events"]["next_cursor"] and whole["member_register"]["items"]
 
 
-@pytest.mark.parametrize("query, field", [("store=consent_events&cursor=bm9wZQ", "cursor"),
-                                          ("cursor=abc", "store"),
-                                          ("store=nope", "store"),
-                                          ("store=message-delivery", "store"),
-                                          ("limit=0", "limit")])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("store=consent_events&cursor=bm9wZQ", "cursor"),
+        ("cursor=abc", "store"),
+        ("store=nope", "store"),
+        ("store=message-delivery", "store"),
+        ("limit=0", "limit"),
+    ],
+)
 def test_bad_paging_is_422_naming_the_field(api, token, arranged, query, field):
     resp = api.get(f"/v1/privacy/access?{query}", token=token(arranged["a"]))
     assert resp.status == 422
@@ -304,26 +403,35 @@ def test_export_holds_only_what_the_member_provided(api, token, arranged):
     assert "total_annual_pay" not in sec["salary_answers"]["items"][0]  # derived: not given
     assert sec["mentor_engagements"]["items"][0]["presentation"] == f"{A_MARK} {EVIL}"
     assert sec["member_preferences"]["items"][0]["interests"] == ["leadership", "labour_law"]
-    assert {c["purpose"] for c in sec["consent_events"]["items"]} == {"personalisation",
-                                                                     "newsletter"}
+    assert {c["purpose"] for c in sec["consent_events"]["items"]} == {
+        "personalisation",
+        "newsletter",
+    }
     text = resp.text
     for never in ("inbox_items", "devices", "audit_events", "Nyhet 0", "mentor_proposals"):
         assert never not in text
 
 
-@pytest.mark.parametrize("lang, heading, filename", [
-    ("nb", "Dine opplysninger fra Lederappen", "lederappen-eksport-"),
-    ("en", "Your data from Lederappen", "lederappen-export-")])
-def test_export_page_is_readable_html_with_everything_escaped(api, token, arranged, lang,
-                                                              heading, filename):
-    resp = api.get("/v1/privacy/export.html", token=token(arranged["a"]),
-                   headers={"Accept-Language": lang})
+@pytest.mark.parametrize(
+    "lang, heading, filename",
+    [
+        ("nb", "Dine opplysninger fra Lederappen", "lederappen-eksport-"),
+        ("en", "Your data from Lederappen", "lederappen-export-"),
+    ],
+)
+def test_export_page_is_readable_html_with_everything_escaped(
+    api, token, arranged, lang, heading, filename
+):
+    resp = api.get(
+        "/v1/privacy/export.html", token=token(arranged["a"]), headers={"Accept-Language": lang}
+    )
     assert resp.status == 200
     assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
     assert resp.headers["Cache-Control"] == "no-store"
     disposition = resp.headers["Content-Disposition"]
     assert disposition.startswith(f'attachment; filename="{filename}') and disposition.endswith(
-        '.html"')
+        '.html"'
+    )
     assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
     page = resp.text
     assert page.startswith("<!DOCTYPE html>") and f'<html lang="{lang}">' in page
@@ -333,8 +441,9 @@ def test_export_page_is_readable_html_with_everything_escaped(api, token, arrang
     assert datamap.by_name("salary_answers").title[lang] in page and "61500" in page
 
 
-@pytest.mark.parametrize("path", ["/v1/privacy/access", "/v1/privacy/export",
-                                  "/v1/privacy/export.html"])
+@pytest.mark.parametrize(
+    "path", ["/v1/privacy/access", "/v1/privacy/export", "/v1/privacy/export.html"]
+)
 def test_without_a_member_token_there_is_nothing(api, token, path):
     resp = api.get(path)
     assert resp.status == 401
@@ -347,11 +456,14 @@ def test_the_processing_record_is_public_and_lists_every_store(api):
     assert resp.status == 200
     rec = resp.json()
     assert [a["store"] for a in rec["activities"]] == ["member_register"] + [
-        s.name for s in datamap.STORES]
+        s.name for s in datamap.STORES
+    ]
     assert rec["data_protection_officer"]["email"] == "personvern@lederne.no"
     assert not any(m in resp.text for m in MEMBERS)
-    for lang, title in (("nb", "Protokoll over behandlingsaktiviteter"),
-                        ("en", "Record of processing activities")):
+    for lang, title in (
+        ("nb", "Protokoll over behandlingsaktiviteter"),
+        ("en", "Record of processing activities"),
+    ):
         md = api.get("/v1/privacy/processing-record.md", headers={"Accept-Language": lang})
         assert md.status == 200 and md.headers["Content-Type"] == "text/markdown; charset=utf-8"
         assert md.text.startswith(f"# {title}")

@@ -25,8 +25,10 @@ def test_demo_member_reads_their_profile_live_from_the_register(api, token):
 def test_a_member_only_ever_gets_their_own_profile(api, token):
     other = demo_data.generate_members(300)[5]["member_id"]
     assert api.get("/v1/profile", token=token(other)).json()["member_id"] == other
-    assert api.get("/v1/profile", token=token(demo_data.DEMO_MEMBER_ID)).json()["member_id"] == \
-        demo_data.DEMO_MEMBER_ID
+    assert (
+        api.get("/v1/profile", token=token(demo_data.DEMO_MEMBER_ID)).json()["member_id"]
+        == demo_data.DEMO_MEMBER_ID
+    )
 
 
 def test_ended_member_sees_ended_membership(api, token):
@@ -42,8 +44,10 @@ def test_profile_is_in_english_or_norwegian_by_accept_language(api):
     assert en.json()["title"] == "Authentication required"
 
 
-@pytest.mark.parametrize("kind", ["expired", "wrong_audience", "wrong_issuer", "unsigned",
-                                  "other_key", "hs256_with_public_key"])
+@pytest.mark.parametrize(
+    "kind",
+    ["expired", "wrong_audience", "wrong_issuer", "unsigned", "other_key", "hs256_with_public_key"],
+)
 def test_bad_tokens_are_refused_with_401_problem(api, issuer_minter, kind):
     resp = api.get("/v1/profile", token=getattr(issuer_minter, kind)(demo_data.DEMO_MEMBER_ID))
     assert resp.status == 401
@@ -107,8 +111,14 @@ def test_no_profile_field_reaches_the_logs(api, token, stack):
     member = demo_data.generate_members(300)[0]
     api.get("/v1/profile", token=token(member["member_id"]))
     logs = stack.read_logs()
-    for value in (member["member_id"], member["email"], member["phone"], member["national_id"],
-                  member["family_name"], member["address"]["street"]):
+    for value in (
+        member["member_id"],
+        member["email"],
+        member["phone"],
+        member["national_id"],
+        member["family_name"],
+        member["address"]["street"],
+    ):
         assert value not in logs, "a profile value reached a log file"
 
 

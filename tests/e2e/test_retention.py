@@ -10,13 +10,13 @@ test uses, and removed again afterwards."""
 import base64
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from infra.local import fire
 from lederappen.core import log
 from lederappen.devices.service import device_id
+
+from infra.local import fire
 from tests.support.firestore import emulator_client
 
 pytestmark = pytest.mark.stack
@@ -51,143 +51,250 @@ def fs(stack):
 
 @pytest.fixture(scope="module")
 def arranged(stack, db_exec, fs):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     log.configure(base64.b64decode(stack.env["PSEUDONYM_KEY"]))
     ids = {}
     db_exec("INSERT INTO processing_restrictions (member_id) VALUES (%s)", (HELD,))
 
     # Salary: a round closed six years ago goes as a whole; one closed a month ago stays.
     for year, closes in ((OLD_YEAR, now - 6 * 366 * DAY), (FRESH_YEAR, now - 30 * DAY)):
-        db_exec("INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, "
-                "questions) VALUES (%s, 'Test', 'Test', %s, %s, %s)",
-                (year, closes - 60 * DAY, closes, ["people_managed"]))
-    for year, member, created in ((OLD_YEAR, M[0], now - 6 * 366 * DAY - 10 * DAY),
-                                  (OLD_YEAR, HELD, now - 6 * 366 * DAY - 10 * DAY),
-                                  (FRESH_YEAR, M[0], now - 40 * DAY)):
-        db_exec("INSERT INTO salary_answers (year, member_id, base_monthly, position_level, "
-                "sector, nace, county, created_at, updated_at) VALUES "
-                "(%s, %s, 60000, 'middle', 'private', 'C', '03', %s, %s)",
-                (year, member, created, created))
+        db_exec(
+            "INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, "
+            "questions) VALUES (%s, 'Test', 'Test', %s, %s, %s)",
+            (year, closes - 60 * DAY, closes, ["people_managed"]),
+        )
+    for year, member, created in (
+        (OLD_YEAR, M[0], now - 6 * 366 * DAY - 10 * DAY),
+        (OLD_YEAR, HELD, now - 6 * 366 * DAY - 10 * DAY),
+        (FRESH_YEAR, M[0], now - 40 * DAY),
+    ):
+        db_exec(
+            "INSERT INTO salary_answers (year, member_id, base_monthly, position_level, "
+            "sector, nace, county, created_at, updated_at) VALUES "
+            "(%s, %s, 60000, 'middle', 'private', 'C', '03', %s, %s)",
+            (year, member, created, created),
+        )
     # The old round's release (anonymous figures made from its answers).
-    db_exec("INSERT INTO salary_releases (year, release, released_at, method, kind, cell_counts) "
-            "VALUES (%s, 1, %s, 'test', 'first', '{}')", (OLD_YEAR, now - 6 * 366 * DAY))
-    db_exec("INSERT INTO salary_release_tables (year, release, dimensions, cells) "
-            "VALUES (%s, 1, '', '[]')", (OLD_YEAR,))
+    db_exec(
+        "INSERT INTO salary_releases (year, release, released_at, method, kind, cell_counts) "
+        "VALUES (%s, 1, %s, 'test', 'first', '{}')",
+        (OLD_YEAR, now - 6 * 366 * DAY),
+    )
+    db_exec(
+        "INSERT INTO salary_release_tables (year, release, dimensions, cells) "
+        "VALUES (%s, 1, '', '[]')",
+        (OLD_YEAR,),
+    )
 
     # Mentoring: closed proposals a year after closing, ended mentorships a year after the end
     # (their feedback with them), never an open proposal or an active mentorship.
-    ids["round"] = db_exec("INSERT INTO mentor_rounds (trigger, started_by, started_at) "
-                           "VALUES ('staff', %s, %s) RETURNING id", (TAG, now - 900 * DAY))[0][0]
+    ids["round"] = db_exec(
+        "INSERT INTO mentor_rounds (trigger, started_by, started_at) "
+        "VALUES ('staff', %s, %s) RETURNING id",
+        (TAG, now - 900 * DAY),
+    )[0][0]
     p_old, p_fresh, p_open, p_held = ids["proposals"] = _ids(4)
     for pid, mentee, status, created, closed in (
-            (p_old, M[0], "declined", now - 420 * DAY, now - 400 * DAY),
-            (p_fresh, M[2], "expired", now - 30 * DAY, now - 10 * DAY),
-            (p_open, M[3], "open", now - 400 * DAY, None),
-            (p_held, HELD, "declined", now - 420 * DAY, now - 400 * DAY)):
-        db_exec("INSERT INTO mentor_proposals (id, round_id, mentee_id, mentor_id, score, parts, "
-                "reasons, shared_topics, status, created_at, expires_at, closed_at) VALUES "
-                "(%s, %s, %s, %s, 0.5, '{\"topics\": 0.5}'::jsonb, %s, %s, %s, %s, %s, %s)",
-                (pid, ids["round"], mentee, M[1], ["topics"], ["leadership"], status, created,
-                 created + 14 * DAY, closed))
+        (p_old, M[0], "declined", now - 420 * DAY, now - 400 * DAY),
+        (p_fresh, M[2], "expired", now - 30 * DAY, now - 10 * DAY),
+        (p_open, M[3], "open", now - 400 * DAY, None),
+        (p_held, HELD, "declined", now - 420 * DAY, now - 400 * DAY),
+    ):
+        db_exec(
+            "INSERT INTO mentor_proposals (id, round_id, mentee_id, mentor_id, score, parts, "
+            "reasons, shared_topics, status, created_at, expires_at, closed_at) VALUES "
+            "(%s, %s, %s, %s, 0.5, '{\"topics\": 0.5}'::jsonb, %s, %s, %s, %s, %s, %s)",
+            (
+                pid,
+                ids["round"],
+                mentee,
+                M[1],
+                ["topics"],
+                ["leadership"],
+                status,
+                created,
+                created + 14 * DAY,
+                closed,
+            ),
+        )
     s_old, s_fresh, s_active = ids["mentorships"] = _ids(3)
-    for sid, mentee, started, ended in ((s_old, M[4], now - 800 * DAY, now - 400 * DAY),
-                                        (s_fresh, M[6], now - 500 * DAY, now - 10 * DAY),
-                                        (s_active, M[7], now - 900 * DAY, None)):
-        db_exec("INSERT INTO mentorships (id, mentee_id, mentor_id, started_at, ended_at, "
-                "ended_by) VALUES (%s, %s, %s, %s, %s, %s)",
-                (sid, mentee, M[5], started, ended, "mentee" if ended else None))
-    for sid, member, created in ((s_old, M[4], now - 700 * DAY),   # given during: swept
-                                 (s_old, M[5], now - 100 * DAY),   # given after the end
-                                 (s_fresh, M[6], now - 450 * DAY),
-                                 (s_active, M[7], now - 800 * DAY)):
-        db_exec("INSERT INTO mentorship_feedback (mentorship_id, member_id, rating, created_at) "
-                "VALUES (%s, %s, 4, %s)", (sid, member, created))
+    for sid, mentee, started, ended in (
+        (s_old, M[4], now - 800 * DAY, now - 400 * DAY),
+        (s_fresh, M[6], now - 500 * DAY, now - 10 * DAY),
+        (s_active, M[7], now - 900 * DAY, None),
+    ):
+        db_exec(
+            "INSERT INTO mentorships (id, mentee_id, mentor_id, started_at, ended_at, "
+            "ended_by) VALUES (%s, %s, %s, %s, %s, %s)",
+            (sid, mentee, M[5], started, ended, "mentee" if ended else None),
+        )
+    for sid, member, created in (
+        (s_old, M[4], now - 700 * DAY),  # given during: swept
+        (s_old, M[5], now - 100 * DAY),  # given after the end
+        (s_fresh, M[6], now - 450 * DAY),
+        (s_active, M[7], now - 800 * DAY),
+    ):
+        db_exec(
+            "INSERT INTO mentorship_feedback (mentorship_id, member_id, rating, created_at) "
+            "VALUES (%s, %s, 4, %s)",
+            (sid, member, created),
+        )
 
     # The audit trail: two years.
-    ids["pseudonyms"] = {"old": f"{TAG}-pseudo-old", "fresh": f"{TAG}-pseudo-fresh",
-                         "held": log.pseudonym(HELD)}
-    for key, at in (("old", now - 800 * DAY), ("fresh", now - 100 * DAY), ("held", now - 800 * DAY)):
-        db_exec("INSERT INTO audit_events (at, member_pseudonym, actor_kind, actor, category, "
-                "action, purpose) VALUES (%s, %s, 'job', %s, 'test', 'read', 'test')",
-                (at, ids["pseudonyms"][key], TAG))
+    ids["pseudonyms"] = {
+        "old": f"{TAG}-pseudo-old",
+        "fresh": f"{TAG}-pseudo-fresh",
+        "held": log.pseudonym(HELD),
+    }
+    for key, at in (
+        ("old", now - 800 * DAY),
+        ("fresh", now - 100 * DAY),
+        ("held", now - 800 * DAY),
+    ):
+        db_exec(
+            "INSERT INTO audit_events (at, member_pseudonym, actor_kind, actor, category, "
+            "action, purpose) VALUES (%s, %s, 'job', %s, 'test', 'read', 'test')",
+            (at, ids["pseudonyms"][key], TAG),
+        )
 
     # Technical stores: idempotency keys a day, published outbox rows a week, dead letters
     # 30 days, processed event ids 37 days, erasure tombstones 30 days, receipts five years.
-    for owner, key, created in ((M[0], "old", now - 2 * DAY), (M[0], "fresh", now - DAY / 24),
-                                (HELD, "held", now - 2 * DAY)):
-        db_exec("INSERT INTO idempotency_keys (owner, key, fingerprint, created_at) "
-                "VALUES (%s, %s, 'x', %s)", (owner, f"{TAG}-{key}", created))
+    for owner, key, created in (
+        (M[0], "old", now - 2 * DAY),
+        (M[0], "fresh", now - DAY / 24),
+        (HELD, "held", now - 2 * DAY),
+    ):
+        db_exec(
+            "INSERT INTO idempotency_keys (owner, key, fingerprint, created_at) "
+            "VALUES (%s, %s, 'x', %s)",
+            (owner, f"{TAG}-{key}", created),
+        )
     ids["outbox"] = {}
     for key, created, published, not_before in (
-            ("old", now - 20 * DAY, now - 8 * DAY, None),
-            ("fresh", now - 2 * DAY, now - DAY, None),
-            ("unpublished", now - 30 * DAY, None, now + 3650 * DAY)):
+        ("old", now - 20 * DAY, now - 8 * DAY, None),
+        ("fresh", now - 2 * DAY, now - DAY, None),
+        ("unpublished", now - 30 * DAY, None, now + 3650 * DAY),
+    ):
         ids["outbox"][key] = db_exec(
             "INSERT INTO outbox (topic, member_id, payload, created_at, published_at, not_before) "
             "VALUES (%s, %s, '{}'::jsonb, %s, %s, %s) RETURNING id",
-            (TAG, M[0], created, published, not_before))[0][0]
-    for key, members, received in (("old", [M[0]], now - 31 * DAY),
-                                   ("fresh", [M[0]], now - DAY),
-                                   ("held", [M[0], HELD], now - 31 * DAY)):
-        db_exec("INSERT INTO dead_letters (subscription, message_id, reason, payload, member_ids, "
-                "received_at) VALUES (%s, %s, 'test', %s, %s, %s)",
-                (f"{TAG}-inspect", f"{TAG}-{key}", b"{}", members, received))
+            (TAG, M[0], created, published, not_before),
+        )[0][0]
+    for key, members, received in (
+        ("old", [M[0]], now - 31 * DAY),
+        ("fresh", [M[0]], now - DAY),
+        ("held", [M[0], HELD], now - 31 * DAY),
+    ):
+        db_exec(
+            "INSERT INTO dead_letters (subscription, message_id, reason, payload, member_ids, "
+            "received_at) VALUES (%s, %s, 'test', %s, %s, %s)",
+            (f"{TAG}-inspect", f"{TAG}-{key}", b"{}", members, received),
+        )
     for key, at in (("old", now - 40 * DAY), ("fresh", now - DAY)):
-        db_exec("INSERT INTO processed_events (consumer, event_key, processed_at) "
-                "VALUES (%s, %s, %s)", (TAG, key, at))
+        db_exec(
+            "INSERT INTO processed_events (consumer, event_key, processed_at) VALUES (%s, %s, %s)",
+            (TAG, key, at),
+        )
     for key, at in (("old", now - 31 * DAY), ("fresh", now - DAY)):
-        db_exec("INSERT INTO erasure_tombstones (member_pseudonym, erased_at) VALUES (%s, %s)",
-                (f"{TAG}-tomb-{key}", at))
+        db_exec(
+            "INSERT INTO erasure_tombstones (member_pseudonym, erased_at) VALUES (%s, %s)",
+            (f"{TAG}-tomb-{key}", at),
+        )
     r_old, r_fresh, r_member = ids["requests"] = _ids(3)
-    for rid, member, kind, finished in ((r_old, None, "erasure", now - 6 * 366 * DAY),
-                                        (r_fresh, None, "erasure", now - 100 * DAY),
-                                        (r_member, M[0], "restriction", now - 6 * 366 * DAY)):
-        db_exec("INSERT INTO privacy_requests (id, member_id, kind, origin, status, received_at, "
-                "finished_at) VALUES (%s, %s, %s, 'member', 'done', %s, %s)",
-                (rid, member, kind, finished - DAY, finished))
+    for rid, member, kind, finished in (
+        (r_old, None, "erasure", now - 6 * 366 * DAY),
+        (r_fresh, None, "erasure", now - 100 * DAY),
+        (r_member, M[0], "restriction", now - 6 * 366 * DAY),
+    ):
+        db_exec(
+            "INSERT INTO privacy_requests (id, member_id, kind, origin, status, received_at, "
+            "finished_at) VALUES (%s, %s, %s, 'member', 'done', %s, %s)",
+            (rid, member, kind, finished - DAY, finished),
+        )
 
     # Messages a year after sending; who they reached 90 days, pushes 30 days.
     m_old, m_fresh, m_all, m_held = ids["messages"] = _ids(4)
-    for mid, member, send_at in ((m_old, M[0], now - 400 * DAY), (m_fresh, M[0], now - 10 * DAY),
-                                 (m_all, None, now - 400 * DAY), (m_held, HELD, now - 400 * DAY)):
-        db_exec("INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, "
-                "audience_kind, member_id, send_at, status, origin, created_by, created_at) "
-                "VALUES (%s, 'news', 't', 't', 'b', 'b', %s, %s, %s, 'sent', 'system', %s, %s)",
-                (mid, "member" if member else "all", member, send_at, TAG, send_at))
-    for mid, member, at in ((m_old, M[0], now - 400 * DAY), (m_fresh, M[0], now - 100 * DAY),
-                            (m_fresh, M[1], now - 10 * DAY)):
-        db_exec("INSERT INTO message_recipients (message_id, member_id, outcome, processed_at) "
-                "VALUES (%s, %s, 'delivered', %s)", (mid, member, at))
-    for mid, device, at in ((m_old, "c", now - 400 * DAY), (m_fresh, "a", now - 40 * DAY),
-                            (m_fresh, "b", now - 5 * DAY)):
-        db_exec("INSERT INTO push_deliveries (message_id, device_id, member_id, state, "
-                "updated_at) VALUES (%s, %s, %s, 'sent', %s)", (mid, f"{TAG}-{device}", M[0], at))
+    for mid, member, send_at in (
+        (m_old, M[0], now - 400 * DAY),
+        (m_fresh, M[0], now - 10 * DAY),
+        (m_all, None, now - 400 * DAY),
+        (m_held, HELD, now - 400 * DAY),
+    ):
+        db_exec(
+            "INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, "
+            "audience_kind, member_id, send_at, status, origin, created_by, created_at) "
+            "VALUES (%s, 'news', 't', 't', 'b', 'b', %s, %s, %s, 'sent', 'system', %s, %s)",
+            (mid, "member" if member else "all", member, send_at, TAG, send_at),
+        )
+    for mid, member, at in (
+        (m_old, M[0], now - 400 * DAY),
+        (m_fresh, M[0], now - 100 * DAY),
+        (m_fresh, M[1], now - 10 * DAY),
+    ):
+        db_exec(
+            "INSERT INTO message_recipients (message_id, member_id, outcome, processed_at) "
+            "VALUES (%s, %s, 'delivered', %s)",
+            (mid, member, at),
+        )
+    for mid, device, at in (
+        (m_old, "c", now - 400 * DAY),
+        (m_fresh, "a", now - 40 * DAY),
+        (m_fresh, "b", now - 5 * DAY),
+    ):
+        db_exec(
+            "INSERT INTO push_deliveries (message_id, device_id, member_id, state, "
+            "updated_at) VALUES (%s, %s, %s, 'sent', %s)",
+            (mid, f"{TAG}-{device}", M[0], at),
+        )
 
     # Firestore: inbox items a year; registrations 270 days unseen, with the index in step.
     inbox = fs.collection("inbox_items")
-    for key, member, created in (("old", M[0], now - 400 * DAY), ("fresh", M[0], now - 10 * DAY),
-                                 ("held", HELD, now - 400 * DAY)):
-        inbox.document(f"{TAG}-{key}").set({"member_id": member, "message_id": TAG,
-                                            "category": "news", "created_at": created,
-                                            "read_at": None, "expires_at": created + 365 * DAY})
-    regs = {"stale0": (M[0], now - 300 * DAY), "live0": (M[0], now - DAY),
-            "stale1": (M[1], now - 300 * DAY), "live2": (M[2], now - DAY),
-            "held": (HELD, now - 300 * DAY)}
+    for key, member, created in (
+        ("old", M[0], now - 400 * DAY),
+        ("fresh", M[0], now - 10 * DAY),
+        ("held", HELD, now - 400 * DAY),
+    ):
+        inbox.document(f"{TAG}-{key}").set(
+            {
+                "member_id": member,
+                "message_id": TAG,
+                "category": "news",
+                "created_at": created,
+                "read_at": None,
+                "expires_at": created + 365 * DAY,
+            }
+        )
+    regs = {
+        "stale0": (M[0], now - 300 * DAY),
+        "live0": (M[0], now - DAY),
+        "stale1": (M[1], now - 300 * DAY),
+        "live2": (M[2], now - DAY),
+        "held": (HELD, now - 300 * DAY),
+    }
     for name, (member, seen) in regs.items():
-        fs.collection("devices").document(dev(name)).set({
-            "member_id": member, "fcm_token": f"{TAG}-token-{name}", "platform": "ios",
-            "app_version": "1.0", "locale": "nb", "created_at": seen, "last_seen_at": seen,
-            "expires_at": seen + 270 * DAY})
+        fs.collection("devices").document(dev(name)).set(
+            {
+                "member_id": member,
+                "fcm_token": f"{TAG}-token-{name}",
+                "platform": "ios",
+                "app_version": "1.0",
+                "locale": "nb",
+                "created_at": seen,
+                "last_seen_at": seen,
+                "expires_at": seen + 270 * DAY,
+            }
+        )
     entry = {"fcm_token": "t", "platform": "ios", "locale": "nb"}
     index = fs.collection("device_index")
-    index.document(M[0]).set({"devices": {dev("stale0"): entry, dev("live0"): entry},
-                              "expires_at": now + 269 * DAY})
+    index.document(M[0]).set(
+        {"devices": {dev("stale0"): entry, dev("live0"): entry}, "expires_at": now + 269 * DAY}
+    )
     index.document(M[1]).set({"devices": {dev("stale1"): entry}, "expires_at": now - 30 * DAY})
     # Registration deleted by Firestore TTL, which leaves the index entry behind.
-    index.document(M[2]).set({"devices": {dev("live2"): entry, dev("ttl-deleted"): entry},
-                              "expires_at": now + 269 * DAY})
-    index.document(M[3]).set({"devices": {dev("ttl-deleted-3"): entry},
-                              "expires_at": now - DAY})
+    index.document(M[2]).set(
+        {"devices": {dev("live2"): entry, dev("ttl-deleted"): entry}, "expires_at": now + 269 * DAY}
+    )
+    index.document(M[3]).set({"devices": {dev("ttl-deleted-3"): entry}, "expires_at": now - DAY})
     index.document(HELD).set({"devices": {dev("held"): entry}, "expires_at": now - 30 * DAY})
 
     yield ids
@@ -195,23 +302,28 @@ def arranged(stack, db_exec, fs):
     for mid in ids["messages"]:
         db_exec("DELETE FROM messages WHERE id = %s", (mid,))
     for sql, params in (
-            ("DELETE FROM salary_answers WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
-            ("DELETE FROM salary_release_tables WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
-            ("DELETE FROM salary_releases WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
-            ("DELETE FROM salary_rounds WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
-            ("DELETE FROM mentor_proposals WHERE round_id = %s", (ids["round"],)),
-            ("DELETE FROM mentor_rounds WHERE id = %s", (ids["round"],)),
-            ("DELETE FROM mentorships WHERE id = ANY(%s::uuid[])",
-             ([str(i) for i in ids["mentorships"]],)),
-            ("DELETE FROM audit_events WHERE actor = %s", (TAG,)),
-            ("DELETE FROM idempotency_keys WHERE key LIKE %s", (TAG + "-%",)),
-            ("DELETE FROM outbox WHERE topic = %s", (TAG,)),
-            ("DELETE FROM dead_letters WHERE subscription = %s", (f"{TAG}-inspect",)),
-            ("DELETE FROM processed_events WHERE consumer = %s", (TAG,)),
-            ("DELETE FROM erasure_tombstones WHERE member_pseudonym LIKE %s", (TAG + "-%",)),
-            ("DELETE FROM privacy_requests WHERE id = ANY(%s::uuid[])",
-             ([str(i) for i in ids["requests"]],)),
-            ("DELETE FROM processing_restrictions WHERE member_id = %s", (HELD,))):
+        ("DELETE FROM salary_answers WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
+        ("DELETE FROM salary_release_tables WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
+        ("DELETE FROM salary_releases WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
+        ("DELETE FROM salary_rounds WHERE year = ANY(%s)", ([OLD_YEAR, FRESH_YEAR],)),
+        ("DELETE FROM mentor_proposals WHERE round_id = %s", (ids["round"],)),
+        ("DELETE FROM mentor_rounds WHERE id = %s", (ids["round"],)),
+        (
+            "DELETE FROM mentorships WHERE id = ANY(%s::uuid[])",
+            ([str(i) for i in ids["mentorships"]],),
+        ),
+        ("DELETE FROM audit_events WHERE actor = %s", (TAG,)),
+        ("DELETE FROM idempotency_keys WHERE key LIKE %s", (TAG + "-%",)),
+        ("DELETE FROM outbox WHERE topic = %s", (TAG,)),
+        ("DELETE FROM dead_letters WHERE subscription = %s", (f"{TAG}-inspect",)),
+        ("DELETE FROM processed_events WHERE consumer = %s", (TAG,)),
+        ("DELETE FROM erasure_tombstones WHERE member_pseudonym LIKE %s", (TAG + "-%",)),
+        (
+            "DELETE FROM privacy_requests WHERE id = ANY(%s::uuid[])",
+            ([str(i) for i in ids["requests"]],),
+        ),
+        ("DELETE FROM processing_restrictions WHERE member_id = %s", (HELD,)),
+    ):
         db_exec(sql, params)
     for key in ("old", "fresh", "held"):
         inbox.document(f"{TAG}-{key}").delete()
@@ -236,11 +348,25 @@ def test_the_job_reports_deletions_per_store_and_a_second_run_finds_nothing(runs
     (status, body), (status2, body2) = runs
     assert status == 200, body
     deleted = body["deleted"]
-    expected = {"salary_answers": 1, "mentor_proposals": 1, "mentorship_feedback": 1,
-                "mentorships": 1, "audit_events": 1, "idempotency_keys": 1, "outbox": 1,
-                "dead_letters": 1, "processed_events": 1, "erasure_tombstones": 1,
-                "privacy_requests": 1, "messages": 2, "message_recipients": 2,
-                "push_deliveries": 2, "inbox_items": 1, "devices": 2, "device_index": 2}
+    expected = {
+        "salary_answers": 1,
+        "mentor_proposals": 1,
+        "mentorship_feedback": 1,
+        "mentorships": 1,
+        "audit_events": 1,
+        "idempotency_keys": 1,
+        "outbox": 1,
+        "dead_letters": 1,
+        "processed_events": 1,
+        "erasure_tombstones": 1,
+        "privacy_requests": 1,
+        "messages": 2,
+        "message_recipients": 2,
+        "push_deliveries": 2,
+        "inbox_items": 1,
+        "devices": 2,
+        "device_index": 2,
+    }
     short = {k: (deleted.get(k), n) for k, n in expected.items() if (deleted.get(k) or 0) < n}
     assert not short, f"deleted fewer than arranged: {short}"
     assert body["total"] == sum(deleted.values()) and body["unfinished"] == []
@@ -334,12 +460,17 @@ def test_unused_devices_go_and_the_device_index_stays_in_step(runs, fs):
 
 
 def test_a_restricted_members_data_is_held_past_its_retention(runs, arranged, db_exec, fs):
-    assert _exists(db_exec, "SELECT 1 FROM salary_answers WHERE year = %s AND member_id = %s",
-                   (OLD_YEAR, HELD))
-    assert _exists(db_exec, "SELECT 1 FROM mentor_proposals WHERE id = %s",
-                   (arranged["proposals"][3],))
-    assert _exists(db_exec, "SELECT 1 FROM audit_events WHERE member_pseudonym = %s",
-                   (arranged["pseudonyms"]["held"],))
+    assert _exists(
+        db_exec, "SELECT 1 FROM salary_answers WHERE year = %s AND member_id = %s", (OLD_YEAR, HELD)
+    )
+    assert _exists(
+        db_exec, "SELECT 1 FROM mentor_proposals WHERE id = %s", (arranged["proposals"][3],)
+    )
+    assert _exists(
+        db_exec,
+        "SELECT 1 FROM audit_events WHERE member_pseudonym = %s",
+        (arranged["pseudonyms"]["held"],),
+    )
     assert _exists(db_exec, "SELECT 1 FROM idempotency_keys WHERE key = %s", (f"{TAG}-held",))
     assert _exists(db_exec, "SELECT 1 FROM dead_letters WHERE message_id = %s", (f"{TAG}-held",))
     assert _exists(db_exec, "SELECT 1 FROM messages WHERE id = %s", (arranged["messages"][3],))
@@ -350,8 +481,9 @@ def test_a_restricted_members_data_is_held_past_its_retention(runs, arranged, db
 
 def test_the_old_rounds_release_stays_when_its_answers_go(runs, db_exec):
     """A release is anonymous output, never republished: retention deletes the answers only."""
-    assert not _exists(db_exec, "SELECT 1 FROM salary_answers WHERE year = %s AND member_id = %s",
-                       (OLD_YEAR, M[0]))
+    assert not _exists(
+        db_exec, "SELECT 1 FROM salary_answers WHERE year = %s AND member_id = %s", (OLD_YEAR, M[0])
+    )
     assert _exists(db_exec, "SELECT 1 FROM salary_releases WHERE year = %s", (OLD_YEAR,))
 
 
@@ -359,6 +491,5 @@ def test_only_the_scheduler_may_run_the_job(stack):
     state = stack.state()
     request = fire.build_request(state, "retention", "not-a-token")
     assert fire.send(request)[0] == 401
-    no_token = fire.FireRequest(request.method, request.url, {"User-Agent": fire.USER_AGENT},
-                                None)
+    no_token = fire.FireRequest(request.method, request.url, {"User-Agent": fire.USER_AGENT}, None)
     assert fire.send(no_token)[0] == 401

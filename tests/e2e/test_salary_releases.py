@@ -7,7 +7,7 @@ An intruder holding every table of every release (tests/support/attacker.py) can
 hidden count nor prove a `too_few` group non-empty, for this round and for the demo data.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from lederappen.salary import vocabulary as v
@@ -18,8 +18,11 @@ from tests.support import attacker
 
 pytestmark = pytest.mark.stack
 YEAR = 2001
-ACTIVE = [m["member_id"] for m in demo_data.generate_members(400)[200:260]
-          if m["membership"]["status"] == "active"]
+ACTIVE = [
+    m["member_id"]
+    for m in demo_data.generate_members(400)[200:260]
+    if m["membership"]["status"] == "active"
+]
 DELETER, ERASED, RESTRICTED, READER = ACTIVE[:4]
 STAFF = "lonnsanalytiker"
 OFFICER = "personvern"
@@ -29,17 +32,20 @@ BATCH = ("senior", "private", "B", "11")
 
 
 def _insert(db_exec, member, level, sector, nace, county, base):
-    db_exec("INSERT INTO salary_answers (year, member_id, base_monthly, position_level, sector, "
-            "nace, county) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (YEAR, member, base, level, sector, nace, county))
+    db_exec(
+        "INSERT INTO salary_answers (year, member_id, base_monthly, position_level, sector, "
+        "nace, county) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (YEAR, member, base, level, sector, nace, county),
+    )
 
 
 @pytest.fixture(scope="module")
 def round_(db_exec):
-    db_exec("INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, questions) "
-            "VALUES (%s, 'Test', 'Test', %s, %s, '{}')",
-            (YEAR, datetime(YEAR, 9, 1, tzinfo=timezone.utc),
-             datetime(YEAR, 11, 1, tzinfo=timezone.utc)))
+    db_exec(
+        "INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, questions) "
+        "VALUES (%s, 'Test', 'Test', %s, %s, '{}')",
+        (YEAR, datetime(YEAR, 9, 1, tzinfo=UTC), datetime(YEAR, 11, 1, tzinfo=UTC)),
+    )
     for i in range(60):
         _insert(db_exec, f"93{i:04d}", "middle", "private", "C", "03", 48_000 + 431 * i)
     for i in range(30):
@@ -61,8 +67,9 @@ def round_(db_exec):
 def every_table(api, token, year) -> dict[str, dict]:
     out = {}
     for dims in v.TABLES:
-        resp = api.get(f"/v1/salary/statistics?year={year}&dimensions={','.join(dims)}",
-                       token=token(READER))
+        resp = api.get(
+            f"/v1/salary/statistics?year={year}&dimensions={','.join(dims)}", token=token(READER)
+        )
         assert resp.status == 200, resp.text
         out[v.table_key(dims)] = resp.json()
     return out
@@ -73,18 +80,26 @@ def _cells(tables: dict[str, dict]) -> dict[str, list[dict]]:
 
 
 def _privacy_request(api, token, member, kind):
-    resp = api.post("/v1/privacy/requests", token=token(member),
-                    json_body={"kind": kind, "reason": "Test av lønnsstatistikken."})
+    resp = api.post(
+        "/v1/privacy/requests",
+        token=token(member),
+        json_body={"kind": kind, "reason": "Test av lønnsstatistikken."},
+    )
     assert resp.status in (200, 201), resp.text
     rid = resp.json()["id"]
-    assert api.post(f"/v1/admin/privacy-requests/{rid}/approve",
-                    token=token(OFFICER)).status == 200
-    eventually(lambda: api.get(f"/v1/admin/privacy-requests/{rid}", token=token(OFFICER))
-               .json()["status"] == "done", timeout=90)
+    assert api.post(f"/v1/admin/privacy-requests/{rid}/approve", token=token(OFFICER)).status == 200
+    eventually(
+        lambda: (
+            api.get(f"/v1/admin/privacy-requests/{rid}", token=token(OFFICER)).json()["status"]
+            == "done"
+        ),
+        timeout=90,
+    )
 
 
 def test_a_release_never_changes_when_answers_leave_and_corrections_are_audited(
-        api, token, db_exec, round_):
+    api, token, db_exec, round_
+):
     before = every_table(api, token, YEAR)  # the first reader publishes release 1
     assert {body["release"] for body in before.values()} == {1}
     assert attacker.attack(_cells(before)) == []
@@ -93,8 +108,10 @@ def test_a_release_never_changes_when_answers_leave_and_corrections_are_audited(
     assert api.delete(f"/v1/salary/rounds/{YEAR}/answer", token=token(DELETER)).status == 204
     _privacy_request(api, token, ERASED, "erasure")
     _privacy_request(api, token, RESTRICTED, "restriction")
-    assert db_exec("SELECT count(*) FROM salary_answers WHERE year = %s AND member_id IN "
-                   "(%s, %s)", (YEAR, DELETER, ERASED)) == [(0,)]
+    assert db_exec(
+        "SELECT count(*) FROM salary_answers WHERE year = %s AND member_id IN (%s, %s)",
+        (YEAR, DELETER, ERASED),
+    ) == [(0,)]
     assert every_table(api, token, YEAR) == before
 
     # a correction now would differ from release 1 by those three persons: refused
@@ -117,8 +134,10 @@ def test_a_release_never_changes_when_answers_leave_and_corrections_are_audited(
     assert again.status == 201 and again.json()["release"] == 2  # the same request, once
     after = every_table(api, token, YEAR)
     assert {body["release"] for body in after.values()} == {2}
-    assert db_exec("SELECT (cell_counts->>'')::int FROM salary_releases WHERE year = %s "
-                   "AND release = 2", (YEAR,)) == [(110,)]
+    assert db_exec(
+        "SELECT (cell_counts->>'')::int FROM salary_releases WHERE year = %s AND release = 2",
+        (YEAR,),
+    ) == [(110,)]
     assert attacker.attack(_cells(after)) == []
 
     # members read the latest; every release stays readable for the audit
@@ -136,17 +155,26 @@ def test_a_release_never_changes_when_answers_leave_and_corrections_are_audited(
 def test_a_correction_of_an_open_or_unpublished_round_is_refused(api, token, db_exec, round_):
     staff = token(STAFF)
     reason = {"reason": {"nb": "Ugyldige svar fjernet.", "en": "Invalid answers removed."}}
-    assert api.post("/v1/admin/salary-rounds/2099/releases", token=staff,
-                    json_body=reason).status == 404
-    short = api.post(f"/v1/admin/salary-rounds/{YEAR}/releases", token=staff,
-                     json_body={"reason": {"nb": "x", "en": "y"}})
+    assert (
+        api.post("/v1/admin/salary-rounds/2099/releases", token=staff, json_body=reason).status
+        == 404
+    )
+    short = api.post(
+        f"/v1/admin/salary-rounds/{YEAR}/releases",
+        token=staff,
+        json_body={"reason": {"nb": "x", "en": "y"}},
+    )
     assert short.status == 422
 
 
 def test_no_demo_round_release_can_be_solved_for(api, token, db_exec):
     """Every closed round of the demo data, every table as the API serves it."""
-    years = [y for (y,) in db_exec(
-        "SELECT year FROM salary_rounds WHERE closes_at <= now() AND year > 2010 ORDER BY year")]
+    years = [
+        y
+        for (y,) in db_exec(
+            "SELECT year FROM salary_rounds WHERE closes_at <= now() AND year > 2010 ORDER BY year"
+        )
+    ]
     assert years, "the test stack seeds demo rounds"
     for year in years:
         findings = attacker.attack(_cells(every_table(api, token, year)))

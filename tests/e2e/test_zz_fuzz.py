@@ -21,9 +21,17 @@ SEED = 20
 
 @pytest.mark.parametrize("auth,who", fuzz.IDENTITIES, ids=[a for a, _ in fuzz.IDENTITIES])
 def test_fuzzing_finds_no_server_error_and_no_conformance_failure(stack, auth, who):
-    outcome = fuzz.run_one(stack.urls["gateway"], stack.urls["lederne"], auth, who,
-                           examples=EXAMPLES, seed=SEED, workers=1)
+    outcome = fuzz.run_one(
+        stack.urls["gateway"],
+        stack.urls["lederne"],
+        auth,
+        who,
+        examples=EXAMPLES,
+        seed=SEED,
+        workers=1,
+    )
     assert outcome.operations > 0 and outcome.cases > 0, outcome.output[-3000:]
     assert outcome.returncode == 0, outcome.output[-15000:]
-    print(f"{auth}: {outcome.operations} operations, {outcome.cases} cases, "
-          f"{outcome.seconds:.1f} s")
+    print(
+        f"{auth}: {outcome.operations} operations, {outcome.cases} cases, {outcome.seconds:.1f} s"
+    )

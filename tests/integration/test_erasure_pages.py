@@ -5,8 +5,8 @@ Against the real emulator, with pages of two documents."""
 import uuid
 
 import pytest
-
 from lederappen.privacy import erasure
+
 from tests.support.firestore import emulator_client
 
 pytestmark = pytest.mark.stack

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import pg8000.dbapi
 import pytest
+from lederappen.core import manifest as manifest_mod
 
 from infra import grants
 from infra.local import postgres
 from infra.local.stack import PROJECT, function_db_role
-from lederappen.core import manifest as manifest_mod
 
 pytestmark = pytest.mark.stack
 
@@ -36,7 +36,8 @@ def tables(stack) -> dict[str, str]:
             "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' "
             "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
             "AND a.attgenerated = '' AND a.attidentity <> 'a' "
-            "WHERE c.relkind IN ('r', 'p') GROUP BY c.relname")
+            "WHERE c.relkind IN ('r', 'p') GROUP BY c.relname"
+        )
         return dict(cur.fetchall())
     finally:
         conn.close()
@@ -105,8 +106,10 @@ def test_a_function_role_cannot_change_the_schema_or_become_the_migrator(stack, 
         assert _try(cur, "CREATE TABLE public.stolen (x int)") == "42501"
         assert _try(cur, "ALTER TABLE public.salary_answers ADD COLUMN x int") == "42501"
         assert _try(cur, f"SET ROLE {postgres.APP_ROLE}") == "42501"
-        cur.execute("SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles "
-                    "WHERE rolname = current_user")
+        cur.execute(
+            "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles "
+            "WHERE rolname = current_user"
+        )
         assert cur.fetchone() == [False, False, False, False]
     finally:
         conn.close()
@@ -129,14 +132,19 @@ def test_the_schema_is_owned_by_the_migrator_and_no_function_role_owns_anything(
     conn = stack.cluster.connect()
     try:
         cur = conn.cursor()
-        cur.execute("SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_class c "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' "
-                    "WHERE c.relkind IN ('r', 'p', 'S', 'v', 'm', 'i')")
+        cur.execute(
+            "SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' "
+            "WHERE c.relkind IN ('r', 'p', 'S', 'v', 'm', 'i')"
+        )
         assert [r[0] for r in cur.fetchall()] == [postgres.APP_ROLE]
-        cur.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s ORDER BY 1",
-                    (grants.managed_user_pattern(PROJECT),))
-        assert [r[0] for r in cur.fetchall()] == sorted(function_db_role(f.name)
-                                                        for f in DB_FUNCTIONS)
+        cur.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE %s ORDER BY 1",
+            (grants.managed_user_pattern(PROJECT),),
+        )
+        assert [r[0] for r in cur.fetchall()] == sorted(
+            function_db_role(f.name) for f in DB_FUNCTIONS
+        )
         # Applying the plan again changes nothing: the stack applied exactly production's plan.
         conn.autocommit = True
         assert grants.apply(conn, PROJECT, MANIFEST.functions, dry_run=True).statements == ()
@@ -149,14 +157,19 @@ def test_every_function_process_signs_in_as_its_own_role(stack, api):
     conn = stack.cluster.connect(postgres.SUPERUSER, database=postgres.APP_DATABASE)
     try:
         cur = conn.cursor()
-        cur.execute("SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = %s "
-                    "AND backend_type = 'client backend'", (postgres.APP_DATABASE,))
+        cur.execute(
+            "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = %s "
+            "AND backend_type = 'client backend'",
+            (postgres.APP_DATABASE,),
+        )
         users = {r[0] for r in cur.fetchall()}
     finally:
         conn.close()
     assert function_db_role("meta") in users
     assert users <= {function_db_role(f.name) for f in DB_FUNCTIONS} | {
-        postgres.APP_ROLE, postgres.SUPERUSER}
+        postgres.APP_ROLE,
+        postgres.SUPERUSER,
+    }
     for fn in DB_FUNCTIONS:
         env = stack.function_env(fn.name)
         assert env["DB_USER"] == function_db_role(fn.name)

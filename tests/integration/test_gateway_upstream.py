@@ -73,8 +73,10 @@ def test_a_function_closing_a_reused_connection_costs_a_get_nothing_and_a_post_a
                     seen.append("dropped " + line.split()[0])
                     break
                 seen.append("answered " + line.split()[0])
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                             b"Content-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                    b"Content-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+                )
                 await writer.drain()
                 answered = True
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -86,8 +88,12 @@ def test_a_function_closing_a_reused_connection_costs_a_get_nothing_and_a_post_a
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         target = f"http://127.0.0.1:{port}"
-        client = await _gateway_client([gateway.GatewayRoute("GET", "/v1/x", target),
-                                        gateway.GatewayRoute("POST", "/v1/x", target)])
+        client = await _gateway_client(
+            [
+                gateway.GatewayRoute("GET", "/v1/x", target),
+                gateway.GatewayRoute("POST", "/v1/x", target),
+            ]
+        )
         try:
             first = await client.get("/v1/x")
             second = await client.get("/v1/x")  # reuses the connection: dropped, resent
@@ -111,7 +117,8 @@ def test_a_function_that_is_down_is_a_502_problem():
         probe.close()
         await probe.wait_closed()
         client = await _gateway_client(
-            [gateway.GatewayRoute("GET", "/v1/x", f"http://127.0.0.1:{port}")])
+            [gateway.GatewayRoute("GET", "/v1/x", f"http://127.0.0.1:{port}")]
+        )
         try:
             answer = await client.get("/v1/x")
             return answer.status, answer.headers["Content-Type"], await answer.json()

@@ -4,15 +4,15 @@ a transaction (a token moves, a member's oldest device gives way)."""
 
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from lederappen.core import datamap
 from lederappen.devices import service as devices
 from lederappen.inbox import service as inbox_service
 from lederappen.notifications import devices as sender
 from lederappen.notifications import inbox
+
 from tests.support.firestore import emulator_client
 
 pytestmark = pytest.mark.stack
@@ -30,9 +30,12 @@ def members(n: int) -> list[str]:
 
 
 def message(**overrides) -> dict:
-    msg = {"message_id": f"it-{uuid.uuid4().hex[:12]}", "category": "course_reminders",
-           "title": {"nb": "Kurset starter snart", "en": "Your course starts soon"},
-           "body": {"nb": "Se detaljer i appen.", "en": "See the details in the app."}}
+    msg = {
+        "message_id": f"it-{uuid.uuid4().hex[:12]}",
+        "category": "course_reminders",
+        "title": {"nb": "Kurset starter snart", "en": "Your course starts soon"},
+        "body": {"nb": "Se detaljer i appen.", "en": "See the details in the app."},
+    }
     msg.update(overrides)
     return msg
 
@@ -42,17 +45,28 @@ def token() -> str:
 
 
 def register(fs, member_id: str, installation_id: str | None = None, fcm_token: str | None = None):
-    return devices.register(fs, KEY, member_id,
-                            installation_id=installation_id or str(uuid.uuid4()),
-                            fcm_token=fcm_token or token(), platform="ios", app_version="1.0.0",
-                            locale="nb", now=datetime.now(timezone.utc))
+    return devices.register(
+        fs,
+        KEY,
+        member_id,
+        installation_id=installation_id or str(uuid.uuid4()),
+        fcm_token=fcm_token or token(),
+        platform="ios",
+        app_version="1.0.0",
+        locale="nb",
+        now=datetime.now(UTC),
+    )
 
 
 def items_of(fs, message_id: str) -> list[dict]:
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    return [s.to_dict() for s in fs.collection(inbox.COLLECTION)
-            .where(filter=FieldFilter("message_id", "==", message_id)).stream()]
+    return [
+        s.to_dict()
+        for s in fs.collection(inbox.COLLECTION)
+        .where(filter=FieldFilter("message_id", "==", message_id))
+        .stream()
+    ]
 
 
 # -- the inbox writer ---------------------------------------------------------------------------
@@ -99,8 +113,10 @@ def test_concurrent_deliveries_of_one_message_write_it_once(fs):
     who = members(60)
     msg = message()
     counts: list[int] = []
-    threads = [threading.Thread(target=lambda: counts.append(inbox.deliver_many(fs, who, msg)))
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: counts.append(inbox.deliver_many(fs, who, msg)))
+        for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -113,8 +129,11 @@ def test_an_invalid_message_is_refused_before_anything_is_written(fs):
     import msgspec
 
     [member] = members(1)
-    for bad in (message(category="spam"), message(title={"nb": "x" * 500, "en": "x"}),
-                message(deep_link="http://evil.example/phish")):
+    for bad in (
+        message(category="spam"),
+        message(title={"nb": "x" * 500, "en": "x"}),
+        message(deep_link="http://evil.example/phish"),
+    ):
         with pytest.raises(msgspec.ValidationError):
             inbox.deliver(fs, member, bad)
         with pytest.raises(msgspec.ValidationError):
@@ -158,8 +177,11 @@ def _by_query(fs, who):
 
     out = set()
     for m in who:
-        for snap in fs.collection(devices.COLLECTION).where(
-                filter=FieldFilter("member_id", "==", m)).stream():
+        for snap in (
+            fs.collection(devices.COLLECTION)
+            .where(filter=FieldFilter("member_id", "==", m))
+            .stream()
+        ):
             d = snap.to_dict()
             out.add((snap.id, d["member_id"], d["fcm_token"], d["platform"], d["locale"]))
     return out
@@ -173,20 +195,30 @@ def test_the_senders_index_follows_every_change_to_the_registrations(fs):
     shared = token()
 
     def same():
-        index = {(r.device_id, r.member_id, r.fcm_token, r.platform, r.locale)
-                 for r in sender.devices_of(fs, [a, b])}
+        index = {
+            (r.device_id, r.member_id, r.fcm_token, r.platform, r.locale)
+            for r in sender.devices_of(fs, [a, b])
+        }
         assert index == _by_query(fs, [a, b])
 
-    first, _ = register(fs, a, inst[0]); same()
-    register(fs, a, inst[0], token()); same()                     # token refresh
-    register(fs, b, inst[0]); same()                              # the phone changed hands
-    register(fs, a, inst[1], shared); same()
-    register(fs, b, inst[2], shared); same()                      # token taken over
+    first, _ = register(fs, a, inst[0])
+    same()
+    register(fs, a, inst[0], token())
+    same()  # token refresh
+    register(fs, b, inst[0])
+    same()  # the phone changed hands
+    register(fs, a, inst[1], shared)
+    same()
+    register(fs, b, inst[2], shared)
+    same()  # token taken over
     for _ in range(devices.MAX_DEVICES_PER_MEMBER + 1):
-        register(fs, a); same()                                   # evictions
-    assert devices.unregister(fs, b, first["id"]); same()
+        register(fs, a)
+        same()  # evictions
+    assert devices.unregister(fs, b, first["id"])
+    same()
     (r,) = [r for r in sender.devices_of(fs, [b])]
-    assert sender.remove_device(fs, r.device_id, r.fcm_token); same()
+    assert sender.remove_device(fs, r.device_id, r.fcm_token)
+    same()
     assert sender.devices_of(fs, [b]) == []
     assert not fs.collection(devices.INDEX_COLLECTION).document(b).get().exists
 
@@ -197,8 +229,9 @@ def test_the_senders_index_follows_every_change_to_the_registrations(fs):
 def test_a_new_device_beyond_the_limit_replaces_the_one_seen_least_recently(fs):
     [member] = members(1)
     first, _ = register(fs, member)
-    ids = [first["id"]] + [register(fs, member)[0]["id"]
-                           for _ in range(devices.MAX_DEVICES_PER_MEMBER - 1)]
+    ids = [first["id"]] + [
+        register(fs, member)[0]["id"] for _ in range(devices.MAX_DEVICES_PER_MEMBER - 1)
+    ]
     newest, outcome = register(fs, member)
     assert outcome["evicted"] == 1
     kept = {d["id"] for d in devices.list_for(fs, member)}
@@ -233,8 +266,16 @@ def test_the_installation_id_is_never_stored(fs):
     assert view["id"] == devices.device_id(KEY, installation) != installation
     stored = fs.collection(devices.COLLECTION).document(view["id"]).get().to_dict()
     assert installation not in str(stored)
-    assert set(stored) == {"member_id", "fcm_token", "platform", "app_version", "locale",
-                           "created_at", "last_seen_at", "expires_at"}
+    assert set(stored) == {
+        "member_id",
+        "fcm_token",
+        "platform",
+        "app_version",
+        "locale",
+        "created_at",
+        "last_seen_at",
+        "expires_at",
+    }
 
 
 def test_every_collection_written_here_is_in_the_data_map_with_its_member_key(fs):
@@ -255,18 +296,19 @@ def test_an_unreachable_firestore_is_a_503_within_the_bound_not_a_hang(monkeypat
     import time
 
     from google.cloud import firestore as google_firestore
-
     from lederappen.core import firestore
     from lederappen.core.problems import DependencyUnavailable
 
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:1")  # nothing listens there
     dead = firestore.bounded(google_firestore.Client(project="lederappen-local"), 1.0)
     [member] = members(1)
-    for work in (lambda: register(dead, member),
-                 lambda: inbox_service.page(dead, member, 5, None),
-                 lambda: inbox_service.mark_read(dead, member, inbox.item_id("x", member)),
-                 lambda: inbox.deliver_many(dead, [member], message()),
-                 lambda: sender.devices_of(dead, [member])):
+    for work in (
+        lambda: register(dead, member),
+        lambda: inbox_service.page(dead, member, 5, None),
+        lambda: inbox_service.mark_read(dead, member, inbox.item_id("x", member)),
+        lambda: inbox.deliver_many(dead, [member], message()),
+        lambda: sender.devices_of(dead, [member]),
+    ):
         started = time.monotonic()
         with pytest.raises(DependencyUnavailable), firestore.guard():
             work()

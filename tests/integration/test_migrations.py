@@ -49,8 +49,11 @@ def test_an_applied_migration_that_was_edited_is_refused(empty_db):
 
 def test_a_failing_migration_leaves_nothing_behind(empty_db):
     migrations = migrate.discover()
-    bad = migrate.Migration(migrations[-1].version + 1, "broken",
-                            "CREATE TABLE half_done (x int); SELECT * FROM no_such_table;")
+    bad = migrate.Migration(
+        migrations[-1].version + 1,
+        "broken",
+        "CREATE TABLE half_done (x int); SELECT * FROM no_such_table;",
+    )
     with pytest.raises(migrate.MigrationError, match="broken"):
         migrate.migrate(empty_db, migrations + [bad])
     assert "half_done" not in _tables(empty_db)

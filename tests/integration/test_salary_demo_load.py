@@ -57,8 +57,11 @@ def _fetch(conn, sql, params=()):
 
 def test_ensure_rounds_creates_a_missing_round_once_with_every_optional_question(conn):
     ((title_nb, title_en, opens, closes, questions),) = _fetch(
-        conn, "SELECT title_nb, title_en, opens_at, closes_at, questions FROM salary_rounds "
-              "WHERE year = %s", (YEAR,))
+        conn,
+        "SELECT title_nb, title_en, opens_at, closes_at, questions FROM salary_rounds "
+        "WHERE year = %s",
+        (YEAR,),
+    )
     assert (title_nb, title_en) == (f"Lønnsundersøkelsen {YEAR}", f"Salary survey {YEAR}")
     assert (opens, closes) == sd.round_window(YEAR, TODAY)
     assert questions == list(v.OPTIONAL_QUESTIONS)
@@ -74,8 +77,9 @@ def test_copy_loads_generated_answers_that_read_back_unchanged(conn, members):
     conn.commit()
 
     cols = ", ".join(sd.ANSWER_COLUMNS)
-    back = _fetch(conn, f"SELECT {cols} FROM salary_answers WHERE year = %s ORDER BY member_id",
-                  (YEAR,))
+    back = _fetch(
+        conn, f"SELECT {cols} FROM salary_answers WHERE year = %s ORDER BY member_id", (YEAR,)
+    )
 
     def normal(row):
         return tuple(float(x) if isinstance(x, Decimal) else x for x in row)
@@ -87,15 +91,18 @@ def test_the_generated_bands_and_totals_agree_with_the_vocabulary(conn, members)
     rows = list(itertools.islice(sd.generate_answers(members, [YEAR], seed=4), N))
     sd.load(conn, rows)
     conn.commit()
-    got = _fetch(conn, "SELECT member_id, total_annual, experience, managed, working_time "
-                       "FROM salary_answers WHERE year = %s", (YEAR,))
+    got = _fetch(
+        conn,
+        "SELECT member_id, total_annual, experience, managed, working_time "
+        "FROM salary_answers WHERE year = %s",
+        (YEAR,),
+    )
     by_id = {r[1]: dict(zip(sd.ANSWER_COLUMNS, r)) for r in rows}
     assert len(got) == len(by_id) == N
     seen = {"experience": set(), "managed": set(), "working_time": set()}
     for member_id, total, experience, managed, working_time in got:
         a = by_id[member_id]
-        assert total == a["base_monthly"] * 12 + (a["bonus_annual"] or 0) + (
-            a["other_annual"] or 0)
+        assert total == a["base_monthly"] * 12 + (a["bonus_annual"] or 0) + (a["other_annual"] or 0)
         assert experience == v.experience_band(a["experience_years"])
         assert managed == v.managed_band(a["people_managed"])
         assert working_time == v.working_time(a["weekly_hours"])
@@ -137,11 +144,16 @@ def test_seed_demo_creates_five_rounds_with_answers_once(fresh_db):
     assert [r[1] <= now < r[2] for r in rounds] == [False] * 4 + [True]
     counts = dict(_fetch(fresh_db, "SELECT year, count(*) FROM salary_answers GROUP BY year"))
     assert counts == result["by_year"]
-    open_ids = {r[0] for r in _fetch(
-        fresh_db, "SELECT member_id FROM salary_answers WHERE year = %s", (TODAY.year,))}
+    open_ids = {
+        r[0]
+        for r in _fetch(
+            fresh_db, "SELECT member_id FROM salary_answers WHERE year = %s", (TODAY.year,)
+        )
+    }
     assert demo_data.DEMO_MEMBER_ID not in open_ids
     assert not open_ids & {m["member_id"] for m in members[100:200]}
 
     assert sd.seed_demo(fresh_db, members, TODAY) == {"rounds": 0, "answers": 0, "by_year": {}}
-    assert dict(_fetch(fresh_db, "SELECT year, count(*) FROM salary_answers GROUP BY year")) \
-        == counts
+    assert (
+        dict(_fetch(fresh_db, "SELECT year, count(*) FROM salary_answers GROUP BY year")) == counts
+    )

@@ -3,12 +3,14 @@ restricted members, and what is stored obeys the disclosure rules and gives an i
 solves the integer programme over every table nothing (property-based, through the real
 SQL)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lederappen.salary import disclosure, statistics
+from lederappen.salary import vocabulary as v
 
-from lederappen.salary import disclosure, statistics, vocabulary as v
 from tests.support import attacker, sdc
 
 pytestmark = pytest.mark.stack
@@ -24,9 +26,11 @@ _HOURS = {"full_time": 37.5, "part_time": 20.0}
 def conn(stack, pseudonyms):  # a computation audits (S2)
     c = stack.cluster.connect()
     cur = c.cursor()
-    cur.execute("INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, questions) "
-                "VALUES (%s, 'T', 'T', '2008-09-01Z', '2008-11-01Z', %s)",
-                (YEAR, list(v.OPTIONAL_QUESTIONS)))
+    cur.execute(
+        "INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, questions) "
+        "VALUES (%s, 'T', 'T', '2008-09-01Z', '2008-11-01Z', %s)",
+        (YEAR, list(v.OPTIONAL_QUESTIONS)),
+    )
     c.commit()
     yield c
     c.rollback()
@@ -48,16 +52,33 @@ def _load(cur, people):
             "INSERT INTO salary_answers (year, member_id, base_monthly, bonus_annual, position_level, "
             "people_managed, sector, nace, county, experience_years, age_band, gender, weekly_hours) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (YEAR, f"sdc-{i}", p["base"], p["total"] - 12 * p["base"], p["position_level"],
-             _MANAGED.get(p["people_managed"]), p["sector"], p["nace"], p["county"],
-             _EXPERIENCE.get(p["experience"]), p["age_band"], p["gender"],
-             _HOURS.get(p["working_time"])))
+            (
+                YEAR,
+                f"sdc-{i}",
+                p["base"],
+                p["total"] - 12 * p["base"],
+                p["position_level"],
+                _MANAGED.get(p["people_managed"]),
+                p["sector"],
+                p["nace"],
+                p["county"],
+                _EXPERIENCE.get(p["experience"]),
+                p["age_band"],
+                p["gender"],
+                _HOURS.get(p["working_time"]),
+            ),
+        )
         if p.get("restricted"):
-            cur.execute("INSERT INTO processing_restrictions (member_id) VALUES (%s)", (f"sdc-{i}",))
+            cur.execute(
+                "INSERT INTO processing_restrictions (member_id) VALUES (%s)", (f"sdc-{i}",)
+            )
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(sdc.paid_populations(), st.randoms(use_true_random=False))
 def test_stored_statistics_match_the_reference_and_obey_the_rules(conn, people, rnd):
     for p in people:
@@ -65,7 +86,7 @@ def test_stored_statistics_match_the_reference_and_obey_the_rules(conn, people, 
     cur = conn.cursor()
     try:
         _load(cur, people)
-        release = statistics.publish(cur, YEAR, datetime.now(timezone.utc))
+        release = statistics.publish(cur, YEAR, datetime.now(UTC))
         counted = [p for p in people if not p["restricted"]]
         expected = disclosure.protect(sdc.reference_aggregates(counted))
         counts = sdc.count_groups(counted)

@@ -24,15 +24,24 @@ from pathlib import Path
 import jwt
 import pg8000.dbapi
 import pytest
+from lederappen.core import config
+from lederappen.core import manifest as manifest_mod
 
 from infra import grants, migrate
 from infra.local import emulators, fire, gateway
 from infra.local.demo_data import DEMO_MEMBER_ID
-from infra.local.stack import (PortInUse, Stack, StackError, fn_component, free_ports,
-                               http_status, port_is_free, read_state, tcp_accepts,
-                               terminate_groups)
-from lederappen.core import config
-from lederappen.core import manifest as manifest_mod
+from infra.local.stack import (
+    PortInUse,
+    Stack,
+    StackError,
+    fn_component,
+    free_ports,
+    http_status,
+    port_is_free,
+    read_state,
+    tcp_accepts,
+    terminate_groups,
+)
 
 pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,9 +87,15 @@ def _wait_for(predicate, timeout: float, interval: float = 0.05):
 
 def _pubsub_function(name="test-orders", max_attempts=5) -> manifest_mod.Function:
     return manifest_mod.Function(
-        name=name, entry_point=name.replace("-", "_"), kind="pubsub", description="test",
-        uses=("pubsub",), topic=f"{name}-topic", dead_letter_topic=f"{name}-dead-letter",
-        max_delivery_attempts=max_attempts, ack_deadline_seconds=10,
+        name=name,
+        entry_point=name.replace("-", "_"),
+        kind="pubsub",
+        description="test",
+        uses=("pubsub",),
+        topic=f"{name}-topic",
+        dead_letter_topic=f"{name}-dead-letter",
+        max_delivery_attempts=max_attempts,
+        ack_deadline_seconds=10,
     )
 
 
@@ -108,7 +123,8 @@ def stack(module_stack):
 
 def test_stack_starts_every_component_on_its_own_free_port_and_records_it(stack):
     names = ["postgres", "pubsub", "firestore", "lederne", "fcm", "gateway"] + [
-        fn_component(f.name) for f in manifest_mod.load().functions]
+        fn_component(f.name) for f in manifest_mod.load().functions
+    ]
     assert sorted(stack.components) == sorted(names)
     ports = [c.port for c in stack.components.values()]
     assert len(set(ports)) == len(ports)
@@ -162,14 +178,27 @@ def test_a_busy_port_is_reported_clearly_and_nothing_is_started(tmp_path):
             Stack(state_dir, port_base=port).start()
         assert str(err.value) == (
             f"port {port} (gateway) is already in use — is another stack running? "
-            "Stop it or pass --port-base")
+            "Stop it or pass --port-base"
+        )
         assert _live_children() == before
         assert not state_dir.exists()
 
         cli = subprocess.run(
-            [PY, "-m", "infra.local.stack", "up", "--port-base", str(port),
-             "--state-dir", str(state_dir)],
-            cwd=ROOT, capture_output=True, text=True, timeout=30)
+            [
+                PY,
+                "-m",
+                "infra.local.stack",
+                "up",
+                "--port-base",
+                str(port),
+                "--state-dir",
+                str(state_dir),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert cli.returncode == 2
         assert cli.stderr.strip().splitlines() == [f"error: {err.value}"]
         assert not state_dir.exists()
@@ -195,34 +224,49 @@ def test_a_component_that_fails_to_start_stops_everything_and_shows_its_log(tmp_
 
 def test_postgres_accepts_the_app_role_and_migrations_are_applied(stack):
     env = stack.env
-    conn = pg8000.dbapi.connect(user=env["DB_USER"], password=env["DB_PASSWORD"],
-                                host=env["DB_HOST"], port=int(env["DB_PORT"]),
-                                database=env["DB_NAME"], timeout=5)
+    conn = pg8000.dbapi.connect(
+        user=env["DB_USER"],
+        password=env["DB_PASSWORD"],
+        host=env["DB_HOST"],
+        port=int(env["DB_PORT"]),
+        database=env["DB_NAME"],
+        timeout=5,
+    )
     try:
         cur = conn.cursor()
-        cur.execute("SELECT current_user, current_database(), "
-                    "(SELECT count(*) FROM schema_migrations)")
+        cur.execute(
+            "SELECT current_user, current_database(), (SELECT count(*) FROM schema_migrations)"
+        )
         user, database, applied = cur.fetchone()
     finally:
         conn.close()
     assert (user, database) == ("lederappen", "lederappen")
     assert applied == len(migrate.discover()) > 0
     with pytest.raises(pg8000.dbapi.DatabaseError):  # scram: a wrong password is refused
-        pg8000.dbapi.connect(user="lederappen", password="wrong", host=env["DB_HOST"],
-                             port=int(env["DB_PORT"]), database="lederappen", timeout=5)
+        pg8000.dbapi.connect(
+            user="lederappen",
+            password="wrong",
+            host=env["DB_HOST"],
+            port=int(env["DB_PORT"]),
+            database="lederappen",
+            timeout=5,
+        )
 
 
 def test_postgres_runs_unprivileged_from_the_state_dir(stack):
     pid = stack.components["postgres"].proc.pid
-    uid = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-               if line.startswith("Uid:"))
+    uid = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("Uid:")
+    )
     assert uid != 0
     assert (stack.state_dir / "postgres" / "data" / "PG_VERSION").is_file()
 
 
 # -- Pub/Sub ----------------------------------------------------------------------------------
 
-PROBE_SOURCE = '''
+PROBE_SOURCE = """
 import json, os
 import functions_framework
 
@@ -234,7 +278,7 @@ def probe(event):
                              "subscription": event.data.get("subscription")}) + "\\n")
     if data == "fail":
         raise RuntimeError("this message always fails")
-'''
+"""
 
 
 @pytest.fixture
@@ -245,10 +289,26 @@ def cloudevent_function(tmp_path):
     received = tmp_path / "received.jsonl"
     port = free_ports(1)[0]
     proc = subprocess.Popen(
-        [PY, "-m", "functions_framework", "--source", str(source), "--target", "probe",
-         "--signature-type", "cloudevent", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "PROBE_LOG": str(received)}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            PY,
+            "-m",
+            "functions_framework",
+            "--source",
+            str(source),
+            "--target",
+            "probe",
+            "--signature-type",
+            "cloudevent",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env={**os.environ, "PROBE_LOG": str(received)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         assert _wait_for(lambda: tcp_accepts(port), 20), "probe function did not start"
 
@@ -263,7 +323,8 @@ def cloudevent_function(tmp_path):
 
 
 def test_push_subscription_delivers_and_a_failing_message_lands_on_the_dead_letter_topic(
-        stack, cloudevent_function):
+    stack, cloudevent_function
+):
     endpoint, deliveries = cloudevent_function
     fn = _pubsub_function()
     host = stack.env["PUBSUB_EMULATOR_HOST"]
@@ -271,10 +332,13 @@ def test_push_subscription_delivers_and_a_failing_message_lands_on_the_dead_lett
     again = emulators.setup_pubsub(host, [fn], {fn.name: endpoint})  # idempotent
     assert again == setup
     project = "projects/lederappen-local"
-    assert setup.topics == [f"{project}/topics/{fn.topic}",
-                            f"{project}/topics/{fn.dead_letter_topic}"]
+    assert setup.topics == [
+        f"{project}/topics/{fn.topic}",
+        f"{project}/topics/{fn.dead_letter_topic}",
+    ]
     assert setup.inspect_subscriptions == [
-        f"{project}/subscriptions/{fn.dead_letter_topic}-inspect"]
+        f"{project}/subscriptions/{fn.dead_letter_topic}-inspect"
+    ]
 
     pub, sub = emulators.clients(host)
     try:
@@ -298,14 +362,17 @@ def test_push_subscription_delivers_and_a_failing_message_lands_on_the_dead_lett
         dead = []
         deadline = time.monotonic() + 40
         while not dead and time.monotonic() < deadline:
-            answer = sub.pull(request={"subscription": setup.inspect_subscriptions[0],
-                                       "max_messages": 10}, timeout=5)
+            answer = sub.pull(
+                request={"subscription": setup.inspect_subscriptions[0], "max_messages": 10},
+                timeout=5,
+            )
             dead = list(answer.received_messages)
             if not dead:
                 time.sleep(0.2)
         assert [m.message.data for m in dead] == [b"fail"], "nothing reached the dead-letter topic"
-        sub.acknowledge(subscription=setup.inspect_subscriptions[0],
-                        ack_ids=[m.ack_id for m in dead])
+        sub.acknowledge(
+            subscription=setup.inspect_subscriptions[0], ack_ids=[m.ack_id for m in dead]
+        )
         attempts = [d for d in deliveries() if d["data"] == "fail"]
         assert len(attempts) >= fn.max_delivery_attempts
         # The good message was acknowledged by the 2xx answer: delivered once, not retried.
@@ -323,8 +390,9 @@ def test_gateway_routes_manifest_routes_to_the_function_serving_them(stack):
     status, headers, body = http_status(gw + "/v1/health", timeout=5)
     assert status == 200 and json.loads(body)["checks"]["database"] == "ok"
     # /v1/profile is served by the profile function: its own 401 problem, not the gateway's 404.
-    status, headers, body = http_status(gw + "/v1/profile", timeout=5,
-                                        headers={"Accept-Language": "en"})
+    status, headers, body = http_status(
+        gw + "/v1/profile", timeout=5, headers={"Accept-Language": "en"}
+    )
     assert status == 401 and headers["Content-Type"] == "application/problem+json"
     assert json.loads(body)["type"] == "https://api.lederne.no/problems/unauthenticated"
 
@@ -334,25 +402,48 @@ def test_gateway_answers_404_problem_json_for_unknown_paths_and_job_routes(stack
         status, headers, body = http_status(stack.urls["gateway"] + path, timeout=5)
         assert status == 404, path
         assert headers["Content-Type"] == "application/problem+json"
-        assert json.loads(body) == {"type": "https://api.lederne.no/problems/not-found",
-                                    "title": "Not found", "status": 404}
+        assert json.loads(body) == {
+            "type": "https://api.lederne.no/problems/not-found",
+            "title": "Not found",
+            "status": 404,
+        }
 
 
 def test_gateway_routes_only_public_routes_of_http_and_scheduled_functions():
     Route = manifest_mod.Route
     fns = [
-        manifest_mod.Function("things", "things", "http", "", ("oidc",), routes=(
-            Route("GET", "/v1/things/{id}", "member"), Route("POST", "/v1/things", "member"))),
-        manifest_mod.Function("nightly", "nightly", "scheduled", "", ("job_oidc",), routes=(
-            Route("POST", "/jobs/nightly", "job"),), schedule="0 3 * * *"),
+        manifest_mod.Function(
+            "things",
+            "things",
+            "http",
+            "",
+            ("oidc",),
+            routes=(
+                Route("GET", "/v1/things/{id}", "member"),
+                Route("POST", "/v1/things", "member"),
+            ),
+        ),
+        manifest_mod.Function(
+            "nightly",
+            "nightly",
+            "scheduled",
+            "",
+            ("job_oidc",),
+            routes=(Route("POST", "/jobs/nightly", "job"),),
+            schedule="0 3 * * *",
+        ),
         _pubsub_function("events"),
     ]
-    targets = {"things": "http://127.0.0.1:1", "nightly": "http://127.0.0.1:2",
-               "events": "http://127.0.0.1:3"}
+    targets = {
+        "things": "http://127.0.0.1:1",
+        "nightly": "http://127.0.0.1:2",
+        "events": "http://127.0.0.1:3",
+    }
     routes = gateway.build_routes(fns, targets)
     assert [(r.method, r.path, r.target) for r in routes] == [
         ("GET", "/v1/things/{id}", "http://127.0.0.1:1"),
-        ("POST", "/v1/things", "http://127.0.0.1:1")]
+        ("POST", "/v1/things", "http://127.0.0.1:1"),
+    ]
     router = gateway.Router(gateway.routes_from_json(gateway.routes_to_json(routes)))
     assert router.target("GET", "/v1/things/abc-1") == "http://127.0.0.1:1"
     assert router.target("DELETE", "/v1/things/abc-1") == "http://127.0.0.1:1"  # function says 405
@@ -368,9 +459,15 @@ def test_gateway_passes_method_path_query_headers_and_body_through_and_streams_b
         async def echo(request: web.Request):
             body = await request.read()
             return web.json_response(
-                {"method": request.method, "path_qs": request.rel_url.raw_path_qs,
-                 "headers": dict(request.headers), "body": body.decode()},
-                status=201, headers={"ETag": '"v7"', "X-Upstream": "yes"})
+                {
+                    "method": request.method,
+                    "path_qs": request.rel_url.raw_path_qs,
+                    "headers": dict(request.headers),
+                    "body": body.decode(),
+                },
+                status=201,
+                headers={"ETag": '"v7"', "X-Upstream": "yes"},
+            )
 
         upstream = web.Application()
         upstream.router.add_route("*", "/{tail:.*}", echo)
@@ -380,8 +477,10 @@ def test_gateway_passes_method_path_query_headers_and_body_through_and_streams_b
         await up_site.start()
         up_port = up_runner.addresses[0][1]
         dead_port = free_ports(1)[0]
-        routes = [gateway.GatewayRoute("PATCH", "/v1/things/{id}", f"http://127.0.0.1:{up_port}"),
-                  gateway.GatewayRoute("GET", "/v1/down", f"http://127.0.0.1:{dead_port}")]
+        routes = [
+            gateway.GatewayRoute("PATCH", "/v1/things/{id}", f"http://127.0.0.1:{up_port}"),
+            gateway.GatewayRoute("GET", "/v1/down", f"http://127.0.0.1:{dead_port}"),
+        ]
         gw_runner = web.AppRunner(gateway.build_app(routes))
         await gw_runner.setup()
         gw_site = web.TCPSite(gw_runner, "127.0.0.1", 0)
@@ -390,10 +489,14 @@ def test_gateway_passes_method_path_query_headers_and_body_through_and_streams_b
         try:
             async with ClientSession() as client:
                 async with client.patch(
-                        URL(gw + "/v1/things/t-1?fields=a%2Cb&x=%20y", encoded=True),
-                        data=b'{"name": "x"}',
-                        headers={"Content-Type": "application/json", "If-Match": '"v6"',
-                                 "Authorization": "Bearer abc"}) as resp:
+                    URL(gw + "/v1/things/t-1?fields=a%2Cb&x=%20y", encoded=True),
+                    data=b'{"name": "x"}',
+                    headers={
+                        "Content-Type": "application/json",
+                        "If-Match": '"v6"',
+                        "Authorization": "Bearer abc",
+                    },
+                ) as resp:
                     echoed = await resp.json()
                     assert resp.status == 201
                     assert resp.headers["ETag"] == '"v7"' and resp.headers["X-Upstream"] == "yes"
@@ -420,16 +523,31 @@ def test_gateway_passes_method_path_query_headers_and_body_through_and_streams_b
 
 def test_cli_token_and_status_read_the_running_stack(stack):
     token = subprocess.run(
-        [PY, "-m", "infra.local.stack", "token", DEMO_MEMBER_ID,
-         "--state-dir", str(stack.state_dir)],
-        cwd=ROOT, capture_output=True, text=True, timeout=30)
+        [
+            PY,
+            "-m",
+            "infra.local.stack",
+            "token",
+            DEMO_MEMBER_ID,
+            "--state-dir",
+            str(stack.state_dir),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert token.returncode == 0, token.stderr
     claims = jwt.decode(token.stdout.strip(), options={"verify_signature": False})
     assert claims["sub"] == DEMO_MEMBER_ID
     assert claims["iss"] == stack.env["OIDC_ISSUER"] and claims["aud"] == "lederappen"
     status = subprocess.run(
         [PY, "-m", "infra.local.stack", "status", "--state-dir", str(stack.state_dir)],
-        cwd=ROOT, capture_output=True, text=True, timeout=30)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert status.returncode == 0, status.stdout + status.stderr
     assert "gateway" in status.stdout and " down" not in status.stdout
 
@@ -437,17 +555,30 @@ def test_cli_token_and_status_read_the_running_stack(stack):
 def test_fire_sends_what_cloud_scheduler_sends_with_a_job_token_from_the_standin(stack):
     state = stack.state()
     state["functions"]["nightly"] = {
-        "kind": "scheduled", "url": "http://127.0.0.1:9", "job_audience": "http://127.0.0.1:9/",
-        "routes": [{"method": "POST", "path": "/jobs/nightly", "auth": "job"}]}
+        "kind": "scheduled",
+        "url": "http://127.0.0.1:9",
+        "job_audience": "http://127.0.0.1:9/",
+        "routes": [{"method": "POST", "path": "/jobs/nightly", "auth": "job"}],
+    }
     token = fire.fetch_job_token(state, "http://127.0.0.1:9/")
     request = fire.build_request(state, "nightly", token)
     assert (request.method, request.url, request.body) == (
-        "POST", "http://127.0.0.1:9/jobs/nightly", None)
-    assert request.headers == {"Authorization": f"Bearer {token}",
-                               "User-Agent": "Google-Cloud-Scheduler"}
+        "POST",
+        "http://127.0.0.1:9/jobs/nightly",
+        None,
+    )
+    assert request.headers == {
+        "Authorization": f"Bearer {token}",
+        "User-Agent": "Google-Cloud-Scheduler",
+    }
     keys = jwt.PyJWKClient(stack.env["JOB_OIDC_JWKS_URL"])
-    claims = jwt.decode(token, keys.get_signing_key_from_jwt(token).key, algorithms=["RS256"],
-                        audience="http://127.0.0.1:9/", issuer=stack.env["JOB_OIDC_ISSUER"])
+    claims = jwt.decode(
+        token,
+        keys.get_signing_key_from_jwt(token).key,
+        algorithms=["RS256"],
+        audience="http://127.0.0.1:9/",
+        issuer=stack.env["JOB_OIDC_ISSUER"],
+    )
     assert claims["email"] == stack.env["JOB_INVOKER_EMAILS"]
     with pytest.raises(StackError, match="not a scheduled one"):
         fire.build_request(state, "meta", token)
@@ -500,10 +631,24 @@ def test_cli_up_prints_where_things_listen_and_exits_0_on_sigterm_leaving_nothin
     base = _free_port_block()
     state_dir = tmp_path / "cli"
     proc = subprocess.Popen(
-        [PY, "-m", "infra.local.stack", "up", "--port-base", str(base), "--state-dir",
-         str(state_dir), "--only", "profile"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
+        [
+            PY,
+            "-m",
+            "infra.local.stack",
+            "up",
+            "--port-base",
+            str(base),
+            "--state-dir",
+            str(state_dir),
+            "--only",
+            "profile",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         lines = []
         deadline = time.monotonic() + 40

@@ -634,8 +634,12 @@ def test_fcm_rejects_invalid_messages_like_fcm():
             # FcmError INVALID_ARGUMENT; JSON-level errors such as unknown names do not)
             kinds = {d["@type"].rsplit("/", 1)[1]: d for d in body["error"]["details"]}
             assert len(kinds["google.rpc.BadRequest"]["fieldViolations"]) == 1, body
-            assert kinds.get("google.firebase.fcm.v1.FcmError", {}).get(
-                "errorCode", "INVALID_ARGUMENT") == "INVALID_ARGUMENT"
+            assert (
+                kinds.get("google.firebase.fcm.v1.FcmError", {}).get(
+                    "errorCode", "INVALID_ARGUMENT"
+                )
+                == "INVALID_ARGUMENT"
+            )
         body = await (
             await client.post(
                 SEND, json=msg(token="t", data={"blob": "x" * 5000}), headers=FCM_AUTH
@@ -871,15 +875,23 @@ CALLBACK = "http://127.0.0.1:9999/staff/callback"
 
 def _pkce() -> tuple[str, str]:
     verifier = base64.urlsafe_b64encode(os.urandom(40)).rstrip(b"=").decode()
-    challenge = base64.urlsafe_b64encode(
-        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
     return verifier, challenge
 
 
 def _authorize_params(challenge: str, **over) -> dict:
-    params = {"response_type": "code", "client_id": CONSOLE, "redirect_uri": CALLBACK,
-              "scope": "openid", "state": "st-1", "nonce": "n-1", "code_challenge": challenge,
-              "code_challenge_method": "S256"}
+    params = {
+        "response_type": "code",
+        "client_id": CONSOLE,
+        "redirect_uri": CALLBACK,
+        "scope": "openid",
+        "state": "st-1",
+        "nonce": "n-1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
     params.update(over)
     return {k: v for k, v in params.items() if v is not None}
 
@@ -890,9 +902,11 @@ async def _code_for(client, username: str, challenge: str, **over) -> str:
     page = await client.get("/oauth2/authorize", params=_authorize_params(challenge, **over))
     assert page.status == 200 and "text/html" in page.headers["Content-Type"]
     assert "password" not in (await page.text()).lower()
-    resp = await client.post("/oauth2/authorize", data={**_authorize_params(challenge, **over),
-                                                        "username": username},
-                             allow_redirects=False)
+    resp = await client.post(
+        "/oauth2/authorize",
+        data={**_authorize_params(challenge, **over), "username": username},
+        allow_redirects=False,
+    )
     assert resp.status == 302
     target = urlsplit(resp.headers["Location"])
     assert f"{target.scheme}://{target.netloc}{target.path}" == CALLBACK
@@ -902,8 +916,14 @@ async def _code_for(client, username: str, challenge: str, **over) -> str:
 
 
 async def _redeem(client, code: str, verifier: str, **over):
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
-            "client_id": CONSOLE, "code_verifier": verifier, **over}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CALLBACK,
+        "client_id": CONSOLE,
+        "code_verifier": verifier,
+        **over,
+    }
     return await client.post("/oauth2/token", data={k: v for k, v in data.items() if v is not None})
 
 
@@ -917,8 +937,9 @@ def test_the_code_flow_gives_a_staff_id_token_with_the_nonce_for_the_console(key
         resp = await _redeem(client, code, verifier)
         assert resp.status == 200 and resp.headers["Cache-Control"] == "no-store"
         token = (await resp.json())["id_token"]
-        claims = await verify_with_jwks(client, token, "/oauth2/jwks", base_url(client),
-                                        audience=CONSOLE)
+        claims = await verify_with_jwks(
+            client, token, "/oauth2/jwks", base_url(client), audience=CONSOLE
+        )
         assert claims["sub"] == "staff-0002" and claims["nonce"] == "n-1"
         assert claims["roles"] == ["staff", "editor"]
 
@@ -956,18 +977,27 @@ def test_a_code_is_bound_to_its_client_and_redirect_uri(key_file):
     run_lederne(key_file, scenario)
 
 
-@pytest.mark.parametrize("override", [
-    {"code_challenge": None}, {"code_challenge_method": "plain"}, {"client_id": "lederappen"},
-    {"redirect_uri": "https://evil.example/cb"}, {"response_type": "token"}, {"state": None},
-    {"scope": "profile"}])
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"code_challenge": None},
+        {"code_challenge_method": "plain"},
+        {"client_id": "lederappen"},
+        {"redirect_uri": "https://evil.example/cb"},
+        {"response_type": "token"},
+        {"state": None},
+        {"scope": "profile"},
+    ],
+)
 def test_an_authorization_request_without_pkce_or_from_elsewhere_is_refused(key_file, override):
     async def scenario(client):
         _, challenge = _pkce()
         params = _authorize_params(challenge, **override)
         page = await client.get("/oauth2/authorize", params=params)
         assert page.status == 400
-        resp = await client.post("/oauth2/authorize", data={**params, "username": "personvern"},
-                                 allow_redirects=False)
+        resp = await client.post(
+            "/oauth2/authorize", data={**params, "username": "personvern"}, allow_redirects=False
+        )
         assert resp.status == 400 and "Location" not in resp.headers
 
     run_lederne(key_file, scenario)
@@ -978,8 +1008,12 @@ def test_registered_redirect_uris_are_the_only_ones_allowed(key_file):
         _, challenge = _pkce()
         ok = await client.get("/oauth2/authorize", params=_authorize_params(challenge))
         assert ok.status == 200
-        elsewhere = await client.get("/oauth2/authorize", params=_authorize_params(
-            challenge, redirect_uri="http://127.0.0.1:9998/staff/callback"))
+        elsewhere = await client.get(
+            "/oauth2/authorize",
+            params=_authorize_params(
+                challenge, redirect_uri="http://127.0.0.1:9998/staff/callback"
+            ),
+        )
         assert elsewhere.status == 400
 
     run_lederne(key_file, scenario, redirect_uris=(CALLBACK,))

@@ -63,8 +63,11 @@ def attack(tables: dict[str, list[dict]]) -> list[Finding]:
         for d in v.DIMENSIONS:
             if d in present:
                 continue
-            kids = [index[k] for k in (key({**present, d: val}) for val in v.DIMENSIONS[d]["values"])
-                    if k in index]
+            kids = [
+                index[k]
+                for k in (key({**present, d: val}) for val in v.DIMENSIONS[d]["values"])
+                if k in index
+            ]
             if kids:
                 rows.append((kids, index[g], d in REQUIRED))
     a = lil_matrix((len(rows), len(names)))
@@ -99,8 +102,12 @@ def attack(tables: dict[str, list[dict]]) -> list[Finding]:
     solve(np.zeros(len(names)))
     for sign in (1.0, -1.0):
         while True:
-            open_cells = [i for i in hidden if low_seen[i] == high_seen[i] or
-                          (sign > 0 and cells[names[i]]["reason"] == "too_few" and low_seen[i] >= 1)]
+            open_cells = [
+                i
+                for i in hidden
+                if low_seen[i] == high_seen[i]
+                or (sign > 0 and cells[names[i]]["reason"] == "too_few" and low_seen[i] >= 1)
+            ]
             if not open_cells:
                 break
             c = np.zeros(len(names))
@@ -113,8 +120,11 @@ def attack(tables: dict[str, list[dict]]) -> list[Finding]:
     for i in hidden:
         c = cells[names[i]]
         too_few = c["reason"] == "too_few"
-        smallest = extreme(i, 1.0) if (too_few and low_seen[i] >= 1) or \
-            low_seen[i] == high_seen[i] else int(low_seen[i])
+        smallest = (
+            extreme(i, 1.0)
+            if (too_few and low_seen[i] >= 1) or low_seen[i] == high_seen[i]
+            else int(low_seen[i])
+        )
         largest = extreme(i, -1.0) if low_seen[i] == high_seen[i] else int(high_seen[i])
         if smallest == largest or (too_few and smallest >= 1):
             findings.append(Finding(dict(names[i]), c["reason"], smallest, largest))

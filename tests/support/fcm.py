@@ -22,8 +22,7 @@ class Standin:
         self.loop = asyncio.new_event_loop()
         self.sock = aioserve.bind_socket("127.0.0.1", 0)
         self.base = aioserve.base_url(*self.sock.getsockname()[:2])
-        self.runner = web.AppRunner(fcm_standin.build_app(), access_log=None,
-                                    shutdown_timeout=0.2)
+        self.runner = web.AppRunner(fcm_standin.build_app(), access_log=None, shutdown_timeout=0.2)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self._run(self._start())
@@ -55,16 +54,20 @@ class Standin:
 
     def control(self, path: str, body=None):
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data,
-                                     method="GET" if body is None else "POST")
+        req = urllib.request.Request(
+            self.base + path, data=data, method="GET" if body is None else "POST"
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             raw = resp.read()
         return json.loads(raw) if raw else None
 
-    def behave(self, token: str, behaviour: str, times: int | None = None,
-               retry_after: int = 1) -> None:
-        self.control("/_control/tokens", {"token": token, "behaviour": behaviour,
-                                          "times": times, "retry_after": retry_after})
+    def behave(
+        self, token: str, behaviour: str, times: int | None = None, retry_after: int = 1
+    ) -> None:
+        self.control(
+            "/_control/tokens",
+            {"token": token, "behaviour": behaviour, "times": times, "retry_after": retry_after},
+        )
 
     def fault(self, **rule) -> None:
         self.control("/_control/faults", rule)

@@ -13,7 +13,6 @@ def emulator_client(stack):
     for that moment; the test process's environment is left as it was.
     """
     from google.cloud import firestore
-
     from lederappen.core.firestore import bounded
 
     env = stack.env  # what every function gets (FIRESTORE_EMULATOR_HOST, project)

@@ -65,32 +65,72 @@ def operations_for(auth: str) -> list[str]:
     doc = json.loads((ROOT / "functions" / "openapi.json").read_text())
     modes = {(r.method, r.path): r.auth for f in manifest_mod.load().functions for r in f.routes}
     wanted = {auth, "public"} if auth == "member" else {auth}
-    return sorted(op["operationId"] for path, item in doc["paths"].items()
-                  for method, op in item.items() if modes.get((method.upper(), path)) in wanted)
+    return sorted(
+        op["operationId"]
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if modes.get((method.upper(), path)) in wanted
+    )
 
 
-def run_one(gateway: str, lederne: str, auth: str, who: str | None, *, examples: int,
-            seed: int, workers: int = 1, phases: str = "examples,coverage,fuzzing") -> Outcome:
+def run_one(
+    gateway: str,
+    lederne: str,
+    auth: str,
+    who: str | None,
+    *,
+    examples: int,
+    seed: int,
+    workers: int = 1,
+    phases: str = "examples,coverage,fuzzing",
+) -> Outcome:
     from infra.local.stack import fetch_token
 
     ops = operations_for(auth)
     token = fetch_token(lederne, who or fuzz_member())
-    cmd = [str(ROOT / ".venv" / "bin" / "st"), "--config-file", str(CONFIG), "--no-color",
-           "run", gateway.rstrip("/") + "/v1/openapi.json", "--checks", "all",
-           "--max-examples", str(examples), "--seed", str(seed), "--phases", phases,
-           "--generation-database", "none", "--workers", str(workers), "--no-shrink"]
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "st"),
+        "--config-file",
+        str(CONFIG),
+        "--no-color",
+        "run",
+        gateway.rstrip("/") + "/v1/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(examples),
+        "--seed",
+        str(seed),
+        "--phases",
+        phases,
+        "--generation-database",
+        "none",
+        "--workers",
+        str(workers),
+        "--no-shrink",
+    ]
     for op in ops:
         cmd += ["--include-operation-id", op]
-    env = {**os.environ, "FUZZ_TOKEN": token, "SCHEMATHESIS_HOOKS": "tests.support.fuzz_hooks",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "functions")])}
+    env = {
+        **os.environ,
+        "FUZZ_TOKEN": token,
+        "SCHEMATHESIS_HOOKS": "tests.support.fuzz_hooks",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "functions")]),
+    }
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     out = proc.stdout + proc.stderr
     cases = re.search(r"(\d+) generated", out)
     failures = re.search(r"Failures:\n((?:  .*\n)+)", out)
-    return Outcome(auth, proc.returncode, len(ops), int(cases.group(1)) if cases else 0,
-                   failures.group(1).strip() if failures else "", time.perf_counter() - started,
-                   out)
+    return Outcome(
+        auth,
+        proc.returncode,
+        len(ops),
+        int(cases.group(1)) if cases else 0,
+        failures.group(1).strip() if failures else "",
+        time.perf_counter() - started,
+        out,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,18 +151,31 @@ def main(argv: list[str] | None = None) -> int:
     try:
         s.start()
         total = time.perf_counter()
-        outcomes = [run_one(s.urls["gateway"], s.urls["lederne"], auth, who,
-                            examples=args.examples, seed=args.seed, workers=args.workers)
-                    for auth, who in IDENTITIES]
+        outcomes = [
+            run_one(
+                s.urls["gateway"],
+                s.urls["lederne"],
+                auth,
+                who,
+                examples=args.examples,
+                seed=args.seed,
+                workers=args.workers,
+            )
+            for auth, who in IDENTITIES
+        ]
     finally:
         s.stop()
         shutil.rmtree(state, ignore_errors=True)
     print(f"{'identity':28} {'ops':>4} {'cases':>7} {'seconds':>8}  result")
     for o in outcomes:
-        print(f"{o.identity:28} {o.operations:>4} {o.cases:>7} {o.seconds:>8.1f}  "
-              f"{'ok' if o.returncode == 0 else 'FAILED: ' + o.failures}")
-    print(f"total: {sum(o.cases for o in outcomes)} cases in {time.perf_counter() - total:.1f} s, "
-          f"seed {args.seed}, {args.examples} examples per operation")
+        print(
+            f"{o.identity:28} {o.operations:>4} {o.cases:>7} {o.seconds:>8.1f}  "
+            f"{'ok' if o.returncode == 0 else 'FAILED: ' + o.failures}"
+        )
+    print(
+        f"total: {sum(o.cases for o in outcomes)} cases in {time.perf_counter() - total:.1f} s, "
+        f"seed {args.seed}, {args.examples} examples per operation"
+    )
     for o in outcomes:
         if o.returncode != 0:
             print(f"\n==== {o.identity} ====\n{o.output[-20000:]}")

@@ -72,8 +72,14 @@ def check(method: str, path: str, status: int, content_type: str, body: bytes) -
     schema = content[media].get("schema")
     if schema is None or not (media == "application/json" or media.endswith("+json")):
         return  # an image or a page: its bytes are not JSON
-    wrapper = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-               "components": document()["components"], **schema}
-    jsonschema.validate(json.loads(body), wrapper,
-                        cls=jsonschema.Draft202012Validator,
-                        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    wrapper = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": document()["components"],
+        **schema,
+    }
+    jsonschema.validate(
+        json.loads(body),
+        wrapper,
+        cls=jsonschema.Draft202012Validator,
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )

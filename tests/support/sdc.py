@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 from hypothesis import strategies as st
-from lederappen.salary import disclosure, vocabulary as v
+from lederappen.salary import disclosure
+from lederappen.salary import vocabulary as v
 
 Group = tuple[tuple[str, str], ...]
 
@@ -58,8 +59,9 @@ def published_statistic_violations(cells: list[dict]) -> list[str]:
     return out
 
 
-def differencing_violations(published: set[Group], counts: dict[Group, int],
-                            max_family: int = 6) -> list[str]:
+def differencing_violations(
+    published: set[Group], counts: dict[Group, int], max_family: int = 6
+) -> list[str]:
     """Every published cell minus any family of pairwise-disjoint published cells inside it.
 
     A remainder of 1..4 persons is a disclosure by subtraction. Nested pairs are the family of
@@ -93,9 +95,12 @@ def differencing_violations(published: set[Group], counts: dict[Group, int],
 
 def nested_pair_violations(published: set[Group], counts: dict[Group, int]) -> list[str]:
     k = disclosure.MIN_PERSONS
-    return [f"{dict(a)} - {dict(b)} = {counts[a] - counts[b]}"
-            for a in published for b in published
-            if contains(a, b) and 0 < counts[a] - counts[b] < k]
+    return [
+        f"{dict(a)} - {dict(b)} = {counts[a] - counts[b]}"
+        for a in published
+        for b in published
+        if contains(a, b) and 0 < counts[a] - counts[b] < k
+    ]
 
 
 def quantile(sorted_values: list[int], fraction: float) -> float:
@@ -106,6 +111,7 @@ def quantile(sorted_values: list[int], fraction: float) -> float:
 
 
 # -- random populations (for the property-based tests) ---------------------------------
+
 
 def _small_vocabulary(draw) -> dict:
     """A few values per dimension; optional answers may be missing (None)."""
@@ -121,10 +127,16 @@ def _small_vocabulary(draw) -> dict:
 def populations(draw, max_people=90):
     vocab = _small_vocabulary(draw)
     optional = {"gender", "experience", "age_band", "people_managed", "working_time"}
-    person = st.fixed_dictionaries({
-        d: (st.one_of(st.none(), st.sampled_from(vals)) if d in optional
-            else st.sampled_from(vals))
-        for d, vals in vocab.items()})
+    person = st.fixed_dictionaries(
+        {
+            d: (
+                st.one_of(st.none(), st.sampled_from(vals))
+                if d in optional
+                else st.sampled_from(vals)
+            )
+            for d, vals in vocab.items()
+        }
+    )
     return draw(st.lists(person, min_size=0, max_size=max_people))
 
 
@@ -143,7 +155,9 @@ def reference_aggregates(people_with_pay: list[dict]) -> dict:
             values = sorted(x[key] for x in members)
             measures[m] = disclosure.Measure(
                 tuple(quantile(values, f) for f in (0.1, 0.25, 0.5, 0.75, 0.9)),
-                sum(values), tuple(sorted(values, reverse=True)[:disclosure.DOMINANCE_TOP]))
+                sum(values),
+                tuple(sorted(values, reverse=True)[: disclosure.DOMINANCE_TOP]),
+            )
         out[g] = disclosure.Aggregate(len(members), measures)
     return out
 
@@ -157,5 +171,3 @@ def paid_populations(draw):
         base = draw(pay)
         out.append({**p, "base": base, "total": base * 12 + draw(st.integers(0, 3_000_000))})
     return out
-
-

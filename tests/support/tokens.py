@@ -40,9 +40,12 @@ def jwk_thumbprint(key) -> str:
     import json
 
     pub = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    canonical = json.dumps({"e": pub["e"], "kty": "RSA", "n": pub["n"]}, separators=(",", ":"),
-                           sort_keys=True)
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+    canonical = json.dumps(
+        {"e": pub["e"], "kty": "RSA", "n": pub["n"]}, separators=(",", ":"), sort_keys=True
+    )
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+    )
 
 
 def public_jwks(*keys) -> dict:
@@ -59,12 +62,19 @@ class Minter:
 
     def token(self, sub: str, roles=("member",), ttl: int = 600, **overrides) -> str:
         now = int(time.time())
-        claims = {"iss": self.issuer, "aud": self.audience, "sub": sub, "iat": now,
-                  "exp": now + ttl, "roles": list(roles) if roles is not None else None}
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": sub,
+            "iat": now,
+            "exp": now + ttl,
+            "roles": list(roles) if roles is not None else None,
+        }
         claims.update(overrides)
         claims = {k: v for k, v in claims.items() if v is not None}
-        return jwt.encode(claims, self.key, algorithm="RS256",
-                          headers={"kid": jwk_thumbprint(self.key)})
+        return jwt.encode(
+            claims, self.key, algorithm="RS256", headers={"kid": jwk_thumbprint(self.key)}
+        )
 
     def expired(self, sub: str) -> str:
         now = int(time.time())
@@ -78,16 +88,36 @@ class Minter:
 
     def unsigned(self, sub: str) -> str:
         now = int(time.time())
-        return jwt.encode({"iss": self.issuer, "aud": self.audience, "sub": sub, "iat": now,
-                           "exp": now + 600, "roles": ["member"]}, None, algorithm="none")
+        return jwt.encode(
+            {
+                "iss": self.issuer,
+                "aud": self.audience,
+                "sub": sub,
+                "iat": now,
+                "exp": now + 600,
+                "roles": ["member"],
+            },
+            None,
+            algorithm="none",
+        )
 
     def other_key(self, sub: str) -> str:
         """Signed by a key the issuer never published, claiming the issuer's real kid."""
         other = Minter(new_key(), self.issuer, self.audience)
         now = int(time.time())
-        return jwt.encode({"iss": self.issuer, "aud": self.audience, "sub": sub, "iat": now,
-                           "exp": now + 600, "roles": ["member"]}, other.key, algorithm="RS256",
-                          headers={"kid": jwk_thumbprint(self.key)})
+        return jwt.encode(
+            {
+                "iss": self.issuer,
+                "aud": self.audience,
+                "sub": sub,
+                "iat": now,
+                "exp": now + 600,
+                "roles": ["member"],
+            },
+            other.key,
+            algorithm="RS256",
+            headers={"kid": jwk_thumbprint(self.key)},
+        )
 
     def hs256_with_public_key(self, sub: str) -> str:
         """The classic algorithm-confusion attack: HMAC keyed with the public key."""
@@ -96,15 +126,28 @@ class Minter:
         import hmac
         import json
 
-        pem = self.key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+        pem = self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         now = int(time.time())
 
         def b64(data: bytes) -> str:
             return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
-        header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": jwk_thumbprint(self.key)}).encode())
-        payload = b64(json.dumps({"iss": self.issuer, "aud": self.audience, "sub": sub,
-                                  "iat": now, "exp": now + 600, "roles": ["member"]}).encode())
+        header = b64(
+            json.dumps({"alg": "HS256", "typ": "JWT", "kid": jwk_thumbprint(self.key)}).encode()
+        )
+        payload = b64(
+            json.dumps(
+                {
+                    "iss": self.issuer,
+                    "aud": self.audience,
+                    "sub": sub,
+                    "iat": now,
+                    "exp": now + 600,
+                    "roles": ["member"],
+                }
+            ).encode()
+        )
         sig = hmac.new(pem, f"{header}.{payload}".encode(), hashlib.sha256).digest()
         return f"{header}.{payload}.{b64(sig)}"

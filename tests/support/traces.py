@@ -4,8 +4,8 @@ proof, in the erasure and membership-end tests, that a forgotten member is gone 
 import uuid
 
 from google.cloud.firestore_v1.base_query import FieldFilter
-
 from lederappen.core import datamap
+
 from tests.conftest import eventually
 
 EDITOR = "redaktor"
@@ -13,31 +13,73 @@ EDITOR = "redaktor"
 
 def consent(api, tok, purpose):
     terms = {t["purpose"]: t for t in api.get("/v1/consent-terms").json()["terms"]}[purpose]
-    assert api.post("/v1/consents", token=tok, json_body={
-        "purpose": purpose, "action": "give", "terms_version": terms["version"],
-        "text_hash": terms["text_hash"], "app_version": "3.2.1"}).status in (200, 201)
+    assert api.post(
+        "/v1/consents",
+        token=tok,
+        json_body={
+            "purpose": purpose,
+            "action": "give",
+            "terms_version": terms["version"],
+            "text_hash": terms["text_hash"],
+            "app_version": "3.2.1",
+        },
+    ).status in (200, 201)
 
 
 def give_data(api, token, member) -> None:
     """The member leaves something in every kind of store the app has."""
     tok = token(member)
     current = api.get("/v1/preferences", token=tok)
-    assert api.put("/v1/preferences", token=tok, headers={"If-Match": current.headers["ETag"]},
-                   json_body={"interests": ["leadership"]}).status == 200
+    assert (
+        api.put(
+            "/v1/preferences",
+            token=tok,
+            headers={"If-Match": current.headers["ETag"]},
+            json_body={"interests": ["leadership"]},
+        ).status
+        == 200
+    )
     consent(api, tok, "newsletter")
     consent(api, tok, "mentor_contact_sharing")
-    assert api.put("/v1/mentoring/engagement/mentee", token=tok, headers={"If-Match": '"0"'},
-                   json_body={"notice_acknowledged": True, "topics": ["leadership"],
-                              "formats": ["digital"], "languages": ["nb"]}).status == 201
-    assert api.post("/v1/devices", token=tok, json_body={
-        "fcm_token": f"{uuid.uuid4().hex[:22]}:APA91b{uuid.uuid4().hex * 4}"[:163],
-        "platform": "android", "app_version": "3.2.1", "locale": "nb",
-        "installation_id": str(uuid.uuid4())}).status == 201
-    sent = api.post("/v1/admin/messages", token=token(EDITOR), json_body={
-        "category": "news", "title": {"nb": "Hei", "en": "Hi"},
-        "body": {"nb": "En melding til deg.", "en": "A message for you."},
-        "audience": {"kind": "member", "member_id": member}},
-        headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert (
+        api.put(
+            "/v1/mentoring/engagement/mentee",
+            token=tok,
+            headers={"If-Match": '"0"'},
+            json_body={
+                "notice_acknowledged": True,
+                "topics": ["leadership"],
+                "formats": ["digital"],
+                "languages": ["nb"],
+            },
+        ).status
+        == 201
+    )
+    assert (
+        api.post(
+            "/v1/devices",
+            token=tok,
+            json_body={
+                "fcm_token": f"{uuid.uuid4().hex[:22]}:APA91b{uuid.uuid4().hex * 4}"[:163],
+                "platform": "android",
+                "app_version": "3.2.1",
+                "locale": "nb",
+                "installation_id": str(uuid.uuid4()),
+            },
+        ).status
+        == 201
+    )
+    sent = api.post(
+        "/v1/admin/messages",
+        token=token(EDITOR),
+        json_body={
+            "category": "news",
+            "title": {"nb": "Hei", "en": "Hi"},
+            "body": {"nb": "En melding til deg.", "en": "A message for you."},
+            "audience": {"kind": "member", "member_id": member},
+        },
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
     assert sent.status == 201, sent.text
     eventually(lambda: api.get("/v1/inbox", token=tok).json()["items"], timeout=30)
 
@@ -45,12 +87,17 @@ def give_data(api, token, member) -> None:
 def traces(db_exec, fs, member) -> list[str]:
     """Every place in every store that still mentions the member (empty: forgotten)."""
     found = []
-    tables = [r[0] for r in db_exec(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
-        "AND table_type = 'BASE TABLE'")]
+    tables = [
+        r[0]
+        for r in db_exec(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+            "AND table_type = 'BASE TABLE'"
+        )
+    ]
     for table in tables:
-        n = db_exec(f"SELECT count(*) FROM {table} t WHERE row_to_json(t)::text LIKE %s",
-                    (f"%{member}%",))[0][0]
+        n = db_exec(
+            f"SELECT count(*) FROM {table} t WHERE row_to_json(t)::text LIKE %s", (f"%{member}%",)
+        )[0][0]
         if n:
             found.append(f"sql:{table}:{n}")
     for store in datamap.firestore_collections().values():
@@ -58,8 +105,11 @@ def traces(db_exec, fs, member) -> list[str]:
             if fs.collection(store.name).document(member).get().exists:
                 found.append(f"firestore:{store.name}")
         else:
-            docs = list(fs.collection(store.name).where(
-                filter=FieldFilter(store.member_key, "==", member)).stream())
+            docs = list(
+                fs.collection(store.name)
+                .where(filter=FieldFilter(store.member_key, "==", member))
+                .stream()
+            )
             if docs:
                 found.append(f"firestore:{store.name}:{len(docs)}")
     return found
@@ -74,16 +124,26 @@ OFFICER = "personvern"
 
 
 def _sign_up(api, tok, role):
-    body = {"notice_acknowledged": True, "topics": ["leadership", "hse"], "industry": "C",
-            "county": "03", "position_level": "first_line" if role == "mentee" else "senior",
-            "years_as_manager": 1 if role == "mentee" else 15,
-            "formats": ["digital", "in_person"], "languages": ["nb"],
-            "presentation": f"Forget-proof {role}."}
+    body = {
+        "notice_acknowledged": True,
+        "topics": ["leadership", "hse"],
+        "industry": "C",
+        "county": "03",
+        "position_level": "first_line" if role == "mentee" else "senior",
+        "years_as_manager": 1 if role == "mentee" else 15,
+        "formats": ["digital", "in_person"],
+        "languages": ["nb"],
+        "presentation": f"Forget-proof {role}.",
+    }
     if role == "mentor":
         body["capacity"] = 1
     current = api.get("/v1/mentoring/engagement", token=tok).json()[role]
-    resp = api.put(f"/v1/mentoring/engagement/{role}", token=tok, json_body=body,
-                   headers={"If-Match": f'"{current["version"] if current else 0}"'})
+    resp = api.put(
+        f"/v1/mentoring/engagement/{role}",
+        token=tok,
+        json_body=body,
+        headers={"If-Match": f'"{current["version"] if current else 0}"'},
+    )
     assert resp.status in (200, 201), resp.text
 
 
@@ -94,11 +154,13 @@ def _pair(api, token, mentee, mentor) -> str:
     _sign_up(api, token(mentor), "mentor")
     resp = api.post("/v1/admin/mentoring/rounds", token=token(COORDINATOR))
     assert resp.status == 201, resp.text
-    [p] = [x for x in api.get("/v1/mentoring/proposals", token=token(mentee)).json()["items"]
-           if x["status"] == "open"]
+    [p] = [
+        x
+        for x in api.get("/v1/mentoring/proposals", token=token(mentee)).json()["items"]
+        if x["status"] == "open"
+    ]
     for who in (mentee, mentor):
-        assert api.post(f"/v1/mentoring/proposals/{p['id']}/accept",
-                        token=token(who)).status == 200
+        assert api.post(f"/v1/mentoring/proposals/{p['id']}/accept", token=token(who)).status == 200
         consent(api, token(who), "mentor_contact_sharing")
     for who in (mentee, mentor):
         shown = api.get(f"/v1/mentoring/mentorships/{p['id']}/contact", token=token(who))
@@ -112,10 +174,14 @@ def _privacy_request(api, token, member, kind):
     r = api.post("/v1/privacy/requests", token=token(member), json_body={"kind": kind})
     assert r.status in (200, 201), r.text
     rid = r.json()["id"]
-    assert api.post(f"/v1/admin/privacy-requests/{rid}/approve",
-                    token=token(OFFICER)).status == 200
-    _eventually(lambda: api.get(f"/v1/admin/privacy-requests/{rid}", token=token(OFFICER))
-                .json()["status"] == "done", timeout=60)
+    assert api.post(f"/v1/admin/privacy-requests/{rid}/approve", token=token(OFFICER)).status == 200
+    _eventually(
+        lambda: (
+            api.get(f"/v1/admin/privacy-requests/{rid}", token=token(OFFICER)).json()["status"]
+            == "done"
+        ),
+        timeout=60,
+    )
     return rid
 
 
@@ -125,8 +191,7 @@ def fill_every_store(api, token, db_exec, member, mentor, mentee) -> dict:
     as mentee (with `mentor`) and as mentor (with `mentee`), contact details seen both ways,
     feedback, access and export read, a restriction and its lifting. Answers the installation
     id. The mentoring pool is cleared first (a round matches the whole pool)."""
-    for table in ("mentorship_feedback", "mentorships", "mentor_proposals",
-                  "mentor_engagements"):
+    for table in ("mentorship_feedback", "mentorships", "mentor_proposals", "mentor_engagements"):
         db_exec(f"DELETE FROM {table}")
     give_data(api, token, member)  # preferences, newsletter, device, an inbox message
     db_exec("DELETE FROM mentor_engagements WHERE member_id = %s", (member,))
@@ -134,19 +199,44 @@ def fill_every_store(api, token, db_exec, member, mentor, mentee) -> dict:
     for purpose in ("personalisation", "marketing"):
         consent(api, tok, purpose)
     installation = str(uuid.uuid4())
-    assert api.post("/v1/devices", token=tok, json_body={
-        "fcm_token": f"{uuid.uuid4().hex[:22]}:APA91b{uuid.uuid4().hex * 4}"[:163],
-        "platform": "ios", "app_version": "3.2.1", "locale": "en",
-        "installation_id": installation}).status == 201
+    assert (
+        api.post(
+            "/v1/devices",
+            token=tok,
+            json_body={
+                "fcm_token": f"{uuid.uuid4().hex[:22]}:APA91b{uuid.uuid4().hex * 4}"[:163],
+                "platform": "ios",
+                "app_version": "3.2.1",
+                "locale": "en",
+                "installation_id": installation,
+            },
+        ).status
+        == 201
+    )
     rounds = api.get("/v1/salary/rounds", token=tok).json()["items"]
     year = max(r["year"] for r in rounds if r["status"] == "open")
-    resp = api.put(f"/v1/salary/rounds/{year}/answer", token=tok, json_body={
-        "notice_acknowledged": True, "base_monthly_salary": 71_250, "position_level": "middle",
-        "sector": "private", "nace": "C", "county": "03"})
+    resp = api.put(
+        f"/v1/salary/rounds/{year}/answer",
+        token=tok,
+        json_body={
+            "notice_acknowledged": True,
+            "base_monthly_salary": 71_250,
+            "position_level": "middle",
+            "sector": "private",
+            "nace": "C",
+            "county": "03",
+        },
+    )
     assert resp.status in (200, 201), resp.text  # demo members may have answered already
     as_mentee = _pair(api, token, member, mentor)
-    assert api.put(f"/v1/mentoring/mentorships/{as_mentee}/feedback", token=tok,
-                   json_body={"rating": 4, "comment": "Nyttig."}).status == 200
+    assert (
+        api.put(
+            f"/v1/mentoring/mentorships/{as_mentee}/feedback",
+            token=tok,
+            json_body={"rating": 4, "comment": "Nyttig."},
+        ).status
+        == 200
+    )
     for table in ("mentor_engagements",):  # the next round's pool: the member as mentor
         db_exec(f"DELETE FROM {table} WHERE member_id <> %s", (member,))
     db_exec("DELETE FROM mentor_engagements WHERE member_id = %s AND role = 'mentee'", (member,))
@@ -156,8 +246,10 @@ def fill_every_store(api, token, db_exec, member, mentor, mentee) -> dict:
     _privacy_request(api, token, member, "restriction")
     _privacy_request(api, token, member, "lift_restriction")
     # the partners still hold entries recording what the member saw of them
-    rows = db_exec("SELECT count(*) FROM audit_events WHERE actor_kind = 'member' "
-                   "AND action = 'shown_to_mentoring_partner'")
+    rows = db_exec(
+        "SELECT count(*) FROM audit_events WHERE actor_kind = 'member' "
+        "AND action = 'shown_to_mentoring_partner'"
+    )
     assert rows[0][0] >= 4
     return {"installation_id": installation, "mentorships": [as_mentee, as_mentor]}
 
@@ -178,10 +270,13 @@ class QueuedMessages:
     def start(self) -> None:
         tag = uuid.uuid4().hex[:8]
         for topic in self.pub.list_topics(request={"project": f"projects/{self.project}"}):
-            name = f"projects/{self.project}/subscriptions/forget-proof-{tag}-" + \
-                topic.name.rsplit("/", 1)[-1]
-            self.sub.create_subscription(request={"name": name, "topic": topic.name,
-                                                  "ack_deadline_seconds": 10})
+            name = (
+                f"projects/{self.project}/subscriptions/forget-proof-{tag}-"
+                + topic.name.rsplit("/", 1)[-1]
+            )
+            self.sub.create_subscription(
+                request={"name": name, "topic": topic.name, "ack_deadline_seconds": 10}
+            )
             self.mine.append(name)
 
     def stop(self) -> None:
@@ -201,14 +296,14 @@ class QueuedMessages:
         out = []
         for name in self._pull_subscriptions():
             while True:
-                resp = self.sub.pull(subscription=name, max_messages=100,
-                                     return_immediately=True)
+                resp = self.sub.pull(subscription=name, max_messages=100, return_immediately=True)
                 got = resp.received_messages
                 if not got:
                     break
                 out += [(name, m.message.data, dict(m.message.attributes)) for m in got]
-                self.sub.modify_ack_deadline(subscription=name, ack_ids=[m.ack_id for m in got],
-                                             ack_deadline_seconds=0)
+                self.sub.modify_ack_deadline(
+                    subscription=name, ack_ids=[m.ack_id for m in got], ack_deadline_seconds=0
+                )
                 if len(got) < 100:
                     break
         return out
@@ -222,19 +317,29 @@ def forget_scan(db_exec, fs, queued, needles: dict[str, str]) -> list[str]:
     import json as _json
 
     found = []
-    tables = [r[0] for r in db_exec(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
-        "AND table_type = 'BASE TABLE' ORDER BY 1")]
+    tables = [
+        r[0]
+        for r in db_exec(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+            "AND table_type = 'BASE TABLE' ORDER BY 1"
+        )
+    ]
     columns: dict[str, list[str]] = {}
     for table, column in db_exec(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"):
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+    ):
         columns.setdefault(table, []).append(column)
     for table in tables:  # one statement a table: a count per column and needle
         probes = [(c, what, value) for c in columns[table] for what, value in needles.items()]
-        counts = db_exec("SELECT " + ", ".join(
-            f'count(*) FILTER (WHERE strpos("{c}"::text, %s) > 0)' for c, _, _ in probes)
-            + f' FROM "{table}"', tuple(v for _, _, v in probes))[0]
+        counts = db_exec(
+            "SELECT "
+            + ", ".join(
+                f'count(*) FILTER (WHERE strpos("{c}"::text, %s) > 0)' for c, _, _ in probes
+            )
+            + f' FROM "{table}"',
+            tuple(v for _, _, v in probes),
+        )[0]
         found += [f"sql:{table}.{c}:{what}:{n}" for (c, what, _), n in zip(probes, counts) if n]
 
     def walk(collection):
@@ -247,8 +352,7 @@ def forget_scan(db_exec, fs, queued, needles: dict[str, str]) -> list[str]:
                 query = query.start_after(last)
             docs = list(query.stream(timeout=60))
             for doc in docs:
-                text = doc.id + " " + _json.dumps(doc.to_dict(), default=str,
-                                                  ensure_ascii=False)
+                text = doc.id + " " + _json.dumps(doc.to_dict(), default=str, ensure_ascii=False)
                 for what, value in needles.items():
                     if value in text:
                         found.append(f"firestore:{collection.id}/{doc.id}:{what}")

@@ -6,12 +6,14 @@ import ast
 from pathlib import Path
 
 import pytest
-
 from lederappen.core import audit, datamap
 
 SOURCE = Path(__file__).resolve().parents[2] / "functions" / "lederappen"
-TABLES = {"category": audit.CATEGORY_LABELS, "action": audit.ACTION_LABELS,
-          "purpose": audit.PURPOSE_LABELS}
+TABLES = {
+    "category": audit.CATEGORY_LABELS,
+    "action": audit.ACTION_LABELS,
+    "purpose": audit.PURPOSE_LABELS,
+}
 
 
 def _strings(node: ast.AST) -> list[str]:
@@ -37,9 +39,12 @@ def _codes_in_source() -> dict[str, set[tuple[str, str]]]:
     for path in sorted(SOURCE.rglob("*.py")):
         where = str(path.relative_to(SOURCE))
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and _name(node.func) in ("record", "record_many") \
-                    and isinstance(node.func, ast.Attribute) \
-                    and _name(node.func.value) == "audit":
+            if (
+                isinstance(node, ast.Call)
+                and _name(node.func) in ("record", "record_many")
+                and isinstance(node.func, ast.Attribute)
+                and _name(node.func.value) == "audit"
+            ):
                 for kw in node.keywords:
                     if kw.arg in TABLES:
                         found[kw.arg].update((s, where) for s in _strings(kw.value))

@@ -2,9 +2,9 @@
 
 import jwt
 import pytest
-
 from lederappen.core import auth
 from lederappen.core.problems import DependencyUnavailable, Forbidden, Unauthenticated
+
 from tests.support.tokens import Minter, new_key, public_jwks
 
 ISSUER, AUDIENCE = "https://login.lederne.test", "lederappen"
@@ -49,8 +49,10 @@ def test_valid_member_token_gives_claims(verifier, minter):
     assert auth.principal_for("member", claims).member_id == "1000001"
 
 
-@pytest.mark.parametrize("kind", ["expired", "wrong_audience", "wrong_issuer", "unsigned",
-                                  "other_key", "hs256_with_public_key"])
+@pytest.mark.parametrize(
+    "kind",
+    ["expired", "wrong_audience", "wrong_issuer", "unsigned", "other_key", "hs256_with_public_key"],
+)
 def test_bad_tokens_are_unauthenticated(verifier, minter, kind):
     token = getattr(minter, kind)("1000001")
     with pytest.raises(Unauthenticated):
@@ -63,21 +65,39 @@ def test_garbage_is_unauthenticated(verifier, garbage):
         verifier.verify(garbage)
 
 
-@pytest.mark.parametrize("claim, value", [
-    ("exp", "9999999999"), ("exp", True), ("exp", None), ("exp", [9999999999]),
-    ("exp", {"t": 1}), ("iat", "0"), ("iat", False), ("nbf", "0"), ("nbf", True),
-    ("nbf", [0]),
-])
+@pytest.mark.parametrize(
+    "claim, value",
+    [
+        ("exp", "9999999999"),
+        ("exp", True),
+        ("exp", None),
+        ("exp", [9999999999]),
+        ("exp", {"t": 1}),
+        ("iat", "0"),
+        ("iat", False),
+        ("nbf", "0"),
+        ("nbf", True),
+        ("nbf", [0]),
+    ],
+)
 def test_a_time_claim_that_is_not_a_number_is_refused(verifier, minter, claim, value):
     import time
 
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "1000001", "iat": now, "exp": now + 600,
-              "roles": ["member"], claim: value}
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "1000001",
+        "iat": now,
+        "exp": now + 600,
+        "roles": ["member"],
+        claim: value,
+    }
     from tests.support.tokens import jwk_thumbprint
 
-    token = jwt.encode(claims, minter.key, algorithm="RS256",
-                       headers={"kid": jwk_thumbprint(minter.key)})
+    token = jwt.encode(
+        claims, minter.key, algorithm="RS256", headers={"kid": jwk_thumbprint(minter.key)}
+    )
     with pytest.raises(Unauthenticated):
         verifier.verify(token)
 

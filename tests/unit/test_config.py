@@ -3,7 +3,6 @@
 import base64
 
 import pytest
-
 from lederappen.core import config
 
 KEY = base64.b64encode(b"k" * 32).decode()
@@ -22,14 +21,27 @@ def test_error_names_every_missing_setting_at_once():
     with pytest.raises(config.ConfigError) as err:
         config.load(("db", "oidc"), {})
     text = str(err.value)
-    for name in ("GOOGLE_CLOUD_PROJECT", "PSEUDONYM_KEY", "DB_NAME", "DB_USER", "OIDC_ISSUER",
-                 "OIDC_AUDIENCE"):
+    for name in (
+        "GOOGLE_CLOUD_PROJECT",
+        "PSEUDONYM_KEY",
+        "DB_NAME",
+        "DB_USER",
+        "OIDC_ISSUER",
+        "OIDC_AUDIENCE",
+    ):
         assert name in text
 
 
 def test_malformed_values_are_named_with_the_reason():
-    env = {**BASE, "DB_NAME": "x", "DB_USER": "u", "DB_PASSWORD": "pw", "DB_PORT": "eighty",
-           "DB_POOL_SIZE": "99", "PSEUDONYM_KEY": base64.b64encode(b"short").decode()}
+    env = {
+        **BASE,
+        "DB_NAME": "x",
+        "DB_USER": "u",
+        "DB_PASSWORD": "pw",
+        "DB_PORT": "eighty",
+        "DB_POOL_SIZE": "99",
+        "PSEUDONYM_KEY": base64.b64encode(b"short").decode(),
+    }
     with pytest.raises(config.ConfigError) as err:
         config.load(("db",), env)
     text = str(err.value)
@@ -60,7 +72,9 @@ def test_settings_outside_validated_sections_are_not_readable():
 
 
 def test_repr_never_shows_secrets():
-    s = config.load(("register",), {**BASE, "LEDERNE_API_URL": "http://x", "LEDERNE_API_KEY": "sekret"})
+    s = config.load(
+        ("register",), {**BASE, "LEDERNE_API_URL": "http://x", "LEDERNE_API_KEY": "sekret"}
+    )
     assert "sekret" not in repr(s)
     assert KEY not in repr(s)
 

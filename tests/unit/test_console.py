@@ -14,7 +14,6 @@ from pathlib import Path
 
 import flask
 import pytest
-
 from lederappen.console import app as console_app
 from lederappen.console import oidc
 from lederappen.console.session import COOKIE, SIGNIN_COOKIE, Sessions, csrf_ok
@@ -34,6 +33,7 @@ class Clock:
 
 # -- the session cookie ------------------------------------------------------------------------
 
+
 def test_a_session_round_trips_through_its_signed_cookie():
     s = Sessions(KEY, 1800, 8 * 3600)
     sess = s.start("staff-0002", ["staff", "editor"])
@@ -46,9 +46,16 @@ def test_a_cookie_with_changed_roles_or_another_key_is_refused():
     s = Sessions(KEY, 1800, 8 * 3600)
     value = s.dump(s.start("staff-0002", ["staff", "editor"]))
     payload, _, sig = value.rpartition(".")
-    forged = value.replace(payload.split(".")[0], base64.urlsafe_b64encode(json.dumps(
-        {"s": "staff-0002", "r": ["staff", "privacy_officer"], "c": "x", "t0": 1, "t": 1}
-    ).encode()).decode().rstrip("="))
+    forged = value.replace(
+        payload.split(".")[0],
+        base64.urlsafe_b64encode(
+            json.dumps(
+                {"s": "staff-0002", "r": ["staff", "privacy_officer"], "c": "x", "t0": 1, "t": 1}
+            ).encode()
+        )
+        .decode()
+        .rstrip("="),
+    )
     assert s.load(forged) is None
     assert Sessions(b"o" * 32, 1800, 8 * 3600).load(value) is None
     assert s.load("") is None and s.load("garbage") is None and s.load(value + "x") is None
@@ -116,14 +123,21 @@ def test_pkce_challenge_is_the_s256_of_a_fresh_verifier():
 # -- the page guard, through Flask's test client ---------------------------------------------------
 
 ENV = {
-    "GOOGLE_CLOUD_PROJECT": "p", "PSEUDONYM_KEY": base64.b64encode(b"p" * 32).decode(),
-    "DB_NAME": "none", "DB_USER": "none", "DB_PASSWORD": "none", "DB_PORT": "9",
+    "GOOGLE_CLOUD_PROJECT": "p",
+    "PSEUDONYM_KEY": base64.b64encode(b"p" * 32).decode(),
+    "DB_NAME": "none",
+    "DB_USER": "none",
+    "DB_PASSWORD": "none",
+    "DB_PORT": "9",
     "DB_CONNECT_TIMEOUT_SECONDS": "0.2",
-    "OIDC_ISSUER": "http://127.0.0.1:9", "OIDC_AUDIENCE": "lederappen",
-    "LEDERNE_API_URL": "http://127.0.0.1:9", "LEDERNE_API_KEY": "k",
-    "CONSOLE_OIDC_ISSUER": "http://127.0.0.1:9", "CONSOLE_OIDC_CLIENT_ID": "console",
-    "CONSOLE_BASE_URL": "https://console.example", "CONSOLE_SESSION_KEY":
-        base64.b64encode(KEY).decode(),
+    "OIDC_ISSUER": "http://127.0.0.1:9",
+    "OIDC_AUDIENCE": "lederappen",
+    "LEDERNE_API_URL": "http://127.0.0.1:9",
+    "LEDERNE_API_KEY": "k",
+    "CONSOLE_OIDC_ISSUER": "http://127.0.0.1:9",
+    "CONSOLE_OIDC_CLIENT_ID": "console",
+    "CONSOLE_BASE_URL": "https://console.example",
+    "CONSOLE_SESSION_KEY": base64.b64encode(KEY).decode(),
 }
 
 
@@ -131,17 +145,21 @@ ENV = {
 def console():
     fn = manifest.load().by_name("staff-console")
     c = console_app.Console(fn, config.load(fn.uses, ENV))
-    c.provider._endpoints = oidc.Endpoints("https://idp.example/authorize",
-                                           "https://idp.example/token",
-                                           "https://idp.example/jwks")
+    c.provider._endpoints = oidc.Endpoints(
+        "https://idp.example/authorize", "https://idp.example/token", "https://idp.example/jwks"
+    )
     return c
 
 
 @pytest.fixture()
 def client(console):
     app = flask.Flask("console-test")
-    app.add_url_rule("/<path:p>", "any", lambda p: console(flask.request),
-                     methods=["GET", "POST", "PUT", "DELETE"])
+    app.add_url_rule(
+        "/<path:p>",
+        "any",
+        lambda p: console(flask.request),
+        methods=["GET", "POST", "PUT", "DELETE"],
+    )
     return app.test_client()
 
 
@@ -173,8 +191,9 @@ def test_a_forged_session_cookie_opens_no_page(client, console):
 
 def test_a_page_for_another_role_is_403_html_in_the_users_language(client, console):
     _sign_in(client, console, "editor")
-    r = client.get("/staff/privacy/requests", headers={"Accept-Language": "en",
-                                                      "Accept": "application/json"})
+    r = client.get(
+        "/staff/privacy/requests", headers={"Accept-Language": "en", "Accept": "application/json"}
+    )
     assert r.status_code == 403
     assert r.headers["Content-Type"].startswith("text/html")
     assert b"Your sign-in does not give access to this page." in r.data
@@ -201,14 +220,22 @@ def test_a_form_with_its_csrf_token_reaches_the_page(client, console):
 
 def test_the_csrf_token_may_come_as_a_header_for_htmx(client, console):
     sess = _sign_in(client, console, "editor")
-    r = client.post("/staff/messages/preview", headers={"X-CSRF-Token": sess.csrf,
-                                                        "HX-Request": "true"},
-                    data={"title_nb": "Hei", "title_en": "Hi", "body_nb": "Tekst",
-                          "body_en": "Text", "category": "news", "audience_kind": "member",
-                          "member_id": "100001"})
+    r = client.post(
+        "/staff/messages/preview",
+        headers={"X-CSRF-Token": sess.csrf, "HX-Request": "true"},
+        data={
+            "title_nb": "Hei",
+            "title_en": "Hi",
+            "body_nb": "Tekst",
+            "body_en": "Text",
+            "category": "news",
+            "audience_kind": "member",
+            "member_id": "100001",
+        },
+    )
     assert r.status_code == 200
     # a message to one member is sensitive: the lock screen shows only the neutral text
-    assert "Du har en ny melding i Lederappen.".encode() in r.data
+    assert b"Du har en ny melding i Lederappen." in r.data
     assert b"You have a new message in Lederappen." in r.data
     assert re.search(rb'id="push-size" class="ok"', r.data)
 
@@ -266,44 +293,52 @@ def test_sign_in_starts_the_code_flow_with_pkce_state_and_nonce(client, console)
     assert pending["next"] == "/staff/messages"
 
 
-@pytest.mark.parametrize("next_", ["https://evil.example/", "//evil.example/x", "/v1/profile",
-                                   "/staff/login", "/staff\\..\\x"])
+@pytest.mark.parametrize(
+    "next_",
+    ["https://evil.example/", "//evil.example/x", "/v1/profile", "/staff/login", "/staff\\..\\x"],
+)
 def test_sign_in_returns_only_to_a_console_page(console, client, next_):
     from urllib.parse import quote
 
     r = client.get("/staff/login?next=" + quote(next_))
     cookie = [h for h in r.headers.getlist("Set-Cookie") if h.startswith(SIGNIN_COOKIE)][0]
-    assert console.sessions.load_signin(cookie.split(";")[0].split("=", 1)[1])["next"] == \
-        "/staff/home"
+    assert (
+        console.sessions.load_signin(cookie.split(";")[0].split("=", 1)[1])["next"] == "/staff/home"
+    )
 
 
 def test_a_callback_without_the_matching_state_signs_nobody_in(client, console):
     r = client.get("/staff/callback?code=abc&state=guessed")
     assert r.status_code == 401
     assert not [h for h in r.headers.getlist("Set-Cookie") if h.startswith(COOKIE + "=")]
-    pending = console.sessions.dump_signin({"state": "real", "nonce": "n", "verifier": "v",
-                                            "next": "/staff/home"})
+    pending = console.sessions.dump_signin(
+        {"state": "real", "nonce": "n", "verifier": "v", "next": "/staff/home"}
+    )
     client.set_cookie(SIGNIN_COOKIE, pending, domain="localhost", path="/staff/")
     r = client.get("/staff/callback?code=abc&state=guessed")
     assert r.status_code == 401
-    assert "Innloggingen mislyktes".encode() in r.data
+    assert b"Innloggingen mislyktes" in r.data
 
 
 def test_the_language_switch_is_remembered(client, console):
     _sign_in(client, console, "editor")
     r = client.get("/staff/home?lang=en")
-    assert b"<h1>Overview</h1>" in r.data and 'lang="en"'.encode() in r.data
+    assert b"<h1>Overview</h1>" in r.data and b'lang="en"' in r.data
     assert any(h.startswith("staff_lang=en") for h in r.headers.getlist("Set-Cookie"))
     assert b"<h1>Overview</h1>" in client.get("/staff/home").data
-    assert "<h1>Oversikt</h1>".encode() in client.get("/staff/home?lang=nb").data
+    assert b"<h1>Oversikt</h1>" in client.get("/staff/home?lang=nb").data
 
 
 def test_pages_show_in_the_header_only_what_the_roles_open(client, console):
     _sign_in(client, console, "operations")
     page = client.get("/staff/home").data.decode()
     assert "/staff/dead-letters" in page
-    for other in ("/staff/messages", "/staff/privacy/requests", "/staff/mentoring",
-                  "/staff/salary-rounds"):
+    for other in (
+        "/staff/messages",
+        "/staff/privacy/requests",
+        "/staff/mentoring",
+        "/staff/salary-rounds",
+    ):
         assert other not in page
 
 
@@ -333,8 +368,17 @@ def test_every_console_role_page_uses_a_role_the_admin_api_uses():
 def test_console_grants_are_no_wider_than_the_admin_functions_it_mirrors():
     m = manifest.load()
     console = m.by_name("staff-console")
-    mirrored = [m.by_name(n) for n in ("privacy-admin", "messages-admin", "dead-letters",
-                                       "mentoring-admin", "salary-admin", "salary-releases")]
+    mirrored = [
+        m.by_name(n)
+        for n in (
+            "privacy-admin",
+            "messages-admin",
+            "dead-letters",
+            "mentoring-admin",
+            "salary-admin",
+            "salary-releases",
+        )
+    ]
     for table, privileges in console.db_privileges.items():
         allowed = {p for f in mirrored for p in f.db_privileges.get(table, ())}
         assert set(privileges) <= allowed, table
@@ -365,7 +409,12 @@ def test_console_grants_cover_what_the_mirrored_admin_functions_need():
     'permission denied' on that page only."""
     m = manifest.load()
     console = m.by_name("staff-console")
-    for name in ("privacy-admin", "messages-admin", "dead-letters", "mentoring-admin",
-                 "salary-admin"):
+    for name in (
+        "privacy-admin",
+        "messages-admin",
+        "dead-letters",
+        "mentoring-admin",
+        "salary-admin",
+    ):
         for table, privileges in m.by_name(name).db_privileges.items():
             assert set(privileges) <= set(console.db_privileges.get(table, ())), (name, table)

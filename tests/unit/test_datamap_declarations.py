@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from lederappen.core import datamap, manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,9 +43,13 @@ def test_no_member_key_is_ever_an_exported_column(name):
 @pytest.mark.parametrize("name", sorted(STORES))
 def test_export_mode_fits_the_kind(name):
     store = STORES[name]
-    allowed = {"sql": {"rows"}, "firestore": {"documents", "document"},
-               "pubsub": {"in_transit"}, "logging": {"outside"},
-               "backup": {"outside"}}[store.kind]
+    allowed = {
+        "sql": {"rows"},
+        "firestore": {"documents", "document"},
+        "pubsub": {"in_transit"},
+        "logging": {"outside"},
+        "backup": {"outside"},
+    }[store.kind]
     assert store.export in allowed
     if store.kind == "sql":
         assert store.order_by, f"{name} needs a sort key to page by"
@@ -88,8 +91,12 @@ def test_every_kind_has_a_source_label():
 def test_the_existing_views_of_the_map_are_unchanged_by_kind():
     assert all(s.kind == "sql" for s in datamap.sql_tables().values())
     assert all(s.kind == "firestore" for s in datamap.firestore_collections().values())
-    assert set(datamap.pubsub_topics()) == {"newsletter-sync", "message-fanout",
-                                            "message-delivery", "privacy-jobs"}
+    assert set(datamap.pubsub_topics()) == {
+        "newsletter-sync",
+        "message-fanout",
+        "message-delivery",
+        "privacy-jobs",
+    }
 
 
 def test_message_types_are_real_topics_and_every_topic_is_declared():
@@ -111,5 +118,8 @@ def test_the_openapi_store_parameter_lists_every_pageable_store():
     doc = json.loads((ROOT / "functions" / "openapi.json").read_text())
     params = doc["paths"]["/v1/privacy/access"]["get"]["parameters"]
     store = next(p for p in params if p.get("name") == "store")
-    assert store["schema"]["enum"] == [s.name for s in (*datamap.STORES, *datamap.views())
-                                       if s.export not in ("in_transit", "outside")]
+    assert store["schema"]["enum"] == [
+        s.name
+        for s in (*datamap.STORES, *datamap.views())
+        if s.export not in ("in_transit", "outside")
+    ]

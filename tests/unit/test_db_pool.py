@@ -4,7 +4,6 @@ import threading
 
 import pg8000.exceptions
 import pytest
-
 from lederappen.core import db
 from lederappen.core.problems import DependencyUnavailable
 
@@ -51,10 +50,9 @@ def test_pool_reuses_connections_and_never_exceeds_its_size():
         with pool.connection():
             pass
     assert len(made) == 1
-    with pool.connection(), pool.connection():
-        with pytest.raises(DependencyUnavailable):
-            with pool.connection():
-                pass
+    with pool.connection(), pool.connection(), pytest.raises(DependencyUnavailable):
+        with pool.connection():
+            pass
 
 
 def test_a_dropped_connection_is_discarded_and_the_unit_of_work_retried_once():

@@ -6,10 +6,12 @@ small and collide, which is where disclosure happens) and queries against the re
 """
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lederappen.core.problems import ValidationFailed
-from lederappen.salary import api, disclosure, statistics, vocabulary as v
+from lederappen.salary import api, disclosure, statistics
+from lederappen.salary import vocabulary as v
+
 from tests.support import sdc
 
 
@@ -28,15 +30,18 @@ def test_no_published_cell_below_threshold_and_no_differencing(people):
     assert sdc.nested_pair_violations(published, counts) == []
     assert sdc.differencing_violations(published, counts) == []
     # every non-empty cell that is not published says why
-    assert all(reasons.get(g) in disclosure.REASONS for g, n in counts.items()
-               if n and g not in published)
+    assert all(
+        reasons.get(g) in disclosure.REASONS for g, n in counts.items() if n and g not in published
+    )
 
 
 def test_the_auditor_catches_a_threshold_only_rule():
     """Without complementary suppression a group of 52 and its subgroup of 50 reveal 2."""
-    people = ([{"position_level": "middle", "county": "03"}] * 50
-              + [{"position_level": "middle", "county": "56"}] * 2
-              + [{"position_level": "senior", "county": "03"}] * 30)
+    people = (
+        [{"position_level": "middle", "county": "03"}] * 50
+        + [{"position_level": "middle", "county": "56"}] * 2
+        + [{"position_level": "senior", "county": "03"}] * 30
+    )
     counts = sdc.count_groups(people)
     naive = {g for g, n in counts.items() if n >= disclosure.MIN_PERSONS}
     assert sdc.nested_pair_violations(naive, counts)
@@ -58,12 +63,43 @@ _ALL_TABLE_KEYS = [v.table_key(t) for t in v.TABLES]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(sdc.paid_populations(), st.lists(st.tuples(
-    st.sampled_from(_ALL_TABLE_KEYS + ["nace,county", "sector,nace", "gender,age_band",
-                                        "position_level,sector,nace", "bogus"]),
-    st.dictionaries(st.sampled_from(list(v.DIMENSIONS)), st.sampled_from(
-        ["first_line", "middle", "private", "public", "A", "B", "03", "11", "female", "x"]),
-        max_size=2)), min_size=1, max_size=15))
+@given(
+    sdc.paid_populations(),
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                _ALL_TABLE_KEYS
+                + [
+                    "nace,county",
+                    "sector,nace",
+                    "gender,age_band",
+                    "position_level,sector,nace",
+                    "bogus",
+                ]
+            ),
+            st.dictionaries(
+                st.sampled_from(list(v.DIMENSIONS)),
+                st.sampled_from(
+                    [
+                        "first_line",
+                        "middle",
+                        "private",
+                        "public",
+                        "A",
+                        "B",
+                        "03",
+                        "11",
+                        "female",
+                        "x",
+                    ]
+                ),
+                max_size=2,
+            ),
+        ),
+        min_size=1,
+        max_size=15,
+    ),
+)
 def test_random_queries_only_ever_see_safe_figures(people, queries):
     """Whatever an intruder asks, what comes back obeys every rule, and all of it together
     still allows no subtraction down to fewer than five persons."""
@@ -96,20 +132,36 @@ def test_every_table_lists_every_cell_and_empty_cells_look_like_small_ones():
         for d in dims:
             expected *= len(v.DIMENSIONS[d]["values"])
         assert len(cells) == expected
-        assert all(c == {"group": c["group"], "published": False, "persons": None,
-                         "reason": "too_few"} for c in cells)
+        assert all(
+            c == {"group": c["group"], "published": False, "persons": None, "reason": "too_few"}
+            for c in cells
+        )
 
 
 def _one_cell(values: list[int]):
-    m = disclosure.Measure(tuple(sdc.quantile(sorted(values), f) for f in (0.1, 0.25, 0.5, 0.75, 0.9)),
-                           sum(values), tuple(sorted(values, reverse=True)[:2]))
-    return disclosure.cell_view((), disclosure.Aggregate(len(values), {
-        "base_monthly_salary": m, "total_annual_pay": m}), True, None)
+    m = disclosure.Measure(
+        tuple(sdc.quantile(sorted(values), f) for f in (0.1, 0.25, 0.5, 0.75, 0.9)),
+        sum(values),
+        tuple(sorted(values, reverse=True)[:2]),
+    )
+    return disclosure.cell_view(
+        (),
+        disclosure.Aggregate(len(values), {"base_monthly_salary": m, "total_annual_pay": m}),
+        True,
+        None,
+    )
 
 
-@pytest.mark.parametrize("n, shown", [
-    (5, {"median", "mean"}), (8, {"median", "mean"}), (9, {"p25", "median", "p75", "mean"}),
-    (20, {"p25", "median", "p75", "mean"}), (21, {"p10", "p25", "median", "p75", "p90", "mean"})])
+@pytest.mark.parametrize(
+    "n, shown",
+    [
+        (5, {"median", "mean"}),
+        (8, {"median", "mean"}),
+        (9, {"p25", "median", "p75", "mean"}),
+        (20, {"p25", "median", "p75", "mean"}),
+        (21, {"p10", "p25", "median", "p75", "p90", "mean"}),
+    ],
+)
 def test_statistics_need_their_own_number_of_persons(n, shown):
     cell = _one_cell([50_000 + 1_000 * i for i in range(n)])
     figures = cell["base_monthly_salary"]
@@ -126,11 +178,18 @@ def test_dominance_withholds_the_mean_but_not_the_median():
 
 def test_amounts_are_rounded_monthly_to_1000_and_annual_to_10000():
     values = [61_499, 61_501, 62_250, 63_900, 64_100]
-    m = disclosure.Measure(tuple(sdc.quantile(values, f) for f in (0.1, 0.25, 0.5, 0.75, 0.9)),
-                           sum(values), (64_100, 63_900))
+    m = disclosure.Measure(
+        tuple(sdc.quantile(values, f) for f in (0.1, 0.25, 0.5, 0.75, 0.9)),
+        sum(values),
+        (64_100, 63_900),
+    )
     annual = disclosure.Measure((745_000.0,) * 5, 3_725_000, (745_000, 745_000))
-    cell = disclosure.cell_view((), disclosure.Aggregate(5, {
-        "base_monthly_salary": m, "total_annual_pay": annual}), True, None)
+    cell = disclosure.cell_view(
+        (),
+        disclosure.Aggregate(5, {"base_monthly_salary": m, "total_annual_pay": annual}),
+        True,
+        None,
+    )
     assert cell["base_monthly_salary"]["median"] == 62_000
     assert cell["total_annual_pay"]["median"] == 750_000
     assert all(x % 1000 == 0 for x in cell["base_monthly_salary"].values() if x is not None)
@@ -149,12 +208,21 @@ def test_the_published_family_is_a_star_closed_under_dropping_a_dimension():
     for t in tables:
         assert len(t) <= 2 and (len(t) < 2 or v.HUB in t)
         for i in range(len(t)):
-            assert t[:i] + t[i + 1:] in tables
+            assert t[:i] + t[i + 1 :] in tables
 
 
-@pytest.mark.parametrize("value, band", [
-    (10_000, "below_p10"), (45_000, "p10_p25"), (55_000, "p25_median"), (60_000, "at_median"),
-    (65_000, "median_p75"), (75_000, "p75_p90"), (99_000, "above_p90")])
+@pytest.mark.parametrize(
+    "value, band",
+    [
+        (10_000, "below_p10"),
+        (45_000, "p10_p25"),
+        (55_000, "p25_median"),
+        (60_000, "at_median"),
+        (65_000, "median_p75"),
+        (75_000, "p75_p90"),
+        (99_000, "above_p90"),
+    ],
+)
 def test_band_places_a_value_among_published_quantiles(value, band):
     figures = {"p10": 40_000, "p25": 50_000, "median": 60_000, "p75": 70_000, "p90": 80_000}
     assert statistics.band(value, figures) == band

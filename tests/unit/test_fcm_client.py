@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,11 +22,11 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from firebase_admin import exceptions, messaging
-
-from infra.local import aioserve
 from lederappen.core import log
 from lederappen.notifications import fcm
 from lederappen.notifications.fcm import Outcome, Sender
+
+from infra.local import aioserve
 from tests.support.fcm import PROJECT, Standin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,8 +72,11 @@ def make_sender(standin, transport):
 
 
 def msg(token: str, **extra) -> messaging.Message:
-    fields = {"notification": messaging.Notification(title="Hei", body="Nytt kurs"),
-              "data": {"kind": "course"}, **extra}
+    fields = {
+        "notification": messaging.Notification(title="Hei", body="Nytt kurs"),
+        "data": {"kind": "course"},
+        **extra,
+    }
     return messaging.Message(token=token, **fields)
 
 
@@ -101,11 +104,14 @@ def test_dead_unregistered_and_invalid_tokens_and_the_order_of_outcomes(standin,
     tokens = {"ok": "fine-{}", "dead": "dead-{}", "gone": "gone-1", "bad": "bad-1"}
     order = [kinds[(i * 7) % 4] for i in range(200)]
     outcomes = make_sender(concurrency=16).send_all(
-        [msg(tokens[k].format(i)) for i, k in enumerate(order)])
-    expected = {"ok": Outcome("sent", 200, None, 1, None),
-                "dead": Outcome("unregistered", 404, "UNREGISTERED", 1, None),
-                "gone": Outcome("unregistered", 404, "UNREGISTERED", 1, None),
-                "bad": Outcome("invalid_token", 400, "INVALID_ARGUMENT", 1, None)}
+        [msg(tokens[k].format(i)) for i, k in enumerate(order)]
+    )
+    expected = {
+        "ok": Outcome("sent", 200, None, 1, None),
+        "dead": Outcome("unregistered", 404, "UNREGISTERED", 1, None),
+        "gone": Outcome("unregistered", 404, "UNREGISTERED", 1, None),
+        "bad": Outcome("invalid_token", 400, "INVALID_ARGUMENT", 1, None),
+    }
     assert outcomes == [expected[k] for k in order]
 
 
@@ -117,10 +123,12 @@ def test_a_non_token_400_fails_without_a_retry(standin, make_sender):
 
 
 def test_sender_id_mismatch_is_an_invalid_token_and_a_404_must_say_unregistered(
-        standin, make_sender):
+    standin, make_sender
+):
     standin.fault(status=403, count=1)
     assert make_sender().send_all([msg("other-sender")]) == [
-        Outcome("invalid_token", 403, "SENDER_ID_MISMATCH", 1, None)]
+        Outcome("invalid_token", 403, "SENDER_ID_MISMATCH", 1, None)
+    ]
     # A wrong URL answers 404 without UNREGISTERED: that must not prune the device.
     wrong = make_sender(endpoint=standin.base + "/not-fcm")
     (outcome,) = wrong.send_all([msg("kept")])
@@ -128,9 +136,11 @@ def test_sender_id_mismatch_is_an_invalid_token_and_a_404_must_say_unregistered(
 
 
 def test_a_message_the_sdk_refuses_to_build_fails_alone_unsent(standin, make_sender):
-    bad = [messaging.Message(token="b", data={"x": object()}),
-           messaging.Message(token="c", android=messaging.AndroidConfig(ttl="abc")),
-           messaging.Message(token="d", topic="news")]
+    bad = [
+        messaging.Message(token="b", data={"x": object()}),
+        messaging.Message(token="c", android=messaging.AndroidConfig(ttl="abc")),
+        messaging.Message(token="d", topic="news"),
+    ]
     outcomes = make_sender().send_all([msg("a"), *bad])
     assert outcomes[0].status == "sent"
     assert outcomes[1:] == [Outcome("failed", None, "INVALID_MESSAGE", 0, None)] * 3
@@ -211,7 +221,8 @@ def test_timeouts_and_connection_errors_are_retried_then_retryable(standin, make
     port = closed.getsockname()[1]
     closed.close()
     (outcome,) = make_sender(endpoint=f"http://127.0.0.1:{port}", max_attempts=2).send_all(
-        [msg("nowhere")])
+        [msg("nowhere")]
+    )
     assert outcome == Outcome("retryable", None, None, 2, None)
 
 
@@ -273,7 +284,8 @@ def test_send_all_from_several_threads_at_once(standin, make_sender):
         th.join()
     for t in range(4):
         assert [o.status for o in results[t]] == [
-            "unregistered" if i % (t + 2) == 0 else "sent" for i in range(120)]
+            "unregistered" if i % (t + 2) == 0 else "sent" for i in range(120)
+        ]
 
 
 # -- logs, tokens, settings -------------------------------------------------------------
@@ -285,11 +297,21 @@ def test_no_token_or_payload_reaches_the_logs(standin, make_sender, capsys, capl
     secret = "tok-SECRET-4711"
     standin.behave(secret + "-bad", "invalid")
     standin.behave(secret + "-down", "unavailable", times=1, retry_after=0)
-    batch = [msg(secret), msg("dead-" + secret), msg(secret + "-bad"), msg(secret + "-down"),
-             msg(secret + "-big", data={"blob": "PAYLOAD-SECRET" * 400})]
+    batch = [
+        msg(secret),
+        msg("dead-" + secret),
+        msg(secret + "-bad"),
+        msg(secret + "-down"),
+        msg(secret + "-big", data={"blob": "PAYLOAD-SECRET" * 400}),
+    ]
     outcomes = make_sender(token_source=lambda: "bearer-SECRET").send_all(batch)
-    assert [o.status for o in outcomes] == ["sent", "unregistered", "invalid_token", "sent",
-                                            "failed"]
+    assert [o.status for o in outcomes] == [
+        "sent",
+        "unregistered",
+        "invalid_token",
+        "sent",
+        "failed",
+    ]
     out, err = capsys.readouterr()
     text = out + err + caplog.text
     for needle in ("SECRET", "Nytt kurs"):
@@ -301,12 +323,16 @@ def test_no_token_or_payload_reaches_the_logs(standin, make_sender, capsys, capl
 
 
 def test_retry_after_is_read_as_seconds_or_an_http_date():
-    now = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
     assert fcm.parse_retry_after("7") == 7.0
     later = format_datetime(now + timedelta(seconds=30), usegmt=True)
     assert fcm.parse_retry_after(later, now=now.timestamp()) == 30.0
-    assert fcm.parse_retry_after(format_datetime(now - timedelta(seconds=5), usegmt=True),
-                                 now=now.timestamp()) == 0.0
+    assert (
+        fcm.parse_retry_after(
+            format_datetime(now - timedelta(seconds=5), usegmt=True), now=now.timestamp()
+        )
+        == 0.0
+    )
     assert fcm.parse_retry_after("soon") is None and fcm.parse_retry_after(None) is None
 
 
@@ -318,37 +344,59 @@ def test_backoff_has_full_jitter_a_cap_and_honours_retry_after():
 
 
 def _answer(status: int, body: bytes, headers=None) -> httpx.Response:
-    return httpx.Response(status, content=body, headers=headers,
-                          request=httpx.Request("POST", "http://127.0.0.1/x"))
+    return httpx.Response(
+        status, content=body, headers=headers, request=httpx.Request("POST", "http://127.0.0.1/x")
+    )
 
 
 def test_errors_are_classified_by_the_sdks_types_and_field_violations_not_text():
-    about = json.dumps({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "x",
-                                  "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest",
-                                               "fieldViolations": [{"field": "message.token"}]}]}})
+    about = json.dumps(
+        {
+            "error": {
+                "code": 400,
+                "status": "INVALID_ARGUMENT",
+                "message": "x",
+                "details": [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.BadRequest",
+                        "fieldViolations": [{"field": "message.token"}],
+                    }
+                ],
+            }
+        }
+    )
     bad_token = exceptions.InvalidArgumentError("x", http_response=_answer(400, about.encode()))
     assert fcm.classify(bad_token)[:3] == ("invalid_token", "INVALID_ARGUMENT", 400)
     other = about.replace("message.token", "message.data")
     # the text alone proves nothing: only FCM's field violation marks the token
-    text = exceptions.InvalidArgumentError("The registration token is not a valid FCM "
-                                           "registration token",
-                                           http_response=_answer(400, other.encode()))
+    text = exceptions.InvalidArgumentError(
+        "The registration token is not a valid FCM registration token",
+        http_response=_answer(400, other.encode()),
+    )
     assert fcm.classify(text)[0] == "failed"
-    assert fcm.classify(exceptions.InvalidArgumentError(
-        "x", http_response=_answer(400, b"not json")))[0] == "failed"
-    quota = messaging.QuotaExceededError("x", http_response=_answer(429, b"{}",
-                                                                     {"Retry-After": "3"}))
+    assert (
+        fcm.classify(exceptions.InvalidArgumentError("x", http_response=_answer(400, b"not json")))[
+            0
+        ]
+        == "failed"
+    )
+    quota = messaging.QuotaExceededError(
+        "x", http_response=_answer(429, b"{}", {"Retry-After": "3"})
+    )
     assert fcm.classify(quota) == ("retry", "QUOTA_EXCEEDED", 429, 3.0)
-    assert fcm.classify(exceptions.PermissionDeniedError(
-        "x", http_response=_answer(403, b"{}")))[0] == "failed"
+    assert (
+        fcm.classify(exceptions.PermissionDeniedError("x", http_response=_answer(403, b"{}")))[0]
+        == "failed"
+    )
     assert fcm.classify(exceptions.UnavailableError("down"))[:3] == ("retry", None, None)
 
 
 def test_one_sender_per_process_pointed_at_the_stand_in_or_google_with_adc(monkeypatch):
     from firebase_admin import credentials
 
-    monkeypatch.setattr("google.auth.default",
-                        lambda scopes=None, **kw: (fcm.static_credential("adc"), "p"))
+    monkeypatch.setattr(
+        "google.auth.default", lambda scopes=None, **kw: (fcm.static_credential("adc"), "p")
+    )
 
     local = SimpleNamespace(fcm_endpoint="http://127.0.0.1:1", google_cloud_project="p")
     google = SimpleNamespace(fcm_endpoint="https://fcm.googleapis.com", google_cloud_project="p")
@@ -366,12 +414,13 @@ def test_one_sender_per_process_pointed_at_the_stand_in_or_google_with_adc(monke
 
 
 def test_importing_the_module_does_not_import_the_sdk_or_an_http_client():
-    code = ("import sys; import lederappen.notifications.fcm as f; "
-            "import lederappen.notifications.push as p; "
-            "bad = {'aiohttp', 'httpx', 'firebase_admin'} & set(sys.modules); "
-            "assert not bad, bad")
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT / "functions", check=True,
-                   timeout=30)
+    code = (
+        "import sys; import lederappen.notifications.fcm as f; "
+        "import lederappen.notifications.push as p; "
+        "bad = {'aiohttp', 'httpx', 'firebase_admin'} & set(sys.modules); "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT / "functions", check=True, timeout=30)
 
 
 def test_the_access_token_is_refreshed_before_sending_only_when_expired(standin, make_sender):
@@ -385,5 +434,5 @@ def test_the_access_token_is_refreshed_before_sending_only_when_expired(standin,
     credential = s.app.credential.get_credential()
     assert s.send_all([msg("a")])[0].status == "sent" and len(refreshes) == 1
     assert s.send_all([msg("b")])[0].status == "sent" and len(refreshes) == 1
-    credential.expiry = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(seconds=60)
+    credential.expiry = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=60)
     assert s.send_all([msg("c")])[0].status == "sent" and len(refreshes) == 2  # near expiry

@@ -1,42 +1,62 @@
 """Feed (F2, F4, F5): public lederne.no lists, cached without personal data, ranked by the
 member's interests only when allowed, paged without duplicates or gaps, stale beats an error."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from infra.local import demo_data
 from lederappen.core.pagination import encode_cursor
 from lederappen.core.problems import DependencyUnavailable, ValidationFailed
 from lederappen.feed import service
 
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
-TOPICS = [{"id": "leadership", "label": {"nb": "Ledelse", "en": "Leadership"}},
-          {"id": "pension", "label": {"nb": "Pensjon", "en": "Pension"}},
-          {"id": "economy", "label": {"nb": "Økonomi", "en": "Economy"}},
-          {"id": "hse", "label": {"nb": "HMS", "en": "Health, safety and environment"}}]
+from infra.local import demo_data
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+TOPICS = [
+    {"id": "leadership", "label": {"nb": "Ledelse", "en": "Leadership"}},
+    {"id": "pension", "label": {"nb": "Pensjon", "en": "Pension"}},
+    {"id": "economy", "label": {"nb": "Økonomi", "en": "Economy"}},
+    {"id": "hse", "label": {"nb": "HMS", "en": "Health, safety and environment"}},
+]
 
 
 def course(cid, starts_at, topics=(), county="Oslo"):
-    return {"id": cid, "title": {"nb": f"Kurs {cid}", "en": f"Course {cid}"},
-            "topics": list(topics),
-            "county": county, "format": "classroom" if county else "digital",
-            "starts_at": starts_at, "ends_at": starts_at, "url": f"https://x/{cid}",
-            "seats_left": 5}
+    return {
+        "id": cid,
+        "title": {"nb": f"Kurs {cid}", "en": f"Course {cid}"},
+        "topics": list(topics),
+        "county": county,
+        "format": "classroom" if county else "digital",
+        "starts_at": starts_at,
+        "ends_at": starts_at,
+        "url": f"https://x/{cid}",
+        "seats_left": 5,
+    }
 
 
 def content(cid, published_at, topics=(), ctype="article"):
-    return {"id": cid, "type": ctype, "title": {"nb": cid, "en": cid},
-            "summary": {"nb": "s", "en": "s"}, "topics": list(topics),
-            "published_at": published_at, "url": f"https://x/{cid}"}
+    return {
+        "id": cid,
+        "type": ctype,
+        "title": {"nb": cid, "en": cid},
+        "summary": {"nb": "s", "en": "s"},
+        "topics": list(topics),
+        "published_at": published_at,
+        "url": f"https://x/{cid}",
+    }
 
 
 def benefit(cid, nb, en, category="shopping"):
-    return {"id": cid, "title": {"nb": nb, "en": en}, "description": {"nb": "d", "en": "d"},
-            "partner": "P", "category": category, "url": f"https://x/{cid}",
-            "valid_until": "2027-12-31"}
+    return {
+        "id": cid,
+        "title": {"nb": nb, "en": en},
+        "description": {"nb": "d", "en": "d"},
+        "partner": "P",
+        "category": category,
+        "url": f"https://x/{cid}",
+        "valid_until": "2027-12-31",
+    }
 
 
 COURSES = [
@@ -61,8 +81,12 @@ BENEFITS = [
 
 class FakeUpstream:
     def __init__(self, docs=None):
-        self.docs = docs or {"/api/topics": TOPICS, "/api/courses": COURSES,
-                             "/api/content": CONTENT, "/api/benefits": BENEFITS}
+        self.docs = docs or {
+            "/api/topics": TOPICS,
+            "/api/courses": COURSES,
+            "/api/content": CONTENT,
+            "/api/benefits": BENEFITS,
+        }
         self.calls = []
         self.down = False
 
@@ -85,13 +109,15 @@ class Clock:
 
 
 def feeds(upstream=None, clock=None, **kw):
-    return service.Feeds(upstream or FakeUpstream(),
-                         service.PublicCache(clock=clock or Clock(), **kw))
+    return service.Feeds(
+        upstream or FakeUpstream(), service.PublicCache(clock=clock or Clock(), **kw)
+    )
 
 
 def page(kind, query=None, f=None, interests=None, locale="nb", now=NOW):
-    return service.feed_page(kind, query or {}, f or feeds(), lambda _now: interests,
-                             locale=locale, now=now)
+    return service.feed_page(
+        kind, query or {}, f or feeds(), lambda _now: interests, locale=locale, now=now
+    )
 
 
 def ids(body):
@@ -125,7 +151,7 @@ def test_items_keep_both_languages_titles():
 
 def test_upcoming_means_from_today_in_norway():
     # 23:30 UTC on 30 November is already 1 December in Oslo.
-    late = datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc)
+    late = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
     assert service.local_date(late) == date(2026, 12, 1)
     early = [course("x", "2026-11-30T22:00:00Z"), course("y", "2026-11-30T23:10:00Z")]
     up = FakeUpstream({"/api/courses": early, "/api/topics": TOPICS})
@@ -141,7 +167,11 @@ def test_interests_put_overlapping_items_first_and_mark_the_matched_topics():
     assert body["personalised"] is True
     assert ids(body) == ["c-mid", "c-digital", "c-late", "c-soon"]
     assert [i["matched_topics"] for i in body["items"]] == [
-        ["pension", "economy"], ["economy"], ["pension"], []]
+        ["pension", "economy"],
+        ["economy"],
+        ["pension"],
+        [],
+    ]
 
 
 def test_personalised_content_keeps_newest_first_within_equal_overlap():
@@ -174,8 +204,9 @@ def test_interests_are_read_only_after_the_public_document_is_at_hand():
     up.down = True
     asked = []
     with pytest.raises(DependencyUnavailable):
-        service.feed_page("content", {}, feeds(up), lambda now: asked.append(now), locale="nb",
-                          now=NOW)
+        service.feed_page(
+            "content", {}, feeds(up), lambda now: asked.append(now), locale="nb", now=NOW
+        )
     assert asked == []
 
 
@@ -203,21 +234,25 @@ def test_filters_are_applied_locally_to_one_cached_document():
     for q in ({}, {"topic": "pension"}, {"county": "Oslo"}, {"topic": "hse", "county": "Agder"}):
         page("courses", q, f=f)
     assert [c for c in up.calls if c[0] == "/api/courses"] == [
-        ("/api/courses", {"from": "2026-11-25"})]
+        ("/api/courses", {"from": "2026-11-25"})
+    ]
 
 
-@pytest.mark.parametrize("kind, query, field", [
-    ("content", {"type": "video"}, "type"),
-    ("benefits", {"category": "cars"}, "category"),
-    ("courses", {"county": "Hordaland"}, "county"),
-    ("courses", {"topic": "astrology"}, "topic"),
-    ("content", {"topic": ""}, "topic"),
-    ("courses", {"limit": "0"}, "limit"),
-    ("courses", {"limit": "101"}, "limit"),
-    ("courses", {"cursor": "%%%"}, "cursor"),
-    ("courses", {"cursor": encode_cursor({"offset": 1})}, "cursor"),
-    ("courses", {"cursor": encode_cursor([-1, "x"])}, "cursor"),
-])
+@pytest.mark.parametrize(
+    "kind, query, field",
+    [
+        ("content", {"type": "video"}, "type"),
+        ("benefits", {"category": "cars"}, "category"),
+        ("courses", {"county": "Hordaland"}, "county"),
+        ("courses", {"topic": "astrology"}, "topic"),
+        ("content", {"topic": ""}, "topic"),
+        ("courses", {"limit": "0"}, "limit"),
+        ("courses", {"limit": "101"}, "limit"),
+        ("courses", {"cursor": "%%%"}, "cursor"),
+        ("courses", {"cursor": encode_cursor({"offset": 1})}, "cursor"),
+        ("courses", {"cursor": encode_cursor([-1, "x"])}, "cursor"),
+    ],
+)
 def test_unknown_filter_values_are_422_naming_the_field(kind, query, field):
     with pytest.raises(ValidationFailed) as err:
         page(kind, query)
@@ -235,8 +270,11 @@ def test_county_list_is_lederne_no_s_and_categories_and_types_match_the_feeds():
 
 def test_topics_have_the_request_language_label_and_both():
     body = service.topics(feeds(), "en")
-    assert body["items"][2] == {"id": "economy", "label": "Economy",
-                                "labels": {"nb": "Økonomi", "en": "Economy"}}
+    assert body["items"][2] == {
+        "id": "economy",
+        "label": "Economy",
+        "labels": {"nb": "Økonomi", "en": "Economy"},
+    }
     assert service.topics(feeds(), "nb")["items"][2]["label"] == "Økonomi"
     assert body["next_cursor"] is None and body["stale"] is False
 
@@ -262,21 +300,32 @@ def walk(kind, f, limit, interests=None):
         assert len(body["items"]) == limit
 
 
-_when = st.datetimes(min_value=datetime(2026, 11, 25), max_value=datetime(2028, 1, 1),
-                     timezones=st.just(timezone.utc))
+_when = st.datetimes(
+    min_value=datetime(2026, 11, 25), max_value=datetime(2028, 1, 1), timezones=st.just(UTC)
+)
 
 
 @settings(max_examples=150, deadline=None)
 @given(
     starts=st.lists(_when, max_size=60),
-    topic_sets=st.lists(st.lists(st.sampled_from(["leadership", "pension", "economy", "hse"]),
-                                 max_size=3, unique=True), min_size=60, max_size=60),
+    topic_sets=st.lists(
+        st.lists(
+            st.sampled_from(["leadership", "pension", "economy", "hse"]), max_size=3, unique=True
+        ),
+        min_size=60,
+        max_size=60,
+    ),
     limit=st.integers(1, 100),
-    interests=st.one_of(st.none(), st.lists(st.sampled_from(["pension", "hse", "economy"]),
-                                            min_size=1, max_size=3, unique=True)),
+    interests=st.one_of(
+        st.none(),
+        st.lists(
+            st.sampled_from(["pension", "hse", "economy"]), min_size=1, max_size=3, unique=True
+        ),
+    ),
 )
-def test_pages_walk_the_whole_ranked_list_without_duplicates_or_gaps(starts, topic_sets, limit,
-                                                                     interests):
+def test_pages_walk_the_whole_ranked_list_without_duplicates_or_gaps(
+    starts, topic_sets, limit, interests
+):
     items = [course(f"c{i:03d}", service.rfc3339(s), topic_sets[i]) for i, s in enumerate(starts)]
     f = feeds(FakeUpstream({"/api/courses": items, "/api/topics": TOPICS}))
     seen, pages = walk("courses", f, limit, interests)
@@ -291,9 +340,14 @@ def test_a_cursor_from_another_ranking_is_refused_as_expired():
     first = page("courses", {"limit": "2"}, f=f)
     with pytest.raises(ValidationFailed) as err:
         page("courses", {"limit": "2", "cursor": first["next_cursor"]}, f=f, interests=("pension",))
-    assert err.value.errors[0] == {"field": "cursor", "code": "expired", "message": {
-        "nb": "Listen er endret siden forrige side. Begynn fra første side.",
-        "en": "The list has changed since the previous page. Start again from the first page."}}
+    assert err.value.errors[0] == {
+        "field": "cursor",
+        "code": "expired",
+        "message": {
+            "nb": "Listen er endret siden forrige side. Begynn fra første side.",
+            "en": "The list has changed since the previous page. Start again from the first page.",
+        },
+    }
 
 
 def test_a_cursor_survives_a_cache_refresh_when_the_list_is_unchanged():
@@ -360,7 +414,7 @@ def test_yesterdays_courses_serve_as_the_stale_copy_after_midnight_minus_past_co
     f = feeds(up, clock)
     page("courses", f=f)
     up.down = True
-    clock.now = datetime(2026, 12, 3, 8, 0, tzinfo=timezone.utc)
+    clock.now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
     body = page("courses", f=f, now=clock.now)
     assert body["stale"] is True
     assert ids(body) == ["c-digital", "c-mid", "c-late"]  # c-soon (1 Dec) has passed
@@ -377,10 +431,16 @@ def test_a_refresh_asks_again_unless_the_copy_is_brand_new():
     assert len(up.calls) == 2
 
 
-@pytest.mark.parametrize("header, expected", [
-    (None, False), ("no-cache", True), ("max-age=0", True), ("max-age=60", False),
-    ("No-Cache, no-store", True),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (None, False),
+        ("no-cache", True),
+        ("max-age=0", True),
+        ("max-age=60", False),
+        ("No-Cache, no-store", True),
+    ],
+)
 def test_refresh_is_what_the_app_asks_with_cache_control(header, expected):
     assert service.wants_refresh(header) is expected
 
@@ -404,6 +464,8 @@ def test_the_cache_keeps_a_bounded_number_of_documents_least_recently_used_first
 
 
 def test_cache_keys_are_the_upstream_path_and_sorted_query_only():
-    assert service.PublicCache.key("/api/courses", {"from": "2026-11-25"}) == \
-        "/api/courses?from=2026-11-25"
+    assert (
+        service.PublicCache.key("/api/courses", {"from": "2026-11-25"})
+        == "/api/courses?from=2026-11-25"
+    )
     assert service.PublicCache.key("/api/x", {"b": "2", "a": "1", "c": ""}) == "/api/x?a=1&b=2"

@@ -7,17 +7,23 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lederappen.core.manifest import Function
 
 from infra import grants
-from lederappen.core.manifest import Function
 
 PROJECT = "lederappen-prod"
 SA_ID = re.compile(r"^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$")
 
 
 def fn(name, uses=("db",), **privileges):
-    return Function(name=name, entry_point=name.replace("-", "_"), kind="http", description="",
-                    uses=tuple(uses), db_privileges={t: tuple(p) for t, p in privileges.items()})
+    return Function(
+        name=name,
+        entry_point=name.replace("-", "_"),
+        kind="http",
+        description="",
+        uses=tuple(uses),
+        db_privileges={t: tuple(p) for t, p in privileges.items()},
+    )
 
 
 def user(name):
@@ -25,6 +31,7 @@ def user(name):
 
 
 # --- names ------------------------------------------------------------------------------------
+
 
 def test_a_short_function_name_becomes_fn_dash_name():
     assert grants.account_id("profile") == "fn-profile"
@@ -39,22 +46,26 @@ def test_a_long_function_name_is_cut_to_30_characters_with_a_hash_suffix():
     assert a.startswith("fn-notifications-sender-") and a != b
 
 
-@given(st.from_regex(r"[a-z][a-z0-9-]{1,40}[a-z0-9]", fullmatch=True),
-       st.sampled_from(["fn-", "sch-", "psh-"]))
+@given(
+    st.from_regex(r"[a-z][a-z0-9-]{1,40}[a-z0-9]", fullmatch=True),
+    st.sampled_from(["fn-", "sch-", "psh-"]),
+)
 def test_every_manifest_name_gives_a_valid_service_account_id(name, prefix):
     assert SA_ID.match(grants.account_id(name, prefix))
 
 
 def test_identifiers_are_quoted_and_embedded_quotes_doubled():
-    assert grants.quote_ident('fn-a@p.iam') == '"fn-a@p.iam"'
+    assert grants.quote_ident("fn-a@p.iam") == '"fn-a@p.iam"'
     assert grants.quote_ident('x"y') == '"x""y"'
 
 
 # --- what the manifest asks for ----------------------------------------------------------------
 
+
 def test_only_functions_that_use_the_database_get_a_database_user():
     desired = grants.desired_privileges(
-        [fn("profile", processing_restrictions=["SELECT"]), fn("sender", uses=("fcm",))], PROJECT)
+        [fn("profile", processing_restrictions=["SELECT"]), fn("sender", uses=("fcm",))], PROJECT
+    )
     assert desired == {user("profile"): {"processing_restrictions": frozenset({"SELECT"})}}
 
 
@@ -69,11 +80,19 @@ def test_unknown_privileges_are_refused():
 
 # --- planning ----------------------------------------------------------------------------------
 
-def state(privileges=None, users=None, schema_users=(), tables=("processing_restrictions",),
-          sequences=None):
+
+def state(
+    privileges=None,
+    users=None,
+    schema_users=(),
+    tables=("processing_restrictions",),
+    sequences=None,
+):
     privileges = privileges or {}
     return grants.DbState(
-        privileges={u: {o: frozenset(p) for o, p in objs.items()} for u, objs in privileges.items()},
+        privileges={
+            u: {o: frozenset(p) for o, p in objs.items()} for u, objs in privileges.items()
+        },
         users=frozenset(users if users is not None else privileges),
         schema_users=frozenset(schema_users),
         tables=frozenset(tables),
@@ -92,8 +111,10 @@ def test_a_new_user_gets_schema_usage_and_its_table_privileges():
 
 def test_a_privilege_the_manifest_no_longer_lists_is_revoked_and_the_rest_kept():
     desired = {user("profile"): {"processing_restrictions": frozenset({"SELECT"})}}
-    current = state({user("profile"): {"processing_restrictions": {"SELECT", "DELETE", "TRUNCATE"}}},
-                    schema_users=[user("profile")])
+    current = state(
+        {user("profile"): {"processing_restrictions": {"SELECT", "DELETE", "TRUNCATE"}}},
+        schema_users=[user("profile")],
+    )
     assert grants.plan(desired, current).statements == (
         f'REVOKE DELETE, TRUNCATE ON TABLE public."processing_restrictions" FROM "{user("profile")}"',
     )
@@ -127,8 +148,12 @@ def test_insert_brings_usage_on_the_tables_own_sequences_and_loses_it_with_inser
     desired = {u: {"inbox": frozenset({"SELECT", "INSERT"})}}
     out = grants.plan(desired, state(users=[u], schema_users=[u], tables=["inbox"], sequences=seqs))
     assert f'GRANT USAGE ON SEQUENCE public."inbox_id_seq" TO "{u}"' in out.statements
-    current = state({u: {"inbox": {"SELECT", "INSERT"}, "inbox_id_seq": {"USAGE"}}},
-                    schema_users=[u], tables=["inbox"], sequences=seqs)
+    current = state(
+        {u: {"inbox": {"SELECT", "INSERT"}, "inbox_id_seq": {"USAGE"}}},
+        schema_users=[u],
+        tables=["inbox"],
+        sequences=seqs,
+    )
     out = grants.plan({u: {"inbox": frozenset({"SELECT"})}}, current)
     assert out.statements == (
         f'REVOKE INSERT ON TABLE public."inbox" FROM "{u}"',
@@ -162,9 +187,13 @@ def simulate(current: grants.DbState, statements) -> grants.DbState:
         for p in privs.split(", "):
             (held.add if verb == "GRANT" else held.discard)(p)
     cleaned = {u: {o: frozenset(p) for o, p in objs.items() if p} for u, objs in privileges.items()}
-    return grants.DbState(privileges={u: o for u, o in cleaned.items() if o}, users=current.users,
-                          schema_users=frozenset(schema_users), tables=current.tables,
-                          sequences=current.sequences)
+    return grants.DbState(
+        privileges={u: o for u, o in cleaned.items() if o},
+        users=current.users,
+        schema_users=frozenset(schema_users),
+        tables=current.tables,
+        sequences=current.sequences,
+    )
 
 
 TABLES = ("processing_restrictions", "salaries", "inbox")
@@ -176,15 +205,18 @@ manifest_sets = st.frozensets(st.sampled_from(grants.TABLE_PRIVILEGES), min_size
 
 @settings(max_examples=200, deadline=None)
 @given(
-    desired=st.dictionaries(st.sampled_from(USERS[:3]),
-                            st.dictionaries(st.sampled_from(TABLES), manifest_sets)),
-    current=st.dictionaries(st.sampled_from(USERS),
-                            st.dictionaries(st.sampled_from(TABLES), privilege_sets, min_size=1),
-                            ),
+    desired=st.dictionaries(
+        st.sampled_from(USERS[:3]), st.dictionaries(st.sampled_from(TABLES), manifest_sets)
+    ),
+    current=st.dictionaries(
+        st.sampled_from(USERS),
+        st.dictionaries(st.sampled_from(TABLES), privilege_sets, min_size=1),
+    ),
     schema_users=st.frozensets(st.sampled_from(USERS)),
 )
-def test_applying_the_plan_reaches_the_manifest_and_a_second_plan_is_empty(desired, current,
-                                                                            schema_users):
+def test_applying_the_plan_reaches_the_manifest_and_a_second_plan_is_empty(
+    desired, current, schema_users
+):
     seqs = {"inbox": ("inbox_id_seq",)}
     before = state(current, users=USERS, schema_users=schema_users, tables=TABLES, sequences=seqs)
     after = simulate(before, grants.plan(desired, before).statements)
@@ -195,6 +227,7 @@ def test_applying_the_plan_reaches_the_manifest_and_a_second_plan_is_empty(desir
 
 
 # --- the command ---------------------------------------------------------------------------------
+
 
 class FakeCursor:
     """Answers read_state()'s queries from canned rows and records every statement."""
@@ -224,18 +257,32 @@ class FakeConn:
 
 def test_dry_run_prints_the_sql_and_executes_none_of_it(monkeypatch, capsys):
     profile = user("profile").replace(PROJECT, "p-test")
-    cursor = FakeCursor({
-        "aclexplode(c.relacl)": [],
-        "FROM pg_roles WHERE": [(profile,)],
-        "aclexplode(n.nspacl)": [],
-        "c.relkind IN ('r', 'p', 'v', 'm')\n": [("processing_restrictions",)],
-        "pg_depend": [],
-    })
+    cursor = FakeCursor(
+        {
+            "aclexplode(c.relacl)": [],
+            "FROM pg_roles WHERE": [(profile,)],
+            "aclexplode(n.nspacl)": [],
+            "c.relkind IN ('r', 'p', 'v', 'm')\n": [("processing_restrictions",)],
+            "pg_depend": [],
+        }
+    )
     conn = FakeConn(cursor)
     monkeypatch.setattr(grants.config, "load", lambda *a, **k: object())
     monkeypatch.setattr(grants.db, "connect", lambda settings: conn)
-    monkeypatch.setattr(grants.manifest_mod, "load", lambda: type("M", (), {"functions": (
-        fn("profile", processing_restrictions=["SELECT"]), fn("sender", uses=("fcm",)))})())
+    monkeypatch.setattr(
+        grants.manifest_mod,
+        "load",
+        lambda: type(
+            "M",
+            (),
+            {
+                "functions": (
+                    fn("profile", processing_restrictions=["SELECT"]),
+                    fn("sender", uses=("fcm",)),
+                )
+            },
+        )(),
+    )
 
     assert grants.main(["--project", "p-test", "--dry-run"]) == 0
 

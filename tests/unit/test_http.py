@@ -8,11 +8,11 @@ import flask
 import jwt
 import msgspec
 import pytest
-
 from lederappen.core import auth, config, http, log
 from lederappen.core.manifest import Function, Route
 from lederappen.core.problems import DependencyUnavailable
 from lederappen.core.validation import Body
+
 from tests.support.tokens import Minter, new_key, public_jwks
 
 ISSUER, AUD = "https://login.lederne.test", "lederappen"
@@ -32,6 +32,7 @@ api = http.Api()
 def get_thing(req):
     if req.params["thing_id"] != f"owned-by-{req.member_id}":
         from lederappen.core.problems import NotFound
+
         raise NotFound()
     return {"id": req.params["thing_id"], "locale": req.locale}
 
@@ -67,7 +68,10 @@ def slow(req):
 
 
 FN = Function(
-    name="things", entry_point="things", kind="http", description="test",
+    name="things",
+    entry_point="things",
+    kind="http",
+    description="test",
     uses=("oidc", "job_oidc"),
     routes=(
         Route("GET", "/v1/things/{thing_id}", "member"),
@@ -99,12 +103,21 @@ def keys():
 
 @pytest.fixture()
 def app(keys):
-    settings = config.load(("oidc", "job_oidc"), {
-        "GOOGLE_CLOUD_PROJECT": "p", "PSEUDONYM_KEY": base64.b64encode(b"k" * 32).decode(),
-        "OIDC_ISSUER": ISSUER, "OIDC_AUDIENCE": AUD, "OIDC_JWKS_URL": "https://unused",
-        "JOB_OIDC_ISSUER": JOB_ISSUER, "JOB_OIDC_AUDIENCE": JOB_AUD, "JOB_OIDC_JWKS_URL": "https://unused",
-        "JOB_INVOKER_EMAILS": INVOKER, "MAX_REQUEST_BYTES": "2048",
-    })
+    settings = config.load(
+        ("oidc", "job_oidc"),
+        {
+            "GOOGLE_CLOUD_PROJECT": "p",
+            "PSEUDONYM_KEY": base64.b64encode(b"k" * 32).decode(),
+            "OIDC_ISSUER": ISSUER,
+            "OIDC_AUDIENCE": AUD,
+            "OIDC_JWKS_URL": "https://unused",
+            "JOB_OIDC_ISSUER": JOB_ISSUER,
+            "JOB_OIDC_AUDIENCE": JOB_AUD,
+            "JOB_OIDC_JWKS_URL": "https://unused",
+            "JOB_INVOKER_EMAILS": INVOKER,
+            "MAX_REQUEST_BYTES": "2048",
+        },
+    )
     log.configure(settings.pseudonym_key)
     auth.reset()
     auth.verifier("app", settings)._client = FakeJwks(keys[0])
@@ -148,8 +161,10 @@ def test_another_members_resource_is_404_not_403(app, member):
     assert _problem(resp)["type"] == "https://api.lederne.no/problems/not-found"
 
 
-@pytest.mark.parametrize("kind", ["expired", "wrong_audience", "wrong_issuer", "unsigned",
-                                  "other_key", "hs256_with_public_key"])
+@pytest.mark.parametrize(
+    "kind",
+    ["expired", "wrong_audience", "wrong_issuer", "unsigned", "other_key", "hs256_with_public_key"],
+)
 def test_bad_tokens_get_401_problem(app, member, kind):
     resp = app("GET", "/v1/things/owned-by-1", getattr(member, kind)("1"))
     assert resp.status_code == 401
@@ -178,7 +193,9 @@ def test_job_route_accepts_the_scheduler_token(app, keys):
     token = minter.token("123", roles=None, email=INVOKER, email_verified=True)
     resp = app("POST", "/jobs/run", token)
     assert resp.status_code == 200 and json.loads(resp.get_data()) == {"invoker": INVOKER}
-    other = minter.token("124", roles=None, email="x@p.iam.gserviceaccount.com", email_verified=True)
+    other = minter.token(
+        "124", roles=None, email="x@p.iam.gserviceaccount.com", email_verified=True
+    )
     assert app("POST", "/jobs/run", other).status_code == 403
 
 
@@ -188,8 +205,13 @@ def test_valid_body_creates(app, member):
 
 
 def test_invalid_body_is_422_naming_the_field_in_the_asked_language(app, member):
-    resp = app("POST", "/v1/things", member.token("1"), json={"name": "a", "size": 99},
-               headers={"Accept-Language": "en"})
+    resp = app(
+        "POST",
+        "/v1/things",
+        member.token("1"),
+        json={"name": "a", "size": 99},
+        headers={"Accept-Language": "en"},
+    )
     body = _problem(resp)
     assert resp.status_code == 422
     assert body["errors"] == [{"field": "size", "code": "range", "message": "Must be at most 10."}]
@@ -202,8 +224,13 @@ def test_unknown_field_is_422(app, member):
 
 
 def test_non_json_body_is_415(app, member):
-    resp = app("POST", "/v1/things", member.token("1"), data="name=a",
-               content_type="application/x-www-form-urlencoded")
+    resp = app(
+        "POST",
+        "/v1/things",
+        member.token("1"),
+        data="name=a",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert resp.status_code == 415
 
 
@@ -236,8 +263,12 @@ def test_dependency_down_is_503_with_retry_after(app):
 def test_one_log_line_per_request_with_pseudonym_not_member_id(app, member, capsys):
     capsys.readouterr()
     token = member.token("1000001")
-    app("GET", "/v1/things/owned-by-1000001", token,
-        headers={"X-Cloud-Trace-Context": "4bf92f3577b34da6a3ce929d0e0e4736/1"})
+    app(
+        "GET",
+        "/v1/things/owned-by-1000001",
+        token,
+        headers={"X-Cloud-Trace-Context": "4bf92f3577b34da6a3ce929d0e0e4736/1"},
+    )
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     (entry,) = [x for x in lines if x["message"] == "request"]
     assert entry["httpRequest"]["requestUrl"] == "/v1/things/{thing_id}"
@@ -248,9 +279,16 @@ def test_one_log_line_per_request_with_pseudonym_not_member_id(app, member, caps
 
 
 def test_build_refuses_handlers_that_disagree_with_the_manifest(app):
-    settings = config.load((), {"GOOGLE_CLOUD_PROJECT": "p",
-                                "PSEUDONYM_KEY": base64.b64encode(b"k" * 32).decode()})
-    fewer = Function(name="things", entry_point="things", kind="http", description="",
-                     uses=(), routes=(Route("GET", "/v1/open", "public"),))
+    settings = config.load(
+        (), {"GOOGLE_CLOUD_PROJECT": "p", "PSEUDONYM_KEY": base64.b64encode(b"k" * 32).decode()}
+    )
+    fewer = Function(
+        name="things",
+        entry_point="things",
+        kind="http",
+        description="",
+        uses=(),
+        routes=(Route("GET", "/v1/open", "public"),),
+    )
     with pytest.raises(RuntimeError, match="not in manifest"):
         http.build(api, fewer, settings)

@@ -1,8 +1,8 @@
 """Accept-Language negotiation between Norwegian (bokmål) and English."""
 
 import pytest
-from hypothesis import given, strategies as st
-
+from hypothesis import given
+from hypothesis import strategies as st
 from lederappen.core.i18n import negotiate
 
 

@@ -43,9 +43,13 @@ def test_exceptions_are_logged_without_their_message(capsys):
 
 def test_trace_is_read_from_traceparent_or_cloud_header():
     tid = "4bf92f3577b34da6a3ce929d0e0e4736"
-    assert log.trace_from_headers({"traceparent": f"00-{tid}-00f067aa0ba902b7-01"}, "p") == \
-        f"projects/p/traces/{tid}"
-    assert log.trace_from_headers({"X-Cloud-Trace-Context": f"{tid}/1;o=1"}, "p") == \
-        f"projects/p/traces/{tid}"
+    assert (
+        log.trace_from_headers({"traceparent": f"00-{tid}-00f067aa0ba902b7-01"}, "p")
+        == f"projects/p/traces/{tid}"
+    )
+    assert (
+        log.trace_from_headers({"X-Cloud-Trace-Context": f"{tid}/1;o=1"}, "p")
+        == f"projects/p/traces/{tid}"
+    )
     assert log.trace_from_headers({"X-Cloud-Trace-Context": "not hex!/1"}, "p") is None
     assert log.trace_from_headers({}, "p") is None

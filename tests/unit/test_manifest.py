@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from lederappen.core import manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,8 +38,14 @@ def test_importing_main_does_not_import_feature_dependencies():
         "'google.cloud.firestore', 'google.cloud.sql.connector', 'lederappen.profile.api') "
         "if m in sys.modules]; print(','.join(heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         env={"PATH": "/usr/bin:/bin"}, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        check=True,
+    )
     assert out.stdout.strip() == ""
 
 
@@ -54,8 +59,12 @@ def test_importing_main_does_not_import_feature_dependencies():
         (lambda d: d["functions"][1].update(uses=["db"]), "uses must list 'oidc'"),
         (lambda d: d["functions"].append(copy.deepcopy(d["functions"][1])), "duplicate"),
         (lambda d: d["functions"][0].update(colour="blue"), "unknown key"),
-        (lambda d: d["functions"].append({"name": "jobs-x", "entry_point": "x", "kind": "pubsub",
-                                          "uses": []}), "needs a topic"),
+        (
+            lambda d: d["functions"].append(
+                {"name": "jobs-x", "entry_point": "x", "kind": "pubsub", "uses": []}
+            ),
+            "needs a topic",
+        ),
     ],
 )
 def test_invalid_manifests_are_refused_with_the_reason(mutate, message):

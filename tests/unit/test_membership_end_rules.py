@@ -2,7 +2,6 @@
 active ones kept, and a register that knows nobody at all is not believed."""
 
 import pytest
-
 from lederappen.core.problems import DependencyUnavailable
 from lederappen.privacy.membership_end import compare
 

@@ -5,7 +5,7 @@ of 500 writes, `in` queries of 30) — the latter against small fakes of the cli
 import re
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
 
@@ -13,7 +13,6 @@ import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from lederappen.core import firestore
 from lederappen.core.problems import DependencyUnavailable, ValidationFailed
 from lederappen.core.validation import decode
@@ -59,10 +58,14 @@ def test_an_inbox_item_id_is_stable_per_message_and_member(message_id, member_id
 
 
 def valid_message(**overrides) -> dict:
-    msg = {"message_id": "msg-1", "category": "mentor_updates",
-           "title": {"nb": "Mentoren din har takket ja", "en": "Your mentor accepted"},
-           "body": {"nb": "Åpne appen for å se mer.", "en": "Open the app to see more."},
-           "deep_link": "lederappen://mentoring", "sensitive": True}
+    msg = {
+        "message_id": "msg-1",
+        "category": "mentor_updates",
+        "title": {"nb": "Mentoren din har takket ja", "en": "Your mentor accepted"},
+        "body": {"nb": "Åpne appen for å se mer.", "en": "Open the app to see more."},
+        "deep_link": "lederappen://mentoring",
+        "sensitive": True,
+    }
     msg.update(overrides)
     return msg
 
@@ -79,23 +82,30 @@ def test_a_valid_message_parses_from_a_dict_or_json():
     assert message.parse(parsed) is parsed
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"category": "direct"}, "category"),
-    ({"title": {"nb": "x" * 121, "en": "x"}}, "title.nb"),
-    ({"body": {"nb": "x"}}, "body"),
-    ({"deep_link": "http://example.com/phish"}, "deep_link"),
-    ({"deep_link": "https://lederne.no.evil.example/"}, "deep_link"),
-    ({"message_id": "has spaces"}, "message_id"),
-    ({"audience": "all"}, "audience"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"category": "direct"}, "category"),
+        ({"title": {"nb": "x" * 121, "en": "x"}}, "title.nb"),
+        ({"body": {"nb": "x"}}, "body"),
+        ({"deep_link": "http://example.com/phish"}, "deep_link"),
+        ({"deep_link": "https://lederne.no.evil.example/"}, "deep_link"),
+        ({"message_id": "has spaces"}, "message_id"),
+        ({"audience": "all"}, "audience"),
+    ],
+)
 def test_an_invalid_message_is_refused_naming_the_field(change, field):
     with pytest.raises(msgspec.ValidationError, match=re.escape(field.split(".")[0])):
         message.parse(valid_message(**change))
 
 
 def test_links_into_the_app_and_to_lederne_no_are_allowed():
-    for link in ("lederappen://courses/123?tab=info", "https://www.lederne.no/kurs/",
-                 "https://minside.lederne.no", None):
+    for link in (
+        "lederappen://courses/123?tab=info",
+        "https://www.lederne.no/kurs/",
+        "https://minside.lederne.no",
+        None,
+    ):
         assert message.parse(valid_message(deep_link=link)).deep_link == link
 
 
@@ -103,22 +113,29 @@ def test_links_into_the_app_and_to_lederne_no_are_allowed():
 
 
 def registration(**overrides) -> dict:
-    body = {"fcm_token": "f" * 22 + ":APA91b" + "x" * 130, "platform": "ios",
-            "app_version": "3.2.1+456", "locale": "en",
-            "installation_id": "0f8fad5b-d9cb-469f-a165-70867728950e"}
+    body = {
+        "fcm_token": "f" * 22 + ":APA91b" + "x" * 130,
+        "platform": "ios",
+        "app_version": "3.2.1+456",
+        "locale": "en",
+        "installation_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+    }
     body.update(overrides)
     return {k: v for k, v in body.items() if v is not None}
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"platform": "windows"}, "platform"),
-    ({"fcm_token": "a" * 513}, "fcm_token"),
-    ({"fcm_token": "short"}, "fcm_token"),
-    ({"installation_id": None}, "installation_id"),
-    ({"installation_id": "x" * 129}, "installation_id"),
-    ({"app_version": "1.0.0; DROP TABLE"}, "app_version"),
-    ({"locale": "sv"}, "locale"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"platform": "windows"}, "platform"),
+        ({"fcm_token": "a" * 513}, "fcm_token"),
+        ({"fcm_token": "short"}, "fcm_token"),
+        ({"installation_id": None}, "installation_id"),
+        ({"installation_id": "x" * 129}, "installation_id"),
+        ({"app_version": "1.0.0; DROP TABLE"}, "app_version"),
+        ({"locale": "sv"}, "locale"),
+    ],
+)
 def test_a_bad_registration_names_the_field(change, field):
     with pytest.raises(ValidationFailed) as exc:
         decode(msgspec.json.encode(registration(**change)), DeviceRegistration)
@@ -127,8 +144,12 @@ def test_a_bad_registration_names_the_field(change, field):
 
 @pytest.mark.parametrize("version", ["3", "3.2", "3.2.1", "3.2.1-beta.2", "3.2.1+456", "10.0.0.1"])
 def test_ordinary_app_versions_are_accepted(version):
-    assert decode(msgspec.json.encode(registration(app_version=version)),
-                  DeviceRegistration).app_version == version
+    assert (
+        decode(
+            msgspec.json.encode(registration(app_version=version)), DeviceRegistration
+        ).app_version
+        == version
+    )
 
 
 # -- the inbox cursor ---------------------------------------------------------------------------
@@ -137,7 +158,7 @@ def test_ordinary_app_versions_are_accepted(version):
 def test_the_inbox_cursor_round_trips():
     item = {"created_at": "2026-11-25T08:24:20.301000Z", "id": inbox.item_id("m", "1")}
     when, doc_id = inbox_service.decode_cursor(inbox_service.encode_cursor(item))
-    assert when == datetime(2026, 11, 25, 8, 24, 20, 301000, tzinfo=timezone.utc)
+    assert when == datetime(2026, 11, 25, 8, 24, 20, 301000, tzinfo=UTC)
     assert doc_id == item["id"]
 
 
@@ -150,8 +171,10 @@ def test_any_cursor_either_decodes_or_is_a_422_naming_cursor(cursor):
 
 
 def test_timestamps_are_utc_with_microseconds_so_they_sort_as_instants():
-    assert firestore.timestamp(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)) == \
-        "2026-01-02T03:04:05.000000Z"
+    assert (
+        firestore.timestamp(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+        == "2026-01-02T03:04:05.000000Z"
+    )
     assert firestore.timestamp(None) is None
 
 
@@ -175,7 +198,7 @@ def test_an_outage_the_library_wraps_in_a_value_error_is_still_a_503():
         try:
             raise gexc.RetryError("Timeout of 5.0s exceeded", gexc.ServiceUnavailable("down"))
         except gexc.RetryError:  # the library's rollback fails like this, chained implicitly
-            raise ValueError("The transaction has no transaction ID.")  # noqa: B904
+            raise ValueError("The transaction has no transaction ID.")
 
     with pytest.raises(DependencyUnavailable), firestore.guard():
         failed_transaction()
@@ -191,8 +214,14 @@ def test_every_call_of_a_bounded_client_gives_up_within_the_bound():
     firestore.bounded(client, 2.5)
     transport = client._firestore_api._transport
     wrapped = transport._wrapped_methods
-    for name in ("begin_transaction", "commit", "rollback", "batch_get_documents", "run_query",
-                 "run_aggregation_query"):
+    for name in (
+        "begin_transaction",
+        "commit",
+        "rollback",
+        "batch_get_documents",
+        "run_query",
+        "run_aggregation_query",
+    ):
         method = wrapped[getattr(transport, name)]
         assert method._timeout == 2.5, name
         assert method._retry is None or method._retry.timeout == 2.5, name
@@ -224,8 +253,10 @@ class FakeQuery:
     def stream(self, timeout=None):
         self.client.queries.append(list(self.values))
         for m in self.values:
-            yield FakeSnap(f"dev-{m}", {"member_id": m, "fcm_token": f"t-{m}",
-                                        "platform": "android", "locale": "en"})
+            yield FakeSnap(
+                f"dev-{m}",
+                {"member_id": m, "fcm_token": f"t-{m}", "platform": "android", "locale": "en"},
+            )
 
 
 class FakeCollection:
@@ -278,7 +309,7 @@ def test_deliver_many_commits_at_most_500_writes_per_batch():
     assert client.commits == [500, 500, 201]
     doc = next(iter(client.docs.values()))
     assert doc["read_at"] is None and doc["category"] == "mentor_updates"
-    assert (doc["expires_at"] - datetime.now(timezone.utc)).days in (364, 365)
+    assert (doc["expires_at"] - datetime.now(UTC)).days in (364, 365)
 
 
 def test_deliver_many_retries_a_batch_with_delivered_items_without_them():
@@ -290,10 +321,13 @@ def test_deliver_many_retries_a_batch_with_delivered_items_without_them():
 
 
 def test_importing_the_feature_modules_does_not_import_the_firestore_library():
-    code = ("import sys; sys.path.insert(0, 'functions'); "
-            "import lederappen.devices.api, lederappen.inbox.api, lederappen.notifications.inbox, "
-            "lederappen.notifications.devices; "
-            "print('google.cloud.firestore' in sys.modules or 'grpc' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys; sys.path.insert(0, 'functions'); "
+        "import lederappen.devices.api, lederappen.inbox.api, lederappen.notifications.inbox, "
+        "lederappen.notifications.devices; "
+        "print('google.cloud.firestore' in sys.modules or 'grpc' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"

@@ -11,7 +11,8 @@ def test_the_checked_in_document_is_what_the_generator_makes():
     fresh = generator.render(generator.generate(json.loads(current)))
     assert fresh == current, (
         "functions/openapi.json differs from a fresh generation: run `make openapi` "
-        "(python -m infra.scripts.openapi) and commit the result")
+        "(python -m infra.scripts.openapi) and commit the result"
+    )
 
 
 def test_every_request_body_points_at_the_type_its_route_decodes_with():

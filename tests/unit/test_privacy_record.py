@@ -6,17 +6,16 @@ import json
 import re
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from lederappen.core import datamap, log
 from lederappen.privacy import access, export, record
 from lederappen.profile import service as profile_service
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 5, 4, 10, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 4, 10, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +34,9 @@ def test_every_activity_is_described_in_both_languages(rec):
             assert a[key]["nb"] and a[key]["en"], (a["store"], key)
         assert a["legal_basis"] and a["category"]
         assert a["recipients"] and all(r["nb"] and r["en"] for r in a["recipients"])
-        assert a["data"] and all(d["description"]["nb"] and d["description"]["en"]
-                                 for d in a["data"])
+        assert a["data"] and all(
+            d["description"]["nb"] and d["description"]["en"] for d in a["data"]
+        )
     for key in ("title", "data_subjects", "transfers"):
         assert rec[key]["nb"] and rec[key]["en"]
     assert all(m["nb"] and m["en"] for m in rec["security_measures"])
@@ -55,7 +55,8 @@ def test_the_record_says_what_is_stored_and_what_only_passes_through(rec):
     assert by_store["audit_events"]["pseudonymised"] is True
     assert by_store["mentor_proposals"]["member_keys"] == ["mentee_id", "mentor_id"]
     assert {a["store"] for a in rec["activities"] if a["provided_by_member"]} == {
-        s.name for s in datamap.STORES if s.provided_by_member}
+        s.name for s in datamap.STORES if s.provided_by_member
+    }
 
 
 @pytest.mark.parametrize("locale", ["nb", "en"])
@@ -80,15 +81,26 @@ def test_the_record_holds_no_member_data(rec):
 
 
 def test_the_script_prints_the_same_markdown():
-    out = subprocess.run([sys.executable, "infra/scripts/processing_record.py", "--lang", "en"],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "infra/scripts/processing_record.py", "--lang", "en"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.startswith("# " + record.TITLE["en"])
     for s in datamap.STORES:
         assert f"(`{s.name}`)" in out
-    as_json = subprocess.run([sys.executable, "infra/scripts/processing_record.py", "--json"],
-                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    as_json = subprocess.run(
+        [sys.executable, "infra/scripts/processing_record.py", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert [a["store"] for a in json.loads(as_json)["activities"]][1:] == [
-        s.name for s in datamap.STORES]
+        s.name for s in datamap.STORES
+    ]
 
 
 def test_the_profile_fields_in_the_map_are_the_profile_views():
@@ -140,8 +152,9 @@ def test_sql_reads_never_select_a_member_key_and_match_every_key():
 
 def test_a_pair_row_shows_the_callers_role_not_the_other_member():
     cur = FakeCursor()
-    access.sql_page(cur, datamap.by_name("mentor_proposals"), "1000321",
-                    pseudonym=log.pseudonym, limit=5)
+    access.sql_page(
+        cur, datamap.by_name("mentor_proposals"), "1000321", pseudonym=log.pseudonym, limit=5
+    )
     sql, _ = cur.statements[0]
     assert "CASE WHEN \"mentee_id\" = %s THEN 'mentee' WHEN \"mentor_id\" = %s THEN 'mentor'" in sql
     assert '("mentee_id" = %s OR "mentor_id" = %s)' in sql
@@ -151,11 +164,20 @@ def test_values_become_json():
     from decimal import Decimal
     from uuid import UUID
 
-    value = {"at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "n": Decimal("37.5"),
-             "i": Decimal("12"), "u": UUID(int=1), "l": [{"fcm_token": "x", "p": "ios"}]}
+    value = {
+        "at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "n": Decimal("37.5"),
+        "i": Decimal(12),
+        "u": UUID(int=1),
+        "l": [{"fcm_token": "x", "p": "ios"}],
+    }
     assert access.plain(value, omit=("fcm_token",)) == {
-        "at": "2026-01-02T03:04:05Z", "n": 37.5, "i": 12,
-        "u": "00000000-0000-0000-0000-000000000001", "l": [{"p": "ios"}]}
+        "at": "2026-01-02T03:04:05Z",
+        "n": 37.5,
+        "i": 12,
+        "u": "00000000-0000-0000-0000-000000000001",
+        "l": [{"p": "ios"}],
+    }
 
 
 def test_a_cursor_works_only_for_its_own_store():
@@ -165,7 +187,7 @@ def test_a_cursor_works_only_for_its_own_store():
     with pytest.raises(Exception) as err:
         access.decode_cursor(datamap.by_name("outbox"), cursor)
     assert getattr(err.value, "status", None) == 422
-    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    when = datetime(2026, 1, 1, tzinfo=UTC)
     pair = datamap.by_name("message_recipients")
     assert access.decode_cursor(pair, access.encode_cursor(pair, [when, "m"])) == [when, "m"]
 
@@ -185,9 +207,15 @@ def _snapshot(work):
 def test_sql_and_messages_in_transit_each_get_a_section_and_the_register_runs_alongside():
     stores = [s for s in datamap.STORES if s.kind != "firestore"]  # Firestore: e2e
     register = FakeRegister(None)
-    pages, profile = access.read_pages("1000321", stores, snapshot=_snapshot,
-                                       firestore_client=None, pseudonym=log.pseudonym,
-                                       limit=10, also=lambda: register.get_member("1000321"))
+    pages, profile = access.read_pages(
+        "1000321",
+        stores,
+        snapshot=_snapshot,
+        firestore_client=None,
+        pseudonym=log.pseudonym,
+        limit=10,
+        also=lambda: register.get_member("1000321"),
+    )
     assert profile is None
     assert set(pages) == {s.name for s in stores}
     transit = pages["message-delivery"]
@@ -203,10 +231,16 @@ def _export_doc(items_by_store):
     for s in export.provided_stores():
         page = access.Page(items_by_store.get(s.name, []), len(items_by_store.get(s.name, [])))
         sections.append(export._section(s, page))
-    return {"format": export.FORMAT, "format_version": 1, "schema": export.SCHEMA,
-            "generated_at": "2026-05-04T10:30:00Z", "member_id": "1000321",
-            "controller": record.controller(), "description": export.DESCRIPTION,
-            "sections": sections}
+    return {
+        "format": export.FORMAT,
+        "format_version": 1,
+        "schema": export.SCHEMA,
+        "generated_at": "2026-05-04T10:30:00Z",
+        "member_id": "1000321",
+        "controller": record.controller(),
+        "description": export.DESCRIPTION,
+        "sections": sections,
+    }
 
 
 def test_export_holds_only_what_the_member_provided_without_derived_values():
@@ -217,12 +251,19 @@ def test_export_holds_only_what_the_member_provided_without_derived_values():
     assert "base_monthly_salary" in names and "total_annual_pay" not in names
 
 
-@pytest.mark.parametrize("locale, heading", [("nb", "Dine opplysninger fra Lederappen"),
-                                             ("en", "Your data from Lederappen")])
+@pytest.mark.parametrize(
+    "locale, heading",
+    [("nb", "Dine opplysninger fra Lederappen"), ("en", "Your data from Lederappen")],
+)
 def test_the_html_page_escapes_everything_and_follows_the_language(locale, heading):
     evil = '<script>alert("x")</script>&'
-    doc = _export_doc({"mentor_engagements": [{"role": "mentor", "presentation": evil,
-                                               "topics": ["<b>"], "capacity": None}]})
+    doc = _export_doc(
+        {
+            "mentor_engagements": [
+                {"role": "mentor", "presentation": evil, "topics": ["<b>"], "capacity": None}
+            ]
+        }
+    )
     page = export.render_html(doc, locale)
     assert f'<html lang="{locale}">' in page and f"<h1>{heading}</h1>" in page
     assert "<script" not in page and "<b>" not in page

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import io
 import string
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageCms
-
 from lederappen.core import http
 from lederappen.core.problems import (
     NotFound,
@@ -22,18 +20,31 @@ from lederappen.core.problems import (
     ValidationFailed,
 )
 from lederappen.profile import photo, service
+from PIL import Image, ImageCms
 
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 RECORD = {
-    "member_id": "1003176", "given_name": "Daniel", "family_name": "Nielsen",
-    "email": "daniel.nielsen@post.example.no", "phone": "+4797165647",
-    "national_id": "02077203519", "birth_date": "1972-07-02",
-    "address": {"street": "Dahlløkka 84", "postal_code": "4250", "city": "Kopervik",
-                "county": "Rogaland"},
+    "member_id": "1003176",
+    "given_name": "Daniel",
+    "family_name": "Nielsen",
+    "email": "daniel.nielsen@post.example.no",
+    "phone": "+4797165647",
+    "national_id": "02077203519",
+    "birth_date": "1972-07-02",
+    "address": {
+        "street": "Dahlløkka 84",
+        "postal_code": "4250",
+        "city": "Kopervik",
+        "county": "Rogaland",
+    },
     "employer": {"name": "Bryne Byggvare AS", "org_number": "967387452"},
     "position": "Lagersjef",
-    "membership": {"status": "active", "member_since": "2011-02-01", "ended_on": None,
-                   "category": "ordinary"},
+    "membership": {
+        "status": "active",
+        "member_since": "2011-02-01",
+        "ended_on": None,
+        "category": "ordinary",
+    },
     "version": 3,
 }
 
@@ -59,13 +70,15 @@ def _fails(body) -> dict[str, str]:
 
 
 def test_a_valid_change_is_normalised_for_the_register():
-    patch = _check({
-        "email": "  Kari.Nordmann@Eksempel.NO ",
-        "phone": "912 34 567",
-        "address": {"street": "Storgata   25", "postal_code": "0184", "city": " Oslo "},
-        "employer": {"name": "Fjord AS", "org_number": "923 609 016"},
-        "position": "Avdelingsleder",
-    })
+    patch = _check(
+        {
+            "email": "  Kari.Nordmann@Eksempel.NO ",
+            "phone": "912 34 567",
+            "address": {"street": "Storgata   25", "postal_code": "0184", "city": " Oslo "},
+            "employer": {"name": "Fjord AS", "org_number": "923 609 016"},
+            "position": "Avdelingsleder",
+        }
+    )
     assert patch == {
         "email": "Kari.Nordmann@eksempel.no",
         "phone": "+4791234567",
@@ -75,27 +88,42 @@ def test_a_valid_change_is_normalised_for_the_register():
     }
 
 
-@pytest.mark.parametrize("raw, e164", [
-    ("91234567", "+4791234567"),
-    ("+47 912 34 567", "+4791234567"),
-    ("0047 91234567", "+4791234567"),
-    ("22 12 34 56", "+4722123456"),            # an Oslo landline
-    ("+46 70 123 45 67", "+46701234567"),      # Swedish mobile
-    ("+44 20 7946 0958", "+442079460958"),     # London
-])
+@pytest.mark.parametrize(
+    "raw, e164",
+    [
+        ("91234567", "+4791234567"),
+        ("+47 912 34 567", "+4791234567"),
+        ("0047 91234567", "+4791234567"),
+        ("22 12 34 56", "+4722123456"),  # an Oslo landline
+        ("+46 70 123 45 67", "+46701234567"),  # Swedish mobile
+        ("+44 20 7946 0958", "+442079460958"),  # London
+    ],
+)
 def test_norwegian_and_foreign_phone_numbers_become_e164(raw, e164):
     assert _check({"phone": raw}) == {"phone": e164}
 
 
-@pytest.mark.parametrize("raw", ["1234", "9123456", "912345678", "+46 70", "abc", "+999 1234567",
-                                 "91234567 ext. 12"])
+@pytest.mark.parametrize(
+    "raw", ["1234", "9123456", "912345678", "+46 70", "abc", "+999 1234567", "91234567 ext. 12"]
+)
 def test_invalid_phone_numbers_are_refused(raw):
     assert _fails({"phone": raw}) == {"phone": "phone"}
 
 
-@pytest.mark.parametrize("raw", ["kari", "kari@", "@lederne.no", "kari@@lederne.no",
-                                 "kari nordmann@lederne.no", "kari@lederne", "kåri@lederne.no",
-                                 "Kari <kari@lederne.no>", "kari@lederne..no"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "kari",
+        "kari@",
+        "@lederne.no",
+        "kari@@lederne.no",
+        "kari nordmann@lederne.no",
+        "kari@lederne",
+        "kåri@lederne.no",
+        "Kari <kari@lederne.no>",
+        "kari@lederne..no",
+    ],
+)
 def test_invalid_email_addresses_are_refused(raw):
     assert _fails({"email": raw}) == {"email": "email"}
 
@@ -112,30 +140,41 @@ def test_postal_code_must_be_four_digits(code):
 
 def test_address_is_replaced_as_a_whole_so_city_and_street_are_required():
     assert _fails({"address": {"postal_code": "5003"}}) == {
-        "address.street": "required", "address.city": "required"}
+        "address.street": "required",
+        "address.city": "required",
+    }
 
 
 def test_employer_needs_a_name_and_a_valid_organisation_number_if_one_is_given():
     assert _check({"employer": {"name": "Fjord AS"}}) == {
-        "employer": {"name": "Fjord AS", "org_number": None}}
+        "employer": {"name": "Fjord AS", "org_number": None}
+    }
     assert _fails({"employer": {"name": "Fjord AS", "org_number": "923609017"}}) == {
-        "employer.org_number": "org_number"}
+        "employer.org_number": "org_number"
+    }
     assert _fails({"employer": {"org_number": "923609016"}}) == {"employer.name": "required"}
 
 
 def test_every_broken_rule_is_reported_at_once_and_unknown_fields_too():
-    errors = _fails({
-        "email": "not-an-address",
-        "phone": "12",
-        "address": {"street": "Storgata 1", "postal_code": "51", "city": "", "planet": "Mars"},
-        "given_name": "Ola",
-        "shoe_size": 44,
-        "position": None,
-    })
+    errors = _fails(
+        {
+            "email": "not-an-address",
+            "phone": "12",
+            "address": {"street": "Storgata 1", "postal_code": "51", "city": "", "planet": "Mars"},
+            "given_name": "Ola",
+            "shoe_size": 44,
+            "position": None,
+        }
+    )
     assert errors == {
-        "email": "email", "phone": "phone", "address.postal_code": "postal_code",
-        "address.city": "required", "address.planet": "unknown_field",
-        "given_name": "read_only", "shoe_size": "unknown_field", "position": "required",
+        "email": "email",
+        "phone": "phone",
+        "address.postal_code": "postal_code",
+        "address.city": "required",
+        "address.planet": "unknown_field",
+        "given_name": "read_only",
+        "shoe_size": "unknown_field",
+        "position": "required",
     }
 
 
@@ -169,8 +208,8 @@ def test_texts_have_a_length_limit():
 
 
 def test_organisation_number_check_digit():
-    assert service._org_number_ok("923609016")       # Fjord AS in the examples
-    assert service._org_number_ok("974760673")       # Brønnøysundregistrene
+    assert service._org_number_ok("923609016")  # Fjord AS in the examples
+    assert service._org_number_ok("974760673")  # Brønnøysundregistrene
     assert not service._org_number_ok("974760674")
     assert not service._org_number_ok("97476067")
 
@@ -181,8 +220,11 @@ def test_any_four_digits_pass_as_a_postal_code(code):
     assert patch["address"]["postal_code"] == code
 
 
-@given(st.text(max_size=12).filter(lambda s: not (len(s.strip()) == 4 and s.strip().isascii()
-                                                  and s.strip().isdigit())))
+@given(
+    st.text(max_size=12).filter(
+        lambda s: not (len(s.strip()) == 4 and s.strip().isascii() and s.strip().isdigit())
+    )
+)
 def test_anything_else_fails_as_a_postal_code(code):
     errors = _fails({"address": {"street": "Storgata 1", "postal_code": code, "city": "Oslo"}})
     assert "address.postal_code" in errors
@@ -190,7 +232,7 @@ def test_anything_else_fails_as_a_postal_code(code):
 
 @given(st.integers(0, 9_999_999), st.sampled_from(["", " ", "-", "  "]), st.booleans())
 def test_norwegian_mobile_numbers_in_any_spelling_become_one_e164(rest, sep, prefix):
-    digits = f"9{rest:07d}"                      # 9xx xx xxx: all mobile numbers
+    digits = f"9{rest:07d}"  # 9xx xx xxx: all mobile numbers
     spelled = sep.join([digits[:3], digits[3:5], digits[5:]])
     if prefix:
         spelled = "+47" + sep + spelled
@@ -209,8 +251,10 @@ def test_the_spelling_of_a_number_never_changes_the_verdict(digits, sep):
 
 
 @settings(max_examples=300)
-@given(st.one_of(st.text(max_size=60), st.integers(), st.none()),
-       st.one_of(st.text(max_size=60), st.integers(), st.none()))
+@given(
+    st.one_of(st.text(max_size=60), st.integers(), st.none()),
+    st.one_of(st.text(max_size=60), st.integers(), st.none()),
+)
 def test_any_input_is_either_normalised_or_a_named_422(phone, email):
     try:
         patch = service.check_patch({"phone": phone, "email": email})
@@ -242,8 +286,9 @@ class FakeRegister:
 
 
 def _rectify(register, body, if_match='"3"', restricted=False):
-    return service.rectify("1003176", body, if_match, register, lambda _m: restricted,
-                           now=lambda: NOW)
+    return service.rectify(
+        "1003176", body, if_match, register, lambda _m: restricted, now=lambda: NOW
+    )
 
 
 def test_a_valid_change_is_written_against_the_version_read_and_the_new_view_returned():
@@ -321,18 +366,32 @@ def _halves(width=400, height=200) -> Image.Image:
 def _jpeg_with_everything(orientation: int = 6) -> bytes:
     img = _halves()
     exif = img.getexif()
-    exif[0x0112] = orientation                      # Orientation
-    exif[0x010F] = "Apple"                          # Make
-    exif[0x0110] = "iPhone 15 Pro"                  # Model
-    exif[0x0131] = "SecretSoftware 1.0"             # Software
-    exif[0x9003] = "2026:11:25 08:00:00"            # DateTimeOriginal (in the Exif IFD)
-    exif.get_ifd(0x8825).update({                   # GPS IFD: Oslo, Karl Johans gate
-        1: "N", 2: (59.0, 54.0, 48.0), 3: "E", 4: (10.0, 44.0, 24.0)})
-    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
-           b'exif:GPSLatitude="59,54.8N"/></rdf:RDF></x:xmpmeta>')
+    exif[0x0112] = orientation  # Orientation
+    exif[0x010F] = "Apple"  # Make
+    exif[0x0110] = "iPhone 15 Pro"  # Model
+    exif[0x0131] = "SecretSoftware 1.0"  # Software
+    exif[0x9003] = "2026:11:25 08:00:00"  # DateTimeOriginal (in the Exif IFD)
+    exif.get_ifd(0x8825).update(
+        {  # GPS IFD: Oslo, Karl Johans gate
+            1: "N",
+            2: (59.0, 54.0, 48.0),
+            3: "E",
+            4: (10.0, 44.0, 24.0),
+        }
+    )
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+        b'exif:GPSLatitude="59,54.8N"/></rdf:RDF></x:xmpmeta>'
+    )
     out = io.BytesIO()
-    img.save(out, "JPEG", exif=exif, xmp=xmp, comment=b"taken at home, Storgata 25",
-             icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    img.save(
+        out,
+        "JPEG",
+        exif=exif,
+        xmp=xmp,
+        comment=b"taken at home, Storgata 25",
+        icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
+    )
     return out.getvalue()
 
 
@@ -346,7 +405,7 @@ def _jpeg_segments(data: bytes) -> list[int]:
         markers.append(marker)
         if marker == 0xDA:  # start of scan: pixel data follows
             break
-        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
     return markers
 
 
@@ -376,7 +435,7 @@ def test_exif_orientation_is_applied_before_the_orientation_tag_is_dropped():
     out = Image.open(io.BytesIO(cleaned.data)).convert("RGB")
     assert (cleaned.width, cleaned.height) == out.size == (200, 400)
     top, bottom = out.getpixel((100, 50)), out.getpixel((100, 350))
-    assert top[0] > 150 and top[2] < 80, top        # the left (red) half is now on top
+    assert top[0] > 150 and top[2] < 80, top  # the left (red) half is now on top
     assert bottom[2] > 150 and bottom[0] < 80, bottom
 
 
@@ -402,7 +461,7 @@ def test_a_png_is_flattened_onto_white_and_stored_as_jpeg():
     img.save(buf, "PNG")
     cleaned = photo.clean(buf.getvalue(), "image/png")
     out = Image.open(io.BytesIO(cleaned.data)).convert("RGB")
-    assert min(out.getpixel((60, 30))) > 240            # transparent became white
+    assert min(out.getpixel((60, 30))) > 240  # transparent became white
     assert out.getpixel((10, 30))[2] > 150
 
 
@@ -424,7 +483,7 @@ def test_cmyk_and_16_bit_images_come_out_as_ordinary_jpegs():
     buf = io.BytesIO()
     Image.new("I;16", (40, 40), 32768).save(buf, "PNG")
     out = Image.open(io.BytesIO(photo.clean(buf.getvalue(), "image/png").data))
-    assert out.mode == "L" and 120 <= out.getpixel((5, 5)) <= 135   # scaled, not clipped
+    assert out.mode == "L" and 120 <= out.getpixel((5, 5)) <= 135  # scaled, not clipped
 
 
 def test_the_content_decides_not_the_content_type():
@@ -433,15 +492,22 @@ def test_the_content_decides_not_the_content_type():
     assert photo.clean(png.getvalue(), "image/jpeg").content_type == "image/jpeg"
     gif = io.BytesIO()
     _halves(40, 20).save(gif, "GIF")
-    for body in (gif.getvalue(), b"<html><script>alert(1)</script></html>",
-                 b'<svg xmlns="http://www.w3.org/2000/svg"/>', b"%PDF-1.7\n", b"\x00" * 100):
+    for body in (
+        gif.getvalue(),
+        b"<html><script>alert(1)</script></html>",
+        b'<svg xmlns="http://www.w3.org/2000/svg"/>',
+        b"%PDF-1.7\n",
+        b"\x00" * 100,
+    ):
         with pytest.raises(ValidationFailed) as info:
             photo.clean(body, "image/jpeg")
         assert _fields(info.value) == {"photo": "not_an_image"}
 
 
-@pytest.mark.parametrize("ctype", [None, "", "image/gif", "image/heic", "application/json",
-                                   "text/plain", "image/svg+xml"])
+@pytest.mark.parametrize(
+    "ctype",
+    [None, "", "image/gif", "image/heic", "application/json", "text/plain", "image/svg+xml"],
+)
 def test_a_content_type_we_do_not_take_is_415(ctype):
     with pytest.raises(UnsupportedMediaType):
         photo.clean(_jpeg_with_everything(), ctype)
@@ -462,7 +528,7 @@ def test_an_empty_or_truncated_photo_is_422():
 
 def test_a_decompression_bomb_is_refused_by_its_header_before_decoding():
     buf = io.BytesIO()
-    Image.new("L", (9000, 9000), 0).save(buf, "PNG")    # 81 megapixels in ~80 KB
+    Image.new("L", (9000, 9000), 0).save(buf, "PNG")  # 81 megapixels in ~80 KB
     assert len(buf.getvalue()) < 200_000
     with pytest.raises(ValidationFailed) as info:
         photo.clean(buf.getvalue(), "image/png")
@@ -471,7 +537,7 @@ def test_a_decompression_bomb_is_refused_by_its_header_before_decoding():
 
 def test_a_png_too_large_to_decode_safely_is_refused():
     buf = io.BytesIO()
-    Image.new("L", (5000, 4000), 0).save(buf, "PNG")    # 20 MP: no reduced-scale decoding
+    Image.new("L", (5000, 4000), 0).save(buf, "PNG")  # 20 MP: no reduced-scale decoding
     with pytest.raises(ValidationFailed) as info:
         photo.clean(buf.getvalue(), "image/png")
     assert _fields(info.value) == {"photo": "too_many_pixels"}
@@ -494,8 +560,14 @@ def test_an_oversized_upload_is_refused():
 
 def test_a_bytes_reply_is_sent_raw_with_its_content_type():
     resp = http.HttpFunction._render(
-        http.Reply(b"\xff\xd8\xff", content_type="image/jpeg",
-                   headers={"Cache-Control": "private, no-store"}), "nb", True)
+        http.Reply(
+            b"\xff\xd8\xff",
+            content_type="image/jpeg",
+            headers={"Cache-Control": "private, no-store"},
+        ),
+        "nb",
+        True,
+    )
     assert resp.get_data() == b"\xff\xd8\xff"
     assert resp.content_type == "image/jpeg"
     assert resp.headers["Cache-Control"] == "private, no-store"

@@ -1,25 +1,39 @@
 """Profile (F1): read live, minimised, never another member's record."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from lederappen.core.problems import NotFound
 from lederappen.profile import service
 
 RECORD = {
-    "member_id": "1000001", "given_name": "Kari", "family_name": "Nordmann",
-    "email": "kari@example.no", "phone": "+4791234567", "national_id": "01017012345",
+    "member_id": "1000001",
+    "given_name": "Kari",
+    "family_name": "Nordmann",
+    "email": "kari@example.no",
+    "phone": "+4791234567",
+    "national_id": "01017012345",
     "birth_date": "1970-01-01",
-    "address": {"street": "Storgata 25", "postal_code": "0184", "city": "Oslo", "county": "Oslo",
-                "internal": "x"},
-    "employer": {"name": "Fjord AS", "org_number": "923609016"}, "position": "Avdelingsleder",
-    "industry_nace": "C", "position_level": "middle",
-    "membership": {"status": "active", "member_since": "2015-03-01", "ended_on": None,
-                   "category": "ordinary"},
+    "address": {
+        "street": "Storgata 25",
+        "postal_code": "0184",
+        "city": "Oslo",
+        "county": "Oslo",
+        "internal": "x",
+    },
+    "employer": {"name": "Fjord AS", "org_number": "923609016"},
+    "position": "Avdelingsleder",
+    "industry_nace": "C",
+    "position_level": "middle",
+    "membership": {
+        "status": "active",
+        "member_since": "2015-03-01",
+        "ended_on": None,
+        "category": "ordinary",
+    },
     "version": 7,
 }
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 class FakeRegister:
@@ -32,8 +46,9 @@ class FakeRegister:
 
 
 def test_profile_passes_through_only_the_app_fields():
-    view, version = service.get_profile("1000001", FakeRegister({"1000001": RECORD}),
-                                        lambda m: False, now=lambda: NOW)
+    view, version = service.get_profile(
+        "1000001", FakeRegister({"1000001": RECORD}), lambda m: False, now=lambda: NOW
+    )
     assert version == "7"
     assert view["given_name"] == "Kari" and view["membership"]["status"] == "active"
     flat = repr(view)

@@ -10,7 +10,6 @@ import flask
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from lederappen.core import events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,24 +17,32 @@ DATA = base64.b64encode(b'{"a": 1}').decode()
 
 
 def test_a_well_formed_envelope_gives_id_attributes_and_raw_data():
-    msg = events.envelope(json.dumps({"message": {"data": DATA, "messageId": "42",
-                                                  "attributes": {"k": "v"}},
-                                      "subscription": "s"}).encode())
+    msg = events.envelope(
+        json.dumps(
+            {
+                "message": {"data": DATA, "messageId": "42", "attributes": {"k": "v"}},
+                "subscription": "s",
+            }
+        ).encode()
+    )
     assert (msg["_id"], msg["_attributes"], msg["_raw"]) == ("42", {"k": "v"}, b'{"a": 1}')
 
 
-@pytest.mark.parametrize("body, reason", [
-    (b"{not json", "not-json"),
-    (b"", "not-json"),
-    (b"[]", "no-message"),
-    (json.dumps({"subscription": "s"}).encode(), "no-message"),
-    (json.dumps({"message": "x"}).encode(), "no-message"),
-    (json.dumps({"message": {"data": DATA}}).encode(), "no-message-id"),
-    (json.dumps({"message": {"data": DATA, "messageId": 7}}).encode(), "no-message-id"),
-    (json.dumps({"message": {"messageId": "1"}}).encode(), "no-data"),
-    (json.dumps({"message": {"messageId": "1", "data": ""}}).encode(), "no-data"),
-    (json.dumps({"message": {"messageId": "1", "data": "%%%"}}).encode(), "bad-base64"),
-])
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"{not json", "not-json"),
+        (b"", "not-json"),
+        (b"[]", "no-message"),
+        (json.dumps({"subscription": "s"}).encode(), "no-message"),
+        (json.dumps({"message": "x"}).encode(), "no-message"),
+        (json.dumps({"message": {"data": DATA}}).encode(), "no-message-id"),
+        (json.dumps({"message": {"data": DATA, "messageId": 7}}).encode(), "no-message-id"),
+        (json.dumps({"message": {"messageId": "1"}}).encode(), "no-data"),
+        (json.dumps({"message": {"messageId": "1", "data": ""}}).encode(), "no-data"),
+        (json.dumps({"message": {"messageId": "1", "data": "%%%"}}).encode(), "bad-base64"),
+    ],
+)
 def test_an_undecodable_envelope_names_its_reason(body, reason):
     with pytest.raises(events.Malformed) as err:
         events.envelope(body)
@@ -55,11 +62,15 @@ def app():
     import os
 
     import functions_framework
-
     from lederappen.core import config
 
-    env = {"GOOGLE_CLOUD_PROJECT": "p", "PSEUDONYM_KEY": base64.b64encode(b"k" * 32).decode(),
-           "DB_NAME": "x", "DB_USER": "u", "DB_PASSWORD": "pw"}
+    env = {
+        "GOOGLE_CLOUD_PROJECT": "p",
+        "PSEUDONYM_KEY": base64.b64encode(b"k" * 32).decode(),
+        "DB_NAME": "x",
+        "DB_USER": "u",
+        "DB_PASSWORD": "pw",
+    }
     saved = {k: os.environ.get(k) for k in (*env, "FUNCTION_TARGET")}
     os.environ.update(env)  # meta validates its settings when created (nothing connects)
     try:
@@ -83,8 +94,7 @@ def app():
     return app
 
 
-@pytest.mark.parametrize("path, status", [("/_bad", 400), ("/_crash", 500),
-                                          ("/favicon.ico", 404)])
+@pytest.mark.parametrize("path, status", [("/_bad", 400), ("/_crash", 500), ("/favicon.ico", 404)])
 def test_the_frameworks_own_errors_are_problem_json_echoing_nothing(app, path, status):
     resp = app.test_client().get(path, headers={"Authorization": "Bearer secret-token"})
     assert resp.status_code == status

@@ -3,17 +3,20 @@
 import json
 
 import pytest
-
-from infra.local.fcm_standin import MAX_PAYLOAD_BYTES, validate_message
 from lederappen.notifications import push
 from lederappen.notifications.message import MAX_BODY_CHARS, MAX_TITLE_CHARS, parse
 
+from infra.local.fcm_standin import MAX_PAYLOAD_BYTES, validate_message
+
 
 def message(**overrides):
-    body = {"message_id": "6f1c2a4e-9b1d-4a57-8d0e-1f2a3b4c5d6e", "category": "news",
-            "title": {"nb": "Nytt fra Lederne", "en": "News from Lederne"},
-            "body": {"nb": "Les mer i appen.", "en": "Read more in the app."},
-            "deep_link": "lederappen://news/42"}
+    body = {
+        "message_id": "6f1c2a4e-9b1d-4a57-8d0e-1f2a3b4c5d6e",
+        "category": "news",
+        "title": {"nb": "Nytt fra Lederne", "en": "News from Lederne"},
+        "body": {"nb": "Les mer i appen.", "en": "Read more in the app."},
+        "deep_link": "lederappen://news/42",
+    }
     body.update(overrides)
     return parse(body)
 
@@ -21,14 +24,21 @@ def message(**overrides):
 def test_a_plain_message_shows_its_title_and_a_preview_in_the_device_language():
     fcm = push.wire(message(), "tok", "en-GB", "item1")
     assert fcm["notification"] == {"title": "News from Lederne", "body": "Read more in the app."}
-    assert fcm["data"] == {"message_id": message().message_id, "category": "news",
-                           "link": "lederappen://news/42", "inbox_item": "item1"}
+    assert fcm["data"] == {
+        "message_id": message().message_id,
+        "category": "news",
+        "link": "lederappen://news/42",
+        "inbox_item": "item1",
+    }
     assert push.wire(message(), "tok", None, None)["notification"]["title"] == "Nytt fra Lederne"
 
 
 def test_a_sensitive_message_shows_a_neutral_text_and_links_to_its_inbox_item_only():
-    m = message(sensitive=True, title={"nb": "Lønnen din", "en": "Your salary"},
-                body={"nb": "Du ligger over medianen.", "en": "You are above the median."})
+    m = message(
+        sensitive=True,
+        title={"nb": "Lønnen din", "en": "Your salary"},
+        body={"nb": "Du ligger over medianen.", "en": "You are above the median."},
+    )
     fcm = push.wire(m, "tok", "nb", "item1")
     text = json.dumps(fcm, ensure_ascii=False)
     assert fcm["notification"] == {"title": "Lederne", "body": "Du har en ny melding i Lederappen."}
@@ -43,10 +53,13 @@ def test_every_push_is_private_on_the_lock_screen_and_collapses_per_message():
     assert "topic" not in fcm and fcm["token"] == "tok"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Kort tekst.", "Kort tekst."),
-    ("  mellomrom \n og linjeskift ", "mellomrom og linjeskift"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Kort tekst.", "Kort tekst."),
+        ("  mellomrom \n og linjeskift ", "mellomrom og linjeskift"),
+    ],
+)
 def test_short_bodies_are_shown_whole(text, expected):
     assert push.preview(text) == expected
 
@@ -58,9 +71,11 @@ def test_long_bodies_are_cut_at_a_word_with_an_ellipsis():
 
 
 def test_the_longest_message_an_editor_can_write_fits_fcms_limit_and_the_stand_in_agrees():
-    worst = message(title={"nb": "Æ" * MAX_TITLE_CHARS, "en": "Ø" * MAX_TITLE_CHARS},
-                    body={"nb": "å" * MAX_BODY_CHARS, "en": "æ" * MAX_BODY_CHARS},
-                    deep_link="lederappen://" + "a" * 480)
+    worst = message(
+        title={"nb": "Æ" * MAX_TITLE_CHARS, "en": "Ø" * MAX_TITLE_CHARS},
+        body={"nb": "å" * MAX_BODY_CHARS, "en": "æ" * MAX_BODY_CHARS},
+        deep_link="lederappen://" + "a" * 480,
+    )
     assert push.fits(worst) and push.largest_payload(worst) <= MAX_PAYLOAD_BYTES
     validate_message(push.wire(worst, "tok", "nb", "x" * 43))
 
@@ -73,8 +88,9 @@ def test_the_size_check_counts_what_fcm_counts():
         validate_message(fcm)
 
 
-@pytest.mark.parametrize("sensitive, inbox_item", [(False, "item1"), (True, "item1"),
-                                                    (False, None)])
+@pytest.mark.parametrize(
+    "sensitive, inbox_item", [(False, "item1"), (True, "item1"), (False, None)]
+)
 def test_the_sdk_message_sent_is_exactly_the_push_checked(sensitive, inbox_item):
     m = message(sensitive=sensitive)
     sdk = push.fcm_message(m, "tok", "en", inbox_item)
@@ -87,9 +103,15 @@ def test_the_admin_size_check_does_not_import_the_sdk():
     import sys
     from pathlib import Path
 
-    code = ("import sys; from lederappen.notifications import push, message; "
-            "m = message.parse({'message_id': 'a' * 36, 'category': 'news', "
-            "'title': {'nb': 'x', 'en': 'x'}, 'body': {'nb': 'y', 'en': 'y'}}); "
-            "assert push.fits(m); assert 'firebase_admin' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60,
-                   cwd=Path(__file__).resolve().parents[2] / "functions")
+    code = (
+        "import sys; from lederappen.notifications import push, message; "
+        "m = message.parse({'message_id': 'a' * 36, 'category': 'news', "
+        "'title': {'nb': 'x', 'en': 'x'}, 'body': {'nb': 'y', 'en': 'y'}}); "
+        "assert push.fits(m); assert 'firebase_admin' not in sys.modules"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2] / "functions",
+    )

@@ -10,8 +10,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_readme_configuration_table_matches_the_declared_settings():
-    expected = subprocess.run([sys.executable, "infra/scripts/config_table.py"], cwd=ROOT,
-                              capture_output=True, text=True, check=True).stdout.strip()
+    expected = subprocess.run(
+        [sys.executable, "infra/scripts/config_table.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert expected in (ROOT / "README.md").read_text(), (
         "README's configuration table is out of date: paste the output of "
         "`python infra/scripts/config_table.py`"
@@ -21,6 +26,6 @@ def test_readme_configuration_table_matches_the_declared_settings():
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Test it", 1)[1]
-    command = re.search(r"```bash\n(.+?)\n```", section, re.S).group(1).strip()
+    command = re.search(r"```bash\n(.+?)\n```", section, re.DOTALL).group(1).strip()
     ci = (ROOT / ".ci" / "run").read_text()
     assert command in ci.splitlines()

@@ -17,18 +17,31 @@ def _people(spec: list[tuple[dict, int]]) -> list[dict]:
     out = []
     for attrs, k in spec:
         for i in range(k):
-            out.append({"position_level": "middle", "sector": "private", "nace": "C",
-                        "county": "03", **attrs, "base": 50_000 + 997 * i,
-                        "total": 600_000 + 9_973 * i})
+            out.append(
+                {
+                    "position_level": "middle",
+                    "sector": "private",
+                    "nace": "C",
+                    "county": "03",
+                    **attrs,
+                    "base": 50_000 + 997 * i,
+                    "total": 600_000 + 9_973 * i,
+                }
+            )
     return out
 
 
 # 21 managers: 8 first-line, 8 middle, 3 senior, 2 executive. Every subtraction leaves 0 or >= 5
 # (rules 1-4 hold), yet the whole round's band (21-49) minus two bands of at most 8 proves the
 # 5 others are in the two small groups, each of at most 4: both non-empty.
-TWO_BANDS_PROVE_TWO_SMALL_GROUPS = _people([
-    ({"position_level": "first_line"}, 8), ({"position_level": "middle"}, 8),
-    ({"position_level": "senior"}, 3), ({"position_level": "executive"}, 2)])
+TWO_BANDS_PROVE_TWO_SMALL_GROUPS = _people(
+    [
+        ({"position_level": "first_line"}, 8),
+        ({"position_level": "middle"}, 8),
+        ({"position_level": "senior"}, 3),
+        ({"position_level": "executive"}, 2),
+    ]
+)
 
 
 def _served(tables) -> dict[str, list[dict]]:
@@ -41,7 +54,8 @@ def _without_rule_5(aggregates) -> dict:
     tables: dict = {dims: [] for dims in v.TABLES}
     for g in disclosure.all_groups():
         tables[disclosure.dims_of(g)].append(
-            disclosure.cell_view(g, aggregates.get(g), g in published, reasons.get(g)))
+            disclosure.cell_view(g, aggregates.get(g), g in published, reasons.get(g))
+        )
     return tables
 
 
@@ -77,8 +91,11 @@ def test_published_cells_tell_their_persons_only_as_a_band():
 def _release(people):
     aggregates = sdc.reference_aggregates(people)
     tables = _served(disclosure.protect(aggregates))
-    return statistics.counts_kept(aggregates), tables, {
-        statistics.cell_key(g): a.n for g, a in aggregates.items()}
+    return (
+        statistics.counts_kept(aggregates),
+        tables,
+        {statistics.cell_key(g): a.n for g, a in aggregates.items()},
+    )
 
 
 def test_a_correction_that_changes_a_cell_by_one_to_four_persons_is_refused():
@@ -108,8 +125,11 @@ def test_a_small_group_that_becomes_publishable_is_a_change_the_audit_cannot_siz
     assert {"table": "county", "group": {"county": "11"}} in changed
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(sdc.paid_populations(), st.randoms(use_true_random=False))
 def test_an_accepted_correction_never_lets_a_reader_isolate_one_to_four_persons(people, rnd):
     """Ground truth the intruder does not have: whenever the audit accepts a correction, every

@@ -2,37 +2,40 @@
 rows, the job sweeps exactly those (plus the technical tables), in an order that counts each
 row in its own store, with exactly the database privileges it needs; no I/O here."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from lederappen.core import datamap, manifest
 from lederappen.devices import service as devices_service
 from lederappen.notifications import inbox
 from lederappen.privacy import retention
 
-NOW = datetime(2026, 11, 25, 3, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 3, 30, tzinfo=UTC)
 SWEPT_KINDS = ("sql", "firestore")
 
 
-@pytest.mark.parametrize("store", [s for s in datamap.STORES if s.retention_days is not None],
-                         ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "store", [s for s in datamap.STORES if s.retention_days is not None], ids=lambda s: s.name
+)
 def test_every_store_with_a_retention_declares_what_dates_its_rows(store):
     if store.kind in SWEPT_KINDS:
         assert store.retention_field, (
             f"{store.name} keeps data {store.retention_days} days: declare its retention_field "
-            "(the column or field that dates a row) so the retention job deletes it")
+            "(the column or field that dates a row) so the retention job deletes it"
+        )
         assert retention.rule_for(store) in retention.rules()
     else:  # Pub/Sub messages expire in their subscription
         assert store.erase == "expire" and store.retention_field is None
 
 
-@pytest.mark.parametrize("store", [s for s in datamap.STORES if s.retention_days is None],
-                         ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "store", [s for s in datamap.STORES if s.retention_days is None], ids=lambda s: s.name
+)
 def test_a_store_kept_while_a_condition_holds_is_not_swept(store):
     assert store.retention_field is None and store.retention_where is None
-    assert store.name not in {r.name for r in retention.rules() if r.kind == store.kind
-                              and r not in retention.TECHNICAL}
+    assert store.name not in {
+        r.name for r in retention.rules() if r.kind == store.kind and r not in retention.TECHNICAL
+    }
 
 
 def test_conditions_are_sql_only_and_expiry_fields_are_firestore_ttl_fields():
@@ -55,7 +58,8 @@ def test_technical_tables_are_the_growing_ones_without_a_member_key():
 def test_processed_event_ids_outlive_every_redelivery_and_replay():
     longest_in_pubsub = max(s.retention_days for s in datamap.pubsub_topics().values())
     assert retention.PROCESSED_EVENTS_DAYS >= (
-        datamap.by_name("dead_letters").retention_days + longest_in_pubsub)
+        datamap.by_name("dead_letters").retention_days + longest_in_pubsub
+    )
 
 
 def test_children_are_swept_before_the_rows_they_cascade_from():
@@ -93,10 +97,14 @@ def test_the_retention_function_is_a_nightly_job_with_exactly_the_privileges_it_
 def test_a_batch_deletes_due_rows_by_ctid_with_the_cutoff_and_the_restriction_hold():
     rule = retention.rule_for(datamap.by_name("push_deliveries"))
     sql, params = retention.statement(rule, NOW, 100, [])
-    assert sql.startswith("DELETE FROM push_deliveries WHERE ctid = ANY(ARRAY(SELECT ctid "
-                          "FROM push_deliveries WHERE push_deliveries.updated_at < %s")
-    assert "NOT EXISTS (SELECT 1 FROM processing_restrictions h WHERE h.member_id = " \
-           "push_deliveries.member_id)" in sql
+    assert sql.startswith(
+        "DELETE FROM push_deliveries WHERE ctid = ANY(ARRAY(SELECT ctid "
+        "FROM push_deliveries WHERE push_deliveries.updated_at < %s"
+    )
+    assert (
+        "NOT EXISTS (SELECT 1 FROM processing_restrictions h WHERE h.member_id = "
+        "push_deliveries.member_id)" in sql
+    )
     assert sql.endswith(" LIMIT %s))") and sql.count("%s") == len(params)
     assert params == [NOW - timedelta(days=30), 100]
 
@@ -115,8 +123,9 @@ def test_rows_about_two_members_are_held_for_either_and_arrays_and_pseudonyms_to
     assert "h.member_id = mentorships.mentor_id" in pair
     arr, _ = retention.statement(retention.rule_for(datamap.by_name("dead_letters")), NOW, 1, [])
     assert "h.member_id = ANY(dead_letters.member_ids)" in arr
-    sql, params = retention.statement(retention.rule_for(datamap.by_name("audit_events")), NOW,
-                                      1, ["p1", "p2"])
+    sql, params = retention.statement(
+        retention.rule_for(datamap.by_name("audit_events")), NOW, 1, ["p1", "p2"]
+    )
     assert "audit_events.member_pseudonym <> ALL(%s::text[])" in sql
     assert params == [NOW - timedelta(days=2 * 366), ["p1", "p2"], 1]
     tech, params = retention.statement(retention.TECHNICAL[0], NOW, 1, [])

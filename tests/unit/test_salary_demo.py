@@ -61,20 +61,27 @@ def violations(row) -> list[str]:
     between("people_managed", 0, 100_000)
     between("experience_years", 0, 60)
     between("weekly_hours", 1, 100)
-    for name in ("base_monthly", "bonus_annual", "other_annual", "people_managed",
-                 "experience_years"):
+    for name in (
+        "base_monthly",
+        "bonus_annual",
+        "other_annual",
+        "people_managed",
+        "experience_years",
+    ):
         if a[name] is not None and not isinstance(a[name], int):
             bad.append(f"{name} is not an integer")
     if a["weekly_hours"] is not None and round(a["weekly_hours"], 1) != a["weekly_hours"]:
         bad.append("weekly_hours has more than one decimal")
     if not isinstance(a["member_id"], str) or not a["member_id"]:
         bad.append("member_id empty")
-    for name, vocab, nullable in (("position_level", v.POSITION_LEVELS, False),
-                                  ("sector", v.SECTORS, False),
-                                  ("nace", v.NACE_SECTIONS, False),
-                                  ("county", v.COUNTIES, False),
-                                  ("age_band", v.AGE_BANDS, True),
-                                  ("gender", v.GENDERS, True)):
+    for name, vocab, nullable in (
+        ("position_level", v.POSITION_LEVELS, False),
+        ("sector", v.SECTORS, False),
+        ("nace", v.NACE_SECTIONS, False),
+        ("county", v.COUNTIES, False),
+        ("age_band", v.AGE_BANDS, True),
+        ("gender", v.GENDERS, True),
+    ):
         if a[name] is None and nullable:
             continue
         if a[name] not in vocab:
@@ -118,14 +125,22 @@ def test_every_row_satisfies_the_check_constraints_and_the_vocabulary(answers):
 
 
 def test_every_optional_question_is_sometimes_left_unanswered(answers):
-    for name in ("bonus_annual", "other_annual", "people_managed", "experience_years",
-                 "age_band", "gender", "weekly_hours"):
+    for name in (
+        "bonus_annual",
+        "other_annual",
+        "people_managed",
+        "experience_years",
+        "age_band",
+        "gender",
+        "weekly_hours",
+    ):
         share = sum(r[COL[name]] is None for r in answers) / len(answers)
         assert 0.005 < share < 0.15, (name, share)
 
 
 def test_experience_never_exceeds_age_minus_16_and_age_band_is_the_age_at_1_october(
-        answers, by_member):
+    answers, by_member
+):
     for r in answers:
         a = as_dict(r)
         age = age_at_round(by_member[a["member_id"]], a["year"])
@@ -139,11 +154,13 @@ def test_experience_never_exceeds_age_minus_16_and_age_band_is_the_age_at_1_octo
 
 
 def test_only_members_at_the_time_answer_and_ended_members_only_before_the_year_they_left(
-        answers, by_member):
+    answers, by_member
+):
     for r in answers:
         assert eligible(by_member[r[COL["member_id"]]], r[COL["year"]])
-    ended_answers = [r for r in answers
-                     if by_member[r[COL["member_id"]]]["membership"]["status"] == "ended"]
+    ended_answers = [
+        r for r in answers if by_member[r[COL["member_id"]]]["membership"]["status"] == "ended"
+    ]
     assert ended_answers, "ended members answer the rounds from when they were members"
 
 
@@ -154,7 +171,8 @@ def test_answers_keep_the_members_register_facts(answers, by_member):
         assert r[COL["nace"]] == m["industry_nace"]
         home = sd.county_number(m["address"]["county"])
         assert r[COL["county"]] == home or (home, r[COL["county"]]) in {
-            (h, w) for h, (w, _share) in sd.COMMUTE.items()}
+            (h, w) for h, (w, _share) in sd.COMMUTE.items()
+        }
         gender = r[COL["gender"]]
         if gender in ("female", "male"):
             assert gender == sd.gender_from_national_id(m["national_id"])
@@ -174,7 +192,7 @@ def test_county_names_map_to_official_numbers():
 
 
 def test_fodselsnummer_gives_gender_by_its_ninth_digit():
-    assert sd.gender_from_national_id("01017012345") == "male"   # 9th digit 3
+    assert sd.gender_from_national_id("01017012345") == "male"  # 9th digit 3
     assert sd.gender_from_national_id("01017012245") == "female"  # 9th digit 2
 
 
@@ -184,7 +202,8 @@ def test_fodselsnummer_gives_gender_by_its_ninth_digit():
 def test_the_same_members_years_and_seed_give_the_same_answers(members, answers):
     assert list(sd.generate_answers(members, YEARS, seed=7)) == answers
     assert list(sd.generate_answers(members[:500], YEARS, seed=8)) != [
-        r for r in answers if r[COL["member_id"]] in {m["member_id"] for m in members[:500]}]
+        r for r in answers if r[COL["member_id"]] in {m["member_id"] for m in members[:500]}
+    ]
 
 
 def test_a_years_answers_do_not_depend_on_the_other_years_generated(members, answers):
@@ -193,8 +212,7 @@ def test_a_years_answers_do_not_depend_on_the_other_years_generated(members, ans
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32), year=st.integers(2000, 2100),
-       participation=st.floats(0.0, 1.0))
+@given(seed=st.integers(0, 2**32), year=st.integers(2000, 2100), participation=st.floats(0.0, 1.0))
 def test_any_seed_year_and_participation_give_only_valid_rows(seed, year, participation):
     members = _small_members()
     rows = list(sd.generate_answers(members, [year], seed=seed, participation=participation))
@@ -217,9 +235,12 @@ def _small_members():
 
 def test_median_base_pay_rises_with_position_level_and_hits_the_targets(answers):
     base_year = [r for r in answers if r[COL["year"]] == sd.BASE_YEAR]
-    medians = {lvl: statistics.median(r[COL["base_monthly"]] for r in base_year
-                                      if r[COL["position_level"]] == lvl)
-               for lvl in v.POSITION_LEVELS}
+    medians = {
+        lvl: statistics.median(
+            r[COL["base_monthly"]] for r in base_year if r[COL["position_level"]] == lvl
+        )
+        for lvl in v.POSITION_LEVELS
+    }
     assert medians["first_line"] < medians["middle"] < medians["senior"] < medians["executive"]
     for lvl, target in sd.TARGET_MEDIANS.items():
         tolerance = 0.08 if lvl == "executive" else 0.04  # few executives in 10,000 members
@@ -299,9 +320,15 @@ def test_about_95_percent_of_eligible_members_answer_each_round(members, answers
 
 
 def test_participation_can_be_set_per_year_and_members_excluded(members):
-    rows = list(sd.generate_answers(members, [2025, 2026], seed=7,
-                                    participation={2025: 1.0, 2026: 0.4},
-                                    exclude={2026: {demo_data.DEMO_MEMBER_ID}}))
+    rows = list(
+        sd.generate_answers(
+            members,
+            [2025, 2026],
+            seed=7,
+            participation={2025: 1.0, 2026: 0.4},
+            exclude={2026: {demo_data.DEMO_MEMBER_ID}},
+        )
+    )
     n = defaultdict(int)
     for r in rows:
         n[r[COL["year"]]] += 1
@@ -324,7 +351,8 @@ def test_a_members_answers_across_years_are_one_persons(answers):
                 assert a[key] == b[key], key
             if a["experience_years"] is not None and b["experience_years"] is not None:
                 assert b["experience_years"] - a["experience_years"] == (
-                    1 if a["experience_years"] > 0 else b["experience_years"])
+                    1 if a["experience_years"] > 0 else b["experience_years"]
+                )
                 assert b["experience_years"] - a["experience_years"] in (0, 1)
             if a["weekly_hours"] == b["weekly_hours"] == 37.5:
                 ratio = b["base_monthly"] / a["base_monthly"]
@@ -335,8 +363,9 @@ def test_a_members_answers_across_years_are_one_persons(answers):
 
 
 def test_earlier_rounds_pay_less(answers):
-    medians = [statistics.median(r[COL["base_monthly"]] for r in answers if r[0] == y)
-               for y in YEARS]
+    medians = [
+        statistics.median(r[COL["base_monthly"]] for r in answers if r[0] == y) for y in YEARS
+    ]
     assert medians == sorted(medians)
 
 

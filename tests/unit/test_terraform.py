@@ -29,7 +29,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
-
 from lederappen.core import config, manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +37,7 @@ MANIFEST_JSON = ROOT / "functions" / "manifest.json"
 
 
 # --- parsing ----------------------------------------------------------------------------------
+
 
 def _hcl2():
     import hcl2
@@ -54,7 +54,9 @@ def _hcl2():
 def parse(path: Path) -> dict:
     hcl2 = _hcl2()
     with open(path, encoding="utf-8") as fh:
-        return hcl2.load(fh, serialization_options=hcl2.SerializationOptions(strip_string_quotes=True))
+        return hcl2.load(
+            fh, serialization_options=hcl2.SerializationOptions(strip_string_quotes=True)
+        )
 
 
 def tf_files(directory: Path = TF) -> list[Path]:
@@ -162,7 +164,7 @@ ACCOUNT_PREFIXES = {"function": "fn-", "scheduler": "sch-", "push": "psh-"}
 def account_id(name: str, prefix: str) -> str:
     if len(prefix + name) <= 30:
         return prefix + name
-    return f"{prefix}{name[:23 - len(prefix)]}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+    return f"{prefix}{name[: 23 - len(prefix)]}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
 
 
 def load_settings() -> list[dict]:
@@ -211,31 +213,51 @@ def derive(raw: dict, settings: list[dict]) -> dict:
     def using(section):
         return {n: f for n, f in functions.items() if section in f["uses"]}
 
-    topics = sorted({t for f in functions.values()
-                     for t in [f["topic"], f["dead_letter_topic"], *f["publishes"]] if t})
+    topics = sorted(
+        {
+            t
+            for f in functions.values()
+            for t in [f["topic"], f["dead_letter_topic"], *f["publishes"]]
+            if t
+        }
+    )
     not_in_cloud = ["DB_PASSWORD"]
-    secret_settings = sorted(s["env"] for s in settings if s["secret"] and s["env"] not in not_in_cloud)
+    secret_settings = sorted(
+        s["env"] for s in settings if s["secret"] and s["env"] not in not_in_cloud
+    )
     secret_envs = {
-        n: sorted(s["env"] for s in settings
-                  if s["secret"] and s["section"] in f["sections"] and s["env"] in secret_settings)
+        n: sorted(
+            s["env"]
+            for s in settings
+            if s["secret"] and s["section"] in f["sections"] and s["env"] in secret_settings
+        )
         for n, f in functions.items()
     }
-    http_routes = [{"function": n, "method": r["method"], "path": r["path"], "auth": r["auth"]}
-                   for n, f in kind("http").items() for r in f["routes"]]
+    http_routes = [
+        {"function": n, "method": r["method"], "path": r["path"], "auth": r["auth"]}
+        for n, f in kind("http").items()
+        for r in f["routes"]
+    ]
     paths = list(dict.fromkeys(r["path"] for r in http_routes))
     lb_paths = {
-        p: {"functions": list(dict.fromkeys(r["function"] for r in http_routes if r["path"] == p)),
+        p: {
+            "functions": list(dict.fromkeys(r["function"] for r in http_routes if r["path"] == p)),
             "template": re.sub(r"\{[^}]+\}", "*", p),
-            "literal": "{" not in p}
+            "literal": "{" not in p,
+        }
         for p in paths
     }
     staff = {
-        f"{r['method']} {r['path']}": r | {
-            "regex": "^" + re.sub(r"\{[^}]+\}", "[^/]+", r["path"].replace(".", "[.]")) + "$"}
-        for r in http_routes if r["auth"].startswith("staff:") and not r["path"].startswith("/staff/")
+        f"{r['method']} {r['path']}": r
+        | {"regex": "^" + re.sub(r"\{[^}]+\}", "[^/]+", r["path"].replace(".", "[.]")) + "$"}
+        for r in http_routes
+        if r["auth"].startswith("staff:") and not r["path"].startswith("/staff/")
     }
-    console = ({"/staff/": {"regex": "^/staff/.*$"}}
-               if any(r["path"].startswith("/staff/") for r in http_routes) else {})
+    console = (
+        {"/staff/": {"regex": "^/staff/.*$"}}
+        if any(r["path"].startswith("/staff/") for r in http_routes)
+        else {}
+    )
     return {
         "functions": functions,
         "http_functions": sorted(kind("http")),
@@ -244,10 +266,14 @@ def derive(raw: dict, settings: list[dict]) -> dict:
         "db_functions": sorted(using("db")),
         "firestore_functions": sorted(using("firestore")),
         "fcm_functions": sorted(using("fcm")),
-        "account_ids": {k: {n: account_id(n, p) for n in functions} for k, p in ACCOUNT_PREFIXES.items()},
+        "account_ids": {
+            k: {n: account_id(n, p) for n in functions} for k, p in ACCOUNT_PREFIXES.items()
+        },
         "topics": topics,
         "dead_letter_topics": sorted({f["dead_letter_topic"] for f in kind("pubsub").values()}),
-        "publisher_grants": sorted(f"{n}/{t}" for n, f in functions.items() for t in f["publishes"]),
+        "publisher_grants": sorted(
+            f"{n}/{t}" for n, f in functions.items() for t in f["publishes"]
+        ),
         "subscriber_grants": sorted(f"{n}/{s}" for n, f in functions.items() for s in f["pulls"]),
         "secret_env_names": sorted(secret_settings),
         "function_secret_envs": secret_envs,
@@ -275,22 +301,57 @@ def every_kind_manifest() -> dict:
     """
     raw = copy.deepcopy(real_manifest())
     raw["functions"] += [
-        {"name": "notifications-sender-with-a-long-name", "entry_point": "send_notifications",
-         "kind": "pubsub", "uses": ["firestore", "fcm", "job_oidc"], "topic": "notifications",
-         "dead_letter_topic": "notifications-dead-letter", "max_delivery_attempts": 7,
-         "ack_deadline_seconds": 120, "timeout_seconds": 60},
-        {"name": "deletion-worker", "entry_point": "deletion_worker", "kind": "pubsub",
-         "uses": ["db", "firestore", "job_oidc"], "db_privileges": {"processing_restrictions": ["SELECT", "DELETE"]},
-         "topic": "deletion-jobs", "dead_letter_topic": "deletion-jobs-dead-letter"},
-        {"name": "deletion-scheduler", "entry_point": "deletion_scheduler", "kind": "scheduled",
-         "uses": ["db", "pubsub", "job_oidc"], "db_privileges": {"processing_restrictions": ["SELECT"]},
-         "schedule": "15 3 * * *", "time_zone": "Europe/Oslo", "publishes": ["deletion-jobs"],
-         "routes": [{"method": "POST", "path": "/jobs/deletion", "auth": "job"}]},
-        {"name": "staff-requests-example", "entry_point": "staff_requests_example", "kind": "http",
-         "uses": ["db", "oidc"], "db_privileges": {},
-         "routes": [{"method": "GET", "path": "/v1/staff/requests/{request_id}", "auth": "staff:privacy_officer"},
-                    {"method": "GET", "path": "/v1/staff/processing-record.json", "auth": "staff:privacy_officer"},
-                    {"method": "DELETE", "path": "/v1/devices/{device_id}/tokens", "auth": "member"}]},
+        {
+            "name": "notifications-sender-with-a-long-name",
+            "entry_point": "send_notifications",
+            "kind": "pubsub",
+            "uses": ["firestore", "fcm", "job_oidc"],
+            "topic": "notifications",
+            "dead_letter_topic": "notifications-dead-letter",
+            "max_delivery_attempts": 7,
+            "ack_deadline_seconds": 120,
+            "timeout_seconds": 60,
+        },
+        {
+            "name": "deletion-worker",
+            "entry_point": "deletion_worker",
+            "kind": "pubsub",
+            "uses": ["db", "firestore", "job_oidc"],
+            "db_privileges": {"processing_restrictions": ["SELECT", "DELETE"]},
+            "topic": "deletion-jobs",
+            "dead_letter_topic": "deletion-jobs-dead-letter",
+        },
+        {
+            "name": "deletion-scheduler",
+            "entry_point": "deletion_scheduler",
+            "kind": "scheduled",
+            "uses": ["db", "pubsub", "job_oidc"],
+            "db_privileges": {"processing_restrictions": ["SELECT"]},
+            "schedule": "15 3 * * *",
+            "time_zone": "Europe/Oslo",
+            "publishes": ["deletion-jobs"],
+            "routes": [{"method": "POST", "path": "/jobs/deletion", "auth": "job"}],
+        },
+        {
+            "name": "staff-requests-example",
+            "entry_point": "staff_requests_example",
+            "kind": "http",
+            "uses": ["db", "oidc"],
+            "db_privileges": {},
+            "routes": [
+                {
+                    "method": "GET",
+                    "path": "/v1/staff/requests/{request_id}",
+                    "auth": "staff:privacy_officer",
+                },
+                {
+                    "method": "GET",
+                    "path": "/v1/staff/processing-record.json",
+                    "auth": "staff:privacy_officer",
+                },
+                {"method": "DELETE", "path": "/v1/devices/{device_id}/tokens", "auth": "member"},
+            ],
+        },
     ]
     manifest.parse(raw)  # raises if the runtime would refuse it
     return raw
@@ -306,6 +367,7 @@ def derived(request):
 
 
 # --- files, versions, backend, variables --------------------------------------------------------
+
 
 def test_every_tf_and_tfvars_file_parses_with_python_hcl2():
     files = tf_files() + sorted(TF.rglob("*.tfvars"))
@@ -332,7 +394,11 @@ def test_state_is_in_a_gcs_backend_with_a_prefix_and_the_bucket_given_at_init():
     gcs = backends[0][0]["gcs"]
     assert gcs.get("prefix") and "bucket" not in gcs
     for env in ("dev", "prod"):
-        assert re.search(r'^bucket\s*=\s*"[a-z0-9._-]+"', (TF / "environments" / f"{env}.gcs.tfbackend").read_text(), re.M)
+        assert re.search(
+            r'^bucket\s*=\s*"[a-z0-9._-]+"',
+            (TF / "environments" / f"{env}.gcs.tfbackend").read_text(),
+            re.MULTILINE,
+        )
 
 
 @pytest.mark.parametrize("directory", [TF, TF / "bootstrap"], ids=["root", "bootstrap"])
@@ -345,7 +411,11 @@ def test_every_reference_names_a_declared_variable_local_resource_or_data_source
         assert name in module.variables, f"var.{name} is not declared"
     for name in set(re.findall(r"\blocal\.([a-z0-9_]+)", code)):
         assert name in module.locals, f"local.{name} is not defined"
-    for ref in set(re.findall(r"\b(data\.[a-z0-9_]+\.[a-z0-9_]+|(?:google|terraform)_[a-z0-9_]+\.[a-z0-9_]+)", code)):
+    for ref in set(
+        re.findall(
+            r"\b(data\.[a-z0-9_]+\.[a-z0-9_]+|(?:google|terraform)_[a-z0-9_]+\.[a-z0-9_]+)", code
+        )
+    ):
         assert ref in declared, f"{ref} is not declared"
 
 
@@ -354,9 +424,20 @@ def test_every_variable_is_typed_and_described_and_inputs_that_can_be_wrong_are_
     for name, body in variables.items():
         assert body.get("type"), f"variable {name} has no type"
         assert len(body.get("description", "")) > 20, f"variable {name} has no real description"
-    for name in ("project_id", "environment", "region", "api_domain", "admin_allowed_cidrs",
-                 "staff_allowed_cidrs", "kms_key_name", "db_admin_group", "firestore_location",
-                 "sql_database_version", "message_retention", "alert_emails"):
+    for name in (
+        "project_id",
+        "environment",
+        "region",
+        "api_domain",
+        "admin_allowed_cidrs",
+        "staff_allowed_cidrs",
+        "kms_key_name",
+        "db_admin_group",
+        "firestore_location",
+        "sql_database_version",
+        "message_retention",
+        "alert_emails",
+    ):
         assert variables[name].get("validation"), f"variable {name} should be validated"
     assert variables["region"]["default"] == "europe-north1"
 
@@ -364,11 +445,15 @@ def test_every_variable_is_typed_and_described_and_inputs_that_can_be_wrong_are_
 def test_the_example_tfvars_set_only_declared_variables_every_required_one_and_no_secret():
     variables = root().variables
     required = {n for n, b in variables.items() if "default" not in b}
-    secret_like = re.compile(r"(secret|password|passwd|token|api_key|private_key|pseudonym)", re.I)
+    secret_like = re.compile(
+        r"(secret|password|passwd|token|api_key|private_key|pseudonym)", re.IGNORECASE
+    )
     for env in ("dev", "prod"):
         values = parse(TF / "environments" / f"{env}.tfvars")
         values = {k: v for k, v in values.items() if not k.startswith("__")}
-        assert set(values) <= set(variables), f"{env}.tfvars sets undeclared {set(values) - set(variables)}"
+        assert set(values) <= set(variables), (
+            f"{env}.tfvars sets undeclared {set(values) - set(variables)}"
+        )
         assert required <= set(values), f"{env}.tfvars misses {required - set(values)}"
         assert values["environment"] == env
         assert not [k for k in values if secret_like.search(k)], f"{env}.tfvars names a secret"
@@ -378,9 +463,12 @@ def test_the_example_tfvars_set_only_declared_variables_every_required_one_and_n
 
 # --- the manifest drives everything --------------------------------------------------------------
 
+
 def test_functions_come_from_manifest_json_through_jsondecode_not_a_list_kept_by_hand():
     locals_ = root().locals
-    assert expr(locals_["manifest"]) == 'jsondecode(file("${path.module}/../functions/manifest.json"))'
+    assert (
+        expr(locals_["manifest"]) == 'jsondecode(file("${path.module}/../functions/manifest.json"))'
+    )
     assert expr(locals_["functions"]).startswith("{for f in local.manifest.functions : f.name => {")
     fn = root().resource("google_cloudfunctions2_function", "function")
     assert expr(fn["for_each"]) == "local.functions"
@@ -409,7 +497,10 @@ PER_FUNCTION = {
     ("google_service_account", "push"): "local.pubsub_functions",
     ("google_pubsub_subscription", "push"): "local.pubsub_functions",
     ("google_cloud_run_v2_service_iam_member", "push_invoker"): "local.pubsub_functions",
-    ("google_service_account_iam_member", "pubsub_agent_mints_push_token"): "local.pubsub_functions",
+    (
+        "google_service_account_iam_member",
+        "pubsub_agent_mints_push_token",
+    ): "local.pubsub_functions",
     ("google_pubsub_subscription_iam_member", "pubsub_agent_acks_source"): "local.pubsub_functions",
     ("google_monitoring_alert_policy", "dead_letters"): "local.pubsub_functions",
     ("google_pubsub_topic", "topic"): "local.topics",
@@ -439,7 +530,9 @@ def test_every_per_function_resource_is_keyed_by_a_map_derived_from_the_manifest
     for (rtype, name), local in PER_FUNCTION.items():
         assert expr(root().resource(rtype, name)["for_each"]) == local, f"{rtype}.{name}"
     for local, predicate in FILTERS.items():
-        assert expr(root().locals[local]) == f"{{for n, f in local.functions : n => f if {predicate}}}"
+        assert (
+            expr(root().locals[local]) == f"{{for n, f in local.functions : n => f if {predicate}}}"
+        )
 
 
 def test_the_function_resource_takes_entry_point_runtime_account_and_limits_from_the_manifest():
@@ -450,10 +543,20 @@ def test_the_function_resource_takes_entry_point_runtime_account_and_limits_from
     storage = one(one(build, "source"), "storage_source")
     assert expr(storage["object"]) == "google_storage_bucket_object.source.name"
     service = one(fn, "service_config")
-    assert expr(service["service_account_email"]) == "google_service_account.function[each.key].email"
-    assert {k: expr(service[k]) for k in ("available_memory", "available_cpu", "timeout_seconds",
-                                           "min_instance_count", "max_instance_count",
-                                           "max_instance_request_concurrency")} == {
+    assert (
+        expr(service["service_account_email"]) == "google_service_account.function[each.key].email"
+    )
+    assert {
+        k: expr(service[k])
+        for k in (
+            "available_memory",
+            "available_cpu",
+            "timeout_seconds",
+            "min_instance_count",
+            "max_instance_count",
+            "max_instance_request_concurrency",
+        )
+    } == {
         "available_memory": "each.value.memory",
         "available_cpu": "each.value.cpu",
         "timeout_seconds": "each.value.timeout_seconds",
@@ -470,10 +573,27 @@ def test_derived_limits_are_the_ones_the_runtime_reads_from_the_manifest():
     d = derive(real_manifest(), load_settings())
     for fn in manifest.load().functions:
         got = d["functions"][fn.name]
-        assert {k: got[k] for k in ("memory", "timeout_seconds", "min_instances", "max_instances",
-                                    "concurrency", "runtime")} == {
-            k: fn.limits[k] for k in ("memory", "timeout_seconds", "min_instances", "max_instances",
-                                      "concurrency", "runtime")}
+        assert {
+            k: got[k]
+            for k in (
+                "memory",
+                "timeout_seconds",
+                "min_instances",
+                "max_instances",
+                "concurrency",
+                "runtime",
+            )
+        } == {
+            k: fn.limits[k]
+            for k in (
+                "memory",
+                "timeout_seconds",
+                "min_instances",
+                "max_instances",
+                "concurrency",
+                "runtime",
+            )
+        }
         assert got["cpu"] == str(fn.limits["cpu"])
         assert got["entry_point"] == fn.entry_point
 
@@ -482,11 +602,12 @@ def test_service_account_ids_are_derived_like_infra_grants_and_fit_google_limits
     from infra import grants
 
     assert "account_prefixes" in root().locals
-    assert {k: v for k, v in root().locals["account_prefixes"].items() if not k.startswith("__")} \
-        == ACCOUNT_PREFIXES
+    assert {
+        k: v for k, v in root().locals["account_prefixes"].items() if not k.startswith("__")
+    } == ACCOUNT_PREFIXES
     rule = expr(root().locals["account_ids"])
     assert 'length("${prefix}${name}") <= 30' in rule
-    assert 'substr(name, 0, 23 - length(prefix))' in rule and "substr(sha256(name), 0, 6)" in rule
+    assert "substr(name, 0, 23 - length(prefix))" in rule and "substr(sha256(name), 0, 6)" in rule
     raw, d = derived
     pattern = re.compile(r"^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$")
     for kind, ids in d["account_ids"].items():
@@ -520,15 +641,22 @@ def test_every_function_gets_a_service_account_and_exactly_the_trigger_its_kind_
 
 def test_http_functions_are_reachable_only_through_the_load_balancer_and_cloud_armor():
     fn = root().resource("google_cloudfunctions2_function", "function")
-    assert expr(one(fn, "service_config")["ingress_settings"]) == \
-        'each.value.kind == "http" ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"'
+    assert (
+        expr(one(fn, "service_config")["ingress_settings"])
+        == 'each.value.kind == "http" ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"'
+    )
     public = root().resource("google_cloud_run_v2_service_iam_member", "http_public")
     assert public["member"] == "allUsers" and public["role"] == "roles/run.invoker"
     for (rtype, name), body in root().resources.items():
         if (rtype, name) != ("google_cloud_run_v2_service_iam_member", "http_public"):
-            assert body.get("member") not in ("allUsers", "allAuthenticatedUsers"), f"{rtype}.{name}"
+            assert body.get("member") not in ("allUsers", "allAuthenticatedUsers"), (
+                f"{rtype}.{name}"
+            )
     neg = root().resource("google_compute_region_network_endpoint_group", "function")
-    assert expr(one(neg, "cloud_run")["service"]) == "google_cloudfunctions2_function.function[each.key].name"
+    assert (
+        expr(one(neg, "cloud_run")["service"])
+        == "google_cloudfunctions2_function.function[each.key].name"
+    )
     backend = root().resource("google_compute_backend_service", "function")
     assert expr(backend["security_policy"]) == "google_compute_security_policy.api.id"
     assert backend["load_balancing_scheme"] == "EXTERNAL_MANAGED"
@@ -559,21 +687,35 @@ def test_staff_routes_pass_cloud_armor_only_from_the_staff_networks(derived):
     by_for_each = {expr(r["for_each"]): r for r in dyn}
     allow, deny = by_for_each["local.staff_allow_rules"], by_for_each["local.staff_deny_rules"]
     assert allow["content"][0]["action"] == "allow"
-    assert "inIpRange(origin.ip, '${rule.value.cidr}')" in allow["content"][0]["match"][0]["expr"][0]["expression"]
+    assert (
+        "inIpRange(origin.ip, '${rule.value.cidr}')"
+        in allow["content"][0]["match"][0]["expr"][0]["expression"]
+    )
     assert expr(deny["content"][0]["action"]) == "deny(403)"
     assert "var.staff_allowed_cidrs" in expr(root().locals["staff_allow_rules"])
     throttle = [r for r in blocks(policy, "rule") if r.get("action") == "throttle"]
-    assert throttle and throttle[0]["rate_limit_options"][0]["rate_limit_threshold"][0]["count"] == \
-        "${var.rate_limit_requests_per_minute}"
-    assert min(r["priority"] for r in throttle) > 5000, "staff rules must be evaluated before the throttle"
+    assert (
+        throttle
+        and throttle[0]["rate_limit_options"][0]["rate_limit_threshold"][0]["count"]
+        == "${var.rate_limit_requests_per_minute}"
+    )
+    assert min(r["priority"] for r in throttle) > 5000, (
+        "staff rules must be evaluated before the throttle"
+    )
     raw, d = derived
-    staff = [(n, r) for n, f in d["functions"].items() for r in f["routes"]
-             if r["auth"].startswith("staff:") and not r["path"].startswith("/staff/")]
+    staff = [
+        (n, r)
+        for n, f in d["functions"].items()
+        for r in f["routes"]
+        if r["auth"].startswith("staff:") and not r["path"].startswith("/staff/")
+    ]
     assert sorted(d["staff_routes"]) == sorted(f"{r['method']} {r['path']}" for _, r in staff)
     for key, r in d["staff_routes"].items():
         rx = re.compile(r["regex"])
         concrete = re.sub(r"\{[^}]+\}", "abc-123", r["path"])
-        assert rx.match(concrete) and not rx.match(concrete + "/x") and not rx.match("/x" + concrete)
+        assert (
+            rx.match(concrete) and not rx.match(concrete + "/x") and not rx.match("/x" + concrete)
+        )
 
 
 def test_the_staff_console_passes_cloud_armor_only_from_the_staff_networks(derived):
@@ -581,11 +723,16 @@ def test_the_staff_console_passes_cloud_armor_only_from_the_staff_networks(deriv
     dyn = {expr(d["rule"]["for_each"]): d["rule"] for d in policy.get("dynamic", []) if "rule" in d}
     allow, deny = dyn["local.console_allow_rules"], dyn["local.console_deny_rules"]
     assert allow["content"][0]["action"] == "allow"
-    assert "inIpRange(origin.ip, '${rule.value.cidr}')" in allow["content"][0]["match"][0]["expr"][0]["expression"]
+    assert (
+        "inIpRange(origin.ip, '${rule.value.cidr}')"
+        in allow["content"][0]["match"][0]["expr"][0]["expression"]
+    )
     assert expr(deny["content"][0]["action"]) == "deny(403)"
     assert "var.staff_allowed_cidrs" in expr(root().locals["console_allow_rules"])
     raw, d = derived
-    console = [r for f in d["functions"].values() for r in f["routes"] if r["path"].startswith("/staff/")]
+    console = [
+        r for f in d["functions"].values() for r in f["routes"] if r["path"].startswith("/staff/")
+    ]
     assert bool(console) == bool(d["console_paths"])
     for r in console:  # every console page, its sign-in pages too, is behind the rule
         concrete = re.sub(r"\{[^}]+\}", "abc-123", r["path"])
@@ -605,7 +752,10 @@ def test_scheduled_functions_are_called_by_their_scheduler_job_with_an_oidc_toke
     assert expr(oidc["audience"]) == "local.function_urls[each.key]"
     invoker = root().resource("google_cloud_run_v2_service_iam_member", "scheduler_invoker")
     assert expr(invoker["name"]) == "google_cloudfunctions2_function.function[each.key].name"
-    assert expr(invoker["member"]) == "serviceAccount:${google_service_account.scheduler[each.key].email}"
+    assert (
+        expr(invoker["member"])
+        == "serviceAccount:${google_service_account.scheduler[each.key].email}"
+    )
     # The function is told the audience and the one invoker it must accept.
     per_fn = expr(root().locals["env_values_per_function"])
     assert "JOB_OIDC_AUDIENCE = local.function_urls[n]" in per_fn
@@ -619,14 +769,21 @@ def test_pubsub_functions_get_a_push_subscription_with_retry_and_a_dead_letter_p
     assert expr(sub["ack_deadline_seconds"]) == "each.value.ack_deadline_seconds"
     assert expr(sub["message_retention_duration"]) == "var.message_retention"
     dlp = one(sub, "dead_letter_policy")
-    assert expr(dlp["dead_letter_topic"]) == "google_pubsub_topic.topic[each.value.dead_letter_topic].id"
+    assert (
+        expr(dlp["dead_letter_topic"])
+        == "google_pubsub_topic.topic[each.value.dead_letter_topic].id"
+    )
     assert expr(dlp["max_delivery_attempts"]) == "each.value.max_delivery_attempts"
     retry = one(sub, "retry_policy")
     assert retry["minimum_backoff"] and retry["maximum_backoff"]
     push = one(sub, "push_config")
     endpoint = expr(push["push_endpoint"]).removeprefix("(").removesuffix(")")
-    assert endpoint.startswith('each.value.job_path != "" ? "${local.function_urls[each.key]}${each.value.job_path}"')
-    assert endpoint.endswith(': "${local.function_urls[each.key]}/projects/${var.project_id}/topics/${each.value.topic}"')
+    assert endpoint.startswith(
+        'each.value.job_path != "" ? "${local.function_urls[each.key]}${each.value.job_path}"'
+    )
+    assert endpoint.endswith(
+        ': "${local.function_urls[each.key]}/projects/${var.project_id}/topics/${each.value.topic}"'
+    )
     oidc = one(push, "oidc_token")
     assert expr(oidc["service_account_email"]) == "google_service_account.push[each.key].email"
     assert expr(oidc["audience"]) == "local.function_urls[each.key]"
@@ -640,8 +797,13 @@ def test_pubsub_functions_get_a_push_subscription_with_retry_and_a_dead_letter_p
     assert expr(inspect["name"]) == "${each.key}-inspect"
     assert expr(inspect["message_retention_duration"]) == "var.dead_letter_retention"
     alert = root().resource("google_monitoring_alert_policy", "dead_letters")
-    filters = " ".join(expr(c["condition_threshold"][0]["filter"]) for c in blocks(alert, "conditions"))
-    assert "subscription/dead_letter_message_count" in filters and "google_pubsub_subscription.push[each.key].name" in filters
+    filters = " ".join(
+        expr(c["condition_threshold"][0]["filter"]) for c in blocks(alert, "conditions")
+    )
+    assert (
+        "subscription/dead_letter_message_count" in filters
+        and "google_pubsub_subscription.push[each.key].name" in filters
+    )
 
 
 def test_a_push_carries_the_token_its_function_verifies_and_only_that_identity_may_invoke(derived):
@@ -653,11 +815,16 @@ def test_a_push_carries_the_token_its_function_verifies_and_only_that_identity_m
         f = d["functions"][name]
         assert "job_oidc" in f["uses"], f"{name}: cannot verify its push token"
         env = d["function_plain_env_names"][name]
-        assert {"JOB_OIDC_ISSUER", "JOB_OIDC_JWKS_URL", "JOB_OIDC_AUDIENCE",
-                "JOB_INVOKER_EMAILS"} <= set(env), name
+        assert {
+            "JOB_OIDC_ISSUER",
+            "JOB_OIDC_JWKS_URL",
+            "JOB_OIDC_AUDIENCE",
+            "JOB_INVOKER_EMAILS",
+        } <= set(env), name
         assert d["account_ids"]["push"][name] == account_id(name, "psh-")
         # The local stack signs its relayed pushes as the same account id.
         from infra.local.stack import push_account_email
+
         assert push_account_email(name).split("@")[0] == d["account_ids"]["push"][name]
     issuer = next(s for s in config.SETTINGS if s.env == "JOB_OIDC_ISSUER")
     assert issuer.default == "https://accounts.google.com"  # Google signs push tokens
@@ -670,23 +837,35 @@ def test_a_push_carries_the_token_its_function_verifies_and_only_that_identity_m
     assert "JOB_OIDC_AUDIENCE = local.function_urls[n]" in per_fn
     # service account: the one the function accepts (JOB_INVOKER_EMAILS) and the only invoker
     assert expr(oidc["service_account_email"]) == "google_service_account.push[each.key].email"
-    assert "push_sa_emails      = { for k, sa in google_service_account.push : k => sa.email }" \
+    assert (
+        "push_sa_emails      = { for k, sa in google_service_account.push : k => sa.email }"
         in (TF / "iam.tf").read_text()
+    )
     assert 'f.kind == "pubsub" ? lookup(local.push_sa_emails, n, null)' in per_fn
     invoker = root().resource("google_cloud_run_v2_service_iam_member", "push_invoker")
     assert expr(invoker["for_each"]) == "local.pubsub_functions"
     assert invoker["role"] == "roles/run.invoker"
     assert expr(invoker["name"]) == "google_cloudfunctions2_function.function[each.key].name"
-    assert expr(invoker["member"]) == "serviceAccount:${google_service_account.push[each.key].email}"
-    members = [expr(b.get("member", "")) for t in ("google_cloud_run_v2_service_iam_member",
-                                                   "google_cloudfunctions2_function_iam_member")
-               for b in root().of_type(t).values()]
-    assert sum("google_service_account.push[" in m for m in members) == 1, \
+    assert (
+        expr(invoker["member"]) == "serviceAccount:${google_service_account.push[each.key].email}"
+    )
+    members = [
+        expr(b.get("member", ""))
+        for t in (
+            "google_cloud_run_v2_service_iam_member",
+            "google_cloudfunctions2_function_iam_member",
+        )
+        for b in root().of_type(t).values()
+    ]
+    assert sum("google_service_account.push[" in m for m in members) == 1, (
         "a push identity may invoke its own function only"
+    )
     # Pub/Sub functions are reachable only internally; no one else is an invoker.
     fn = root().resource("google_cloudfunctions2_function", "function")
-    assert expr(one(fn, "service_config")["ingress_settings"]) == \
-        'each.value.kind == "http" ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"'
+    assert (
+        expr(one(fn, "service_config")["ingress_settings"])
+        == 'each.value.kind == "http" ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"'
+    )
 
 
 def test_every_topic_the_manifest_names_exists_and_only_its_publishers_may_publish(derived):
@@ -695,11 +874,16 @@ def test_every_topic_the_manifest_names_exists_and_only_its_publishers_may_publi
         for t in [f.get("topic"), f.get("dead_letter_topic"), *f.get("publishes", [])]:
             if t:
                 assert t in d["topics"]
-    assert d["publisher_grants"] == sorted(f"{f['name']}/{t}" for f in raw["functions"] for t in f.get("publishes", []))
+    assert d["publisher_grants"] == sorted(
+        f"{f['name']}/{t}" for f in raw["functions"] for t in f.get("publishes", [])
+    )
     pub = root().resource("google_pubsub_topic_iam_member", "publisher")
     assert pub["role"] == "roles/pubsub.publisher"
     assert expr(pub["topic"]) == "google_pubsub_topic.topic[each.value.topic].name"
-    assert expr(pub["member"]) == "serviceAccount:${google_service_account.function[each.value.function].email}"
+    assert (
+        expr(pub["member"])
+        == "serviceAccount:${google_service_account.function[each.value.function].email}"
+    )
     topic = root().resource("google_pubsub_topic", "topic")
     assert one(topic, "message_storage_policy")["allowed_persistence_regions"] == ["${var.region}"]
 
@@ -707,31 +891,46 @@ def test_every_topic_the_manifest_names_exists_and_only_its_publishers_may_publi
 def test_functions_may_pull_only_the_inspect_subscriptions_they_list(derived):
     raw, d = derived
     assert d["subscriber_grants"] == sorted(
-        f"{f['name']}/{s}" for f in raw["functions"] for s in f.get("pulls", []))
+        f"{f['name']}/{s}" for f in raw["functions"] for s in f.get("pulls", [])
+    )
     for grant in d["subscriber_grants"]:
         assert grant.endswith("-inspect")
         assert grant.split("/", 1)[1].removesuffix("-inspect") in d["dead_letter_topics"]
     pull = root().resource("google_pubsub_subscription_iam_member", "function_pulls")
     assert pull["role"] == "roles/pubsub.subscriber"
-    assert expr(pull["subscription"]) == \
-        "google_pubsub_subscription.dead_letter_inspect[each.value.dead_letter_topic].name"
-    assert expr(pull["member"]) == "serviceAccount:${google_service_account.function[each.value.function].email}"
+    assert (
+        expr(pull["subscription"])
+        == "google_pubsub_subscription.dead_letter_inspect[each.value.dead_letter_topic].name"
+    )
+    assert (
+        expr(pull["member"])
+        == "serviceAccount:${google_service_account.function[each.value.function].email}"
+    )
 
 
 # --- secrets -----------------------------------------------------------------------------------
 
+
 def test_config_settings_json_is_the_current_export_of_the_declared_settings():
-    out = subprocess.run([sys.executable, "infra/scripts/export_config.py"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "infra/scripts/export_config.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert (TF / "config_settings.json").read_text() == out, (
-        "terraform/config_settings.json is stale: run python infra/scripts/export_config.py --write")
+        "terraform/config_settings.json is stale: run python infra/scripts/export_config.py --write"
+    )
 
 
 def test_secret_settings_reach_functions_only_from_secret_manager():
     secrets = {s.env for s in config.SETTINGS if s.secret}
     env_values = root().locals["env_values"]
     per_function = expr(root().locals["env_values_per_function"])
-    plain = set(k for k in env_values if not k.startswith("__")) | set(re.findall(r"\b([A-Z][A-Z0-9_]+) =", per_function))
+    plain = set(k for k in env_values if not k.startswith("__")) | set(
+        re.findall(r"\b([A-Z][A-Z0-9_]+) =", per_function)
+    )
     assert plain and not plain & secrets, f"secret settings set as plain env: {plain & secrets}"
     function_env = expr(root().locals["function_env"])
     assert "contains(local.function_plain_env_names[n], k)" in function_env
@@ -741,7 +940,9 @@ def test_secret_settings_reach_functions_only_from_secret_manager():
     assert expr(service["environment_variables"]) == "local.function_env[each.key]"
     secret_env = dynamic(service, "secret_environment_variables")
     assert expr(secret_env["for_each"]) == "toset(local.function_secret_envs[each.key])"
-    assert expr(secret_env["content"][0]["secret"]).startswith("google_secret_manager_secret.setting[")
+    assert expr(secret_env["content"][0]["secret"]).startswith(
+        "google_secret_manager_secret.setting["
+    )
     # Terraform never holds a secret value.
     assert not root().of_type("google_secret_manager_secret_version")
     for path in tf_files():
@@ -750,14 +951,20 @@ def test_secret_settings_reach_functions_only_from_secret_manager():
         assert "secret_version" not in json.dumps(body), f"output {name}"
     access = root().resource("google_secret_manager_secret_iam_member", "function")
     assert access["role"] == "roles/secretmanager.secretAccessor"
-    assert expr(access["member"]) == "serviceAccount:${google_service_account.function[each.value.function].email}"
+    assert (
+        expr(access["member"])
+        == "serviceAccount:${google_service_account.function[each.value.function].email}"
+    )
 
 
 def test_every_function_is_given_each_required_setting_of_its_sections(derived):
     """A deployed function validates its settings at start; none may be missing."""
     raw, d = derived
     provided = set(k for k in root().locals["env_values"] if not k.startswith("__")) | {
-        "DB_USER", "JOB_OIDC_AUDIENCE", "JOB_INVOKER_EMAILS"}
+        "DB_USER",
+        "JOB_OIDC_AUDIENCE",
+        "JOB_INVOKER_EMAILS",
+    }
     for name, f in d["functions"].items():
         for s in config.SETTINGS:
             if s.section not in f["sections"] or s.default is not config.REQUIRED:
@@ -766,9 +973,12 @@ def test_every_function_is_given_each_required_setting_of_its_sections(derived):
                 assert s.env in d["function_secret_envs"][name], f"{name}: secret {s.env} not wired"
                 assert f"{name}/{s.env}" in d["secret_grants"]
             else:
-                assert s.env in provided and s.env in d["function_plain_env_names"][name], \
+                assert s.env in provided and s.env in d["function_plain_env_names"][name], (
                     f"{name}: required setting {s.env} is not set by Terraform"
-    assert "DB_PASSWORD" not in d["secret_env_names"], "IAM database auth: no DB password in the cloud"
+                )
+    assert "DB_PASSWORD" not in d["secret_env_names"], (
+        "IAM database auth: no DB password in the cloud"
+    )
     assert {"PSEUDONYM_KEY", "LEDERNE_API_KEY", "INSTALLATION_ID_KEY"} <= set(d["secret_env_names"])
 
 
@@ -778,20 +988,28 @@ BASIC_OR_BROAD = re.compile(r"^roles/(owner|editor|viewer|iam\.|resourcemanager\
 
 
 def test_no_service_account_is_granted_a_basic_or_project_wide_broad_role():
-    assert not root().of_type("google_project_iam_binding") and not root().of_type("google_project_iam_policy")
+    assert not root().of_type("google_project_iam_binding") and not root().of_type(
+        "google_project_iam_policy"
+    )
     for name, body in root().of_type("google_project_iam_member").items():
         role = body["role"]
         assert not BASIC_OR_BROAD.match(role), f"google_project_iam_member.{name} grants {role}"
         if "google_service_account.function" in json.dumps(body):
             # A function's project-level grant is narrowed to one resource, or is the one-permission FCM role.
-            assert body.get("condition") or expr(role) == "google_project_iam_custom_role.fcm_sender.id", name
+            assert (
+                body.get("condition")
+                or expr(role) == "google_project_iam_custom_role.fcm_sender.id"
+            ), name
     fcm = root().resource("google_project_iam_custom_role", "fcm_sender")
     assert fcm["permissions"] == ["cloudmessaging.messages.create"]
     sql_grants = expr(root().locals["sql_grants"])
     assert '["roles/cloudsql.client", "roles/cloudsql.instanceUser"]' in sql_grants
     cond = one(root().resource("google_project_iam_member", "sql"), "condition")
     assert expr(cond["expression"]) == "local.sql_instance_condition.expression"
-    assert "instances/${google_sql_database_instance.main.name}" in root().locals["sql_instance_condition"]["expression"]
+    assert (
+        "instances/${google_sql_database_instance.main.name}"
+        in root().locals["sql_instance_condition"]["expression"]
+    )
 
 
 def test_each_invoker_may_call_only_its_own_function():
@@ -803,6 +1021,7 @@ def test_each_invoker_may_call_only_its_own_function():
 
 
 # --- Cloud SQL and the privacy policy's section 6 -----------------------------------------------
+
 
 def sql_instance() -> dict:
     return root().resource("google_sql_database_instance", "main")
@@ -830,9 +1049,16 @@ def test_cloud_sql_requires_tls_backs_up_with_pitr_and_cannot_be_deleted():
 
 def test_cloud_sql_uses_iam_authentication_and_logs_connections_and_lock_waits():
     f = flags()
-    for name in ("cloudsql.iam_authentication", "log_connections", "log_disconnections", "log_lock_waits"):
+    for name in (
+        "cloudsql.iam_authentication",
+        "log_connections",
+        "log_disconnections",
+        "log_lock_waits",
+    ):
         assert f.get(name) == "on", name
-    assert f.get("log_min_duration_statement") == "-1", "statement text with data must not be logged"
+    assert f.get("log_min_duration_statement") == "-1", (
+        "statement text with data must not be logged"
+    )
     for name, body in root().of_type("google_sql_user").items():
         assert body["type"] in ("CLOUD_IAM_SERVICE_ACCOUNT", "CLOUD_IAM_GROUP"), name
         assert "password" not in body, name
@@ -866,13 +1092,26 @@ def test_section_6_promises_are_each_kept_by_a_named_resource():
     assert "google-managed-aes-256" in expr(root().locals["sql_encryption_at_rest"])
     assert "AES-256" in expr(root().outputs["sql_encryption_at_rest"]["value"])
     # Encrypted traffic: TLS at the database and TLS 1.2+ at the edge, HTTP only redirects.
-    assert one(one(sql_instance(), "settings"), "ip_configuration")["ssl_mode"] != "ALLOW_UNENCRYPTED_AND_ENCRYPTED"
+    assert (
+        one(one(sql_instance(), "settings"), "ip_configuration")["ssl_mode"]
+        != "ALLOW_UNENCRYPTED_AND_ENCRYPTED"
+    )
     ssl = root().resource("google_compute_ssl_policy", "api")
     assert ssl["min_tls_version"] == "TLS_1_2" and ssl["profile"] in ("MODERN", "RESTRICTED")
-    assert expr(root().resource("google_compute_target_https_proxy", "api")["ssl_policy"]) == "google_compute_ssl_policy.api.id"
-    assert one(root().resource("google_compute_url_map", "http_redirect"), "default_url_redirect")["https_redirect"] is True
+    assert (
+        expr(root().resource("google_compute_target_https_proxy", "api")["ssl_policy"])
+        == "google_compute_ssl_policy.api.id"
+    )
+    assert (
+        one(root().resource("google_compute_url_map", "http_redirect"), "default_url_redirect")[
+            "https_redirect"
+        ]
+        is True
+    )
     # Least privilege: one identity per function.
-    assert expr(root().resource("google_service_account", "function")["for_each"]) == "local.functions"
+    assert (
+        expr(root().resource("google_service_account", "function")["for_each"]) == "local.functions"
+    )
 
 
 def test_firestore_is_native_with_point_in_time_recovery_delete_protection_and_declared_indexes():
@@ -881,13 +1120,19 @@ def test_firestore_is_native_with_point_in_time_recovery_delete_protection_and_d
     assert db["point_in_time_recovery_enablement"] == "POINT_IN_TIME_RECOVERY_ENABLED"
     assert db["delete_protection_state"] == "DELETE_PROTECTION_ENABLED"
     default = root().variables["firestore_indexes"]["default"]
-    declared = {(i["collection"], tuple((f["field_path"], f["order"]) for f in i["fields"]))
-                for i in default}
+    declared = {
+        (i["collection"], tuple((f["field_path"], f["order"]) for f in i["fields"]))
+        for i in default
+    }
     assert ("devices", (("member_id", "ASCENDING"),)) in declared
     assert ("inbox_items", (("member_id", "ASCENDING"), ("created_at", "DESCENDING"))) in declared
     assert ("inbox_items", (("message_id", "ASCENDING"), ("read_at", "ASCENDING"))) in declared
-    assert "length(i.fields) > 1" in expr(root().resource("google_firestore_index", "index")["for_each"])
-    assert "length(i.fields) == 1" in expr(root().resource("google_firestore_field", "index")["for_each"])
+    assert "length(i.fields) > 1" in expr(
+        root().resource("google_firestore_index", "index")["for_each"]
+    )
+    assert "length(i.fields) == 1" in expr(
+        root().resource("google_firestore_field", "index")["for_each"]
+    )
 
 
 def test_firestore_deletes_expired_documents_of_every_collection_in_the_data_map():
@@ -896,10 +1141,12 @@ def test_firestore_deletes_expired_documents_of_every_collection_in_the_data_map
     ttl = root().resource("google_firestore_field", "ttl")
     assert ttl["field"] == "expires_at" and "ttl_config" in ttl
     assert set(root().variables["firestore_ttl_collections"]["default"]) == set(
-        datamap.firestore_collections())
+        datamap.firestore_collections()
+    )
 
 
 # --- source, operations, outputs, README -------------------------------------------------------
+
 
 def test_one_source_archive_of_functions_and_requirements_redeploys_on_change():
     archive = root().data[("archive_file", "source")]
@@ -922,19 +1169,30 @@ def test_one_source_archive_of_functions_and_requirements_redeploys_on_change():
 
 def test_alerts_cover_function_errors_dead_letters_and_failed_deletion_jobs():
     errors = root().resource("google_logging_metric", "function_errors")
-    assert "severity>=ERROR" in errors["filter"] and 'service_name=\\"${each.key}\\"' in json.dumps(errors["filter"])
+    assert "severity>=ERROR" in errors["filter"] and 'service_name=\\"${each.key}\\"' in json.dumps(
+        errors["filter"]
+    )
     deletion = root().resource("google_logging_metric", "deletion_job_failed")
     assert 'jsonPayload.message=\\"deletion job failed\\"' in json.dumps(deletion["filter"])
     for name in ("function_errors", "dead_letters", "deletion_job_failed"):
         policy = root().resource("google_monitoring_alert_policy", name)
         assert expr(policy["notification_channels"]) == "local.notification_channels"
-    assert expr(root().resource("google_monitoring_notification_channel", "email")["for_each"]) == "toset(var.alert_emails)"
+    assert (
+        expr(root().resource("google_monitoring_notification_channel", "email")["for_each"])
+        == "toset(var.alert_emails)"
+    )
 
 
 def test_outputs_give_the_app_team_function_urls_and_never_a_secret():
     outputs = root().outputs
-    for name in ("function_urls", "api_base_url", "api_routes", "load_balancer_ip",
-                 "sql_instance_connection_name", "sql_encryption_at_rest"):
+    for name in (
+        "function_urls",
+        "api_base_url",
+        "api_routes",
+        "load_balancer_ip",
+        "sql_instance_connection_name",
+        "sql_encryption_at_rest",
+    ):
         assert name in outputs and outputs[name].get("description"), name
     for name, body in outputs.items():
         assert "google_secret_manager_secret_version" not in json.dumps(body), name
@@ -942,9 +1200,16 @@ def test_outputs_give_the_app_team_function_urls_and_never_a_secret():
 
 def test_readme_has_the_deploy_steps_and_documents_every_variable_and_output():
     readme = (TF / "README.md").read_text()
-    for step in ("terraform init -backend-config=", "terraform plan", "terraform apply",
-                 "gcloud secrets versions add", "python -m infra.migrate", "python -m infra.grants",
-                 "bootstrap", "gcloud services enable"):
+    for step in (
+        "terraform init -backend-config=",
+        "terraform plan",
+        "terraform apply",
+        "gcloud secrets versions add",
+        "python -m infra.migrate",
+        "python -m infra.grants",
+        "bootstrap",
+        "gcloud services enable",
+    ):
         assert step in readme, step
     for name in root().variables:
         assert f"| `{name}` |" in readme, f"README does not document variable {name}"
@@ -954,6 +1219,7 @@ def test_readme_has_the_deploy_steps_and_documents_every_variable_and_output():
 
 # --- evaluation with terraform, when a binary is available -------------------------------------
 
+
 def _terraform_console(tmp_path: Path, raw: dict, expression: str):
     work = tmp_path / "terraform"
     (tmp_path / "functions").mkdir(parents=True)
@@ -961,23 +1227,51 @@ def _terraform_console(tmp_path: Path, raw: dict, expression: str):
     (tmp_path / "functions" / "manifest.json").write_text(json.dumps(raw))
     shutil.copy(TF / "manifest.tf", work)
     shutil.copy(TF / "config_settings.json", work)
-    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": os.devnull, "TF_IN_AUTOMATION": "1"}
-    subprocess.run(["terraform", "init", "-backend=false", "-input=false"], cwd=work, env=env,
-                   capture_output=True, check=True, timeout=60)
-    out = subprocess.run(["terraform", "console"], cwd=work, env=env, input=expression,
-                         capture_output=True, text=True, check=True, timeout=60).stdout
+    env = {
+        **os.environ,
+        "CHECKPOINT_DISABLE": "1",
+        "TF_CLI_CONFIG_FILE": os.devnull,
+        "TF_IN_AUTOMATION": "1",
+    }
+    subprocess.run(
+        ["terraform", "init", "-backend=false", "-input=false"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    out = subprocess.run(
+        ["terraform", "console"],
+        cwd=work,
+        env=env,
+        input=expression,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     return json.loads(json.loads(out))
 
 
-@pytest.mark.skipif(shutil.which("terraform") is None, reason="no terraform binary; the parsed-HCL tests still run")
+@pytest.mark.skipif(
+    shutil.which("terraform") is None, reason="no terraform binary; the parsed-HCL tests still run"
+)
 @pytest.mark.parametrize("which", list(MANIFESTS))
 def test_terraform_evaluates_manifest_tf_exactly_like_the_python_derivation(tmp_path, which):
     raw = MANIFESTS[which]()
     want = derive(raw, load_settings())
-    got = _terraform_console(tmp_path, raw, "jsonencode({" + ", ".join(
-        f"{k} = local.{k}" for k in want) + "})")
-    for key in ("http_functions", "scheduled_functions", "pubsub_functions", "db_functions",
-                "firestore_functions", "fcm_functions"):
+    got = _terraform_console(
+        tmp_path, raw, "jsonencode({" + ", ".join(f"{k} = local.{k}" for k in want) + "})"
+    )
+    for key in (
+        "http_functions",
+        "scheduled_functions",
+        "pubsub_functions",
+        "db_functions",
+        "firestore_functions",
+        "fcm_functions",
+    ):
         got[key] = sorted(got[key])
     for key in ("publisher_grants", "subscriber_grants", "secret_grants"):
         got[key] = sorted(got[key])
@@ -989,12 +1283,18 @@ def test_terraform_evaluates_manifest_tf_exactly_like_the_python_derivation(tmp_
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="no terraform binary")
 def test_terraform_files_are_formatted():
     env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": os.devnull}
-    result = subprocess.run(["terraform", "fmt", "-check", "-recursive", "-list=true", str(TF)],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        ["terraform", "fmt", "-check", "-recursive", "-list=true", str(TF)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 0, f"run terraform fmt -recursive terraform/: {result.stdout}"
 
 
 # --- checkov -----------------------------------------------------------------------------------
+
 
 def _checkov_python() -> str | None:
     """An interpreter that can run checkov: this one, or checkov's own virtualenv.
@@ -1004,7 +1304,10 @@ def _checkov_python() -> str | None:
     """
     if importlib.util.find_spec("checkov") is not None:
         return sys.executable
-    for candidate in (os.environ.get("CHECKOV_PYTHON"), ROOT / ".venv" / "checkov" / "bin" / "python"):
+    for candidate in (
+        os.environ.get("CHECKOV_PYTHON"),
+        ROOT / ".venv" / "checkov" / "bin" / "python",
+    ):
         if candidate and Path(candidate).is_file():
             return str(candidate)
     return None
@@ -1013,16 +1316,36 @@ def _checkov_python() -> str | None:
 def test_checkov_finds_no_failed_check_and_every_skip_is_justified_on_its_resource():
     python = _checkov_python()
     if python is None:
-        message = ("checkov is not installed: python -m venv .venv/checkov && "
-                   ".venv/checkov/bin/pip install -r terraform/requirements-checkov.txt")
+        message = (
+            "checkov is not installed: python -m venv .venv/checkov && "
+            ".venv/checkov/bin/pip install -r terraform/requirements-checkov.txt"
+        )
         if os.environ.get("CI"):  # make test installs it; in CI its absence is a failure
             pytest.fail(message)
         pytest.skip(message)
     result = subprocess.run(
-        [python, "-m", "checkov.main", "-d", str(TF), "--framework", "terraform", "secrets",
-         "--compact", "-o", "json", "--skip-download", "--skip-path", r"\.terraform",
-         "--skip-path", r"\.build"],
-        capture_output=True, text=True, timeout=180, env={**os.environ, "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
+        [
+            python,
+            "-m",
+            "checkov.main",
+            "-d",
+            str(TF),
+            "--framework",
+            "terraform",
+            "secrets",
+            "--compact",
+            "-o",
+            "json",
+            "--skip-download",
+            "--skip-path",
+            r"\.terraform",
+            "--skip-path",
+            r"\.build",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
     )
     assert result.stdout.strip(), result.stderr[-2000:]
     reports = json.loads(result.stdout)
@@ -1030,10 +1353,15 @@ def test_checkov_finds_no_failed_check_and_every_skip_is_justified_on_its_resour
     terraform = [r for r in reports if r.get("check_type") == "terraform"]
     assert terraform, "checkov did not scan the Terraform files"
     assert terraform[0]["summary"]["passed"] > 50 and terraform[0]["summary"]["parsing_errors"] == 0
-    failed = [f"{c['check_id']} {c['resource']} ({c['file_path']}): {c['check_name']}"
-              for r in reports for c in r.get("results", {}).get("failed_checks", [])]
+    failed = [
+        f"{c['check_id']} {c['resource']} ({c['file_path']}): {c['check_name']}"
+        for r in reports
+        for c in r.get("results", {}).get("failed_checks", [])
+    ]
     assert not failed, "checkov failed checks:\n" + "\n".join(failed)
     for r in reports:
         for c in r.get("results", {}).get("skipped_checks", []):
             reason = (c.get("check_result") or {}).get("suppress_comment", "")
-            assert len(reason) > 40, f"{c['check_id']} on {c['resource']} is skipped without a reason"
+            assert len(reason) > 40, (
+                f"{c['check_id']} on {c['resource']} is skipped without a reason"
+            )

@@ -4,8 +4,8 @@ from typing import Annotated
 
 import msgspec
 import pytest
-from hypothesis import given, strategies as st
-
+from hypothesis import given
+from hypothesis import strategies as st
 from lederappen.core.problems import ValidationFailed
 from lederappen.core.validation import Body, decode
 
@@ -91,15 +91,21 @@ def test_nul_in_text_is_a_422_naming_the_field_even_nested():
     assert [e["field"] for e in err.value.body("en")["errors"]] == ["tags.a"]
 
 
-@pytest.mark.parametrize("raw", [b'{"text": "ok", "amount": 9223372036854775808}',
-                                 b'{"text": "ok", "amount": 18446744073709551616}',
-                                 b'{"text": "ok", "amount": -9223372036854775809}',
-                                 b'{"text": "ok", "ratio": 1e999}'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"text": "ok", "amount": 9223372036854775808}',
+        b'{"text": "ok", "amount": 18446744073709551616}',
+        b'{"text": "ok", "amount": -9223372036854775809}',
+        b'{"text": "ok", "ratio": 1e999}',
+    ],
+)
 def test_an_integer_beyond_bigint_and_an_infinite_number_are_422s_naming_the_field(raw):
     with pytest.raises(ValidationFailed) as err:
         decode(raw, Free)
     assert [e["field"] for e in err.value.body("en")["errors"]] == [
-        "amount" if b"amount" in raw else "ratio"]
+        "amount" if b"amount" in raw else "ratio"
+    ]
 
 
 def test_invalid_utf8_is_a_422_malformed_json_not_an_exception():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
@@ -35,18 +35,27 @@ class TermsDraft(Body):
 def publish_terms(request: Request) -> Reply:
     d: TermsDraft = request.body
     if d.effective_from is not None and d.effective_from.tzinfo is None:
-        raise field_error("effective_from", "timezone", "Tidspunktet må ha tidssone.",
-                          "The time must carry a time zone.")
+        raise field_error(
+            "effective_from",
+            "timezone",
+            "Tidspunktet må ha tidssone.",
+            "The time must carry a time zone.",
+        )
 
     queued: list[int] = []
 
     def work(cur) -> Reply:
         terms, outbox_ids = service.publish_terms(
-            cur, purpose=d.purpose, title=msgspec.structs.asdict(d.title),
+            cur,
+            purpose=d.purpose,
+            title=msgspec.structs.asdict(d.title),
             text=msgspec.structs.asdict(d.text),
             changes=msgspec.structs.asdict(d.changes) if d.changes else None,
-            material=d.material, effective_from=d.effective_from, now=datetime.now(timezone.utc),
-            notice_days=request.settings.terms_notice_days)
+            material=d.material,
+            effective_from=d.effective_from,
+            now=datetime.now(UTC),
+            notice_days=request.settings.terms_notice_days,
+        )
         queued.extend(outbox_ids)
         return Reply({**terms.public(), "notified": len(outbox_ids)}, status=201)
 
@@ -59,5 +68,6 @@ def publish_terms(request: Request) -> Reply:
 def list_terms(request: Request) -> Reply:
     purpose = pagination.choice(request.query, "purpose", service.PURPOSES)
 
-    return Reply({"items": [t.public() for t in db.read(
-        lambda cur: service.list_terms(cur, purpose))]})
+    return Reply(
+        {"items": [t.public() for t in db.read(lambda cur: service.list_terms(cur, purpose))]}
+    )

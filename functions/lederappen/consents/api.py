@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -26,7 +26,7 @@ class ConsentChange(Body):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @api.get("/v1/consents")
@@ -35,9 +35,13 @@ def get_consents(request: Request) -> Reply:
         now = _now()
         states = service.states(cur, request.member_id, now)
         pending = service.pending_terms(cur, now)
-        return {"consents": [{**s.public(), "pending_change": service.pending_change(
-                    s, pending.get(s.purpose))} for s in states.values()],
-                "newsletter_sync": service.newsletter_status(cur, request.member_id)}
+        return {
+            "consents": [
+                {**s.public(), "pending_change": service.pending_change(s, pending.get(s.purpose))}
+                for s in states.values()
+            ],
+            "newsletter_sync": service.newsletter_status(cur, request.member_id),
+        }
 
     return Reply(db.read(work))
 
@@ -49,10 +53,17 @@ def change_consent(request: Request) -> Reply:
 
     def work(cur) -> Reply:
         state, changed, message = service.record(
-            cur, request.member_id, purpose=body.purpose,
+            cur,
+            request.member_id,
+            purpose=body.purpose,
             action="given" if body.action == "give" else "withdrawn",
-            terms_version=body.terms_version, shown_text_hash=body.text_hash,
-            locale=request.locale, channel="app", app_version=body.app_version, now=_now())
+            terms_version=body.terms_version,
+            shown_text_hash=body.text_hash,
+            locale=request.locale,
+            channel="app",
+            app_version=body.app_version,
+            now=_now(),
+        )
         if message is not None:
             queued.append(outbox.enqueue(cur, service.NEWSLETTER_TOPIC, message, request.member_id))
         return Reply(state.public(), status=201 if changed else 200)
@@ -74,8 +85,10 @@ def consent_history(request: Request) -> Reply:
 @api.get("/v1/consent-terms")
 def terms_in_force(request: Request) -> Reply:
     terms = db.read(lambda cur: service.terms_in_force(cur, _now()))
-    return Reply({"terms": [t.public() for t, _ in terms.values()]},
-                 headers={"Cache-Control": "public, max-age=60"})
+    return Reply(
+        {"terms": [t.public() for t, _ in terms.values()]},
+        headers={"Cache-Control": "public, max-age=60"},
+    )
 
 
 @api.get("/v1/consent-terms/changes")

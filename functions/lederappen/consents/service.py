@@ -23,13 +23,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..core.problems import Conflict, NotFound
-from ..core.validation import field_error
 from ..core.times import rfc3339 as _ts
+from ..core.validation import field_error
 
 PURPOSES = ("newsletter", "marketing", "personalisation", "mentor_contact_sharing")
 NEWSLETTER_TOPIC = "newsletter-sync"
@@ -38,7 +38,9 @@ _SEP = "\x1f"
 
 def text_hash(title_nb: str, title_en: str, text_nb: str, text_en: str) -> str:
     """The proof of which text was shown: sha256 over the four texts (same as migration 0003)."""
-    return hashlib.sha256(_SEP.join((title_nb, title_en, text_nb, text_en)).encode("utf-8")).hexdigest()
+    return hashlib.sha256(
+        _SEP.join((title_nb, title_en, text_nb, text_en)).encode("utf-8")
+    ).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,14 @@ class Terms:
 
     def public(self) -> dict[str, Any]:
         return {
-            "purpose": self.purpose, "version": self.version, "title": self.title,
-            "text": self.text, "changes": self.changes, "text_hash": self.text_hash,
-            "material": self.material, "effective_from": _ts(self.effective_from),
+            "purpose": self.purpose,
+            "version": self.version,
+            "title": self.title,
+            "text": self.text,
+            "changes": self.changes,
+            "text_hash": self.text_hash,
+            "material": self.material,
+            "effective_from": _ts(self.effective_from),
         }
 
 
@@ -72,8 +79,11 @@ class State:
     @property
     def covered(self) -> bool:
         """True when the latest choice is 'given' and it covers the terms now in force."""
-        return (self.status == "given" and self.accepted_version is not None
-                and self.accepted_version >= self.required_version)
+        return (
+            self.status == "given"
+            and self.accepted_version is not None
+            and self.accepted_version >= self.required_version
+        )
 
     @property
     def needs_reconsent(self) -> bool:
@@ -91,16 +101,37 @@ class State:
         }
 
 
-_TERMS_COLUMNS = ("purpose, version, title_nb, title_en, text_nb, text_en, changes_nb, changes_en, "
-                  "text_hash, material, effective_from")
+_TERMS_COLUMNS = (
+    "purpose, version, title_nb, title_en, text_nb, text_en, changes_nb, changes_en, "
+    "text_hash, material, effective_from"
+)
 
 
 def _terms(row) -> Terms:
-    (purpose, version, title_nb, title_en, text_nb, text_en, changes_nb, changes_en, digest,
-     material, effective_from) = row
+    (
+        purpose,
+        version,
+        title_nb,
+        title_en,
+        text_nb,
+        text_en,
+        changes_nb,
+        changes_en,
+        digest,
+        material,
+        effective_from,
+    ) = row
     changes = {"nb": changes_nb, "en": changes_en} if changes_nb or changes_en else None
-    return Terms(purpose, version, {"nb": title_nb, "en": title_en}, {"nb": text_nb, "en": text_en},
-                 changes, digest, material, effective_from)
+    return Terms(
+        purpose,
+        version,
+        {"nb": title_nb, "en": title_en},
+        {"nb": text_nb, "en": text_en},
+        changes,
+        digest,
+        material,
+        effective_from,
+    )
 
 
 def terms_in_force(cur, now: datetime) -> dict[str, tuple[Terms, int]]:
@@ -109,25 +140,35 @@ def terms_in_force(cur, now: datetime) -> dict[str, tuple[Terms, int]]:
     cur.execute(
         f"SELECT DISTINCT ON (purpose) {_TERMS_COLUMNS}, "
         "max(version) FILTER (WHERE material) OVER (PARTITION BY purpose) "
-        "FROM consent_terms WHERE effective_from <= %s ORDER BY purpose, version DESC", (now,))
+        "FROM consent_terms WHERE effective_from <= %s ORDER BY purpose, version DESC",
+        (now,),
+    )
     return {r[0]: (_terms(r[:-1]), r[-1] or 1) for r in cur.fetchall()}
 
 
 def list_terms(cur, purpose: str | None) -> list[Terms]:
     """Every version of the terms (of one purpose), oldest first."""
-    cur.execute(f"SELECT {_TERMS_COLUMNS} FROM consent_terms "
-                "WHERE %s::text IS NULL OR purpose = %s ORDER BY purpose, version",
-                (purpose, purpose))
+    cur.execute(
+        f"SELECT {_TERMS_COLUMNS} FROM consent_terms "
+        "WHERE %s::text IS NULL OR purpose = %s ORDER BY purpose, version",
+        (purpose, purpose),
+    )
     return [_terms(r) for r in cur.fetchall()]
 
 
 def get_terms(cur, purpose: str, version: int) -> Terms:
-    cur.execute(f"SELECT {_TERMS_COLUMNS} FROM consent_terms WHERE purpose = %s AND version = %s",
-                (purpose, version))
+    cur.execute(
+        f"SELECT {_TERMS_COLUMNS} FROM consent_terms WHERE purpose = %s AND version = %s",
+        (purpose, version),
+    )
     row = cur.fetchone()
     if row is None:
-        raise NotFound({"nb": "Fant ikke denne versjonen av vilkårene.",
-                        "en": "This version of the terms does not exist."})
+        raise NotFound(
+            {
+                "nb": "Fant ikke denne versjonen av vilkårene.",
+                "en": "This version of the terms does not exist.",
+            }
+        )
     return _terms(row)
 
 
@@ -136,7 +177,9 @@ def states(cur, member_id: str, now: datetime) -> dict[str, State]:
     in_force = terms_in_force(cur, now)
     cur.execute(
         "SELECT DISTINCT ON (purpose) purpose, action, terms_version, occurred_at "
-        "FROM consent_events WHERE member_id = %s ORDER BY purpose, id DESC", (member_id,))
+        "FROM consent_events WHERE member_id = %s ORDER BY purpose, id DESC",
+        (member_id,),
+    )
     latest = {r[0]: r[1:] for r in cur.fetchall()}
     out = {}
     for purpose in PURPOSES:
@@ -156,11 +199,12 @@ def covers(cur, member_id: str, purpose: str, now: datetime | None = None) -> bo
     return member_id in covered_members(cur, [member_id], purpose, now)
 
 
-def covered_members(cur, member_ids: list[str], purpose: str,
-                    now: datetime | None = None) -> set[str]:
+def covered_members(
+    cur, member_ids: list[str], purpose: str, now: datetime | None = None
+) -> set[str]:
     """`covers()` for many members in two queries: those of `member_ids` whose consent for
     `purpose` covers the terms in force and whose processing is not restricted."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if not member_ids:
         return set()
     required = terms_in_force(cur, now)[purpose][1]
@@ -168,14 +212,29 @@ def covered_members(cur, member_ids: list[str], purpose: str,
         "SELECT DISTINCT ON (e.member_id) e.member_id, e.action, e.terms_version "
         "FROM consent_events e WHERE e.member_id = ANY(%s) AND e.purpose = %s "
         "AND NOT EXISTS (SELECT 1 FROM processing_restrictions r WHERE r.member_id = e.member_id) "
-        "ORDER BY e.member_id, e.id DESC", (list(member_ids), purpose))
-    return {m for m, action, version in cur.fetchall()
-            if State(purpose, action, version, None, None, required).covered}  # type: ignore[arg-type]
+        "ORDER BY e.member_id, e.id DESC",
+        (list(member_ids), purpose),
+    )
+    return {
+        m
+        for m, action, version in cur.fetchall()
+        if State(purpose, action, version, None, None, required).covered
+    }  # type: ignore[arg-type]
 
 
-def record(cur, member_id: str, *, purpose: str, action: str, terms_version: int,
-           shown_text_hash: str | None, locale: str, channel: str, app_version: str | None,
-           now: datetime) -> tuple[State, bool, dict | None]:
+def record(
+    cur,
+    member_id: str,
+    *,
+    purpose: str,
+    action: str,
+    terms_version: int,
+    shown_text_hash: str | None,
+    locale: str,
+    channel: str,
+    app_version: str | None,
+    now: datetime,
+) -> tuple[State, bool, dict | None]:
     """Appends a give/withdraw to the ledger. Returns (new state, changed, outbox message).
 
     Giving must name the terms version in force and the hash of the text shown (proof);
@@ -192,18 +251,27 @@ def record(cur, member_id: str, *, purpose: str, action: str, terms_version: int
         # recorded against the terms in force, whatever version the app sent.
         terms = current.current_terms
     elif terms.version != current.current_terms.version and not (
-            terms.version > current.current_terms.version
-            and (pending := pending_terms(cur, now).get(purpose)) is not None
-            and pending.version == terms.version):
+        terms.version > current.current_terms.version
+        and (pending := pending_terms(cur, now).get(purpose)) is not None
+        and pending.version == terms.version
+    ):
         # the version in force, or the one published to come (consent renewed ahead)
-        raise Conflict({"nb": "Vilkårene er endret. Hent gjeldende vilkår og prøv igjen.",
-                        "en": "The terms have changed. Fetch the terms in force and try again."},
-                       current_version=current.current_terms.version)
+        raise Conflict(
+            {
+                "nb": "Vilkårene er endret. Hent gjeldende vilkår og prøv igjen.",
+                "en": "The terms have changed. Fetch the terms in force and try again.",
+            },
+            current_version=current.current_terms.version,
+        )
     if action == "given":
         if shown_text_hash != terms.text_hash:
-            raise Conflict({"nb": "Teksten som ble vist, er ikke gjeldende vilkår.",
-                            "en": "The text shown is not the terms in force."},
-                           current_version=terms.version)
+            raise Conflict(
+                {
+                    "nb": "Teksten som ble vist, er ikke gjeldende vilkår.",
+                    "en": "The text shown is not the terms in force.",
+                },
+                current_version=terms.version,
+            )
         if current.status == "given" and current.accepted_version == terms.version:
             return current, False, None
     else:
@@ -212,18 +280,32 @@ def record(cur, member_id: str, *, purpose: str, action: str, terms_version: int
     cur.execute(
         "INSERT INTO consent_events (member_id, purpose, terms_version, text_hash, action, locale, "
         "channel, app_version, occurred_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (member_id, purpose, terms.version, terms.text_hash, action, locale, channel, app_version,
-         now))
+        (
+            member_id,
+            purpose,
+            terms.version,
+            terms.text_hash,
+            action,
+            locale,
+            channel,
+            app_version,
+            now,
+        ),
+    )
     message = None
     if purpose == "newsletter":
-        message = newsletter_message(cur, member_id, subscribed=action == "given",
-                                     terms_version=terms.version, now=now)
-    new = State(purpose, action, terms.version, now, current.current_terms, current.required_version)
+        message = newsletter_message(
+            cur, member_id, subscribed=action == "given", terms_version=terms.version, now=now
+        )
+    new = State(
+        purpose, action, terms.version, now, current.current_terms, current.required_version
+    )
     return new, True, message
 
 
-def newsletter_message(cur, member_id: str, *, subscribed: bool, terms_version: int,
-                       now: datetime) -> dict[str, Any]:
+def newsletter_message(
+    cur, member_id: str, *, subscribed: bool, terms_version: int, now: datetime
+) -> dict[str, Any]:
     """Records the newsletter state to propagate and returns the `newsletter-sync` message
     for the caller to put in the outbox (same transaction)."""
     event_id = str(uuid.uuid4())
@@ -233,9 +315,15 @@ def newsletter_message(cur, member_id: str, *, subscribed: bool, terms_version: 
         "event_id = EXCLUDED.event_id, subscribed = EXCLUDED.subscribed, "
         "terms_version = EXCLUDED.terms_version, requested_at = EXCLUDED.requested_at, "
         "confirmed_at = NULL",
-        (member_id, event_id, subscribed, terms_version, now))
-    return {"event_id": event_id, "member_id": member_id, "subscribed": subscribed,
-            "terms_version": terms_version, "occurred_at": _ts(now)}
+        (member_id, event_id, subscribed, terms_version, now),
+    )
+    return {
+        "event_id": event_id,
+        "member_id": member_id,
+        "subscribed": subscribed,
+        "terms_version": terms_version,
+        "occurred_at": _ts(now),
+    }
 
 
 def resync_newsletter(cur, member_id: str, now: datetime) -> dict[str, Any] | None:
@@ -246,8 +334,13 @@ def resync_newsletter(cur, member_id: str, now: datetime) -> dict[str, Any] | No
     row = cur.fetchone()
     if row is None:
         return None
-    return newsletter_message(cur, member_id, subscribed=covers(cur, member_id, "newsletter", now),
-                              terms_version=row[0], now=now)
+    return newsletter_message(
+        cur,
+        member_id,
+        subscribed=covers(cur, member_id, "newsletter", now),
+        terms_version=row[0],
+        now=now,
+    )
 
 
 def history(cur, member_id: str, before_id: int | None, limit: int) -> list[dict[str, Any]]:
@@ -255,29 +348,51 @@ def history(cur, member_id: str, before_id: int | None, limit: int) -> list[dict
     cur.execute(
         "SELECT id, purpose, action, terms_version, text_hash, locale, channel, app_version, "
         "occurred_at FROM consent_events WHERE member_id = %s AND (%s::bigint IS NULL OR id < %s) "
-        "ORDER BY id DESC LIMIT %s", (member_id, before_id, before_id, limit))
+        "ORDER BY id DESC LIMIT %s",
+        (member_id, before_id, before_id, limit),
+    )
     return [
-        {"id": r[0], "purpose": r[1], "action": r[2], "terms_version": r[3], "text_hash": r[4],
-         "locale": r[5], "channel": r[6], "app_version": r[7], "occurred_at": _ts(r[8])}
+        {
+            "id": r[0],
+            "purpose": r[1],
+            "action": r[2],
+            "terms_version": r[3],
+            "text_hash": r[4],
+            "locale": r[5],
+            "channel": r[6],
+            "app_version": r[7],
+            "occurred_at": _ts(r[8]),
+        }
         for r in cur.fetchall()
     ]
 
 
 def newsletter_status(cur, member_id: str) -> dict[str, Any] | None:
-    cur.execute("SELECT subscribed, terms_version, requested_at, confirmed_at FROM newsletter_sync "
-                "WHERE member_id = %s", (member_id,))
+    cur.execute(
+        "SELECT subscribed, terms_version, requested_at, confirmed_at FROM newsletter_sync "
+        "WHERE member_id = %s",
+        (member_id,),
+    )
     row = cur.fetchone()
     if row is None:
         return None
-    return {"subscribed": row[0], "terms_version": row[1], "requested_at": _ts(row[2]),
-            "confirmed": row[3] is not None, "confirmed_at": _ts(row[3]) if row[3] else None}
+    return {
+        "subscribed": row[0],
+        "terms_version": row[1],
+        "requested_at": _ts(row[2]),
+        "confirmed": row[3] is not None,
+        "confirmed_at": _ts(row[3]) if row[3] else None,
+    }
 
 
 def pending_terms(cur, now: datetime) -> dict[str, Terms]:
     """Per purpose: the latest version published but not yet in force (what changes, from
     when), for the app to show and for consent to be renewed ahead."""
-    cur.execute(f"SELECT DISTINCT ON (purpose) {_TERMS_COLUMNS} FROM consent_terms "
-                "WHERE effective_from > %s ORDER BY purpose, version DESC", (now,))
+    cur.execute(
+        f"SELECT DISTINCT ON (purpose) {_TERMS_COLUMNS} FROM consent_terms "
+        "WHERE effective_from > %s ORDER BY purpose, version DESC",
+        (now,),
+    )
     return {r[0]: _terms(r) for r in cur.fetchall()}
 
 
@@ -286,17 +401,23 @@ def pending_change(state: State, pending: Terms | None) -> dict[str, Any] | None
     member must consent again to keep it (a material change of a consent they gave)."""
     if pending is None:
         return None
-    renew = (pending.material and state.status == "given"
-             and (state.accepted_version or 0) < pending.version)
+    renew = (
+        pending.material
+        and state.status == "given"
+        and (state.accepted_version or 0) < pending.version
+    )
     return {**pending.public(), "consent_again_by": _ts(pending.effective_from) if renew else None}
 
 
 def non_material_changes(cur, purpose: str | None) -> list[dict[str, Any]]:
     """Every non-material change (wording, clarifications), newest first: public, for
     lederne.no to list; a material one is told to the members it affects instead."""
-    cur.execute(f"SELECT {_TERMS_COLUMNS}, published_at FROM consent_terms WHERE NOT material "
-                "AND version > 1 AND (%s::text IS NULL OR purpose = %s) "
-                "ORDER BY published_at DESC, purpose, version DESC", (purpose, purpose))
+    cur.execute(
+        f"SELECT {_TERMS_COLUMNS}, published_at FROM consent_terms WHERE NOT material "
+        "AND version > 1 AND (%s::text IS NULL OR purpose = %s) "
+        "ORDER BY published_at DESC, purpose, version DESC",
+        (purpose, purpose),
+    )
     return [{**_terms(r[:-1]).public(), "published_at": _ts(r[-1])} for r in cur.fetchall()]
 
 
@@ -316,32 +437,50 @@ def notice(terms: Terms) -> dict[str, Any]:
         "concerns": "terms",
         "sensitive": True,
         "deep_link": f"lederappen://consents/{terms.purpose}",
-        "title": {"nb": f"Endrede vilkår: {terms.title['nb']}"[:120],
-                  "en": f"Changed terms: {terms.title['en']}"[:120]},
+        "title": {
+            "nb": f"Endrede vilkår: {terms.title['nb']}"[:120],
+            "en": f"Changed terms: {terms.title['en']}"[:120],
+        },
         "body": {
-            "nb": (f"Vilkårene for samtykket ditt «{terms.title['nb']}» endres fra "
-                   f"{day:%d.%m.%Y}. {changes['nb'][:2000]} Samtykket ditt gjelder fram til "
-                   "da, men ikke etter, med mindre du godtar de nye vilkårene i appen under "
-                   "Profil > Samtykker.").replace("  ", " "),
-            "en": (f"The terms of your consent \"{terms.title['en']}\" change from "
-                   f"{day:%Y-%m-%d}. {changes['en'][:2000]} Your consent counts until then, "
-                   "but not after unless you accept the new terms in the app under "
-                   "Profile > Consents.").replace("  ", " "),
+            "nb": (
+                f"Vilkårene for samtykket ditt «{terms.title['nb']}» endres fra "
+                f"{day:%d.%m.%Y}. {changes['nb'][:2000]} Samtykket ditt gjelder fram til "
+                "da, men ikke etter, med mindre du godtar de nye vilkårene i appen under "
+                "Profil > Samtykker."
+            ).replace("  ", " "),
+            "en": (
+                f'The terms of your consent "{terms.title["en"]}" change from '
+                f"{day:%Y-%m-%d}. {changes['en'][:2000]} Your consent counts until then, "
+                "but not after unless you accept the new terms in the app under "
+                "Profile > Consents."
+            ).replace("  ", " "),
         },
     }
 
 
 def consenting_members(cur, purpose: str) -> list[str]:
     """The members whose latest choice for `purpose` is "given": those a change affects."""
-    cur.execute("SELECT member_id FROM (SELECT DISTINCT ON (member_id) member_id, action "
-                "FROM consent_events WHERE purpose = %s ORDER BY member_id, id DESC) latest "
-                "WHERE action = 'given' ORDER BY member_id", (purpose,))
+    cur.execute(
+        "SELECT member_id FROM (SELECT DISTINCT ON (member_id) member_id, action "
+        "FROM consent_events WHERE purpose = %s ORDER BY member_id, id DESC) latest "
+        "WHERE action = 'given' ORDER BY member_id",
+        (purpose,),
+    )
     return [r[0] for r in cur.fetchall()]
 
 
-def publish_terms(cur, *, purpose: str, title: dict, text: dict, changes: dict | None,
-                  material: bool, effective_from: datetime | None, now: datetime,
-                  notice_days: int = 30) -> tuple[Terms, list[int]]:
+def publish_terms(
+    cur,
+    *,
+    purpose: str,
+    title: dict,
+    text: dict,
+    changes: dict | None,
+    material: bool,
+    effective_from: datetime | None,
+    now: datetime,
+    notice_days: int = 30,
+) -> tuple[Terms, list[int]]:
     """Staff publish a new version of a purpose's terms; versions are never edited. A
     material change applies `notice_days` after publication at the earliest (left out: just
     then), and the members whose consent it affects are told in the same transaction (direct
@@ -352,18 +491,23 @@ def publish_terms(cur, *, purpose: str, title: dict, text: dict, changes: dict |
     if effective_from is None:
         effective_from = earliest
     if (now - effective_from).total_seconds() > 60:
-        raise field_error("effective_from", "past", "Kan ikke gjelde fra et tidspunkt som er passert.",
-                          "Cannot take effect in the past.")
+        raise field_error(
+            "effective_from",
+            "past",
+            "Kan ikke gjelde fra et tidspunkt som er passert.",
+            "Cannot take effect in the past.",
+        )
     if material and (earliest - effective_from).total_seconds() > 60:
         raise field_error(
-            "effective_from", "notice",
+            "effective_from",
+            "notice",
             f"En vesentlig endring må varsles {notice_days} dager før den gjelder: tidligst "
             f"{earliest.astimezone(_OSLO):%d.%m.%Y %H:%M}.",
             f"A material change must be announced {notice_days} days before it applies: "
-            f"{earliest.isoformat(timespec='minutes')} at the earliest.")
+            f"{earliest.isoformat(timespec='minutes')} at the earliest.",
+        )
     if material and not changes:
-        raise field_error("changes", "required", "Si hva som endres.",
-                          "Say what changes.")
+        raise field_error("changes", "required", "Si hva som endres.", "Say what changes.")
     digest = text_hash(title["nb"], title["en"], text["nb"], text["en"])
     # The next version number; two concurrent publishes for one purpose collide on the primary
     # key and the loser gets a 409 (ON CONFLICT DO NOTHING returns no row).
@@ -372,12 +516,29 @@ def publish_terms(cur, *, purpose: str, title: dict, text: dict, changes: dict |
         "changes_nb, changes_en, text_hash, material, effective_from, published_at) "
         "SELECT %s, coalesce(max(version), 0) + 1, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s "
         "FROM consent_terms WHERE purpose = %s ON CONFLICT DO NOTHING RETURNING version",
-        (purpose, title["nb"], title["en"], text["nb"], text["en"], (changes or {}).get("nb"),
-         (changes or {}).get("en"), digest, material, effective_from, now, purpose))
+        (
+            purpose,
+            title["nb"],
+            title["en"],
+            text["nb"],
+            text["en"],
+            (changes or {}).get("nb"),
+            (changes or {}).get("en"),
+            digest,
+            material,
+            effective_from,
+            now,
+            purpose,
+        ),
+    )
     row = cur.fetchone()
     if row is None:
-        raise Conflict({"nb": "En annen versjon ble publisert samtidig. Prøv igjen.",
-                        "en": "Another version was published at the same time. Try again."})
+        raise Conflict(
+            {
+                "nb": "En annen versjon ble publisert samtidig. Prøv igjen.",
+                "en": "Another version was published at the same time. Try again.",
+            }
+        )
     version = row[0]
     terms = Terms(purpose, version, title, text, changes, digest, material, effective_from)
     if not material:
@@ -386,8 +547,12 @@ def publish_terms(cur, *, purpose: str, title: dict, text: dict, changes: dict |
 
     members = consenting_members(cur, purpose)
     draft = notice(terms)  # one object: send_direct_many checks it once
-    outbox_ids = outgoing.send_direct_many(cur, [(m, draft) for m in members],
-                                           created_by=NOTICE_SENDER, now=now)
-    cur.execute("UPDATE consent_terms SET notified_at = %s, notified = %s "
-                "WHERE purpose = %s AND version = %s", (now, len(members), purpose, version))
+    outbox_ids = outgoing.send_direct_many(
+        cur, [(m, draft) for m in members], created_by=NOTICE_SENDER, now=now
+    )
+    cur.execute(
+        "UPDATE consent_terms SET notified_at = %s, notified = %s "
+        "WHERE purpose = %s AND version = %s",
+        (now, len(members), purpose, version),
+    )
     return terms, outbox_ids

@@ -22,9 +22,10 @@ import logging
 import mimetypes
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..core import auth, config, i18n, log, problems
 from ..core.manifest import Function
@@ -39,8 +40,10 @@ HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 LANG_COOKIE = "staff_lang"
 HOME = "/staff/home"
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 _BASE_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
@@ -83,7 +86,7 @@ class Ctx:
     params: dict[str, str]
     locale: str
     settings: config.Settings
-    console: "Console"
+    console: Console
 
     @property
     def form(self):
@@ -116,8 +119,9 @@ def _werkzeug_rule(path: str) -> str:
 class Console:
     """The callable functions-framework invokes for the staff-console function."""
 
-    def __init__(self, fn: Function, settings: config.Settings,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self, fn: Function, settings: config.Settings, clock: Callable[[], float] = time.time
+    ):
         from werkzeug.routing import Map, Rule
 
         from . import oidc, pages  # noqa: F401  (registers the pages)
@@ -128,17 +132,26 @@ class Console:
         if set(manifest_routes) != set(PAGES):
             missing = sorted(set(manifest_routes) - set(PAGES))
             extra = sorted(set(PAGES) - set(manifest_routes))
-            raise RuntimeError(f"function {fn.name!r}: pages differ from manifest.json "
-                               f"(no page for {missing}, not in manifest {extra})")
+            raise RuntimeError(
+                f"function {fn.name!r}: pages differ from manifest.json "
+                f"(no page for {missing}, not in manifest {extra})"
+            )
         self.routes = manifest_routes
-        self._map = Map([Rule(_werkzeug_rule(p), endpoint=p, methods=[m])
-                         for (m, p) in manifest_routes], strict_slashes=False)
+        self._map = Map(
+            [Rule(_werkzeug_rule(p), endpoint=p, methods=[m]) for (m, p) in manifest_routes],
+            strict_slashes=False,
+        )
         self.sessions = session_mod.Sessions(
-            settings.console_session_key, settings.console_session_idle_minutes * 60,
-            settings.console_session_max_hours * 3600, clock)
-        self.provider = oidc.Provider(settings.console_oidc_issuer,
-                                      settings.console_oidc_client_id,
-                                      settings.console_base_url + oidc.CALLBACK_PATH)
+            settings.console_session_key,
+            settings.console_session_idle_minutes * 60,
+            settings.console_session_max_hours * 3600,
+            clock,
+        )
+        self.provider = oidc.Provider(
+            settings.console_oidc_issuer,
+            settings.console_oidc_client_id,
+            settings.console_base_url + oidc.CALLBACK_PATH,
+        )
         self._env = None
 
     # -- rendering ------------------------------------------------------------------------------
@@ -150,7 +163,9 @@ class Console:
             self._env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(str(HERE / "templates")),
                 autoescape=True,
-                trim_blocks=True, lstrip_blocks=True)
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
             from . import charts
 
             self._env.filters["when"] = texts.when
@@ -169,23 +184,35 @@ class Console:
         return "staff" in principal.roles and (route.staff_role or "") in principal.roles
 
     def render(self, ctx: Ctx, result: Page) -> tuple[bytes, int]:
-        nav = [(path, texts.t(key, ctx.locale)) for path, key in texts.NAV
-               if self.allowed(ctx.principal, path)]
+        nav = [
+            (path, texts.t(key, ctx.locale))
+            for path, key in texts.NAV
+            if self.allowed(ctx.principal, path)
+        ]
         here = ctx.request.path if ctx.request.method == "GET" else HOME
         done = ctx.request.args.get("done")
         context = {
-            "lang": ctx.locale, "t": lambda key, **kw: texts.t(key, ctx.locale, **kw),
+            "lang": ctx.locale,
+            "t": lambda key, **kw: texts.t(key, ctx.locale, **kw),
             "csrf": ctx.session.csrf if ctx.session else "",
             "user": ctx.principal.subject if ctx.principal else None,
-            "roles": sorted(r for r in (ctx.principal.roles if ctx.principal else ())
-                            if r != "staff"),
-            "nav": nav, "here": here,
+            "roles": sorted(
+                r for r in (ctx.principal.roles if ctx.principal else ()) if r != "staff"
+            ),
+            "nav": nav,
+            "here": here,
             "switch_lang": "en" if ctx.locale == "nb" else "nb",
-            "switch_url": here + "?" + urllib.parse.urlencode(
-                {**{k: v for k, v in ctx.request.args.items() if k != "lang"},
-                 "lang": "en" if ctx.locale == "nb" else "nb"}),
+            "switch_url": here
+            + "?"
+            + urllib.parse.urlencode(
+                {
+                    **{k: v for k, v in ctx.request.args.items() if k != "lang"},
+                    "lang": "en" if ctx.locale == "nb" else "nb",
+                }
+            ),
             "title": result.title,
-            "notice": texts.t("done." + done, ctx.locale) if done and "done." + done in texts.T
+            "notice": texts.t("done." + done, ctx.locale)
+            if done and "done." + done in texts.T
             else None,
             **result.context,
         }
@@ -203,17 +230,18 @@ class Console:
             return cookie, None
         return i18n.negotiate(request.headers.get("Accept-Language")), None
 
-    def __call__(self, request: "flask.Request"):
+    def __call__(self, request: flask.Request):
         from werkzeug.exceptions import MethodNotAllowed, NotFound
 
         started = time.perf_counter()
         locale, remember_lang = self._locale(request)
         log.set_request_context(
             log.trace_from_headers(request.headers, self.settings.google_cloud_project),
-            function=self.fn.name)
+            function=self.fn.name,
+        )
         template, status = "unmatched", 500
         sess = self.sessions.load(request.cookies.get(session_mod.COOKIE))
-        principal = (auth.Principal(sess.subject, "staff", sess.roles) if sess else None)
+        principal = auth.Principal(sess.subject, "staff", sess.roles) if sess else None
         ctx = Ctx(request, principal, sess, {}, locale, self.settings, self)
         extra_cookies: list[tuple[str, str, dict]] = []
         try:
@@ -231,7 +259,8 @@ class Console:
                     if request.method == "GET" and not request.headers.get("HX-Request"):
                         target = request.full_path.rstrip("?")
                         response = self._redirect(
-                            "/staff/login?" + urllib.parse.urlencode({"next": target}))
+                            "/staff/login?" + urllib.parse.urlencode({"next": target})
+                        )
                         status = response.status_code
                         return self._finish(response, ctx, remember_lang, extra_cookies)
                     raise problems.Unauthenticated(texts.SIGNED_OUT)
@@ -251,13 +280,22 @@ class Console:
         except Exception as exc:  # never a stack trace or a data value in the page
             status = 500
             _log.error("unhandled error", exc_info=exc)
-            return self._finish(self._error(ctx, problems.InternalError()), ctx, remember_lang,
-                                extra_cookies)
+            return self._finish(
+                self._error(ctx, problems.InternalError()), ctx, remember_lang, extra_cookies
+            )
         finally:
             level = logging.ERROR if status >= 500 else logging.INFO
-            log.event(_log, "request", level, httpRequest={
-                "requestMethod": request.method, "requestUrl": template, "status": status,
-                "latency": f"{time.perf_counter() - started:.6f}s"})
+            log.event(
+                _log,
+                "request",
+                level,
+                httpRequest={
+                    "requestMethod": request.method,
+                    "requestUrl": template,
+                    "status": status,
+                    "latency": f"{time.perf_counter() - started:.6f}s",
+                },
+            )
 
     def _response(self, ctx: Ctx, result, extra_cookies):
         import flask
@@ -289,17 +327,23 @@ class Console:
 
         body = problem.body(ctx.locale)
         fragment = bool(ctx.request.headers.get("HX-Request"))
-        page_ = Page("error_fragment.html" if fragment else "error.html",
-                     {"problem": body}, status=problem.status, title=body["title"])
+        page_ = Page(
+            "error_fragment.html" if fragment else "error.html",
+            {"problem": body},
+            status=problem.status,
+            title=body["title"],
+        )
         try:
             html, status = self.render(ctx, page_)
         except Exception as exc:  # the error page itself failed: a bare page, still no trace
             _log.error("error page failed", exc_info=exc)
             from html import escape
 
-            html = (f"<!doctype html><html lang='{ctx.locale}'><meta charset='utf-8'><title>"
-                    f"{escape(body['title'])}</title><h1>{escape(body['title'])}</h1>"
-                    "</html>").encode()
+            html = (
+                f"<!doctype html><html lang='{ctx.locale}'><meta charset='utf-8'><title>"
+                f"{escape(body['title'])}</title><h1>{escape(body['title'])}</h1>"
+                "</html>"
+            ).encode()
             status = problem.status
         resp = flask.Response(html, status=status, content_type="text/html; charset=utf-8")
         if "Retry-After" in problem.headers:
@@ -313,25 +357,48 @@ class Console:
         resp.headers["Content-Language"] = ctx.locale
         resp.headers["Vary"] = "Accept-Language, Cookie"
         if remember_lang:
-            resp.set_cookie(LANG_COOKIE, remember_lang, max_age=365 * 86400, path="/staff/",
-                            secure=True, httponly=True, samesite="Strict")
+            resp.set_cookie(
+                LANG_COOKIE,
+                remember_lang,
+                max_age=365 * 86400,
+                path="/staff/",
+                secure=True,
+                httponly=True,
+                samesite="Strict",
+            )
         names = {name for name, _, _ in extra_cookies}
         for name, value, opts in extra_cookies:
             if value:
                 resp.set_cookie(name, value, **opts)
             else:
-                resp.delete_cookie(name, path=opts.get("path", "/staff/"), secure=True,
-                                   httponly=True, samesite=opts.get("samesite", "Strict"))
-        if (ctx.session is not None and session_mod.COOKIE not in names
-                and not ctx.request.path.startswith("/staff/static/")):
+                resp.delete_cookie(
+                    name,
+                    path=opts.get("path", "/staff/"),
+                    secure=True,
+                    httponly=True,
+                    samesite=opts.get("samesite", "Strict"),
+                )
+        if (
+            ctx.session is not None
+            and session_mod.COOKIE not in names
+            and not ctx.request.path.startswith("/staff/static/")
+        ):
             # (a static file is cacheable and must carry no cookie)
             self.set_session(resp, self.sessions.touch(ctx.session))
         return resp
 
     def session_cookie(self, sess: session_mod.Session) -> tuple[str, str, dict]:
-        return (session_mod.COOKIE, self.sessions.dump(sess),
-                {"max_age": self.sessions.cookie_max_age(sess), "path": session_mod.PATH,
-                 "secure": True, "httponly": True, "samesite": "Strict"})
+        return (
+            session_mod.COOKIE,
+            self.sessions.dump(sess),
+            {
+                "max_age": self.sessions.cookie_max_age(sess),
+                "path": session_mod.PATH,
+                "secure": True,
+                "httponly": True,
+                "samesite": "Strict",
+            },
+        )
 
     def set_session(self, resp, sess: session_mod.Session) -> None:
         name, value, opts = self.session_cookie(sess)

@@ -6,12 +6,11 @@ same figures a sighted user sees.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-from typing import Iterable
 
 
-def bar_chart(rows: Iterable[tuple[str, int | float | None]], title: str,
-              width: int = 520) -> str:
+def bar_chart(rows: Iterable[tuple[str, int | float | None]], title: str, width: int = 520) -> str:
     from markupsafe import Markup
 
     items = [(str(label), float(v or 0)) for label, v in rows]
@@ -31,10 +30,13 @@ def bar_chart(rows: Iterable[tuple[str, int | float | None]], title: str,
         y = 4 + i * row_h
         w = 0 if v <= 0 else max(2, round(bar_w * v / top))
         parts.append(f'<text x="0" y="{y + 17}" class="chart-label">{escape(label)}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w}" height="{row_h - 8}" '
-                     f'rx="3" class="chart-bar chart-bar-{i % 6}"></rect>')
-        parts.append(f'<text x="{label_w + w + 6}" y="{y + 17}" class="chart-value">'
-                     f'{escape(_fmt(v))}</text>')
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 4}" width="{w}" height="{row_h - 8}" '
+            f'rx="3" class="chart-bar chart-bar-{i % 6}"></rect>'
+        )
+        parts.append(
+            f'<text x="{label_w + w + 6}" y="{y + 17}" class="chart-value">{escape(_fmt(v))}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -30,8 +30,10 @@ from ..core.problems import DependencyUnavailable, Unauthenticated
 
 CALLBACK_PATH = "/staff/callback"
 TIMEOUT_SECONDS = 5.0
-_FAILED = {"nb": "Innloggingen mislyktes. Prøv igjen.",
-           "en": "Signing in failed. Please try again."}
+_FAILED = {
+    "nb": "Innloggingen mislyktes. Prøv igjen.",
+    "en": "Signing in failed. Please try again.",
+}
 
 
 class SignInFailed(Unauthenticated):
@@ -76,32 +78,52 @@ class Provider:
                 if self._endpoints is None:
                     url = self.issuer + "/.well-known/openid-configuration"
                     try:
-                        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as resp:  # noqa: S310
+                        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as resp:
                             doc = json.load(resp)
-                        self._endpoints = Endpoints(doc["authorization_endpoint"],
-                                                    doc["token_endpoint"], doc["jwks_uri"])
+                        self._endpoints = Endpoints(
+                            doc["authorization_endpoint"], doc["token_endpoint"], doc["jwks_uri"]
+                        )
                     except Exception as exc:
                         raise DependencyUnavailable("identity-provider") from exc
         return self._endpoints
 
     def authorization_url(self, state: str, nonce: str, challenge: str) -> str:
-        query = urllib.parse.urlencode({
-            "response_type": "code", "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri, "scope": "openid", "state": state,
-            "nonce": nonce, "code_challenge": challenge, "code_challenge_method": "S256",
-        })
+        query = urllib.parse.urlencode(
+            {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": self.redirect_uri,
+                "scope": "openid",
+                "state": state,
+                "nonce": nonce,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+        )
         return f"{self.endpoints().authorization}?{query}"
 
     def redeem(self, code: str, verifier: str) -> str:
         """The ID token for an authorization code (the PKCE verifier proves it is ours)."""
-        body = urllib.parse.urlencode({
-            "grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
-            "client_id": self.client_id, "code_verifier": verifier,
-        }).encode()
-        req = urllib.request.Request(self.endpoints().token, data=body, method="POST", headers={
-            "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
+        body = urllib.parse.urlencode(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self.redirect_uri,
+                "client_id": self.client_id,
+                "code_verifier": verifier,
+            }
+        ).encode()
+        req = urllib.request.Request(
+            self.endpoints().token,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+            },
+        )
         try:
-            with urllib.request.urlopen(req, timeout=TIMEOUT_SECONDS) as resp:  # noqa: S310
+            with urllib.request.urlopen(req, timeout=TIMEOUT_SECONDS) as resp:
                 answer = json.load(resp)
         except urllib.error.HTTPError as exc:
             if exc.code >= 500:
@@ -117,8 +139,9 @@ class Provider:
     def verify(self, id_token: str, nonce: str) -> dict[str, Any]:
         """The ID token's claims, checked like the API's bearer tokens plus the nonce."""
         if self._verifier is None:
-            self._verifier = TokenVerifier(self.issuer, self.client_id, ("RS256",),
-                                           self.endpoints().jwks)
+            self._verifier = TokenVerifier(
+                self.issuer, self.client_id, ("RS256",), self.endpoints().jwks
+            )
         try:
             claims = self._verifier.verify(id_token)
         except Unauthenticated:

@@ -13,37 +13,52 @@ from __future__ import annotations
 
 import secrets
 import urllib.parse
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 
 from ..core import problems, validation
 from ..core.http import Reply, Request
-from . import oidc
+from . import oidc, texts
 from . import session as session_mod
-from . import texts
 from .app import HOME, Ctx, Page, Redirect, page, static_file
 
 
-def call(ctx: Ctx, handler: Callable[[Request], Any], *, params: dict | None = None,
-         query: dict | None = None, body: Any = None, body_type: type | None = None,
-         headers: dict | None = None) -> Any:
+def call(
+    ctx: Ctx,
+    handler: Callable[[Request], Any],
+    *,
+    params: dict | None = None,
+    query: dict | None = None,
+    body: Any = None,
+    body_type: type | None = None,
+    headers: dict | None = None,
+) -> Any:
     """Runs an API route's handler as the signed-in staff user; its answer's body."""
     decoded = None
     if body_type is not None:
         decoded = validation.decode(msgspec.json.encode(body), body_type)
-    request = Request(ctx.principal, dict(params or {}),
-                      {k: v for k, v in (query or {}).items() if v not in (None, "")},
-                      dict(headers or {}), decoded, ctx.locale, ctx.settings)
+    request = Request(
+        ctx.principal,
+        dict(params or {}),
+        {k: v for k, v in (query or {}).items() if v not in (None, "")},
+        dict(headers or {}),
+        decoded,
+        ctx.locale,
+        ctx.settings,
+    )
     result = handler(request)
     return result.body if isinstance(result, Reply) else result
 
 
 def _errors(problem: problems.Problem, locale: str) -> list[str]:
     body = problem.body(locale)
-    found = [(f"{e['field']}: " if e.get("field") else "") + str(e.get("message", ""))
-             for e in body.get("errors") or []]
+    found = [
+        (f"{e['field']}: " if e.get("field") else "") + str(e.get("message", ""))
+        for e in body.get("errors") or []
+    ]
     return found or [body.get("detail") or body["title"]]
 
 
@@ -57,15 +72,18 @@ def _local_time(raw: str | None, field: str) -> str | None:
         raise validation.field_error(field, "format", "Ugyldig tidspunkt.", "Invalid time.")
     if value.tzinfo is None:
         value = value.replace(tzinfo=texts.OSLO)
-    return value.astimezone(timezone.utc).isoformat()
+    return value.astimezone(UTC).isoformat()
 
 
 def _local_input(value: str | None) -> str:
     """An RFC 3339 time as the value of a datetime-local field (Oslo time)."""
     if not value:
         return ""
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(
-        texts.OSLO).strftime("%Y-%m-%dT%H:%M")
+    return (
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        .astimezone(texts.OSLO)
+        .strftime("%Y-%m-%dT%H:%M")
+    )
 
 
 def _done(path: str, what: str) -> Redirect:
@@ -74,9 +92,16 @@ def _done(path: str, what: str) -> Redirect:
 
 # -- sign-in, sign-out, static files, overview -------------------------------------------------
 
+
 def _safe_next(raw: str | None) -> str:
-    if raw and raw.startswith("/staff/") and not raw.startswith("//") and "\\" not in raw \
-            and not raw.startswith("/staff/login") and not raw.startswith("/staff/callback"):
+    if (
+        raw
+        and raw.startswith("/staff/")
+        and not raw.startswith("//")
+        and "\\" not in raw
+        and not raw.startswith("/staff/login")
+        and not raw.startswith("/staff/callback")
+    ):
         return raw
     return HOME
 
@@ -86,12 +111,28 @@ def login(ctx: Ctx):
     verifier, challenge = oidc.pkce_pair()
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     console = ctx.console
-    cookie = console.sessions.dump_signin({"state": state, "nonce": nonce, "verifier": verifier,
-                                           "next": _safe_next(ctx.args.get("next"))})
+    cookie = console.sessions.dump_signin(
+        {
+            "state": state,
+            "nonce": nonce,
+            "verifier": verifier,
+            "next": _safe_next(ctx.args.get("next")),
+        }
+    )
     target = console.provider.authorization_url(state, nonce, challenge)
-    return Redirect(target, 302), [(session_mod.SIGNIN_COOKIE, cookie, {
-        "max_age": session_mod.SIGNIN_SECONDS, "path": session_mod.PATH, "secure": True,
-        "httponly": True, "samesite": "Lax"})]
+    return Redirect(target, 302), [
+        (
+            session_mod.SIGNIN_COOKIE,
+            cookie,
+            {
+                "max_age": session_mod.SIGNIN_SECONDS,
+                "path": session_mod.PATH,
+                "secure": True,
+                "httponly": True,
+                "samesite": "Lax",
+            },
+        )
+    ]
 
 
 @page("GET", "/staff/callback")
@@ -100,26 +141,39 @@ def callback(ctx: Ctx):
     pending = console.sessions.load_signin(ctx.request.cookies.get(session_mod.SIGNIN_COOKIE))
     clear = [(session_mod.SIGNIN_COOKIE, "", {"path": session_mod.PATH, "samesite": "Lax"})]
     code, state = ctx.args.get("code"), ctx.args.get("state")
-    if (pending is None or not code or not state or ctx.args.get("error")
-            or not secrets.compare_digest(str(pending.get("state", "")), state)):
+    if (
+        pending is None
+        or not code
+        or not state
+        or ctx.args.get("error")
+        or not secrets.compare_digest(str(pending.get("state", "")), state)
+    ):
         raise oidc.SignInFailed()
-    claims = console.provider.verify(console.provider.redeem(code, pending["verifier"]),
-                                     pending["nonce"])
+    claims = console.provider.verify(
+        console.provider.redeem(code, pending["verifier"]), pending["nonce"]
+    )
     roles = claims.get("roles") if isinstance(claims.get("roles"), list) else []
     if "staff" not in roles:
         # A member (or anybody without the staff role) gets no session and no page.
-        return Page("error.html", {"problem": problems.Forbidden(texts.NO_ACCESS).body(
-            ctx.locale)}, status=403, title=ctx.t("sign_in")), clear
+        return Page(
+            "error.html",
+            {"problem": problems.Forbidden(texts.NO_ACCESS).body(ctx.locale)},
+            status=403,
+            title=ctx.t("sign_in"),
+        ), clear
     sess = console.sessions.start(str(claims["sub"]), [str(r) for r in roles])
-    return (Page("signing_in.html", {"next": _safe_next(pending.get("next"))},
-                 title=ctx.t("sign_in")),
-            clear + [console.session_cookie(sess)])
+    return (
+        Page("signing_in.html", {"next": _safe_next(pending.get("next"))}, title=ctx.t("sign_in")),
+        clear + [console.session_cookie(sess)],
+    )
 
 
 @page("POST", "/staff/logout")
 def logout(ctx: Ctx):
-    return (Page("signed_out.html", title=ctx.t("signed_out.title")),
-            [(session_mod.COOKIE, "", {"path": session_mod.PATH})])
+    return (
+        Page("signed_out.html", title=ctx.t("signed_out.title")),
+        [(session_mod.COOKIE, "", {"path": session_mod.PATH})],
+    )
 
 
 @page("GET", "/staff/static/{name}")
@@ -132,12 +186,16 @@ def static(ctx: Ctx):
 
 @page("GET", "/staff/home")
 def home(ctx: Ctx):
-    links = [(path, texts.t(key, ctx.locale)) for path, key in texts.NAV[1:]
-             if ctx.console.allowed(ctx.principal, path)]
+    links = [
+        (path, texts.t(key, ctx.locale))
+        for path, key in texts.NAV[1:]
+        if ctx.console.allowed(ctx.principal, path)
+    ]
     return Page("home.html", {"links": links}, title=ctx.t("home.title"))
 
 
 # -- privacy officer ---------------------------------------------------------------------------
+
 
 def _privacy():
     from ..privacy import admin
@@ -149,12 +207,21 @@ def _privacy():
 def privacy_requests(ctx: Ctx):
     admin = _privacy()
     status = ctx.args.get("status") or ""
-    answer = call(ctx, admin.list_requests, query={"status": status, "limit": "50",
-                                                  "cursor": ctx.args.get("cursor")})
-    return Page("privacy_requests.html", {"items": answer["items"], "status": status,
-                                          "statuses": admin.STATUSES,
-                                          "next_cursor": answer["next_cursor"]},
-                title=ctx.t("req.title"))
+    answer = call(
+        ctx,
+        admin.list_requests,
+        query={"status": status, "limit": "50", "cursor": ctx.args.get("cursor")},
+    )
+    return Page(
+        "privacy_requests.html",
+        {
+            "items": answer["items"],
+            "status": status,
+            "statuses": admin.STATUSES,
+            "next_cursor": answer["next_cursor"],
+        },
+        title=ctx.t("req.title"),
+    )
 
 
 @page("POST", "/staff/privacy/requests/{request_id}/approve")
@@ -166,8 +233,13 @@ def privacy_approve(ctx: Ctx):
 @page("POST", "/staff/privacy/requests/{request_id}/reject")
 def privacy_reject(ctx: Ctx):
     admin = _privacy()
-    call(ctx, admin.reject, params=ctx.params, body={"reason": ctx.form.get("reason", "")},
-         body_type=admin.Rejection)
+    call(
+        ctx,
+        admin.reject,
+        params=ctx.params,
+        body={"reason": ctx.form.get("reason", "")},
+        body_type=admin.Rejection,
+    )
     return _done("/staff/privacy/requests", "rejected")
 
 
@@ -176,8 +248,9 @@ def membership_end(ctx: Ctx):
     admin = _privacy()
     preview = call(ctx, admin.membership_end_preview, query={"limit": "50"})
     runs = call(ctx, admin.membership_end_runs, query={"limit": "10"})
-    return Page("membership_end.html", {"preview": preview, "runs": runs["items"]},
-                title=ctx.t("me.title"))
+    return Page(
+        "membership_end.html", {"preview": preview, "runs": runs["items"]}, title=ctx.t("me.title")
+    )
 
 
 @page("POST", "/staff/privacy/membership-end/runs")
@@ -190,8 +263,9 @@ def membership_end_run(ctx: Ctx):
 def processing_record(ctx: Ctx):
     from ..privacy import api
 
-    return Page("record.html", {"rec": call(ctx, api.get_processing_record)},
-                title=ctx.t("rec.title"))
+    return Page(
+        "record.html", {"rec": call(ctx, api.get_processing_record)}, title=ctx.t("rec.title")
+    )
 
 
 @page("GET", "/staff/privacy/audit")
@@ -208,11 +282,11 @@ def audit_trail_found(ctx: Ctx):
     if ctx.form.get("cursor"):
         query["cursor"] = ctx.form["cursor"]
     found = call(ctx, admin.audit_trail, body=query, body_type=admin.TrailQuery)
-    return Page("audit.html", {"member_id": member_id, "found": found},
-                title=ctx.t("audit.title"))
+    return Page("audit.html", {"member_id": member_id, "found": found}, title=ctx.t("audit.title"))
 
 
 # -- editor ------------------------------------------------------------------------------------
+
 
 def _messages():
     from ..notifications import admin
@@ -220,21 +294,34 @@ def _messages():
     return admin
 
 
-FORM_FIELDS = ("category", "title_nb", "title_en", "body_nb", "body_en", "audience_kind",
-               "audience_value", "member_id", "deep_link", "sensitive", "send_at")
+FORM_FIELDS = (
+    "category",
+    "title_nb",
+    "title_en",
+    "body_nb",
+    "body_en",
+    "audience_kind",
+    "audience_value",
+    "member_id",
+    "deep_link",
+    "sensitive",
+    "send_at",
+)
 
 
 def _draft_body(form) -> dict[str, Any]:
-    get = lambda k: (form.get(k) or "").strip()  # noqa: E731
+    get = lambda k: (form.get(k) or "").strip()
     audience: dict[str, Any] = {"kind": get("audience_kind") or "all"}
     if get("audience_value"):
         audience["value"] = get("audience_value")
     if get("member_id"):
         audience["member_id"] = get("member_id")
-    body: dict[str, Any] = {"category": get("category"),
-                            "title": {"nb": get("title_nb"), "en": get("title_en")},
-                            "body": {"nb": get("body_nb"), "en": get("body_en")},
-                            "audience": audience}
+    body: dict[str, Any] = {
+        "category": get("category"),
+        "title": {"nb": get("title_nb"), "en": get("title_en")},
+        "body": {"nb": get("body_nb"), "en": get("body_en")},
+        "audience": audience,
+    }
     if get("deep_link"):
         body["deep_link"] = get("deep_link")
     if get("sensitive") in ("yes", "no"):
@@ -245,8 +332,13 @@ def _draft_body(form) -> dict[str, Any]:
     return body
 
 
-def _compose(ctx: Ctx, values: dict[str, str], errors: list[str] | None = None,
-             status: int = 200, preview: dict | None = None) -> Page:
+def _compose(
+    ctx: Ctx,
+    values: dict[str, str],
+    errors: list[str] | None = None,
+    status: int = 200,
+    preview: dict | None = None,
+) -> Page:
     from ..core.public_cache import topic_ids
     from ..notifications.message import CATEGORIES
     from ..salary.vocabulary import COUNTIES
@@ -255,12 +347,20 @@ def _compose(ctx: Ctx, values: dict[str, str], errors: list[str] | None = None,
         interests = sorted(topic_ids(ctx.settings))
     except problems.Problem:
         interests = []
-    return Page("message_new.html", {
-        "values": values, "errors": errors or [], "categories": CATEGORIES,
-        "interests": interests, "counties": sorted(COUNTIES.items()),
-        "idem": values.get("idem") or secrets.token_urlsafe(18),
-        "preview": preview if preview is not None else _preview(ctx, values)},
-        status=status, title=ctx.t("msg.new"))
+    return Page(
+        "message_new.html",
+        {
+            "values": values,
+            "errors": errors or [],
+            "categories": CATEGORIES,
+            "interests": interests,
+            "counties": sorted(COUNTIES.items()),
+            "idem": values.get("idem") or secrets.token_urlsafe(18),
+            "preview": preview if preview is not None else _preview(ctx, values),
+        },
+        status=status,
+        title=ctx.t("msg.new"),
+    )
 
 
 def _preview(ctx: Ctx, form) -> dict[str, Any]:
@@ -268,36 +368,53 @@ def _preview(ctx: Ctx, form) -> dict[str, Any]:
     from ..notifications import push
 
     admin = _messages()
-    if not all((form.get(k) or "").strip() for k in ("title_nb", "title_en", "body_nb",
-                                                      "body_en", "category")):
+    if not all(
+        (form.get(k) or "").strip()
+        for k in ("title_nb", "title_en", "body_nb", "body_en", "category")
+    ):
         return {"incomplete": True}
     try:
         draft = validation.decode(msgspec.json.encode(_draft_body(form)), admin.Draft)
     except problems.Problem as problem:
         return {"errors": _errors(problem, ctx.locale)}
     message = admin.draft_message(draft)
-    locks = {lang: push.wire(message, "preview", lang, "preview")["notification"]
-             for lang in ("nb", "en")}
+    locks = {
+        lang: push.wire(message, "preview", lang, "preview")["notification"]
+        for lang in ("nb", "en")
+    }
     size = push.largest_payload(message)
-    return {"lock": locks, "sensitive": message.sensitive,
-            "inbox": {"title": msgspec.structs.asdict(message.title),
-                      "body": msgspec.structs.asdict(message.body)},
-            "size": size, "limit": push.MAX_PAYLOAD_BYTES, "fits": size <= push.MAX_PAYLOAD_BYTES}
+    return {
+        "lock": locks,
+        "sensitive": message.sensitive,
+        "inbox": {
+            "title": msgspec.structs.asdict(message.title),
+            "body": msgspec.structs.asdict(message.body),
+        },
+        "size": size,
+        "limit": push.MAX_PAYLOAD_BYTES,
+        "fits": size <= push.MAX_PAYLOAD_BYTES,
+    }
 
 
 @page("GET", "/staff/messages")
 def messages(ctx: Ctx):
-    answer = call(ctx, _messages().list_messages, query={"limit": "50",
-                                                         "cursor": ctx.args.get("cursor")})
-    return Page("messages.html", {"items": answer["items"],
-                                  "next_cursor": answer["next_cursor"]},
-                title=ctx.t("msg.title"))
+    answer = call(
+        ctx, _messages().list_messages, query={"limit": "50", "cursor": ctx.args.get("cursor")}
+    )
+    return Page(
+        "messages.html",
+        {"items": answer["items"], "next_cursor": answer["next_cursor"]},
+        title=ctx.t("msg.title"),
+    )
 
 
 @page("GET", "/staff/messages/new")
 def message_new(ctx: Ctx):
-    return _compose(ctx, {"audience_kind": "all", "category": "news", "sensitive": "auto"},
-                    preview={"incomplete": True})
+    return _compose(
+        ctx,
+        {"audience_kind": "all", "category": "news", "sensitive": "auto"},
+        preview={"incomplete": True},
+    )
 
 
 @page("POST", "/staff/messages/preview")
@@ -313,9 +430,13 @@ def message_send(ctx: Ctx):
     admin = _messages()
     values = {k: ctx.form.get(k, "") for k in (*FORM_FIELDS, "idem")}
     try:
-        created = call(ctx, admin.create_message, body=_draft_body(ctx.form),
-                       body_type=admin.Draft,
-                       headers={"Idempotency-Key": values["idem"]} if values["idem"] else None)
+        created = call(
+            ctx,
+            admin.create_message,
+            body=_draft_body(ctx.form),
+            body_type=admin.Draft,
+            headers={"Idempotency-Key": values["idem"]} if values["idem"] else None,
+        )
     except problems.ValidationFailed as problem:
         return _compose(ctx, values, _errors(problem, ctx.locale), status=422)
     return _done(f"/staff/messages/{created['id']}", "sent")
@@ -326,10 +447,14 @@ def message_detail(ctx: Ctx):
     m = call(ctx, _messages().get_message, params=ctx.params)
     f = m["figures"]
     outcomes = [(ctx.t("out.delivered"), f["eligible"])] + [
-        (ctx.t(f"out.{k}"), v) for k, v in f["skipped"].items()]
+        (ctx.t(f"out.{k}"), v) for k, v in f["skipped"].items()
+    ]
     pushes = [(ctx.t(f"push.{k}"), v) for k, v in f["push"].items()]
-    return Page("message.html", {"m": m, "f": f, "outcomes": outcomes, "pushes": pushes},
-                title=m["title"][ctx.locale])
+    return Page(
+        "message.html",
+        {"m": m, "f": f, "outcomes": outcomes, "pushes": pushes},
+        title=m["title"][ctx.locale],
+    )
 
 
 @page("POST", "/staff/messages/{message_id}/cancel")
@@ -339,6 +464,7 @@ def message_cancel(ctx: Ctx):
 
 
 # -- operations ------------------------------------------------------------------------------
+
 
 def _dead_letters():
     from ..deadletters import api
@@ -350,13 +476,25 @@ def _dead_letters():
 def dead_letters(ctx: Ctx):
     api = _dead_letters()
     state = ctx.args.get("state") or "open"
-    answer = call(ctx, api.list_dead_letters, query={
-        "state": "" if state == "all" else state, "limit": "50",
-        "cursor": ctx.args.get("cursor")})
-    return Page("dead_letters.html", {"items": answer["items"], "state": state,
-                                      "states": api.STATES,
-                                      "next_cursor": answer["next_cursor"]},
-                title=ctx.t("dl.title"))
+    answer = call(
+        ctx,
+        api.list_dead_letters,
+        query={
+            "state": "" if state == "all" else state,
+            "limit": "50",
+            "cursor": ctx.args.get("cursor"),
+        },
+    )
+    return Page(
+        "dead_letters.html",
+        {
+            "items": answer["items"],
+            "state": state,
+            "states": api.STATES,
+            "next_cursor": answer["next_cursor"],
+        },
+        title=ctx.t("dl.title"),
+    )
 
 
 @page("GET", "/staff/dead-letters/{id}")
@@ -367,8 +505,9 @@ def dead_letter(ctx: Ctx):
     shown = d["payload"]
     if not isinstance(shown, str):
         shown = json.dumps(shown, indent=2, ensure_ascii=False)
-    return Page("dead_letter.html", {"d": d, "payload": shown},
-                title=f"{ctx.t('dl.title')} #{d['id']}")
+    return Page(
+        "dead_letter.html", {"d": d, "payload": shown}, title=f"{ctx.t('dl.title')} #{d['id']}"
+    )
 
 
 @page("POST", "/staff/dead-letters/{id}/replay")
@@ -384,6 +523,7 @@ def dead_letter_discard(ctx: Ctx):
 
 
 # -- mentor coordinator --------------------------------------------------------------------------
+
 
 def _mentoring():
     from ..mentoring import admin
@@ -406,6 +546,7 @@ def mentoring_round(ctx: Ctx):
 
 # -- survey manager ------------------------------------------------------------------------------
 
+
 def _salary():
     from ..salary import admin
 
@@ -415,7 +556,7 @@ def _salary():
 def _round_form(form, *, create: bool) -> dict[str, Any]:
     from ..salary.vocabulary import QUESTIONS
 
-    get = lambda k: (form.get(k) or "").strip()  # noqa: E731
+    get = lambda k: (form.get(k) or "").strip()
     body: dict[str, Any] = {}
     if create:
         try:
@@ -434,30 +575,40 @@ def _round_form(form, *, create: bool) -> dict[str, Any]:
 
 @page("GET", "/staff/salary-rounds")
 def salary_rounds(ctx: Ctx):
-    from ..salary.vocabulary import QUESTIONS
-
     from ..salary import releases
+    from ..salary.vocabulary import QUESTIONS
 
     items = call(ctx, _salary().list_rounds)["items"]
     for r in items:
-        r["opens_input"], r["closes_input"] = (_local_input(r["opens_at"]),
-                                               _local_input(r["closes_at"]))
+        r["opens_input"], r["closes_input"] = (
+            _local_input(r["opens_at"]),
+            _local_input(r["closes_at"]),
+        )
         if r["status"] == "closed":
-            r["releases"] = call(ctx, releases.list_releases,
-                                 params={"year": str(r["year"])})["items"]
+            r["releases"] = call(ctx, releases.list_releases, params={"year": str(r["year"])})[
+                "items"
+            ]
     chart = [(str(r["year"]), r["answers"]) for r in sorted(items, key=lambda r: r["year"])]
-    return Page("salary_rounds.html", {
-        "items": items, "chart": chart,
-        "questions": [(q, spec["required"], spec.get("label")) for q, spec in QUESTIONS.items()],
-        "next_year": max([r["year"] for r in items], default=datetime.now().year - 1) + 1},
-        title=ctx.t("sr.title"))
+    return Page(
+        "salary_rounds.html",
+        {
+            "items": items,
+            "chart": chart,
+            "questions": [
+                (q, spec["required"], spec.get("label")) for q, spec in QUESTIONS.items()
+            ],
+            "next_year": max([r["year"] for r in items], default=datetime.now().year - 1) + 1,
+        },
+        title=ctx.t("sr.title"),
+    )
 
 
 @page("POST", "/staff/salary-rounds")
 def salary_round_create(ctx: Ctx):
     admin = _salary()
-    call(ctx, admin.create_round, body=_round_form(ctx.form, create=True),
-         body_type=admin.RoundDraft)
+    call(
+        ctx, admin.create_round, body=_round_form(ctx.form, create=True), body_type=admin.RoundDraft
+    )
     return _done("/staff/salary-rounds", "created")
 
 
@@ -465,9 +616,15 @@ def salary_round_create(ctx: Ctx):
 def salary_round_update(ctx: Ctx):
     admin = _salary()
     if ctx.form.get("close_now"):
-        changes: dict[str, Any] = {"closes_at": datetime.now(timezone.utc).isoformat()}
+        changes: dict[str, Any] = {"closes_at": datetime.now(UTC).isoformat()}
     else:
         changes = _round_form(ctx.form, create=False)
-    call(ctx, admin.update_round, params=ctx.params, body=changes, body_type=admin.RoundChanges,
-         headers={"If-Match": f'"{ctx.form.get("version", "")}"'})
+    call(
+        ctx,
+        admin.update_round,
+        params=ctx.params,
+        body=changes,
+        body_type=admin.RoundChanges,
+        headers={"If-Match": f'"{ctx.form.get("version", "")}"'},
+    )
     return _done("/staff/salary-rounds", "updated")

@@ -22,8 +22,9 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 COOKIE = "staff_session"
 SIGNIN_COOKIE = "staff_signin"
@@ -51,8 +52,13 @@ def _serializer(key: bytes, salt: str):
 class Sessions:
     """Issues and reads session cookies; `clock` is seconds since the epoch (tests move it)."""
 
-    def __init__(self, key: bytes, idle_seconds: int, max_seconds: int,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        key: bytes,
+        idle_seconds: int,
+        max_seconds: int,
+        clock: Callable[[], float] = time.time,
+    ):
         if len(key) < 32:
             raise ValueError("the session key must be at least 32 bytes")
         self._session = _serializer(key, _SESSION_SALT)
@@ -68,8 +74,15 @@ class Sessions:
         return Session(subject, frozenset(roles), secrets.token_urlsafe(32), now, now)
 
     def dump(self, session: Session) -> str:
-        return self._session.dumps({"s": session.subject, "r": sorted(session.roles),
-                                    "c": session.csrf, "t0": session.started, "t": session.seen})
+        return self._session.dumps(
+            {
+                "s": session.subject,
+                "r": sorted(session.roles),
+                "c": session.csrf,
+                "t0": session.started,
+                "t": session.seen,
+            }
+        )
 
     def load(self, value: str | None) -> Session | None:
         """The session in a cookie value, or None if it is absent, forged or has expired."""
@@ -82,8 +95,13 @@ class Sessions:
         except BadSignature:
             return None
         try:
-            session = Session(str(data["s"]), frozenset(str(r) for r in data["r"]),
-                              str(data["c"]), int(data["t0"]), int(data["t"]))
+            session = Session(
+                str(data["s"]),
+                frozenset(str(r) for r in data["r"]),
+                str(data["c"]),
+                int(data["t0"]),
+                int(data["t"]),
+            )
         except (KeyError, TypeError, ValueError):
             return None
         now = int(self.clock())
@@ -94,8 +112,9 @@ class Sessions:
         return session
 
     def touch(self, session: Session) -> Session:
-        return Session(session.subject, session.roles, session.csrf, session.started,
-                       int(self.clock()))
+        return Session(
+            session.subject, session.roles, session.csrf, session.started, int(self.clock())
+        )
 
     def cookie_max_age(self, session: Session) -> int:
         """Seconds the browser should keep the cookie: until the session would expire."""

@@ -8,14 +8,18 @@ from zoneinfo import ZoneInfo
 
 OSLO = ZoneInfo("Europe/Oslo")
 
-SIGNED_OUT = {"nb": "Du er ikke logget inn, eller økten er utløpt. Logg inn på nytt.",
-              "en": "You are not signed in, or your session has expired. Please sign in again."}
-NO_ACCESS = {"nb": "Innloggingen din gir ikke tilgang til denne siden.",
-             "en": "Your sign-in does not give access to this page."}
-BAD_CSRF = {"nb": "Skjemaet er utløpt eller kom ikke fra konsollen. Last siden på nytt og "
-                  "prøv igjen.",
-            "en": "The form has expired or did not come from the console. Reload the page and "
-                  "try again."}
+SIGNED_OUT = {
+    "nb": "Du er ikke logget inn, eller økten er utløpt. Logg inn på nytt.",
+    "en": "You are not signed in, or your session has expired. Please sign in again.",
+}
+NO_ACCESS = {
+    "nb": "Innloggingen din gir ikke tilgang til denne siden.",
+    "en": "Your sign-in does not give access to this page.",
+}
+BAD_CSRF = {
+    "nb": "Skjemaet er utløpt eller kom ikke fra konsollen. Last siden på nytt og prøv igjen.",
+    "en": "The form has expired or did not come from the console. Reload the page and try again.",
+}
 
 #: The header's links: (path, text key); each shows only to users whose roles open it.
 NAV = (
@@ -53,10 +57,14 @@ T: dict[str, dict[str, str]] = {
     "nav.mentoring": {"nb": "Mentorordning", "en": "Mentoring"},
     "nav.salary_rounds": {"nb": "Lønnsundersøkelser", "en": "Salary surveys"},
     "home.title": {"nb": "Oversikt", "en": "Overview"},
-    "home.intro": {"nb": "Sidene du ser, følger rollene dine hos Lederne.",
-                   "en": "The pages you see follow your roles at Lederne."},
-    "home.none": {"nb": "Innloggingen din har ingen rolle som gir sider her.",
-                  "en": "Your sign-in has no role that opens pages here."},
+    "home.intro": {
+        "nb": "Sidene du ser, følger rollene dine hos Lederne.",
+        "en": "The pages you see follow your roles at Lederne.",
+    },
+    "home.none": {
+        "nb": "Innloggingen din har ingen rolle som gir sider her.",
+        "en": "Your sign-in has no role that opens pages here.",
+    },
     "role.privacy_officer": {"nb": "Personvernombud", "en": "Privacy officer"},
     "role.editor": {"nb": "Redaktør", "en": "Editor"},
     "role.member_service": {"nb": "Medlemsservice", "en": "Member service"},
@@ -66,12 +74,19 @@ T: dict[str, dict[str, str]] = {
     "error.back": {"nb": "Tilbake til oversikten", "en": "Back to the overview"},
     "error.fields": {"nb": "Dette må rettes:", "en": "Please correct:"},
     "done": {"nb": "Utført.", "en": "Done."},
-    "done.approved": {"nb": "Henvendelsen er godkjent og satt i kø.",
-                      "en": "The request was approved and queued."},
-    "done.rejected": {"nb": "Henvendelsen er avslått. Medlemmet ser begrunnelsen.",
-                      "en": "The request was rejected. The member sees the reason."},
+    "done.approved": {
+        "nb": "Henvendelsen er godkjent og satt i kø.",
+        "en": "The request was approved and queued.",
+    },
+    "done.rejected": {
+        "nb": "Henvendelsen er avslått. Medlemmet ser begrunnelsen.",
+        "en": "The request was rejected. The member sees the reason.",
+    },
     "done.run": {"nb": "Kjøringen er startet.", "en": "The run has started."},
-    "done.sent": {"nb": "Meldingen er lagret og sendes.", "en": "The message is saved and on its way."},
+    "done.sent": {
+        "nb": "Meldingen er lagret og sendes.",
+        "en": "The message is saved and on its way.",
+    },
     "done.cancelled": {"nb": "Meldingen er avlyst.", "en": "The message was cancelled."},
     "done.replayed": {"nb": "Meldingen er spilt av på nytt.", "en": "The message was replayed."},
     "done.discarded": {"nb": "Meldingen er forkastet.", "en": "The message was discarded."},
@@ -87,10 +102,12 @@ T: dict[str, dict[str, str]] = {
     "all": {"nb": "Alle", "en": "All"},
     # privacy requests
     "req.title": {"nb": "Personvernhenvendelser", "en": "Privacy requests"},
-    "req.intro": {"nb": "Sletting og begrensning som medlemmer har bedt om. Hver visning "
-                        "loggføres i medlemmets innsynslogg.",
-                  "en": "Erasure and restriction requests from members. Every view is "
-                        "recorded in the member's audit trail."},
+    "req.intro": {
+        "nb": "Sletting og begrensning som medlemmer har bedt om. Hver visning "
+        "loggføres i medlemmets innsynslogg.",
+        "en": "Erasure and restriction requests from members. Every view is "
+        "recorded in the member's audit trail.",
+    },
     "req.member": {"nb": "Medlemsnummer", "en": "Member number"},
     "req.kind": {"nb": "Type", "en": "Kind"},
     "req.received": {"nb": "Mottatt", "en": "Received"},
@@ -98,8 +115,10 @@ T: dict[str, dict[str, str]] = {
     "req.actions": {"nb": "Behandling", "en": "Decision"},
     "req.approve": {"nb": "Godkjenn", "en": "Approve"},
     "req.reject": {"nb": "Avslå", "en": "Reject"},
-    "req.reject_reason": {"nb": "Begrunnelse for avslag (medlemmet ser den)",
-                          "en": "Reason for rejecting (the member sees it)"},
+    "req.reject_reason": {
+        "nb": "Begrunnelse for avslag (medlemmet ser den)",
+        "en": "Reason for rejecting (the member sees it)",
+    },
     "req.rejection": {"nb": "Begrunnelse for avslag", "en": "Reason for rejection"},
     "req.erased": {"nb": "(slettet)", "en": "(erased)"},
     "kind.erasure": {"nb": "Sletting", "en": "Erasure"},
@@ -113,10 +132,12 @@ T: dict[str, dict[str, str]] = {
     "st.done": {"nb": "Utført", "en": "Done"},
     # membership end
     "me.title": {"nb": "Sletting ved utmelding (R5)", "en": "Erasure at membership end (R5)"},
-    "me.intro": {"nb": "Prøvekjøringen sammenligner lagrede medlemsnøkler med medlemsregisteret "
-                       "uten å slette noe. Kjøringen sletter alt om medlemmer som har gått ut.",
-                 "en": "The dry run compares stored member keys with the member register and "
-                       "deletes nothing. A run deletes everything about members who have left."},
+    "me.intro": {
+        "nb": "Prøvekjøringen sammenligner lagrede medlemsnøkler med medlemsregisteret "
+        "uten å slette noe. Kjøringen sletter alt om medlemmer som har gått ut.",
+        "en": "The dry run compares stored member keys with the member register and "
+        "deletes nothing. A run deletes everything about members who have left.",
+    },
     "me.preview": {"nb": "Prøvekjøring (første side)", "en": "Dry run (first page)"},
     "me.checked": {"nb": "Kontrollert", "en": "Checked"},
     "me.active": {"nb": "Aktive", "en": "Active"},
@@ -129,12 +150,16 @@ T: dict[str, dict[str, str]] = {
     "me.trigger": {"nb": "Startet av", "en": "Started by"},
     "me.figures": {"nb": "Tall", "en": "Figures"},
     # processing record
-    "rec.title": {"nb": "Protokoll over behandlingsaktiviteter (art. 30)",
-                  "en": "Record of processing activities (Art. 30)"},
-    "rec.intro": {"nb": "Laget fra appens dataoversikt i koden som kjører nå; samme innhold som "
-                        "API-ets offentlige protokoll.",
-                  "en": "Generated from the data map in the code running now; the same as the "
-                        "API's public record."},
+    "rec.title": {
+        "nb": "Protokoll over behandlingsaktiviteter (art. 30)",
+        "en": "Record of processing activities (Art. 30)",
+    },
+    "rec.intro": {
+        "nb": "Laget fra appens dataoversikt i koden som kjører nå; samme innhold som "
+        "API-ets offentlige protokoll.",
+        "en": "Generated from the data map in the code running now; the same as the "
+        "API's public record.",
+    },
     "rec.markdown": {"nb": "Som Markdown", "en": "As Markdown"},
     "rec.controller": {"nb": "Behandlingsansvarlig", "en": "Controller"},
     "rec.activity": {"nb": "Aktivitet", "en": "Activity"},
@@ -147,10 +172,12 @@ T: dict[str, dict[str, str]] = {
     "rec.security": {"nb": "Sikkerhetstiltak (art. 32)", "en": "Security measures (Art. 32)"},
     # audit trail
     "audit.title": {"nb": "Revisjonsspor for ett medlem", "en": "Audit trail of one member"},
-    "audit.intro": {"nb": "Hvem som har sett eller behandlet opplysninger om medlemmet, slik "
-                          "medlemmet selv ser det i innsynet. Oppslaget ditt loggføres også.",
-                    "en": "Who saw or processed data about the member, as the member sees it "
-                          "in their access view. Your look-up is recorded too."},
+    "audit.intro": {
+        "nb": "Hvem som har sett eller behandlet opplysninger om medlemmet, slik "
+        "medlemmet selv ser det i innsynet. Oppslaget ditt loggføres også.",
+        "en": "Who saw or processed data about the member, as the member sees it "
+        "in their access view. Your look-up is recorded too.",
+    },
     "audit.find": {"nb": "Finn", "en": "Find"},
     "audit.when": {"nb": "Tidspunkt", "en": "When"},
     "audit.who": {"nb": "Hvem", "en": "Who"},
@@ -169,11 +196,18 @@ T: dict[str, dict[str, str]] = {
     "msg.deep_link": {"nb": "Lenke i appen (valgfri)", "en": "Link in the app (optional)"},
     "msg.audience": {"nb": "Mottakere", "en": "Audience"},
     "msg.audience_value": {"nb": "Interesse eller fylkesnummer", "en": "Interest or county number"},
-    "msg.member_id": {"nb": "Medlemsnummer (for ett medlem)", "en": "Member number (for one member)"},
-    "msg.sensitive": {"nb": "Sensitiv (bare nøytral tekst på låseskjermen)",
-                      "en": "Sensitive (only a neutral text on the lock screen)"},
-    "msg.sensitive.auto": {"nb": "Automatisk (sensitiv for ett medlem)",
-                           "en": "Automatic (sensitive for one member)"},
+    "msg.member_id": {
+        "nb": "Medlemsnummer (for ett medlem)",
+        "en": "Member number (for one member)",
+    },
+    "msg.sensitive": {
+        "nb": "Sensitiv (bare nøytral tekst på låseskjermen)",
+        "en": "Sensitive (only a neutral text on the lock screen)",
+    },
+    "msg.sensitive.auto": {
+        "nb": "Automatisk (sensitiv for ett medlem)",
+        "en": "Automatic (sensitive for one member)",
+    },
     "msg.send_at": {"nb": "Send (tom: nå; norsk tid)", "en": "Send at (empty: now; Oslo time)"},
     "msg.send": {"nb": "Send", "en": "Send"},
     "msg.cancel": {"nb": "Avlys", "en": "Cancel"},
@@ -181,16 +215,24 @@ T: dict[str, dict[str, str]] = {
     "msg.preview.update": {"nb": "Oppdater forhåndsvisningen", "en": "Update the preview"},
     "msg.lock_screen": {"nb": "Låseskjerm", "en": "Lock screen"},
     "msg.inbox": {"nb": "Innboksen i appen", "en": "Inbox in the app"},
-    "msg.push_size": {"nb": "Største varsel: {size} av {limit} byte",
-                      "en": "Largest push: {size} of {limit} bytes"},
-    "msg.too_large": {"nb": "For stort for FCM – kort ned teksten.",
-                      "en": "Too large for FCM – shorten the text."},
-    "msg.audience_size": {"nb": "Mottakerne telles når meldingen går ut (se tallene for "
-                                "meldingen); API-et har ingen forhåndstelling.",
-                          "en": "The audience is counted when the message goes out (see the "
-                                "message's figures); the API offers no count before."},
-    "msg.fill": {"nb": "Fyll ut tittel og tekst for å se forhåndsvisningen.",
-                 "en": "Fill in title and text to see the preview."},
+    "msg.push_size": {
+        "nb": "Største varsel: {size} av {limit} byte",
+        "en": "Largest push: {size} of {limit} bytes",
+    },
+    "msg.too_large": {
+        "nb": "For stort for FCM – kort ned teksten.",
+        "en": "Too large for FCM – shorten the text.",
+    },
+    "msg.audience_size": {
+        "nb": "Mottakerne telles når meldingen går ut (se tallene for "
+        "meldingen); API-et har ingen forhåndstelling.",
+        "en": "The audience is counted when the message goes out (see the "
+        "message's figures); the API offers no count before.",
+    },
+    "msg.fill": {
+        "nb": "Fyll ut tittel og tekst for å se forhåndsvisningen.",
+        "en": "Fill in title and text to see the preview.",
+    },
     "msg.sent_at": {"nb": "Sendes", "en": "Sends"},
     "msg.created": {"nb": "Opprettet", "en": "Created"},
     "msg.figures": {"nb": "Tall", "en": "Figures"},
@@ -223,9 +265,10 @@ T: dict[str, dict[str, str]] = {
     "mst.cancelled": {"nb": "Avlyst", "en": "Cancelled"},
     # dead letters
     "dl.title": {"nb": "Feilede meldinger (dead letters)", "en": "Dead letters"},
-    "dl.intro": {"nb": "Meldinger en funksjon ga opp. Medlemsnøkler vises aldri, bare antall.",
-                 "en": "Messages a function gave up on. Member keys are never shown, only "
-                       "their number."},
+    "dl.intro": {
+        "nb": "Meldinger en funksjon ga opp. Medlemsnøkler vises aldri, bare antall.",
+        "en": "Messages a function gave up on. Member keys are never shown, only their number.",
+    },
     "dl.source": {"nb": "Fra funksjon", "en": "From function"},
     "dl.reason": {"nb": "Årsak", "en": "Reason"},
     "dl.members": {"nb": "Medlemmer nevnt", "en": "Members named"},
@@ -251,9 +294,14 @@ T: dict[str, dict[str, str]] = {
     "mt.waiting": {"nb": "Mentees som venter", "en": "Mentees waiting"},
     "mt.proposals": {"nb": "Forslag", "en": "Proposals"},
     "mt.acceptance": {"nb": "Andel godtatt", "en": "Acceptance rate"},
-    "mt.mentorships": {"nb": "Mentorskap (aktive / avsluttet)", "en": "Mentorships (active / ended)"},
-    "mt.rating": {"nb": "Snittvurdering (vises fra fem vurderinger)",
-                  "en": "Average rating (shown from five ratings)"},
+    "mt.mentorships": {
+        "nb": "Mentorskap (aktive / avsluttet)",
+        "en": "Mentorships (active / ended)",
+    },
+    "mt.rating": {
+        "nb": "Snittvurdering (vises fra fem vurderinger)",
+        "en": "Average rating (shown from five ratings)",
+    },
     "mt.rounds": {"nb": "Siste runder", "en": "Recent rounds"},
     "mt.proposed": {"nb": "Foreslått", "en": "Proposed"},
     "mt.match_rate": {"nb": "Matchandel", "en": "Match rate"},
@@ -265,25 +313,29 @@ T: dict[str, dict[str, str]] = {
     "ps.withdrawn": {"nb": "Trukket", "en": "Withdrawn"},
     # salary rounds
     "sr.title": {"nb": "Lønnsundersøkelser", "en": "Salary surveys"},
-    "sr.intro": {"nb": "Ingen side her viser et svar; du ser antall svar per runde.",
-                 "en": "No page here shows an answer; you see the number of answers per round."},
+    "sr.intro": {
+        "nb": "Ingen side her viser et svar; du ser antall svar per runde.",
+        "en": "No page here shows an answer; you see the number of answers per round.",
+    },
     "sr.releases": {"nb": "Utgaver av statistikken", "en": "Releases of the statistics"},
-    "sr.not_released": {"nb": "Ikke publisert ennå: jobben publiserer runden kort tid etter at "
-                              "den stengte.",
-                        "en": "Not published yet: the job publishes the round shortly after it "
-                              "closed."},
+    "sr.not_released": {
+        "nb": "Ikke publisert ennå: jobben publiserer runden kort tid etter at den stengte.",
+        "en": "Not published yet: the job publishes the round shortly after it closed.",
+    },
     "sr.kind.first": {"nb": "første utgave", "en": "first release"},
     "sr.kind.correction": {"nb": "rettelse", "en": "correction"},
-    "sr.corrections": {"nb": "En utgave endres aldri. En rettelse er en ny utgave, laget med "
-                             "POST /v1/admin/salary-rounds/{år}/releases (funksjonen "
-                             "salary-releases, den eneste som leser svarene, og bare for å "
-                             "summere dem); den avvises hvis den ville skille seg fra en tidligere "
-                             "utgave med 1–4 personer i en gruppe.",
-                       "en": "A release never changes. A correction is a new release, made with "
-                             "POST /v1/admin/salary-rounds/{year}/releases (the salary-releases "
-                             "function, the only one that reads the answers, and only to sum "
-                             "them); it is refused if it would differ from an earlier release by "
-                             "1–4 persons in a group."},
+    "sr.corrections": {
+        "nb": "En utgave endres aldri. En rettelse er en ny utgave, laget med "
+        "POST /v1/admin/salary-rounds/{år}/releases (funksjonen "
+        "salary-releases, den eneste som leser svarene, og bare for å "
+        "summere dem); den avvises hvis den ville skille seg fra en tidligere "
+        "utgave med 1–4 personer i en gruppe.",
+        "en": "A release never changes. A correction is a new release, made with "
+        "POST /v1/admin/salary-rounds/{year}/releases (the salary-releases "
+        "function, the only one that reads the answers, and only to sum "
+        "them); it is refused if it would differ from an earlier release by "
+        "1–4 persons in a group.",
+    },
     "sr.year": {"nb": "År", "en": "Year"},
     "sr.name": {"nb": "Tittel", "en": "Title"},
     "sr.opens": {"nb": "Åpner", "en": "Opens"},

@@ -41,8 +41,7 @@ _TIME_CLAIMS = ("exp", "nbf", "iat")
 def _is_numeric_date(value) -> bool:
     import math
 
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,10 @@ class TokenVerifier:
 
                     url = self._jwks_url or self._discover_jwks_url()
                     self._client = jwt.PyJWKClient(
-                        url, cache_keys=True, lifespan=3600, timeout=self.timeout,
+                        url,
+                        cache_keys=True,
+                        lifespan=3600,
+                        timeout=self.timeout,
                         cooldown_duration=30,
                     )
         return self._client
@@ -97,7 +99,7 @@ class TokenVerifier:
     def _discover_jwks_url(self) -> str:
         url = self.issuer + "/.well-known/openid-configuration"
         try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as resp:  # noqa: S310 (https issuer)
+            with urllib.request.urlopen(url, timeout=self.timeout) as resp:
                 return json.load(resp)["jwks_uri"]
         except Exception as exc:
             raise DependencyUnavailable("identity-provider") from exc
@@ -178,7 +180,7 @@ _verifiers: dict[str, TokenVerifier] = {}
 _verifiers_lock = threading.Lock()
 
 
-def verifier(kind: str, settings: "config.Settings") -> TokenVerifier:
+def verifier(kind: str, settings: config.Settings) -> TokenVerifier:
     """The instance's verifier for 'app' (member and staff tokens) or 'job' tokens."""
     found = _verifiers.get(kind)
     if found is None:
@@ -187,13 +189,19 @@ def verifier(kind: str, settings: "config.Settings") -> TokenVerifier:
             if found is None:
                 if kind == "app":
                     found = TokenVerifier(
-                        settings.oidc_issuer, settings.oidc_audience, settings.oidc_algorithms,
-                        settings.oidc_jwks_url, settings.oidc_leeway_seconds,
+                        settings.oidc_issuer,
+                        settings.oidc_audience,
+                        settings.oidc_algorithms,
+                        settings.oidc_jwks_url,
+                        settings.oidc_leeway_seconds,
                     )
                 else:
                     found = TokenVerifier(
-                        settings.job_oidc_issuer, settings.job_oidc_audience, ("RS256",),
-                        settings.job_oidc_jwks_url, 30,
+                        settings.job_oidc_issuer,
+                        settings.job_oidc_audience,
+                        ("RS256",),
+                        settings.job_oidc_jwks_url,
+                        30,
                     )
                 _verifiers[kind] = found
     return found

@@ -38,17 +38,31 @@ from dataclasses import dataclass
 
 #: Column / field names that hold a member key. A table with one of them must be declared.
 #: ``member_ids`` is an array column (dead_letters): erasure matches ``%s = ANY(member_ids)``.
-MEMBER_KEY_COLUMNS = ("member_id", "owner", "member_ids", "mentee_id", "mentor_id",
-                      "member_pseudonym")
+MEMBER_KEY_COLUMNS = (
+    "member_id",
+    "owner",
+    "member_ids",
+    "mentee_id",
+    "mentor_id",
+    "member_pseudonym",
+)
 #: Member key columns that hold an array of keys (match with ``%s = ANY(column)``).
 ARRAY_KEY_COLUMNS = frozenset({"member_ids"})
 
 #: Tables that hold no member data (checked by the same test, so they are listed on purpose).
 NOT_MEMBER_DATA = frozenset({"schema_migrations"})
 #: Tables without a member key, listed so reviewers see they were considered.
-NO_MEMBER_KEY = frozenset({"consent_terms", "processed_events", "salary_rounds", "mentor_rounds",
-                           "salary_releases", "salary_release_tables",
-                           "salary_answer_counts"})
+NO_MEMBER_KEY = frozenset(
+    {
+        "consent_terms",
+        "processed_events",
+        "salary_rounds",
+        "mentor_rounds",
+        "salary_releases",
+        "salary_release_tables",
+        "salary_answer_counts",
+    }
+)
 
 KINDS = ("sql", "firestore", "pubsub", "logging", "backup")
 #: How a store's data about one member is found (see the module docstring). ``outside``: a
@@ -60,31 +74,51 @@ KEY_FORMS = ("id", "pseudonym")
 
 #: Where each kind of store lives, as the member is told.
 SOURCES: dict[str, dict[str, str]] = {
-    "sql": {"nb": "Cloud SQL for PostgreSQL (Ledernes database for appen)",
-            "en": "Cloud SQL for PostgreSQL (Lederne's database for the app)"},
-    "firestore": {"nb": "Firestore (dokumentdatabase for varsler og innboks)",
-                  "en": "Firestore (document database for notifications and the inbox)"},
-    "pubsub": {"nb": "Pub/Sub (meldinger mellom systemene, bare til de er levert)",
-               "en": "Pub/Sub (messages between systems, only until delivered)"},
-    "logging": {"nb": "Cloud Logging (driftslogger fra skyfunksjonene)",
-                "en": "Cloud Logging (operational logs of the cloud functions)"},
-    "backup": {"nb": "Sikkerhetskopier av Cloud SQL-databasen (bare til gjenoppretting)",
-               "en": "Backups of the Cloud SQL database (for recovery only)"},
+    "sql": {
+        "nb": "Cloud SQL for PostgreSQL (Ledernes database for appen)",
+        "en": "Cloud SQL for PostgreSQL (Lederne's database for the app)",
+    },
+    "firestore": {
+        "nb": "Firestore (dokumentdatabase for varsler og innboks)",
+        "en": "Firestore (document database for notifications and the inbox)",
+    },
+    "pubsub": {
+        "nb": "Pub/Sub (meldinger mellom systemene, bare til de er levert)",
+        "en": "Pub/Sub (messages between systems, only until delivered)",
+    },
+    "logging": {
+        "nb": "Cloud Logging (driftslogger fra skyfunksjonene)",
+        "en": "Cloud Logging (operational logs of the cloud functions)",
+    },
+    "backup": {
+        "nb": "Sikkerhetskopier av Cloud SQL-databasen (bare til gjenoppretting)",
+        "en": "Backups of the Cloud SQL database (for recovery only)",
+    },
 }
 
 #: Who may read a store (`Store.readers`), in words for the member and the processing record.
 READERS: dict[str, dict[str, str]] = {
-    "functions": {"nb": "Appens skyfunksjoner (automatisk behandling)",
-                  "en": "The app's cloud functions (automated processing)"},
-    "privacy_officer": {"nb": "Ledernes personvernombud", "en": "Lederne's data protection officer"},
-    "operations": {"nb": "Driftspersonell hos Lederne (ser aldri hvem det gjelder)",
-                   "en": "Lederne's operations staff (never see whom it concerns)"},
+    "functions": {
+        "nb": "Appens skyfunksjoner (automatisk behandling)",
+        "en": "The app's cloud functions (automated processing)",
+    },
+    "privacy_officer": {
+        "nb": "Ledernes personvernombud",
+        "en": "Lederne's data protection officer",
+    },
+    "operations": {
+        "nb": "Driftspersonell hos Lederne (ser aldri hvem det gjelder)",
+        "en": "Lederne's operations staff (never see whom it concerns)",
+    },
     "the member": {"nb": "Du selv", "en": "You"},
-    "the other member of the pair": {"nb": "Den andre i mentorparet",
-                                     "en": "The other member of the mentoring pair"},
+    "the other member of the pair": {
+        "nb": "Den andre i mentorparet",
+        "en": "The other member of the mentoring pair",
+    },
     "the other member of the pair (without contact details)": {
         "nb": "Den andre i mentorparet (uten kontaktopplysninger)",
-        "en": "The other member of the mentoring pair (without contact details)"},
+        "en": "The other member of the mentoring pair (without contact details)",
+    },
 }
 
 
@@ -173,8 +207,7 @@ class Reference:
         return self.match.replace("{key}", "%s::text"), self.match.count("{key}")
 
 
-def ref(column: str, shape: str, key_form: str, erase: str, nb: str, en: str,
-        **kw) -> Reference:
+def ref(column: str, shape: str, key_form: str, erase: str, nb: str, en: str, **kw) -> Reference:
     return Reference(column, shape, key_form, erase, {"nb": nb, "en": en}, **kw)
 
 
@@ -257,8 +290,12 @@ class Store:
         `match_arity` of them."""
         if self.key_match:
             return "(" + self.key_match.replace("{key}", "%s::text") + ")"
-        parts = [f"{quote_ident(k)} @> ARRAY[%s]::text[]" if k in ARRAY_KEY_COLUMNS
-                 else f"{quote_ident(k)} = %s" for k in self.member_keys]
+        parts = [
+            f"{quote_ident(k)} @> ARRAY[%s]::text[]"
+            if k in ARRAY_KEY_COLUMNS
+            else f"{quote_ident(k)} = %s"
+            for k in self.member_keys
+        ]
         return "(" + " OR ".join(parts) + ")"
 
     @property
@@ -271,8 +308,12 @@ class Store:
         """The SQL condition "this row is about one of the members": one ``%s`` per member
         key, each given the list of keys (array keys with ``&&``, which their GIN index
         serves)."""
-        parts = [f"{quote_ident(k)} && %s::text[]" if k in ARRAY_KEY_COLUMNS
-                 else f"{quote_ident(k)} = ANY(%s)" for k in self.member_keys]
+        parts = [
+            f"{quote_ident(k)} && %s::text[]"
+            if k in ARRAY_KEY_COLUMNS
+            else f"{quote_ident(k)} = ANY(%s)"
+            for k in self.member_keys
+        ]
         return "(" + " OR ".join(parts) + ")"
 
     def key_for(self, member_id: str, pseudonym) -> str:
@@ -285,7 +326,7 @@ class Store:
         (``mentee_id`` -> ``mentee``); empty for a store with one member key."""
         if not self.other_keys:
             return {}
-        return {k: k[:-3] if k.endswith("_id") else k for k in self.member_keys}
+        return {k: k.removesuffix("_id") for k in self.member_keys}
 
 
 STORES: tuple[Store, ...] = (
@@ -296,17 +337,17 @@ STORES: tuple[Store, ...] = (
         category="salary",
         purpose={
             "nb": "Lønnsstatistikk: ditt frivillige svar på lønnsundersøkelsen, brukt bare i "
-                  "statistikk som ikke kan knyttes til deg, og til å vise deg hvor du står.",
+            "statistikk som ikke kan knyttes til deg, og til å vise deg hvor du står.",
             "en": "Salary statistics: your voluntary answer to the salary survey, used only in "
-                  "statistics that cannot be traced to you, and to show you where you stand.",
+            "statistics that cannot be traced to you, and to show you where you stand.",
         },
         legal_basis="GDPR Art. 6(1)(a) (voluntary; withdrawn by deleting the answer) and "
-                    "Art. 9(2)(d) (a trade union's processing about its own members)",
+        "Art. 9(2)(d) (a trade union's processing about its own members)",
         retention={
             "nb": "Fem år (for utvikling over tid), til du sletter svaret, eller til "
-                  "medlemskapet opphører.",
+            "medlemskapet opphører.",
             "en": "Five years (for trends over time), until you delete the answer, or until "
-                  "membership ends.",
+            "membership ends.",
         },
         retention_days=5 * 366,
         retention_field="created_at",
@@ -320,34 +361,68 @@ STORES: tuple[Store, ...] = (
         order_by=("year",),
         export_columns=(
             col("year", "Undersøkelsesår", "Survey year"),
-            col("base_monthly_salary", "Fast månedslønn før skatt (grunnlønn), kr",
-                "Fixed monthly salary before tax (base pay), NOK", sql="base_monthly"),
-            col("annual_bonus", "Bonus og resultatlønn siste 12 måneder, kr",
-                "Bonus and performance pay, last 12 months, NOK", sql="bonus_annual"),
-            col("other_annual_pay", "Andre faste tillegg per år, kr",
-                "Other regular pay per year, NOK", sql="other_annual"),
+            col(
+                "base_monthly_salary",
+                "Fast månedslønn før skatt (grunnlønn), kr",
+                "Fixed monthly salary before tax (base pay), NOK",
+                sql="base_monthly",
+            ),
+            col(
+                "annual_bonus",
+                "Bonus og resultatlønn siste 12 måneder, kr",
+                "Bonus and performance pay, last 12 months, NOK",
+                sql="bonus_annual",
+            ),
+            col(
+                "other_annual_pay",
+                "Andre faste tillegg per år, kr",
+                "Other regular pay per year, NOK",
+                sql="other_annual",
+            ),
             col("position_level", "Stillingsnivå", "Position level"),
-            col("people_managed", "Antall personer du har personalansvar for",
-                "Number of people you manage"),
+            col(
+                "people_managed",
+                "Antall personer du har personalansvar for",
+                "Number of people you manage",
+            ),
             col("sector", "Sektor", "Sector"),
             col("nace", "Næring (NACE-hovedområde)", "Industry (NACE section)"),
-            col("county", "Fylke du arbeider i (fylkesnummer)",
-                "County you work in (county number)"),
-            col("years_experience", "År som leder", "Years as a manager",
-                sql="experience_years"),
+            col(
+                "county", "Fylke du arbeider i (fylkesnummer)", "County you work in (county number)"
+            ),
+            col("years_experience", "År som leder", "Years as a manager", sql="experience_years"),
             col("age_band", "Alder (gruppe)", "Age (band)"),
             col("gender", "Kjønn", "Gender"),
-            col("weekly_hours", "Avtalt arbeidstid, timer per uke",
-                "Contracted working hours per week"),
-            col("total_annual_pay", "Samlet årslønn, regnet ut av svaret ditt, kr",
-                "Total annual pay, computed from your answer, NOK", derived=True,
-                sql="total_annual"),
-            col("experience", "Gruppe for ledererfaring (til statistikken)",
-                "Management experience band (for the statistics)", derived=True),
-            col("managed", "Gruppe for antall du leder (til statistikken)",
-                "People managed band (for the statistics)", derived=True),
-            col("working_time", "Heltid eller deltid (til statistikken)",
-                "Full or part time (for the statistics)", derived=True),
+            col(
+                "weekly_hours",
+                "Avtalt arbeidstid, timer per uke",
+                "Contracted working hours per week",
+            ),
+            col(
+                "total_annual_pay",
+                "Samlet årslønn, regnet ut av svaret ditt, kr",
+                "Total annual pay, computed from your answer, NOK",
+                derived=True,
+                sql="total_annual",
+            ),
+            col(
+                "experience",
+                "Gruppe for ledererfaring (til statistikken)",
+                "Management experience band (for the statistics)",
+                derived=True,
+            ),
+            col(
+                "managed",
+                "Gruppe for antall du leder (til statistikken)",
+                "People managed band (for the statistics)",
+                derived=True,
+            ),
+            col(
+                "working_time",
+                "Heltid eller deltid (til statistikken)",
+                "Full or part time (for the statistics)",
+                derived=True,
+            ),
             col("created_at", "Første gang besvart", "First answered"),
             col("updated_at", "Sist endret", "Last changed"),
         ),
@@ -359,25 +434,27 @@ STORES: tuple[Store, ...] = (
         category="salary",
         purpose={
             "nb": "Når bruken av svaret ditt i lønnsstatistikken sist ble skrevet i "
-                  "revisjonssporet, så den skrives der én gang i året og ikke for hver "
-                  "utgave av statistikken.",
+            "revisjonssporet, så den skrives der én gang i året og ikke for hver "
+            "utgave av statistikken.",
             "en": "When the use of your answer in the salary statistics was last written to "
-                  "the audit trail, so it is written there once a year rather than for every "
-                  "release of the statistics.",
+            "the audit trail, so it is written there once a year rather than for every "
+            "release of the statistics.",
         },
         legal_basis="GDPR Art. 5(2) (accountability), for the processing of your answer",
         retention={
             "nb": "Så lenge svaret ditt; slettes sammen med det, og når behandlingen begrenses "
-                  "eller begrensningen oppheves.",
+            "eller begrensningen oppheves.",
             "en": "As long as your answer; deleted with it, and when processing is restricted "
-                  "or the restriction lifted.",
+            "or the restriction lifted.",
         },
         retention_days=None,
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
-        title={"nb": "Lønnsundersøkelsen: når bruken av svaret ditt sist ble loggført",
-               "en": "Salary survey: when the use of your answer was last audited"},
+        title={
+            "nb": "Lønnsundersøkelsen: når bruken av svaret ditt sist ble loggført",
+            "en": "Salary survey: when the use of your answer was last audited",
+        },
         order_by=("year",),
         export_columns=(
             col("year", "Undersøkelsesår", "Survey year"),
@@ -391,14 +468,14 @@ STORES: tuple[Store, ...] = (
         category="mentoring",
         purpose={
             "nb": "Mentorengasjement: din frivillige påmelding som mentor eller mentee (temaer, "
-                  "bransje, fylke, ledererfaring, form, språk, kapasitet og en kort presentasjon), "
-                  "brukt bare til å finne gode mentorpar.",
+            "bransje, fylke, ledererfaring, form, språk, kapasitet og en kort presentasjon), "
+            "brukt bare til å finne gode mentorpar.",
             "en": "Mentor engagement: your voluntary sign-up as mentor or mentee (topics, "
-                  "industry, county, management experience, format, languages, capacity and a "
-                  "short presentation), used only to find good mentoring pairs.",
+            "industry, county, management experience, format, languages, capacity and a "
+            "short presentation), used only to find good mentoring pairs.",
         },
         legal_basis="GDPR Art. 6(1)(a) (voluntary; withdrawn by deleting the sign-up) and "
-                    "Art. 9(2)(d) (a trade union's processing about its own members)",
+        "Art. 9(2)(d) (a trade union's processing about its own members)",
         retention={
             "nb": "Til du trekker deg, eller medlemskapet opphører.",
             "en": "Until you withdraw, or membership ends.",
@@ -418,8 +495,11 @@ STORES: tuple[Store, ...] = (
             col("years_as_manager", "År som leder", "Years as a manager"),
             col("formats", "Form (digitalt, fysisk)", "Format (digital, in person)"),
             col("languages", "Språk", "Languages"),
-            col("capacity", "Hvor mange mentees du kan ta (bare som mentor)",
-                "How many mentees you can take (as a mentor only)"),
+            col(
+                "capacity",
+                "Hvor mange mentees du kan ta (bare som mentor)",
+                "How many mentees you can take (as a mentor only)",
+            ),
             col("presentation", "Din presentasjon", "Your presentation"),
             col("created_at", "Påmeldt", "Signed up"),
             col("updated_at", "Sist endret", "Last changed"),
@@ -433,14 +513,14 @@ STORES: tuple[Store, ...] = (
         category="mentoring",
         purpose={
             "nb": "Mentorforslag: hvem du er foreslått sammen med, hvorfor (poeng og grunner) og "
-                  "hva dere har svart, så et par bare foreslås én gang.",
+            "hva dere har svart, så et par bare foreslås én gang.",
             "en": "Mentor proposals: whom you were proposed with, why (score and reasons) and "
-                  "what you both answered, so a pair is proposed only once.",
+            "what you both answered, so a pair is proposed only once.",
         },
         legal_basis="GDPR Art. 6(1)(a) (the voluntary mentor engagement) and Art. 9(2)(d)",
         retention={
             "nb": "Ett år etter at forslaget ble avsluttet, til du trekker deg, eller "
-                  "medlemskapet opphører.",
+            "medlemskapet opphører.",
             "en": "One year after the proposal closed, until you withdraw, or membership ends.",
         },
         retention_days=365,
@@ -452,26 +532,47 @@ STORES: tuple[Store, ...] = (
         order_by=("created_at", "id"),
         export_columns=(
             col("id", "Forslagets ID", "The proposal's id"),
-            col("status", "Status (open: åpen, accepted: akseptert, declined: avslått, "
+            col(
+                "status",
+                "Status (open: åpen, accepted: akseptert, declined: avslått, "
                 "expired: utløpt, withdrawn: trukket)",
-                "Status (open, accepted, declined, expired, withdrawn)"),
-            col("score", "Hvor godt dere passer sammen (0 til 1)", "How well you match (0 to 1)",
-                derived=True),
-            col("parts", "Poengene fordelt på hva som ble vurdert", "The score by criterion",
-                derived=True),
-            col("reasons", "Grunnene til forslaget, den viktigste først",
-                "The reasons for the proposal, the most important first", derived=True),
+                "Status (open, accepted, declined, expired, withdrawn)",
+            ),
+            col(
+                "score",
+                "Hvor godt dere passer sammen (0 til 1)",
+                "How well you match (0 to 1)",
+                derived=True,
+            ),
+            col(
+                "parts",
+                "Poengene fordelt på hva som ble vurdert",
+                "The score by criterion",
+                derived=True,
+            ),
+            col(
+                "reasons",
+                "Grunnene til forslaget, den viktigste først",
+                "The reasons for the proposal, the most important first",
+                derived=True,
+            ),
             col("shared_topics", "Temaer dere har felles", "Topics you share", derived=True),
             # As in the mentoring view: while the proposal is open, the other side's answer
             # shows only as "answered" (whether they said yes is theirs to tell).
-            col("mentee_answer", "Menteens svar (answered: har svart, mens forslaget er åpent)",
+            col(
+                "mentee_answer",
+                "Menteens svar (answered: har svart, mens forslaget er åpent)",
                 "The mentee's answer (answered: has answered, while the proposal is open)",
                 sql="CASE WHEN status = 'open' AND mentor_id = {me} AND mentee_answer IS NOT NULL "
-                    "THEN 'answered' ELSE mentee_answer END"),
-            col("mentor_answer", "Mentorens svar (answered: har svart, mens forslaget er åpent)",
+                "THEN 'answered' ELSE mentee_answer END",
+            ),
+            col(
+                "mentor_answer",
+                "Mentorens svar (answered: har svart, mens forslaget er åpent)",
                 "The mentor's answer (answered: has answered, while the proposal is open)",
                 sql="CASE WHEN status = 'open' AND mentee_id = {me} AND mentor_answer IS NOT NULL "
-                    "THEN 'answered' ELSE mentor_answer END"),
+                "THEN 'answered' ELSE mentor_answer END",
+            ),
             col("mentee_answered_at", "Når menteen svarte", "When the mentee answered"),
             col("mentor_answered_at", "Når mentoren svarte", "When the mentor answered"),
             col("created_at", "Foreslått", "Proposed"),
@@ -487,10 +588,10 @@ STORES: tuple[Store, ...] = (
         category="mentoring",
         purpose={
             "nb": "Mentorskap: at du og en annen har sagt ja til hverandre, og når det startet "
-                  "og sluttet. Brukes til kapasitet og til å vise dere kontaktopplysningene.",
+            "og sluttet. Brukes til kapasitet og til å vise dere kontaktopplysningene.",
             "en": "Mentorships: that you and another member said yes to each other, and when it "
-                  "started and ended. Used for capacity and to show you each other's contact "
-                  "details.",
+            "started and ended. Used for capacity and to show you each other's contact "
+            "details.",
         },
         legal_basis="GDPR Art. 6(1)(a) (the voluntary mentor engagement) and Art. 9(2)(d)",
         retention={
@@ -505,13 +606,19 @@ STORES: tuple[Store, ...] = (
         title={"nb": "Mentorskap", "en": "Mentorships"},
         order_by=("started_at", "id"),
         export_columns=(
-            col("id", "Mentorskapets ID (samme som forslagets)",
-                "The mentorship's id (the proposal's)"),
+            col(
+                "id",
+                "Mentorskapets ID (samme som forslagets)",
+                "The mentorship's id (the proposal's)",
+            ),
             col("started_at", "Startet", "Started"),
             col("ended_at", "Avsluttet", "Ended"),
-            col("ended_by", "Hvem som avsluttet (mentee, mentor, withdrawal: påmelding trukket, "
+            col(
+                "ended_by",
+                "Hvem som avsluttet (mentee, mentor, withdrawal: påmelding trukket, "
                 "membership: medlemskap opphørt)",
-                "Who ended it (mentee, mentor, withdrawal, membership ended)"),
+                "Who ended it (mentee, mentor, withdrawal, membership ended)",
+            ),
         ),
     ),
     Store(
@@ -521,9 +628,9 @@ STORES: tuple[Store, ...] = (
         category="mentoring",
         purpose={
             "nb": "Din private tilbakemelding på et mentorskap (karakter og kommentar). Ingen "
-                  "andre ser den; Lederne ser bare gjennomsnitt for å forbedre programmet.",
+            "andre ser den; Lederne ser bare gjennomsnitt for å forbedre programmet.",
             "en": "Your private feedback on a mentorship (rating and comment). Nobody else sees "
-                  "it; Lederne sees only averages, to improve the programme.",
+            "it; Lederne sees only averages, to improve the programme.",
         },
         legal_basis="GDPR Art. 6(1)(a) (voluntary)",
         retention={
@@ -540,8 +647,11 @@ STORES: tuple[Store, ...] = (
         title={"nb": "Din tilbakemelding på mentorskap", "en": "Your feedback on mentorships"},
         order_by=("created_at", "mentorship_id"),
         export_columns=(
-            col("mentorship_id", "Mentorskapet tilbakemeldingen gjelder",
-                "The mentorship the feedback is about"),
+            col(
+                "mentorship_id",
+                "Mentorskapet tilbakemeldingen gjelder",
+                "The mentorship the feedback is about",
+            ),
             col("rating", "Karakter (1 til 5)", "Rating (1 to 5)"),
             col("comment", "Kommentar", "Comment"),
             col("created_at", "Gitt", "Given"),
@@ -554,11 +664,11 @@ STORES: tuple[Store, ...] = (
         category="audit",
         purpose={
             "nb": "Revisjonsspor: når ansatte, jobber eller andre medlemmer har fått se eller "
-                  "behandlet opplysninger om deg, hvilken kategori og hvorfor. Du er "
-                  "pseudonymisert; selve opplysningene lagres aldri her.",
+            "behandlet opplysninger om deg, hvilken kategori og hvorfor. Du er "
+            "pseudonymisert; selve opplysningene lagres aldri her.",
             "en": "Audit trail: when staff, jobs or other members saw or processed data about "
-                  "you, which category and why. You are pseudonymised; the data itself is "
-                  "never stored here.",
+            "you, which category and why. You are pseudonymised; the data itself is "
+            "never stored here.",
         },
         legal_basis="GDPR Art. 5(2) and Art. 32 (accountability and security of processing)",
         retention={"nb": "To år.", "en": "Two years."},
@@ -567,58 +677,87 @@ STORES: tuple[Store, ...] = (
         readers=("privacy_officer", "the member"),
         provided_by_member=False,
         erase="delete",
-        title={"nb": "Revisjonsspor: hvem som har sett opplysninger om deg",
-               "en": "Audit trail: who saw data about you"},
+        title={
+            "nb": "Revisjonsspor: hvem som har sett opplysninger om deg",
+            "en": "Audit trail: who saw data about you",
+        },
         key_form="pseudonym",
         order_by=("at", "id"),
         references=(
-            ref("actor", "text", "pseudonym", "neutralise",
+            ref(
+                "actor",
+                "text",
+                "pseudonym",
+                "neutralise",
                 "Når et annet medlem så opplysninger om noen (for eksempel kontaktopplysningene "
                 "til den andre i mentorparet): det medlemmets pseudonym.",
                 "When another member saw someone's data (for example the contact details of "
                 "the other member of their mentoring pair): that member's pseudonym.",
                 match="actor_kind = 'member' AND actor = {key}",
-                purpose={"nb": "Revisjonsspor: bevise hvem som har sett opplysninger om et "
-                               "medlem. Her: at du så opplysninger om en annen.",
-                         "en": "Audit trail: prove who saw data about a member. Here: that you "
-                               "saw data about someone else."},
-                title={"nb": "Revisjonsspor: opplysninger om andre som du har sett",
-                       "en": "Audit trail: data about others that you saw"},
+                purpose={
+                    "nb": "Revisjonsspor: bevise hvem som har sett opplysninger om et "
+                    "medlem. Her: at du så opplysninger om en annen.",
+                    "en": "Audit trail: prove who saw data about a member. Here: that you "
+                    "saw data about someone else.",
+                },
+                title={
+                    "nb": "Revisjonsspor: opplysninger om andre som du har sett",
+                    "en": "Audit trail: data about others that you saw",
+                },
                 order_by=("at", "id"),
                 export_columns=(
                     col("at", "Tidspunkt", "When"),
                     col("category", "Hvilken kategori opplysninger", "Which category of data"),
                     col("action", "Hva som ble gjort", "What was done"),
                     col("purpose", "Hvorfor", "Why"),
-                    col("meaning", "Det samme i ord: kategori, handling og formål",
-                        "The same in words: category, action and purpose", derived=True,
-                        sql="NULL::text"),
+                    col(
+                        "meaning",
+                        "Det samme i ord: kategori, handling og formål",
+                        "The same in words: category, action and purpose",
+                        derived=True,
+                        sql="NULL::text",
+                    ),
                 ),
-                note={"nb": "Oppføringen hører også til medlemmet opplysningene gjaldt, som ikke "
-                            "navngis her. Slettes du, blir oppføringen stående for dem, med "
-                            "«slettet medlem» i stedet for deg.",
-                      "en": "The entry also belongs to the member whose data it was, who is not "
-                            "named here. If you are erased, it stays for them, with \"erased "
-                            "member\" in your place."}),
+                note={
+                    "nb": "Oppføringen hører også til medlemmet opplysningene gjaldt, som ikke "
+                    "navngis her. Slettes du, blir oppføringen stående for dem, med "
+                    "«slettet medlem» i stedet for deg.",
+                    "en": "The entry also belongs to the member whose data it was, who is not "
+                    'named here. If you are erased, it stays for them, with "erased '
+                    'member" in your place.',
+                },
+            ),
         ),
         export_columns=(
             col("at", "Tidspunkt", "When"),
-            col("actor_kind", "Hvem (staff: ansatt, job: jobb, member: et annet medlem)",
-                "Who (staff, job, or member: another member)"),
-            col("actor", "Den ansattes bruker-ID eller jobbens navn; tomt når det var et annet "
+            col(
+                "actor_kind",
+                "Hvem (staff: ansatt, job: jobb, member: et annet medlem)",
+                "Who (staff, job, or member: another member)",
+            ),
+            col(
+                "actor",
+                "Den ansattes bruker-ID eller jobbens navn; tomt når det var et annet "
                 "medlem, som ikke navngis her",
                 "The staff member's user id or the job's name; empty when it was another "
                 "member, who is not named here",
-                sql="CASE WHEN actor_kind = 'member' THEN NULL ELSE actor END"),
+                sql="CASE WHEN actor_kind = 'member' THEN NULL ELSE actor END",
+            ),
             col("category", "Hvilken kategori opplysninger", "Which category of data"),
             col("action", "Hva som ble gjort", "What was done"),
             col("purpose", "Hvorfor", "Why"),
-            col("meaning", "Det samme i ord: kategori, handling og formål",
-                "The same in words: category, action and purpose", derived=True,
-                sql="NULL::text"),
+            col(
+                "meaning",
+                "Det samme i ord: kategori, handling og formål",
+                "The same in words: category, action and purpose",
+                derived=True,
+                sql="NULL::text",
+            ),
         ),
-        note={"nb": "Du er lagret her bare som et pseudonym; oppføringene er funnet med ditt.",
-              "en": "You are stored here only as a pseudonym; the entries were found by yours."},
+        note={
+            "nb": "Du er lagret her bare som et pseudonym; oppføringene er funnet med ditt.",
+            "en": "You are stored here only as a pseudonym; the entries were found by yours.",
+        },
     ),
     Store(
         name="processing_restrictions",
@@ -663,21 +802,33 @@ STORES: tuple[Store, ...] = (
         readers=("functions", "privacy_officer"),
         provided_by_member=True,
         erase="delete",
-        title={"nb": "Samtykker (logg over gitt og trukket)",
-               "en": "Consents (ledger of given and withdrawn)"},
+        title={
+            "nb": "Samtykker (logg over gitt og trukket)",
+            "en": "Consents (ledger of given and withdrawn)",
+        },
         order_by=("id",),
         export_columns=(
-            col("purpose", "Formål (newsletter: nyhetsbrev, marketing: markedsføring, "
+            col(
+                "purpose",
+                "Formål (newsletter: nyhetsbrev, marketing: markedsføring, "
                 "personalisation: tilpasset innhold, mentor_contact_sharing: deling av "
                 "kontaktinformasjon i mentorprogrammet)",
-                "Purpose (newsletter, marketing, personalisation, mentor_contact_sharing)"),
+                "Purpose (newsletter, marketing, personalisation, mentor_contact_sharing)",
+            ),
             col("action", "Gitt (given) eller trukket (withdrawn)", "Given or withdrawn"),
             col("terms_version", "Versjon av vilkårene", "Version of the terms"),
-            col("text_hash", "Fingeravtrykk (SHA-256) av vilkårsteksten du fikk se",
-                "Fingerprint (SHA-256) of the terms text you were shown", derived=True),
+            col(
+                "text_hash",
+                "Fingeravtrykk (SHA-256) av vilkårsteksten du fikk se",
+                "Fingerprint (SHA-256) of the terms text you were shown",
+                derived=True,
+            ),
             col("locale", "Språket du leste vilkårene på", "The language you read the terms in"),
-            col("channel", "Kanal (app, web: nett, member_service: medlemsservice)",
-                "Channel (app, web, member_service)"),
+            col(
+                "channel",
+                "Kanal (app, web: nett, member_service: medlemsservice)",
+                "Channel (app, web, member_service)",
+            ),
             col("app_version", "Appversjon", "App version"),
             col("occurred_at", "Tidspunkt", "When"),
         ),
@@ -704,8 +855,11 @@ STORES: tuple[Store, ...] = (
         order_by=("updated_at",),
         export_columns=(
             col("language", "Språk i appen", "Language in the app"),
-            col("notification_categories", "Varsler du vil ha (kategorier)",
-                "Notifications you want (categories)"),
+            col(
+                "notification_categories",
+                "Varsler du vil ha (kategorier)",
+                "Notifications you want (categories)",
+            ),
             col("notification_channels", "Kanaler for varsler", "Channels for notifications"),
             col("interests", "Interesser", "Interests"),
             col("updated_at", "Sist endret", "Last changed"),
@@ -729,16 +883,20 @@ STORES: tuple[Store, ...] = (
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
-        title={"nb": "Nyhetsbrev: status hos nyhetsbrevsystemet",
-               "en": "Newsletter: status at the newsletter system"},
+        title={
+            "nb": "Nyhetsbrev: status hos nyhetsbrevsystemet",
+            "en": "Newsletter: status at the newsletter system",
+        },
         order_by=("requested_at",),
         export_columns=(
             col("subscribed", "Påmeldt nyhetsbrevet", "Subscribed to the newsletter"),
             col("terms_version", "Versjon av vilkårene", "Version of the terms"),
-            col("requested_at", "Sendt til nyhetsbrevsystemet",
-                "Sent to the newsletter system"),
-            col("confirmed_at", "Bekreftet av nyhetsbrevsystemet",
-                "Confirmed by the newsletter system"),
+            col("requested_at", "Sendt til nyhetsbrevsystemet", "Sent to the newsletter system"),
+            col(
+                "confirmed_at",
+                "Bekreftet av nyhetsbrevsystemet",
+                "Confirmed by the newsletter system",
+            ),
         ),
     ),
     Store(
@@ -746,12 +904,17 @@ STORES: tuple[Store, ...] = (
         kind="sql",
         member_key="owner",
         references=(
-            ref("body", "text", "id", "delete",
+            ref(
+                "body",
+                "text",
+                "id",
+                "delete",
                 "Svaret en ansatt fikk på en forespørsel om et medlem (for eksempel en melding "
                 "adressert til deg), tatt vare på i 24 timer så et nytt forsøk får det samme.",
                 "The answer a staff member got to a request about a member (for example a "
                 "message addressed to you), kept 24 hours so a retry gets the same.",
-                match="body LIKE '%%\"' || {key} || '\"%%'"),
+                match="body LIKE '%%\"' || {key} || '\"%%'",
+            ),
         ),
         key_where="position(':' in owner) = 0",  # staff, jobs, nobody: "kind:subject"
         category="technical",
@@ -769,11 +932,17 @@ STORES: tuple[Store, ...] = (
         title={"nb": "Vern mot dobbel innsending", "en": "Protection against double submission"},
         order_by=("created_at", "key"),
         export_columns=(
-            col("key", "Engangsnøkkelen appen sendte med forespørselen",
-                "The one-time key the app sent with the request"),
+            col(
+                "key",
+                "Engangsnøkkelen appen sendte med forespørselen",
+                "The one-time key the app sent with the request",
+            ),
             col("status", "Statuskoden på svaret", "The answer's status code"),
-            col("body", "Svaret du fikk, tatt vare på så et nytt forsøk får det samme",
-                "The answer you got, kept so a retry gets the same"),
+            col(
+                "body",
+                "Svaret du fikk, tatt vare på så et nytt forsøk får det samme",
+                "The answer you got, kept so a retry gets the same",
+            ),
             col("created_at", "Tidspunkt", "When"),
         ),
     ),
@@ -783,7 +952,11 @@ STORES: tuple[Store, ...] = (
         member_key="member_id",
         erase_with="lederappen.privacy.erasure:scrub_outbox",
         references=(
-            ref("payload", "json", "id", "scrub",
+            ref(
+                "payload",
+                "json",
+                "id",
+                "scrub",
                 "Meldingen selv: en gruppe mottakere av en melding til mange (member_ids), "
                 "stedet i medlemslisten der neste steg begynner (cursor), eller hvem et "
                 "nyhetsbrevvalg gjelder (member_id).",
@@ -791,27 +964,38 @@ STORES: tuple[Store, ...] = (
                 "where in the member list the next step starts (cursor), or whom a newsletter "
                 "choice is about (member_id).",
                 match="(member_id IS DISTINCT FROM {key} AND (payload->'member_ids' @> "
-                      "jsonb_build_array({key}) OR payload->>'cursor' = {key} "
-                      "OR payload->>'member_id' = {key}))",
+                "jsonb_build_array({key}) OR payload->>'cursor' = {key} "
+                "OR payload->>'member_id' = {key}))",
                 keys="jsonb_array_elements_text(CASE WHEN jsonb_typeof(payload->'member_ids') "
-                     "= 'array' THEN payload->'member_ids' ELSE '[]'::jsonb END)",
-                title={"nb": "Utgående meldinger som nevner deg sammen med andre",
-                       "en": "Outgoing messages that name you among others"},
+                "= 'array' THEN payload->'member_ids' ELSE '[]'::jsonb END)",
+                title={
+                    "nb": "Utgående meldinger som nevner deg sammen med andre",
+                    "en": "Outgoing messages that name you among others",
+                },
                 order_by=("id",),
                 export_columns=(
-                    col("topic", "Hvor meldingen skal (message-delivery: levering av en "
+                    col(
+                        "topic",
+                        "Hvor meldingen skal (message-delivery: levering av en "
                         "melding til en gruppe, message-fanout: neste steg av en utsending)",
                         "Where the message goes (message-delivery: delivering a message to a "
-                        "batch, message-fanout: the next step of a sending)"),
-                    col("message_id", "Meldingens nummer", "The message's id",
-                        sql="payload->>'message_id'"),
+                        "batch, message-fanout: the next step of a sending)",
+                    ),
+                    col(
+                        "message_id",
+                        "Meldingens nummer",
+                        "The message's id",
+                        sql="payload->>'message_id'",
+                    ),
                     col("created_at", "Opprettet", "Created"),
                     col("not_before", "Sendes tidligst", "Not sent before"),
                     col("published_at", "Sendt", "Sent"),
                 ),
-                note={"nb": "Resten av meldingen vises ikke: den nevner også andre medlemmer.",
-                      "en": "The rest of the message is not shown: it names other members "
-                            "too."}),
+                note={
+                    "nb": "Resten av meldingen vises ikke: den nevner også andre medlemmer.",
+                    "en": "The rest of the message is not shown: it names other members too.",
+                },
+            ),
         ),
         category="technical",
         purpose={
@@ -825,8 +1009,10 @@ STORES: tuple[Store, ...] = (
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
-        title={"nb": "Utgående meldinger til andre systemer",
-               "en": "Outgoing messages to other systems"},
+        title={
+            "nb": "Utgående meldinger til andre systemer",
+            "en": "Outgoing messages to other systems",
+        },
         order_by=("id",),
         export_columns=(
             col("topic", "Hvor meldingen skal (emne)", "Where the message goes (topic)"),
@@ -843,36 +1029,48 @@ STORES: tuple[Store, ...] = (
         kind="sql",
         member_key="member_ids",
         references=(
-            ref("payload", "bytes", "id", "with_row",
+            ref(
+                "payload",
+                "bytes",
+                "id",
+                "with_row",
                 "Meldingen som ikke kunne behandles, slik den kom; medlemsnumrene i den står i "
                 "member_ids, som raden finnes og slettes etter.",
                 "The message that could not be processed, as it came; the member numbers in "
-                "it are in member_ids, by which the row is found and erased."),
-            ref("attributes", "json", "id", "with_row",
+                "it are in member_ids, by which the row is found and erased.",
+            ),
+            ref(
+                "attributes",
+                "json",
+                "id",
+                "with_row",
                 "Meldingens egenskaper fra Pub/Sub (aldri et medlemsnummer: meldingene bærer "
                 "bare tekniske egenskaper).",
                 "The message's Pub/Sub attributes (never a member number: messages carry only "
-                "technical attributes)."),
+                "technical attributes).",
+            ),
         ),
         category="technical",
         purpose={
             "nb": "Finne og rette feil: en melding mellom systemene som ikke kunne behandles "
-                  "(for eksempel et nyhetsbrevvalg), tas vare på så driften kan se hvorfor og "
-                  "sende den på nytt. Driften ser aldri hvem meldingen gjelder.",
+            "(for eksempel et nyhetsbrevvalg), tas vare på så driften kan se hvorfor og "
+            "sende den på nytt. Driften ser aldri hvem meldingen gjelder.",
             "en": "Find and fix faults: a message between systems that could not be processed "
-                  "(for example a newsletter choice) is kept so operations can see why and "
-                  "send it again. Operations never see whom the message is about.",
+            "(for example a newsletter choice) is kept so operations can see why and "
+            "send it again. Operations never see whom the message is about.",
         },
         legal_basis="GDPR Art. 6(1)(b) and (f) (delivering what the member asked for, and "
-                    "keeping the service working)",
+        "keeping the service working)",
         retention={"nb": "30 dager.", "en": "30 days."},
         retention_days=30,
         retention_field="received_at",
         readers=("functions", "operations"),
         provided_by_member=False,
         erase="delete",
-        title={"nb": "Meldinger som ikke kunne behandles",
-               "en": "Messages that could not be processed"},
+        title={
+            "nb": "Meldinger som ikke kunne behandles",
+            "en": "Messages that could not be processed",
+        },
         order_by=("id",),
         export_columns=(
             col("source_function", "Funksjonen som ga opp", "The function that gave up"),
@@ -883,10 +1081,12 @@ STORES: tuple[Store, ...] = (
             col("replay_count", "Antall ganger sendt på nytt", "Times sent again"),
             col("discarded_at", "Forkastet", "Discarded"),
         ),
-        note={"nb": "Selve meldingen vises ikke: en melding til mange kan også nevne andre "
-                    "medlemmer. Skriv til personvernombudet for innholdet som gjelder deg.",
-              "en": "The message itself is not shown: a message to many may name other members "
-                    "too. Write to the data protection officer for the part about you."},
+        note={
+            "nb": "Selve meldingen vises ikke: en melding til mange kan også nevne andre "
+            "medlemmer. Skriv til personvernombudet for innholdet som gjelder deg.",
+            "en": "The message itself is not shown: a message to many may name other members "
+            "too. Write to the data protection officer for the part about you.",
+        },
     ),
     Store(
         name="devices",
@@ -895,21 +1095,21 @@ STORES: tuple[Store, ...] = (
         category="device",
         purpose={
             "nb": "Sende varsler til appen på enhetene dine: varseltoken (FCM), plattform, "
-                  "appversjon og språk per installasjon. Installasjons-ID-en lagres aldri, bare "
-                  "en nøkkelbasert hash av den (den krypterte ID-en i personvernerklæringen).",
+            "appversjon og språk per installasjon. Installasjons-ID-en lagres aldri, bare "
+            "en nøkkelbasert hash av den (den krypterte ID-en i personvernerklæringen).",
             "en": "Send notifications to the app on your devices: notification token (FCM), "
-                  "platform, app version and language per installation. The installation ID is "
-                  "never stored, only a keyed hash of it (the encrypted ID in the privacy policy).",
+            "platform, app version and language per installation. The installation ID is "
+            "never stored, only a keyed hash of it (the encrypted ID in the privacy policy).",
         },
         legal_basis="GDPR Art. 6(1)(b) (delivering the notifications and messages of the app "
-                    "the member uses); marketing notifications also need consent, Art. 6(1)(a)",
+        "the member uses); marketing notifications also need consent, Art. 6(1)(a)",
         retention={
             "nb": "Til du logger ut på enheten, eller 270 dager etter at appen sist meldte seg "
-                  "på den (da har FCM uansett gitt opp tokenet); slettes med en gang FCM melder "
-                  "tokenet ugyldig.",
+            "på den (da har FCM uansett gitt opp tokenet); slettes med en gang FCM melder "
+            "tokenet ugyldig.",
             "en": "Until you log out on the device, or 270 days after the app last checked in on "
-                  "it (by then FCM has given up the token anyway); deleted at once when FCM "
-                  "reports the token invalid.",
+            "it (by then FCM has given up the token anyway); deleted at once when FCM "
+            "reports the token invalid.",
         },
         retention_days=270,
         retention_field="last_seen_at",
@@ -919,8 +1119,11 @@ STORES: tuple[Store, ...] = (
         title={"nb": "Enhetene dine for varsler", "en": "Your devices for notifications"},
         export="documents",
         export_columns=(
-            col("id", "Enhetens ID (nøkkelbasert hash av appens installasjons-ID)",
-                "The device's id (a keyed hash of the app's installation id)"),
+            col(
+                "id",
+                "Enhetens ID (nøkkelbasert hash av appens installasjons-ID)",
+                "The device's id (a keyed hash of the app's installation id)",
+            ),
             col("platform", "Plattform", "Platform"),
             col("app_version", "Appversjon", "App version"),
             col("locale", "Språk for varsler", "Language of notifications"),
@@ -928,10 +1131,12 @@ STORES: tuple[Store, ...] = (
             col("last_seen_at", "Sist sett", "Last seen"),
             col("expires_at", "Slettes senest", "Deleted at the latest"),
         ),
-        note={"nb": "Varseltokenet (FCM) vises ikke: det er en adresse til telefonen din, og "
-                    "backenden gir det aldri ut.",
-              "en": "The notification token (FCM) is not shown: it is an address of your phone, "
-                    "and the backend never gives it out."},
+        note={
+            "nb": "Varseltokenet (FCM) vises ikke: det er en adresse til telefonen din, og "
+            "backenden gir det aldri ut.",
+            "en": "The notification token (FCM) is not shown: it is an address of your phone, "
+            "and the backend never gives it out.",
+        },
     ),
     Store(
         name="device_index",
@@ -940,10 +1145,10 @@ STORES: tuple[Store, ...] = (
         category="device",
         purpose={
             "nb": "Finne enhetene dine raskt når en melding sendes: en kopi av varseltoken, "
-                  "plattform og språk per enhet, oppdatert sammen med registreringen.",
+            "plattform og språk per enhet, oppdatert sammen med registreringen.",
             "en": "Find your devices quickly when a message is sent: a copy of the notification "
-                  "token, platform and language per device, updated together with the "
-                  "registration.",
+            "token, platform and language per device, updated together with the "
+            "registration.",
         },
         legal_basis="GDPR Art. 6(1)(b) (delivering the notifications of the app the member uses)",
         retention={
@@ -956,13 +1161,18 @@ STORES: tuple[Store, ...] = (
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
-        title={"nb": "Oversikt over enhetene dine for utsending",
-               "en": "Index of your devices for sending"},
+        title={
+            "nb": "Oversikt over enhetene dine for utsending",
+            "en": "Index of your devices for sending",
+        },
         export="document",
         export_columns=(
-            col("devices", "Per enhet (ID): plattform og språk (varseltokenet vises ikke)",
+            col(
+                "devices",
+                "Per enhet (ID): plattform og språk (varseltokenet vises ikke)",
                 "Per device (id): platform and language (the token is not shown)",
-                omit=("fcm_token",)),
+                omit=("fcm_token",),
+            ),
             col("expires_at", "Slettes senest", "Deleted at the latest"),
         ),
     ),
@@ -973,19 +1183,19 @@ STORES: tuple[Store, ...] = (
         category="messages",
         purpose={
             "nb": "Vise deg meldingene Lederne har sendt deg i appens innboks, og om du har "
-                  "lest dem.",
+            "lest dem.",
             "en": "Show you the messages Lederne has sent you in the app's inbox, and whether "
-                  "you have read them.",
+            "you have read them.",
         },
         legal_basis="GDPR Art. 6(1)(b) (the member's messages in the app); marketing messages "
-                    "only with consent, Art. 6(1)(a)",
+        "only with consent, Art. 6(1)(a)",
         retention={
             "nb": "Ett år etter at meldingen ble sendt, eller til du sletter den: et helt "
-                  "medlemsår (kurs, lønnsundersøkelse, nyheter) kan leses igjen, eldre meldinger "
-                  "er utdatert.",
+            "medlemsår (kurs, lønnsundersøkelse, nyheter) kan leses igjen, eldre meldinger "
+            "er utdatert.",
             "en": "One year after the message was sent, or until you delete it: a whole "
-                  "membership year (courses, salary survey, news) can be read again, older "
-                  "messages are out of date.",
+            "membership year (courses, salary survey, news) can be read again, older "
+            "messages are out of date.",
         },
         retention_days=365,
         retention_field="created_at",
@@ -1002,8 +1212,11 @@ STORES: tuple[Store, ...] = (
             col("title", "Tittel (bokmål og engelsk)", "Title (Norwegian and English)"),
             col("body", "Tekst (bokmål og engelsk)", "Text (Norwegian and English)"),
             col("deep_link", "Lenke i appen", "Link in the app"),
-            col("sensitive", "Sensitiv: varselet viste ikke innholdet",
-                "Sensitive: the notification did not show the content"),
+            col(
+                "sensitive",
+                "Sensitiv: varselet viste ikke innholdet",
+                "Sensitive: the notification did not show the content",
+            ),
             col("created_at", "Mottatt", "Received"),
             col("read_at", "Lest", "Read"),
             col("expires_at", "Slettes", "Deleted on"),
@@ -1016,9 +1229,9 @@ STORES: tuple[Store, ...] = (
         category="messages",
         purpose={
             "nb": "Sende meldinger til medlemmer. En direktemelding til deg (for eksempel at en "
-                  "mentor har takket ja) husker hvem den gikk til; meldinger til mange gjør ikke det.",
+            "mentor har takket ja) husker hvem den gikk til; meldinger til mange gjør ikke det.",
             "en": "Send messages to members. A direct message to you (for example that a mentor "
-                  "accepted) records whom it went to; messages to many do not.",
+            "accepted) records whom it went to; messages to many do not.",
         },
         legal_basis="GDPR Art. 6(1)(b) (the member's messages in the app)",
         retention={
@@ -1040,15 +1253,25 @@ STORES: tuple[Store, ...] = (
             col("body_nb", "Tekst (bokmål)", "Text (Norwegian)"),
             col("body_en", "Tekst (engelsk)", "Text (English)"),
             col("deep_link", "Lenke i appen", "Link in the app"),
-            col("sensitive", "Sensitiv: varselet viser ikke innholdet",
-                "Sensitive: the notification does not show the content"),
-            col("origin", "Fra (editor: en redaktør, system: appen selv)",
-                "From (editor, or system: the app itself)"),
-            col("concerns", "Gjelder (privacy_request: henvendelsen din, membership: "
+            col(
+                "sensitive",
+                "Sensitiv: varselet viser ikke innholdet",
+                "Sensitive: the notification does not show the content",
+            ),
+            col(
+                "origin",
+                "Fra (editor: en redaktør, system: appen selv)",
+                "From (editor, or system: the app itself)",
+            ),
+            col(
+                "concerns",
+                "Gjelder (privacy_request: henvendelsen din, membership: "
                 "medlemskapet ditt, terms: endrede vilkår): du får den også mens behandlingen "
-                "er begrenset", "Concerns (privacy_request: your request, membership: your "
+                "er begrenset",
+                "Concerns (privacy_request: your request, membership: your "
                 "membership, terms: changed terms): you get it even while processing is "
-                "restricted"),
+                "restricted",
+            ),
             col("status", "Status", "Status"),
             col("send_at", "Sendes", "Sent at"),
             col("created_at", "Opprettet", "Created"),
@@ -1061,9 +1284,9 @@ STORES: tuple[Store, ...] = (
         category="messages",
         purpose={
             "nb": "Sørge for at en melding når deg én gang, ikke to, og telle for redaktørene "
-                  "hvor mange den nådde (bare tall, aldri hvem).",
+            "hvor mange den nådde (bare tall, aldri hvem).",
             "en": "Make sure a message reaches you once, not twice, and count for the editors "
-                  "how many it reached (numbers only, never who).",
+            "how many it reached (numbers only, never who).",
         },
         legal_basis="GDPR Art. 6(1)(b) (delivering the member's messages correctly)",
         retention={"nb": "90 dager etter sending.", "en": "90 days after sending."},
@@ -1076,10 +1299,13 @@ STORES: tuple[Store, ...] = (
         order_by=("processed_at", "message_id"),
         export_columns=(
             col("message_id", "Meldingens nummer", "The message's id"),
-            col("outcome", "Utfall (delivered: levert, category_off: kategorien er slått av, "
+            col(
+                "outcome",
+                "Utfall (delivered: levert, category_off: kategorien er slått av, "
                 "no_consent: mangler samtykke, restricted: behandling begrenset, "
                 "not_member: ikke medlem)",
-                "Outcome (delivered, category_off, no_consent, restricted, not_member)"),
+                "Outcome (delivered, category_off, no_consent, restricted, not_member)",
+            ),
             col("inbox", "Lagt i innboksen", "Put in the inbox"),
             col("processed_at", "Tidspunkt", "When"),
         ),
@@ -1091,9 +1317,9 @@ STORES: tuple[Store, ...] = (
         category="messages",
         purpose={
             "nb": "Sørge for at et varsel sendes én gang til hver enhet, og telle sendte, "
-                  "feilede og fjernede varsler (bare tall, aldri hvem).",
+            "feilede og fjernede varsler (bare tall, aldri hvem).",
             "en": "Make sure a push is sent once to each device, and count sent, failed and "
-                  "pruned pushes (numbers only, never who).",
+            "pruned pushes (numbers only, never who).",
         },
         legal_basis="GDPR Art. 6(1)(b) (delivering the member's messages correctly)",
         retention={"nb": "30 dager etter sending.", "en": "30 days after sending."},
@@ -1102,19 +1328,26 @@ STORES: tuple[Store, ...] = (
         readers=("functions",),
         provided_by_member=False,
         erase="delete",
-        title={"nb": "Varsler sendt til enhetene dine",
-               "en": "Push notifications sent to your devices"},
+        title={
+            "nb": "Varsler sendt til enhetene dine",
+            "en": "Push notifications sent to your devices",
+        },
         order_by=("updated_at", "message_id", "device_id"),
         export_columns=(
             col("message_id", "Meldingens nummer", "The message's id"),
             col("device_id", "Enhetens ID", "The device's id"),
-            col("state", "Status (pending: venter, sending: sendes, sent: sendt, "
+            col(
+                "state",
+                "Status (pending: venter, sending: sendes, sent: sendt, "
                 "pruned: enheten fjernet, failed: feilet)",
-                "State (pending, sending, sent, pruned: device removed, failed)"),
+                "State (pending, sending, sent, pruned: device removed, failed)",
+            ),
             col("attempts", "Antall forsøk", "Attempts"),
-            col("error_code", "Feilkode (fra FCM; WITHHELD: ikke sendt fordi du ikke lenger "
-                "skulle ha varselet)",
-                "Error code (from FCM; WITHHELD: not sent because you no longer wanted it)"),
+            col(
+                "error_code",
+                "Feilkode (fra FCM; WITHHELD: ikke sendt fordi du ikke lenger skulle ha varselet)",
+                "Error code (from FCM; WITHHELD: not sent because you no longer wanted it)",
+            ),
             col("updated_at", "Sist endret", "Last changed"),
         ),
     ),
@@ -1127,11 +1360,11 @@ STORES: tuple[Store, ...] = (
         category="messages",
         purpose={
             "nb": "Dele en melding til mange inn i grupper på høyst 500 mottakere, og la "
-                  "utsendingen hente mottakerne fra databasen, ikke fra meldingen mellom "
-                  "systemene, så ingen kan få en melding som ikke var til dem.",
+            "utsendingen hente mottakerne fra databasen, ikke fra meldingen mellom "
+            "systemene, så ingen kan få en melding som ikke var til dem.",
             "en": "Split a message to many into batches of at most 500 recipients, and let "
-                  "delivery take the recipients from the database, not from the message between "
-                  "systems, so nobody can be sent a message that was not for them.",
+            "delivery take the recipients from the database, not from the message between "
+            "systems, so nobody can be sent a message that was not for them.",
         },
         legal_basis="GDPR Art. 6(1)(b) (delivering the member's messages correctly)",
         retention={"nb": "30 dager.", "en": "30 days."},
@@ -1142,8 +1375,10 @@ STORES: tuple[Store, ...] = (
         erase="delete",
         title={"nb": "Mottakergrupper for meldinger", "en": "Recipient batches of messages"},
         order_by=("created_at", "message_id", "batch"),
-        note={"nb": "De andre medlemmene i gruppen vises ikke.",
-              "en": "The other members of the batch are not shown."},
+        note={
+            "nb": "De andre medlemmene i gruppen vises ikke.",
+            "en": "The other members of the batch are not shown.",
+        },
         export_columns=(
             col("message_id", "Meldingens nummer", "The message's id"),
             col("batch", "Gruppens nummer", "The batch's number"),
@@ -1157,21 +1392,21 @@ STORES: tuple[Store, ...] = (
         category="privacy_rights",
         purpose={
             "nb": "Behandle det du ber om etter personvernreglene (sletting, begrensning og "
-                  "oppheving av den), med status du kan følge, og bevise at en sletting ble "
-                  "utført.",
+            "oppheving av den), med status du kan følge, og bevise at en sletting ble "
+            "utført.",
             "en": "Handle what you ask for under the data protection rules (erasure, "
-                  "restriction and lifting it), with a status you can follow, and prove that an "
-                  "erasure was carried out.",
+            "restriction and lifting it), with a status you can follow, and prove that an "
+            "erasure was carried out.",
         },
         legal_basis="GDPR Art. 6(1)(c), Art. 12, 17, 18 and 5(2) (handling and documenting "
-                    "the data subject's requests)",
+        "the data subject's requests)",
         retention={
             "nb": "Henvendelser om begrensning: til medlemskapet opphører. Etter en sletting "
-                  "fjernes medlemsnummeret; kvitteringen (når, hvilke kategorier, hvor mange "
-                  "elementer) har ingen personopplysninger og beholdes i fem år.",
+            "fjernes medlemsnummeret; kvitteringen (når, hvilke kategorier, hvor mange "
+            "elementer) har ingen personopplysninger og beholdes i fem år.",
             "en": "Restriction requests: until membership ends. After an erasure the member "
-                  "number is removed; the receipt (when, which categories, how many items) "
-                  "holds no personal data and is kept for five years.",
+            "number is removed; the receipt (when, which categories, how many items) "
+            "holds no personal data and is kept for five years.",
         },
         retention_days=None,
         readers=("functions", "privacy_officer", "the member"),
@@ -1198,17 +1433,17 @@ STORES: tuple[Store, ...] = (
         category="privacy_rights",
         purpose={
             "nb": "Huske hvor langt den nattlige kontrollen av medlemskap har kommet (det siste "
-                  "medlemsnummeret som ble sjekket mot medlemsregisteret), så en avbrutt "
-                  "kjøring fortsetter der den slapp i stedet for å begynne på nytt.",
+            "medlemsnummeret som ble sjekket mot medlemsregisteret), så en avbrutt "
+            "kjøring fortsetter der den slapp i stedet for å begynne på nytt.",
             "en": "Remember how far the nightly membership check has come (the last member "
-                  "number compared with the member register), so a run cut short resumes where "
-                  "it stopped instead of starting over.",
+            "number compared with the member register), so a run cut short resumes where "
+            "it stopped instead of starting over.",
         },
         legal_basis="GDPR Art. 6(1)(c) and Art. 17 (erasure when membership ends)",
         retention={
             "nb": "Bare mens kjøringen pågår, vanligvis noen minutter; tømmes når den er ferdig.",
             "en": "Only while the run is in progress, usually a few minutes; cleared when it "
-                  "finishes.",
+            "finishes.",
         },
         retention_days=None,
         readers=("functions",),
@@ -1217,13 +1452,13 @@ STORES: tuple[Store, ...] = (
         erase_with="lederappen.privacy.membership_end:rewind_cursor",
         title={"nb": "Kontroll av medlemskap", "en": "Membership check"},
         order_by=("started_at", "id"),
-        export_columns=(
-            col("started_at", "Kjøringen startet", "The run started"),
-        ),
-        note={"nb": "Står du her, var medlemsnummeret ditt det siste som ble sjekket i en "
-                    "kjøring som ikke er ferdig ennå.",
-              "en": "If you are listed here, your member number was the last one checked by a "
-                    "run that has not finished yet."},
+        export_columns=(col("started_at", "Kjøringen startet", "The run started"),),
+        note={
+            "nb": "Står du her, var medlemsnummeret ditt det siste som ble sjekket i en "
+            "kjøring som ikke er ferdig ennå.",
+            "en": "If you are listed here, your member number was the last one checked by a "
+            "run that has not finished yet.",
+        },
     ),
     Store(
         name="erasure_tombstones",
@@ -1233,9 +1468,9 @@ STORES: tuple[Store, ...] = (
         category="privacy_rights",
         purpose={
             "nb": "Etter en sletting: hindre at en melding som allerede var på vei, skriver "
-                  "deg inn igjen. Bare et pseudonym og tidspunktet for slettingen.",
+            "deg inn igjen. Bare et pseudonym og tidspunktet for slettingen.",
             "en": "After an erasure: stop a message that was already on its way from writing "
-                  "you back. Only a pseudonym and the time of the erasure.",
+            "you back. Only a pseudonym and the time of the erasure.",
         },
         legal_basis="GDPR Art. 17 and 5(2) (making the erasure effective)",
         retention={"nb": "30 dager etter slettingen.", "en": "30 days after the erasure."},
@@ -1248,7 +1483,6 @@ STORES: tuple[Store, ...] = (
         order_by=("erased_at",),
         export_columns=(col("erased_at", "Slettet", "Erased"),),
     ),
-
     # Outside the databases: logs and backups hold member data for a while too. They cannot
     # be read or erased per member; they age out, and the proof of erasure says when.
     Store(
@@ -1259,28 +1493,28 @@ STORES: tuple[Store, ...] = (
         category="technical",
         purpose={
             "nb": "Drift og feilsøking: hver skyfunksjon skriver strukturerte logglinjer (hva "
-                  "som skjedde, tall, feilkoder). Et medlem står der bare som pseudonym, "
-                  "aldri med medlemsnummer, navn, kontaktopplysninger eller andre "
-                  "profilopplysninger, og aldri med det du har skrevet eller svart.",
+            "som skjedde, tall, feilkoder). Et medlem står der bare som pseudonym, "
+            "aldri med medlemsnummer, navn, kontaktopplysninger eller andre "
+            "profilopplysninger, og aldri med det du har skrevet eller svart.",
             "en": "Operations and fault finding: every cloud function writes structured log "
-                  "lines (what happened, counts, error codes). A member appears there only as "
-                  "a pseudonym, never with member number, name, contact details or other "
-                  "profile data, and never with what you wrote or answered.",
+            "lines (what happened, counts, error codes). A member appears there only as "
+            "a pseudonym, never with member number, name, contact details or other "
+            "profile data, and never with what you wrote or answered.",
         },
         legal_basis="GDPR Art. 6(1)(f) and Art. 32 (keeping the service secure and working)",
         retention={
             "nb": "30 dager (Cloud Loggings _Default-bøtte, satt i Terraform), så slettes "
-                  "linjene av Google.",
+            "linjene av Google.",
             "en": "30 days (Cloud Logging's _Default bucket, set in Terraform), then Google "
-                  "deletes the lines.",
+            "deletes the lines.",
         },
         retention_days=30,
         retention_set_by="log_retention_days",
         erased_after={
             "nb": "30 dager etter den siste logglinjen med pseudonymet ditt (senest 30 dager "
-                  "etter slettingen).",
+            "etter slettingen).",
             "en": "30 days after the last log line with your pseudonym (at the latest 30 days "
-                  "after the erasure).",
+            "after the erasure).",
         },
         readers=("operations",),
         provided_by_member=False,
@@ -1288,12 +1522,17 @@ STORES: tuple[Store, ...] = (
         title={"nb": "Driftslogger", "en": "Operational logs"},
         export="outside",
         export_columns=(
-            col("pseudonym", "Pseudonymet ditt (HMAC-SHA256, kan ikke regnes tilbake uten "
-                "nøkkelen)", "Your pseudonym (HMAC-SHA256, cannot be reversed without the "
-                "key)"),
+            col(
+                "pseudonym",
+                "Pseudonymet ditt (HMAC-SHA256, kan ikke regnes tilbake uten nøkkelen)",
+                "Your pseudonym (HMAC-SHA256, cannot be reversed without the key)",
+            ),
             col("message", "Hva som skjedde (en fast tekst)", "What happened (a fixed text)"),
-            col("counts", "Tall (for eksempel hvor mange som ble slettet)",
-                "Counts (for example how many were erased)"),
+            col(
+                "counts",
+                "Tall (for eksempel hvor mange som ble slettet)",
+                "Counts (for example how many were erased)",
+            ),
         ),
     ),
     Store(
@@ -1303,30 +1542,30 @@ STORES: tuple[Store, ...] = (
         category="technical",
         purpose={
             "nb": "Gjenopprette databasen etter en katastrofe: én automatisk sikkerhetskopi "
-                  "hver natt av hele databasen, kryptert, i EU. Den brukes aldri til noe annet "
-                  "og leses ikke av noen så lenge den ikke trengs.",
+            "hver natt av hele databasen, kryptert, i EU. Den brukes aldri til noe annet "
+            "og leses ikke av noen så lenge den ikke trengs.",
             "en": "Restore the database after a disaster: one automated backup of the whole "
-                  "database every night, encrypted, in the EU. It is never used for anything "
-                  "else and read by nobody unless it is needed.",
+            "database every night, encrypted, in the EU. It is never used for anything "
+            "else and read by nobody unless it is needed.",
         },
         legal_basis="GDPR Art. 32(1)(c) (the ability to restore availability and access)",
         retention={
             "nb": "De 30 siste nattlige kopiene (satt i Terraform); den eldste slettes når en "
-                  "ny tas.",
+            "ny tas.",
             "en": "The last 30 nightly backups (set in Terraform); the oldest is deleted when a "
-                  "new one is taken.",
+            "new one is taken.",
         },
         retention_days=30,
         retention_set_by="sql_backup_retained_count",
         erased_after={
             "nb": "Når den siste kopien tatt før slettingen er slettet: senest 31 dager etter "
-                  "slettingen. Blir databasen gjenopprettet fra en kopi, kjøres kontrollen av "
-                  "medlemskap straks, og personvernombudet gjentar slettinger fra kvitteringene "
-                  "etter kopiens tidspunkt.",
+            "slettingen. Blir databasen gjenopprettet fra en kopi, kjøres kontrollen av "
+            "medlemskap straks, og personvernombudet gjentar slettinger fra kvitteringene "
+            "etter kopiens tidspunkt.",
             "en": "Once the last backup taken before the erasure is deleted: at the latest 31 "
-                  "days after the erasure. If the database is ever restored from a backup, the "
-                  "membership check runs at once, and the privacy officer repeats erasures "
-                  "whose receipts are newer than the backup.",
+            "days after the erasure. If the database is ever restored from a backup, the "
+            "membership check runs at once, and the privacy officer repeats erasures "
+            "whose receipts are newer than the backup.",
         },
         readers=("operations",),
         provided_by_member=False,
@@ -1334,8 +1573,11 @@ STORES: tuple[Store, ...] = (
         title={"nb": "Sikkerhetskopier av databasen", "en": "Database backups"},
         export="outside",
         export_columns=(
-            col("tables", "Alle tabellene over, slik de var den natten",
-                "Every table above, as it was that night"),
+            col(
+                "tables",
+                "Alle tabellene over, slik de var den natten",
+                "Every table above, as it was that night",
+            ),
         ),
     ),
     Store(
@@ -1345,9 +1587,9 @@ STORES: tuple[Store, ...] = (
         category="technical",
         purpose={
             "nb": "Gjenopprette databasen til et bestemt tidspunkt etter en feil: loggen over "
-                  "alle endringer i databasen (write-ahead log).",
+            "alle endringer i databasen (write-ahead log).",
             "en": "Restore the database to a given moment after a fault: the log of every "
-                  "change to the database (write-ahead log).",
+            "change to the database (write-ahead log).",
         },
         legal_basis="GDPR Art. 32(1)(c) (the ability to restore availability and access)",
         retention={"nb": "7 dager (satt i Terraform).", "en": "7 days (set in Terraform)."},
@@ -1360,11 +1602,13 @@ STORES: tuple[Store, ...] = (
         title={"nb": "Endringslogg for gjenoppretting", "en": "Change log for recovery"},
         export="outside",
         export_columns=(
-            col("changes", "Endringene i tabellene over de siste dagene",
-                "The changes to the tables above in the last days"),
+            col(
+                "changes",
+                "Endringene i tabellene over de siste dagene",
+                "The changes to the tables above in the last days",
+            ),
         ),
     ),
-
     # Messages in transit (Pub/Sub). Held only until the subscriber acknowledges them (at most
     # the subscription's retention, 7 days); one that keeps failing moves to the dead-letter
     # topic and then into dead_letters. Pub/Sub cannot look messages up by content, so access
@@ -1388,8 +1632,10 @@ STORES: tuple[Store, ...] = (
         readers=("functions",),
         provided_by_member=False,
         erase="expire",
-        title={"nb": "Nyhetsbrevvalg på vei til nyhetsbrevsystemet",
-               "en": "Newsletter choices on their way to the newsletter system"},
+        title={
+            "nb": "Nyhetsbrevvalg på vei til nyhetsbrevsystemet",
+            "en": "Newsletter choices on their way to the newsletter system",
+        },
         export="in_transit",
         export_columns=(
             col("event_id", "Hendelsens ID", "The event's id"),
@@ -1405,12 +1651,12 @@ STORES: tuple[Store, ...] = (
         category="messages",
         purpose={
             "nb": "Dele en melding til mange opp i steg med mottakere. Steget sier hvor i "
-                  "medlemslisten neste steg begynner, og det kan være ved ditt medlemsnummer.",
+            "medlemslisten neste steg begynner, og det kan være ved ditt medlemsnummer.",
             "en": "Split a message to many into steps of recipients. A step says where in the "
-                  "member list the next step starts, which can be at your member number.",
+            "member list the next step starts, which can be at your member number.",
         },
         legal_basis="GDPR Art. 6(1)(b) (the member's messages in the app); marketing messages "
-                    "only with consent, Art. 6(1)(a)",
+        "only with consent, Art. 6(1)(a)",
         retention={
             "nb": "Til meldingen er levert, høyst 7 dager.",
             "en": "Until the message is delivered, at most 7 days.",
@@ -1434,14 +1680,14 @@ STORES: tuple[Store, ...] = (
         category="messages",
         purpose={
             "nb": "Levere en melding til en gruppe på høyst 500 mottakere, deg blant dem: "
-                  "innboks og varsel, etter at det er sjekket at du fortsatt skal ha den. "
-                  "Meldingen sier bare hvilken gruppe; hvem som er i den, står i databasen.",
+            "innboks og varsel, etter at det er sjekket at du fortsatt skal ha den. "
+            "Meldingen sier bare hvilken gruppe; hvem som er i den, står i databasen.",
             "en": "Deliver a message to a batch of at most 500 recipients, you among them: "
-                  "inbox and push, after checking that you should still get it. The message "
-                  "names only the batch; who is in it is kept in the database.",
+            "inbox and push, after checking that you should still get it. The message "
+            "names only the batch; who is in it is kept in the database.",
         },
         legal_basis="GDPR Art. 6(1)(b) (the member's messages in the app); marketing messages "
-                    "only with consent, Art. 6(1)(a)",
+        "only with consent, Art. 6(1)(a)",
         retention={
             "nb": "Til meldingen er levert, høyst 7 dager.",
             "en": "Until the message is delivered, at most 7 days.",
@@ -1464,9 +1710,9 @@ STORES: tuple[Store, ...] = (
         category="privacy_rights",
         purpose={
             "nb": "Utføre det du har bedt om (sletting, begrensning eller oppheving av den), "
-                  "eller slette deg når medlemskapet har opphørt.",
+            "eller slette deg når medlemskapet har opphørt.",
             "en": "Carry out what you asked for (erasure, restriction or lifting it), or erase "
-                  "you when your membership has ended.",
+            "you when your membership has ended.",
         },
         legal_basis="GDPR Art. 6(1)(c), Art. 17 and 18",
         retention={
@@ -1480,10 +1726,13 @@ STORES: tuple[Store, ...] = (
         title={"nb": "Personvernjobber", "en": "Privacy jobs"},
         export="in_transit",
         export_columns=(
-            col("request", "Referansen til henvendelsen din (aldri medlemsnummeret: jobben "
+            col(
+                "request",
+                "Referansen til henvendelsen din (aldri medlemsnummeret: jobben "
                 "leser hvem og hva fra henvendelsen)",
                 "The reference of your request (never the member number: the job reads whom "
-                "and what from the request)"),
+                "and what from the request)",
+            ),
         ),
     ),
 )
@@ -1510,22 +1759,24 @@ class PassThrough:
 REGISTER = PassThrough(
     name="member_register",
     title={"nb": "Profil (fra medlemsregisteret)", "en": "Profile (from the member register)"},
-    source={"nb": "Ledernes medlemsregister og MinSide på lederne.no (hentes ved hver visning, "
-                  "lagres ikke i appen)",
-            "en": "Lederne's member register and MinSide at lederne.no (read each time it is "
-                  "shown, not stored by the app)"},
+    source={
+        "nb": "Ledernes medlemsregister og MinSide på lederne.no (hentes ved hver visning, "
+        "lagres ikke i appen)",
+        "en": "Lederne's member register and MinSide at lederne.no (read each time it is "
+        "shown, not stored by the app)",
+    },
     category="profile",
     purpose={
         "nb": "Administrere medlemsforholdet ditt og vise deg profilen din. Navn, adresse, "
-              "telefon, e-post, arbeidsgiver og stilling hentes fra medlemsregisteret når du "
-              "ser dem, og lagres ikke av appen. Fødselsnummeret hentes aldri inn i appen.",
+        "telefon, e-post, arbeidsgiver og stilling hentes fra medlemsregisteret når du "
+        "ser dem, og lagres ikke av appen. Fødselsnummeret hentes aldri inn i appen.",
         "en": "Administer your membership and show you your profile. Name, address, phone, "
-              "e-mail, employer and position are read from the member register when you see "
-              "them, and are not stored by the app. The national identity number never "
-              "enters the app.",
+        "e-mail, employer and position are read from the member register when you see "
+        "them, and are not stored by the app. The national identity number never "
+        "enters the app.",
     },
     legal_basis="GDPR Art. 6(1)(b) (the membership agreement) and Art. 9(2)(d) (a trade "
-                "union's processing about its own members)",
+    "union's processing about its own members)",
     retention={
         "nb": "Lagres ikke i appen. Medlemsregisteret sletter når medlemskapet opphører.",
         "en": "Not stored by the app. The member register deletes when membership ends.",
@@ -1540,12 +1791,23 @@ REGISTER = PassThrough(
         col("address", "Postadresse", "Postal address"),
         col("employer", "Arbeidsgiver", "Employer"),
         col("position", "Stilling", "Position"),
-        col("membership", "Medlemskap (status, medlem siden, avsluttet, kategori)",
-            "Membership (status, member since, ended, category)"),
-        col("processing_restricted", "Om behandlingen av opplysningene dine er begrenset",
-            "Whether processing of your data is restricted", derived=True),
-        col("source", "Hvor opplysningene ble hentet fra", "Where the data was read from",
-            derived=True),
+        col(
+            "membership",
+            "Medlemskap (status, medlem siden, avsluttet, kategori)",
+            "Membership (status, member since, ended, category)",
+        ),
+        col(
+            "processing_restricted",
+            "Om behandlingen av opplysningene dine er begrenset",
+            "Whether processing of your data is restricted",
+            derived=True,
+        ),
+        col(
+            "source",
+            "Hvor opplysningene ble hentet fra",
+            "Where the data was read from",
+            derived=True,
+        ),
         col("retrieved_at", "Når de ble hentet", "When it was read", derived=True),
     ),
 )
@@ -1573,9 +1835,8 @@ NO_MEMBER_COLUMNS: dict[tuple[str, str], str] = {
     ("privacy_requests", "counts"): "items removed per store name (the erasure receipt)",
     ("salary_rounds", "questions"): "question codes",
     ("salary_release_tables", "cells"): "published aggregates over groups of at least the "
-                                        "minimum size, never one answer",
-    ("salary_releases", "cell_counts"): "persons per published cell of five or more, never "
-                                        "who",
+    "minimum size, never one answer",
+    ("salary_releases", "cell_counts"): "persons per published cell of five or more, never who",
 }
 
 
@@ -1598,17 +1859,32 @@ def view(store: Store, r: Reference) -> Store:
     the member in `r.column`, with the reference's columns. Named ``<table>_<column>``."""
     from dataclasses import replace
 
-    return replace(store, name=f"{store.name}_{r.column}", table_name=store.name,
-                   member_key=r.column, other_keys=(), key_form=r.key_form, key_match=r.match,
-                   purpose=r.purpose or store.purpose, title=r.title, export_columns=r.export_columns,
-                   order_by=r.order_by, note=r.note, provided_by_member=False, references=(),
-                   erase="delete", erase_with=None, key_where=None)
+    return replace(
+        store,
+        name=f"{store.name}_{r.column}",
+        table_name=store.name,
+        member_key=r.column,
+        other_keys=(),
+        key_form=r.key_form,
+        key_match=r.match,
+        purpose=r.purpose or store.purpose,
+        title=r.title,
+        export_columns=r.export_columns,
+        order_by=r.order_by,
+        note=r.note,
+        provided_by_member=False,
+        references=(),
+        erase="delete",
+        erase_with=None,
+        key_where=None,
+    )
 
 
 def views() -> tuple[Store, ...]:
     """Every reference that access shows (one with `export_columns`), as a store."""
-    return tuple(view(s, r) for s in STORES if s.kind == "sql" for r in s.references
-                 if r.export_columns)
+    return tuple(
+        view(s, r) for s in STORES if s.kind == "sql" for r in s.references if r.export_columns
+    )
 
 
 def sql_tables() -> dict[str, Store]:

@@ -19,8 +19,9 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import config
 from .problems import DependencyUnavailable
@@ -50,7 +51,7 @@ def _cloud_sql_connector():
         return _connector
 
 
-def connect(settings: config.Settings) -> "pg8000.dbapi.Connection":
+def connect(settings: config.Settings) -> pg8000.dbapi.Connection:
     """Opens one connection as configured; raises DependencyUnavailable when it cannot."""
     startup = {"statement_timeout": str(settings.db_statement_timeout_ms)}
     try:

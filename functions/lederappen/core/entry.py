@@ -14,7 +14,8 @@ import json
 import logging
 import os
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import config, log
 from . import manifest as manifest_mod
@@ -117,19 +118,31 @@ def install_error_pages() -> None:
         else:
             problem = cls("dependency") if cls is problems.DependencyUnavailable else cls()
         return http.problem_response(
-            problem, i18n.negotiate(flask.request.headers.get("Accept-Language")))
+            problem, i18n.negotiate(flask.request.headers.get("Accept-Language"))
+        )
 
     def crash(exc: Exception):
         """A crash outside any entry point's own handling: 500 problem+json, the error's class
         logged, nothing of the request echoed."""
         from . import problems
 
-        log.event(logging.getLogger("lederappen.entry"), "unhandled error", logging.ERROR,
-                  error=type(exc).__name__)
-        body = {"type": problems.TYPE_BASE + problems.InternalError.slug,
-                "title": "Internal Server Error", "status": 500}
-        return flask.Response(json.dumps(body), status=500, content_type=problems.CONTENT_TYPE,
-                              headers={"Cache-Control": "no-store"})
+        log.event(
+            logging.getLogger("lederappen.entry"),
+            "unhandled error",
+            logging.ERROR,
+            error=type(exc).__name__,
+        )
+        body = {
+            "type": problems.TYPE_BASE + problems.InternalError.slug,
+            "title": "Internal Server Error",
+            "status": 500,
+        }
+        return flask.Response(
+            json.dumps(body),
+            status=500,
+            content_type=problems.CONTENT_TYPE,
+            headers={"Cache-Control": "no-store"},
+        )
 
     app.register_error_handler(HTTPException, as_problem)
     app.register_error_handler(500, crash)

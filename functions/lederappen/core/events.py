@@ -29,8 +29,9 @@ import importlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import msgspec
 
@@ -109,8 +110,9 @@ def envelope(body: bytes) -> dict:
     except (ValueError, TypeError):
         raise Malformed("bad-base64") from None
     attributes = msg.get("attributes")
-    msg["_attributes"] = ({str(k): str(v) for k, v in attributes.items()}
-                          if isinstance(attributes, dict) else {})
+    msg["_attributes"] = (
+        {str(k): str(v) for k, v in attributes.items()} if isinstance(attributes, dict) else {}
+    )
     msg["_id"] = message_id
     return msg
 
@@ -120,12 +122,22 @@ def _decode(msg: dict, payload_type: type) -> Message:
     return Message(msg["_id"], msg["_attributes"], data, msg["_raw"])
 
 
-def _dead_letter(fn: manifest_mod.Function, settings, raw: bytes, attributes: dict[str, str],
-                 message_id: str, reason: str) -> None:
+def _dead_letter(
+    fn: manifest_mod.Function,
+    settings,
+    raw: bytes,
+    attributes: dict[str, str],
+    message_id: str,
+    reason: str,
+) -> None:
     from . import pubsub
 
-    attributes = {**attributes, "dead_letter_reason": reason, "source_function": fn.name,
-                  "source_message_id": message_id}
+    attributes = {
+        **attributes,
+        "dead_letter_reason": reason,
+        "source_function": fn.name,
+        "source_message_id": message_id,
+    }
     pubsub.publish(settings.google_cloud_project, fn.dead_letter_topic, raw, attributes)
 
 
@@ -144,8 +156,9 @@ def _raw_of(body: bytes) -> tuple[bytes, dict[str, str], str]:
     except (ValueError, TypeError):
         raw = str(msg.get("data"))[:65536].encode()
     attributes = msg.get("attributes")
-    attributes = ({str(k): str(v) for k, v in attributes.items()}
-                  if isinstance(attributes, dict) else {})
+    attributes = (
+        {str(k): str(v) for k, v in attributes.items()} if isinstance(attributes, dict) else {}
+    )
     return raw, attributes, str(msg.get("messageId") or msg.get("message_id") or "")
 
 
@@ -200,41 +213,55 @@ def event_function(entry_point: str, module: str) -> Callable[[Any], Any]:
             try:
                 msg = envelope(body)
             except Malformed as exc:
-                log.event(_log, "undecodable push dead-lettered", logging.WARNING,
-                          reason=exc.reason)
+                log.event(
+                    _log, "undecodable push dead-lettered", logging.WARNING, reason=exc.reason
+                )
                 raw, attributes, message_id = _raw_of(body)
-                _dead_letter(fn, settings, raw, attributes, message_id,
-                             f"malformed: {exc.reason}")
+                _dead_letter(fn, settings, raw, attributes, message_id, f"malformed: {exc.reason}")
                 return flask.Response(status=204)
             try:
                 message = _decode(msg, feature.Payload)
             except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError):
                 log.event(_log, "malformed message dead-lettered", logging.WARNING)
-                _dead_letter(fn, settings, msg["_raw"], msg["_attributes"], msg["_id"],
-                             "malformed")
+                _dead_letter(fn, settings, msg["_raw"], msg["_attributes"], msg["_id"], "malformed")
                 return flask.Response(status=204)
             try:
                 feature.handle(message, settings)
             except Reject as exc:
                 # The reason is a constant the handler chose (never a data value): see Reject.
-                log.event(_log, "message rejected and dead-lettered", logging.WARNING,
-                          reason=exc.reason)
-                _dead_letter(fn, settings, message.raw, message.attributes, message.id,
-                             f"rejected: {exc.reason}")
+                log.event(
+                    _log, "message rejected and dead-lettered", logging.WARNING, reason=exc.reason
+                )
+                _dead_letter(
+                    fn,
+                    settings,
+                    message.raw,
+                    message.attributes,
+                    message.id,
+                    f"rejected: {exc.reason}",
+                )
                 return flask.Response(status=204)
             log.event(_log, "message processed", logging.INFO, message_id=message.id)
             return flask.Response(status=204)
         except problems.Problem as problem:
             if problem.status >= 500:
-                log.event(_log, "message processing failed, will be retried", logging.ERROR,
-                          dependency=getattr(problem, "dependency", problem.slug))
+                log.event(
+                    _log,
+                    "message processing failed, will be retried",
+                    logging.ERROR,
+                    dependency=getattr(problem, "dependency", problem.slug),
+                )
             else:
                 log.event(_log, "push refused", logging.WARNING, status=problem.status)
             return http.problem_response(problem, locale)
         except Exception as exc:
             # Unhandled or Retry: fail the delivery; Pub/Sub retries, then dead-letters.
-            log.event(_log, "message processing failed, will be retried", logging.ERROR,
-                      error=log.safe_traceback(exc))
+            log.event(
+                _log,
+                "message processing failed, will be retried",
+                logging.ERROR,
+                error=log.safe_traceback(exc),
+            )
             return http.problem_response(problems.InternalError(), locale)
 
     handle.__name__ = handle.__qualname__ = entry_point

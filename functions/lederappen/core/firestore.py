@@ -15,9 +15,10 @@ Firestore into DependencyUnavailable (503 with Retry-After) instead of a 500.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from . import config
 from .problems import DependencyUnavailable
@@ -32,7 +33,7 @@ _client = None
 _lock = threading.Lock()
 
 
-def client(settings: config.Settings) -> "_firestore.Client":
+def client(settings: config.Settings) -> _firestore.Client:
     """The instance's Firestore client, created on first use (never at import)."""
     global _client
     if _client is None:
@@ -40,8 +41,11 @@ def client(settings: config.Settings) -> "_firestore.Client":
             if _client is None:
                 from google.cloud import firestore
 
-                _client = bounded(firestore.Client(project=settings.google_cloud_project,
-                                                   database=settings.firestore_database))
+                _client = bounded(
+                    firestore.Client(
+                        project=settings.google_cloud_project, database=settings.firestore_database
+                    )
+                )
     return _client
 
 
@@ -86,9 +90,16 @@ def guard() -> Iterator[None]:
 def _unavailable(exc: BaseException | None) -> bool:
     from google.api_core import exceptions as gexc
 
-    transient = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.RetryError,
-                 gexc.TooManyRequests, gexc.ResourceExhausted, gexc.InternalServerError,
-                 gexc.Unknown, gexc.Aborted)
+    transient = (
+        gexc.ServiceUnavailable,
+        gexc.DeadlineExceeded,
+        gexc.RetryError,
+        gexc.TooManyRequests,
+        gexc.ResourceExhausted,
+        gexc.InternalServerError,
+        gexc.Unknown,
+        gexc.Aborted,
+    )
     seen = 0
     while exc is not None and seen < 5:
         if isinstance(exc, transient):
@@ -103,7 +114,11 @@ def timestamp(value) -> str | None:
         return None
     if not isinstance(value, datetime):  # pragma: no cover - the library returns datetimes
         return None
-    utc = value.astimezone(timezone.utc)
+    utc = value.astimezone(UTC)
     # Always with microseconds, so the strings sort as the instants do.
-    return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second,
-                    utc.microsecond).isoformat(timespec="microseconds") + "Z"
+    return (
+        datetime(
+            utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond
+        ).isoformat(timespec="microseconds")
+        + "Z"
+    )

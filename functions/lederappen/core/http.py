@@ -23,8 +23,9 @@ import logging
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -87,11 +88,19 @@ class Api:
     def __init__(self) -> None:
         self.endpoints: list[Endpoint] = []
 
-    def route(self, method: str, path: str, *, body: type | None = None,
-              max_body_bytes: int | None = None, params: dict[str, Any] | None = None):
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: type | None = None,
+        max_body_bytes: int | None = None,
+        params: dict[str, Any] | None = None,
+    ):
         def register(handler):
-            self.endpoints.append(Endpoint(method, path, handler, body, max_body_bytes,
-                                           dict(params or {})))
+            self.endpoints.append(
+                Endpoint(method, path, handler, body, max_body_bytes, dict(params or {}))
+            )
             return handler
 
         return register
@@ -114,14 +123,18 @@ class Api:
 
 #: Firestore refuses document ids matching __.*__ and ids of only dots (and ours never consist
 #: of only underscores either); no id of ours has a `/` or control characters.
-_RESERVED_ID = re.compile(r"^(__.*__|[._]+)$", re.S)
+_RESERVED_ID = re.compile(r"^(__.*__|[._]+)$", re.DOTALL)
 _MAX_ID_BYTES = 1500  # Firestore's limit for a document id
 
 
 def _odd_id(value: str) -> bool:
-    return (not value or "/" in value or len(value.encode("utf-8", "replace")) > _MAX_ID_BYTES
-            or _RESERVED_ID.match(value) is not None
-            or any(unicodedata.category(c)[0] == "C" for c in value))
+    return (
+        not value
+        or "/" in value
+        or len(value.encode("utf-8", "replace")) > _MAX_ID_BYTES
+        or _RESERVED_ID.match(value) is not None
+        or any(unicodedata.category(c)[0] == "C" for c in value)
+    )
 
 
 def _path_params(endpoint: Endpoint, params: dict[str, str]) -> dict[str, Any]:
@@ -148,8 +161,12 @@ def _check_query(query) -> None:
     """A query parameter with a NUL is a 422 naming it (no column can hold it)."""
     for name, value in query.items(multi=True):
         if "\x00" in name or "\x00" in value:
-            raise field_error(name.replace("\x00", ""), "invalid",
-                              "Kan ikke inneholde NUL-tegn.", "Cannot contain NUL characters.")
+            raise field_error(
+                name.replace("\x00", ""),
+                "invalid",
+                "Kan ikke inneholde NUL-tegn.",
+                "Cannot contain NUL characters.",
+            )
 
 
 def _werkzeug_rule(path: str) -> str:
@@ -167,8 +184,12 @@ def _respond(body: bytes, status: int, content_type: str, headers: dict[str, str
 
 def problem_response(problem: problems.Problem, locale: str, instance: str | None = None):
     headers = {"Content-Language": locale, "Cache-Control": "no-store", **problem.headers}
-    return _respond(_encoder.encode(problem.body(locale, instance)), problem.status,
-                    problems.CONTENT_TYPE, headers)
+    return _respond(
+        _encoder.encode(problem.body(locale, instance)),
+        problem.status,
+        problems.CONTENT_TYPE,
+        headers,
+    )
 
 
 class HttpFunction:
@@ -188,15 +209,13 @@ class HttpFunction:
                 f"function {fn.name!r}: routes differ from manifest.json "
                 f"(no handler for {missing}, not in manifest {extra})"
             )
-        self._endpoints = {
-            key: (declared[key], manifest_routes[key]) for key in manifest_routes
-        }
+        self._endpoints = {key: (declared[key], manifest_routes[key]) for key in manifest_routes}
         self._map = Map(
             [Rule(_werkzeug_rule(p), endpoint=p, methods=[m]) for (m, p) in manifest_routes],
             strict_slashes=False,
         )
 
-    def __call__(self, request: "flask.Request"):
+    def __call__(self, request: flask.Request):
         from werkzeug.exceptions import MethodNotAllowed, NotFound
 
         started = time.perf_counter()
@@ -212,7 +231,9 @@ class HttpFunction:
             try:
                 path_template, params = adapter.match(request.path, method=request.method)
             except MethodNotAllowed as exc:
-                raise problems.MethodNotAllowed(headers={"Allow": ", ".join(exc.valid_methods or [])})
+                raise problems.MethodNotAllowed(
+                    headers={"Allow": ", ".join(exc.valid_methods or [])}
+                )
             except NotFound:
                 raise problems.NotFound()
             template = path_template
@@ -224,8 +245,9 @@ class HttpFunction:
                 log.bind(member=log.pseudonym(principal.subject))
             body = self._body(endpoint, request)
             result = endpoint.handler(
-                Request(principal, params, request.args, request.headers, body, locale,
-                        self.settings)
+                Request(
+                    principal, params, request.args, request.headers, body, locale, self.settings
+                )
             )
             response = self._render(result, locale, principal is not None)
             status = response.status_code
@@ -240,7 +262,9 @@ class HttpFunction:
         finally:
             level = logging.ERROR if status >= 500 else logging.INFO
             log.event(
-                _log, "request", level,
+                _log,
+                "request",
+                level,
                 httpRequest={
                     "requestMethod": request.method,
                     "requestUrl": template,
@@ -271,8 +295,10 @@ class HttpFunction:
         else:
             if mimetype != "application/json" and not mimetype.endswith("+json"):
                 raise problems.UnsupportedMediaType(
-                    {"nb": "Send innholdet som application/json.",
-                     "en": "Send the body as application/json."}
+                    {
+                        "nb": "Send innholdet som application/json.",
+                        "en": "Send the body as application/json.",
+                    }
                 )
             raw = request.stream.read(limit + 1)
         if len(raw) > limit:
@@ -295,8 +321,12 @@ class HttpFunction:
         if reply.body is None:
             return _respond(b"", reply.status, "application/json", headers)
         if isinstance(reply.body, (bytes, bytearray)):
-            return _respond(bytes(reply.body), reply.status,
-                            reply.content_type or "application/octet-stream", headers)
+            return _respond(
+                bytes(reply.body),
+                reply.status,
+                reply.content_type or "application/octet-stream",
+                headers,
+            )
         return _respond(_encoder.encode(reply.body), reply.status, "application/json", headers)
 
 
@@ -310,13 +340,18 @@ def require_if_match(request: Request, current_version: int | str) -> None:
     sent = request.headers.get("If-Match")
     if not sent:
         raise problems.PreconditionRequired(
-            {"nb": "Send If-Match med ETag-en du leste.", "en": "Send If-Match with the ETag you read."}
+            {
+                "nb": "Send If-Match med ETag-en du leste.",
+                "en": "Send If-Match with the ETag you read.",
+            }
         )
     wanted = etag(current_version)
     if sent.strip() != "*" and wanted not in [v.strip() for v in sent.split(",")]:
         raise problems.PreconditionFailed(
-            {"nb": "Dataene er endret siden du leste dem. Hent dem på nytt.",
-             "en": "The data changed since you read it. Fetch it again."},
+            {
+                "nb": "Dataene er endret siden du leste dem. Hent dem på nytt.",
+                "en": "The data changed since you read it. Fetch it again.",
+            },
             headers={"ETag": wanted},
         )
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import db
 from .http import Reply, Request
@@ -31,7 +32,9 @@ def owner_of(request: Request) -> str:
     principal = request.principal
     if principal is None:
         return "public:anonymous"
-    return principal.subject if principal.kind == "member" else f"{principal.kind}:{principal.subject}"
+    return (
+        principal.subject if principal.kind == "member" else f"{principal.kind}:{principal.subject}"
+    )
 
 
 def run(request: Request, raw_body: bytes, work: Callable[[Any], Reply]) -> Reply:
@@ -40,9 +43,12 @@ def run(request: Request, raw_body: bytes, work: Callable[[Any], Reply]) -> Repl
     if key is None:
         return db.transaction(work)
     if not _KEY.match(key):
-        raise field_error(HEADER, "invalid",
-                          "Idempotency-Key må være 8-255 synlige ASCII-tegn.",
-                          "Idempotency-Key must be 8-255 visible ASCII characters.")
+        raise field_error(
+            HEADER,
+            "invalid",
+            "Idempotency-Key må være 8-255 synlige ASCII-tegn.",
+            "Idempotency-Key must be 8-255 visible ASCII characters.",
+        )
     owner = owner_of(request)
     fingerprint = hashlib.sha256(raw_body).hexdigest()
 
@@ -59,16 +65,26 @@ def run(request: Request, raw_body: bytes, work: Callable[[Any], Reply]) -> Repl
             )
             stored_fp, status, body = cur.fetchone()
             if stored_fp != fingerprint:
-                raise field_error(HEADER, "reused",
-                                  "Nøkkelen er brukt før med en annen forespørsel.",
-                                  "This key was used before with a different request.")
-            return Reply(json.loads(body) if body else None, status=status,
-                         headers={"Idempotent-Replayed": "true"})
+                raise field_error(
+                    HEADER,
+                    "reused",
+                    "Nøkkelen er brukt før med en annen forespørsel.",
+                    "This key was used before with a different request.",
+                )
+            return Reply(
+                json.loads(body) if body else None,
+                status=status,
+                headers={"Idempotent-Replayed": "true"},
+            )
         reply = work(cur)
         cur.execute(
             "UPDATE idempotency_keys SET status = %s, body = %s WHERE owner = %s AND key = %s",
-            (reply.status, json.dumps(reply.body, default=str) if reply.body is not None else None,
-             owner, key),
+            (
+                reply.status,
+                json.dumps(reply.body, default=str) if reply.body is not None else None,
+                owner,
+                key,
+            ),
         )
         return reply
 

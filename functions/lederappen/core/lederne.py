@@ -47,13 +47,21 @@ class LederneClient:
             block=True,
             timeout=urllib3.Timeout(connect=min(1.0, timeout), read=timeout),
         )
-        self._read_retry = urllib3.Retry(total=1, connect=1, read=1, status=0, redirect=0,
-                                         other=0, raise_on_status=False)
+        self._read_retry = urllib3.Retry(
+            total=1, connect=1, read=1, status=0, redirect=0, other=0, raise_on_status=False
+        )
 
-    def _request(self, method: str, path: str, body: Any = None,
-                 headers: dict[str, str] | None = None, *, data: bytes | None = None,
-                 content_type: str | None = None,
-                 raw: bool = False) -> tuple[int, dict[str, str], Any]:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        *,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        raw: bool = False,
+    ) -> tuple[int, dict[str, str], Any]:
         """One call; `body` is sent as JSON, `data` as it is with `content_type`. Answers
         (status, headers, parsed JSON or None), or the raw bytes with `raw=True`."""
         u3 = self._urllib3
@@ -69,15 +77,25 @@ class LederneClient:
             all_headers["Content-Type"] = content_type or "application/octet-stream"
         retries = self._read_retry if method == "GET" else u3.Retry(0, read=False, redirect=0)
         try:
-            resp = self._http.request(method, self._base + path, body=payload,
-                                      headers=all_headers, retries=retries, redirect=False)
+            resp = self._http.request(
+                method,
+                self._base + path,
+                body=payload,
+                headers=all_headers,
+                retries=retries,
+                redirect=False,
+            )
         except u3.exceptions.HTTPError as exc:
-            log.warning("lederne api unreachable",
-                        extra={"fields": {"error": type(exc).__name__, "method": method}})
+            log.warning(
+                "lederne api unreachable",
+                extra={"fields": {"error": type(exc).__name__, "method": method}},
+            )
             raise DependencyUnavailable(DEPENDENCY) from exc
         if resp.status >= 500 or resp.status in (401, 403, 429):
             # 401/403 means our own credential is wrong: an operator problem, not the member's.
-            log.error("lederne api refused", extra={"fields": {"status": resp.status, "method": method}})
+            log.error(
+                "lederne api refused", extra={"fields": {"status": resp.status, "method": method}}
+            )
             raise DependencyUnavailable(DEPENDENCY)
         if raw:
             return resp.status, dict(resp.headers), resp.data
@@ -98,8 +116,9 @@ class LederneClient:
     # -- rectification (R2): the member's own changes, written to the register -------------
     # Nothing here is kept: the changed record goes back to the caller and nowhere else.
 
-    def patch_member(self, member_id: str, patch: dict[str, Any],
-                     if_match_version: int | str) -> dict[str, Any] | None:
+    def patch_member(
+        self, member_id: str, patch: dict[str, Any], if_match_version: int | str
+    ) -> dict[str, Any] | None:
         """Applies a merge patch (`email`, `phone`, `position`, `address`, `employer`; a null
         inside `address` or `employer` clears that part) to the register's record, if its
         version is still `if_match_version`: the register compares and writes in one step,
@@ -113,24 +132,40 @@ class LederneClient:
         retry with the same If-Match then gets 412 instead of writing twice.
         """
         status, _, data = self._request(
-            "PATCH", f"/api/members/{quote(member_id, safe='')}", patch,
-            headers={"If-Match": f'"{if_match_version}"'})
+            "PATCH",
+            f"/api/members/{quote(member_id, safe='')}",
+            patch,
+            headers={"If-Match": f'"{if_match_version}"'},
+        )
         if status == 404:
             return None
         if status in (412, 428):
             raise PreconditionFailed(
-                {"nb": "Profilen er endret siden du leste den. Hent den på nytt.",
-                 "en": "Your profile changed since you read it. Fetch it again."})
+                {
+                    "nb": "Profilen er endret siden du leste den. Hent den på nytt.",
+                    "en": "Your profile changed since you read it. Fetch it again.",
+                }
+            )
         if status in (400, 422):
             # Never log the register's description: it may quote the value it refused.
             log.warning("lederne api rejected a change", extra={"fields": {"status": status}})
             raise ValidationFailed(
-                {"nb": "Medlemsregisteret godtok ikke endringen. Sjekk feltene og prøv igjen.",
-                 "en": "The member register did not accept the change. Check the fields "
-                       "and try again."},
-                errors=[{"field": None, "code": "rejected_by_register",
-                         "message": {"nb": "Medlemsregisteret godtok ikke endringen.",
-                                     "en": "The member register did not accept the change."}}])
+                {
+                    "nb": "Medlemsregisteret godtok ikke endringen. Sjekk feltene og prøv igjen.",
+                    "en": "The member register did not accept the change. Check the fields "
+                    "and try again.",
+                },
+                errors=[
+                    {
+                        "field": None,
+                        "code": "rejected_by_register",
+                        "message": {
+                            "nb": "Medlemsregisteret godtok ikke endringen.",
+                            "en": "The member register did not accept the change.",
+                        },
+                    }
+                ],
+            )
         if status != 200 or not isinstance(data, dict):
             raise DependencyUnavailable(DEPENDENCY)
         return data
@@ -138,8 +173,11 @@ class LederneClient:
     def get_photo(self, member_id: str) -> tuple[bytes, str] | None:
         """The member's profile photo and its media type, or None when there is none."""
         status, headers, data = self._request(
-            "GET", f"/api/members/{quote(member_id, safe='')}/photo",
-            headers={"Accept": "image/jpeg, image/png"}, raw=True)
+            "GET",
+            f"/api/members/{quote(member_id, safe='')}/photo",
+            headers={"Accept": "image/jpeg, image/png"},
+            raw=True,
+        )
         if status == 404:
             return None
         if status != 200 or not data:
@@ -153,8 +191,11 @@ class LederneClient:
         """Stores (replaces) the member's profile photo: `content_type` image/jpeg or
         image/png, at most 5 MiB. False when the register does not know the member."""
         status, _, _ = self._request(
-            "PUT", f"/api/members/{quote(member_id, safe='')}/photo",
-            data=data, content_type=content_type)
+            "PUT",
+            f"/api/members/{quote(member_id, safe='')}/photo",
+            data=data,
+            content_type=content_type,
+        )
         if status == 404:
             return False
         if status in (200, 204):
@@ -174,9 +215,14 @@ class LederneClient:
             raise DependencyUnavailable(DEPENDENCY)
         return True
 
-    def list_member_ids(self, *, status: str = "active", county: str | None = None,
-                        page_token: str | None = None,
-                        page_size: int = 500) -> tuple[list[str], str | None]:
+    def list_member_ids(
+        self,
+        *,
+        status: str = "active",
+        county: str | None = None,
+        page_token: str | None = None,
+        page_size: int = 500,
+    ) -> tuple[list[str], str | None]:
         """One page of member ids in id order (the audience of a message), and the next
         page's token (None on the last page). Only ids: no profile data crosses."""
         from urllib.parse import urlencode
@@ -187,8 +233,11 @@ class LederneClient:
         if page_token:
             params["page_token"] = page_token
         status_code, _, data = self._request("GET", "/api/members?" + urlencode(params))
-        if status_code != 200 or not isinstance(data, dict) or not isinstance(
-                data.get("member_ids"), list):
+        if (
+            status_code != 200
+            or not isinstance(data, dict)
+            or not isinstance(data.get("member_ids"), list)
+        ):
             raise DependencyUnavailable(DEPENDENCY)
         return [str(m) for m in data["member_ids"]], data.get("next_page_token") or None
 
@@ -197,9 +246,10 @@ class LederneClient:
         ids in one call; ids the register does not know are absent."""
         out: dict[str, str] = {}
         for start in range(0, len(member_ids), 1000):
-            chunk = member_ids[start:start + 1000]
-            status_code, _, data = self._request("POST", "/api/members:batchStatus",
-                                                 {"member_ids": chunk})
+            chunk = member_ids[start : start + 1000]
+            status_code, _, data = self._request(
+                "POST", "/api/members:batchStatus", {"member_ids": chunk}
+            )
             if status_code != 200 or not isinstance(data, dict):
                 raise DependencyUnavailable(DEPENDENCY)
             for row in data.get("members") or []:
@@ -224,13 +274,16 @@ class LederneClient:
     def put_newsletter_subscriber(self, member_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Idempotent by body["event_id"]; an older event never overwrites a newer one."""
         status, _, data = self._request(
-            "PUT", f"/api/newsletter/subscribers/{quote(member_id, safe='')}", body)
+            "PUT", f"/api/newsletter/subscribers/{quote(member_id, safe='')}", body
+        )
         if status != 200 or not isinstance(data, dict):
             raise DependencyUnavailable(DEPENDENCY)
         return data
 
     def delete_newsletter_subscriber(self, member_id: str) -> None:
-        status, _, _ = self._request("DELETE", f"/api/newsletter/subscribers/{quote(member_id, safe='')}")
+        status, _, _ = self._request(
+            "DELETE", f"/api/newsletter/subscribers/{quote(member_id, safe='')}"
+        )
         if status not in (204, 404):
             raise DependencyUnavailable(DEPENDENCY)
 
@@ -239,12 +292,15 @@ _client: LederneClient | None = None
 _lock = threading.Lock()
 
 
-def client(settings: "config.Settings") -> LederneClient:
+def client(settings: config.Settings) -> LederneClient:
     """The instance's client, created on first use and reused (keep-alive connections)."""
     global _client
     if _client is None:
         with _lock:
             if _client is None:
-                _client = LederneClient(settings.lederne_api_url, settings.lederne_api_key,
-                                        settings.lederne_api_timeout_seconds)
+                _client = LederneClient(
+                    settings.lederne_api_url,
+                    settings.lederne_api_key,
+                    settings.lederne_api_timeout_seconds,
+                )
     return _client

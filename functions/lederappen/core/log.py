@@ -77,7 +77,9 @@ def trace_from_headers(headers, project: str) -> str | None:
 def safe_traceback(exc: BaseException) -> str:
     """Where an exception happened, without its message (messages can carry data values)."""
     frames = traceback.extract_tb(exc.__traceback__)
-    where = " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno}:{f.name}" for f in reversed(frames))
+    where = " <- ".join(
+        f"{os.path.basename(f.filename)}:{f.lineno}:{f.name}" for f in reversed(frames)
+    )
     return f"{type(exc).__module__}.{type(exc).__qualname__} at {where}"
 
 

@@ -22,11 +22,26 @@ KINDS = ("http", "pubsub", "scheduled")
 #: any staff token. Routes under ``/staff/`` (the console) check the same modes against the
 #: roles of the signed-in session instead of a bearer token.
 AUTH_MODES = ("public", "member", "job", "staff")
-STAFF_ROLES = ("privacy_officer", "editor", "member_service", "survey_manager", "operations",
-               "mentor_coordinator")
+STAFF_ROLES = (
+    "privacy_officer",
+    "editor",
+    "member_service",
+    "survey_manager",
+    "operations",
+    "mentor_coordinator",
+)
 #: Configuration sections a function may declare in ``uses`` (see core.config).
-SECTIONS = ("db", "oidc", "register", "pubsub", "firestore", "fcm", "job_oidc",
-            "installation", "console")
+SECTIONS = (
+    "db",
+    "oidc",
+    "register",
+    "pubsub",
+    "firestore",
+    "fcm",
+    "job_oidc",
+    "installation",
+    "console",
+)
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
 _PATH = re.compile(r"^/(v1|jobs|staff)(/[a-z0-9_.{}:-]+)+$")
 
@@ -139,8 +154,10 @@ def _parse_function(raw: dict, defaults: dict, problems: list[str]) -> Function 
     if kind == "pubsub" and not raw.get("topic"):
         problems.append(f"{where}: a pubsub function needs a topic")
     if kind == "pubsub" and "job_oidc" not in uses:
-        problems.append(f"{where}: a pubsub function verifies its push's OIDC token, so uses "
-                        "must list 'job_oidc'")
+        problems.append(
+            f"{where}: a pubsub function verifies its push's OIDC token, so uses "
+            "must list 'job_oidc'"
+        )
     if kind == "pubsub" and not raw.get("dead_letter_topic"):
         problems.append(f"{where}: a pubsub function needs a dead_letter_topic")
     if kind == "scheduled" and not raw.get("schedule"):
@@ -149,7 +166,9 @@ def _parse_function(raw: dict, defaults: dict, problems: list[str]) -> Function 
     for table, privs in privileges.items():
         bad = set(privs) - {"SELECT", "INSERT", "UPDATE", "DELETE"}
         if bad:
-            problems.append(f"{where}: db_privileges on {table} has unknown privileges {sorted(bad)}")
+            problems.append(
+                f"{where}: db_privileges on {table} has unknown privileges {sorted(bad)}"
+            )
     if privileges and "db" not in uses:
         problems.append(f"{where}: db_privileges need 'db' in uses")
     if "db" in uses and "db_privileges" not in raw:
@@ -160,13 +179,33 @@ def _parse_function(raw: dict, defaults: dict, problems: list[str]) -> Function 
         problems.append(f"{where}: pulls needs 'pubsub' in uses")
     if publishes and "pubsub" not in uses:
         problems.append(f"{where}: publishes needs 'pubsub' in uses")
-    limit_keys = ("memory", "cpu", "timeout_seconds", "min_instances", "max_instances", "concurrency")
+    limit_keys = (
+        "memory",
+        "cpu",
+        "timeout_seconds",
+        "min_instances",
+        "max_instances",
+        "concurrency",
+    )
     limits = {k: raw.get(k, defaults.get(k)) for k in limit_keys}
     limits["runtime"] = defaults.get("runtime")
     known = {
-        "name", "entry_point", "kind", "description", "routes", "uses", "topic",
-        "dead_letter_topic", "max_delivery_attempts", "ack_deadline_seconds", "schedule",
-        "time_zone", "db_privileges", "publishes", "pulls", *limit_keys,
+        "name",
+        "entry_point",
+        "kind",
+        "description",
+        "routes",
+        "uses",
+        "topic",
+        "dead_letter_topic",
+        "max_delivery_attempts",
+        "ack_deadline_seconds",
+        "schedule",
+        "time_zone",
+        "db_privileges",
+        "publishes",
+        "pulls",
+        *limit_keys,
     }
     for key in raw:
         if key not in known:
@@ -217,8 +256,10 @@ def parse(data: dict) -> Manifest:
     for fn in functions:
         for sub in fn.pulls:
             if sub not in inspect:
-                problems.append(f"function {fn.name!r}: pulls {sub!r}, which is not the "
-                                "-inspect subscription of any dead_letter_topic")
+                problems.append(
+                    f"function {fn.name!r}: pulls {sub!r}, which is not the "
+                    "-inspect subscription of any dead_letter_topic"
+                )
     if problems:
         raise ManifestError("manifest.json is invalid:\n  - " + "\n  - ".join(problems))
     return Manifest(functions=tuple(functions), defaults=defaults)

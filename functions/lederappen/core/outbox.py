@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import db, log, pubsub
@@ -19,14 +19,21 @@ from .problems import DependencyUnavailable
 _log = logging.getLogger("lederappen.outbox")
 
 
-def enqueue(cur, topic: str, payload: dict[str, Any], member_id: str | None,
-            not_before: datetime | None = None) -> int:
+def enqueue(
+    cur,
+    topic: str,
+    payload: dict[str, Any],
+    member_id: str | None,
+    not_before: datetime | None = None,
+) -> int:
     """Writes a message to publish after the caller's commit; with `not_before`, the relay
     publishes it once that time has come (a scheduled message), and until then deleting the
     row (`withdraw`) cancels it."""
-    cur.execute("INSERT INTO outbox (topic, member_id, payload, not_before) "
-                "VALUES (%s, %s, %s, %s) RETURNING id",
-                (topic, member_id, json.dumps(payload), not_before))
+    cur.execute(
+        "INSERT INTO outbox (topic, member_id, payload, not_before) "
+        "VALUES (%s, %s, %s, %s) RETURNING id",
+        (topic, member_id, json.dumps(payload), not_before),
+    )
     return cur.fetchone()[0]
 
 
@@ -51,17 +58,23 @@ def _publish_rows(project: str, rows: list[tuple]) -> list[int]:
 
 def _mark(ids: list[int]) -> None:
     if ids:
-        db.transaction(lambda cur: cur.execute(
-            "UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (ids,)))
+        db.transaction(
+            lambda cur: cur.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (ids,)
+            )
+        )
 
 
 def flush(project: str, ids: list[int]) -> None:
     """Publishes these just-committed messages now; on failure the relay publishes them later."""
     if not ids:
         return
-    rows = db.fetch_all("SELECT id, topic, payload FROM outbox WHERE id = ANY(%s) "
-                        "AND published_at IS NULL AND (not_before IS NULL OR not_before <= now()) "
-                        "ORDER BY id", (ids,))
+    rows = db.fetch_all(
+        "SELECT id, topic, payload FROM outbox WHERE id = ANY(%s) "
+        "AND published_at IS NULL AND (not_before IS NULL OR not_before <= now()) "
+        "ORDER BY id",
+        (ids,),
+    )
     published: list[int] = []
     try:
         published = _publish_rows(project, rows)
@@ -71,17 +84,23 @@ def flush(project: str, ids: list[int]) -> None:
         _mark(published)
 
 
-def relay(project: str, older_than: timedelta = timedelta(seconds=30), batch: int = 500,
-          now: datetime | None = None) -> int:
+def relay(
+    project: str,
+    older_than: timedelta = timedelta(seconds=30),
+    batch: int = 500,
+    now: datetime | None = None,
+) -> int:
     """Publishes messages that were committed but not published (the fast path failed), and
     scheduled ones whose time has come."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     total = 0
     while True:
         rows = db.fetch_all(
             "SELECT id, topic, payload FROM outbox WHERE published_at IS NULL AND ("
             "(not_before IS NULL AND created_at < %s) OR not_before <= %s) "
-            "ORDER BY id LIMIT %s", (now - older_than, now, batch))
+            "ORDER BY id LIMIT %s",
+            (now - older_than, now, batch),
+        )
         if not rows:
             return total
         published: list[int] = []

@@ -18,7 +18,11 @@ MAX_LIMIT = 100
 
 
 def encode_cursor(key: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
+    )
 
 
 def _invalid_cursor():
@@ -58,8 +62,9 @@ def limit(query, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= maximum:
-        raise field_error("limit", "range", f"Må være mellom 1 og {maximum}.",
-                          f"Must be between 1 and {maximum}.")
+        raise field_error(
+            "limit", "range", f"Må være mellom 1 og {maximum}.", f"Must be between 1 and {maximum}."
+        )
     return value
 
 
@@ -68,8 +73,12 @@ def choice(query, name: str, allowed: tuple[str, ...], default: str | None = Non
     if raw is None:
         return default
     if raw not in allowed:
-        raise field_error(name, "enum", f"Må være en av: {', '.join(allowed)}.",
-                          f"Must be one of: {', '.join(allowed)}.")
+        raise field_error(
+            name,
+            "enum",
+            f"Må være en av: {', '.join(allowed)}.",
+            f"Must be one of: {', '.join(allowed)}.",
+        )
     return raw
 
 

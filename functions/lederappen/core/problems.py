@@ -178,10 +178,19 @@ class InternalError(Problem):
 
 
 ALL = (
-    BadRequest, Unauthenticated, Forbidden, NotFound, MethodNotAllowed, Conflict,
+    BadRequest,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
     PreconditionFailed,
-    PayloadTooLarge, UnsupportedMediaType, PreconditionRequired, ValidationFailed,
-    DependencyUnavailable, InternalError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    PreconditionRequired,
+    ValidationFailed,
+    DependencyUnavailable,
+    InternalError,
 )
 
 

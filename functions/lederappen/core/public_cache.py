@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from .problems import DependencyUnavailable
@@ -33,7 +34,7 @@ REFRESH_MIN_AGE = timedelta(seconds=1)
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,14 @@ class PublicCache:
     changed afterwards (callers copy before they add anything).
     """
 
-    def __init__(self, *, ttl: timedelta = TTL, max_entries: int = MAX_ENTRIES,
-                 backoff: timedelta = FAILURE_BACKOFF, clock: Callable[[], datetime] = _utcnow):
+    def __init__(
+        self,
+        *,
+        ttl: timedelta = TTL,
+        max_entries: int = MAX_ENTRIES,
+        backoff: timedelta = FAILURE_BACKOFF,
+        clock: Callable[[], datetime] = _utcnow,
+    ):
         self._ttl = ttl
         self._max = max_entries
         self._backoff = backoff
@@ -81,9 +88,15 @@ class PublicCache:
         with self._lock:
             return list(self._entries)
 
-    def get(self, path: str, params: Mapping[str, str] | None,
-            load: Callable[[str, dict[str, str]], Any], *, refresh: bool = False,
-            any_query: bool = False) -> Snapshot:
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, str] | None,
+        load: Callable[[str, dict[str, str]], Any],
+        *,
+        refresh: bool = False,
+        any_query: bool = False,
+    ) -> Snapshot:
         """The document at `path?params`: cached while fresh, else `load(path, params)`.
 
         On DependencyUnavailable the last good copy is returned as stale (with `any_query`,
@@ -112,10 +125,15 @@ class PublicCache:
             if fallback is None:
                 raise
             fallback.retry_at = now + self._backoff
-            log.warning("lederne.no unavailable, serving the last good copy",
-                        extra={"fields": {"document": path,
-                                          "age_seconds": int((now - fallback.fetched_at)
-                                                             .total_seconds())}})
+            log.warning(
+                "lederne.no unavailable, serving the last good copy",
+                extra={
+                    "fields": {
+                        "document": path,
+                        "age_seconds": int((now - fallback.fetched_at).total_seconds()),
+                    }
+                },
+            )
             return Snapshot(fallback.value, fallback.fetched_at, stale=True)
         with self._lock:
             self._entries[key] = _Entry(value, now)
@@ -134,6 +152,7 @@ def topic_ids(settings) -> frozenset[str]:
     topics come from; one cached copy per instance, stale when lederne.no is down."""
     from . import lederne
 
-    snapshot = _topics.get("/api/topics", None,
-                           lambda path, params: lederne.client(settings).get_public(path))
+    snapshot = _topics.get(
+        "/api/topics", None, lambda path, params: lederne.client(settings).get_public(path)
+    )
     return frozenset(t["id"] for t in snapshot.value.get("items", []))

@@ -34,10 +34,18 @@ def topic_path(project: str, topic: str) -> str:
     return f"projects/{project}/topics/{topic}"
 
 
-def publish(project: str, topic: str, payload: dict[str, Any] | bytes,
-            attributes: dict[str, str] | None = None) -> str:
+def publish(
+    project: str,
+    topic: str,
+    payload: dict[str, Any] | bytes,
+    attributes: dict[str, str] | None = None,
+) -> str:
     """Publishes one message and waits for its id; DependencyUnavailable when Pub/Sub fails."""
-    data = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
+    data = (
+        payload
+        if isinstance(payload, bytes)
+        else json.dumps(payload, separators=(",", ":")).encode()
+    )
     try:
         future = client().publish(topic_path(project, topic), data, **(attributes or {}))
         return future.result(timeout=PUBLISH_TIMEOUT_SECONDS)
@@ -50,8 +58,10 @@ def publish_many(project: str, messages: list[tuple[str, bytes, dict[str, str]]]
     the client batches them, so n messages cost about one round trip, not n. Raises
     DependencyUnavailable when any fails (the caller retries only what it could not mark)."""
     try:
-        futures = [client().publish(topic_path(project, topic), data, **attributes)
-                   for topic, data, attributes in messages]
+        futures = [
+            client().publish(topic_path(project, topic), data, **attributes)
+            for topic, data, attributes in messages
+        ]
         return [f.result(timeout=PUBLISH_TIMEOUT_SECONDS) for f in futures]
     except Exception as exc:
         raise DependencyUnavailable("pubsub") from exc

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any, Iterator, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
@@ -76,8 +77,10 @@ def unstorable(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 
 
 _UNSTORABLE_MESSAGES = {
-    "nul": {"nb": "Teksten kan ikke inneholde NUL-tegn.",
-            "en": "Text cannot contain NUL characters."},
+    "nul": {
+        "nb": "Teksten kan ikke inneholde NUL-tegn.",
+        "en": "Text cannot contain NUL characters.",
+    },
     "encoding": {"nb": "Teksten er ikke gyldig Unicode.", "en": "The text is not valid Unicode."},
     "range": {"nb": "Tallet er utenfor det tillatte området.", "en": "The number is out of range."},
 }
@@ -89,12 +92,18 @@ def reject_unstorable(value: Any, path: str = "") -> None:
     if found:
         raise ValidationFailed(
             {"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."},
-            errors=[{"field": f or None, "code": "invalid" if c != "range" else c,
-                     "message": _UNSTORABLE_MESSAGES[c]} for f, c in found],
+            errors=[
+                {
+                    "field": f or None,
+                    "code": "invalid" if c != "range" else c,
+                    "message": _UNSTORABLE_MESSAGES[c],
+                }
+                for f, c in found
+            ],
         )
 
 
-_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^Object missing required field `(?P<name>[^`]+)`$"), "required"),
     (re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$"), "unknown_field"),
@@ -106,10 +115,24 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
 ]
 _OPS_NB = {">=": "minst", "<=": "høyst", ">": "større enn", "<": "mindre enn"}
 _OPS_EN = {">=": "at least", "<=": "at most", ">": "greater than", "<": "less than"}
-_TYPES_NB = {"int": "et heltall", "str": "tekst", "bool": "sann/usann", "float": "et tall",
-             "array": "en liste", "object": "et objekt", "null": "tomt"}
-_TYPES_EN = {"int": "a whole number", "str": "text", "bool": "true/false", "float": "a number",
-             "array": "a list", "object": "an object", "null": "empty"}
+_TYPES_NB = {
+    "int": "et heltall",
+    "str": "tekst",
+    "bool": "sann/usann",
+    "float": "et tall",
+    "array": "en liste",
+    "object": "et objekt",
+    "null": "tomt",
+}
+_TYPES_EN = {
+    "int": "a whole number",
+    "str": "text",
+    "bool": "true/false",
+    "float": "a number",
+    "array": "a list",
+    "object": "an object",
+    "null": "empty",
+}
 
 
 def _field(path: str, name: str | None = None) -> str | None:
@@ -129,32 +152,65 @@ def describe(error: str) -> dict[str, Any]:
             continue
         g = p.groupdict()
         if code == "required":
-            return {"field": _field(path, g["name"]), "code": code,
-                    "message": {"nb": "Feltet må fylles ut.", "en": "This field is required."}}
+            return {
+                "field": _field(path, g["name"]),
+                "code": code,
+                "message": {"nb": "Feltet må fylles ut.", "en": "This field is required."},
+            }
         if code == "unknown_field":
-            return {"field": _field(path, g["name"]), "code": code,
-                    "message": {"nb": "Ukjent felt.", "en": "Unknown field."}}
+            return {
+                "field": _field(path, g["name"]),
+                "code": code,
+                "message": {"nb": "Ukjent felt.", "en": "Unknown field."},
+            }
         if code == "range":
-            return {"field": _field(path), "code": code,
-                    "message": {"nb": f"Må være {_OPS_NB[g['op']]} {g['limit']}.",
-                                "en": f"Must be {_OPS_EN[g['op']]} {g['limit']}."}}
+            return {
+                "field": _field(path),
+                "code": code,
+                "message": {
+                    "nb": f"Må være {_OPS_NB[g['op']]} {g['limit']}.",
+                    "en": f"Must be {_OPS_EN[g['op']]} {g['limit']}.",
+                },
+            }
         if code == "length":
-            return {"field": _field(path), "code": code,
-                    "message": {"nb": f"Lengden må være {_OPS_NB[g['op']]} {g['limit']}.",
-                                "en": f"Length must be {_OPS_EN[g['op']]} {g['limit']}."}}
+            return {
+                "field": _field(path),
+                "code": code,
+                "message": {
+                    "nb": f"Lengden må være {_OPS_NB[g['op']]} {g['limit']}.",
+                    "en": f"Length must be {_OPS_EN[g['op']]} {g['limit']}.",
+                },
+            }
         if code == "pattern":
-            return {"field": _field(path), "code": code,
-                    "message": {"nb": "Har feil format.", "en": "Has the wrong format."}}
+            return {
+                "field": _field(path),
+                "code": code,
+                "message": {"nb": "Har feil format.", "en": "Has the wrong format."},
+            }
         if code == "type":
             t = g["type"].split(" | ")[0]
-            return {"field": _field(path), "code": code,
-                    "message": {"nb": f"Må være {_TYPES_NB.get(t, t)}.",
-                                "en": f"Must be {_TYPES_EN.get(t, t)}."}}
+            return {
+                "field": _field(path),
+                "code": code,
+                "message": {
+                    "nb": f"Må være {_TYPES_NB.get(t, t)}.",
+                    "en": f"Must be {_TYPES_EN.get(t, t)}.",
+                },
+            }
         if code == "enum":
-            return {"field": _field(path), "code": code,
-                    "message": {"nb": "Verdien er ikke blant de tillatte.",
-                                "en": "The value is not one of the allowed ones."}}
-    return {"field": _field(path), "code": "invalid", "message": {"nb": "Ugyldig verdi.", "en": msg}}
+            return {
+                "field": _field(path),
+                "code": code,
+                "message": {
+                    "nb": "Verdien er ikke blant de tillatte.",
+                    "en": "The value is not one of the allowed ones.",
+                },
+            }
+    return {
+        "field": _field(path),
+        "code": "invalid",
+        "message": {"nb": "Ugyldig verdi.", "en": msg},
+    }
 
 
 def _whole_numbers_as_int(value: Any) -> Any:
@@ -187,9 +243,13 @@ def decode(raw: bytes, type_: type[T]) -> T:
     except (msgspec.DecodeError, UnicodeDecodeError):  # the latter: bytes that are not UTF-8
         raise ValidationFailed(
             {"nb": "Innholdet er ikke gyldig JSON.", "en": "The body is not valid JSON."},
-            errors=[{"field": None, "code": "malformed_json",
-                     "message": {"nb": "Ikke gyldig JSON (UTF-8).",
-                                 "en": "Not valid JSON (UTF-8)."}}],
+            errors=[
+                {
+                    "field": None,
+                    "code": "malformed_json",
+                    "message": {"nb": "Ikke gyldig JSON (UTF-8).", "en": "Not valid JSON (UTF-8)."},
+                }
+            ],
         ) from None
     reject_unstorable(value)
     return value
@@ -200,8 +260,9 @@ def fields_error(errors: list[tuple[str, str, str, str]]) -> ValidationFailed:
     type expresses), each as (field, code, Norwegian message, English message)."""
     return ValidationFailed(
         {"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."},
-        errors=[{"field": f, "code": c, "message": {"nb": nb, "en": en}}
-                for f, c, nb, en in errors],
+        errors=[
+            {"field": f, "code": c, "message": {"nb": nb, "en": en}} for f, c, nb, en in errors
+        ],
     )
 
 

@@ -17,7 +17,7 @@ polled while a backlog drains would otherwise bury the members' trails).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -37,9 +37,11 @@ _STATE_SQL = {
     "replayed": "replayed_at IS NOT NULL AND discarded_at IS NULL",
     "discarded": "discarded_at IS NOT NULL",
 }
-_COLUMNS = ("id, subscription, source_function, topic, message_id, reason, attributes, "
-            "received_at, replayed_at, replay_count, discarded_at, octet_length(payload), "
-            "cardinality(member_ids)")
+_COLUMNS = (
+    "id, subscription, source_function, topic, message_id, reason, attributes, "
+    "received_at, replayed_at, replay_count, discarded_at, octet_length(payload), "
+    "cardinality(member_ids)"
+)
 _MAX_ID = 2**63 - 1
 
 
@@ -55,8 +57,21 @@ def _state(replayed_at, discarded_at) -> str:
 
 
 def _view(row: tuple) -> dict[str, Any]:
-    (id_, subscription, source, topic, message_id, reason, attributes, received_at,
-     replayed_at, replay_count, discarded_at, payload_bytes, member_count) = row
+    (
+        id_,
+        subscription,
+        source,
+        topic,
+        message_id,
+        reason,
+        attributes,
+        received_at,
+        replayed_at,
+        replay_count,
+        discarded_at,
+        payload_bytes,
+        member_count,
+    ) = row
     return {
         "id": id_,
         "state": _state(replayed_at, discarded_at),
@@ -87,9 +102,16 @@ def _category(topic: str | None) -> str:
 def _audit(cur, request: Request, member_ids, topic: str | None, action: str) -> None:
     """One entry per member the dead letter names (none for a payload naming nobody)."""
     assert request.principal is not None
-    audit.record_many(cur, list(member_ids or ()), actor_kind="staff",
-                      actor=request.principal.subject, category=_category(topic),
-                      action=action, purpose="fault_handling", at=datetime.now(timezone.utc))
+    audit.record_many(
+        cur,
+        list(member_ids or ()),
+        actor_kind="staff",
+        actor=request.principal.subject,
+        category=_category(topic),
+        action=action,
+        purpose="fault_handling",
+        at=datetime.now(UTC),
+    )
 
 
 def _id(request: Request) -> int:
@@ -100,8 +122,9 @@ def _id(request: Request) -> int:
 
 
 def _source_functions() -> tuple[str, ...]:
-    return tuple(fn.name for i in store.inspect_subscriptions(manifest_mod.load())
-                 for fn in i.functions)
+    return tuple(
+        fn.name for i in store.inspect_subscriptions(manifest_mod.load()) for fn in i.functions
+    )
 
 
 @api.get("/v1/admin/dead-letters")
@@ -124,8 +147,9 @@ def list_dead_letters(request: Request) -> Reply:
     if source:
         where.append("source_function = %s")
         params.append(source)
-    sql = (f"SELECT {_COLUMNS} FROM dead_letters WHERE {' AND '.join(where)} "
-           "ORDER BY id DESC LIMIT %s")
+    sql = (
+        f"SELECT {_COLUMNS} FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %s"
+    )
     rows = db.fetch_all(sql, (*params, size + 1))
     items, next_cursor = pagination.page([_view(r) for r in rows], size, lambda v: v["id"])
     return Reply({"items": items, "next_cursor": next_cursor, "drained": drained})
@@ -136,8 +160,10 @@ def get_dead_letter(request: Request) -> Reply:
     dead_letter_id = _id(request)
 
     def work(cur):
-        cur.execute(f"SELECT {_COLUMNS}, payload, member_ids FROM dead_letters WHERE id = %s",
-                    (dead_letter_id,))
+        cur.execute(
+            f"SELECT {_COLUMNS}, payload, member_ids FROM dead_letters WHERE id = %s",
+            (dead_letter_id,),
+        )
         row = cur.fetchone()
         if row is not None:
             _audit(cur, request, row[-1], row[3], "dead_letter_read")
@@ -151,12 +177,14 @@ def get_dead_letter(request: Request) -> Reply:
     return Reply(view)
 
 
-_DISCARDED = {"nb": "Meldingen er forkastet og kan ikke spilles av på nytt.",
-              "en": "The message was discarded and cannot be replayed."}
-_NO_SOURCE = {"nb": "Det er ukjent hvilken funksjon meldingen kom fra, så den kan ikke spilles "
-                    "av på nytt.",
-              "en": "It is unknown which function the message came from, so it cannot be "
-                    "replayed."}
+_DISCARDED = {
+    "nb": "Meldingen er forkastet og kan ikke spilles av på nytt.",
+    "en": "The message was discarded and cannot be replayed.",
+}
+_NO_SOURCE = {
+    "nb": "Det er ukjent hvilken funksjon meldingen kom fra, så den kan ikke spilles av på nytt.",
+    "en": "It is unknown which function the message came from, so it cannot be replayed.",
+}
 
 
 @api.post("/v1/admin/dead-letters/{id}/replay")
@@ -166,8 +194,11 @@ def replay(request: Request) -> Reply:
     project = request.settings.google_cloud_project
 
     def work(cur) -> Reply:
-        cur.execute("SELECT topic, payload, attributes, discarded_at, member_ids "
-                    "FROM dead_letters WHERE id = %s FOR UPDATE", (dead_letter_id,))
+        cur.execute(
+            "SELECT topic, payload, attributes, discarded_at, member_ids "
+            "FROM dead_letters WHERE id = %s FOR UPDATE",
+            (dead_letter_id,),
+        )
         row = cur.fetchone()
         if row is None:
             raise NotFound()
@@ -178,11 +209,17 @@ def replay(request: Request) -> Reply:
             raise Conflict(_NO_SOURCE)
         # Inside the transaction that records it: if the publish fails, nothing is recorded.
         # If the commit fails after it, a retry publishes again (consumers are idempotent).
-        pubsub.publish(project, topic, bytes(payload),
-                       store.replay_attributes(_attributes(attributes), dead_letter_id))
-        cur.execute("UPDATE dead_letters SET replayed_at = now(), "
-                    f"replay_count = replay_count + 1 WHERE id = %s RETURNING {_COLUMNS}",
-                    (dead_letter_id,))
+        pubsub.publish(
+            project,
+            topic,
+            bytes(payload),
+            store.replay_attributes(_attributes(attributes), dead_letter_id),
+        )
+        cur.execute(
+            "UPDATE dead_letters SET replayed_at = now(), "
+            f"replay_count = replay_count + 1 WHERE id = %s RETURNING {_COLUMNS}",
+            (dead_letter_id,),
+        )
         replayed = _view(cur.fetchone())
         _audit(cur, request, member_ids, topic, "dead_letter_replayed")
         return Reply(replayed)
@@ -198,9 +235,11 @@ def discard(request: Request) -> Reply:
 
     def work(cur):
         # Audited when it is discarded, not again when a repeated call changes nothing.
-        cur.execute("UPDATE dead_letters SET discarded_at = now() "
-                    "WHERE id = %s AND discarded_at IS NULL RETURNING topic, member_ids",
-                    (dead_letter_id,))
+        cur.execute(
+            "UPDATE dead_letters SET discarded_at = now() "
+            "WHERE id = %s AND discarded_at IS NULL RETURNING topic, member_ids",
+            (dead_letter_id,),
+        )
         changed = cur.fetchone()
         if changed is not None:
             _audit(cur, request, changed[1], changed[0], "dead_letter_discarded")

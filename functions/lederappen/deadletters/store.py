@@ -27,8 +27,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..core import db, log
 from ..core import manifest as manifest_mod
@@ -117,9 +118,13 @@ def payload_view(payload: bytes) -> tuple[str, Any]:
 
 def replay_attributes(attributes: dict[str, str], dead_letter_id: int) -> dict[str, str]:
     """The original message's attributes, without what dead-lettering added, plus replay_of."""
-    kept = {k: v for k, v in attributes.items()
-            if k not in OUR_ATTRIBUTES and not k.startswith(PUBSUB_ATTRIBUTE_PREFIX)
-            and k != "replay_of"}
+    kept = {
+        k: v
+        for k, v in attributes.items()
+        if k not in OUR_ATTRIBUTES
+        and not k.startswith(PUBSUB_ATTRIBUTE_PREFIX)
+        and k != "replay_of"
+    }
     kept["replay_of"] = str(dead_letter_id)
     return kept
 
@@ -210,8 +215,17 @@ def row_for(inspect: Inspect, message) -> tuple:
     published = getattr(message, "publish_time", None)
     if published is not None and getattr(published, "year", 1970) <= 1970:
         published = None  # unset timestamp
-    return (inspect.subscription, source, topic, str(message.message_id), reason,
-            json.dumps(attributes, sort_keys=True), payload, member_keys(payload), published)
+    return (
+        inspect.subscription,
+        source,
+        topic,
+        str(message.message_id),
+        reason,
+        json.dumps(attributes, sort_keys=True),
+        payload,
+        member_keys(payload),
+        published,
+    )
 
 
 def store(rows: list[tuple]) -> int:
@@ -227,11 +241,16 @@ def store(rows: list[tuple]) -> int:
     return db.transaction(work)
 
 
-def drain(project: str, m: manifest_mod.Manifest | None = None, *,
-          max_messages: int = MAX_MESSAGES_PER_DRAIN,
-          max_seconds: float = MAX_SECONDS_PER_DRAIN,
-          client=None, save: Callable[[list[tuple]], int] = store,
-          clock: Callable[[], float] = time.monotonic) -> Drained:
+def drain(
+    project: str,
+    m: manifest_mod.Manifest | None = None,
+    *,
+    max_messages: int = MAX_MESSAGES_PER_DRAIN,
+    max_seconds: float = MAX_SECONDS_PER_DRAIN,
+    client=None,
+    save: Callable[[list[tuple]], int] = store,
+    clock: Callable[[], float] = time.monotonic,
+) -> Drained:
     """Moves what waits on every -inspect subscription into `dead_letters`, within bounds.
 
     Stored and committed first, acknowledged after: a failure in between leaves the message
@@ -256,12 +275,21 @@ def drain(project: str, m: manifest_mod.Manifest | None = None, *,
                 # return_immediately: an empty subscription answers at once instead of holding
                 # the staff request open; what arrives meanwhile is drained next time.
                 response = sub_client.pull(
-                    request={"subscription": path, "max_messages": min(PULL_BATCH, remaining),
-                             "return_immediately": True},
-                    timeout=min(PULL_TIMEOUT_SECONDS, max(seconds, 0.5)))
+                    request={
+                        "subscription": path,
+                        "max_messages": min(PULL_BATCH, remaining),
+                        "return_immediately": True,
+                    },
+                    timeout=min(PULL_TIMEOUT_SECONDS, max(seconds, 0.5)),
+                )
             except Exception as exc:
-                log.event(_log, "dead-letter pull failed", logging.WARNING,
-                          subscription=inspect.subscription, error=type(exc).__name__)
+                log.event(
+                    _log,
+                    "dead-letter pull failed",
+                    logging.WARNING,
+                    subscription=inspect.subscription,
+                    error=type(exc).__name__,
+                )
                 complete = False
                 break
             received = list(response.received_messages)
@@ -273,12 +301,18 @@ def drain(project: str, m: manifest_mod.Manifest | None = None, *,
             try:
                 sub_client.acknowledge(
                     request={"subscription": path, "ack_ids": [r.ack_id for r in received]},
-                    timeout=PULL_TIMEOUT_SECONDS)
+                    timeout=PULL_TIMEOUT_SECONDS,
+                )
             except Exception as exc:
                 # Stored already; Pub/Sub redelivers after the ack deadline, and the unique
                 # key makes that a no-op.
-                log.event(_log, "dead-letter acknowledge failed", logging.WARNING,
-                          subscription=inspect.subscription, error=type(exc).__name__)
+                log.event(
+                    _log,
+                    "dead-letter acknowledge failed",
+                    logging.WARNING,
+                    subscription=inspect.subscription,
+                    error=type(exc).__name__,
+                )
                 complete = False
                 break
     if stored:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -19,14 +19,18 @@ _log = logging.getLogger("lederappen.devices")
 
 #: FCM registration tokens are about 150-200 characters of [A-Za-z0-9_:-]; no length is
 #: documented, so the bound leaves room while refusing anything that cannot be one.
-FcmToken = Annotated[str, msgspec.Meta(min_length=32, max_length=512,
-                                       pattern=r"^[A-Za-z0-9_:-]+$")]
+FcmToken = Annotated[str, msgspec.Meta(min_length=32, max_length=512, pattern=r"^[A-Za-z0-9_:-]+$")]
 #: The app's per-install id (a UUID, a Firebase installation id, ...); hashed, never stored.
-InstallationId = Annotated[str, msgspec.Meta(min_length=8, max_length=128,
-                                             pattern=r"^[A-Za-z0-9._:-]+$")]
+InstallationId = Annotated[
+    str, msgspec.Meta(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+]
 #: "3.2.1", "3.2.1-beta.2", "3.2.1+456".
-AppVersion = Annotated[str, msgspec.Meta(
-    max_length=40, pattern=r"^[0-9]{1,4}(\.[0-9]{1,6}){0,3}([-+][0-9A-Za-z.-]{1,30})?$")]
+AppVersion = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=40, pattern=r"^[0-9]{1,4}(\.[0-9]{1,6}){0,3}([-+][0-9A-Za-z.-]{1,30})?$"
+    ),
+]
 
 
 class DeviceRegistration(Body):
@@ -38,7 +42,7 @@ class DeviceRegistration(Body):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @api.post("/v1/devices", body=DeviceRegistration)
@@ -46,14 +50,25 @@ def register_device(request: Request) -> Reply:
     body: DeviceRegistration = request.body
     with firestore.guard():
         view, outcome = service.register(
-            firestore.client(request.settings), request.settings.installation_id_key,
-            request.member_id, installation_id=body.installation_id, fcm_token=body.fcm_token,
-            platform=body.platform, app_version=body.app_version, locale=body.locale,
-            now=_now())
+            firestore.client(request.settings),
+            request.settings.installation_id_key,
+            request.member_id,
+            installation_id=body.installation_id,
+            fcm_token=body.fcm_token,
+            platform=body.platform,
+            app_version=body.app_version,
+            locale=body.locale,
+            now=_now(),
+        )
     # Counts only: no token, no installation or device id (they identify a phone).
     what = "moved" if outcome["moved"] else "created" if outcome["created"] else "refreshed"
-    log.event(_log, "device registered", outcome=what,
-              tokens_taken_over=outcome["tokens_taken_over"], evicted=outcome["evicted"])
+    log.event(
+        _log,
+        "device registered",
+        outcome=what,
+        tokens_taken_over=outcome["tokens_taken_over"],
+        evicted=outcome["evicted"],
+    )
     return Reply(view, status=201 if outcome["created"] else 200)
 
 
@@ -67,8 +82,9 @@ def list_devices(request: Request) -> Reply:
 @api.delete("/v1/devices/{device_id}")
 def unregister_device(request: Request) -> Reply:
     with firestore.guard():
-        found = service.unregister(firestore.client(request.settings), request.member_id,
-                                   request.params["device_id"])
+        found = service.unregister(
+            firestore.client(request.settings), request.member_id, request.params["device_id"]
+        )
     if not found:
         raise NotFound()
     return Reply(status=204)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..core.firestore import TIMEOUT_SECONDS, timestamp
@@ -47,7 +47,7 @@ TRANSACTION_ATTEMPTS = 12
 #: A registration not refreshed for this long is deleted (data map: devices). FCM itself
 #: treats a token without activity for 270 days as expired, so it is useless by then.
 RETENTION_DAYS = 270
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def device_id(key: bytes, installation_id: str) -> str:
@@ -83,9 +83,18 @@ def _filter(field: str, op: str, value):
     return FieldFilter(field, op, value)
 
 
-def register(db_client, key: bytes, member_id: str, *, installation_id: str, fcm_token: str,
-             platform: str, app_version: str, locale: str,
-             now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+def register(
+    db_client,
+    key: bytes,
+    member_id: str,
+    *,
+    installation_id: str,
+    fcm_token: str,
+    platform: str,
+    app_version: str,
+    locale: str,
+    now: datetime,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Registers or refreshes the caller's installation.
 
     Returns (the registration's view, what happened: `created` (new for this member),
@@ -101,24 +110,38 @@ def register(db_client, key: bytes, member_id: str, *, installation_id: str, fcm
     def work(tx) -> dict[str, Any]:
         # Every read comes before the first write (Firestore transactions require it).
         snap = ref.get(transaction=tx, timeout=TIMEOUT_SECONDS)
-        holders = [s for s in tx.get(devices.where(filter=_filter("fcm_token", "==", fcm_token))
-                                     .select(["member_id"]).limit(20), timeout=TIMEOUT_SECONDS)
-                   if s.id != doc_id]
+        holders = [
+            s
+            for s in tx.get(
+                devices.where(filter=_filter("fcm_token", "==", fcm_token))
+                .select(["member_id"])
+                .limit(20),
+                timeout=TIMEOUT_SECONDS,
+            )
+            if s.id != doc_id
+        ]
         current = snap.to_dict() if snap.exists else None
         is_new = current is None or current.get("member_id") != member_id
         evict = []
         if is_new:
             gone = {s.id for s in holders}
-            mine = [s for s in tx.get(devices.where(filter=_filter("member_id", "==", member_id))
-                                      .select(["last_seen_at"]).limit(100),
-                                      timeout=TIMEOUT_SECONDS)
-                    if s.id != doc_id and s.id not in gone]
+            mine = [
+                s
+                for s in tx.get(
+                    devices.where(filter=_filter("member_id", "==", member_id))
+                    .select(["last_seen_at"])
+                    .limit(100),
+                    timeout=TIMEOUT_SECONDS,
+                )
+                if s.id != doc_id and s.id not in gone
+            ]
             excess = len(mine) + 1 - MAX_DEVICES_PER_MEMBER
             if excess > 0:
                 mine.sort(key=lambda s: (s.to_dict() or {}).get("last_seen_at") or _EPOCH)
                 evict = mine[:excess]
-        removed = [(s.id, (s.to_dict() or {}).get("member_id") or member_id)
-                   for s in holders + evict]
+        removed = [
+            (s.id, (s.to_dict() or {}).get("member_id") or member_id) for s in holders + evict
+        ]
         if current is not None and is_new:
             removed.append((doc_id, current.get("member_id")))
         index = Index(db_client, tx, {member_id, *(m for _, m in removed if m)})
@@ -127,8 +150,9 @@ def register(db_client, key: bytes, member_id: str, *, installation_id: str, fcm
         for gone_id, owner in removed:
             if owner:
                 index.remove(owner, gone_id)
-        index.put(member_id, doc_id, {"fcm_token": fcm_token, "platform": platform,
-                                      "locale": locale})
+        index.put(
+            member_id, doc_id, {"fcm_token": fcm_token, "platform": platform, "locale": locale}
+        )
         data = {
             "member_id": member_id,
             "fcm_token": fcm_token,
@@ -143,8 +167,12 @@ def register(db_client, key: bytes, member_id: str, *, installation_id: str, fcm
         else:
             tx.update(ref, data)
         index.write(now)
-        return {"created": is_new, "moved": current is not None and is_new,
-                "tokens_taken_over": len(holders), "evicted": len(evict)}
+        return {
+            "created": is_new,
+            "moved": current is not None and is_new,
+            "tokens_taken_over": len(holders),
+            "evicted": len(evict),
+        }
 
     # A registration touches its own, its token's earlier holder's and the members' index
     # documents: under contention (one token registered by several at once) it may need
@@ -155,10 +183,12 @@ def register(db_client, key: bytes, member_id: str, *, installation_id: str, fcm
 
 def list_for(db_client, member_id: str) -> list[dict[str, Any]]:
     """The member's registrations, most recently seen first."""
-    query = (db_client.collection(COLLECTION)
-             .where(filter=_filter("member_id", "==", member_id))
-             .select(["platform", "app_version", "locale", "created_at", "last_seen_at"])
-             .limit(100))
+    query = (
+        db_client.collection(COLLECTION)
+        .where(filter=_filter("member_id", "==", member_id))
+        .select(["platform", "app_version", "locale", "created_at", "last_seen_at"])
+        .limit(100)
+    )
     items = [view(s) for s in query.stream(timeout=TIMEOUT_SECONDS)]
     items.sort(key=lambda v: (v["last_seen_at"] or "", v["id"]), reverse=True)
     return items
@@ -180,7 +210,7 @@ def unregister(db_client, member_id: str, doc_id: str) -> bool:
         index = Index(db_client, tx, {member_id})
         tx.delete(ref)
         index.remove(member_id, doc_id)
-        index.write(datetime.now(timezone.utc))
+        index.write(datetime.now(UTC))
         return True
 
     return work(db_client.transaction())
@@ -210,7 +240,8 @@ class Index:
         for member_id in self._changed:
             ref, devices = self._refs[member_id], self._docs.get(member_id) or {}
             if devices:
-                self._tx.set(ref, {"devices": devices,
-                                   "expires_at": now + timedelta(days=RETENTION_DAYS)})
+                self._tx.set(
+                    ref, {"devices": devices, "expires_at": now + timedelta(days=RETENTION_DAYS)}
+                )
             else:
                 self._tx.delete(ref)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from ..core import db, lederne
 from ..core.http import Api, Request
@@ -17,8 +17,11 @@ _cache = service.PublicCache()
 
 
 def _feeds(request: Request) -> service.Feeds:
-    return service.Feeds(lederne.client(request.settings), _cache,
-                         refresh=service.wants_refresh(request.headers.get("Cache-Control")))
+    return service.Feeds(
+        lederne.client(request.settings),
+        _cache,
+        refresh=service.wants_refresh(request.headers.get("Cache-Control")),
+    )
 
 
 def _interests(request: Request) -> Callable[[datetime], tuple[str, ...] | None]:
@@ -27,8 +30,9 @@ def _interests(request: Request) -> Callable[[datetime], tuple[str, ...] | None]
 
 
 def _page(kind: str, request: Request) -> dict:
-    return service.feed_page(kind, request.query, _feeds(request), _interests(request),
-                             locale=request.locale)
+    return service.feed_page(
+        kind, request.query, _feeds(request), _interests(request), locale=request.locale
+    )
 
 
 @api.get("/v1/feed/courses")

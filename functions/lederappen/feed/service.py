@@ -29,17 +29,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from ..core import pagination
-from ..core.public_cache import (  # noqa: F401 (re-exported for callers and tests)
-    FAILURE_BACKOFF, MAX_ENTRIES, REFRESH_MIN_AGE, TTL, PublicCache, Snapshot,
-)
 from ..core.lederne import DEPENDENCY
 from ..core.problems import DependencyUnavailable
+from ..core.public_cache import (  # noqa: F401 (re-exported for callers and tests)
+    FAILURE_BACKOFF,
+    MAX_ENTRIES,
+    REFRESH_MIN_AGE,
+    TTL,
+    PublicCache,
+    Snapshot,
+)
 from ..core.validation import field_error
 
 log = logging.getLogger(__name__)
@@ -49,12 +55,31 @@ TIME_ZONE = "Europe/Oslo"
 
 #: The 15 counties (fylker) from 1 January 2024, as lederne.no spells them.
 COUNTIES: tuple[str, ...] = (
-    "Oslo", "Rogaland", "Møre og Romsdal", "Nordland", "Østfold", "Akershus", "Buskerud",
-    "Innlandet", "Vestfold", "Telemark", "Agder", "Vestland", "Trøndelag", "Troms", "Finnmark",
+    "Oslo",
+    "Rogaland",
+    "Møre og Romsdal",
+    "Nordland",
+    "Østfold",
+    "Akershus",
+    "Buskerud",
+    "Innlandet",
+    "Vestfold",
+    "Telemark",
+    "Agder",
+    "Vestland",
+    "Trøndelag",
+    "Troms",
+    "Finnmark",
 )
 CONTENT_TYPES: tuple[str, ...] = ("ebook", "podcast", "article")
-BENEFIT_CATEGORIES: tuple[str, ...] = ("insurance", "banking", "travel", "shopping", "education",
-                                       "health")
+BENEFIT_CATEGORIES: tuple[str, ...] = (
+    "insurance",
+    "banking",
+    "travel",
+    "shopping",
+    "education",
+    "health",
+)
 #: Benefits carry a category, not topics; these are the topics each category serves, so the
 #: member's interests can rank benefits too. A benefit that has its own `topics` keeps them.
 BENEFIT_CATEGORY_TOPICS: dict[str, tuple[str, ...]] = {
@@ -67,30 +92,50 @@ BENEFIT_CATEGORY_TOPICS: dict[str, tuple[str, ...]] = {
 }
 
 KINDS = ("courses", "content", "benefits")
-_PATHS = {"courses": "/api/courses", "content": "/api/content", "benefits": "/api/benefits",
-          "topics": "/api/topics"}
+_PATHS = {
+    "courses": "/api/courses",
+    "content": "/api/content",
+    "benefits": "/api/benefits",
+    "topics": "/api/topics",
+}
 _FIELDS = {
-    "courses": ("id", "title", "topics", "county", "format", "starts_at", "ends_at", "url",
-                "seats_left"),
+    "courses": (
+        "id",
+        "title",
+        "topics",
+        "county",
+        "format",
+        "starts_at",
+        "ends_at",
+        "url",
+        "seats_left",
+    ),
     "content": ("id", "type", "title", "summary", "topics", "published_at", "url"),
-    "benefits": ("id", "title", "description", "partner", "category", "url", "valid_until",
-                 "topics"),
+    "benefits": (
+        "id",
+        "title",
+        "description",
+        "partner",
+        "category",
+        "url",
+        "valid_until",
+        "topics",
+    ),
 }
 _REQUIRED = {
     "courses": ("starts_at", "url"),
     "content": ("type", "published_at", "url"),
     "benefits": ("category", "url"),
 }
-_FILTERS = {"courses": ("topic", "county"), "content": ("type", "topic"),
-            "benefits": ("category",)}
+_FILTERS = {"courses": ("topic", "county"), "content": ("type", "topic"), "benefits": ("category",)}
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @lru_cache(maxsize=1)
@@ -105,7 +150,7 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(_oslo()).date()
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _instant(value: Any) -> datetime:
@@ -114,7 +159,7 @@ def _instant(value: Any) -> datetime:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return _EPOCH
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # -- the documents --------------------------------------------------------------------------
@@ -173,8 +218,10 @@ class Feeds:
             project = _project_topic if what == "topics" else (lambda r: _project(what, r))
             kept = tuple(p for p in map(project, items) if p is not None)
             if len(kept) < len(items):
-                log.warning("lederne.no items skipped", extra={"fields": {
-                    "document": path, "skipped": len(items) - len(kept)}})
+                log.warning(
+                    "lederne.no items skipped",
+                    extra={"fields": {"document": path, "skipped": len(items) - len(kept)}},
+                )
             return kept
 
         return load
@@ -186,8 +233,13 @@ class Feeds:
         # Courses are asked for from today (a smaller document); the filter below repeats it,
         # so yesterday's copy is still right when served as the stale fallback after midnight.
         params = {"from": today.isoformat()} if kind == "courses" else None
-        return self.cache.get(_PATHS[kind], params, self._load(kind), refresh=self.refresh,
-                              any_query=kind == "courses")
+        return self.cache.get(
+            _PATHS[kind],
+            params,
+            self._load(kind),
+            refresh=self.refresh,
+            any_query=kind == "courses",
+        )
 
 
 def wants_refresh(cache_control: str | None) -> bool:
@@ -209,8 +261,9 @@ class Filters:
     category: str | None = None
 
 
-def _check(query: Mapping[str, str], name: str, allowed: Iterable[str], nb: str,
-           en: str) -> str | None:
+def _check(
+    query: Mapping[str, str], name: str, allowed: Iterable[str], nb: str, en: str
+) -> str | None:
     value = query.get(name)
     if value is None:
         return None
@@ -219,8 +272,9 @@ def _check(query: Mapping[str, str], name: str, allowed: Iterable[str], nb: str,
     return value
 
 
-def parse_filters(kind: str, query: Mapping[str, str],
-                  vocabulary: Callable[[], Iterable[str]]) -> Filters:
+def parse_filters(
+    kind: str, query: Mapping[str, str], vocabulary: Callable[[], Iterable[str]]
+) -> Filters:
     """The filters of `kind` from the query; 422 naming the field for an unknown value.
     `vocabulary` (the topic ids) is asked for only when a topic is given."""
     names = _FILTERS[kind]
@@ -266,8 +320,9 @@ def neutral_key(kind: str, locale: str) -> Callable[[dict[str, Any]], tuple]:
     return lambda i: (collation_key(i["title"].get(locale) or i["title"]["en"]), i["id"])
 
 
-def rank(kind: str, items: Iterable[dict[str, Any]], interests: Sequence[str] | None,
-         locale: str) -> list[dict[str, Any]]:
+def rank(
+    kind: str, items: Iterable[dict[str, Any]], interests: Sequence[str] | None, locale: str
+) -> list[dict[str, Any]]:
     """New dicts (the cached ones stay untouched) in the neutral order, or with interests:
     most shared topics first, each marked with `matched_topics`, the neutral order within."""
     neutral = sorted(items, key=neutral_key(kind, locale))
@@ -291,31 +346,41 @@ def parse_cursor(raw: str | None) -> tuple[int, str] | None:
     value = pagination.decode_cursor(raw)
     if value is None:
         return None
-    if (not isinstance(value, list) or len(value) != 2 or type(value[0]) is not int
-            or value[0] < 0 or not isinstance(value[1], str)):
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or type(value[0]) is not int
+        or value[0] < 0
+        or not isinstance(value[1], str)
+    ):
         raise field_error("cursor", "invalid", "Ugyldig cursor.", "Invalid cursor.")
     return value[0], value[1]
 
 
-def paginate(kind: str, ranked: Sequence[dict[str, Any]], size: int,
-             cursor: tuple[int, str] | None) -> tuple[list[dict[str, Any]], str | None]:
+def paginate(
+    kind: str, ranked: Sequence[dict[str, Any]], size: int, cursor: tuple[int, str] | None
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of `ranked` and the cursor of the next (None on the last page)."""
     mark = fingerprint(kind, ranked)
     offset = 0
     if cursor is not None:
         offset, seen = cursor
         if seen != mark:
-            raise field_error("cursor", "expired",
-                              "Listen er endret siden forrige side. Begynn fra første side.",
-                              "The list has changed since the previous page. "
-                              "Start again from the first page.")
+            raise field_error(
+                "cursor",
+                "expired",
+                "Listen er endret siden forrige side. Begynn fra første side.",
+                "The list has changed since the previous page. Start again from the first page.",
+            )
     end = offset + size
-    return list(ranked[offset:end]), (pagination.encode_cursor([end, mark])
-                                      if end < len(ranked) else None)
+    return list(ranked[offset:end]), (
+        pagination.encode_cursor([end, mark]) if end < len(ranked) else None
+    )
 
 
-def _interests(read: Callable[[datetime], Sequence[str] | None],
-               now: datetime) -> tuple[str, ...] | None:
+def _interests(
+    read: Callable[[datetime], Sequence[str] | None], now: datetime
+) -> tuple[str, ...] | None:
     try:
         found = read(now)
     except DependencyUnavailable:
@@ -324,9 +389,15 @@ def _interests(read: Callable[[datetime], Sequence[str] | None],
     return tuple(found) if found else None
 
 
-def feed_page(kind: str, query: Mapping[str, str], feeds: Feeds,
-              interests: Callable[[datetime], Sequence[str] | None], *, locale: str,
-              now: datetime | None = None) -> dict[str, Any]:
+def feed_page(
+    kind: str,
+    query: Mapping[str, str],
+    feeds: Feeds,
+    interests: Callable[[datetime], Sequence[str] | None],
+    *,
+    locale: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """One page of courses, content or benefits for the member.
 
     `interests(now)` is the member's `personalisation_interests` (None when they may not be
@@ -357,8 +428,14 @@ def topics(feeds: Feeds, locale: str) -> dict[str, Any]:
     """The topic vocabulary: each label in the request's language and in both."""
     snapshot = feeds.topics()
     return {
-        "items": [{"id": t["id"], "label": t["label"][locale] if locale in t["label"]
-                   else t["label"]["en"], "labels": dict(t["label"])} for t in snapshot.value],
+        "items": [
+            {
+                "id": t["id"],
+                "label": t["label"][locale] if locale in t["label"] else t["label"]["en"],
+                "labels": dict(t["label"]),
+            }
+            for t in snapshot.value
+        ],
         "next_cursor": None,
         "stale": snapshot.stale,
         "as_of": rfc3339(snapshot.fetched_at),

@@ -24,8 +24,9 @@ def list_inbox(request: Request) -> Reply:
 @api.post("/v1/inbox/{item_id}/read")
 def mark_read(request: Request) -> Reply:
     with firestore.guard():
-        found = service.mark_read(firestore.client(request.settings), request.member_id,
-                                  request.params["item_id"])
+        found = service.mark_read(
+            firestore.client(request.settings), request.member_id, request.params["item_id"]
+        )
     if not found:
         raise NotFound()
     return Reply(status=204)
@@ -34,8 +35,9 @@ def mark_read(request: Request) -> Reply:
 @api.delete("/v1/inbox/{item_id}")
 def delete_item(request: Request) -> Reply:
     with firestore.guard():
-        found = service.delete(firestore.client(request.settings), request.member_id,
-                               request.params["item_id"])
+        found = service.delete(
+            firestore.client(request.settings), request.member_id, request.params["item_id"]
+        )
     if not found:
         raise NotFound()
     return Reply(status=204)

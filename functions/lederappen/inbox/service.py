@@ -11,7 +11,7 @@ deleting removes the item.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..core import pagination
@@ -46,18 +46,21 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
             raise ValueError
     except (TypeError, ValueError, AttributeError):
         raise field_error("cursor", "invalid", "Ugyldig cursor.", "Invalid cursor.") from None
-    return when.astimezone(timezone.utc), doc_id
+    return when.astimezone(UTC), doc_id
 
 
-def page(db_client, member_id: str, size: int,
-         after: tuple[datetime, str] | None) -> tuple[list[dict[str, Any]], str | None]:
+def page(
+    db_client, member_id: str, size: int, after: tuple[datetime, str] | None
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the member's items, newest first, and the cursor of the next page."""
     from google.cloud.firestore import Query
 
-    query = (db_client.collection(COLLECTION)
-             .where(filter=_filter("member_id", "==", member_id))
-             .order_by("created_at", direction=Query.DESCENDING)
-             .order_by("__name__", direction=Query.DESCENDING))
+    query = (
+        db_client.collection(COLLECTION)
+        .where(filter=_filter("member_id", "==", member_id))
+        .order_by("created_at", direction=Query.DESCENDING)
+        .order_by("__name__", direction=Query.DESCENDING)
+    )
     if after is not None:
         query = query.start_after({"created_at": after[0], "__name__": after[1]})
     items = [view(s) for s in query.limit(size + 1).stream(timeout=TIMEOUT_SECONDS)]
@@ -68,9 +71,11 @@ def page(db_client, member_id: str, size: int,
 
 def unread_count(db_client, member_id: str) -> int:
     """How many of the member's items have not been read (one count aggregation)."""
-    query = (db_client.collection(COLLECTION)
-             .where(filter=_filter("member_id", "==", member_id))
-             .where(filter=_filter("read_at", "==", None)))
+    query = (
+        db_client.collection(COLLECTION)
+        .where(filter=_filter("member_id", "==", member_id))
+        .where(filter=_filter("read_at", "==", None))
+    )
     result = query.count(alias="unread").get(timeout=TIMEOUT_SECONDS)
     return int(result[0][0].value) if result and result[0] else 0
 
@@ -85,8 +90,9 @@ def mark_read(db_client, member_id: str, item_id: str) -> bool:
 
     @firestore.transactional
     def work(tx) -> bool:
-        snap = ref.get(transaction=tx, field_paths=["member_id", "read_at"],
-                       timeout=TIMEOUT_SECONDS)
+        snap = ref.get(
+            transaction=tx, field_paths=["member_id", "read_at"], timeout=TIMEOUT_SECONDS
+        )
         data = snap.to_dict() if snap.exists else None
         if data is None or data.get("member_id") != member_id:
             return False

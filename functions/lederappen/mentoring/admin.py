@@ -10,7 +10,7 @@ The scheduled job (`mentoring/job.py`, daily) runs the same round as staff do.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..core import db, lederne, outbox
@@ -26,7 +26,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def run_round(settings, *, trigger: str, started_by: str) -> dict[str, Any]:
@@ -34,31 +34,44 @@ def run_round(settings, *, trigger: str, started_by: str) -> dict[str, Any]:
     publishes its messages."""
     ids = db.read(rounds.signed_up)
     active = rounds.active_members(lederne.client(settings).membership_statuses, ids)
-    figures, outbox_ids = db.transaction(lambda cur: rounds.run(
-        cur, trigger=trigger, started_by=started_by, now=_now(), active_members=active))
+    figures, outbox_ids = db.transaction(
+        lambda cur: rounds.run(
+            cur, trigger=trigger, started_by=started_by, now=_now(), active_members=active
+        )
+    )
     outbox.flush(settings.google_cloud_project, outbox_ids)
     return figures
 
 
 def _round_view(row) -> dict[str, Any]:
     (rid, trigger, started, finished, mentees, mentors, slots, proposed, mean) = row
-    return {"id": rid, "trigger": trigger, "started_at": _ts(started),
-            "finished_at": _ts(finished), "mentees_in_pool": mentees,
-            "mentors_in_pool": mentors, "free_slots": slots, "proposed": proposed,
-            "match_rate": (round(proposed / mentees, 4) if mentees else None),
-            "mean_score": None if mean is None else round(float(mean), 4)}
+    return {
+        "id": rid,
+        "trigger": trigger,
+        "started_at": _ts(started),
+        "finished_at": _ts(finished),
+        "mentees_in_pool": mentees,
+        "mentors_in_pool": mentors,
+        "free_slots": slots,
+        "proposed": proposed,
+        "match_rate": (round(proposed / mentees, 4) if mentees else None),
+        "mean_score": None if mean is None else round(float(mean), 4),
+    }
 
 
 def figures(cur, now: datetime) -> dict[str, Any]:
     cur.execute(
         "SELECT count(*) FILTER (WHERE role = 'mentor'), count(*) FILTER (WHERE role = 'mentee'), "
-        "coalesce(sum(capacity), 0) FROM mentor_engagements")
+        "coalesce(sum(capacity), 0) FROM mentor_engagements"
+    )
     mentors, mentees, capacity = cur.fetchone()
     cur.execute("SELECT status, count(*) FROM mentor_proposals GROUP BY status")
     by_status = {s: 0 for s in ("open", "accepted", "declined", "expired", "withdrawn")}
     by_status.update(dict(cur.fetchall()))
-    cur.execute("SELECT count(*) FILTER (WHERE ended_at IS NULL), "
-                "count(*) FILTER (WHERE ended_at IS NOT NULL) FROM mentorships")
+    cur.execute(
+        "SELECT count(*) FILTER (WHERE ended_at IS NULL), "
+        "count(*) FILTER (WHERE ended_at IS NOT NULL) FROM mentorships"
+    )
     active, ended = cur.fetchone()
     cur.execute("SELECT count(*), avg(rating) FROM mentorship_feedback")
     ratings, mean_rating = cur.fetchone()
@@ -66,22 +79,30 @@ def figures(cur, now: datetime) -> dict[str, Any]:
         "SELECT count(*) FROM mentor_engagements e WHERE e.role = 'mentee' "
         "AND NOT EXISTS (SELECT 1 FROM mentor_proposals p WHERE p.mentee_id = e.member_id "
         "AND p.status = 'open') AND NOT EXISTS (SELECT 1 FROM mentorships s "
-        "WHERE s.mentee_id = e.member_id AND s.ended_at IS NULL)")
+        "WHERE s.mentee_id = e.member_id AND s.ended_at IS NULL)"
+    )
     waiting = cur.fetchone()[0]
-    cur.execute("SELECT id, trigger, started_at, finished_at, mentees_in_pool, mentors_in_pool, "
-                "free_slots, proposed, mean_score FROM mentor_rounds "
-                "WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 10")
+    cur.execute(
+        "SELECT id, trigger, started_at, finished_at, mentees_in_pool, mentors_in_pool, "
+        "free_slots, proposed, mean_score FROM mentor_rounds "
+        "WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 10"
+    )
     recent = [_round_view(r) for r in cur.fetchall()]
     closed = sum(by_status[s] for s in ("accepted", "declined", "expired", "withdrawn"))
     return {
-        "pool": {"mentors": mentors, "mentees": mentees, "capacity": int(capacity),
-                 "mentees_waiting": waiting},
+        "pool": {
+            "mentors": mentors,
+            "mentees": mentees,
+            "capacity": int(capacity),
+            "mentees_waiting": waiting,
+        },
         "proposals": by_status,
         "acceptance_rate": round(by_status["accepted"] / closed, 4) if closed else None,
         "mentorships": {"active": active, "ended": ended},
-        "feedback": {"ratings": ratings,
-                     "mean_rating": (round(float(mean_rating), 2)
-                                     if ratings >= MIN_RATINGS else None)},
+        "feedback": {
+            "ratings": ratings,
+            "mean_rating": (round(float(mean_rating), 2) if ratings >= MIN_RATINGS else None),
+        },
         "recent_rounds": recent,
         "as_of": _ts(now),
     }
@@ -97,4 +118,3 @@ def start_round(request: Request) -> Reply:
 @api.get("/v1/admin/mentoring/figures")
 def get_figures(request: Request) -> Reply:
     return Reply(db.read(lambda cur: figures(cur, _now())), headers=_NO_STORE)
-

@@ -12,7 +12,7 @@ member id: a member reaches only what they are part of, anything else is 404.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
@@ -39,20 +39,25 @@ class Engagement(Body):
     position_level: Short | None = None
     years_as_manager: Annotated[int, msgspec.Meta(ge=0, le=60)] | None = None
     capacity: Annotated[int, msgspec.Meta(ge=1, le=engagement.MAX_CAPACITY)] | None = None
-    presentation: Annotated[str, msgspec.Meta(
-        max_length=engagement.MAX_PRESENTATION_CHARS)] | None = None
+    presentation: (
+        Annotated[str, msgspec.Meta(max_length=engagement.MAX_PRESENTATION_CHARS)] | None
+    ) = None
 
 
 def _role(request: Request) -> str:
     role = request.params["role"]
     if role not in engagement.ROLES:
-        raise NotFound({"nb": "Ukjent rolle; bruk mentor eller mentee.",
-                        "en": "Unknown role; use mentor or mentee."})
+        raise NotFound(
+            {
+                "nb": "Ukjent rolle; bruk mentor eller mentee.",
+                "en": "Unknown role; use mentor or mentee.",
+            }
+        )
     return role
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @api.get("/v1/mentoring/engagement")
@@ -73,14 +78,22 @@ def put_engagement(request: Request) -> Reply:
         if role == "mentor":
             active = proposals.active_mentees(cur, request.member_id)
             if body["capacity"] < active:
-                raise fields_error([("capacity", "below_active",
-                                     f"Du har {active} aktive mentees; kapasiteten kan ikke "
-                                     "være lavere.",
-                                     f"You have {active} active mentees; capacity cannot be "
-                                     "lower.")])
+                raise fields_error(
+                    [
+                        (
+                            "capacity",
+                            "below_active",
+                            f"Du har {active} aktive mentees; kapasiteten kan ikke være lavere.",
+                            f"You have {active} active mentees; capacity cannot be lower.",
+                        )
+                    ]
+                )
         view, created = engagement.put(cur, request.member_id, role, body, current, _now())
-        return Reply(view, status=201 if created else 200,
-                     headers={"ETag": etag(view["version"]), "Cache-Control": "no-store"})
+        return Reply(
+            view,
+            status=201 if created else 200,
+            headers={"ETag": etag(view["version"]), "Cache-Control": "no-store"},
+        )
 
     return db.transaction(work)
 
@@ -91,8 +104,12 @@ def delete_engagement(request: Request) -> Reply:
 
     def work(cur) -> list[int]:
         if not engagement.withdraw(cur, request.member_id, role):
-            raise NotFound({"nb": "Du er ikke påmeldt i denne rollen.",
-                            "en": "You have not signed up in this role."})
+            raise NotFound(
+                {
+                    "nb": "Du er ikke påmeldt i denne rollen.",
+                    "en": "You have not signed up in this role.",
+                }
+            )
         return proposals.withdraw_open(cur, request.member_id, role, _now())
 
     _flush(request, db.transaction(work))
@@ -123,14 +140,16 @@ def list_proposals(request: Request) -> Reply:
 @api.get("/v1/mentoring/proposals/{proposal_id}")
 def get_proposal(request: Request) -> Reply:
     pid = _id(request, "proposal_id")
-    return Reply(db.read(lambda cur: proposals.get_proposal(cur, request.member_id, pid)),
-                 headers=_NO_STORE)
+    return Reply(
+        db.read(lambda cur: proposals.get_proposal(cur, request.member_id, pid)), headers=_NO_STORE
+    )
 
 
 def _answer(request: Request, answer: str) -> Reply:
     pid = _id(request, "proposal_id")
     view, ids = db.transaction(
-        lambda cur: proposals.answer(cur, request.member_id, pid, answer, _now()))
+        lambda cur: proposals.answer(cur, request.member_id, pid, answer, _now())
+    )
     _flush(request, ids)
     return Reply(view, headers=_NO_STORE)
 
@@ -156,7 +175,8 @@ def contact(request: Request) -> Reply:
     mid = _id(request, "mentorship_id")
     register = lederne.client(request.settings)
     view = db.transaction(
-        lambda cur: proposals.contacts(cur, register, request.member_id, mid, _now()))
+        lambda cur: proposals.contacts(cur, register, request.member_id, mid, _now())
+    )
     return Reply(view, headers=_NO_STORE)
 
 
@@ -178,6 +198,9 @@ def feedback(request: Request) -> Reply:
     mid = _id(request, "mentorship_id")
     body = request.body
     comment = body.comment.strip() or None if body.comment is not None else None
-    view = db.transaction(lambda cur: proposals.put_feedback(
-        cur, request.member_id, mid, body.rating, comment, _now()))
+    view = db.transaction(
+        lambda cur: proposals.put_feedback(
+            cur, request.member_id, mid, body.rating, comment, _now()
+        )
+    )
     return Reply(view, headers=_NO_STORE)

@@ -10,8 +10,9 @@ every bad field reported at once; nothing is written unless all of it is valid.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from ..core.problems import PreconditionFailed
 from ..core.times import rfc3339 as _ts
@@ -27,27 +28,50 @@ MAX_PRESENTATION_CHARS = 1000
 
 NOTICE = {
     "nb": "Det er frivillig å melde seg som mentor eller mentee. Opplysningene brukes bare til å "
-          "finne gode mentorpar, og ingen ser kontaktopplysningene dine før dere begge har sagt "
-          "ja og samtykket til å dele dem. Du kan endre eller trekke deg når som helst; da "
-          "slettes opplysningene.",
+    "finne gode mentorpar, og ingen ser kontaktopplysningene dine før dere begge har sagt "
+    "ja og samtykket til å dele dem. Du kan endre eller trekke deg når som helst; da "
+    "slettes opplysningene.",
     "en": "Signing up as a mentor or mentee is voluntary. What you give is used only to find "
-          "good mentoring pairs, and nobody sees your contact details until you have both said "
-          "yes and consented to sharing them. You can change or withdraw at any time; your "
-          "details are then deleted.",
+    "good mentoring pairs, and nobody sees your contact details until you have both said "
+    "yes and consented to sharing them. You can change or withdraw at any time; your "
+    "details are then deleted.",
 }
 
-_COLUMNS = ("role, topics, industry, county, position_level, years_as_manager, formats, "
-            "languages, capacity, presentation, version, created_at, updated_at")
+_COLUMNS = (
+    "role, topics, industry, county, position_level, years_as_manager, formats, "
+    "languages, capacity, presentation, version, created_at, updated_at"
+)
 
 
 def _view(row) -> dict[str, Any]:
-    (role, topics, industry, county, level, years, formats, languages, capacity, presentation,
-     version, created, updated) = row
+    (
+        role,
+        topics,
+        industry,
+        county,
+        level,
+        years,
+        formats,
+        languages,
+        capacity,
+        presentation,
+        version,
+        created,
+        updated,
+    ) = row
     view = {
-        "role": role, "topics": list(topics), "industry": industry, "county": county,
-        "position_level": level, "years_as_manager": years, "formats": list(formats),
-        "languages": list(languages), "presentation": presentation, "version": version,
-        "created_at": _ts(created), "updated_at": _ts(updated),
+        "role": role,
+        "topics": list(topics),
+        "industry": industry,
+        "county": county,
+        "position_level": level,
+        "years_as_manager": years,
+        "formats": list(formats),
+        "languages": list(languages),
+        "presentation": presentation,
+        "version": version,
+        "created_at": _ts(created),
+        "updated_at": _ts(updated),
     }
     if role == "mentor":
         view["capacity"] = capacity
@@ -63,14 +87,17 @@ def get_all(cur, member_id: str) -> dict[str, dict[str, Any] | None]:
 def version_of(cur, member_id: str, role: str) -> int:
     # FOR UPDATE: a change of capacity and a mentee taking the last place (which locks the
     # same row) happen one after the other, never on the same stale count.
-    cur.execute("SELECT version FROM mentor_engagements WHERE member_id = %s AND role = %s "
-                "FOR UPDATE", (member_id, role))
+    cur.execute(
+        "SELECT version FROM mentor_engagements WHERE member_id = %s AND role = %s FOR UPDATE",
+        (member_id, role),
+    )
     row = cur.fetchone()
     return row[0] if row else 0
 
 
-def _subset(errors: list, field: str, values: list[str], allowed: Iterable[str],
-            nb: str, en: str) -> None:
+def _subset(
+    errors: list, field: str, values: list[str], allowed: Iterable[str], nb: str, en: str
+) -> None:
     if not set(values) <= set(allowed):
         errors.append((field, "enum", nb, en))
     elif len(set(values)) != len(values):
@@ -81,63 +108,95 @@ def check(role: str, body: dict[str, Any], topics: frozenset[str]) -> None:
     """Every rule beyond the types, all reported at once (422)."""
     errors: list[tuple[str, str, str, str]] = []
     if not body.get("notice_acknowledged"):
-        errors.append(("notice_acknowledged", "required",
-                       "Bekreft at du har lest at det er frivillig og hva opplysningene brukes til.",
-                       "Confirm that you have read that it is voluntary and what it is used for."))
+        errors.append(
+            (
+                "notice_acknowledged",
+                "required",
+                "Bekreft at du har lest at det er frivillig og hva opplysningene brukes til.",
+                "Confirm that you have read that it is voluntary and what it is used for.",
+            )
+        )
     _subset(errors, "topics", body["topics"], topics, "Ukjent tema.", "Unknown topic.")
     _subset(errors, "formats", body["formats"], FORMATS, "Ukjent form.", "Unknown format.")
-    _subset(errors, "languages", body["languages"], LANGUAGES, "Ukjent språk.",
-            "Unknown language.")
+    _subset(errors, "languages", body["languages"], LANGUAGES, "Ukjent språk.", "Unknown language.")
     for field, allowed, nb, en in (
-            ("industry", NACE_SECTIONS, "Ukjent næring.", "Unknown industry."),
-            ("county", COUNTIES, "Ukjent fylkesnummer.", "Unknown county number."),
-            ("position_level", POSITION_LEVELS, "Ukjent stillingsnivå.",
-             "Unknown position level.")):
+        ("industry", NACE_SECTIONS, "Ukjent næring.", "Unknown industry."),
+        ("county", COUNTIES, "Ukjent fylkesnummer.", "Unknown county number."),
+        ("position_level", POSITION_LEVELS, "Ukjent stillingsnivå.", "Unknown position level."),
+    ):
         if body.get(field) is not None and body[field] not in allowed:
             errors.append((field, "enum", nb, en))
     if "in_person" in body["formats"] and body.get("county") is None:
-        errors.append(("county", "required", "Oppgi fylke for å møtes fysisk.",
-                       "Give a county to meet in person."))
+        errors.append(
+            (
+                "county",
+                "required",
+                "Oppgi fylke for å møtes fysisk.",
+                "Give a county to meet in person.",
+            )
+        )
     capacity = body.get("capacity")
     if role == "mentor" and capacity is None:
-        errors.append(("capacity", "required", "Oppgi hvor mange mentees du kan ta.",
-                       "Give how many mentees you can take."))
+        errors.append(
+            (
+                "capacity",
+                "required",
+                "Oppgi hvor mange mentees du kan ta.",
+                "Give how many mentees you can take.",
+            )
+        )
     if role == "mentee" and capacity is not None:
         errors.append(("capacity", "not_allowed", "Bare for mentorer.", "Only for mentors."))
     if errors:
         raise fields_error(errors)
 
 
-def put(cur, member_id: str, role: str, body: dict[str, Any], expected_version: int,
-        now: datetime) -> tuple[dict, bool]:
+def put(
+    cur, member_id: str, role: str, body: dict[str, Any], expected_version: int, now: datetime
+) -> tuple[dict, bool]:
     """Creates (expected version 0) or replaces the member's engagement in `role`; returns
     (view, created). The write re-checks the version, so of two devices writing from the
     same version one gets 412 instead of silently overwriting the other."""
-    values = (body["topics"], body.get("industry"), body.get("county"),
-              body.get("position_level"), body.get("years_as_manager"), body["formats"],
-              body["languages"], body.get("capacity") if role == "mentor" else None,
-              body.get("presentation"))
+    values = (
+        body["topics"],
+        body.get("industry"),
+        body.get("county"),
+        body.get("position_level"),
+        body.get("years_as_manager"),
+        body["formats"],
+        body["languages"],
+        body.get("capacity") if role == "mentor" else None,
+        body.get("presentation"),
+    )
     if expected_version == 0:
         cur.execute(
             "INSERT INTO mentor_engagements (member_id, role, topics, industry, county, "
             "position_level, years_as_manager, formats, languages, capacity, presentation, "
             "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            f"ON CONFLICT DO NOTHING RETURNING {_COLUMNS}", (member_id, role, *values, now, now))
+            f"ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
+            (member_id, role, *values, now, now),
+        )
     else:
         cur.execute(
             "UPDATE mentor_engagements SET topics = %s, industry = %s, county = %s, "
             "position_level = %s, years_as_manager = %s, formats = %s, languages = %s, "
             "capacity = %s, presentation = %s, version = version + 1, updated_at = %s "
             f"WHERE member_id = %s AND role = %s AND version = %s RETURNING {_COLUMNS}",
-            (*values, now, member_id, role, expected_version))
+            (*values, now, member_id, role, expected_version),
+        )
     row = cur.fetchone()
     if row is None:
-        raise PreconditionFailed({"nb": "Dataene er endret siden du leste dem. Hent dem på nytt.",
-                                  "en": "The data changed since you read it. Fetch it again."})
+        raise PreconditionFailed(
+            {
+                "nb": "Dataene er endret siden du leste dem. Hent dem på nytt.",
+                "en": "The data changed since you read it. Fetch it again.",
+            }
+        )
     return _view(row), expected_version == 0
 
 
 def withdraw(cur, member_id: str, role: str) -> bool:
-    cur.execute("DELETE FROM mentor_engagements WHERE member_id = %s AND role = %s",
-                (member_id, role))
+    cur.execute(
+        "DELETE FROM mentor_engagements WHERE member_id = %s AND role = %s", (member_id, role)
+    )
     return cur.rowcount > 0

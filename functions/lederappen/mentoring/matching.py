@@ -100,8 +100,14 @@ _YEARS_MANY = 3  # >= 3 more years: 1.0
 _YEARS_SOME = 1  # 1-2 more years: 0.5
 
 #: Reason codes per part, in the order they are listed when contributions tie.
-REASONS = ("shared_topics", "same_industry", "digital", "same_county", "more_experienced",
-           "shared_language")
+REASONS = (
+    "shared_topics",
+    "same_industry",
+    "digital",
+    "same_county",
+    "more_experienced",
+    "shared_language",
+)
 
 
 @dataclass(frozen=True)
@@ -165,12 +171,20 @@ def _both_digital(mentee: Candidate, mentor: Candidate) -> bool:
 
 
 def _same_county_in_person(mentee: Candidate, mentor: Candidate) -> bool:
-    return (mentee.county is not None and mentee.county == mentor.county
-            and "in_person" in mentee.formats and "in_person" in mentor.formats)
+    return (
+        mentee.county is not None
+        and mentee.county == mentor.county
+        and "in_person" in mentee.formats
+        and "in_person" in mentor.formats
+    )
 
 
-def _seniority_of(mentee_level: str | None, mentee_years: int | None,
-                  mentor_level: str | None, mentor_years: int | None) -> float:
+def _seniority_of(
+    mentee_level: str | None,
+    mentee_years: int | None,
+    mentor_level: str | None,
+    mentor_years: int | None,
+) -> float:
     if mentee_level is not None and mentor_level is not None:
         gap = LEVEL_RANK[mentor_level] - LEVEL_RANK[mentee_level]
         if gap < 0:
@@ -185,16 +199,23 @@ def _seniority_of(mentee_level: str | None, mentee_years: int | None,
 
 
 def _seniority(mentee: Candidate, mentor: Candidate) -> float:
-    return _seniority_of(mentee.position_level, mentee.years_as_manager,
-                         mentor.position_level, mentor.years_as_manager)
+    return _seniority_of(
+        mentee.position_level,
+        mentee.years_as_manager,
+        mentor.position_level,
+        mentor.years_as_manager,
+    )
 
 
 def score(mentee: Candidate, mentor: Candidate) -> Score | None:
     """The score of mentee with mentor, or None if they cannot be paired (no shared language,
     no shared topic, or the same member). Does not look at capacity or exclusions: `assign`
     does."""
-    if (mentee.member_id == mentor.member_id or not (mentee.languages & mentor.languages)
-            or not (mentee.topics & mentor.topics)):
+    if (
+        mentee.member_id == mentor.member_id
+        or not (mentee.languages & mentor.languages)
+        or not (mentee.topics & mentor.topics)
+    ):
         return None
     digital = _both_digital(mentee, mentor)
     same_county = _same_county_in_person(mentee, mentor)
@@ -209,16 +230,25 @@ def score(mentee: Candidate, mentor: Candidate) -> Score | None:
     for name, weight in WEIGHTS.items():  # the order score_matrix sums in
         total += weight * parts[name]
     codes = {
-        "shared_topics": parts["topics"] > 0, "same_industry": parts["industry"] > 0,
-        "digital": digital, "same_county": same_county,
-        "more_experienced": parts["seniority"] > 0, "shared_language": True,
+        "shared_topics": parts["topics"] > 0,
+        "same_industry": parts["industry"] > 0,
+        "digital": digital,
+        "same_county": same_county,
+        "more_experienced": parts["seniority"] > 0,
+        "shared_language": True,
     }
-    part_of = {"shared_topics": "topics", "same_industry": "industry", "digital":
-               "place_or_format", "same_county": "place_or_format",
-               "more_experienced": "seniority", "shared_language": "language"}
+    part_of = {
+        "shared_topics": "topics",
+        "same_industry": "industry",
+        "digital": "place_or_format",
+        "same_county": "place_or_format",
+        "more_experienced": "seniority",
+        "shared_language": "language",
+    }
     # biggest contribution first; sorted is stable, so ties keep the order of REASONS
-    reasons = sorted((c for c in REASONS if codes[c]),
-                     key=lambda c: -WEIGHTS[part_of[c]] * parts[part_of[c]])
+    reasons = sorted(
+        (c for c in REASONS if codes[c]), key=lambda c: -WEIGHTS[part_of[c]] * parts[part_of[c]]
+    )
     return Score(total=total, parts=parts, reasons=reasons)
 
 
@@ -232,8 +262,9 @@ _BLOCK_CELLS = 160_000
 def _classes(np, keys: Sequence) -> tuple[numpy.ndarray, list]:
     """(code of each key, the distinct keys in order of first appearance)."""
     index: dict = {}
-    codes = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.intp,
-                        count=len(keys))
+    codes = np.fromiter(
+        (index.setdefault(k, len(index)) for k in keys), dtype=np.intp, count=len(keys)
+    )
     return codes, list(index)
 
 
@@ -248,15 +279,17 @@ def _incidence(np, sets: Sequence[frozenset[str]], vocab: dict[str, int]) -> num
 def _topics_table(np, mentor_keys: list, mentee_keys: list) -> numpy.ndarray:
     """W_TOPICS * the topics part per (mentor, mentee) class of (topics, languages); NaN where
     the classes share no topic or no language (never proposed)."""
-    vocab = {v: i for i, v in enumerate(sorted({t for k in mentor_keys + mentee_keys
-                                               for t in k[0]}))}
+    vocab = {
+        v: i for i, v in enumerate(sorted({t for k in mentor_keys + mentee_keys for t in k[0]}))
+    }
     tr, te = (_incidence(np, [k[0] for k in keys], vocab) for keys in (mentor_keys, mentee_keys))
     shared = tr @ te.T  # exact small integers
     with np.errstate(divide="ignore", invalid="ignore"):
         table = shared / te.sum(axis=1)  # `_topics`' division, then the same product
     table *= W_TOPICS
-    vocab = {v: i for i, v in enumerate(sorted({g for k in mentor_keys + mentee_keys
-                                               for g in k[1]}))}
+    vocab = {
+        v: i for i, v in enumerate(sorted({g for k in mentor_keys + mentee_keys for g in k[1]}))
+    }
     lr, le = (_incidence(np, [k[1] for k in keys], vocab) for keys in (mentor_keys, mentee_keys))
     table[(shared == 0) | ((lr @ le.T) == 0)] = np.nan
     return table
@@ -270,8 +303,13 @@ class _Scorer:
     over the pairs of members by numpy indexing. The parts are added in `score`'s order, so
     each total is bit for bit the float `score` computes."""
 
-    def __init__(self, np, mentees: Sequence[Candidate], mentors: Sequence[Candidate],
-                 excluded: Collection[tuple[str, str]]):
+    def __init__(
+        self,
+        np,
+        mentees: Sequence[Candidate],
+        mentors: Sequence[Candidate],
+        excluded: Collection[tuple[str, str]],
+    ):
         self.np = np
 
         def part(key, table):
@@ -280,36 +318,61 @@ class _Scorer:
             return rc, ec, table(rk, ek)
 
         # topics, with the hard constraints (a shared topic, a shared language) as NaN
-        self.topics = part(lambda c: (c.topics, c.languages),
-                           lambda rk, ek: _topics_table(np, rk, ek))
+        self.topics = part(
+            lambda c: (c.topics, c.languages), lambda rk, ek: _topics_table(np, rk, ek)
+        )
         # industry: the same NACE section (unknown never matches)
-        self.industry = part(lambda c: c.industry, lambda rk, ek: np.array(
-            [[r is not None and r == e for e in ek] for r in rk], dtype=bool))
+        self.industry = part(
+            lambda c: c.industry,
+            lambda rk, ek: np.array(
+                [[r is not None and r == e for e in ek] for r in rk], dtype=bool
+            ),
+        )
         # place or format: both digital, or both in person in the same county
-        self.place = part(lambda c: (c.formats, c.county), lambda rk, ek: np.array(
-            [[("digital" in fe and "digital" in fr)
-              or (ce is not None and ce == cr and "in_person" in fe and "in_person" in fr)
-              for fe, ce in ek] for fr, cr in rk], dtype=bool))
+        self.place = part(
+            lambda c: (c.formats, c.county),
+            lambda rk, ek: np.array(
+                [
+                    [
+                        ("digital" in fe and "digital" in fr)
+                        or (ce is not None and ce == cr and "in_person" in fe and "in_person" in fr)
+                        for fe, ce in ek
+                    ]
+                    for fr, cr in rk
+                ],
+                dtype=bool,
+            ),
+        )
         # seniority: the level gap decides if both levels are known and differ, else years
-        self.seniority = part(lambda c: (c.position_level, c.years_as_manager),
-                              lambda rk, ek: np.array(
-                                  [[W_SENIORITY * _seniority_of(le, ye, lr, yr)
-                                    for le, ye in ek] for lr, yr in rk], dtype=np.float64))
+        self.seniority = part(
+            lambda c: (c.position_level, c.years_as_manager),
+            lambda rk, ek: np.array(
+                [[W_SENIORITY * _seniority_of(le, ye, lr, yr) for le, ye in ek] for lr, yr in rk],
+                dtype=np.float64,
+            ),
+        )
         # the same member on both sides, and excluded pairs: NaN, by mentor
         mentor_index = {c.member_id: j for j, c in enumerate(mentors)}
         mentee_index = {c.member_id: i for i, c in enumerate(mentees)}
-        cells = {(mentor_index[c.member_id], i) for i, c in enumerate(mentees)
-                 if c.member_id in mentor_index}
-        cells.update((mentor_index[b], mentee_index[a]) for a, b in excluded
-                     if a in mentee_index and b in mentor_index)
+        cells = {
+            (mentor_index[c.member_id], i)
+            for i, c in enumerate(mentees)
+            if c.member_id in mentor_index
+        }
+        cells.update(
+            (mentor_index[b], mentee_index[a])
+            for a, b in excluded
+            if a in mentee_index and b in mentor_index
+        )
         self.never = np.array(sorted(cells), dtype=np.intp).reshape(-1, 2)
         self.n, self.m = len(mentees), len(mentors)
 
     def block_rows(self) -> int:
         return max(1, min(self.m, _BLOCK_CELLS // max(1, self.n)))
 
-    def fill(self, a: int, b: int, out: numpy.ndarray, flag: numpy.ndarray,
-             part: numpy.ndarray) -> None:
+    def fill(
+        self, a: int, b: int, out: numpy.ndarray, flag: numpy.ndarray, part: numpy.ndarray
+    ) -> None:
         """Writes the totals of mentors[a:b] x mentees into out ((b - a) x n, float64),
         using flag (bool) and part (float64) of the same shape as scratch space."""
         np = self.np
@@ -343,8 +406,11 @@ class _Scorer:
             yield a, b, out[:k]
 
 
-def score_matrix(mentees: Sequence[Candidate], mentors: Sequence[Candidate],
-                 excluded: Collection[tuple[str, str]] = frozenset()) -> numpy.ndarray:
+def score_matrix(
+    mentees: Sequence[Candidate],
+    mentors: Sequence[Candidate],
+    excluded: Collection[tuple[str, str]] = frozenset(),
+) -> numpy.ndarray:
     """float64 matrix, mentees x mentors, of `score(mentee, mentor).total`; NaN where the pair
     can never be proposed: no shared language, no shared topic, the same member, or
     (mentee_id, mentor_id) in `excluded`. Capacity and the minimum score are not applied here
@@ -360,7 +426,7 @@ def score_matrix(mentees: Sequence[Candidate], mentors: Sequence[Candidate],
         part = np.empty((rows, n), dtype=np.float64)
         for a in range(0, m, rows):
             b = min(m, a + rows)
-            scorer.fill(a, b, total[a:b], flag[:b - a], part[:b - a])
+            scorer.fill(a, b, total[a:b], flag[: b - a], part[: b - a])
     return total.T
 
 
@@ -371,12 +437,19 @@ def _pairs_of_block(np, block: numpy.ndarray, allowed: numpy.ndarray, min_score:
         np.greater_equal(block, min_score - _EPS, out=allowed)  # False for NaN
     cells = np.flatnonzero(allowed)
     rows, mentee = np.divmod(cells, block.shape[1])
-    return (np.bincount(rows, minlength=block.shape[0]), mentee.astype(np.int32),
-            block.ravel()[cells])
+    return (
+        np.bincount(rows, minlength=block.shape[0]),
+        mentee.astype(np.int32),
+        block.ravel()[cells],
+    )
 
 
-def _allowed_pairs(mentees: Sequence[Candidate], mentors: Sequence[Candidate],
-                   excluded: Collection[tuple[str, str]], min_score: float):
+def _allowed_pairs(
+    mentees: Sequence[Candidate],
+    mentors: Sequence[Candidate],
+    excluded: Collection[tuple[str, str]],
+    min_score: float,
+):
     """The pairs that may be proposed (score at least min_score, not NaN), mentor by mentor:
     (count per mentor, mentee index, score), the same cells and values as `score_matrix`
     gives, without ever holding the whole matrix."""
@@ -384,13 +457,19 @@ def _allowed_pairs(mentees: Sequence[Candidate], mentors: Sequence[Candidate],
 
     scorer = _Scorer(np, mentees, mentors, excluded)
     flags = np.empty((scorer.block_rows(), len(mentees)), dtype=bool)
-    parts = [_pairs_of_block(np, block, flags[:b - a], min_score)
-             for a, b, block in scorer.blocks()]
+    parts = [
+        _pairs_of_block(np, block, flags[: b - a], min_score) for a, b, block in scorer.blocks()
+    ]
     return tuple(np.concatenate(column) for column in zip(*parts))
 
 
-def _solve_pairs(n: int, slots: Sequence[int], per_mentor: numpy.ndarray,
-                 mentee_of: numpy.ndarray, weight: numpy.ndarray) -> list[tuple[int, int]]:
+def _solve_pairs(
+    n: int,
+    slots: Sequence[int],
+    per_mentor: numpy.ndarray,
+    mentee_of: numpy.ndarray,
+    weight: numpy.ndarray,
+) -> list[tuple[int, int]]:
     """(mentee, mentor) index pairs that maximise the total weight of the allowed pairs
     (`_allowed_pairs`: per_mentor[j] pairs of mentor j, mentor by mentor), each mentee at most
     once, mentor j at most slots[j] times; by mentee.
@@ -448,8 +527,9 @@ def _solve_pairs(n: int, slots: Sequence[int], per_mentor: numpy.ndarray,
     return list(zip(mentees[by_mentee].tolist(), mentors[by_mentee].tolist()))
 
 
-def solve(matrix: numpy.ndarray, slots: Sequence[int],
-          min_score: float = MIN_SCORE) -> list[tuple[int, int]]:
+def solve(
+    matrix: numpy.ndarray, slots: Sequence[int], min_score: float = MIN_SCORE
+) -> list[tuple[int, int]]:
     """The (row, column) pairs of an assignment of `matrix` (mentees x mentors, from
     `score_matrix`) that maximises the sum of scores: each row at most once, column j at most
     slots[j] times, no pair below min_score or NaN. Rows in increasing order. `assign` does
@@ -458,13 +538,15 @@ def solve(matrix: numpy.ndarray, slots: Sequence[int],
 
     by_mentor = np.ascontiguousarray(matrix.T)  # no copy for `score_matrix`'s result
     allowed = np.empty(by_mentor.shape, dtype=bool)
-    return _solve_pairs(matrix.shape[0], slots,
-                        *_pairs_of_block(np, by_mentor, allowed, min_score))
+    return _solve_pairs(matrix.shape[0], slots, *_pairs_of_block(np, by_mentor, allowed, min_score))
 
 
-def assign(mentees: Sequence[Candidate], mentors: Sequence[Candidate],
-           excluded: Collection[tuple[str, str]] = frozenset(),
-           min_score: float = MIN_SCORE) -> list[Proposal]:
+def assign(
+    mentees: Sequence[Candidate],
+    mentors: Sequence[Candidate],
+    excluded: Collection[tuple[str, str]] = frozenset(),
+    min_score: float = MIN_SCORE,
+) -> list[Proposal]:
     """Proposals maximising the total score over the pool: each mentee with at most one
     mentor, each mentor with at most their free slots (capacity - active_mentees), never a
     member with themself, never an `excluded` (mentee_id, mentor_id), never below min_score.
@@ -478,8 +560,11 @@ def assign(mentees: Sequence[Candidate], mentors: Sequence[Candidate],
     mentors = sorted((c for c in mentors if c.free_slots > 0), key=lambda c: c.member_id)
     if not mentees or not mentors:
         return []
-    chosen = _solve_pairs(len(mentees), [c.free_slots for c in mentors],
-                          *_allowed_pairs(mentees, mentors, excluded, min_score))
+    chosen = _solve_pairs(
+        len(mentees),
+        [c.free_slots for c in mentors],
+        *_allowed_pairs(mentees, mentors, excluded, min_score),
+    )
     proposals = []
     for i, j in chosen:
         s = score(mentees[i], mentors[j])

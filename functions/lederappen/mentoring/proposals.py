@@ -33,11 +33,14 @@ SYSTEM = "mentoring"
 #: Closed proposals stay visible to the two members this long, then only the figures remain.
 SHOW_CLOSED_DAYS = 90
 
-_PROPOSAL = ("p.id, p.mentee_id, p.mentor_id, p.score, p.parts, p.reasons, p.shared_topics, "
-             "p.status, p.mentee_answer, p.mentor_answer, p.created_at, p.expires_at, "
-             "p.closed_at")
-_PROFILE = ("topics, industry, county, position_level, years_as_manager, formats, languages, "
-            "presentation")
+_PROPOSAL = (
+    "p.id, p.mentee_id, p.mentor_id, p.score, p.parts, p.reasons, p.shared_topics, "
+    "p.status, p.mentee_answer, p.mentor_answer, p.created_at, p.expires_at, "
+    "p.closed_at"
+)
+_PROFILE = (
+    "topics, industry, county, position_level, years_as_manager, formats, languages, presentation"
+)
 
 
 def _role_in(row, member_id: str) -> str:
@@ -46,24 +49,47 @@ def _role_in(row, member_id: str) -> str:
 
 def _other(cur, other_id: str, other_role: str) -> dict[str, Any] | None:
     """What the other member signed up with in their role (None after they withdrew)."""
-    cur.execute(f"SELECT {_PROFILE} FROM mentor_engagements WHERE member_id = %s AND role = %s",
-                (other_id, other_role))
+    cur.execute(
+        f"SELECT {_PROFILE} FROM mentor_engagements WHERE member_id = %s AND role = %s",
+        (other_id, other_role),
+    )
     row = cur.fetchone()
     if row is None:
         return None
     topics, industry, county, level, years, formats, languages, presentation = row
-    return {"topics": list(topics), "industry": industry, "county": county,
-            "position_level": level, "years_as_manager": years, "formats": list(formats),
-            "languages": list(languages), "presentation": presentation}
+    return {
+        "topics": list(topics),
+        "industry": industry,
+        "county": county,
+        "position_level": level,
+        "years_as_manager": years,
+        "formats": list(formats),
+        "languages": list(languages),
+        "presentation": presentation,
+    }
 
 
 def _proposal_view(cur, row, member_id: str) -> dict[str, Any]:
-    (pid, mentee, mentor, score, parts, reasons, shared, status, mentee_answer,
-     mentor_answer, created, expires, closed) = row
+    (
+        pid,
+        mentee,
+        mentor,
+        score,
+        parts,
+        reasons,
+        shared,
+        status,
+        mentee_answer,
+        mentor_answer,
+        created,
+        expires,
+        closed,
+    ) = row
     role = _role_in(row, member_id)
     other_role = "mentor" if role == "mentee" else "mentee"
-    mine, theirs = ((mentee_answer, mentor_answer) if role == "mentee"
-                    else (mentor_answer, mentee_answer))
+    mine, theirs = (
+        (mentee_answer, mentor_answer) if role == "mentee" else (mentor_answer, mentee_answer)
+    )
     return {
         "id": str(pid),
         "role": role,
@@ -72,8 +98,10 @@ def _proposal_view(cur, row, member_id: str) -> dict[str, Any]:
         "parts": parts,
         "reasons": [{"code": c, **texts.REASONS[c]} for c in reasons],
         "shared_topics": list(shared),
-        "other": {"role": other_role,
-                  "engagement": _other(cur, mentor if role == "mentee" else mentee, other_role)},
+        "other": {
+            "role": other_role,
+            "engagement": _other(cur, mentor if role == "mentee" else mentee, other_role),
+        },
         "your_answer": mine,
         # the other side's answer is shown only once it changes nothing for you to know it
         "their_answer": theirs if status != "open" else ("answered" if theirs else None),
@@ -87,14 +115,18 @@ def list_proposals(cur, member_id: str, now: datetime) -> list[dict[str, Any]]:
     cur.execute(
         f"SELECT {_PROPOSAL} FROM mentor_proposals p WHERE (p.mentee_id = %s OR p.mentor_id = %s) "
         "AND (p.status = 'open' OR p.closed_at > %s::timestamptz - make_interval(days => %s)) "
-        "ORDER BY p.created_at DESC, p.id", (member_id, member_id, now, SHOW_CLOSED_DAYS))
+        "ORDER BY p.created_at DESC, p.id",
+        (member_id, member_id, now, SHOW_CLOSED_DAYS),
+    )
     return [_proposal_view(cur, r, member_id) for r in cur.fetchall()]
 
 
 def _load_mine(cur, member_id: str, proposal_id: str, *, for_update: bool):
-    cur.execute(f"SELECT {_PROPOSAL} FROM mentor_proposals p WHERE p.id = %s "
-                "AND (p.mentee_id = %s OR p.mentor_id = %s)"
-                + (" FOR UPDATE" if for_update else ""), (proposal_id, member_id, member_id))
+    cur.execute(
+        f"SELECT {_PROPOSAL} FROM mentor_proposals p WHERE p.id = %s "
+        "AND (p.mentee_id = %s OR p.mentor_id = %s)" + (" FOR UPDATE" if for_update else ""),
+        (proposal_id, member_id, member_id),
+    )
     row = cur.fetchone()
     if row is None:
         raise NotFound(_NOT_FOUND)
@@ -102,12 +134,12 @@ def _load_mine(cur, member_id: str, proposal_id: str, *, for_update: bool):
 
 
 def get_proposal(cur, member_id: str, proposal_id: str) -> dict[str, Any]:
-    return _proposal_view(cur, _load_mine(cur, member_id, proposal_id, for_update=False),
-                          member_id)
+    return _proposal_view(cur, _load_mine(cur, member_id, proposal_id, for_update=False), member_id)
 
 
-def answer(cur, member_id: str, proposal_id: str, answer_: str, now: datetime
-           ) -> tuple[dict[str, Any], list[int]]:
+def answer(
+    cur, member_id: str, proposal_id: str, answer_: str, now: datetime
+) -> tuple[dict[str, Any], list[int]]:
     """Accepts or declines; returns the proposal as the member now sees it, and outbox ids to
     flush after the commit. Answering the same again changes nothing (idempotent)."""
     row = _load_mine(cur, member_id, proposal_id, for_update=True)
@@ -119,50 +151,80 @@ def answer(cur, member_id: str, proposal_id: str, answer_: str, now: datetime
     if mine == answer_ and (status != "open" or answer_ == "accepted"):
         return _proposal_view(cur, row, member_id), []
     if status == "expired" or (status == "open" and expires <= now):
-        raise Conflict({"nb": "Svarfristen for forslaget har gått ut.",
-                        "en": "The time to answer this proposal has run out."},
-                       reason="expired")
+        raise Conflict(
+            {
+                "nb": "Svarfristen for forslaget har gått ut.",
+                "en": "The time to answer this proposal has run out.",
+            },
+            reason="expired",
+        )
     if status != "open":
-        raise Conflict({"nb": "Forslaget er allerede avsluttet.",
-                        "en": "The proposal is already closed."}, reason=status)
+        raise Conflict(
+            {"nb": "Forslaget er allerede avsluttet.", "en": "The proposal is already closed."},
+            reason=status,
+        )
     side = "mentee" if role == "mentee" else "mentor"
     outbox_ids: list[int] = []
     if answer_ == "declined":
-        cur.execute(f"UPDATE mentor_proposals SET {side}_answer = 'declined', "
-                    f"{side}_answered_at = %s, status = 'declined', closed_at = %s WHERE id = %s",
-                    (now, now, proposal_id))
-        outbox_ids = outgoing.send_direct_many(cur, [(other, texts.declined())],
-                                               created_by=SYSTEM, now=now)
+        cur.execute(
+            f"UPDATE mentor_proposals SET {side}_answer = 'declined', "
+            f"{side}_answered_at = %s, status = 'declined', closed_at = %s WHERE id = %s",
+            (now, now, proposal_id),
+        )
+        outbox_ids = outgoing.send_direct_many(
+            cur, [(other, texts.declined())], created_by=SYSTEM, now=now
+        )
     elif theirs != "accepted":
-        cur.execute(f"UPDATE mentor_proposals SET {side}_answer = 'accepted', "
-                    f"{side}_answered_at = %s WHERE id = %s", (now, proposal_id))
+        cur.execute(
+            f"UPDATE mentor_proposals SET {side}_answer = 'accepted', "
+            f"{side}_answered_at = %s WHERE id = %s",
+            (now, proposal_id),
+        )
     else:
         mentee_id, mentor_id = row[1], row[2]
         _take_slot(cur, mentor_id)
-        cur.execute(f"UPDATE mentor_proposals SET {side}_answer = 'accepted', "
-                    f"{side}_answered_at = %s, status = 'accepted', closed_at = %s WHERE id = %s",
-                    (now, now, proposal_id))
-        cur.execute("INSERT INTO mentorships (id, mentee_id, mentor_id, started_at) "
-                    "VALUES (%s, %s, %s, %s)", (proposal_id, mentee_id, mentor_id, now))
+        cur.execute(
+            f"UPDATE mentor_proposals SET {side}_answer = 'accepted', "
+            f"{side}_answered_at = %s, status = 'accepted', closed_at = %s WHERE id = %s",
+            (now, now, proposal_id),
+        )
+        cur.execute(
+            "INSERT INTO mentorships (id, mentee_id, mentor_id, started_at) "
+            "VALUES (%s, %s, %s, %s)",
+            (proposal_id, mentee_id, mentor_id, now),
+        )
         outbox_ids = outgoing.send_direct_many(
-            cur, [(mentee_id, texts.accepted()), (mentor_id, texts.accepted())],
-            created_by=SYSTEM, now=now)
-    return _proposal_view(cur, _load_mine(cur, member_id, proposal_id, for_update=False),
-                          member_id), outbox_ids
+            cur,
+            [(mentee_id, texts.accepted()), (mentor_id, texts.accepted())],
+            created_by=SYSTEM,
+            now=now,
+        )
+    return _proposal_view(
+        cur, _load_mine(cur, member_id, proposal_id, for_update=False), member_id
+    ), outbox_ids
 
 
 def _take_slot(cur, mentor_id: str) -> None:
     """Raises 409 unless the mentor has a free place for one more active mentorship. Holds the
     lock on the mentor's engagement row until the caller's commit."""
-    cur.execute("SELECT capacity FROM mentor_engagements WHERE member_id = %s "
-                "AND role = 'mentor' FOR UPDATE", (mentor_id,))
+    cur.execute(
+        "SELECT capacity FROM mentor_engagements WHERE member_id = %s "
+        "AND role = 'mentor' FOR UPDATE",
+        (mentor_id,),
+    )
     row = cur.fetchone()
-    cur.execute("SELECT count(*) FROM mentorships WHERE mentor_id = %s AND ended_at IS NULL",
-                (mentor_id,))
+    cur.execute(
+        "SELECT count(*) FROM mentorships WHERE mentor_id = %s AND ended_at IS NULL", (mentor_id,)
+    )
     active = cur.fetchone()[0]
     if row is None or active >= row[0]:
-        raise Conflict({"nb": "Mentoren har ikke lenger ledig plass.",
-                        "en": "The mentor no longer has a free place."}, reason="no_capacity")
+        raise Conflict(
+            {
+                "nb": "Mentoren har ikke lenger ledig plass.",
+                "en": "The mentor no longer has a free place.",
+            },
+            reason="no_capacity",
+        )
 
 
 def withdraw_open(cur, member_id: str, role: str, now: datetime) -> list[int]:
@@ -171,15 +233,19 @@ def withdraw_open(cur, member_id: str, role: str, now: datetime) -> list[int]:
     of them ends it."""
     column = "mentee_id" if role == "mentee" else "mentor_id"
     other = "mentor_id" if role == "mentee" else "mentee_id"
-    cur.execute(f"UPDATE mentor_proposals SET status = 'withdrawn', closed_at = %s "
-                f"WHERE {column} = %s AND status = 'open' RETURNING {other}", (now, member_id))
+    cur.execute(
+        f"UPDATE mentor_proposals SET status = 'withdrawn', closed_at = %s "
+        f"WHERE {column} = %s AND status = 'open' RETURNING {other}",
+        (now, member_id),
+    )
     drafts = [(r[0], texts.withdrawn()) for r in cur.fetchall()]
     return outgoing.send_direct_many(cur, drafts, created_by=SYSTEM, now=now)
 
 
 def active_mentees(cur, mentor_id: str) -> int:
-    cur.execute("SELECT count(*) FROM mentorships WHERE mentor_id = %s AND ended_at IS NULL",
-                (mentor_id,))
+    cur.execute(
+        "SELECT count(*) FROM mentorships WHERE mentor_id = %s AND ended_at IS NULL", (mentor_id,)
+    )
     return cur.fetchone()[0]
 
 
@@ -189,9 +255,11 @@ _MENTORSHIP = "id, mentee_id, mentor_id, started_at, ended_at, ended_by"
 
 
 def _load_mentorship(cur, member_id: str, mentorship_id: str, *, for_update: bool = False):
-    cur.execute(f"SELECT {_MENTORSHIP} FROM mentorships WHERE id = %s "
-                "AND (mentee_id = %s OR mentor_id = %s)" + (" FOR UPDATE" if for_update else ""),
-                (mentorship_id, member_id, member_id))
+    cur.execute(
+        f"SELECT {_MENTORSHIP} FROM mentorships WHERE id = %s "
+        "AND (mentee_id = %s OR mentor_id = %s)" + (" FOR UPDATE" if for_update else ""),
+        (mentorship_id, member_id, member_id),
+    )
     row = cur.fetchone()
     if row is None:
         raise NotFound(_NO_MENTORSHIP)
@@ -211,28 +279,44 @@ def _mentorship_view(cur, row, member_id: str, now: datetime) -> dict[str, Any]:
     other_role = "mentor" if role == "mentee" else "mentee"
     other_id = mentor if role == "mentee" else mentee
     consent = _sharing(cur, member_id, other_id, now) if ended is None else None
-    cur.execute("SELECT rating, comment, created_at FROM mentorship_feedback "
-                "WHERE mentorship_id = %s AND member_id = %s", (mid, member_id))
+    cur.execute(
+        "SELECT rating, comment, created_at FROM mentorship_feedback "
+        "WHERE mentorship_id = %s AND member_id = %s",
+        (mid, member_id),
+    )
     fb = cur.fetchone()
     return {
         "id": str(mid),
         "role": role,
         "status": "active" if ended is None else "ended",
         "other": {"role": other_role, "engagement": _other(cur, other_id, other_role)},
-        "contact_sharing": consent and {
-            "you_consented": consent["you"], "other_consented": consent["other"],
-            "available": consent["you"] and consent["other"]},
+        "contact_sharing": consent
+        and {
+            "you_consented": consent["you"],
+            "other_consented": consent["other"],
+            "available": consent["you"] and consent["other"],
+        },
         "started_at": _ts(started),
         "ended_at": _ts(ended),
-        "ended_by": (None if ended_by is None else "you" if ended_by == role
-                     else "other" if ended_by in ("mentee", "mentor") else ended_by),
+        "ended_by": (
+            None
+            if ended_by is None
+            else "you"
+            if ended_by == role
+            else "other"
+            if ended_by in ("mentee", "mentor")
+            else ended_by
+        ),
         "your_feedback": fb and {"rating": fb[0], "comment": fb[1], "given_at": _ts(fb[2])},
     }
 
 
 def list_mentorships(cur, member_id: str, now: datetime) -> list[dict[str, Any]]:
-    cur.execute(f"SELECT {_MENTORSHIP} FROM mentorships WHERE mentee_id = %s OR mentor_id = %s "
-                "ORDER BY started_at DESC, id", (member_id, member_id))
+    cur.execute(
+        f"SELECT {_MENTORSHIP} FROM mentorships WHERE mentee_id = %s OR mentor_id = %s "
+        "ORDER BY started_at DESC, id",
+        (member_id, member_id),
+    )
     return [_mentorship_view(cur, r, member_id, now) for r in cur.fetchall()]
 
 
@@ -242,25 +326,46 @@ def contacts(cur, register, member_id: str, mentorship_id: str, now: datetime) -
     that is not the member's, 409 when it has ended or a consent is missing."""
     row = _load_mentorship(cur, member_id, mentorship_id)
     if row[4] is not None:
-        raise Conflict({"nb": "Mentorskapet er avsluttet.", "en": "The mentorship has ended."},
-                       reason="ended")
+        raise Conflict(
+            {"nb": "Mentorskapet er avsluttet.", "en": "The mentorship has ended."}, reason="ended"
+        )
     other_id = row[2] if row[1] == member_id else row[1]
     consent = _sharing(cur, member_id, other_id, now)
     if not consent["you"]:
-        raise Conflict({"nb": "Du har ikke samtykket til å dele kontaktopplysninger i "
-                              "mentorprogrammet.",
-                        "en": "You have not consented to sharing contact details in the "
-                              "mentor programme."}, reason="your_consent_missing")
+        raise Conflict(
+            {
+                "nb": "Du har ikke samtykket til å dele kontaktopplysninger i mentorprogrammet.",
+                "en": "You have not consented to sharing contact details in the mentor programme.",
+            },
+            reason="your_consent_missing",
+        )
     if not consent["other"]:
-        raise Conflict({"nb": "Den andre har ikke samtykket til å dele kontaktopplysninger ennå.",
-                        "en": "The other member has not consented to sharing contact details "
-                              "yet."}, reason="other_consent_missing")
+        raise Conflict(
+            {
+                "nb": "Den andre har ikke samtykket til å dele kontaktopplysninger ennå.",
+                "en": "The other member has not consented to sharing contact details yet.",
+            },
+            reason="other_consent_missing",
+        )
     record = register.get_member(other_id)
     if record is None or (record.get("membership") or {}).get("status") != "active":
-        raise Conflict({"nb": "Den andre er ikke lenger medlem.",
-                        "en": "The other member is no longer a member."}, reason="not_a_member")
-    audit.record(cur, other_id, actor_kind="member", actor=member_id, category="profile",
-                 action="shown_to_mentoring_partner", purpose="mentoring", at=now)
+        raise Conflict(
+            {
+                "nb": "Den andre er ikke lenger medlem.",
+                "en": "The other member is no longer a member.",
+            },
+            reason="not_a_member",
+        )
+    audit.record(
+        cur,
+        other_id,
+        actor_kind="member",
+        actor=member_id,
+        category="profile",
+        action="shown_to_mentoring_partner",
+        purpose="mentoring",
+        at=now,
+    )
     return {
         "mentorship_id": str(row[0]),
         "given_name": record.get("given_name"),
@@ -272,26 +377,31 @@ def contacts(cur, register, member_id: str, mentorship_id: str, now: datetime) -
     }
 
 
-def end(cur, member_id: str, mentorship_id: str, now: datetime
-        ) -> tuple[dict[str, Any], list[int]]:
+def end(cur, member_id: str, mentorship_id: str, now: datetime) -> tuple[dict[str, Any], list[int]]:
     row = _load_mentorship(cur, member_id, mentorship_id, for_update=True)
     if row[4] is not None:
         return _mentorship_view(cur, row, member_id, now), []
     role = "mentee" if row[1] == member_id else "mentor"
     other = row[2] if role == "mentee" else row[1]
-    cur.execute("UPDATE mentorships SET ended_at = %s, ended_by = %s WHERE id = %s",
-                (now, role, mentorship_id))
+    cur.execute(
+        "UPDATE mentorships SET ended_at = %s, ended_by = %s WHERE id = %s",
+        (now, role, mentorship_id),
+    )
     ids = outgoing.send_direct_many(cur, [(other, texts.ended())], created_by=SYSTEM, now=now)
-    return _mentorship_view(cur, _load_mentorship(cur, member_id, mentorship_id), member_id,
-                            now), ids
+    return _mentorship_view(
+        cur, _load_mentorship(cur, member_id, mentorship_id), member_id, now
+    ), ids
 
 
-def put_feedback(cur, member_id: str, mentorship_id: str, rating: int, comment: str | None,
-                 now: datetime) -> dict[str, Any]:
+def put_feedback(
+    cur, member_id: str, mentorship_id: str, rating: int, comment: str | None, now: datetime
+) -> dict[str, Any]:
     _load_mentorship(cur, member_id, mentorship_id)
     cur.execute(
         "INSERT INTO mentorship_feedback (mentorship_id, member_id, rating, comment, created_at) "
         "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (mentorship_id, member_id) DO UPDATE "
         "SET rating = EXCLUDED.rating, comment = EXCLUDED.comment, "
-        "created_at = EXCLUDED.created_at", (mentorship_id, member_id, rating, comment, now))
+        "created_at = EXCLUDED.created_at",
+        (mentorship_id, member_id, rating, comment, now),
+    )
     return {"rating": rating, "comment": comment, "given_at": _ts(now)}

@@ -32,8 +32,9 @@ with array parameters and columns, ~0.3 s now).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from ..core import audit
 from ..notifications import outgoing
@@ -48,17 +49,30 @@ JOB = "mentor-matching"
 #: The array columns travel as one JSON text per row: pg8000 parses array columns in Python
 #: (~0.13 s for a pool of 7,000 sign-ups), `json.loads` of one short text per row is ~10x
 #: cheaper.
-_CANDIDATE = ("e.member_id, e.industry, e.county, e.position_level, e.years_as_manager, "
-              "json_build_array(e.topics, e.formats, e.languages)::text")
-_NOT_RESTRICTED = ("NOT EXISTS (SELECT 1 FROM processing_restrictions r "
-                   "WHERE r.member_id = e.member_id)")
+_CANDIDATE = (
+    "e.member_id, e.industry, e.county, e.position_level, e.years_as_manager, "
+    "json_build_array(e.topics, e.formats, e.languages)::text"
+)
+_NOT_RESTRICTED = (
+    "NOT EXISTS (SELECT 1 FROM processing_restrictions r WHERE r.member_id = e.member_id)"
+)
 
 
 def _candidate(row, capacity: int = 0, active: int = 0) -> matching.Candidate:
     member_id, industry, county, level, years, arrays = row[:6]
     topics, formats, languages = json.loads(arrays)
-    return matching.Candidate(member_id, frozenset(topics), industry, county, level, years,
-                              frozenset(formats), frozenset(languages), capacity, active)
+    return matching.Candidate(
+        member_id,
+        frozenset(topics),
+        industry,
+        county,
+        level,
+        years,
+        frozenset(formats),
+        frozenset(languages),
+        capacity,
+        active,
+    )
 
 
 def signed_up(cur) -> list[str]:
@@ -67,8 +81,9 @@ def signed_up(cur) -> list[str]:
     return [r[0] for r in cur.fetchall()]
 
 
-def load_pool(cur, active_members: set[str] | None
-              ) -> tuple[list[matching.Candidate], list[matching.Candidate], set[tuple[str, str]]]:
+def load_pool(
+    cur, active_members: set[str] | None
+) -> tuple[list[matching.Candidate], list[matching.Candidate], set[tuple[str, str]]]:
     """Mentees, mentors (with their taken slots) and the pairs never to propose again.
     `active_members`: ids whose membership is active (None: do not filter, for tests)."""
     cur.execute(
@@ -77,7 +92,8 @@ def load_pool(cur, active_members: set[str] | None
         "AND NOT EXISTS (SELECT 1 FROM mentor_proposals p WHERE p.mentee_id = e.member_id "
         "AND p.status = 'open') "
         "AND NOT EXISTS (SELECT 1 FROM mentorships s WHERE s.mentee_id = e.member_id "
-        "AND s.ended_at IS NULL)")
+        "AND s.ended_at IS NULL)"
+    )
     mentees = [_candidate(r) for r in cur.fetchall()]
     cur.execute(
         f"SELECT {_CANDIDATE}, e.capacity, coalesce(s.n, 0) + coalesce(p.n, 0) "
@@ -86,7 +102,8 @@ def load_pool(cur, active_members: set[str] | None
         "GROUP BY mentor_id) s ON s.mentor_id = e.member_id "
         "LEFT JOIN (SELECT mentor_id, count(*) AS n FROM mentor_proposals WHERE status = 'open' "
         "GROUP BY mentor_id) p ON p.mentor_id = e.member_id "
-        f"WHERE e.role = 'mentor' AND {_NOT_RESTRICTED}")
+        f"WHERE e.role = 'mentor' AND {_NOT_RESTRICTED}"
+    )
     mentors = [_candidate(r, r[6], r[7]) for r in cur.fetchall()]
     if active_members is not None:
         mentees = [c for c in mentees if c.member_id in active_members]
@@ -99,23 +116,29 @@ def load_pool(cur, active_members: set[str] | None
 def expire(cur, now: datetime) -> tuple[int, list[int]]:
     """Closes every open proposal whose window has passed and tells both sides. Returns the
     count and the outbox ids to flush after the commit."""
-    cur.execute("UPDATE mentor_proposals SET status = 'expired', closed_at = %s "
-                "WHERE status = 'open' AND expires_at <= %s RETURNING mentee_id, mentor_id",
-                (now, now))
+    cur.execute(
+        "UPDATE mentor_proposals SET status = 'expired', closed_at = %s "
+        "WHERE status = 'open' AND expires_at <= %s RETURNING mentee_id, mentor_id",
+        (now, now),
+    )
     rows = cur.fetchall()
     draft = texts.expired()  # one object: send_direct_many checks it once
     drafts = [(m, draft) for pair in rows for m in pair]
     return len(rows), outgoing.send_direct_many(cur, drafts, created_by=JOB, now=now)
 
 
-def run(cur, *, trigger: str, started_by: str, now: datetime,
-        active_members: set[str] | None) -> tuple[dict[str, Any], list[int]]:
+def run(
+    cur, *, trigger: str, started_by: str, now: datetime, active_members: set[str] | None
+) -> tuple[dict[str, Any], list[int]]:
     """One round in the caller's transaction. Returns the round's figures and the outbox ids
     to flush after the commit."""
     cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
     expired, outbox_ids = expire(cur, now)
-    cur.execute("INSERT INTO mentor_rounds (trigger, started_by, started_at) VALUES (%s, %s, %s) "
-                "RETURNING id", (trigger, started_by, now))
+    cur.execute(
+        "INSERT INTO mentor_rounds (trigger, started_by, started_at) VALUES (%s, %s, %s) "
+        "RETURNING id",
+        (trigger, started_by, now),
+    )
     round_id = cur.fetchone()[0]
     mentees, mentors, excluded = load_pool(cur, active_members)
     proposals = matching.assign(mentees, mentors, excluded)
@@ -131,12 +154,28 @@ def run(cur, *, trigger: str, started_by: str, now: datetime,
             "SELECT gen_random_uuid(), %s, a, b, s, p, r, t, %s, %s "
             "FROM json_to_recordset(%s::json) AS u(a text, b text, s float8, p jsonb, "
             "r text[], t text[])",
-            (round_id, now, expires, json.dumps([
-                {"a": p.mentee_id, "b": p.mentor_id, "s": p.score.total,
-                 "p": {k: round(matching.WEIGHTS[k] * v, 4) for k, v in p.score.parts.items()},
-                 "r": p.score.reasons,
-                 "t": sorted(topics_of[p.mentee_id] & mentor_topics[p.mentor_id])}
-                for p in proposals])))
+            (
+                round_id,
+                now,
+                expires,
+                json.dumps(
+                    [
+                        {
+                            "a": p.mentee_id,
+                            "b": p.mentor_id,
+                            "s": p.score.total,
+                            "p": {
+                                k: round(matching.WEIGHTS[k] * v, 4)
+                                for k, v in p.score.parts.items()
+                            },
+                            "r": p.score.reasons,
+                            "t": sorted(topics_of[p.mentee_id] & mentor_topics[p.mentor_id]),
+                        }
+                        for p in proposals
+                    ]
+                ),
+            ),
+        )
         # one draft object per role: send_direct_many checks each distinct draft once
         to_mentee, to_mentor = texts.proposed("mentee"), texts.proposed("mentor")
         drafts = [(p.mentee_id, to_mentee) for p in proposals]
@@ -144,8 +183,16 @@ def run(cur, *, trigger: str, started_by: str, now: datetime,
         outbox_ids += outgoing.send_direct_many(cur, drafts, created_by=JOB, now=now)
     pool = [c.member_id for c in mentees] + [c.member_id for c in mentors]
     actor_kind = "staff" if trigger == "staff" else "job"
-    audit.record_many(cur, sorted(set(pool)), actor_kind=actor_kind, actor=started_by,
-                      category="mentoring", action="matched", purpose="mentor_matching", at=now)
+    audit.record_many(
+        cur,
+        sorted(set(pool)),
+        actor_kind=actor_kind,
+        actor=started_by,
+        category="mentoring",
+        action="matched",
+        purpose="mentor_matching",
+        at=now,
+    )
     figures = {
         "id": round_id,
         "trigger": trigger,
@@ -154,14 +201,22 @@ def run(cur, *, trigger: str, started_by: str, now: datetime,
         "free_slots": sum(c.free_slots for c in mentors),
         "proposed": len(proposals),
         "expired_before_round": expired,
-        "mean_score": (round(sum(p.score.total for p in proposals) / len(proposals), 4)
-                       if proposals else None),
+        "mean_score": (
+            round(sum(p.score.total for p in proposals) / len(proposals), 4) if proposals else None
+        ),
     }
     cur.execute(
         "UPDATE mentor_rounds SET finished_at = clock_timestamp(), mentees_in_pool = %s, "
         "mentors_in_pool = %s, free_slots = %s, proposed = %s, mean_score = %s WHERE id = %s",
-        (figures["mentees_in_pool"], figures["mentors_in_pool"], figures["free_slots"],
-         figures["proposed"], figures["mean_score"], round_id))
+        (
+            figures["mentees_in_pool"],
+            figures["mentors_in_pool"],
+            figures["free_slots"],
+            figures["proposed"],
+            figures["mean_score"],
+            round_id,
+        ),
+    )
     return figures, outbox_ids
 
 

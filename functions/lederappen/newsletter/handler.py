@@ -18,7 +18,7 @@ the repeat) but finds its claim and adds no second entry.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -42,8 +42,11 @@ def handle(message: events.Message, settings) -> None:
     p: Payload = message.data
 
     def state(cur) -> tuple[str, int, datetime, bool] | None:
-        cur.execute("SELECT event_id, terms_version, requested_at FROM newsletter_sync "
-                    "WHERE member_id = %s", (p.member_id,))
+        cur.execute(
+            "SELECT event_id, terms_version, requested_at FROM newsletter_sync "
+            "WHERE member_id = %s",
+            (p.member_id,),
+        )
         row = cur.fetchone()
         if row is None:
             return None
@@ -57,10 +60,15 @@ def handle(message: events.Message, settings) -> None:
     event_id, terms_version, requested_at, subscribed = found
     # The latest requested change (its id and time) carries the state: a replayed or older
     # message sends the newest again, which the newsletter system applies once.
-    lederne.client(settings).put_newsletter_subscriber(p.member_id, {
-        "subscribed": subscribed, "terms_version": str(terms_version),
-        "event_id": event_id, "occurred_at": rfc3339(requested_at),
-    })
+    lederne.client(settings).put_newsletter_subscriber(
+        p.member_id,
+        {
+            "subscribed": subscribed,
+            "terms_version": str(terms_version),
+            "event_id": event_id,
+            "occurred_at": rfc3339(requested_at),
+        },
+    )
 
     def confirm(cur) -> None:
         if not events.claim(cur, CONSUMER, p.event_id):
@@ -68,16 +76,28 @@ def handle(message: events.Message, settings) -> None:
         # Locks the member's row (confirming it if it is still this event's): an erasure in
         # flight deletes it first and erases the audit trail after it (privacy/erasure.py), so
         # an erased member gets no entry written after the trail went.
-        cur.execute("UPDATE newsletter_sync SET confirmed_at = CASE WHEN event_id = %s::uuid "
-                    "THEN now() ELSE confirmed_at END WHERE member_id = %s RETURNING 1",
-                    (event_id, p.member_id))
+        cur.execute(
+            "UPDATE newsletter_sync SET confirmed_at = CASE WHEN event_id = %s::uuid "
+            "THEN now() ELSE confirmed_at END WHERE member_id = %s RETURNING 1",
+            (event_id, p.member_id),
+        )
         if cur.fetchone() is None:
             return  # erased meanwhile: nothing to audit about someone forgotten
         # Audited also when a newer choice has replaced this one (no row confirmed): what
         # was sent was sent. "consent": the data map's category of the newsletter choice.
-        audit.record(cur, p.member_id, actor_kind="job", actor=CONSUMER, category="consent",
-                     action=("shared_with_newsletter_system" if subscribed
-                             else "unsubscribed_at_newsletter_system"),
-                     purpose="newsletter_subscription", at=datetime.now(timezone.utc))
+        audit.record(
+            cur,
+            p.member_id,
+            actor_kind="job",
+            actor=CONSUMER,
+            category="consent",
+            action=(
+                "shared_with_newsletter_system"
+                if subscribed
+                else "unsubscribed_at_newsletter_system"
+            ),
+            purpose="newsletter_subscription",
+            at=datetime.now(UTC),
+        )
 
     db.transaction(confirm)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 import msgspec
@@ -67,14 +67,23 @@ class Draft(Body):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-def _audit(cur, request: Request, member_id: str, action: str, now: datetime,
-           category: str = "messages") -> None:
+def _audit(
+    cur, request: Request, member_id: str, action: str, now: datetime, category: str = "messages"
+) -> None:
     assert request.principal is not None
-    audit.record(cur, member_id, actor_kind="staff", actor=request.principal.subject,
-                 category=category, action=action, purpose="member_communication", at=now)
+    audit.record(
+        cur,
+        member_id,
+        actor_kind="staff",
+        actor=request.principal.subject,
+        category=category,
+        action=action,
+        purpose="member_communication",
+        at=now,
+    )
 
 
 def _check(request: Request, d: Draft, now: datetime) -> None:
@@ -82,48 +91,91 @@ def _check(request: Request, d: Draft, now: datetime) -> None:
     errors: list[tuple[str, str, str, str]] = []
     a = d.audience
     if a.kind in ("all", "member") and a.value is not None:
-        errors.append(("audience.value", "not_allowed", "Brukes bare for interesse og fylke.",
-                       "Only used for interest and county."))
+        errors.append(
+            (
+                "audience.value",
+                "not_allowed",
+                "Brukes bare for interesse og fylke.",
+                "Only used for interest and county.",
+            )
+        )
     if a.kind != "member" and a.member_id is not None:
-        errors.append(("audience.member_id", "not_allowed", "Brukes bare for ett medlem.",
-                       "Only used for one member."))
+        errors.append(
+            (
+                "audience.member_id",
+                "not_allowed",
+                "Brukes bare for ett medlem.",
+                "Only used for one member.",
+            )
+        )
     if a.kind != "member" and d.concerns is not None:
-        errors.append(("concerns", "not_allowed", "Brukes bare for ett medlem.",
-                       "Only used for one member."))
+        errors.append(
+            ("concerns", "not_allowed", "Brukes bare for ett medlem.", "Only used for one member.")
+        )
     if d.concerns is not None and d.category == "marketing":
-        errors.append(("concerns", "not_allowed", "Markedsføring er aldri nødvendig.",
-                       "Marketing is never needed."))
+        errors.append(
+            (
+                "concerns",
+                "not_allowed",
+                "Markedsføring er aldri nødvendig.",
+                "Marketing is never needed.",
+            )
+        )
     if a.kind == "member" and a.member_id is None:
-        errors.append(("audience.member_id", "required", "Mangler medlemsnummer.",
-                       "A member id is required."))
+        errors.append(
+            ("audience.member_id", "required", "Mangler medlemsnummer.", "A member id is required.")
+        )
     if a.kind == "county" and a.value not in COUNTIES:
         errors.append(("audience.value", "enum", "Ukjent fylkesnummer.", "Unknown county number."))
     if a.kind == "interest" and (a.value is None or a.value not in topic_ids(request.settings)):
         errors.append(("audience.value", "enum", "Ukjent interesse.", "Unknown interest."))
     if d.send_at is not None:
         if d.send_at.tzinfo is None:
-            errors.append(("send_at", "timezone", "Tidspunktet må ha tidssone.",
-                           "The time needs a time zone."))
+            errors.append(
+                (
+                    "send_at",
+                    "timezone",
+                    "Tidspunktet må ha tidssone.",
+                    "The time needs a time zone.",
+                )
+            )
         elif d.send_at < now - PAST_TOLERANCE:
             errors.append(("send_at", "past", "Tidspunktet har passert.", "That time has passed."))
         elif d.send_at > now + timedelta(days=MAX_SCHEDULE_DAYS):
-            errors.append(("send_at", "too_far", "Høyst ett år fram i tid.",
-                           "At most one year ahead."))
+            errors.append(
+                ("send_at", "too_far", "Høyst ett år fram i tid.", "At most one year ahead.")
+            )
     message = _message(d)
     if not push.fits(message):
-        errors.append(("body", "push_too_large",
-                       f"Varselet blir større enn FCMs grense på {push.MAX_PAYLOAD_BYTES} byte.",
-                       f"The push would exceed FCM's limit of {push.MAX_PAYLOAD_BYTES} bytes."))
+        errors.append(
+            (
+                "body",
+                "push_too_large",
+                f"Varselet blir større enn FCMs grense på {push.MAX_PAYLOAD_BYTES} byte.",
+                f"The push would exceed FCM's limit of {push.MAX_PAYLOAD_BYTES} bytes.",
+            )
+        )
     if errors:
         raise fields_error(errors)
     if a.kind == "member":
         statuses = lederne.client(request.settings).membership_statuses([a.member_id])
         if statuses.get(a.member_id) != "active":
             member_id = a.member_id
-            db.transaction(lambda cur: _audit(cur, request, member_id,
-                                              "membership_status_checked", now, "profile"))
-            raise fields_error([("audience.member_id", "not_member", "Ikke et aktivt medlem.",
-                             "Not an active member.")])
+            db.transaction(
+                lambda cur: _audit(
+                    cur, request, member_id, "membership_status_checked", now, "profile"
+                )
+            )
+            raise fields_error(
+                [
+                    (
+                        "audience.member_id",
+                        "not_member",
+                        "Ikke et aktivt medlem.",
+                        "Not an active member.",
+                    )
+                ]
+            )
 
 
 def _sensitive(d: Draft) -> bool:
@@ -131,8 +183,14 @@ def _sensitive(d: Draft) -> bool:
 
 
 def _message(d: Draft) -> Message:
-    return Message(message_id="draft", category=d.category, title=d.title, body=d.body,
-                   deep_link=d.deep_link, sensitive=_sensitive(d))
+    return Message(
+        message_id="draft",
+        category=d.category,
+        title=d.title,
+        body=d.body,
+        deep_link=d.deep_link,
+        sensitive=_sensitive(d),
+    )
 
 
 def draft_message(d: Draft) -> Message:
@@ -150,23 +208,39 @@ def create_message(request: Request) -> Reply:
 
     def work(cur) -> Reply:
         stored, outbox_id = outgoing.create(
-            cur, message={"category": d.category, "title": msgspec.structs.asdict(d.title),
-                          "body": msgspec.structs.asdict(d.body), "deep_link": d.deep_link,
-                          "sensitive": _sensitive(d)},
-            audience_kind=d.audience.kind, audience_value=d.audience.value,
-            member_id=d.audience.member_id, send_at=d.send_at,
-            created_by=request.principal.subject, now=now, concerns=d.concerns)
+            cur,
+            message={
+                "category": d.category,
+                "title": msgspec.structs.asdict(d.title),
+                "body": msgspec.structs.asdict(d.body),
+                "deep_link": d.deep_link,
+                "sensitive": _sensitive(d),
+            },
+            audience_kind=d.audience.kind,
+            audience_value=d.audience.value,
+            member_id=d.audience.member_id,
+            send_at=d.send_at,
+            created_by=request.principal.subject,
+            now=now,
+            concerns=d.concerns,
+        )
         if d.audience.member_id is not None:
             _audit(cur, request, d.audience.member_id, "direct_message_addressed", now)
         if outbox_id is not None:
             queued.append(outbox_id)
-        return Reply(stored.view(), status=201,
-                     headers={"Location": f"/v1/admin/messages/{stored.id}"})
+        return Reply(
+            stored.view(), status=201, headers={"Location": f"/v1/admin/messages/{stored.id}"}
+        )
 
     reply = idempotency.run(request, msgspec.json.encode(d), work)
     outbox.flush(request.settings.google_cloud_project, queued)
-    log.event(_log, "message created", logging.INFO, audience=d.audience.kind,
-              scheduled=bool(d.send_at and d.send_at > now))
+    log.event(
+        _log,
+        "message created",
+        logging.INFO,
+        audience=d.audience.kind,
+        scheduled=bool(d.send_at and d.send_at > now),
+    )
     return reply
 
 
@@ -174,10 +248,14 @@ def create_message(request: Request) -> Reply:
 def list_messages(request: Request) -> Reply:
     size = pagination.limit(request.query)
     after = pagination.decode_cursor(request.query.get("cursor"), tuple[datetime, uuid.UUID])
-    rows = db.read(lambda cur: outgoing.list_editor_messages(
-        cur, size + 1, (after[0].isoformat(), str(after[1])) if after else None))
-    items, cursor = pagination.page(rows, size, lambda s: [
-        s.created_at.astimezone(timezone.utc).isoformat(), s.id])
+    rows = db.read(
+        lambda cur: outgoing.list_editor_messages(
+            cur, size + 1, (after[0].isoformat(), str(after[1])) if after else None
+        )
+    )
+    items, cursor = pagination.page(
+        rows, size, lambda s: [s.created_at.astimezone(UTC).isoformat(), s.id]
+    )
     return Reply({"items": [s.view() for s in items], "next_cursor": cursor})
 
 

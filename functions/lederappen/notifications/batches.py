@@ -13,15 +13,20 @@ from collections import Counter
 
 def store(cur, message_id: str, batch: int, member_ids: list[str]) -> None:
     """Records a batch once (a redelivered fan-out step never forms it again: it is claimed)."""
-    cur.execute("INSERT INTO message_batches (message_id, batch, member_ids) VALUES (%s, %s, %s) "
-                "ON CONFLICT DO NOTHING", (message_id, batch, member_ids))
+    cur.execute(
+        "INSERT INTO message_batches (message_id, batch, member_ids) VALUES (%s, %s, %s) "
+        "ON CONFLICT DO NOTHING",
+        (message_id, batch, member_ids),
+    )
 
 
 def members(cur, message_id: str, batch: int) -> list[str] | None:
     """The batch's members as the fan-out stored them (minus erased members); None when the
     fan-out formed no such batch."""
-    cur.execute("SELECT member_ids FROM message_batches WHERE message_id = %s AND batch = %s",
-                (message_id, batch))
+    cur.execute(
+        "SELECT member_ids FROM message_batches WHERE message_id = %s AND batch = %s",
+        (message_id, batch),
+    )
     row = cur.fetchone()
     return None if row is None else list(row[0])
 
@@ -36,7 +41,8 @@ def scrub(cur, member_ids: list[str]) -> dict[str, int]:
         "                                                WHERE NOT m = ANY(%s::text[])) "
         "FROM hit WHERE b.message_id = hit.message_id AND b.batch = hit.batch "
         "RETURNING ARRAY(SELECT m FROM unnest(hit.member_ids) m WHERE m = ANY(%s::text[]))",
-        (member_ids, member_ids, member_ids))
+        (member_ids, member_ids, member_ids),
+    )
     out: Counter[str] = Counter()
     for row in cur.fetchall():
         out.update(row[0])

@@ -31,7 +31,7 @@ Nothing about a member is logged; counts only.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import msgspec
@@ -40,8 +40,8 @@ from ..consents import service as consents
 from ..core import db, events, firestore, lederne, log
 from ..preferences.service import DEFAULT_CATEGORIES, DEFAULT_CHANNELS
 from ..privacy.erasure import erased_since
-from . import devices as device_store
 from . import batches, fcm, inbox, outgoing, push
+from . import devices as device_store
 
 _log = logging.getLogger("lederappen.notifications.delivery")
 
@@ -51,12 +51,13 @@ LEASE = timedelta(seconds=120)
 
 class Payload(msgspec.Struct, forbid_unknown_fields=True):
     """Ids only: the batch's members are the ones the fan-out stored for it (batches.py)."""
+
     message_id: str
     batch: Annotated[int, msgspec.Meta(ge=0)]
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def needed(stored: outgoing.Stored) -> bool:
@@ -66,8 +67,11 @@ def needed(stored: outgoing.Stored) -> bool:
     feature or by the editor), never marketing. Everything else, an editor's direct message
     and the mentoring programme's included, waits for the restriction to be lifted. The
     member's category choice still applies to a needed message."""
-    return (stored.audience_kind == "member" and stored.concerns is not None
-            and stored.category != "marketing")
+    return (
+        stored.audience_kind == "member"
+        and stored.concerns is not None
+        and stored.category != "marketing"
+    )
 
 
 def needs_consent(stored: outgoing.Stored) -> set[str]:
@@ -79,9 +83,14 @@ def needs_consent(stored: outgoing.Stored) -> set[str]:
     return needs
 
 
-def decide(stored: outgoing.Stored, active: bool, restricted: bool,
-           categories: list[str] | None, channels: list[str] | None,
-           consented: bool) -> tuple[str, bool, bool]:
+def decide(
+    stored: outgoing.Stored,
+    active: bool,
+    restricted: bool,
+    categories: list[str] | None,
+    channels: list[str] | None,
+    consented: bool,
+) -> tuple[str, bool, bool]:
     """One member's (outcome, inbox, push), first reason first. `consented`: covers every
     purpose of `needs_consent(stored)`."""
     categories = DEFAULT_CATEGORIES if categories is None else categories
@@ -97,34 +106,52 @@ def decide(stored: outgoing.Stored, active: bool, restricted: bool,
     return "delivered", "inbox" in channels, "push" in channels
 
 
-def outcomes(cur, stored: outgoing.Stored, members: list[str],
-             statuses: dict[str, str] | None, now: datetime) -> dict[str, tuple[str, bool, bool]]:
+def outcomes(
+    cur, stored: outgoing.Stored, members: list[str], statuses: dict[str, str] | None, now: datetime
+) -> dict[str, tuple[str, bool, bool]]:
     """Per member: (outcome, inbox, push) by the rules at send time. `statuses` are the
     register's membership statuses; None when membership is not being asked (a retry)."""
     cur.execute(
         "SELECT m.id, p.notification_categories, p.notification_channels, "
         "(r.member_id IS NOT NULL) FROM unnest(%s::text[]) AS m(id) "
         "LEFT JOIN member_preferences p ON p.member_id = m.id "
-        "LEFT JOIN processing_restrictions r ON r.member_id = m.id", (members,))
+        "LEFT JOIN processing_restrictions r ON r.member_id = m.id",
+        (members,),
+    )
     rows = cur.fetchall()
     needs = needs_consent(stored)
-    consenting = {purpose: consents.covered_members(cur, members, purpose, now)
-                  for purpose in needs}
-    return {member: decide(stored, statuses is None or statuses.get(member) == "active",
-                           restricted, categories, channels,
-                           all(member in consenting[p] for p in needs))
-            for member, categories, channels, restricted in rows}
+    consenting = {
+        purpose: consents.covered_members(cur, members, purpose, now) for purpose in needs
+    }
+    return {
+        member: decide(
+            stored,
+            statuses is None or statuses.get(member) == "active",
+            restricted,
+            categories,
+            channels,
+            all(member in consenting[p] for p in needs),
+        )
+        for member, categories, channels, restricted in rows
+    }
 
 
 def still_wanted(cur, stored: outgoing.Stored, members: list[str], now: datetime) -> set[str]:
     """Those of `members` who, by the rules in force now, would still get this message as a
     push (for pushes taken again on a retry)."""
-    return {m for m, (outcome, _, pushes) in outcomes(cur, stored, members, None, now).items()
-            if outcome == "delivered" and pushes}
+    return {
+        m
+        for m, (outcome, _, pushes) in outcomes(cur, stored, members, None, now).items()
+        if outcome == "delivered" and pushes
+    }
 
 
-def _record(cur, stored: outgoing.Stored, decided: dict[str, tuple[str, bool, bool]],
-            registrations: list[device_store.Registration]) -> set[str]:
+def _record(
+    cur,
+    stored: outgoing.Stored,
+    decided: dict[str, tuple[str, bool, bool]],
+    registrations: list[device_store.Registration],
+) -> set[str]:
     """Records the outcomes and the pushes to send. Members erased since the batch started
     (their tombstone is committed before erasure sweeps Firestore the second time) are left
     out and returned, so the caller removes the inbox items it wrote for them."""
@@ -136,39 +163,51 @@ def _record(cur, stored: outgoing.Stored, decided: dict[str, tuple[str, bool, bo
         "INSERT INTO message_recipients (message_id, member_id, outcome, inbox) "
         "SELECT %s, m, o, i FROM unnest(%s::text[], %s::text[], %s::boolean[]) AS t(m, o, i) "
         "ON CONFLICT DO NOTHING",
-        (stored.id, members, [decided[m][0] for m in members], [decided[m][1] for m in members]))
+        (stored.id, members, [decided[m][0] for m in members], [decided[m][1] for m in members]),
+    )
     if registrations:
         cur.execute(
             "INSERT INTO push_deliveries (message_id, device_id, member_id) "
             "SELECT %s, d, m FROM unnest(%s::text[], %s::text[]) AS t(d, m) ON CONFLICT DO NOTHING",
-            (stored.id, [r.device_id for r in registrations],
-             [r.member_id for r in registrations]))
+            (stored.id, [r.device_id for r in registrations], [r.member_id for r in registrations]),
+        )
     return late
 
 
 def _leased_elsewhere(stored: outgoing.Stored, members: list[str], now: datetime) -> bool:
-    return db.fetch_one(
-        "SELECT 1 FROM push_deliveries WHERE message_id = %s AND member_id = ANY(%s) "
-        "AND state = 'sending' AND lease_until >= %s LIMIT 1", (stored.id, members, now)
-    ) is not None
+    return (
+        db.fetch_one(
+            "SELECT 1 FROM push_deliveries WHERE message_id = %s AND member_id = ANY(%s) "
+            "AND state = 'sending' AND lease_until >= %s LIMIT 1",
+            (stored.id, members, now),
+        )
+        is not None
+    )
 
 
 def _take(stored: outgoing.Stored, members: list[str], now: datetime) -> dict[str, str]:
     """Leases this batch's pending pushes (and expired leases of a crashed sender):
     device id -> member key."""
+
     def work(cur) -> dict[str, str]:
         cur.execute(
             "UPDATE push_deliveries SET state = 'sending', lease_until = %s, updated_at = %s "
             "WHERE message_id = %s AND member_id = ANY(%s) AND (state = 'pending' "
             "OR (state = 'sending' AND lease_until < %s)) RETURNING device_id, member_id",
-            (now + LEASE, now, stored.id, members, now))
+            (now + LEASE, now, stored.id, members, now),
+        )
         return dict(cur.fetchall())
 
     return db.transaction(work)
 
 
-_STATE = {"sent": "sent", "unregistered": "pruned", "invalid_token": "pruned",
-          "failed": "failed", "retryable": "pending"}
+_STATE = {
+    "sent": "sent",
+    "unregistered": "pruned",
+    "invalid_token": "pruned",
+    "failed": "failed",
+    "retryable": "pending",
+}
 
 
 #: The error code of a push not sent because its member no longer wants it (restricted,
@@ -176,23 +215,35 @@ _STATE = {"sent": "sent", "unregistered": "pruned", "invalid_token": "pruned",
 WITHHELD = "WITHHELD"
 
 
-def _finish(stored: outgoing.Stored, sends: list[device_store.Registration],
-            results: list[fcm.Outcome], gone: list[str], withheld: list[str]) -> None:
+def _finish(
+    stored: outgoing.Stored,
+    sends: list[device_store.Registration],
+    results: list[fcm.Outcome],
+    gone: list[str],
+    withheld: list[str],
+) -> None:
     """Records each push's outcome, as pruned the leased ones whose registration was
     removed before the send (nothing to send to), and as failed (WITHHELD) those whose
     member no longer wants them: neither kind is ever sent for this message."""
     ids = [r.device_id for r in sends] + gone + withheld
-    states = [_STATE[o.status] for o in results] + ["pruned"] * len(gone) + ["failed"] * len(
-        withheld)
-    codes = ([o.error_code for o in results] + ["NOT_REGISTERED"] * len(gone)
-             + [WITHHELD] * len(withheld))
+    states = (
+        [_STATE[o.status] for o in results] + ["pruned"] * len(gone) + ["failed"] * len(withheld)
+    )
+    codes = (
+        [o.error_code for o in results]
+        + ["NOT_REGISTERED"] * len(gone)
+        + [WITHHELD] * len(withheld)
+    )
     attempts = [o.attempts for o in results] + [0] * (len(gone) + len(withheld))
-    db.transaction(lambda cur: cur.execute(
-        "UPDATE push_deliveries p SET state = t.s, error_code = t.c, lease_until = NULL, "
-        "attempts = p.attempts + t.a, updated_at = now() "
-        "FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[]) AS t(d, s, c, a) "
-        "WHERE p.message_id = %s AND p.device_id = t.d", (ids, states, codes, attempts,
-                                                         stored.id)))
+    db.transaction(
+        lambda cur: cur.execute(
+            "UPDATE push_deliveries p SET state = t.s, error_code = t.c, lease_until = NULL, "
+            "attempts = p.attempts + t.a, updated_at = now() "
+            "FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[]) AS t(d, s, c, a) "
+            "WHERE p.message_id = %s AND p.device_id = t.d",
+            (ids, states, codes, attempts, stored.id),
+        )
+    )
 
 
 def handle(message: events.Message, settings) -> None:
@@ -207,8 +258,11 @@ def handle(message: events.Message, settings) -> None:
         # A member erased after this message was created is dropped without a trace (R5).
         erased = erased_since(cur, members, stored.created_at)
         alive = [m for m in members if m not in erased]
-        cur.execute("SELECT member_id, inbox FROM message_recipients WHERE message_id = %s "
-                    "AND member_id = ANY(%s)", (stored.id, alive))
+        cur.execute(
+            "SELECT member_id, inbox FROM message_recipients WHERE message_id = %s "
+            "AND member_id = ANY(%s)",
+            (stored.id, alive),
+        )
         return stored, alive, cur.fetchall()
 
     stored, members, recorded = db.read(state)
@@ -228,7 +282,8 @@ def handle(message: events.Message, settings) -> None:
             decided = db.read(lambda cur: outcomes(cur, stored, todo, statuses, now))
             inbox.deliver_many(fs, [m for m, (_, box, _) in decided.items() if box], msg, now=now)
             registrations = device_store.devices_of(
-                fs, [m for m, (_, _, pushes) in decided.items() if pushes])
+                fs, [m for m, (_, _, pushes) in decided.items() if pushes]
+            )
             known = {r.device_id: r for r in registrations}
             boxed.update(m for m, (_, box, _) in decided.items() if box)
             late = db.transaction(lambda cur: _record(cur, stored, decided, registrations))
@@ -255,11 +310,17 @@ def handle(message: events.Message, settings) -> None:
                 known.setdefault(r.device_id, r)
         gone = [d for d in taken if d not in known]  # unregistered since: nothing to send
         sends = [known[d] for d in taken if d in known]
-        results = fcm.sender(settings).send_all([
-            push.fcm_message(msg, r.fcm_token, r.locale,
-                             inbox.item_id(msg.message_id, r.member_id) if r.member_id in boxed
-                             else None)
-            for r in sends])
+        results = fcm.sender(settings).send_all(
+            [
+                push.fcm_message(
+                    msg,
+                    r.fcm_token,
+                    r.locale,
+                    inbox.item_id(msg.message_id, r.member_id) if r.member_id in boxed else None,
+                )
+                for r in sends
+            ]
+        )
         for r, o in zip(sends, results):
             if o.status in ("unregistered", "invalid_token"):
                 device_store.remove_device(fs, r.device_id, r.fcm_token)

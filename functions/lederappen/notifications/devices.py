@@ -7,9 +7,9 @@ FCM token is dead (404 UNREGISTERED, invalid token) with `remove_device()`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable
+from datetime import UTC, datetime
 
 from ..core.firestore import TIMEOUT_SECONDS
 from ..devices.service import COLLECTION, INDEX_COLLECTION, Index
@@ -41,15 +41,21 @@ def devices_of(db_client, member_ids: Iterable[str]) -> list[Registration]:
     index = db_client.collection(INDEX_COLLECTION)
     found: list[Registration] = []
     for start in range(0, len(members), GET_ALL_LIMIT):
-        refs = [index.document(m) for m in members[start:start + GET_ALL_LIMIT]]
+        refs = [index.document(m) for m in members[start : start + GET_ALL_LIMIT]]
         for snap in db_client.get_all(refs, timeout=TIMEOUT_SECONDS):
             if not snap.exists:
                 continue
             for device_id, entry in sorted(((snap.to_dict() or {}).get("devices") or {}).items()):
                 if isinstance(entry, dict) and entry.get("fcm_token"):
-                    found.append(Registration(device_id, snap.id, entry["fcm_token"],
-                                              entry.get("platform", ""),
-                                              entry.get("locale", "nb")))
+                    found.append(
+                        Registration(
+                            device_id,
+                            snap.id,
+                            entry["fcm_token"],
+                            entry.get("platform", ""),
+                            entry.get("locale", "nb"),
+                        )
+                    )
     return found
 
 
@@ -65,8 +71,9 @@ def remove_device(db_client, doc_id: str, fcm_token: str | None = None) -> bool:
 
     @firestore.transactional
     def work(tx) -> bool:
-        snap = ref.get(transaction=tx, field_paths=["fcm_token", "member_id"],
-                       timeout=TIMEOUT_SECONDS)
+        snap = ref.get(
+            transaction=tx, field_paths=["fcm_token", "member_id"], timeout=TIMEOUT_SECONDS
+        )
         data = snap.to_dict() or {}
         if not snap.exists or (fcm_token is not None and data.get("fcm_token") != fcm_token):
             return False
@@ -74,7 +81,7 @@ def remove_device(db_client, doc_id: str, fcm_token: str | None = None) -> bool:
         tx.delete(ref)
         if data.get("member_id"):
             index.remove(data["member_id"], doc_id)
-            index.write(datetime.now(timezone.utc))
+            index.write(datetime.now(UTC))
         return True
 
     return work(db_client.transaction())

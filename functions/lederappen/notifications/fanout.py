@@ -28,7 +28,7 @@ use nothing but membership; delivery records each member's outcome (`notificatio
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 
@@ -50,6 +50,7 @@ SEND_AT_LEEWAY = timedelta(seconds=60)
 class Payload(msgspec.Struct, forbid_unknown_fields=True):
     """Which step of which message. The step's cursor and release time are read from the
     outbox row that queued it (the database's truth); `cursor` here is only informative."""
+
     message_id: str
     step: int
     cursor: str | None = None
@@ -57,15 +58,19 @@ class Payload(msgspec.Struct, forbid_unknown_fields=True):
 
 #: The step as it was queued (its outbox row: where the listing resumes, when it is due).
 #: Served by the partial index outbox_fanout_steps (migration 0014).
-_STEP_SQL = ("SELECT payload->>'cursor', not_before FROM outbox WHERE topic = %s "
-             "AND payload->>'message_id' = %s AND (payload->>'step')::int = %s "
-             "ORDER BY id DESC LIMIT 1")
+_STEP_SQL = (
+    "SELECT payload->>'cursor', not_before FROM outbox WHERE topic = %s "
+    "AND payload->>'message_id' = %s AND (payload->>'step')::int = %s "
+    "ORDER BY id DESC LIMIT 1"
+)
 
 
 def _interest_page(topic: str, cursor: str | None) -> tuple[list[str], str | None]:
     rows = db.fetch_all(
         "SELECT member_id FROM member_preferences WHERE interests @> ARRAY[%s]::text[] "
-        "AND member_id > %s ORDER BY member_id LIMIT %s", (topic, cursor or "", STEP_SIZE + 1))
+        "AND member_id > %s ORDER BY member_id LIMIT %s",
+        (topic, cursor or "", STEP_SIZE + 1),
+    )
     ids = [r[0] for r in rows]
     if len(ids) > STEP_SIZE:
         return ids[:STEP_SIZE], ids[STEP_SIZE - 1]
@@ -76,8 +81,9 @@ def _county_name(number: str | None) -> str:
     return COUNTIES[number or ""]["nb"]
 
 
-def audience_page(stored: outgoing.Stored, cursor: str | None,
-                  settings) -> tuple[list[str], str | None]:
+def audience_page(
+    stored: outgoing.Stored, cursor: str | None, settings
+) -> tuple[list[str], str | None]:
     """One page of the audience and the cursor of the next (None after the last)."""
     kind = stored.audience_kind
     if kind == "member":
@@ -88,8 +94,9 @@ def audience_page(stored: outgoing.Stored, cursor: str | None,
     register = lederne.client(settings)
     members: list[str] = []
     while True:
-        page, cursor = register.list_member_ids(status="active", county=county,
-                                                page_token=cursor, page_size=PAGE_SIZE)
+        page, cursor = register.list_member_ids(
+            status="active", county=county, page_token=cursor, page_size=PAGE_SIZE
+        )
         members += page
         if cursor is None or len(members) + PAGE_SIZE > STEP_SIZE:
             return members, cursor
@@ -104,8 +111,16 @@ def _audit_choice(cur, stored: outgoing.Stored, members: list[str], now: datetim
         chosen, category, action = members, "profile", "chosen_as_recipient_by_county"
     else:
         return
-    audit.record_many(cur, chosen, actor_kind="job", actor=CONSUMER, category=category,
-                      action=action, purpose="member_communication", at=now)
+    audit.record_many(
+        cur,
+        chosen,
+        actor_kind="job",
+        actor=CONSUMER,
+        category=category,
+        action=action,
+        purpose="member_communication",
+        at=now,
+    )
 
 
 def handle(message: events.Message, settings) -> None:
@@ -117,7 +132,7 @@ def handle(message: events.Message, settings) -> None:
     if queued_step is None:
         return  # no such step was ever queued: a forged or stray message
     cursor, not_before = queued_step
-    if not_before is not None and not_before > datetime.now(timezone.utc) + SEND_AT_LEEWAY:
+    if not_before is not None and not_before > datetime.now(UTC) + SEND_AT_LEEWAY:
         # Not due: the outbox relay releases a scheduled message only once its row is, so
         # this is a forged or stray message; the real one comes when the time has come.
         return
@@ -125,31 +140,44 @@ def handle(message: events.Message, settings) -> None:
         members, next_cursor = audience_page(stored, cursor, settings)
     except KeyError:
         raise events.Reject("unknown-audience") from None
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def work(cur) -> list[int]:
         if not events.claim(cur, CONSUMER, f"{stored.id}:{p.step}"):
             return []
-        cur.execute("UPDATE messages SET status = 'sending', started_at = coalesce(started_at, %s), "
-                    "audience_size = coalesce(audience_size, 0) + %s "
-                    "WHERE id = %s AND status IN ('scheduled', 'sending')",
-                    (now, len(members), stored.id))
+        cur.execute(
+            "UPDATE messages SET status = 'sending', started_at = coalesce(started_at, %s), "
+            "audience_size = coalesce(audience_size, 0) + %s "
+            "WHERE id = %s AND status IN ('scheduled', 'sending')",
+            (now, len(members), stored.id),
+        )
         if cur.rowcount == 0:
             return []  # cancelled in the meantime
         _audit_choice(cur, stored, members, now)
         queued = []
         if next_cursor:
-            queued.append(outbox.enqueue(cur, outgoing.FANOUT_TOPIC, {
-                "message_id": stored.id, "step": p.step + 1, "cursor": next_cursor}, None))
+            queued.append(
+                outbox.enqueue(
+                    cur,
+                    outgoing.FANOUT_TOPIC,
+                    {"message_id": stored.id, "step": p.step + 1, "cursor": next_cursor},
+                    None,
+                )
+            )
         for i in range(0, len(members), BATCH_SIZE):
             # The batch's members stay here; the message carries only its ids (batches.py).
             batch = p.step * 1000 + i // BATCH_SIZE
-            batches.store(cur, stored.id, batch, members[i:i + BATCH_SIZE])
-            queued.append(outbox.enqueue(cur, outgoing.DELIVERY_TOPIC, {
-                "message_id": stored.id, "batch": batch}, None))
+            batches.store(cur, stored.id, batch, members[i : i + BATCH_SIZE])
+            queued.append(
+                outbox.enqueue(
+                    cur, outgoing.DELIVERY_TOPIC, {"message_id": stored.id, "batch": batch}, None
+                )
+            )
         if not next_cursor:
-            cur.execute("UPDATE messages SET status = 'sent', fanned_out_at = %s WHERE id = %s",
-                        (now, stored.id))
+            cur.execute(
+                "UPDATE messages SET status = 'sent', fanned_out_at = %s WHERE id = %s",
+                (now, stored.id),
+            )
         return queued
 
     outbox.flush(settings.google_cloud_project, db.transaction(work))

@@ -62,9 +62,10 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timezone
-from typing import Any, Callable, Literal, Sequence
+from datetime import UTC
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -125,7 +126,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         if when is None:
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         seconds = when.timestamp() - (time.time() if now is None else now)
     if math.isnan(seconds):
         return None
@@ -171,9 +172,18 @@ def classify(exc: BaseException) -> tuple[str, str | None, int | None, float | N
     if isinstance(exc, exceptions.InvalidArgumentError):
         about_token = response is not None and bool(_violated_fields(response) & _TOKEN_FIELDS)
         return ("invalid_token" if about_token else "failed"), code, status, retry_after
-    if isinstance(exc, (exceptions.UnavailableError, exceptions.InternalError,
-                        exceptions.DeadlineExceededError, exceptions.ResourceExhaustedError)) \
-            or status in RETRY_STATUSES:
+    if (
+        isinstance(
+            exc,
+            (
+                exceptions.UnavailableError,
+                exceptions.InternalError,
+                exceptions.DeadlineExceededError,
+                exceptions.ResourceExhaustedError,
+            ),
+        )
+        or status in RETRY_STATUSES
+    ):
         return "retry", code, status, retry_after
     if isinstance(exc, exceptions.UnknownError) and response is None:
         # a transport error the SDK could not name, or no access token to be had
@@ -213,8 +223,14 @@ def static_credential(source: str | Callable[[], str]) -> Any:
 _app_names = itertools.count()
 
 
-def firebase_app(endpoint: str, project: str, *, credential: Any = None,
-                 timeout: float = 10.0, name: str | None = None) -> Any:
+def firebase_app(
+    endpoint: str,
+    project: str,
+    *,
+    credential: Any = None,
+    timeout: float = 10.0,
+    name: str | None = None,
+) -> Any:
     """A firebase_admin App of its own whose messaging sends to `endpoint`'s FCM v1 API.
 
     `credential` is a google-auth credential; None means Application Default Credentials for
@@ -234,8 +250,10 @@ def firebase_app(endpoint: str, project: str, *, credential: Any = None,
 
         wrapped = Given()
     app = firebase_admin.initialize_app(
-        wrapped, {"projectId": project, "httpTimeout": timeout},
-        name=name or f"lederappen-fcm-{next(_app_names)}")
+        wrapped,
+        {"projectId": project, "httpTimeout": timeout},
+        name=name or f"lederappen-fcm-{next(_app_names)}",
+    )
     if not google:
         _point_at(app, endpoint, project)
     return app
@@ -262,7 +280,7 @@ def _point_at(app: Any, endpoint: str, project: str) -> None:
 class _Progress:
     """Where one message is: sends made and the last answer seen."""
 
-    __slots__ = ("attempts", "http_status", "error_code", "retry_after")
+    __slots__ = ("attempts", "error_code", "http_status", "retry_after")
 
     def __init__(self) -> None:
         self.attempts = 0
@@ -278,10 +296,18 @@ class Sender:
     """Sends FCM v1 messages concurrently with the Admin SDK from a background event loop;
     thread-safe."""
 
-    def __init__(self, endpoint: str, project: str, *, concurrency: int = 64,
-                 max_attempts: int = 4, deadline_seconds: float = 20.0,
-                 request_timeout: float = 10.0, credential: Any = None,
-                 transport: Transport = "aiohttp"):
+    def __init__(
+        self,
+        endpoint: str,
+        project: str,
+        *,
+        concurrency: int = 64,
+        max_attempts: int = 4,
+        deadline_seconds: float = 20.0,
+        request_timeout: float = 10.0,
+        credential: Any = None,
+        transport: Transport = "aiohttp",
+    ):
         if concurrency < 1 or max_attempts < 1:
             raise ValueError("concurrency and max_attempts must be at least 1")
         if transport not in ("aiohttp", "sdk"):
@@ -313,12 +339,14 @@ class Sender:
             if self._closed:
                 raise RuntimeError("Sender is closed")
             if self._loop is None:
-                self._app = firebase_app(self.endpoint, self.project,
-                                         credential=self._credential,
-                                         timeout=self.request_timeout)
+                self._app = firebase_app(
+                    self.endpoint,
+                    self.project,
+                    credential=self._credential,
+                    timeout=self.request_timeout,
+                )
                 loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name="fcm-sender",
-                                          daemon=True)
+                thread = threading.Thread(target=loop.run_forever, name="fcm-sender", daemon=True)
                 thread.start()
                 self._semaphore = asyncio.Semaphore(self.concurrency)
                 if self.transport == "aiohttp":
@@ -408,14 +436,16 @@ class Sender:
             # loop.time() is time.monotonic(): the deadline counts from the call.
             deadline = started + self.deadline_seconds
             future = asyncio.run_coroutine_threadsafe(
-                self._send_all(list(messages), results, deadline), loop)
+                self._send_all(list(messages), results, deadline), loop
+            )
             try:
                 future.result(deadline - time.monotonic() + 5.0)
             except TimeoutError:  # should not happen: the coroutine keeps the deadline
                 future.cancel()
                 logger.error("fcm send_all overran its deadline")
-            out = [r if r is not None else Outcome("retryable", None, None, 0, None)
-                   for r in results]
+            out = [
+                r if r is not None else Outcome("retryable", None, None, 0, None) for r in results
+            ]
         self._log_summary(out, time.monotonic() - started)
         return out
 
@@ -442,11 +472,19 @@ class Sender:
             counts[o.status] += 1
             attempts += o.attempts
         level = logging.WARNING if counts["retryable"] or counts["failed"] else logging.INFO
-        log.event(logger, "fcm send_all", level, messages=len(outcomes), requests=attempts,
-                  elapsed_ms=round(elapsed * 1000), **counts)
+        log.event(
+            logger,
+            "fcm send_all",
+            level,
+            messages=len(outcomes),
+            requests=attempts,
+            elapsed_ms=round(elapsed * 1000),
+            **counts,
+        )
 
-    async def _send_all(self, messages: list[Any], results: list[Outcome | None],
-                        deadline: float) -> None:
+    async def _send_all(
+        self, messages: list[Any], results: list[Outcome | None], deadline: float
+    ) -> None:
         loop = asyncio.get_running_loop()
         pending = iter(range(len(messages)))
         retries: set[asyncio.Task] = set()
@@ -460,13 +498,13 @@ class Sender:
                 if isinstance(step, Outcome):
                     results[i] = step
                 else:
-                    task = loop.create_task(self._retry(i, messages[i], deadline, progress,
-                                                        step, results))
+                    task = loop.create_task(
+                        self._retry(i, messages[i], deadline, progress, step, results)
+                    )
                     retries.add(task)
                     task.add_done_callback(retries.discard)
 
-        workers = [loop.create_task(worker())
-                   for _ in range(min(self.concurrency, len(messages)))]
+        workers = [loop.create_task(worker()) for _ in range(min(self.concurrency, len(messages)))]
         try:
             await asyncio.gather(*workers)
             while retries:
@@ -475,8 +513,15 @@ class Sender:
             for task in (*workers, *retries):
                 task.cancel()
 
-    async def _retry(self, i: int, message: Any, deadline: float, progress: _Progress,
-                     delay: float, results: list[Outcome | None]) -> None:
+    async def _retry(
+        self,
+        i: int,
+        message: Any,
+        deadline: float,
+        progress: _Progress,
+        delay: float,
+        results: list[Outcome | None],
+    ) -> None:
         while True:
             await asyncio.sleep(delay)
             step = await self._step(message, deadline, progress)
@@ -502,8 +547,11 @@ class Sender:
         try:
             error = await self._send(message, remaining)
         except ValueError:  # the SDK refused to encode it: nothing was sent
-            return progress.outcome("failed") if progress.attempts else Outcome(
-                "failed", None, "INVALID_MESSAGE", 0, None)
+            return (
+                progress.outcome("failed")
+                if progress.attempts
+                else Outcome("failed", None, "INVALID_MESSAGE", 0, None)
+            )
         progress.attempts += 1
         if error is None:
             if progress.attempts == 1:
@@ -535,11 +583,10 @@ class Sender:
                 if self.transport == "aiohttp":
                     return await asyncio.wait_for(self._post(message), remaining)
                 batch = await asyncio.wait_for(
-                    messaging.send_each_async([message], dry_run=False, app=self._app),
-                    remaining)
-            except asyncio.TimeoutError as exc:
-                return exceptions.DeadlineExceededError("the send ran past its deadline",
-                                                        cause=exc)
+                    messaging.send_each_async([message], dry_run=False, app=self._app), remaining
+                )
+            except TimeoutError as exc:
+                return exceptions.DeadlineExceededError("the send ran past its deadline", cause=exc)
             except exceptions.FirebaseError as exc:
                 return exc
         return batch.responses[0].exception
@@ -563,7 +610,7 @@ class Sender:
                 async with self._session.post(self._url, data=body, headers=headers) as resp:
                     content = await resp.read()
                     status, answer_headers = resp.status, list(resp.headers.items())
-            except asyncio.TimeoutError as exc:
+            except TimeoutError as exc:
                 return exceptions.DeadlineExceededError("FCM did not answer in time", cause=exc)
             except self._aiohttp_errors() as exc:
                 return exceptions.UnavailableError("no connection to FCM", cause=exc)
@@ -574,11 +621,11 @@ class Sender:
             break
         # The SDK's own reading of an error answer: the same typed exception either way.
         request = httpx.Request("POST", self._url)
-        response = httpx.Response(status, headers=answer_headers, content=content,
-                                  request=request)
+        response = httpx.Response(status, headers=answer_headers, content=content, request=request)
         error = httpx.HTTPStatusError(f"HTTP {status}", request=request, response=response)
         return _utils.handle_platform_error_from_httpx(
-            error, messaging._MessagingService._build_fcm_error_httpx)
+            error, messaging._MessagingService._build_fcm_error_httpx
+        )
 
     @staticmethod
     def _aiohttp_errors() -> tuple[type[BaseException], ...]:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ..core.firestore import TIMEOUT_SECONDS, timestamp
 from .message import Message, parse
@@ -38,7 +39,7 @@ def item_id(message_id: str, member_id: str) -> str:
     SHA-256 in base64url without padding: 43 characters of [A-Za-z0-9_-]. The last character
     carries only 4 bits, so it is never "_" and the id can never be a reserved `__...__` id.
     """
-    digest = hashlib.sha256(f"inbox\x00{message_id}\x00{member_id}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"inbox\x00{message_id}\x00{member_id}".encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
@@ -60,7 +61,7 @@ def _document(member_id: str, message: Message, now: datetime) -> dict[str, Any]
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(timezone.utc)
+    return now or datetime.now(UTC)
 
 
 def _member_id(member_id: str) -> str:
@@ -69,14 +70,16 @@ def _member_id(member_id: str) -> str:
     return member_id
 
 
-def deliver(db_client, member_id: str, message: Message | dict, *,
-            now: datetime | None = None) -> bool:
+def deliver(
+    db_client, member_id: str, message: Message | dict, *, now: datetime | None = None
+) -> bool:
     """Writes the message into one member's inbox; False when it was already there."""
     from google.api_core.exceptions import AlreadyExists
 
     message = parse(message)
-    ref = db_client.collection(COLLECTION).document(item_id(message.message_id,
-                                                            _member_id(member_id)))
+    ref = db_client.collection(COLLECTION).document(
+        item_id(message.message_id, _member_id(member_id))
+    )
     try:
         ref.create(_document(member_id, message, _now(now)), timeout=TIMEOUT_SECONDS)
     except AlreadyExists:
@@ -86,11 +89,12 @@ def deliver(db_client, member_id: str, message: Message | dict, *,
 
 def chunks(items: list, size: int) -> Iterable[list]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
-def deliver_many(db_client, member_ids: Iterable[str], message: Message | dict, *,
-                 now: datetime | None = None) -> int:
+def deliver_many(
+    db_client, member_ids: Iterable[str], message: Message | dict, *, now: datetime | None = None
+) -> int:
     """Writes the message into each member's inbox; returns how many items were new.
 
     Batched writes of at most MAX_BATCH_WRITES creates each. A batch is atomic, so one item
@@ -113,9 +117,13 @@ def deliver_many(db_client, member_ids: Iterable[str], message: Message | dict, 
             continue
         except AlreadyExists:
             pass
-        present = {snap.id for snap in db_client.get_all(
-            list(refs.values()), field_paths=["message_id"], timeout=TIMEOUT_SECONDS)
-            if snap.exists}
+        present = {
+            snap.id
+            for snap in db_client.get_all(
+                list(refs.values()), field_paths=["message_id"], timeout=TIMEOUT_SECONDS
+            )
+            if snap.exists
+        }
         missing = {m: ref for m, ref in refs.items() if ref.id not in present}
         if not missing:
             continue
@@ -166,8 +174,10 @@ def opened(db_client, message_id: str) -> int:
     member deleted are no longer counted). Needs the composite index (message_id, read_at)."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    query = (db_client.collection(COLLECTION)
-             .where(filter=FieldFilter("message_id", "==", message_id))
-             .where(filter=FieldFilter("read_at", ">", datetime(1970, 1, 1, tzinfo=timezone.utc))))
+    query = (
+        db_client.collection(COLLECTION)
+        .where(filter=FieldFilter("message_id", "==", message_id))
+        .where(filter=FieldFilter("read_at", ">", datetime(1970, 1, 1, tzinfo=UTC)))
+    )
     result = query.count(alias="n").get(timeout=TIMEOUT_SECONDS)
     return int(result[0][0].value) if result and result[0] else 0

@@ -19,23 +19,30 @@ import msgspec
 
 #: The preference categories (lederappen.preferences.service.NOTIFICATION_CATEGORIES; a unit
 #: test keeps the two equal without importing the preferences feature here).
-Category = Literal["course_reminders", "news", "survey_invitations", "mentor_updates",
-                   "marketing"]
-CATEGORIES: tuple[str, ...] = ("course_reminders", "news", "survey_invitations",
-                               "mentor_updates", "marketing")
+Category = Literal["course_reminders", "news", "survey_invitations", "mentor_updates", "marketing"]
+CATEGORIES: tuple[str, ...] = (
+    "course_reminders",
+    "news",
+    "survey_invitations",
+    "mentor_updates",
+    "marketing",
+)
 
 MAX_TITLE_CHARS = 120
 MAX_BODY_CHARS = 4000
 MAX_DEEP_LINK_CHARS = 500
 
-MessageId = Annotated[str, msgspec.Meta(min_length=1, max_length=64,
-                                        pattern=r"^[A-Za-z0-9_-]+$")]
+MessageId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 TitleText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE_CHARS)]
 BodyText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_BODY_CHARS)]
 #: Into the app (lederappen://...) or to Lederne's own site; nothing else.
-DeepLink = Annotated[str, msgspec.Meta(
-    max_length=MAX_DEEP_LINK_CHARS,
-    pattern=r"^(lederappen://[A-Za-z0-9/_.?=&%-]+|https://([a-z0-9-]+\.)*lederne\.no(/\S*)?)$")]
+DeepLink = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_DEEP_LINK_CHARS,
+        pattern=r"^(lederappen://[A-Za-z0-9/_.?=&%-]+|https://([a-z0-9-]+\.)*lederne\.no(/\S*)?)$",
+    ),
+]
 
 
 class Title(msgspec.Struct, forbid_unknown_fields=True, frozen=True):

@@ -26,28 +26,53 @@ from .message import Message, Text, Title
 FANOUT_TOPIC = "message-fanout"
 DELIVERY_TOPIC = "message-delivery"
 
-_COLUMNS = ("id, category, title_nb, title_en, body_nb, body_en, deep_link, sensitive, "
-            "audience_kind, audience_value, member_id, send_at, status, origin, created_by, "
-            "created_at, cancelled_at, started_at, audience_size, fanned_out_at, outbox_id, "
-            "concerns")
+_COLUMNS = (
+    "id, category, title_nb, title_en, body_nb, body_en, deep_link, sensitive, "
+    "audience_kind, audience_value, member_id, send_at, status, origin, created_by, "
+    "created_at, cancelled_at, started_at, audience_size, fanned_out_at, outbox_id, "
+    "concerns"
+)
 
 
 class Stored:
     """A message row."""
 
     def __init__(self, row: tuple):
-        (self.id, self.category, self.title_nb, self.title_en, self.body_nb, self.body_en,
-         self.deep_link, self.sensitive, self.audience_kind, self.audience_value,
-         self.member_id, self.send_at, self.status, self.origin, self.created_by,
-         self.created_at, self.cancelled_at, self.started_at, self.audience_size,
-         self.fanned_out_at, self.outbox_id, self.concerns) = row
+        (
+            self.id,
+            self.category,
+            self.title_nb,
+            self.title_en,
+            self.body_nb,
+            self.body_en,
+            self.deep_link,
+            self.sensitive,
+            self.audience_kind,
+            self.audience_value,
+            self.member_id,
+            self.send_at,
+            self.status,
+            self.origin,
+            self.created_by,
+            self.created_at,
+            self.cancelled_at,
+            self.started_at,
+            self.audience_size,
+            self.fanned_out_at,
+            self.outbox_id,
+            self.concerns,
+        ) = row
         self.id = str(self.id)
 
     def message(self) -> Message:
-        return Message(message_id=self.id, category=self.category,
-                       title=Title(nb=self.title_nb, en=self.title_en),
-                       body=Text(nb=self.body_nb, en=self.body_en),
-                       deep_link=self.deep_link, sensitive=self.sensitive)
+        return Message(
+            message_id=self.id,
+            category=self.category,
+            title=Title(nb=self.title_nb, en=self.title_en),
+            body=Text(nb=self.body_nb, en=self.body_en),
+            deep_link=self.deep_link,
+            sensitive=self.sensitive,
+        )
 
     def view(self) -> dict[str, Any]:
         """As editors see it: never the member key of a direct message."""
@@ -76,38 +101,70 @@ def load(cur, message_id: str, *, for_update: bool = False) -> Stored | None:
     key = canonical_uuid(message_id)
     if key is None:
         return None
-    cur.execute(f"SELECT {_COLUMNS} FROM messages WHERE id = %s"
-                + (" FOR UPDATE" if for_update else ""), (key,))
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM messages WHERE id = %s" + (" FOR UPDATE" if for_update else ""),
+        (key,),
+    )
     row = cur.fetchone()
     return Stored(row) if row else None
 
 
-def create(cur, *, message: dict[str, Any], audience_kind: str, audience_value: str | None,
-           member_id: str | None, send_at: datetime | None, created_by: str,
-           origin: str = "editor", now: datetime,
-           concerns: str | None = None) -> tuple[Stored, int | None]:
+def create(
+    cur,
+    *,
+    message: dict[str, Any],
+    audience_kind: str,
+    audience_value: str | None,
+    member_id: str | None,
+    send_at: datetime | None,
+    created_by: str,
+    origin: str = "editor",
+    now: datetime,
+    concerns: str | None = None,
+) -> tuple[Stored, int | None]:
     """Stores a message and queues its fan-out. Returns the message and the outbox id to
     flush after the commit (None when it is scheduled for later)."""
     message_id = str(uuid.uuid4())
     due = send_at if send_at is not None and send_at > now else None
-    outbox_id = outbox.enqueue(cur, FANOUT_TOPIC, {"message_id": message_id, "step": 0,
-                                                   "cursor": None},
-                               member_id, not_before=due)
+    outbox_id = outbox.enqueue(
+        cur,
+        FANOUT_TOPIC,
+        {"message_id": message_id, "step": 0, "cursor": None},
+        member_id,
+        not_before=due,
+    )
     cur.execute(
         "INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, deep_link, "
         "sensitive, audience_kind, audience_value, member_id, send_at, origin, created_by, "
         "created_at, outbox_id, concerns) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
         f"%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
-        (message_id, message["category"], message["title"]["nb"], message["title"]["en"],
-         message["body"]["nb"], message["body"]["en"], message.get("deep_link"),
-         bool(message.get("sensitive")), audience_kind, audience_value, member_id,
-         due or now, origin, created_by, now, outbox_id, concerns))
+        (
+            message_id,
+            message["category"],
+            message["title"]["nb"],
+            message["title"]["en"],
+            message["body"]["nb"],
+            message["body"]["en"],
+            message.get("deep_link"),
+            bool(message.get("sensitive")),
+            audience_kind,
+            audience_value,
+            member_id,
+            due or now,
+            origin,
+            created_by,
+            now,
+            outbox_id,
+            concerns,
+        ),
+    )
     stored = Stored(cur.fetchone())
     return stored, (None if due else outbox_id)
 
 
-def send_direct_many(cur, drafts: list[tuple[str, dict[str, Any]]], *, created_by: str,
-                     now: datetime) -> list[int]:
+def send_direct_many(
+    cur, drafts: list[tuple[str, dict[str, Any]]], *, created_by: str, now: datetime
+) -> list[int]:
     """Direct messages, one member each (a matching round tells thousands of members about
     their proposals at once): each draft is (member_id, {category, title, body, deep_link,
     sensitive, concerns}); sensitive unless a draft says otherwise; `concerns` (privacy_request,
@@ -133,10 +190,19 @@ def send_direct_many(cur, drafts: list[tuple[str, dict[str, Any]]], *, created_b
             full = {"sensitive": True, "deep_link": None, **draft}
             parse({**{k: v for k, v in full.items() if k != "concerns"}, "message_id": "check"})
             k = number[id(draft)] = len(distinct)
-            distinct.append({"k": k, "c": full["category"], "tn": full["title"]["nb"],
-                             "te": full["title"]["en"], "bn": full["body"]["nb"],
-                             "be": full["body"]["en"], "dl": full["deep_link"],
-                             "s": bool(full["sensitive"]), "x": full.get("concerns")})
+            distinct.append(
+                {
+                    "k": k,
+                    "c": full["category"],
+                    "tn": full["title"]["nb"],
+                    "te": full["title"]["en"],
+                    "bn": full["body"]["nb"],
+                    "be": full["body"]["en"],
+                    "dl": full["deep_link"],
+                    "s": bool(full["sensitive"]),
+                    "x": full.get("concerns"),
+                }
+            )
         rows.append((member_id, k))
     # r: one row per message, in the order of `drafts` (n); o: its fan-out start in the
     # outbox; the messages rows (data-modifying CTEs run once, whether read or not); then the
@@ -154,7 +220,8 @@ def send_direct_many(cur, drafts: list[tuple[str, dict[str, Any]]], *, created_b
         "created_at, outbox_id, concerns) SELECT r.i, d.c, d.tn, d.te, d.bn, d.be, d.dl, d.s, "
         "'member', r.m, %s, 'system', %s, %s, o.id, d.x FROM r JOIN o USING (i) JOIN d USING (k)) "
         "SELECT o.id FROM r JOIN o USING (i) ORDER BY r.n",
-        (json.dumps(rows), FANOUT_TOPIC, json.dumps(distinct), now, created_by, now))
+        (json.dumps(rows), FANOUT_TOPIC, json.dumps(distinct), now, created_by, now),
+    )
     return [r[0] for r in cur.fetchall()]
 
 
@@ -165,10 +232,16 @@ def cancel(cur, message_id: str, now: datetime) -> Stored:
     if stored.status == "cancelled":
         return stored
     if stored.status != "scheduled" or not outbox.withdraw(cur, stored.outbox_id):
-        raise Conflict({"nb": "Meldingen er allerede sendt og kan ikke stoppes.",
-                        "en": "The message has already gone out and cannot be cancelled."})
-    cur.execute("UPDATE messages SET status = 'cancelled', cancelled_at = %s WHERE id = %s",
-                (now, stored.id))
+        raise Conflict(
+            {
+                "nb": "Meldingen er allerede sendt og kan ikke stoppes.",
+                "en": "The message has already gone out and cannot be cancelled.",
+            }
+        )
+    cur.execute(
+        "UPDATE messages SET status = 'cancelled', cancelled_at = %s WHERE id = %s",
+        (now, stored.id),
+    )
     cancelled = load(cur, stored.id)
     assert cancelled is not None
     return cancelled
@@ -176,32 +249,49 @@ def cancel(cur, message_id: str, now: datetime) -> Stored:
 
 def list_editor_messages(cur, limit: int, after: tuple[str, str] | None) -> list[Stored]:
     if after is None:
-        cur.execute(f"SELECT {_COLUMNS} FROM messages WHERE origin = 'editor' "
-                    "ORDER BY created_at DESC, id DESC LIMIT %s", (limit,))
+        cur.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE origin = 'editor' "
+            "ORDER BY created_at DESC, id DESC LIMIT %s",
+            (limit,),
+        )
     else:
-        cur.execute(f"SELECT {_COLUMNS} FROM messages WHERE origin = 'editor' "
-                    "AND (created_at, id) < (%s::timestamptz, %s::uuid) "
-                    "ORDER BY created_at DESC, id DESC LIMIT %s", (after[0], after[1], limit))
+        cur.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE origin = 'editor' "
+            "AND (created_at, id) < (%s::timestamptz, %s::uuid) "
+            "ORDER BY created_at DESC, id DESC LIMIT %s",
+            (after[0], after[1], limit),
+        )
     return [Stored(r) for r in cur.fetchall()]
 
 
 def figures(cur, stored: Stored) -> dict[str, Any]:
     """Counts only, never who: audience, outcome of the eligibility check, pushes."""
-    cur.execute("SELECT outcome, count(*), count(*) FILTER (WHERE inbox) FROM message_recipients "
-                "WHERE message_id = %s GROUP BY outcome", (stored.id,))
-    outcomes = {"delivered": 0, "category_off": 0, "no_consent": 0, "restricted": 0,
-                "not_member": 0}
+    cur.execute(
+        "SELECT outcome, count(*), count(*) FILTER (WHERE inbox) FROM message_recipients "
+        "WHERE message_id = %s GROUP BY outcome",
+        (stored.id,),
+    )
+    outcomes = {
+        "delivered": 0,
+        "category_off": 0,
+        "no_consent": 0,
+        "restricted": 0,
+        "not_member": 0,
+    }
     inbox = 0
     for outcome, count, in_inbox in cur.fetchall():
         outcomes[outcome] = count
         inbox += in_inbox
-    cur.execute("SELECT state, count(*) FROM push_deliveries WHERE message_id = %s GROUP BY state",
-                (stored.id,))
+    cur.execute(
+        "SELECT state, count(*) FROM push_deliveries WHERE message_id = %s GROUP BY state",
+        (stored.id,),
+    )
     pushes = {"sent": 0, "failed": 0, "pruned": 0, "pending": 0}
     for state, count in cur.fetchall():
         pushes["pending" if state in ("pending", "sending") else state] += count
     return {
-        "audience": stored.audience_size if stored.audience_size is not None
+        "audience": stored.audience_size
+        if stored.audience_size is not None
         else sum(outcomes.values()),
         "processed": sum(outcomes.values()),
         "eligible": outcomes["delivered"],

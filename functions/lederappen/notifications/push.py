@@ -35,8 +35,10 @@ MAX_PAYLOAD_BYTES = 4096
 PREVIEW_CHARS = 240
 
 NEUTRAL_TITLE = {"nb": "Lederne", "en": "Lederne"}
-NEUTRAL_BODY = {"nb": "Du har en ny melding i Lederappen.",
-                "en": "You have a new message in Lederappen."}
+NEUTRAL_BODY = {
+    "nb": "Du har en ny melding i Lederappen.",
+    "en": "You have a new message in Lederappen.",
+}
 
 
 def language(locale: str | None) -> str:
@@ -48,7 +50,7 @@ def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    cut = text[:limit - 1]
+    cut = text[: limit - 1]
     space = cut.rfind(" ")
     if space >= limit // 2:
         cut = cut[:space]
@@ -59,8 +61,9 @@ def inbox_link(item_id: str) -> str:
     return f"lederappen://inbox/{item_id}"
 
 
-def wire(message: Message, token: str, locale: str | None,
-         inbox_item: str | None) -> dict[str, Any]:
+def wire(
+    message: Message, token: str, locale: str | None, inbox_item: str | None
+) -> dict[str, Any]:
     """The `message` object of an FCM v1 send to one device, as FCM receives it."""
     lang = language(locale)
     if message.sensitive:
@@ -101,14 +104,14 @@ def _sdk() -> Any:
 
         # The app registers FCM registration tokens; firebase-admin 7.x deprecates
         # Message.token in favour of installation ids (fid), which it still sends as is.
-        warnings.filterwarnings("ignore", message="Message.token is deprecated",
-                                category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message="Message.token is deprecated", category=DeprecationWarning
+        )
         _messaging = messaging
     return _messaging
 
 
-def fcm_message(message: Message, token: str, locale: str | None,
-                inbox_item: str | None) -> Any:
+def fcm_message(message: Message, token: str, locale: str | None, inbox_item: str | None) -> Any:
     """The push to one device as a firebase-admin `messaging.Message` (see `wire`)."""
     m = _sdk()
     w = wire(message, token, locale, inbox_item)
@@ -118,12 +121,17 @@ def fcm_message(message: Message, token: str, locale: str | None,
         notification=m.Notification(**w["notification"]),
         data=w["data"],
         android=m.AndroidConfig(
-            collapse_key=android["collapse_key"], priority=android["priority"],
+            collapse_key=android["collapse_key"],
+            priority=android["priority"],
             notification=m.AndroidNotification(
                 visibility=android["notification"]["visibility"].lower(),
-                tag=android["notification"]["tag"])),
-        apns=m.APNSConfig(headers=apns["headers"], payload=m.APNSPayload(
-            aps=m.Aps(thread_id=apns["payload"]["aps"]["thread-id"]))),
+                tag=android["notification"]["tag"],
+            ),
+        ),
+        apns=m.APNSConfig(
+            headers=apns["headers"],
+            payload=m.APNSPayload(aps=m.Aps(thread_id=apns["payload"]["aps"]["thread-id"])),
+        ),
     )
 
 
@@ -155,8 +163,7 @@ def payload_bytes(fcm: dict[str, Any]) -> int:
 def largest_payload(message: Message) -> int:
     """The largest push this message can make (either language, a full-length inbox id)."""
     worst = "x" * 43
-    return max(payload_bytes(wire(message, worst, locale, worst))
-               for locale in ("nb", "en"))
+    return max(payload_bytes(wire(message, worst, locale, worst)) for locale in ("nb", "en"))
 
 
 def fits(message: Message) -> bool:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
 
 from ..core import db
-from ..core.public_cache import topic_ids
 from ..core.http import Api, Reply, Request, etag, require_if_match
 from ..core.problems import PreconditionFailed
+from ..core.public_cache import topic_ids
 from ..core.validation import Body
 from . import service
 
@@ -29,7 +29,7 @@ class Preferences(Body):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @api.get("/v1/preferences")
@@ -48,12 +48,23 @@ def put_preferences(request: Request) -> Reply:
         require_if_match(request, current)
         # The UPDATE re-checks the version, so a write from another device in between loses.
         view = service.replace(
-            cur, request.member_id, language=body.language,
-            categories=body.notification_categories, channels=body.notification_channels,
-            interests=body.interests, topics=topics, expected_version=current, now=_now())
+            cur,
+            request.member_id,
+            language=body.language,
+            categories=body.notification_categories,
+            channels=body.notification_channels,
+            interests=body.interests,
+            topics=topics,
+            expected_version=current,
+            now=_now(),
+        )
         if view is None:  # changed between our read and write by another device
-            raise PreconditionFailed({"nb": "Endret av en annen enhet. Hent på nytt.",
-                                      "en": "Changed by another device. Fetch again."})
+            raise PreconditionFailed(
+                {
+                    "nb": "Endret av en annen enhet. Hent på nytt.",
+                    "en": "Changed by another device. Fetch again.",
+                }
+            )
         return view
 
     view = db.transaction(work)

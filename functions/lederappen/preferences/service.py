@@ -8,8 +8,9 @@ consent covers the current terms and the member's processing is not restricted.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from ..consents import service as consents
 from ..core.times import rfc3339
@@ -17,29 +18,45 @@ from ..core.validation import field_error
 
 LANGUAGES = ("nb", "en")
 #: Message categories a member can switch on and off (F9). `marketing` also needs consent.
-NOTIFICATION_CATEGORIES = ("course_reminders", "news", "survey_invitations", "mentor_updates",
-                           "marketing")
+NOTIFICATION_CATEGORIES = (
+    "course_reminders",
+    "news",
+    "survey_invitations",
+    "mentor_updates",
+    "marketing",
+)
 NOTIFICATION_CHANNELS = ("push", "email", "inbox")
 DEFAULT_CATEGORIES = ("course_reminders", "news", "survey_invitations", "mentor_updates")
 DEFAULT_CHANNELS = ("push", "inbox")
 MAX_INTERESTS = 20
 
-_COLUMNS = "language, notification_categories, notification_channels, interests, version, updated_at"
+_COLUMNS = (
+    "language, notification_categories, notification_channels, interests, version, updated_at"
+)
 
 
 def _view(row, personalisation: bool) -> dict[str, Any]:
     if row is None:
-        language, categories, channels, interests, version, updated = (None, None, None, [], 0, None)
+        language, categories, channels, interests, version, updated = (
+            None,
+            None,
+            None,
+            [],
+            0,
+            None,
+        )
     else:
         language, categories, channels, interests, version, updated = row
     return {
         "language": language,
         "notification_categories": list(categories) if categories is not None else None,
         "notification_channels": list(channels) if channels is not None else None,
-        "effective_notification_categories": list(categories if categories is not None
-                                                  else DEFAULT_CATEGORIES),
-        "effective_notification_channels": list(channels if channels is not None
-                                                else DEFAULT_CHANNELS),
+        "effective_notification_categories": list(
+            categories if categories is not None else DEFAULT_CATEGORIES
+        ),
+        "effective_notification_channels": list(
+            channels if channels is not None else DEFAULT_CHANNELS
+        ),
         "interests": list(interests or []),
         "personalisation_active": personalisation,
         "updated_at": rfc3339(updated),
@@ -66,9 +83,18 @@ def _check_subset(field: str, values: Iterable[str] | None, allowed: Iterable[st
         seen.add(v)
 
 
-def replace(cur, member_id: str, *, language: str | None, categories: list[str] | None,
-            channels: list[str] | None, interests: list[str] | None, topics: Iterable[str],
-            expected_version: int, now: datetime) -> dict[str, Any] | None:
+def replace(
+    cur,
+    member_id: str,
+    *,
+    language: str | None,
+    categories: list[str] | None,
+    channels: list[str] | None,
+    interests: list[str] | None,
+    topics: Iterable[str],
+    expected_version: int,
+    now: datetime,
+) -> dict[str, Any] | None:
     """Replaces the member's preferences if they are still at `expected_version`.
 
     Returns the new view, or None when someone else changed them first (the caller answers
@@ -80,19 +106,24 @@ def replace(cur, member_id: str, *, language: str | None, categories: list[str] 
     _check_subset("notification_channels", channels, NOTIFICATION_CHANNELS)
     _check_subset("interests", interests, topics)
     if interests is not None and len(interests) > MAX_INTERESTS:
-        raise field_error("interests", "length", f"Høyst {MAX_INTERESTS}.", f"At most {MAX_INTERESTS}.")
+        raise field_error(
+            "interests", "length", f"Høyst {MAX_INTERESTS}.", f"At most {MAX_INTERESTS}."
+        )
     params = (language, categories, channels, interests or [], now)
     if expected_version == 0:
         cur.execute(
             f"INSERT INTO member_preferences (member_id, language, notification_categories, "
             f"notification_channels, interests, updated_at) VALUES (%s, %s, %s, %s, %s, %s) "
-            f"ON CONFLICT (member_id) DO NOTHING RETURNING {_COLUMNS}", (member_id, *params))
+            f"ON CONFLICT (member_id) DO NOTHING RETURNING {_COLUMNS}",
+            (member_id, *params),
+        )
     else:
         cur.execute(
             f"UPDATE member_preferences SET language = %s, notification_categories = %s, "
             f"notification_channels = %s, interests = %s, updated_at = %s, version = version + 1 "
             f"WHERE member_id = %s AND version = %s RETURNING {_COLUMNS}",
-            (*params, member_id, expected_version))
+            (*params, member_id, expected_version),
+        )
     row = cur.fetchone()
     if row is None:
         return None
@@ -110,10 +141,12 @@ def clear(cur, member_id: str) -> bool:
     return cur.rowcount > 0
 
 
-def personalisation_interests(cur, member_id: str, now: datetime | None = None) -> tuple[str, ...] | None:
+def personalisation_interests(
+    cur, member_id: str, now: datetime | None = None
+) -> tuple[str, ...] | None:
     """The interests to rank content by, or None when they may not be used (no consent for
     the current terms, processing restricted, or none given)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if not consents.covers(cur, member_id, "personalisation", now):
         return None
     cur.execute("SELECT interests FROM member_preferences WHERE member_id = %s", (member_id,))

@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import base64
 import contextvars
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from ..core import datamap, pagination
@@ -51,43 +52,47 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 100
 #: Replaces the other member's key in a row about two members.
 ROLE_COLUMN = datamap.col(
-    "your_role", "Din rolle i denne raden (den andre medlemmets nummer vises ikke)",
-    "Your role in this row (the other member's number is not shown)", derived=True)
+    "your_role",
+    "Din rolle i denne raden (den andre medlemmets nummer vises ikke)",
+    "Your role in this row (the other member's number is not shown)",
+    derived=True,
+)
 
 NOTICE = {
     "nb": "Dette er alt Lederappen har lagret om deg, hentet nå: hver tabell og samling i "
-          "appens dataoversikt, og profilen din slik medlemsregisteret har den. Hver del sier "
-          "hvor opplysningene ligger, hvorfor de behandles, på hvilket rettslig grunnlag og hvor "
-          "lenge de lagres. Lange lister viser de nyeste først; resten hentes med next_cursor. "
-          "Skriv til personvern@lederne.no hvis du vil vite mer.",
+    "appens dataoversikt, og profilen din slik medlemsregisteret har den. Hver del sier "
+    "hvor opplysningene ligger, hvorfor de behandles, på hvilket rettslig grunnlag og hvor "
+    "lenge de lagres. Lange lister viser de nyeste først; resten hentes med next_cursor. "
+    "Skriv til personvern@lederne.no hvis du vil vite mer.",
     "en": "This is everything Lederappen has stored about you, read now: every table and "
-          "collection in the app's data map, and your profile as the member register holds "
-          "it. Each part says where the data is kept, why it is processed, on which legal "
-          "basis and for how long. Long lists show the newest first; fetch the rest with "
-          "next_cursor. Write to personvern@lederne.no to learn more.",
+    "collection in the app's data map, and your profile as the member register holds "
+    "it. Each part says where the data is kept, why it is processed, on which legal "
+    "basis and for how long. Long lists show the newest first; fetch the rest with "
+    "next_cursor. Write to personvern@lederne.no to learn more.",
 }
 IN_TRANSIT_NOTE = {
     "nb": "Meldinger under levering ligger bare i Pub/Sub til de er levert (høyst 7 dager), og "
-          "Pub/Sub kan ikke slå opp meldinger etter innhold, så de kan ikke listes her. Det som "
-          "tas vare på av dem, står under «Utgående meldinger» og «Meldinger som ikke kunne "
-          "behandles».",
+    "Pub/Sub kan ikke slå opp meldinger etter innhold, så de kan ikke listes her. Det som "
+    "tas vare på av dem, står under «Utgående meldinger» og «Meldinger som ikke kunne "
+    "behandles».",
     "en": "Messages being delivered are held in Pub/Sub only until delivered (at most 7 days), "
-          "and Pub/Sub cannot look messages up by content, so they cannot be listed here. What "
-          "is kept of them is under \"Outgoing messages\" and \"Messages that could not be "
-          "processed\".",
+    "and Pub/Sub cannot look messages up by content, so they cannot be listed here. What "
+    'is kept of them is under "Outgoing messages" and "Messages that could not be '
+    'processed".',
 }
 OUTSIDE_NOTE = {
     "nb": "Logger og sikkerhetskopier kan ikke slås opp per medlem, så de kan ikke listes her. "
-          "De slettes etter tiden som står under «lagringstid»; etter en sletting er "
-          "opplysningene dine ute av dem innen tiden under «erased_after».",
+    "De slettes etter tiden som står under «lagringstid»; etter en sletting er "
+    "opplysningene dine ute av dem innen tiden under «erased_after».",
     "en": "Logs and backups cannot be looked up per member, so they cannot be listed here. "
-          "They are deleted after the time under \"retention\"; after an erasure your data "
-          "has left them within the time under \"erased_after\".",
+    'They are deleted after the time under "retention"; after an erasure your data '
+    'has left them within the time under "erased_after".',
 }
 NOT_IN_REGISTER_NOTE = {
     "nb": "Medlemsregisteret kjenner deg ikke (lenger), så ingen profil ble hentet.",
     "en": "The member register does not (or no longer) know you, so no profile was read.",
 }
+
 
 class Register(Protocol):
     def get_member(self, member_id: str) -> dict[str, Any] | None: ...
@@ -116,7 +121,7 @@ def plain(value: Any, omit: Iterable[str] = ()) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime):
-        return rfc3339(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+        return rfc3339(value if value.tzinfo else value.replace(tzinfo=UTC))
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, UUID):
@@ -136,7 +141,7 @@ def plain(value: Any, omit: Iterable[str] = ()) -> Any:
 
 def _tag(value: Any) -> Any:
     if isinstance(value, datetime):
-        return {"t": value.astimezone(timezone.utc).isoformat()}
+        return {"t": value.astimezone(UTC).isoformat()}
     if isinstance(value, UUID):
         return {"u": str(value)}
     if isinstance(value, (int, str)) and not isinstance(value, bool):
@@ -198,8 +203,16 @@ def columns(store: Store, derived: bool = True) -> list[Column]:
     return shown
 
 
-def sql_page(cur, store: Store, member_id: str, *, pseudonym: Callable[[str], str], limit: int,
-             after: list[Any] | None = None, derived: bool = True) -> Page:
+def sql_page(
+    cur,
+    store: Store,
+    member_id: str,
+    *,
+    pseudonym: Callable[[str], str],
+    limit: int,
+    after: list[Any] | None = None,
+    derived: bool = True,
+) -> Page:
     """One page of a SQL store in one statement: the rows, and the total in a window count."""
     key = store.key_for(member_id, pseudonym)
     shown = [c for c in columns(store, derived) if c is not ROLE_COLUMN]
@@ -211,8 +224,11 @@ def sql_page(cur, store: Store, member_id: str, *, pseudonym: Callable[[str], st
         select.append(f"{expr.replace('{me}', '%s')} AS {_q(c.name)}")
     roles = store.roles if derived else {}
     if roles:
-        select.append("CASE " + " ".join(f"WHEN {_q(k)} = %s THEN '{r}'" for k, r in roles.items())
-                      + f" END AS {_q(ROLE_COLUMN.name)}")
+        select.append(
+            "CASE "
+            + " ".join(f"WHEN {_q(k)} = %s THEN '{r}'" for k, r in roles.items())
+            + f" END AS {_q(ROLE_COLUMN.name)}"
+        )
         shown.append(ROLE_COLUMN)
         params += [key] * len(roles)
     width = len(select)
@@ -224,8 +240,10 @@ def sql_page(cur, store: Store, member_id: str, *, pseudonym: Callable[[str], st
     if after is not None:
         where += f" AND ({', '.join(order)}) < ({', '.join(['%s'] * len(order))})"
         params += after
-    sql = (f"SELECT {', '.join(select)} FROM {_q(store.table)} WHERE {where} "
-           f"ORDER BY {', '.join(o + ' DESC' for o in order)} LIMIT %s")
+    sql = (
+        f"SELECT {', '.join(select)} FROM {_q(store.table)} WHERE {where} "
+        f"ORDER BY {', '.join(o + ' DESC' for o in order)} LIMIT %s"
+    )
     cur.execute(sql, (*params, limit + 1))
     rows = cur.fetchall()
     more = len(rows) > limit
@@ -239,21 +257,31 @@ def sql_page(cur, store: Store, member_id: str, *, pseudonym: Callable[[str], st
     if after is None:
         total = int(rows[0][-1]) if rows else 0
     else:  # the window counted only what is after the cursor
-        cur.execute(f"SELECT count(*) FROM {_q(store.table)} WHERE {store.match_sql}",
-                    tuple([key] * store.match_arity))
+        cur.execute(
+            f"SELECT count(*) FROM {_q(store.table)} WHERE {store.match_sql}",
+            tuple([key] * store.match_arity),
+        )
         total = int(cur.fetchone()[0])
-    next_cursor = encode_cursor(store, list(rows[-1][width:width + len(order)])) if more else None
+    next_cursor = encode_cursor(store, list(rows[-1][width : width + len(order)])) if more else None
     return Page(items, total, next_cursor, more)
 
 
 def _document(snapshot, shown: list[Column]) -> dict[str, Any]:
     data = snapshot.to_dict() or {}
-    return {c.name: plain(snapshot.id if c.name == "id" else data.get(c.name), c.omit)
-            for c in shown}
+    return {
+        c.name: plain(snapshot.id if c.name == "id" else data.get(c.name), c.omit) for c in shown
+    }
 
 
-def firestore_page(client, store: Store, member_id: str, *, limit: int,
-                   after: list[Any] | None = None, derived: bool = True) -> Page:
+def firestore_page(
+    client,
+    store: Store,
+    member_id: str,
+    *,
+    limit: int,
+    after: list[Any] | None = None,
+    derived: bool = True,
+) -> Page:
     """One page of a Firestore store: the member's document (`document`), or their documents
     by the member key field (`documents`), newest first when the store declares an order (the
     query its composite index serves), else in id order."""
@@ -278,8 +306,9 @@ def firestore_page(client, store: Store, member_id: str, *, limit: int,
             page = page.order_by(f, direction=Query.DESCENDING)
         page = page.order_by("__name__", direction=Query.DESCENDING)
         if after is not None:
-            page = page.start_after({**dict(zip(store.order_by, after[:-1])),
-                                     "__name__": after[-1]})
+            page = page.start_after(
+                {**dict(zip(store.order_by, after[:-1])), "__name__": after[-1]}
+            )
     snaps = list(page.limit(limit + 1).stream(timeout=TIMEOUT_SECONDS))
     more = len(snaps) > limit
     snaps = snaps[:limit]
@@ -297,8 +326,9 @@ def firestore_page(client, store: Store, member_id: str, *, limit: int,
 
 
 def fields(shown: Iterable[Column]) -> list[dict[str, Any]]:
-    return [{"name": c.name, "description": dict(c.description), "derived": c.derived}
-            for c in shown]
+    return [
+        {"name": c.name, "description": dict(c.description), "derived": c.derived} for c in shown
+    ]
 
 
 def describe(store: Store, derived: bool = True) -> dict[str, Any]:
@@ -321,20 +351,34 @@ def describe(store: Store, derived: bool = True) -> dict[str, Any]:
 
 
 def _note(store: Store) -> dict[str, str] | None:
-    notes = [n for n in (store.note, IN_TRANSIT_NOTE if store.export == "in_transit" else None,
-                         OUTSIDE_NOTE if store.export == "outside" else None) if n]
+    notes = [
+        n
+        for n in (
+            store.note,
+            IN_TRANSIT_NOTE if store.export == "in_transit" else None,
+            OUTSIDE_NOTE if store.export == "outside" else None,
+        )
+        if n
+    ]
     if not notes:
         return None
     return {lang: " ".join(n[lang] for n in notes) for lang in ("nb", "en")}
 
 
 def section(store: Store, page: Page) -> dict[str, Any]:
-    return {**describe(store), "items": page.items, "total": page.total,
-            "truncated": page.truncated, "next_cursor": page.next_cursor, "note": _note(store)}
+    return {
+        **describe(store),
+        "items": page.items,
+        "total": page.total,
+        "truncated": page.truncated,
+        "next_cursor": page.next_cursor,
+        "note": _note(store),
+    }
 
 
-def profile_section(member_id: str, record: dict[str, Any] | None, restricted: bool,
-                    now: datetime) -> dict[str, Any]:
+def profile_section(
+    member_id: str, record: dict[str, Any] | None, restricted: bool, now: datetime
+) -> dict[str, Any]:
     """The profile as the app shows it (`profile.service.view`), read live from the register."""
     from ..profile.service import view
 
@@ -370,10 +414,18 @@ def _in_thread(pool: ThreadPoolExecutor, fn: Callable[..., T], *args) -> Future:
     return pool.submit(contextvars.copy_context().run, fn, *args)
 
 
-def read_pages(member_id: str, stores: Iterable[Store], *, snapshot: Callable, firestore_client,
-               pseudonym: Callable[[str], str], limit: int, derived: bool = True,
-               after: dict[str, list[Any]] | None = None,
-               also: Callable[[], T] | None = None) -> tuple[dict[str, Page], T | None]:
+def read_pages(
+    member_id: str,
+    stores: Iterable[Store],
+    *,
+    snapshot: Callable,
+    firestore_client,
+    pseudonym: Callable[[str], str],
+    limit: int,
+    derived: bool = True,
+    after: dict[str, list[Any]] | None = None,
+    also: Callable[[], T] | None = None,
+) -> tuple[dict[str, Page], T | None]:
     """A page of each store: SQL stores in one `snapshot(work)` transaction, Firestore in a
     worker thread meanwhile, and `also()` (the register) in another. Answers the pages by
     store name and what `also()` returned."""
@@ -383,17 +435,30 @@ def read_pages(member_id: str, stores: Iterable[Store], *, snapshot: Callable, f
     docs = [s for s in stores if s.kind == "firestore"]
 
     def read_sql(cur) -> dict[str, Page]:
-        return {s.name: sql_page(cur, s, member_id, pseudonym=pseudonym, limit=limit,
-                                 after=after.get(s.name), derived=derived) for s in sql}
+        return {
+            s.name: sql_page(
+                cur,
+                s,
+                member_id,
+                pseudonym=pseudonym,
+                limit=limit,
+                after=after.get(s.name),
+                derived=derived,
+            )
+            for s in sql
+        }
 
     def read_firestore() -> dict[str, Page]:
         from ..core import firestore
 
         with firestore.guard():
             client = firestore_client() if callable(firestore_client) else firestore_client
-            return {s.name: firestore_page(client, s, member_id, limit=limit,
-                                           after=after.get(s.name), derived=derived)
-                    for s in docs}
+            return {
+                s.name: firestore_page(
+                    client, s, member_id, limit=limit, after=after.get(s.name), derived=derived
+                )
+                for s in docs
+            }
 
     pages: dict[str, Page] = {}
     extra = None
@@ -416,36 +481,64 @@ def read_pages(member_id: str, stores: Iterable[Store], *, snapshot: Callable, f
     return pages, extra
 
 
-def collect(member_id: str, *, snapshot: Callable, firestore_client, register: Register,
-            pseudonym: Callable[[str], str], now: datetime,
-            limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+def collect(
+    member_id: str,
+    *,
+    snapshot: Callable,
+    firestore_client,
+    register: Register,
+    pseudonym: Callable[[str], str],
+    now: datetime,
+    limit: int = DEFAULT_LIMIT,
+) -> dict[str, Any]:
     """The whole access view: the profile, then every store of the data map in its order, then
     the rows of other stores that name the member besides (`datamap.views`: what they did to
     another member, messages naming them among others)."""
     stores = [*datamap.STORES, *datamap.views()]
-    pages, record = read_pages(member_id, stores, snapshot=snapshot,
-                               firestore_client=firestore_client, pseudonym=pseudonym,
-                               limit=limit, also=lambda: register.get_member(member_id))
-    restricted = bool(pages.get("processing_restrictions") and
-                      pages["processing_restrictions"].total)
+    pages, record = read_pages(
+        member_id,
+        stores,
+        snapshot=snapshot,
+        firestore_client=firestore_client,
+        pseudonym=pseudonym,
+        limit=limit,
+        also=lambda: register.get_member(member_id),
+    )
+    restricted = bool(
+        pages.get("processing_restrictions") and pages["processing_restrictions"].total
+    )
     return {
         "member_id": member_id,
         "generated_at": rfc3339(now),
         "limit": limit,
         "notice": dict(NOTICE),
         "sections": [profile_section(member_id, record, restricted, now)]
-                    + [section(s, pages[s.name]) for s in stores],
+        + [section(s, pages[s.name]) for s in stores],
     }
 
 
-def collect_one(member_id: str, store: Store, *, snapshot: Callable, firestore_client,
-                pseudonym: Callable[[str], str], now: datetime, limit: int = DEFAULT_LIMIT,
-                cursor: str | None = None) -> dict[str, Any]:
+def collect_one(
+    member_id: str,
+    store: Store,
+    *,
+    snapshot: Callable,
+    firestore_client,
+    pseudonym: Callable[[str], str],
+    now: datetime,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> dict[str, Any]:
     """One store's section alone (the next page of a long store)."""
     after = decode_cursor(store, cursor)
-    pages, _ = read_pages(member_id, [store], snapshot=snapshot,
-                          firestore_client=firestore_client, pseudonym=pseudonym, limit=limit,
-                          after={store.name: after} if after is not None else None)
+    pages, _ = read_pages(
+        member_id,
+        [store],
+        snapshot=snapshot,
+        firestore_client=firestore_client,
+        pseudonym=pseudonym,
+        limit=limit,
+        after={store.name: after} if after is not None else None,
+    )
     return {
         "member_id": member_id,
         "generated_at": rfc3339(now),

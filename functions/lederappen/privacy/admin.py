@@ -9,7 +9,7 @@ deletion job in the same transaction; rejecting requires a reason, which the mem
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
@@ -26,15 +26,22 @@ STATUSES = ("received", "rejected", "queued", "running", "failed", "done")
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _audit(cur, request: Request, rows, action: str) -> None:
     assert request.principal is not None
     members = [r["member_id"] for r in rows if r["member_id"]]
-    audit.record_many(cur, members, actor_kind="staff", actor=request.principal.subject,
-                      category="privacy_rights", action=action,
-                      purpose="handling_data_subject_request", at=_now())
+    audit.record_many(
+        cur,
+        members,
+        actor_kind="staff",
+        actor=request.principal.subject,
+        category="privacy_rights",
+        action=action,
+        purpose="handling_data_subject_request",
+        at=_now(),
+    )
 
 
 @api.get("/v1/admin/privacy-requests")
@@ -45,15 +52,18 @@ def list_requests(request: Request) -> Reply:
 
     def work(cur):
         rows = requests.list_for_staff(
-            cur, status, size + 1, (after[0], str(after[1])) if after else None)
+            cur, status, size + 1, (after[0], str(after[1])) if after else None
+        )
         _audit(cur, request, rows[:size], "listed")
         return rows
 
     rows = db.transaction(work)
-    items, cursor = pagination.page(rows, size, lambda r: [
-        r["received_at"].astimezone(timezone.utc).isoformat(), str(r["id"])])
-    return Reply({"items": [requests.staff_view(r) for r in items], "next_cursor": cursor},
-                 headers=_NO_STORE)
+    items, cursor = pagination.page(
+        rows, size, lambda r: [r["received_at"].astimezone(UTC).isoformat(), str(r["id"])]
+    )
+    return Reply(
+        {"items": [requests.staff_view(r) for r in items], "next_cursor": cursor}, headers=_NO_STORE
+    )
 
 
 @api.get("/v1/admin/privacy-requests/{request_id}")
@@ -76,8 +86,14 @@ def _decide(request: Request, approve: bool, reason: str | None) -> Reply:
     assert request.principal is not None
 
     def work(cur):
-        r, ids = requests.decide(cur, request.params["request_id"], approve=approve,
-                                 staff=request.principal.subject, reason=reason, now=_now())
+        r, ids = requests.decide(
+            cur,
+            request.params["request_id"],
+            approve=approve,
+            staff=request.principal.subject,
+            reason=reason,
+            now=_now(),
+        )
         _audit(cur, request, [r], "approved" if approve else "rejected")
         return r, ids
 
@@ -100,6 +116,7 @@ def reject(request: Request) -> Reply:
 
 
 # -- the audit trail of one member (S2) ---------------------------------------------------------
+
 
 class TrailQuery(Body):
     """Whose trail (a POST body, so the member number stays out of URLs and request logs)."""
@@ -124,19 +141,35 @@ def audit_trail(request: Request) -> Reply:
     assert request.principal is not None
 
     def work(cur):
-        page = access.sql_page(cur, store, q.member_id, pseudonym=log.pseudonym, limit=q.limit,
-                               after=after)
-        audit.record(cur, q.member_id, actor_kind="staff", actor=request.principal.subject,
-                     category="audit", action="read", purpose="handling_data_subject_request",
-                     at=_now())
+        page = access.sql_page(
+            cur, store, q.member_id, pseudonym=log.pseudonym, limit=q.limit, after=after
+        )
+        audit.record(
+            cur,
+            q.member_id,
+            actor_kind="staff",
+            actor=request.principal.subject,
+            category="audit",
+            action="read",
+            purpose="handling_data_subject_request",
+            at=_now(),
+        )
         return page
 
     page = db.transaction(work)
-    return Reply({"member_id": q.member_id, "items": page.items, "total": page.total,
-                  "next_cursor": page.next_cursor}, headers=_NO_STORE)
+    return Reply(
+        {
+            "member_id": q.member_id,
+            "items": page.items,
+            "total": page.total,
+            "next_cursor": page.next_cursor,
+        },
+        headers=_NO_STORE,
+    )
 
 
 # -- forgotten at membership end (R5) ---------------------------------------------------------
+
 
 @api.get("/v1/admin/privacy/membership-end/preview")
 def membership_end_preview(request: Request) -> Reply:
@@ -150,11 +183,13 @@ def membership_end_preview(request: Request) -> Reply:
     report = membership_end.preview(request.settings, after or "", size)
     assert request.principal is not None
     shown = [m["member_id"] for m in report["would_forget"]]
-    db.transaction(lambda cur: membership_end.audit_preview(
-        cur, shown, request.principal.subject, _now()))
+    db.transaction(
+        lambda cur: membership_end.audit_preview(cur, shown, request.principal.subject, _now())
+    )
     nxt = report.pop("next_cursor")
-    return Reply({**report, "next_cursor": pagination.encode_cursor(nxt) if nxt else None},
-                 headers=_NO_STORE)
+    return Reply(
+        {**report, "next_cursor": pagination.encode_cursor(nxt) if nxt else None}, headers=_NO_STORE
+    )
 
 
 @api.get("/v1/admin/privacy/membership-end/runs")
@@ -172,6 +207,7 @@ def membership_end_start(request: Request) -> Reply:
     from . import membership_end
 
     assert request.principal is not None
-    outcome = membership_end.run(request.settings, trigger="staff",
-                                 started_by=request.principal.subject)
+    outcome = membership_end.run(
+        request.settings, trigger="staff", started_by=request.principal.subject
+    )
     return Reply(outcome, status=200, headers=_NO_STORE)

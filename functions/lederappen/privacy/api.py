@@ -22,7 +22,7 @@ database is reachable only through IAM from the functions (S1).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..core import datamap, db, lederne, log, pagination
 from ..core.http import Api, Reply, Request
@@ -34,14 +34,14 @@ api = Api()
 _HTML_HEADERS = {
     # Belt and braces: the page is fully escaped, and even so nothing in it may run or load.
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
 }
 _RECORD_CACHE = "public, max-age=300"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _snapshot(work):
@@ -72,53 +72,83 @@ def _attachment(name: str) -> str:
 
 @api.get("/v1/privacy/access")
 def get_access(request: Request) -> Reply:
-    limit = pagination.limit(request.query, default=access.DEFAULT_LIMIT,
-                             maximum=access.MAX_LIMIT)
-    pageable = tuple(s.name for s in (*datamap.STORES, *datamap.views())
-                     if s.export not in ("in_transit", "outside"))
+    limit = pagination.limit(request.query, default=access.DEFAULT_LIMIT, maximum=access.MAX_LIMIT)
+    pageable = tuple(
+        s.name
+        for s in (*datamap.STORES, *datamap.views())
+        if s.export not in ("in_transit", "outside")
+    )
     name = pagination.choice(request.query, "store", pageable)
     cursor = request.query.get("cursor")
     now = _now()
     if name is None:
         if cursor:
-            raise field_error("store", "required", "Oppgi store sammen med cursor.",
-                              "Give store together with cursor.")
-        body = access.collect(request.member_id, snapshot=_snapshot,
-                              firestore_client=_firestore(request),
-                              register=lederne.client(request.settings),
-                              pseudonym=log.pseudonym, now=now, limit=limit)
+            raise field_error(
+                "store",
+                "required",
+                "Oppgi store sammen med cursor.",
+                "Give store together with cursor.",
+            )
+        body = access.collect(
+            request.member_id,
+            snapshot=_snapshot,
+            firestore_client=_firestore(request),
+            register=lederne.client(request.settings),
+            pseudonym=log.pseudonym,
+            now=now,
+            limit=limit,
+        )
     else:
-        body = access.collect_one(request.member_id, datamap.by_name(name), snapshot=_snapshot,
-                                  firestore_client=_firestore(request),
-                                  pseudonym=log.pseudonym, now=now, limit=limit, cursor=cursor)
+        body = access.collect_one(
+            request.member_id,
+            datamap.by_name(name),
+            snapshot=_snapshot,
+            firestore_client=_firestore(request),
+            pseudonym=log.pseudonym,
+            now=now,
+            limit=limit,
+            cursor=cursor,
+        )
     return Reply(body, headers={"Cache-Control": "no-store"})
 
 
 def _export(request: Request) -> tuple[dict, datetime]:
     now = _now()
-    doc = export.collect(request.member_id, snapshot=_snapshot,
-                         firestore_client=_firestore(request), pseudonym=log.pseudonym, now=now)
+    doc = export.collect(
+        request.member_id,
+        snapshot=_snapshot,
+        firestore_client=_firestore(request),
+        pseudonym=log.pseudonym,
+        now=now,
+    )
     return doc, now
 
 
 @api.get("/v1/privacy/export")
 def get_export(request: Request) -> Reply:
     doc, now = _export(request)
-    return Reply(doc, headers={
-        "Cache-Control": "no-store",
-        "Content-Disposition": _attachment(export.filename(now, request.locale, "json")),
-    })
+    return Reply(
+        doc,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": _attachment(export.filename(now, request.locale, "json")),
+        },
+    )
 
 
 @api.get("/v1/privacy/export.html")
 def get_export_html(request: Request) -> Reply:
     doc, now = _export(request)
     page = export.render_html(doc, request.locale).encode("utf-8")
-    return Reply(page, content_type="text/html; charset=utf-8", headers={
-        **_HTML_HEADERS,
-        "Cache-Control": "no-store",
-        "Content-Disposition": _attachment(export.filename(now, request.locale, "html")),
-    })
+    return Reply(
+        page,
+        content_type="text/html; charset=utf-8",
+        headers={
+            **_HTML_HEADERS,
+            "Cache-Control": "no-store",
+            "Content-Disposition": _attachment(export.filename(now, request.locale, "html")),
+        },
+    )
 
 
 @api.get("/v1/privacy/processing-record")
@@ -129,5 +159,6 @@ def get_processing_record(request: Request) -> Reply:
 @api.get("/v1/privacy/processing-record.md")
 def get_processing_record_markdown(request: Request) -> Reply:
     text = record.markdown(record.build(_now()), request.locale).encode("utf-8")
-    return Reply(text, content_type="text/markdown; charset=utf-8",
-                 headers={"Cache-Control": _RECORD_CACHE})
+    return Reply(
+        text, content_type="text/markdown; charset=utf-8", headers={"Cache-Control": _RECORD_CACHE}
+    )

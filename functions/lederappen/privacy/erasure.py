@@ -42,9 +42,10 @@ from __future__ import annotations
 import importlib
 import json
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from ..core import datamap, firestore, lederne, log
 
@@ -72,7 +73,7 @@ def count_keys(rows: Iterable[Sequence[Any]], wanted: dict[str, str]) -> dict[st
     for row in rows:
         seen = set()
         for value in row:
-            for key in (value if isinstance(value, list) else (value,)):
+            for key in value if isinstance(value, list) else (value,):
                 member = wanted.get(key)
                 if member is not None:
                     seen.add(member)
@@ -98,9 +99,11 @@ def erase_sql(cur, member_ids: list[str]) -> Counts:
             wanted = {store.key_for(m, log.pseudonym): m for m in member_ids}
             keys = list(wanted)
             cols = ", ".join(datamap.quote_ident(k) for k in store.member_keys)
-            cur.execute(f"DELETE FROM {datamap.quote_ident(store.name)} "
-                        f"WHERE {store.match_any_sql} RETURNING {cols}",
-                        tuple(keys for _ in store.member_keys))
+            cur.execute(
+                f"DELETE FROM {datamap.quote_ident(store.name)} "
+                f"WHERE {store.match_any_sql} RETURNING {cols}",
+                tuple(keys for _ in store.member_keys),
+            )
             per_member = count_keys(cur.fetchall(), wanted)
         for member, n in per_member.items():
             if n:
@@ -112,8 +115,9 @@ def erase_sql(cur, member_ids: list[str]) -> Counts:
     return counts
 
 
-def erase_reference(cur, store: datamap.Store, r: datamap.Reference,
-                    member_ids: list[str]) -> dict[str, int]:
+def erase_reference(
+    cur, store: datamap.Store, r: datamap.Reference, member_ids: list[str]
+) -> dict[str, int]:
     """The rows that name the members in a reference column but are about someone else (run
     after the store's own rows went): ``neutralise`` puts `datamap.ERASED_ACTOR` in the
     column, so the entry stays for the member it is about and nothing links it to the erased
@@ -123,8 +127,10 @@ def erase_reference(cur, store: datamap.Store, r: datamap.Reference,
     assert r.match
     cond = r.match.replace("{key}", "u.k")
     if r.erase == "neutralise":
-        sql = (f"UPDATE {table} SET {column} = %s FROM unnest(%s::text[]) AS u(k) "
-               f"WHERE {cond} RETURNING u.k")
+        sql = (
+            f"UPDATE {table} SET {column} = %s FROM unnest(%s::text[]) AS u(k) "
+            f"WHERE {cond} RETURNING u.k"
+        )
         params: tuple = (datamap.ERASED_ACTOR, list(wanted))
     else:
         sql = f"DELETE FROM {table} USING unnest(%s::text[]) AS u(k) WHERE {cond} RETURNING u.k"
@@ -140,25 +146,32 @@ def scrub_outbox(cur, member_ids: list[str]) -> dict[str, int]:
     just before the key (the members it then lists again were already processed, and
     delivery skips them)."""
     out: Counter[str] = Counter()
-    cur.execute("DELETE FROM outbox WHERE member_id = ANY(%s) RETURNING member_id",
-                (member_ids,))
+    cur.execute("DELETE FROM outbox WHERE member_id = ANY(%s) RETURNING member_id", (member_ids,))
     out.update(r[0] for r in cur.fetchall())
     wanted = set(member_ids)
     cur.execute(
         "SELECT id, payload->'member_ids' FROM outbox WHERE payload->'member_ids' @> ANY(ARRAY("
-        "SELECT jsonb_build_array(m) FROM unnest(%s::text[]) m)) FOR UPDATE", (member_ids,))
+        "SELECT jsonb_build_array(m) FROM unnest(%s::text[]) m)) FOR UPDATE",
+        (member_ids,),
+    )
     for row_id, held in cur.fetchall():
         held = held if isinstance(held, list) else json.loads(held)
         gone = [m for m in held if m in wanted]
         out.update(gone)
-        cur.execute("UPDATE outbox SET payload = jsonb_set(payload, '{member_ids}', %s::jsonb) "
-                    "WHERE id = %s", (json.dumps([m for m in held if m not in wanted]), row_id))
+        cur.execute(
+            "UPDATE outbox SET payload = jsonb_set(payload, '{member_ids}', %s::jsonb) "
+            "WHERE id = %s",
+            (json.dumps([m for m in held if m not in wanted]), row_id),
+        )
     # Published or not: the fan-out reads a step's cursor from its row (a step in flight
     # resumes from the rewound cursor), so the row stays and only the key goes.
-    cur.execute("UPDATE outbox SET payload = jsonb_set(payload, '{cursor}', "
-                "to_jsonb(left(payload->>'cursor', -1))) WHERE topic = 'message-fanout' "
-                "AND payload->>'cursor' = ANY(%s) "
-                "RETURNING left(payload->>'cursor', -1)", (member_ids,))
+    cur.execute(
+        "UPDATE outbox SET payload = jsonb_set(payload, '{cursor}', "
+        "to_jsonb(left(payload->>'cursor', -1))) WHERE topic = 'message-fanout' "
+        "AND payload->>'cursor' = ANY(%s) "
+        "RETURNING left(payload->>'cursor', -1)",
+        (member_ids,),
+    )
     rewound = {m[:-1]: m for m in member_ids}
     out.update(rewound[r[0]] for r in cur.fetchall() if r[0] in rewound)
     return dict(out)
@@ -179,8 +192,12 @@ def _member_query(collection, key: str, ordered: list[str]):
 
     if len(ordered) == 1:
         return collection.where(filter=FieldFilter(key, "==", ordered[0])).select([key])
-    return (collection.where(filter=FieldFilter(key, ">=", ordered[0]))
-            .where(filter=FieldFilter(key, "<=", ordered[-1])).select([key]).order_by(key))
+    return (
+        collection.where(filter=FieldFilter(key, ">=", ordered[0]))
+        .where(filter=FieldFilter(key, "<=", ordered[-1]))
+        .select([key])
+        .order_by(key)
+    )
 
 
 def _member_documents(collection, key: str, ordered: list[str], wanted: set[str]):
@@ -205,15 +222,20 @@ def erase_firestore(settings, member_ids: list[str]) -> Counts:
         for store in datamap.firestore_collections().values():
             collection = fs.collection(store.name)
             if store.export == "document":
-                found = [(s.reference, s.id) for s in fs.get_all(
-                    [collection.document(m) for m in ordered], field_paths=[],
-                    timeout=firestore.TIMEOUT_SECONDS) if s.exists]
+                found = [
+                    (s.reference, s.id)
+                    for s in fs.get_all(
+                        [collection.document(m) for m in ordered],
+                        field_paths=[],
+                        timeout=firestore.TIMEOUT_SECONDS,
+                    )
+                    if s.exists
+                ]
             else:
-                found = list(_member_documents(collection, store.member_key, ordered,
-                                               wanted))
+                found = list(_member_documents(collection, store.member_key, ordered, wanted))
             for start in range(0, len(found), _BATCH):
                 batch = fs.batch()
-                for ref, member in found[start:start + _BATCH]:
+                for ref, member in found[start : start + _BATCH]:
                     batch.delete(ref)
                     counts[member][store.name] = counts[member].get(store.name, 0) + 1
                 batch.commit(timeout=firestore.TIMEOUT_SECONDS)
@@ -233,8 +255,13 @@ def categories() -> list[str]:
     return sorted({s.category for s in datamap.STORES if s.kind in ("sql", "firestore")})
 
 
-def erase_many(settings, cur_factory, member_ids: list[str], now: datetime,
-               finish: Callable[[Any, Counts], None]) -> Counts:
+def erase_many(
+    settings,
+    cur_factory,
+    member_ids: list[str],
+    now: datetime,
+    finish: Callable[[Any, Counts], None],
+) -> Counts:
     """Runs steps 1-3 (see the module docstring), then, in a last transaction, the SQL
     erasure once more (an audit entry or a delivery row written while Firestore was swept the
     second time) and `finish(cur, counts)` (the requests become done and lose the member
@@ -257,9 +284,12 @@ def erase_many(settings, cur_factory, member_ids: list[str], now: datetime,
     def sql(cur) -> None:
         add(erase_sql(cur, member_ids))
         pseudonyms = [log.pseudonym(m) for m in member_ids]
-        cur.execute("INSERT INTO erasure_tombstones (member_pseudonym, erased_at) "
-                    "SELECT p, %s FROM unnest(%s::text[]) p ON CONFLICT (member_pseudonym) "
-                    "DO UPDATE SET erased_at = EXCLUDED.erased_at", (now, pseudonyms))
+        cur.execute(
+            "INSERT INTO erasure_tombstones (member_pseudonym, erased_at) "
+            "SELECT p, %s FROM unnest(%s::text[]) p ON CONFLICT (member_pseudonym) "
+            "DO UPDATE SET erased_at = EXCLUDED.erased_at",
+            (now, pseudonyms),
+        )
 
     cur_factory(sql)
     add(erase_firestore(settings, member_ids))  # step 3
@@ -283,7 +313,9 @@ def erased_since(cur, member_ids: list[str], since: datetime) -> set[str]:
     if not member_ids:
         return set()
     by_pseudonym = {log.pseudonym(m): m for m in member_ids}
-    cur.execute("SELECT member_pseudonym FROM erasure_tombstones "
-                "WHERE member_pseudonym = ANY(%s) AND erased_at >= %s",
-                (list(by_pseudonym), since))
+    cur.execute(
+        "SELECT member_pseudonym FROM erasure_tombstones "
+        "WHERE member_pseudonym = ANY(%s) AND erased_at >= %s",
+        (list(by_pseudonym), since),
+    )
     return {by_pseudonym[r[0]] for r in cur.fetchall()}

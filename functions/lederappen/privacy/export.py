@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from ..core import datamap
 from ..core.times import rfc3339
@@ -45,14 +46,14 @@ EXPORT_LIMIT = 10_000
 
 DESCRIPTION = {
     "nb": "Opplysningene du selv har gitt i Lederappen, i et strukturert og maskinlesbart "
-          "format (JSON) du kan ta med deg til en annen behandlingsansvarlig "
-          "(personvernforordningen artikkel 20). Hver del beskriver feltene sine. Profilen din "
-          "(navn, adresse, kontaktopplysninger) ligger i medlemsregisteret og hentes fra MinSide "
-          "på lederne.no.",
+    "format (JSON) du kan ta med deg til en annen behandlingsansvarlig "
+    "(personvernforordningen artikkel 20). Hver del beskriver feltene sine. Profilen din "
+    "(navn, adresse, kontaktopplysninger) ligger i medlemsregisteret og hentes fra MinSide "
+    "på lederne.no.",
     "en": "The data you gave in Lederappen yourself, in a structured, machine-readable format "
-          "(JSON) you can take to another controller (GDPR Article 20). Each part describes "
-          "its fields. Your profile (name, address, contact details) is kept in the member "
-          "register and can be downloaded from MinSide at lederne.no.",
+    "(JSON) you can take to another controller (GDPR Article 20). Each part describes "
+    "its fields. Your profile (name, address, contact details) is kept in the member "
+    "register and can be downloaded from MinSide at lederne.no.",
 }
 
 
@@ -68,20 +69,34 @@ def _section(store: datamap.Store, page: access.Page) -> dict[str, Any]:
         "purpose": dict(store.purpose),
         "legal_basis": store.legal_basis,
         "retention": dict(store.retention),
-        "fields": [{"name": f["name"], "description": f["description"]}
-                   for f in access.fields(access.columns(store, derived=False))],
+        "fields": [
+            {"name": f["name"], "description": f["description"]}
+            for f in access.fields(access.columns(store, derived=False))
+        ],
         "items": page.items,
         "total": page.total if page.total is not None else len(page.items),
         "truncated": page.truncated,
     }
 
 
-def collect(member_id: str, *, snapshot: Callable, firestore_client,
-            pseudonym: Callable[[str], str], now: datetime) -> dict[str, Any]:
+def collect(
+    member_id: str,
+    *,
+    snapshot: Callable,
+    firestore_client,
+    pseudonym: Callable[[str], str],
+    now: datetime,
+) -> dict[str, Any]:
     stores = provided_stores()
-    pages, _ = access.read_pages(member_id, stores, snapshot=snapshot,
-                                 firestore_client=firestore_client, pseudonym=pseudonym,
-                                 limit=EXPORT_LIMIT, derived=False)
+    pages, _ = access.read_pages(
+        member_id,
+        stores,
+        snapshot=snapshot,
+        firestore_client=firestore_client,
+        pseudonym=pseudonym,
+        limit=EXPORT_LIMIT,
+        derived=False,
+    )
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -115,8 +130,10 @@ _TEXT = {
     "yes": {"nb": "Ja", "en": "Yes"},
     "no": {"nb": "Nei", "en": "No"},
     "controller": {"nb": "Behandlingsansvarlig", "en": "Controller"},
-    "machine": {"nb": "Den maskinlesbare utgaven (JSON) hentes fra /v1/privacy/export, format",
-                "en": "The machine-readable version (JSON) is at /v1/privacy/export, format"},
+    "machine": {
+        "nb": "Den maskinlesbare utgaven (JSON) hentes fra /v1/privacy/export, format",
+        "en": "The machine-readable version (JSON) is at /v1/privacy/export, format",
+    },
 }
 
 _STYLE = (
@@ -142,8 +159,12 @@ def _value(value: Any, locale: str) -> str:
     if isinstance(value, bool):
         return _e(_TEXT["yes" if value else "no"][locale])
     if isinstance(value, list):
-        return _e(", ".join(str(v) if not isinstance(v, (dict, list)) else
-                            json.dumps(v, ensure_ascii=False) for v in value))
+        return _e(
+            ", ".join(
+                str(v) if not isinstance(v, (dict, list)) else json.dumps(v, ensure_ascii=False)
+                for v in value
+            )
+        )
     if isinstance(value, dict):
         return "<pre>" + _e(json.dumps(value, ensure_ascii=False, indent=2)) + "</pre>"
     return _e(value)
@@ -151,25 +172,29 @@ def _value(value: Any, locale: str) -> str:
 
 def _section_html(section: dict[str, Any], locale: str) -> list[str]:
     t = _TEXT
-    out = [f'<section id="{_e(section["store"])}">',
-           f"<h2>{_e(section['title'][locale])}</h2>",
-           "<dl>",
-           f"<dt>{_e(t['purpose'][locale])}</dt><dd>{_e(section['purpose'][locale])}</dd>",
-           f"<dt>{_e(t['legal_basis'][locale])}</dt><dd>{_e(section['legal_basis'])}</dd>",
-           f"<dt>{_e(t['retention'][locale])}</dt><dd>{_e(section['retention'][locale])}</dd>",
-           f"<dt>{_e(t['count'][locale])}</dt><dd>{_e(section['total'])}</dd>",
-           "</dl>"]
+    out = [
+        f'<section id="{_e(section["store"])}">',
+        f"<h2>{_e(section['title'][locale])}</h2>",
+        "<dl>",
+        f"<dt>{_e(t['purpose'][locale])}</dt><dd>{_e(section['purpose'][locale])}</dd>",
+        f"<dt>{_e(t['legal_basis'][locale])}</dt><dd>{_e(section['legal_basis'])}</dd>",
+        f"<dt>{_e(t['retention'][locale])}</dt><dd>{_e(section['retention'][locale])}</dd>",
+        f"<dt>{_e(t['count'][locale])}</dt><dd>{_e(section['total'])}</dd>",
+        "</dl>",
+    ]
     if section.get("truncated"):
         out.append(f"<p>{_e(t['truncated'][locale])}</p>")
     if not section["items"]:
-        out.append(f"<p class=\"meta\">{_e(t['none'][locale])}</p>")
+        out.append(f'<p class="meta">{_e(t["none"][locale])}</p>')
     labels = [(f["name"], f["description"][locale]) for f in section["fields"]]
     for number, item in enumerate(section["items"], 1):
         out.append("<table>")
         out.append(f"<caption>{_e(t['item'][locale])} {number}</caption>")
         for name, label in labels:
-            out.append(f'<tr><th scope="row">{_e(label)}</th>'
-                       f"<td>{_value(item.get(name), locale)}</td></tr>")
+            out.append(
+                f'<tr><th scope="row">{_e(label)}</th>'
+                f"<td>{_value(item.get(name), locale)}</td></tr>"
+            )
         out.append("</table>")
     out.append("</section>")
     return out
@@ -192,7 +217,7 @@ def render_html(doc: dict[str, Any], locale: str) -> str:
         "<body>",
         "<header>",
         f"<h1>{_e(t['title'][locale])}</h1>",
-        f"<p class=\"meta\">{_e(t['member'][locale])}: {_e(doc['member_id'])} &#183; "
+        f'<p class="meta">{_e(t["member"][locale])}: {_e(doc["member_id"])} &#183; '
         f"{_e(t['generated'][locale])}: {_e(doc['generated_at'])}</p>",
         f"<p>{_e(doc['description'][locale])}</p>",
         "</header>",
@@ -206,7 +231,7 @@ def render_html(doc: dict[str, Any], locale: str) -> str:
         f"<h2>{_e(t['controller'][locale])}</h2>",
         f"<p>{_e(c['name'])}, {_e(c['address'])}. {_e(c['email'])}, {_e(c['phone'])}. "
         f"{_e(record.DPO_TITLE[locale])}: {_e(record.DPO['email'])}</p>",
-        f"<p class=\"meta\">{_e(t['machine'][locale])} {_e(doc['format'])} "
+        f'<p class="meta">{_e(t["machine"][locale])} {_e(doc["format"])} '
         f"{_e(doc['format_version'])}.</p>",
         "</footer>",
         "</body>",

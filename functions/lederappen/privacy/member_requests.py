@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -32,17 +32,21 @@ class NewRequest(Body):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @api.post("/v1/privacy/requests", body=NewRequest)
 def create(request: Request) -> Reply:
     body = request.body
     reason = (body.reason or "").strip() or None
-    r, created = db.transaction(lambda cur: requests.create(
-        cur, request.member_id, body.kind, reason, now=_now()))
-    return Reply(requests.member_view(r), status=201 if created else 200,
-                 headers={**_NO_STORE, "Location": f"/v1/privacy/requests/{r['id']}"})
+    r, created = db.transaction(
+        lambda cur: requests.create(cur, request.member_id, body.kind, reason, now=_now())
+    )
+    return Reply(
+        requests.member_view(r),
+        status=201 if created else 200,
+        headers={**_NO_STORE, "Location": f"/v1/privacy/requests/{r['id']}"},
+    )
 
 
 @api.get("/v1/privacy/requests")

@@ -40,9 +40,10 @@ import heapq
 import logging
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from ..core import audit, datamap, db, firestore, lederne, log, outbox
 from ..core.http import Api, Reply, Request
@@ -67,10 +68,11 @@ Source = Callable[[str], Iterator[str]]
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # -- the member keys held ---------------------------------------------------------------------
+
 
 def sql_keys(cur) -> list[tuple[str, str]]:
     """(key, store), sorted, for every member key held in SQL, from every store of the data
@@ -82,14 +84,17 @@ def sql_keys(cur) -> list[tuple[str, str]]:
         for key in store.member_keys:
             column = datamap.quote_ident(key)
             expr = f"unnest({column})" if key in datamap.ARRAY_KEY_COLUMNS else column
-            where = f"{column} IS NOT NULL" + (f" AND {store.key_where}" if store.key_where
-                                               else "")
-            parts.append(f"SELECT DISTINCT {expr}::text AS k, '{store.name}' AS s "
-                         f"FROM {datamap.quote_ident(store.name)} WHERE {where}")
+            where = f"{column} IS NOT NULL" + (f" AND {store.key_where}" if store.key_where else "")
+            parts.append(
+                f"SELECT DISTINCT {expr}::text AS k, '{store.name}' AS s "
+                f"FROM {datamap.quote_ident(store.name)} WHERE {where}"
+            )
         for r in store.references:  # keys held inside a payload (a delivery batch)
             if r.keys and r.key_form == "id":
-                parts.append(f"SELECT DISTINCT {r.keys} AS k, '{store.name}' AS s "
-                             f"FROM {datamap.quote_ident(store.name)}")
+                parts.append(
+                    f"SELECT DISTINCT {r.keys} AS k, '{store.name}' AS s "
+                    f"FROM {datamap.quote_ident(store.name)}"
+                )
     cur.execute(" UNION ".join(parts))
     return sorted((k, s) for k, s in cur.fetchall() if k)
 
@@ -103,9 +108,13 @@ def _field_keys(fs, store: datamap.Store, after: str) -> Iterator[str]:
     collection = fs.collection(store.name)
     while True:
         with firestore.guard():
-            snaps = list(collection.where(filter=FieldFilter(store.member_key, ">", after))
-                         .order_by(store.member_key).select([store.member_key])
-                         .limit(_PAGE).stream(timeout=firestore.TIMEOUT_SECONDS))
+            snaps = list(
+                collection.where(filter=FieldFilter(store.member_key, ">", after))
+                .order_by(store.member_key)
+                .select([store.member_key])
+                .limit(_PAGE)
+                .stream(timeout=firestore.TIMEOUT_SECONDS)
+            )
         keys = sorted({s.get(store.member_key) for s in snaps} - {None})
         yield from keys
         if len(snaps) < _PAGE or not keys:
@@ -143,8 +152,11 @@ def held_keys(settings, sql: list[tuple[str, str]], after: str) -> Iterator[tupl
     start = bisect_right(sql, (after, "\uffff")) if after else 0
     streams: list[Iterable[tuple[str, str]]] = [(sql[i] for i in range(start, len(sql)))]
     for store in datamap.firestore_collections().values():
-        keys = (_document_keys(fs, store, after) if store.member_key == "document id"
-                else _field_keys(fs, store, after))
+        keys = (
+            _document_keys(fs, store, after)
+            if store.member_key == "document id"
+            else _field_keys(fs, store, after)
+        )
         streams.append(_tagged(keys, store.name))
     current, stores = None, set()
     for key, name in heapq.merge(*streams):
@@ -167,6 +179,7 @@ def _take(keys: Iterator[tuple[str, set[str]]], n: int) -> list[tuple[str, set[s
 
 
 # -- comparing with the register --------------------------------------------------------------
+
 
 @dataclass
 class Batch:
@@ -203,8 +216,10 @@ def register_has_members(register: lederne.LederneClient) -> bool:
 
 # -- a run ----------------------------------------------------------------------------------
 
-_RUN_COLUMNS = ("id, trigger, started_by, started_at, finished_at, cursor, checked, ended, "
-                "unknown, queued, batches")
+_RUN_COLUMNS = (
+    "id, trigger, started_by, started_at, finished_at, cursor, checked, ended, "
+    "unknown, queued, batches"
+)
 
 
 def _run_row(row) -> dict[str, Any]:
@@ -217,21 +232,30 @@ def open_run(cur, *, trigger: str, started_by: str, now: datetime) -> tuple[dict
     row = cur.fetchone()
     if row:
         return _run_row(row), True
-    cur.execute("INSERT INTO membership_end_runs (id, trigger, started_by, started_at, cursor) "
-                "VALUES (%s, %s, %s, %s, '') ON CONFLICT DO NOTHING",
-                (str(uuid.uuid4()), trigger, started_by, now))
+    cur.execute(
+        "INSERT INTO membership_end_runs (id, trigger, started_by, started_at, cursor) "
+        "VALUES (%s, %s, %s, %s, '') ON CONFLICT DO NOTHING",
+        (str(uuid.uuid4()), trigger, started_by, now),
+    )
     created = cur.rowcount == 1
     cur.execute(f"SELECT {_RUN_COLUMNS} FROM membership_end_runs WHERE finished_at IS NULL")
     return _run_row(cur.fetchone()), not created
 
 
-def run(settings, *, trigger: str, started_by: str, budget_seconds: float = 420.0,
-        now: Callable[[], datetime] = _now) -> dict[str, Any]:
+def run(
+    settings,
+    *,
+    trigger: str,
+    started_by: str,
+    budget_seconds: float = 420.0,
+    now: Callable[[], datetime] = _now,
+) -> dict[str, Any]:
     """Works through the open run (or a new one) until every key is checked or the time
     budget is spent; returns the run's figures and whether it finished."""
     started = time.monotonic()
     run_row, resumed = db.transaction(
-        lambda cur: open_run(cur, trigger=trigger, started_by=started_by, now=now()))
+        lambda cur: open_run(cur, trigger=trigger, started_by=started_by, now=now())
+    )
     run_id = str(run_row["id"])
     sql = db.read(sql_keys)
     register = lederne.client(settings)
@@ -246,8 +270,10 @@ def run(settings, *, trigger: str, started_by: str, budget_seconds: float = 420.
         batch = compare(register, [k for k, _ in items])
 
         def commit(cur, cursor=cursor, batch=batch):
-            cur.execute("SELECT cursor, finished_at FROM membership_end_runs WHERE id = %s "
-                        "FOR UPDATE", (run_id,))
+            cur.execute(
+                "SELECT cursor, finished_at FROM membership_end_runs WHERE id = %s FOR UPDATE",
+                (run_id,),
+            )
             current, done = cur.fetchone()
             if done is not None or (current or "") != cursor:
                 return None, []  # another call moved on meanwhile: read again from there
@@ -258,8 +284,16 @@ def run(settings, *, trigger: str, started_by: str, budget_seconds: float = 420.
                 "checked = checked + %s, ended = ended + %s, unknown = unknown + %s, "
                 "queued = queued + %s, batches = batches + 1 WHERE id = %s "
                 f"RETURNING {_RUN_COLUMNS}",
-                (last, None if last else now(), len(batch.keys), len(batch.ended),
-                 len(batch.unknown), queued, run_id))
+                (
+                    last,
+                    None if last else now(),
+                    len(batch.keys),
+                    len(batch.ended),
+                    len(batch.unknown),
+                    queued,
+                    run_id,
+                ),
+            )
             return _run_row(cur.fetchone()), ids
 
         updated, ids = db.transaction(commit)
@@ -286,15 +320,25 @@ def run_view(r: dict[str, Any]) -> dict[str, Any]:
     """A run as staff see it: figures only (the cursor is a member key and never shown)."""
     from ..core.times import rfc3339
 
-    return {"id": str(r["id"]), "trigger": r["trigger"], "started_by": r["started_by"],
-            "started_at": rfc3339(r["started_at"]), "finished_at": rfc3339(r["finished_at"]),
-            "checked": r["checked"], "ended": r["ended"], "unknown": r["unknown"],
-            "queued": r["queued"], "batches": r["batches"]}
+    return {
+        "id": str(r["id"]),
+        "trigger": r["trigger"],
+        "started_by": r["started_by"],
+        "started_at": rfc3339(r["started_at"]),
+        "finished_at": rfc3339(r["finished_at"]),
+        "checked": r["checked"],
+        "ended": r["ended"],
+        "unknown": r["unknown"],
+        "queued": r["queued"],
+        "batches": r["batches"],
+    }
 
 
 def recent_runs(cur, limit: int) -> list[dict[str, Any]]:
-    cur.execute(f"SELECT {_RUN_COLUMNS} FROM membership_end_runs "
-                "ORDER BY started_at DESC, id LIMIT %s", (limit,))
+    cur.execute(
+        f"SELECT {_RUN_COLUMNS} FROM membership_end_runs ORDER BY started_at DESC, id LIMIT %s",
+        (limit,),
+    )
     return [run_view(_run_row(r)) for r in cur.fetchall()]
 
 
@@ -302,8 +346,11 @@ def rewind_cursor(cur, member_ids: list[str]) -> dict[str, int]:
     """`erase_with` of membership_end_runs: an open run whose cursor is an erased member's
     key steps back to just before it (the keys in between are checked once more, harmlessly),
     so the run keeps its place and the key is gone."""
-    cur.execute("UPDATE membership_end_runs SET cursor = left(cursor, -1) "
-                "WHERE cursor = ANY(%s) RETURNING cursor", (member_ids,))
+    cur.execute(
+        "UPDATE membership_end_runs SET cursor = left(cursor, -1) "
+        "WHERE cursor = ANY(%s) RETURNING cursor",
+        (member_ids,),
+    )
     by_prefix = {m[:-1]: m for m in member_ids}
     rewound = [by_prefix[r[0]] for r in cur.fetchall() if r[0] in by_prefix]
     return {m: rewound.count(m) for m in rewound}
@@ -311,28 +358,51 @@ def rewind_cursor(cur, member_ids: list[str]) -> dict[str, int]:
 
 # -- the dry run ----------------------------------------------------------------------------
 
+
 def preview(settings, cursor: str, limit: int) -> dict[str, Any]:
     """One page of the reconciliation without acting: who would be forgotten and why."""
     sql = db.read(sql_keys)
     items = _take(held_keys(settings, sql, cursor), limit)
     batch = compare(lederne.client(settings), [k for k, _ in items])
     held = dict(items)
-    forget = [{"member_id": k, "reason": "membership_ended" if k in batch.ended
-               else "unknown_to_register", "held_in": sorted(held[k])}
-              for k in batch.keys if k in set(batch.forget)]
-    return {"checked": len(batch.keys), "active": len(batch.keys) - len(batch.forget),
-            "ended": len(batch.ended), "unknown": len(batch.unknown), "would_forget": forget,
-            "next_cursor": batch.keys[-1] if len(batch.keys) == limit else None}
+    forget = [
+        {
+            "member_id": k,
+            "reason": "membership_ended" if k in batch.ended else "unknown_to_register",
+            "held_in": sorted(held[k]),
+        }
+        for k in batch.keys
+        if k in set(batch.forget)
+    ]
+    return {
+        "checked": len(batch.keys),
+        "active": len(batch.keys) - len(batch.forget),
+        "ended": len(batch.ended),
+        "unknown": len(batch.unknown),
+        "would_forget": forget,
+        "next_cursor": batch.keys[-1] if len(batch.keys) == limit else None,
+    }
 
 
 # -- the scheduled job ----------------------------------------------------------------------
 
+
 @api.post("/jobs/membership-end")
 def scheduled(request: Request) -> Reply:
-    return Reply(run(request.settings, trigger="schedule", started_by=JOB),
-                 headers={"Cache-Control": "no-store"})
+    return Reply(
+        run(request.settings, trigger="schedule", started_by=JOB),
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def audit_preview(cur, member_ids: list[str], staff: str, at: datetime) -> None:
-    audit.record_many(cur, member_ids, actor_kind="staff", actor=staff, category="profile",
-                      action="membership_end_preview", purpose="membership_end_review", at=at)
+    audit.record_many(
+        cur,
+        member_ids,
+        actor_kind="staff",
+        actor=staff,
+        category="profile",
+        action="membership_end_preview",
+        purpose="membership_end_review",
+        at=at,
+    )

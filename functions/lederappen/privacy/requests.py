@@ -30,9 +30,11 @@ TOPIC = "privacy-jobs"
 KINDS = ("erasure", "restriction", "lift_restriction")
 IN_PROGRESS = ("received", "queued", "running", "failed")
 
-_COLUMNS = ("id, member_id, kind, origin, status, reason, decided_by, decided_at, "
-            "rejection_reason, received_at, started_at, finished_at, attempts, last_error, "
-            "categories, counts")
+_COLUMNS = (
+    "id, member_id, kind, origin, status, reason, decided_by, decided_at, "
+    "rejection_reason, received_at, started_at, finished_at, attempts, last_error, "
+    "categories, counts"
+)
 
 
 def _row(row) -> dict[str, Any]:
@@ -41,28 +43,46 @@ def _row(row) -> dict[str, Any]:
 
 
 def member_view(r: dict[str, Any]) -> dict[str, Any]:
-    return {"id": str(r["id"]), "kind": r["kind"], "status": r["status"],
-            "reason": r["reason"], "rejection_reason": r["rejection_reason"],
-            "received_at": _ts(r["received_at"]), "decided_at": _ts(r["decided_at"]),
-            "finished_at": _ts(r["finished_at"])}
+    return {
+        "id": str(r["id"]),
+        "kind": r["kind"],
+        "status": r["status"],
+        "reason": r["reason"],
+        "rejection_reason": r["rejection_reason"],
+        "received_at": _ts(r["received_at"]),
+        "decided_at": _ts(r["decided_at"]),
+        "finished_at": _ts(r["finished_at"]),
+    }
 
 
 def staff_view(r: dict[str, Any]) -> dict[str, Any]:
     """For the privacy officer: who asked (the member number, needed to handle it) until an
     erasure has run; then only the receipt."""
-    return {**member_view(r), "member_id": r["member_id"], "origin": r["origin"],
-            "decided_by": r["decided_by"], "started_at": _ts(r["started_at"]),
-            "attempts": r["attempts"], "last_error": r["last_error"],
-            "receipt": ({"categories": r["categories"], "counts": r["counts"]}
-                        if r["status"] == "done" and r["kind"] == "erasure" else None)}
+    return {
+        **member_view(r),
+        "member_id": r["member_id"],
+        "origin": r["origin"],
+        "decided_by": r["decided_by"],
+        "started_at": _ts(r["started_at"]),
+        "attempts": r["attempts"],
+        "last_error": r["last_error"],
+        "receipt": (
+            {"categories": r["categories"], "counts": r["counts"]}
+            if r["status"] == "done" and r["kind"] == "erasure"
+            else None
+        ),
+    }
 
 
 def load_many(cur, request_ids: list[str], *, for_update: bool = False) -> list[dict[str, Any]]:
     keys = [k for k in (canonical_uuid(i) for i in request_ids) if k is not None]
     if not keys:
         return []
-    cur.execute(f"SELECT {_COLUMNS} FROM privacy_requests WHERE id = ANY(%s::uuid[]) ORDER BY id"
-                + (" FOR UPDATE" if for_update else ""), (keys,))
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM privacy_requests WHERE id = ANY(%s::uuid[]) ORDER BY id"
+        + (" FOR UPDATE" if for_update else ""),
+        (keys,),
+    )
     return [_row(r) for r in cur.fetchall()]
 
 
@@ -70,8 +90,11 @@ def load(cur, request_id: str, *, for_update: bool = False) -> dict[str, Any] | 
     key = canonical_uuid(request_id)
     if key is None:
         return None
-    cur.execute(f"SELECT {_COLUMNS} FROM privacy_requests WHERE id = %s"
-                + (" FOR UPDATE" if for_update else ""), (key,))
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM privacy_requests WHERE id = %s"
+        + (" FOR UPDATE" if for_update else ""),
+        (key,),
+    )
     row = cur.fetchone()
     return _row(row) if row else None
 
@@ -88,8 +111,9 @@ def _enqueue(cur, request_ids: list[str], member_id: str | None) -> int:
     return outbox.enqueue(cur, TOPIC, {"request_ids": request_ids}, member_id)
 
 
-def queue_membership_end(cur, member_ids: list[str], *, job: str,
-                         now: datetime) -> tuple[int, list[int]]:
+def queue_membership_end(
+    cur, member_ids: list[str], *, job: str, now: datetime
+) -> tuple[int, list[int]]:
     """Opens approved erasure requests (origin "membership_end") for members whose
     membership has ended, set-based, and queues one job per `JOB_BATCH` of them. A member
     with an erasure already in progress keeps it (its job exists); one whose own request
@@ -97,28 +121,37 @@ def queue_membership_end(cur, member_ids: list[str], *, job: str,
     Returns (requests queued now, outbox ids to flush)."""
     if not member_ids:
         return 0, []
-    cur.execute("UPDATE privacy_requests SET status = 'queued', decided_by = %s, "
-                "decided_at = %s WHERE member_id = ANY(%s) AND kind = 'erasure' "
-                "AND status = 'received' RETURNING id", (job, now, member_ids))
+    cur.execute(
+        "UPDATE privacy_requests SET status = 'queued', decided_by = %s, "
+        "decided_at = %s WHERE member_id = ANY(%s) AND kind = 'erasure' "
+        "AND status = 'received' RETURNING id",
+        (job, now, member_ids),
+    )
     queued = [str(r[0]) for r in cur.fetchall()]
-    cur.execute("INSERT INTO privacy_requests (id, member_id, kind, origin, status, decided_by, "
-                "decided_at, received_at) SELECT gen_random_uuid(), m, 'erasure', "
-                "'membership_end', 'queued', %s, %s, %s FROM unnest(%s::text[]) m "
-                "ON CONFLICT DO NOTHING RETURNING id", (job, now, now, member_ids))
+    cur.execute(
+        "INSERT INTO privacy_requests (id, member_id, kind, origin, status, decided_by, "
+        "decided_at, received_at) SELECT gen_random_uuid(), m, 'erasure', "
+        "'membership_end', 'queued', %s, %s, %s FROM unnest(%s::text[]) m "
+        "ON CONFLICT DO NOTHING RETURNING id",
+        (job, now, now, member_ids),
+    )
     queued += [str(r[0]) for r in cur.fetchall()]
-    ids = [_enqueue(cur, queued[i:i + JOB_BATCH], None)
-           for i in range(0, len(queued), JOB_BATCH)]
+    ids = [_enqueue(cur, queued[i : i + JOB_BATCH], None) for i in range(0, len(queued), JOB_BATCH)]
     return len(queued), ids
 
 
-def create(cur, member_id: str, kind: str, reason: str | None, *,
-           now: datetime) -> tuple[dict[str, Any], bool]:
+def create(
+    cur, member_id: str, kind: str, reason: str | None, *, now: datetime
+) -> tuple[dict[str, Any], bool]:
     """Opens the member's own request, to be decided by the privacy officer; returns
     (request, created). An open request of the same kind is returned instead of a second."""
     if kind not in KINDS:
         raise ValueError(kind)
-    cur.execute(f"SELECT {_COLUMNS} FROM privacy_requests WHERE member_id = %s AND kind = %s "
-                "AND status = ANY(%s)", (member_id, kind, list(IN_PROGRESS)))
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM privacy_requests WHERE member_id = %s AND kind = %s "
+        "AND status = ANY(%s)",
+        (member_id, kind, list(IN_PROGRESS)),
+    )
     row = cur.fetchone()
     if row:
         return _row(row), False
@@ -126,7 +159,8 @@ def create(cur, member_id: str, kind: str, reason: str | None, *,
     cur.execute(
         "INSERT INTO privacy_requests (id, member_id, kind, origin, status, reason, received_at) "
         "VALUES (%s, %s, %s, 'member', 'received', %s, %s) ON CONFLICT DO NOTHING",
-        (request_id, member_id, kind, reason, now))
+        (request_id, member_id, kind, reason, now),
+    )
     if cur.rowcount == 0:  # a concurrent request of the same kind won
         return create(cur, member_id, kind, reason, now=now)
     created = load(cur, request_id)
@@ -135,13 +169,17 @@ def create(cur, member_id: str, kind: str, reason: str | None, *,
 
 
 def list_for_member(cur, member_id: str) -> list[dict[str, Any]]:
-    cur.execute(f"SELECT {_COLUMNS} FROM privacy_requests WHERE member_id = %s "
-                "ORDER BY received_at DESC, id", (member_id,))
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM privacy_requests WHERE member_id = %s "
+        "ORDER BY received_at DESC, id",
+        (member_id,),
+    )
     return [_row(r) for r in cur.fetchall()]
 
 
-def list_for_staff(cur, status: str | None, limit: int,
-                   after: tuple[datetime, str] | None) -> list[dict[str, Any]]:
+def list_for_staff(
+    cur, status: str | None, limit: int, after: tuple[datetime, str] | None
+) -> list[dict[str, Any]]:
     where, params = [], []
     if status:
         where.append("status = %s")
@@ -149,14 +187,18 @@ def list_for_staff(cur, status: str | None, limit: int,
     if after:
         where.append("(received_at, id) < (%s, %s::uuid)")
         params.extend(after)
-    cur.execute(f"SELECT {_COLUMNS} FROM privacy_requests "
-                + (("WHERE " + " AND ".join(where)) if where else "")
-                + " ORDER BY received_at DESC, id DESC LIMIT %s", (*params, limit))
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM privacy_requests "
+        + (("WHERE " + " AND ".join(where)) if where else "")
+        + " ORDER BY received_at DESC, id DESC LIMIT %s",
+        (*params, limit),
+    )
     return [_row(r) for r in cur.fetchall()]
 
 
-def decide(cur, request_id: str, *, approve: bool, staff: str, reason: str | None,
-           now: datetime) -> tuple[dict[str, Any], list[int]]:
+def decide(
+    cur, request_id: str, *, approve: bool, staff: str, reason: str | None, now: datetime
+) -> tuple[dict[str, Any], list[int]]:
     """Approves (queues the job) or rejects (with a reason) a received request. Deciding the
     same way again changes nothing; the other way is 409."""
     r = load(cur, request_id, for_update=True)
@@ -166,16 +208,25 @@ def decide(cur, request_id: str, *, approve: bool, staff: str, reason: str | Non
     if r["status"] != "received":
         if (approve and r["status"] != "rejected") or r["status"] == wanted:
             return r, []
-        raise Conflict({"nb": "Henvendelsen er allerede avgjort.",
-                        "en": "The request has already been decided."})
+        raise Conflict(
+            {
+                "nb": "Henvendelsen er allerede avgjort.",
+                "en": "The request has already been decided.",
+            }
+        )
     if approve:
-        cur.execute("UPDATE privacy_requests SET status = 'queued', decided_by = %s, "
-                    "decided_at = %s WHERE id = %s", (staff, now, r["id"]))
+        cur.execute(
+            "UPDATE privacy_requests SET status = 'queued', decided_by = %s, "
+            "decided_at = %s WHERE id = %s",
+            (staff, now, r["id"]),
+        )
         ids = [_enqueue(cur, [str(r["id"])], r["member_id"])]
     else:
-        cur.execute("UPDATE privacy_requests SET status = 'rejected', decided_by = %s, "
-                    "decided_at = %s, rejection_reason = %s WHERE id = %s",
-                    (staff, now, reason, r["id"]))
+        cur.execute(
+            "UPDATE privacy_requests SET status = 'rejected', decided_by = %s, "
+            "decided_at = %s, rejection_reason = %s WHERE id = %s",
+            (staff, now, reason, r["id"]),
+        )
         ids = []
     decided = load(cur, str(r["id"]))
     assert decided is not None
@@ -186,8 +237,11 @@ def erase_members(cur, member_ids: list[str]) -> dict[str, int]:
     """`erase_with` of privacy_requests: the members' requests go, except the erasures being
     carried out, which the worker turns into receipts (member number cleared) in the same
     transaction."""
-    cur.execute("DELETE FROM privacy_requests WHERE member_id = ANY(%s) AND NOT (kind = 'erasure' "
-                "AND status IN ('queued', 'running', 'failed')) RETURNING member_id", (member_ids,))
+    cur.execute(
+        "DELETE FROM privacy_requests WHERE member_id = ANY(%s) AND NOT (kind = 'erasure' "
+        "AND status IN ('queued', 'running', 'failed')) RETURNING member_id",
+        (member_ids,),
+    )
     from collections import Counter
 
     return dict(Counter(r[0] for r in cur.fetchall()))

@@ -49,9 +49,10 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ..core import datamap, log
 from ..core.http import Api, Reply, Request
@@ -69,8 +70,9 @@ TIME_BUDGET_SECONDS = 480
 #: How long a processed event id guards against a second effect: a message can be redelivered
 #: for as long as its subscription keeps it (the Pub/Sub stores' retention), then replayed
 #: from dead_letters for as long as that keeps it.
-PROCESSED_EVENTS_DAYS = (datamap.by_name("dead_letters").retention_days
-                         + max(s.retention_days or 0 for s in datamap.pubsub_topics().values()))
+PROCESSED_EVENTS_DAYS = datamap.by_name("dead_letters").retention_days + max(
+    s.retention_days or 0 for s in datamap.pubsub_topics().values()
+)
 #: Erasure receipts (privacy_requests rows whose member number was cleared) are kept five
 #: years (the data map's retention text of privacy_requests).
 ERASURE_RECEIPT_DAYS = 5 * 366
@@ -101,11 +103,17 @@ class Rule:
 #: Tables without a member key (or rows that no longer have one) that grow with use.
 TECHNICAL: tuple[Rule, ...] = (
     Rule("processed_events", "sql", "processed_at", PROCESSED_EVENTS_DAYS),
-    Rule("privacy_requests", "sql", "finished_at", ERASURE_RECEIPT_DAYS,
-         where="member_id IS NULL AND status = 'done'"),
+    Rule(
+        "privacy_requests",
+        "sql",
+        "finished_at",
+        ERASURE_RECEIPT_DAYS,
+        where="member_id IS NULL AND status = 'done'",
+    ),
     # finished runs of the membership-end job hold figures only (the cursor is cleared)
-    Rule("membership_end_runs", "sql", "finished_at", MEMBERSHIP_END_RUN_DAYS,
-         where="cursor IS NULL"),
+    Rule(
+        "membership_end_runs", "sql", "finished_at", MEMBERSHIP_END_RUN_DAYS, where="cursor IS NULL"
+    ),
 )
 
 #: Stores swept only after these others: their rows would otherwise go by ON DELETE CASCADE
@@ -125,23 +133,32 @@ def _hold_keys(store: datamap.Store) -> tuple[tuple[str, str], ...]:
         return (("__name__", "document id"),)
     if store.key_form == "pseudonym":
         return tuple((k, "pseudonym") for k in store.member_keys)
-    return tuple((k, "array" if k in datamap.ARRAY_KEY_COLUMNS else "id")
-                 for k in store.member_keys)
+    return tuple(
+        (k, "array" if k in datamap.ARRAY_KEY_COLUMNS else "id") for k in store.member_keys
+    )
 
 
 def rule_for(store: datamap.Store) -> Rule:
     assert store.retention_field and store.retention_days is not None, store.name
-    return Rule(store.name, store.kind, store.retention_field, store.retention_days,
-                where=store.retention_where, is_expiry=store.retention_field_is_expiry,
-                keys=_hold_keys(store))
+    return Rule(
+        store.name,
+        store.kind,
+        store.retention_field,
+        store.retention_days,
+        where=store.retention_where,
+        is_expiry=store.retention_field_is_expiry,
+        keys=_hold_keys(store),
+    )
 
 
 def rules() -> list[Rule]:
     """Every rule, in sweep order: the data map's stores with a retention, then TECHNICAL;
     a store named in AFTER after the stores it waits for."""
-    found = [rule_for(s) for s in datamap.STORES
-             if s.kind in ("sql", "firestore") and s.retention_days is not None
-             and s.retention_field]
+    found = [
+        rule_for(s)
+        for s in datamap.STORES
+        if s.kind in ("sql", "firestore") and s.retention_days is not None and s.retention_field
+    ]
     found += TECHNICAL
     for r in found:  # raises unless both are plain identifiers
         datamap.quote_ident(r.name), datamap.quote_ident(r.field)
@@ -160,8 +177,10 @@ def read_tables(all_rules: list[Rule] | None = None) -> set[str]:
 
 # --- SQL --------------------------------------------------------------------------------------
 
-def statement(rule: Rule, now: datetime, batch: int,
-              held_pseudonyms: list[str]) -> tuple[str, list[Any]]:
+
+def statement(
+    rule: Rule, now: datetime, batch: int, held_pseudonyms: list[str]
+) -> tuple[str, list[Any]]:
     """The DELETE of one batch of `rule`'s due rows, and its parameters."""
     t = rule.name
     cutoff = rule.cutoff(now)
@@ -173,23 +192,36 @@ def statement(rule: Rule, now: datetime, batch: int,
         params += [cutoff] * rule.where.count("{cutoff}")
     for column, form in rule.keys:
         if form == "id":
-            conditions.append("NOT EXISTS (SELECT 1 FROM processing_restrictions h "
-                              f"WHERE h.member_id = {t}.{column})")
+            conditions.append(
+                "NOT EXISTS (SELECT 1 FROM processing_restrictions h "
+                f"WHERE h.member_id = {t}.{column})"
+            )
         elif form == "array":
-            conditions.append("NOT EXISTS (SELECT 1 FROM processing_restrictions h "
-                              f"WHERE h.member_id = ANY({t}.{column}))")
+            conditions.append(
+                "NOT EXISTS (SELECT 1 FROM processing_restrictions h "
+                f"WHERE h.member_id = ANY({t}.{column}))"
+            )
         elif form == "pseudonym":
             conditions.append(f"({t}.{column} IS NULL OR {t}.{column} <> ALL(%s::text[]))")
             params.append(list(held_pseudonyms))
         else:  # pragma: no cover - rule_for only makes the forms above for SQL
             raise ValueError(f"{t}: unknown key form {form!r}")
-    sql = (f"DELETE FROM {t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {t} WHERE "
-           + " AND ".join(conditions) + " LIMIT %s))")
+    sql = (
+        f"DELETE FROM {t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {t} WHERE "
+        + " AND ".join(conditions)
+        + " LIMIT %s))"
+    )
     return sql, [*params, batch]
 
 
-def _sweep_sql(transaction, rule: Rule, now: datetime, batch: int, held_pseudonyms: list[str],
-               out_of_time: Callable[[], bool]) -> tuple[int, bool]:
+def _sweep_sql(
+    transaction,
+    rule: Rule,
+    now: datetime,
+    batch: int,
+    held_pseudonyms: list[str],
+    out_of_time: Callable[[], bool],
+) -> tuple[int, bool]:
     sql, params = statement(rule, now, batch, held_pseudonyms)
 
     def one_batch(cur) -> int:
@@ -207,6 +239,7 @@ def _sweep_sql(transaction, rule: Rule, now: datetime, batch: int, held_pseudony
 
 
 # --- Firestore --------------------------------------------------------------------------------
+
 
 def _filter(field_path: str, op: str, value):
     from google.cloud.firestore_v1.base_query import FieldFilter
@@ -227,13 +260,18 @@ def _due_pages(client, rule: Rule, now: datetime, page: int):
     from ..core.firestore import TIMEOUT_SECONDS
 
     fields = [rule.field] + [k for k, form in rule.keys if form != "document id"]
-    query = (client.collection(rule.name)
-             .where(filter=_filter(rule.field, "<", rule.cutoff(now)))
-             .order_by(rule.field).select(fields).limit(page))
+    query = (
+        client.collection(rule.name)
+        .where(filter=_filter(rule.field, "<", rule.cutoff(now)))
+        .order_by(rule.field)
+        .select(fields)
+        .limit(page)
+    )
     last = None
     while True:
-        snaps = list((query.start_after(last) if last is not None else query)
-                     .stream(timeout=TIMEOUT_SECONDS))
+        snaps = list(
+            (query.start_after(last) if last is not None else query).stream(timeout=TIMEOUT_SECONDS)
+        )
         yield snaps, len(snaps) == page
         if len(snaps) < page:
             return
@@ -245,7 +283,7 @@ def _delete_in_batches(client, snaps) -> int:
 
     for start in range(0, len(snaps), FIRESTORE_PAGE):
         batch = client.batch()
-        for snap in snaps[start:start + FIRESTORE_PAGE]:
+        for snap in snaps[start : start + FIRESTORE_PAGE]:
             batch.delete(snap.reference)
         batch.commit(timeout=TIMEOUT_SECONDS)
     return len(snaps)
@@ -265,8 +303,9 @@ def _expire_device(client, doc_id: str, cutoff: datetime, now: datetime) -> bool
 
     @firestore.transactional
     def work(tx) -> bool:
-        snap = ref.get(transaction=tx, field_paths=["member_id", "last_seen_at"],
-                       timeout=TIMEOUT_SECONDS)
+        snap = ref.get(
+            transaction=tx, field_paths=["member_id", "last_seen_at"], timeout=TIMEOUT_SECONDS
+        )
         data = snap.to_dict() if snap.exists else None
         if data is None or data.get("last_seen_at") is None or data["last_seen_at"] >= cutoff:
             return False
@@ -281,8 +320,9 @@ def _expire_device(client, doc_id: str, cutoff: datetime, now: datetime) -> bool
     return work(client.transaction())
 
 
-def _sweep_documents(client, rule: Rule, now: datetime, page: int, held: set[str],
-                     out_of_time) -> tuple[int, bool]:
+def _sweep_documents(
+    client, rule: Rule, now: datetime, page: int, held: set[str], out_of_time
+) -> tuple[int, bool]:
     """Due documents of `rule`'s collection: devices one transaction each (with their index
     entry), anything else in write batches."""
     from ..devices.service import COLLECTION as DEVICES
@@ -325,10 +365,16 @@ def _repair_index(client, member_id: str, stale_before: datetime) -> int:
         if not entries:
             tx.delete(ref)
             return 1
-        live = {s.id for s in client.get_all([devices.document(d) for d in entries],
-                                             field_paths=["member_id", "last_seen_at"],
-                                             transaction=tx, timeout=TIMEOUT_SECONDS)
-                if _live(s, member_id, stale_before)}
+        live = {
+            s.id
+            for s in client.get_all(
+                [devices.document(d) for d in entries],
+                field_paths=["member_id", "last_seen_at"],
+                transaction=tx,
+                timeout=TIMEOUT_SECONDS,
+            )
+            if _live(s, member_id, stale_before)
+        }
         gone = [d for d in entries if d not in live]
         if not gone:
             return 0
@@ -350,8 +396,9 @@ def _live(registration, member_id: str, stale_before: datetime) -> bool:
     return data.get("member_id") == member_id and (seen is None or seen >= stale_before)
 
 
-def _sweep_device_index(client, rule: Rule, now: datetime, page: int, held: set[str],
-                        out_of_time) -> tuple[int, bool]:
+def _sweep_device_index(
+    client, rule: Rule, now: datetime, page: int, held: set[str], out_of_time
+) -> tuple[int, bool]:
     """Every device_index document, page by page, checked against the registrations it
     lists (one batch get per page): a document past its `expires_at`, without entries, or
     with an entry whose registration is gone, another member's or stale is repaired in a
@@ -366,24 +413,32 @@ def _sweep_device_index(client, rule: Rule, now: datetime, page: int, held: set[
     query = client.collection(rule.name).order_by(FieldPath.document_id()).limit(page)
     total, last = 0, None
     while True:
-        snaps = list((query.start_after(last) if last is not None else query)
-                     .stream(timeout=TIMEOUT_SECONDS))
+        snaps = list(
+            (query.start_after(last) if last is not None else query).stream(timeout=TIMEOUT_SECONDS)
+        )
         mine = [s for s in snaps if s.id not in held]
         wanted = sorted({d for s in mine for d in ((s.to_dict() or {}).get("devices") or {})})
         registrations: dict[str, Any] = {}
         for start in range(0, len(wanted), FIRESTORE_PAGE):
-            chunk = wanted[start:start + FIRESTORE_PAGE]
-            for reg in client.get_all([devices.document(d) for d in chunk],
-                                      field_paths=["member_id", "last_seen_at"],
-                                      timeout=TIMEOUT_SECONDS):
+            chunk = wanted[start : start + FIRESTORE_PAGE]
+            for reg in client.get_all(
+                [devices.document(d) for d in chunk],
+                field_paths=["member_id", "last_seen_at"],
+                timeout=TIMEOUT_SECONDS,
+            ):
                 registrations[reg.id] = reg
         for s in mine:
             data = s.to_dict() or {}
             entries = data.get("devices") or {}
             expires = data.get("expires_at")
-            if (not entries or (expires is not None and expires < now)
-                    or not all(d in registrations and _live(registrations[d], s.id, stale_before)
-                               for d in entries)):
+            if (
+                not entries
+                or (expires is not None and expires < now)
+                or not all(
+                    d in registrations and _live(registrations[d], s.id, stale_before)
+                    for d in entries
+                )
+            ):
                 total += _repair_index(client, s.id, stale_before)
         if len(snaps) < page:
             return total, True
@@ -393,6 +448,7 @@ def _sweep_device_index(client, rule: Rule, now: datetime, page: int, held: set[
 
 
 # --- the sweep --------------------------------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -417,8 +473,15 @@ def _restricted_members(transaction) -> list[str]:
     return transaction(work)
 
 
-def sweep(now: datetime, batch: int = BATCH, *, transaction=None, documents=None,
-          deadline: float | None = None, only: list[Rule] | None = None) -> Outcome:
+def sweep(
+    now: datetime,
+    batch: int = BATCH,
+    *,
+    transaction=None,
+    documents=None,
+    deadline: float | None = None,
+    only: list[Rule] | None = None,
+) -> Outcome:
     """Deletes everything past its retention at `now`; see the module docstring.
 
     Ports: `transaction` runs `work(cursor)` in one committed transaction (default
@@ -436,8 +499,11 @@ def sweep(now: datetime, batch: int = BATCH, *, transaction=None, documents=None
         return deadline is not None and time.monotonic() >= deadline
 
     held = set(_restricted_members(transaction))
-    held_pseudonyms = sorted(log.pseudonym(m) for m in held) if held and any(
-        form == "pseudonym" for r in all_rules for _, form in r.keys) else []
+    held_pseudonyms = (
+        sorted(log.pseudonym(m) for m in held)
+        if held and any(form == "pseudonym" for r in all_rules for _, form in r.keys)
+        else []
+    )
     outcome = Outcome()
     for rule in all_rules:
         if out_of_time():
@@ -445,8 +511,9 @@ def sweep(now: datetime, batch: int = BATCH, *, transaction=None, documents=None
             continue
         try:
             if rule.kind == "sql":
-                count, finished = _sweep_sql(transaction, rule, now, batch, held_pseudonyms,
-                                             out_of_time)
+                count, finished = _sweep_sql(
+                    transaction, rule, now, batch, held_pseudonyms, out_of_time
+                )
             else:
                 from ..core import config, firestore
 
@@ -459,8 +526,11 @@ def sweep(now: datetime, batch: int = BATCH, *, transaction=None, documents=None
         except Exception as exc:  # the other stores are still swept; the run then fails
             outcome.failed[rule.name] = type(exc).__name__
             outcome.errors.append(exc)
-            _log.warning("retention sweep of a store failed", exc_info=exc,
-                         extra={"fields": {"store": rule.name}})
+            _log.warning(
+                "retention sweep of a store failed",
+                exc_info=exc,
+                extra={"fields": {"store": rule.name}},
+            )
             outcome.deleted.setdefault(rule.name, 0)
             continue
         outcome.deleted[rule.name] = outcome.deleted.get(rule.name, 0) + count
@@ -479,18 +549,32 @@ def run(request: Request) -> Reply:
     from ..core import firestore, problems
 
     started = time.monotonic()
-    now = datetime.now(timezone.utc)
-    outcome = sweep(now, documents=firestore.client(request.settings),
-                    deadline=started + TIME_BUDGET_SECONDS)
+    now = datetime.now(UTC)
+    outcome = sweep(
+        now, documents=firestore.client(request.settings), deadline=started + TIME_BUDGET_SECONDS
+    )
     level = logging.ERROR if outcome.failed else logging.INFO
-    log.event(_log, "retention sweep", level, deleted=outcome.deleted, total=outcome.total,
-              unfinished=outcome.unfinished, failed=outcome.failed,
-              seconds=round(time.monotonic() - started, 3))
+    log.event(
+        _log,
+        "retention sweep",
+        level,
+        deleted=outcome.deleted,
+        total=outcome.total,
+        unfinished=outcome.unfinished,
+        failed=outcome.failed,
+        seconds=round(time.monotonic() - started, 3),
+    )
     if outcome.errors:
         # Cloud Scheduler retries a failed run; the batches already committed stay done.
         first = outcome.errors[0]
         if all(isinstance(e, problems.DependencyUnavailable) for e in outcome.errors):
             raise problems.DependencyUnavailable(first.dependency, retry_after=60)
         raise first
-    return Reply({"swept_at": firestore.timestamp(now), "deleted": outcome.deleted,
-                  "total": outcome.total, "unfinished": outcome.unfinished})
+    return Reply(
+        {
+            "swept_at": firestore.timestamp(now),
+            "deleted": outcome.deleted,
+            "total": outcome.total,
+            "unfinished": outcome.unfinished,
+        }
+    )

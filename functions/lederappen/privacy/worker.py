@@ -23,7 +23,7 @@ deletes that row. Both also record an audit entry (the job acting on the member'
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -41,7 +41,7 @@ class Payload(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _start(p: Payload, now: datetime) -> list[dict]:
@@ -51,13 +51,18 @@ def _start(p: Payload, now: datetime) -> list[dict]:
         raise events.Reject("batch-size")
 
     def work(cur):
-        todo = [r for r in requests.load_many(cur, p.request_ids, for_update=True)
-                if r["status"] in ("queued", "running", "failed")]
+        todo = [
+            r
+            for r in requests.load_many(cur, p.request_ids, for_update=True)
+            if r["status"] in ("queued", "running", "failed")
+        ]
         if todo:
-            cur.execute("UPDATE privacy_requests SET status = 'running', "
-                        "attempts = attempts + 1, started_at = coalesce(started_at, %s), "
-                        "last_error = NULL WHERE id = ANY(%s::uuid[])",
-                        (now, [str(r["id"]) for r in todo]))
+            cur.execute(
+                "UPDATE privacy_requests SET status = 'running', "
+                "attempts = attempts + 1, started_at = coalesce(started_at, %s), "
+                "last_error = NULL WHERE id = ANY(%s::uuid[])",
+                (now, [str(r["id"]) for r in todo]),
+            )
         return todo
 
     return db.transaction(work)
@@ -65,10 +70,13 @@ def _start(p: Payload, now: datetime) -> list[dict]:
 
 def _fail(request_ids: list[str], exc: BaseException) -> None:
     try:
-        db.transaction(lambda cur: cur.execute(
-            "UPDATE privacy_requests SET status = 'failed', last_error = %s "
-            "WHERE id = ANY(%s::uuid[]) AND status = 'running'",
-            (type(exc).__name__[:60], request_ids)))
+        db.transaction(
+            lambda cur: cur.execute(
+                "UPDATE privacy_requests SET status = 'failed', last_error = %s "
+                "WHERE id = ANY(%s::uuid[]) AND status = 'running'",
+                (type(exc).__name__[:60], request_ids),
+            )
+        )
     except Exception:  # the database itself is down: the redelivery will tell
         pass
 
@@ -77,17 +85,27 @@ def _restrict(cur, r, now: datetime, *, lift: bool) -> list[int]:
     """Applies or lifts the restriction, and tells the newsletter system the state that
     follows (a restricted member gets no newsletter). Returns outbox ids to flush."""
     if lift:
-        cur.execute("DELETE FROM processing_restrictions WHERE member_id = %s",
-                    (r["member_id"],))
+        cur.execute("DELETE FROM processing_restrictions WHERE member_id = %s", (r["member_id"],))
     else:
-        cur.execute("INSERT INTO processing_restrictions (member_id, restricted_since, "
-                    "request_ref) VALUES (%s, %s, %s) ON CONFLICT (member_id) DO NOTHING",
-                    (r["member_id"], now, r["id"]))
-    audit.record(cur, r["member_id"], actor_kind="job", actor=JOB, category="restriction",
-                 action="restriction_lifted" if lift else "restricted",
-                 purpose="data_subject_request", at=now)
-    cur.execute("UPDATE privacy_requests SET status = 'done', finished_at = %s WHERE id = %s",
-                (now, r["id"]))
+        cur.execute(
+            "INSERT INTO processing_restrictions (member_id, restricted_since, "
+            "request_ref) VALUES (%s, %s, %s) ON CONFLICT (member_id) DO NOTHING",
+            (r["member_id"], now, r["id"]),
+        )
+    audit.record(
+        cur,
+        r["member_id"],
+        actor_kind="job",
+        actor=JOB,
+        category="restriction",
+        action="restriction_lifted" if lift else "restricted",
+        purpose="data_subject_request",
+        at=now,
+    )
+    cur.execute(
+        "UPDATE privacy_requests SET status = 'done', finished_at = %s WHERE id = %s",
+        (now, r["id"]),
+    )
     message = consents.resync_newsletter(cur, r["member_id"], now)
     if message is None:
         return []
@@ -106,11 +124,16 @@ def _erase(settings, todo: list[dict], now: datetime) -> None:
             "UPDATE privacy_requests p SET status = 'done', finished_at = %s, member_id = NULL, "
             "categories = %s, counts = j.counts, reason = NULL "
             "FROM jsonb_to_recordset(%s::jsonb) AS j(id uuid, counts jsonb) WHERE p.id = j.id",
-            (now, covered, msgspec.json.encode(rows).decode()))
+            (now, covered, msgspec.json.encode(rows).decode()),
+        )
 
     counts = erasure.erase_many(settings, db.transaction, list(request_of), now, finish)
-    log.event(_log, "erasure done", members=len(counts),
-              items=sum(sum(c.values()) for c in counts.values()))
+    log.event(
+        _log,
+        "erasure done",
+        members=len(counts),
+        items=sum(sum(c.values()) for c in counts.values()),
+    )
 
 
 def handle(message: events.Message, settings) -> None:
@@ -125,8 +148,9 @@ def handle(message: events.Message, settings) -> None:
             _erase(settings, erasures, now)
         for r in todo:
             if r["kind"] != "erasure":
-                ids = db.transaction(lambda cur, r=r: _restrict(
-                    cur, r, now, lift=r["kind"] == "lift_restriction"))
+                ids = db.transaction(
+                    lambda cur, r=r: _restrict(cur, r, now, lift=r["kind"] == "lift_restriction")
+                )
                 outbox.flush(settings.google_cloud_project, ids)
     except Exception as exc:
         _fail([str(r["id"]) for r in todo], exc)

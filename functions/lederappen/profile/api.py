@@ -34,8 +34,11 @@ def get_profile(request: Request) -> Reply:
 @api.patch("/v1/profile", body=dict[str, Any])
 def patch_profile(request: Request) -> Reply:
     profile, version = service.rectify(
-        request.member_id, request.body, request.headers.get("If-Match"),
-        lederne.client(request.settings), restriction.is_restricted,
+        request.member_id,
+        request.body,
+        request.headers.get("If-Match"),
+        lederne.client(request.settings),
+        restriction.is_restricted,
     )
     return Reply(profile, headers={"ETag": etag(version)})
 
@@ -43,11 +46,18 @@ def patch_profile(request: Request) -> Reply:
 @api.put("/v1/profile/photo", body=bytes, max_body_bytes=photo.MAX_UPLOAD_BYTES)
 def put_photo(request: Request) -> Reply:
     cleaned = photo.clean(request.body, request.headers.get("Content-Type"))
-    if not lederne.client(request.settings).put_photo(request.member_id, cleaned.data,
-                                                      cleaned.content_type):
+    if not lederne.client(request.settings).put_photo(
+        request.member_id, cleaned.data, cleaned.content_type
+    ):
         raise NotFound(service.NOT_IN_REGISTER)
-    return Reply({"content_type": cleaned.content_type, "width": cleaned.width,
-                  "height": cleaned.height, "bytes": len(cleaned.data)})
+    return Reply(
+        {
+            "content_type": cleaned.content_type,
+            "width": cleaned.width,
+            "height": cleaned.height,
+            "bytes": len(cleaned.data),
+        }
+    )
 
 
 @api.get("/v1/profile/photo")
@@ -56,8 +66,7 @@ def get_photo(request: Request) -> Reply:
     if found is None:
         raise NotFound(_NO_PHOTO)
     data, content_type = found
-    return Reply(data, content_type=content_type,
-                 headers={"Cache-Control": "private, no-store"})
+    return Reply(data, content_type=content_type, headers={"Cache-Control": "private, no-store"})
 
 
 @api.delete("/v1/profile/photo")

@@ -68,54 +68,67 @@ def media_type(header: str | None) -> str:
     mtype = (header or "").split(";", 1)[0].strip().lower()
     if mtype not in ACCEPTED_TYPES:
         raise UnsupportedMediaType(
-            {"nb": "Send bildet som JPEG, PNG eller WebP (image/jpeg, image/png, image/webp).",
-             "en": "Send the photo as JPEG, PNG or WebP (image/jpeg, image/png, image/webp)."})
+            {
+                "nb": "Send bildet som JPEG, PNG eller WebP (image/jpeg, image/png, image/webp).",
+                "en": "Send the photo as JPEG, PNG or WebP (image/jpeg, image/png, image/webp).",
+            }
+        )
     return mtype
 
 
-def _open(data: bytes) -> "PILImage.Image":
+def _open(data: bytes) -> PILImage.Image:
     from PIL import Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
 
     try:
         # formats=: only these three decoders ever see the bytes, whatever the header says.
         return Image.open(io.BytesIO(data), formats=list(set(ACCEPTED_TYPES.values())))
     except Exception:  # UnidentifiedImageError, DecompressionBombError, a broken header
-        raise _invalid("not_an_image",
-                       "Filen er ikke et JPEG-, PNG- eller WebP-bilde vi kan lese.",
-                       "The file is not a JPEG, PNG or WebP image we can read.") from None
+        raise _invalid(
+            "not_an_image",
+            "Filen er ikke et JPEG-, PNG- eller WebP-bilde vi kan lese.",
+            "The file is not a JPEG, PNG or WebP image we can read.",
+        ) from None
 
 
-def _decode(img: "PILImage.Image") -> "PILImage.Image":
+def _decode(img: PILImage.Image) -> PILImage.Image:
     """Checks the size, then decodes (a JPEG at the smallest scale still >= the output)."""
     width, height = img.size
     too_many = width * height > MAX_SOURCE_PIXELS or max(width, height) > MAX_SIDE
     if min(width, height) < 1 or too_many:
-        raise _invalid("too_many_pixels",
-                       f"Bildet er for stort. Største bilde er {MAX_SOURCE_PIXELS // 1_000_000} "
-                       f"megapiksler og {MAX_SIDE} piksler på den lengste siden.",
-                       f"The image is too large. The largest is {MAX_SOURCE_PIXELS // 1_000_000} "
-                       f"megapixels and {MAX_SIDE} pixels on its longer side.")
+        raise _invalid(
+            "too_many_pixels",
+            f"Bildet er for stort. Største bilde er {MAX_SOURCE_PIXELS // 1_000_000} "
+            f"megapiksler og {MAX_SIDE} piksler på den lengste siden.",
+            f"The image is too large. The largest is {MAX_SOURCE_PIXELS // 1_000_000} "
+            f"megapixels and {MAX_SIDE} pixels on its longer side.",
+        )
     if img.format in ("JPEG", "MPO"):
-        img.draft("RGB" if img.mode in ("RGB", "YCbCr") else img.mode,
-                  (OUTPUT_MAX_SIDE, OUTPUT_MAX_SIDE))
+        img.draft(
+            "RGB" if img.mode in ("RGB", "YCbCr") else img.mode, (OUTPUT_MAX_SIDE, OUTPUT_MAX_SIDE)
+        )
     if img.size[0] * img.size[1] > MAX_DECODED_PIXELS:
-        raise _invalid("too_many_pixels",
-                       f"Bildet er for stort. Send et bilde på høyst "
-                       f"{MAX_DECODED_PIXELS // 1_000_000} megapiksler.",
-                       f"The image is too large. Send one of at most "
-                       f"{MAX_DECODED_PIXELS // 1_000_000} megapixels.")
+        raise _invalid(
+            "too_many_pixels",
+            f"Bildet er for stort. Send et bilde på høyst "
+            f"{MAX_DECODED_PIXELS // 1_000_000} megapiksler.",
+            f"The image is too large. Send one of at most "
+            f"{MAX_DECODED_PIXELS // 1_000_000} megapixels.",
+        )
     try:
         img.seek(0)  # an animated PNG or WebP: the first frame
         img.load()
     except MemoryError:
         raise
     except Exception:  # truncated or corrupt pixel data
-        raise _invalid("not_an_image", "Bildet er skadet og kan ikke leses.",
-                       "The image is damaged and cannot be read.") from None
+        raise _invalid(
+            "not_an_image",
+            "Bildet er skadet og kan ikke leses.",
+            "The image is damaged and cannot be read.",
+        ) from None
     return img
 
 
-def _upright(img: "PILImage.Image") -> "PILImage.Image":
+def _upright(img: PILImage.Image) -> PILImage.Image:
     from PIL import ImageOps
 
     try:
@@ -124,7 +137,7 @@ def _upright(img: "PILImage.Image") -> "PILImage.Image":
         return img
 
 
-def _plain_pixels(img: "PILImage.Image") -> "PILImage.Image":
+def _plain_pixels(img: PILImage.Image) -> PILImage.Image:
     """RGB or L, with transparency flattened onto white."""
     from PIL import Image
 
@@ -141,7 +154,7 @@ def _plain_pixels(img: "PILImage.Image") -> "PILImage.Image":
     return img.convert("RGB")
 
 
-def _to_srgb(img: "PILImage.Image", icc: bytes | None) -> "PILImage.Image":
+def _to_srgb(img: PILImage.Image, icc: bytes | None) -> PILImage.Image:
     """Colours as the source profile meant them (a phone's Display P3, a print CMYK), in
     sRGB, so the profile itself need not travel along."""
     if icc and img.mode in ("RGB", "CMYK"):
@@ -149,8 +162,11 @@ def _to_srgb(img: "PILImage.Image", icc: bytes | None) -> "PILImage.Image":
             from PIL import ImageCms
 
             return ImageCms.profileToProfile(
-                img, ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"),
-                outputMode="RGB")
+                img,
+                ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                ImageCms.createProfile("sRGB"),
+                outputMode="RGB",
+            )
         except Exception:  # an unreadable profile: fall back to the plain conversion
             pass
     return img if img.mode in ("RGB", "L") else img.convert("RGB")

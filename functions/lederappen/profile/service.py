@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from ..core.problems import NotFound, PreconditionFailed, PreconditionRequired
 from ..core.validation import fields_error
@@ -40,8 +41,9 @@ SOURCE = "lederne.no member register"
 class Register(Protocol):
     def get_member(self, member_id: str) -> dict[str, Any] | None: ...
 
-    def patch_member(self, member_id: str, patch: dict[str, Any],
-                     if_match_version: int | str) -> dict[str, Any] | None: ...
+    def patch_member(
+        self, member_id: str, patch: dict[str, Any], if_match_version: int | str
+    ) -> dict[str, Any] | None: ...
 
 
 NOT_IN_REGISTER = {
@@ -68,10 +70,12 @@ def view(record: dict[str, Any], restricted: bool, now: datetime) -> dict[str, A
         "address": _pick(record, "address", ("street", "postal_code", "city", "county")),
         "employer": _pick(record, "employer", ("name", "org_number")),
         "position": record.get("position"),
-        "membership": _pick(record, "membership", ("status", "member_since", "ended_on", "category")),
+        "membership": _pick(
+            record, "membership", ("status", "member_since", "ended_on", "category")
+        ),
         "processing_restricted": restricted,
         "source": SOURCE,
-        "retrieved_at": now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "retrieved_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
     }
 
 
@@ -79,14 +83,16 @@ def get_profile(
     member_id: str,
     register: Register,
     is_restricted: Callable[[str], bool],
-    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> tuple[dict[str, Any], str | None]:
     """The member's profile and its version (for ETag), read live; raises NotFound."""
     record = register.get_member(member_id)
     if record is None or record.get("member_id") != member_id:
         raise NotFound(NOT_IN_REGISTER)
     version = record.get("version")
-    return view(record, is_restricted(member_id), now()), (str(version) if version is not None else None)
+    return view(record, is_restricted(member_id), now()), (
+        str(version) if version is not None else None
+    )
 
 
 # -- rectification (R2) -----------------------------------------------------------------------
@@ -95,11 +101,26 @@ def get_profile(
 EDITABLE = ("email", "phone", "address", "employer", "position")
 ADDRESS_FIELDS = ("street", "postal_code", "city")
 EMPLOYER_FIELDS = ("name", "org_number")
-MAX_LENGTH = {"phone": 40, "position": 100, "address.street": 100, "address.city": 60,
-              "employer.name": 150, "employer.org_number": 20}
+MAX_LENGTH = {
+    "phone": 40,
+    "position": 100,
+    "address.street": 100,
+    "address.city": 60,
+    "employer.name": 150,
+    "employer.org_number": 20,
+}
 #: Fields of the profile view that the app shows but cannot change (member service can).
-READ_ONLY = ("member_id", "given_name", "family_name", "membership", "processing_restricted",
-             "source", "retrieved_at", "national_id", "birth_date")
+READ_ONLY = (
+    "member_id",
+    "given_name",
+    "family_name",
+    "membership",
+    "processing_restricted",
+    "source",
+    "retrieved_at",
+    "national_id",
+    "birth_date",
+)
 _POSTAL_CODE = re.compile(r"^[0-9]{4}$")
 _VERSION_TAG = re.compile(r'^"([0-9]{1,18})"$')
 
@@ -110,8 +131,9 @@ def _text(errors: list[Error], field: str, value: Any, *, required: bool = True)
     """A clean one-line text (NFC, whitespace collapsed), or None after recording an error."""
     if value is None:
         if required:
-            errors.append((field, "required", "Feltet kan ikke være tomt.",
-                           "This field cannot be empty."))
+            errors.append(
+                (field, "required", "Feltet kan ikke være tomt.", "This field cannot be empty.")
+            )
         return None
     if not isinstance(value, str):
         errors.append((field, "type", "Må være tekst.", "Must be text."))
@@ -119,17 +141,30 @@ def _text(errors: list[Error], field: str, value: Any, *, required: bool = True)
     text = " ".join(unicodedata.normalize("NFC", value).split())
     if not text:
         if required:
-            errors.append((field, "required", "Feltet kan ikke være tomt.",
-                           "This field cannot be empty."))
+            errors.append(
+                (field, "required", "Feltet kan ikke være tomt.", "This field cannot be empty.")
+            )
         return None
     limit = MAX_LENGTH.get(field)
     if limit and len(text) > limit:
-        errors.append((field, "length", f"Kan være høyst {limit} tegn.",
-                       f"Can be at most {limit} characters."))
+        errors.append(
+            (
+                field,
+                "length",
+                f"Kan være høyst {limit} tegn.",
+                f"Can be at most {limit} characters.",
+            )
+        )
         return None
     if any(unicodedata.category(c).startswith("C") for c in text):
-        errors.append((field, "invalid_characters", "Inneholder tegn som ikke er tillatt.",
-                       "Contains characters that are not allowed."))
+        errors.append(
+            (
+                field,
+                "invalid_characters",
+                "Inneholder tegn som ikke er tillatt.",
+                "Contains characters that are not allowed.",
+            )
+        )
         return None
     return text
 
@@ -144,8 +179,9 @@ def normalise_email(errors: list[Error], field: str, value: Any) -> str | None:
     try:
         # allow_smtputf8=False: a local part in ASCII reaches every mail system Lederne uses;
         # an international domain (blåbær.no) is still fine.
-        return validate_email(text, check_deliverability=False, allow_smtputf8=False,
-                              allow_display_name=False).normalized
+        return validate_email(
+            text, check_deliverability=False, allow_smtputf8=False, allow_display_name=False
+        ).normalized
     except EmailNotValidError:
         errors.append((field, "email", "Ugyldig e-postadresse.", "Not a valid e-mail address."))
         return None
@@ -164,15 +200,26 @@ def normalise_phone(errors: list[Error], field: str, value: Any) -> str | None:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        errors.append((field, "phone",
-                       "Ugyldig telefonnummer. Skriv et norsk nummer med åtte sifre, eller et "
-                       "utenlandsk med landskode (for eksempel +46).",
-                       "Not a valid phone number. Enter a Norwegian number with eight digits, "
-                       "or a foreign one with its country code (for example +46)."))
+        errors.append(
+            (
+                field,
+                "phone",
+                "Ugyldig telefonnummer. Skriv et norsk nummer med åtte sifre, eller et "
+                "utenlandsk med landskode (for eksempel +46).",
+                "Not a valid phone number. Enter a Norwegian number with eight digits, "
+                "or a foreign one with its country code (for example +46).",
+            )
+        )
         return None
     if number.extension:
-        errors.append((field, "phone", "Oppgi nummeret uten internnummer.",
-                       "Enter the number without an extension."))
+        errors.append(
+            (
+                field,
+                "phone",
+                "Oppgi nummeret uten internnummer.",
+                "Enter the number without an extension.",
+            )
+        )
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -186,18 +233,27 @@ def _org_number_ok(digits: str) -> bool:
     return (0 if check == 11 else check) == int(digits[8])
 
 
-def _object(errors: list[Error], field: str, value: Any,
-            allowed: tuple[str, ...]) -> dict[str, Any] | None:
+def _object(
+    errors: list[Error], field: str, value: Any, allowed: tuple[str, ...]
+) -> dict[str, Any] | None:
     if not isinstance(value, dict):
-        code, nb, en = (("required", "Feltet kan ikke være tomt.", "This field cannot be empty.")
-                        if value is None else ("type", "Må være et objekt.", "Must be an object."))
+        code, nb, en = (
+            ("required", "Feltet kan ikke være tomt.", "This field cannot be empty.")
+            if value is None
+            else ("type", "Må være et objekt.", "Must be an object.")
+        )
         errors.append((field, code, nb, en))
         return None
     for key in value:
         if key not in allowed:
-            errors.append((f"{field}.{key}", "unknown_field",
-                           "Ukjent felt, eller et felt som ikke kan endres i appen.",
-                           "Unknown field, or one that cannot be changed in the app."))
+            errors.append(
+                (
+                    f"{field}.{key}",
+                    "unknown_field",
+                    "Ukjent felt, eller et felt som ikke kan endres i appen.",
+                    "Unknown field, or one that cannot be changed in the app.",
+                )
+            )
     return value
 
 
@@ -214,14 +270,27 @@ def check_patch(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise fields_error([(None, "type", "Send et JSON-objekt.", "Send a JSON object.")])
     if not body:
-        raise fields_error([(None, "empty", "Send minst ett felt du vil endre.",
-                             "Send at least one field to change.")])
+        raise fields_error(
+            [
+                (
+                    None,
+                    "empty",
+                    "Send minst ett felt du vil endre.",
+                    "Send at least one field to change.",
+                )
+            ]
+        )
     patch: dict[str, Any] = {}
     for key in body:
         if key in READ_ONLY:
-            errors.append((key, "read_only",
-                           "Dette kan ikke endres i appen. Kontakt medlemsservice.",
-                           "This cannot be changed in the app. Please contact member service."))
+            errors.append(
+                (
+                    key,
+                    "read_only",
+                    "Dette kan ikke endres i appen. Kontakt medlemsservice.",
+                    "This cannot be changed in the app. Please contact member service.",
+                )
+            )
         elif key not in EDITABLE:
             errors.append((key, "unknown_field", "Ukjent felt.", "Unknown field."))
     if "email" in body:
@@ -237,9 +306,14 @@ def check_patch(body: Any) -> dict[str, Any]:
             city = _text(errors, "address.city", address.get("city"))
             code = _text(errors, "address.postal_code", address.get("postal_code"))
             if code is not None and not _POSTAL_CODE.match(code):
-                errors.append(("address.postal_code", "postal_code",
-                               "Postnummeret må være fire sifre.",
-                               "The postal code must be four digits."))
+                errors.append(
+                    (
+                        "address.postal_code",
+                        "postal_code",
+                        "Postnummeret må være fire sifre.",
+                        "The postal code must be four digits.",
+                    )
+                )
             patch["address"] = {"street": street, "postal_code": code, "city": city}
     if "employer" in body:
         employer = _object(errors, "employer", body["employer"], EMPLOYER_FIELDS)
@@ -249,11 +323,15 @@ def check_patch(body: Any) -> dict[str, Any]:
             if org is not None:
                 org = org.replace(" ", "")
                 if not _org_number_ok(org):
-                    errors.append(("employer.org_number", "org_number",
-                                   "Organisasjonsnummeret må ha ni sifre og et gyldig "
-                                   "kontrollsiffer.",
-                                   "The organisation number must have nine digits and a valid "
-                                   "check digit."))
+                    errors.append(
+                        (
+                            "employer.org_number",
+                            "org_number",
+                            "Organisasjonsnummeret må ha ni sifre og et gyldig kontrollsiffer.",
+                            "The organisation number must have nine digits and a valid "
+                            "check digit.",
+                        )
+                    )
             patch["employer"] = {"name": name, "org_number": org}
     if errors:
         raise fields_error(errors)
@@ -264,8 +342,11 @@ def if_match(header: str | None) -> tuple[bool, set[str]]:
     """If-Match as (any version, the versions listed); 428 when it is missing."""
     if header is None or not header.strip():
         raise PreconditionRequired(
-            {"nb": "Send If-Match med ETag-en fra profilen du leste.",
-             "en": "Send If-Match with the ETag of the profile you read."})
+            {
+                "nb": "Send If-Match med ETag-en fra profilen du leste.",
+                "en": "Send If-Match with the ETag of the profile you read.",
+            }
+        )
     if header.strip() == "*":
         return True, set()
     versions = set()
@@ -276,8 +357,10 @@ def if_match(header: str | None) -> tuple[bool, set[str]]:
     return False, versions
 
 
-_CHANGED = {"nb": "Profilen er endret siden du leste den. Hent den på nytt.",
-            "en": "Your profile changed since you read it. Fetch it again."}
+_CHANGED = {
+    "nb": "Profilen er endret siden du leste den. Hent den på nytt.",
+    "en": "Your profile changed since you read it. Fetch it again.",
+}
 
 
 def rectify(
@@ -286,7 +369,7 @@ def rectify(
     if_match_header: str | None,
     register: Register,
     is_restricted: Callable[[str], bool],
-    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> tuple[dict[str, Any], str]:
     """Validates the member's change and writes it to the register if the record is still
     the version they read; answers the new profile view and its version.

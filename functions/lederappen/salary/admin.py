@@ -6,7 +6,7 @@ answer: staff see the same published statistics as members, nothing more.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
@@ -46,7 +46,7 @@ class RoundChanges(Body):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _with_counts(cur, rounds: list[dict]) -> list[dict]:
@@ -61,9 +61,15 @@ def create_round(request: Request) -> Reply:
     d: RoundDraft = request.body
 
     def work(cur) -> Reply:
-        view = service.create_round(cur, year=d.year, title=msgspec.structs.asdict(d.title),
-                                    opens_at=d.opens_at, closes_at=d.closes_at,
-                                    questions=d.questions, now=_now())
+        view = service.create_round(
+            cur,
+            year=d.year,
+            title=msgspec.structs.asdict(d.title),
+            opens_at=d.opens_at,
+            closes_at=d.closes_at,
+            questions=d.questions,
+            now=_now(),
+        )
         return Reply(view, status=201, headers={"ETag": etag(view["version"])})
 
     return idempotency.run(request, msgspec.json.encode(d), work)

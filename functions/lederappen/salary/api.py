@@ -6,7 +6,7 @@ member's answer cannot even be addressed (it is simply not found).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -43,7 +43,7 @@ class Answer(Body):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _year(raw: str | None, field: str = "year") -> int | None:
@@ -64,6 +64,7 @@ def path_year(request: Request) -> int:
 # ---------------------------------------------------------------------------------------
 # Rounds and the member's own answer
 # ---------------------------------------------------------------------------------------
+
 
 @api.get("/v1/salary/rounds")
 def list_rounds(request: Request) -> Reply:
@@ -96,8 +97,12 @@ def get_round(request: Request) -> Reply:
 
 
 def _not_answered() -> NotFound:
-    return NotFound({"nb": "Du har ikke svart på denne undersøkelsen.",
-                     "en": "You have not answered this survey."})
+    return NotFound(
+        {
+            "nb": "Du har ikke svart på denne undersøkelsen.",
+            "en": "You have not answered this survey.",
+        }
+    )
 
 
 @api.get("/v1/salary/rounds/{year}/answer")
@@ -113,9 +118,12 @@ def get_answer(request: Request) -> Reply:
 def put_answer(request: Request) -> Reply:
     year, body, now = path_year(request), request.body, _now()
     if not body.notice_acknowledged:
-        raise field_error("notice_acknowledged", "required",
-                          "Du må bekrefte at du har lest hva svarene brukes til.",
-                          "Please confirm that you have read what the answers are used for.")
+        raise field_error(
+            "notice_acknowledged",
+            "required",
+            "Du må bekrefte at du har lest hva svarene brukes til.",
+            "Please confirm that you have read what the answers are used for.",
+        )
     answer = {f: getattr(body, f) for f in service.FIELDS}
 
     def work(cur):
@@ -138,6 +146,7 @@ def delete_answer(request: Request) -> Reply:
 # Statistics
 # ---------------------------------------------------------------------------------------
 
+
 def _allowed() -> list[str]:
     return [v.table_key(t) for t in v.TABLES]
 
@@ -149,14 +158,26 @@ def parse_dimensions(raw: str | None) -> tuple[str, ...]:
     if unknown or len(set(names)) != len(names) or dims not in v.TABLES:
         allowed = _allowed()
         raise ValidationFailed(
-            {"nb": "Denne kombinasjonen av grupperinger publiseres ikke.",
-             "en": "This combination of groupings is not published."},
-            errors=[{"field": "dimensions", "code": "not_published",
-                     "message": {"nb": "Tillatte kombinasjoner: tom (hele undersøkelsen), "
-                                       + "; ".join(a for a in allowed if a) + ".",
-                                 "en": "Allowed combinations: empty (the whole survey), "
-                                       + "; ".join(a for a in allowed if a) + "."}}],
-            allowed_dimensions=allowed)
+            {
+                "nb": "Denne kombinasjonen av grupperinger publiseres ikke.",
+                "en": "This combination of groupings is not published.",
+            },
+            errors=[
+                {
+                    "field": "dimensions",
+                    "code": "not_published",
+                    "message": {
+                        "nb": "Tillatte kombinasjoner: tom (hele undersøkelsen), "
+                        + "; ".join(a for a in allowed if a)
+                        + ".",
+                        "en": "Allowed combinations: empty (the whole survey), "
+                        + "; ".join(a for a in allowed if a)
+                        + ".",
+                    },
+                }
+            ],
+            allowed_dimensions=allowed,
+        )
     return dims
 
 
@@ -168,14 +189,28 @@ def parse_filters(query, dims: tuple[str, ...]) -> dict[str, str]:
         if value is None:
             continue
         if d not in dims:
-            errors.append({"field": d, "code": "not_in_dimensions",
-                           "message": {"nb": "Kan bare filtrere på en gruppering i `dimensions`.",
-                                       "en": "Can only filter on a grouping in `dimensions`."}})
+            errors.append(
+                {
+                    "field": d,
+                    "code": "not_in_dimensions",
+                    "message": {
+                        "nb": "Kan bare filtrere på en gruppering i `dimensions`.",
+                        "en": "Can only filter on a grouping in `dimensions`.",
+                    },
+                }
+            )
         elif value not in v.DIMENSIONS[d]["values"]:
             allowed = ", ".join(v.DIMENSIONS[d]["values"])
-            errors.append({"field": d, "code": "enum",
-                           "message": {"nb": f"Ukjent verdi. Gyldige verdier: {allowed}.",
-                                       "en": f"Unknown value. Allowed values: {allowed}."}})
+            errors.append(
+                {
+                    "field": d,
+                    "code": "enum",
+                    "message": {
+                        "nb": f"Ukjent verdi. Gyldige verdier: {allowed}.",
+                        "en": f"Unknown value. Allowed values: {allowed}.",
+                    },
+                }
+            )
         else:
             filters[d] = value
     if errors:
@@ -201,8 +236,9 @@ _CLOSED_ROUNDS = "r.closes_at <= %s"
 Release = tuple[int, datetime, dict[tuple[str, ...], list[dict]]]
 
 
-def published_tables(which: str, params: tuple, tables: list[tuple[str, ...]], now: datetime
-                     ) -> dict[int, Release]:
+def published_tables(
+    which: str, params: tuple, tables: list[tuple[str, ...]], now: datetime
+) -> dict[int, Release]:
     """Per round `which` selects (SQL over `r`, salary_rounds): its latest release and the
     cells of each of `tables`, in one query. A closed round not released yet is released
     first; one not closed yet is a 409."""
@@ -211,9 +247,13 @@ def published_tables(which: str, params: tuple, tables: list[tuple[str, ...]], n
     out: dict[int, Release] = {}
     for year, opens_at, closes_at, release, released_at, key, cells in rows:
         if service.status(opens_at, closes_at, now) != "closed":
-            raise Conflict({"nb": "Statistikken publiseres når undersøkelsen er stengt.",
-                            "en": "Statistics are published when the survey has closed."},
-                           closes_at=rfc3339(closes_at))
+            raise Conflict(
+                {
+                    "nb": "Statistikken publiseres når undersøkelsen er stengt.",
+                    "en": "Statistics are published when the survey has closed.",
+                },
+                closes_at=rfc3339(closes_at),
+            )
         found = out.setdefault(year, (release, released_at, {}))[2]
         if key is not None:
             found[keys[key]] = cells
@@ -221,23 +261,35 @@ def published_tables(which: str, params: tuple, tables: list[tuple[str, ...]], n
 
         def work(cur, y=year) -> Release:
             number, at = statistics.ensure(cur, y, now)
-            return number, at, {dims: statistics.read_table(cur, y, number, dims)
-                                for dims in tables}
+            return (
+                number,
+                at,
+                {dims: statistics.read_table(cur, y, number, dims) for dims in tables},
+            )
 
         out[year] = db.transaction(work)
     return out
 
 
-def published_table(year: int | None, dims: tuple[str, ...], now: datetime
-                    ) -> tuple[int, int, datetime, list[dict]]:
+def published_table(
+    year: int | None, dims: tuple[str, ...], now: datetime
+) -> tuple[int, int, datetime, list[dict]]:
     """A closed round's table in its latest release (the latest closed round's for no year)."""
     rounds = published_tables(_ONE_ROUND, (year, now), [dims], now)
     if not rounds:
         if year is None:
-            raise NotFound({"nb": "Ingen lønnsstatistikk er publisert ennå.",
-                            "en": "No salary statistics have been published yet."})
-        raise NotFound({"nb": "Ingen lønnsundersøkelse for dette året.",
-                        "en": "No salary survey for that year."})
+            raise NotFound(
+                {
+                    "nb": "Ingen lønnsstatistikk er publisert ennå.",
+                    "en": "No salary statistics have been published yet.",
+                }
+            )
+        raise NotFound(
+            {
+                "nb": "Ingen lønnsundersøkelse for dette året.",
+                "en": "No salary survey for that year.",
+            }
+        )
     [(found_year, (release, released_at, cells))] = rounds.items()
     return found_year, release, released_at, cells[dims]
 
@@ -245,8 +297,11 @@ def published_table(year: int | None, dims: tuple[str, ...], now: datetime
 _META = {
     "rounding": dict(disclosure.MEASURES),
     "person_bands": [{"min": lo, "max": hi} for lo, hi in disclosure.COUNT_BANDS],
-    "thresholds": {"count_median_mean": disclosure.MIN_PERSONS,
-                   "quartiles": disclosure.QUARTILE_MIN, "p10_p90": disclosure.DECILE_MIN},
+    "thresholds": {
+        "count_median_mean": disclosure.MIN_PERSONS,
+        "quartiles": disclosure.QUARTILE_MIN,
+        "p10_p90": disclosure.DECILE_MIN,
+    },
     "reasons": disclosure.REASONS,
 }
 
@@ -255,10 +310,19 @@ _META = {
 def get_statistics(request: Request) -> Reply:
     dims = parse_dimensions(request.query.get("dimensions"))
     filters = parse_filters(request.query, dims)
-    year, release, released_at, cells = published_table(_year(request.query.get("year")), dims,
-                                                         _now())
-    return Reply({"year": year, "release": release, "released_at": rfc3339(released_at),
-                  "dimensions": list(dims), "cells": statistics.select(cells, filters), **_META})
+    year, release, released_at, cells = published_table(
+        _year(request.query.get("year")), dims, _now()
+    )
+    return Reply(
+        {
+            "year": year,
+            "release": release,
+            "released_at": rfc3339(released_at),
+            "dimensions": list(dims),
+            "cells": statistics.select(cells, filters),
+            **_META,
+        }
+    )
 
 
 @api.get("/v1/salary/statistics/trend")
@@ -268,28 +332,46 @@ def get_trend(request: Request) -> Reply:
     missing = [d for d in dims if d not in filters]
     if missing:
         raise ValidationFailed(
-            {"nb": "En utvikling gjelder én gruppe: oppgi en verdi for hver gruppering.",
-             "en": "A trend is for one group: give a value for every grouping."},
-            errors=[{"field": d, "code": "required",
-                     "message": {"nb": "Må fylles ut.", "en": "Required."}} for d in missing])
+            {
+                "nb": "En utvikling gjelder én gruppe: oppgi en verdi for hver gruppering.",
+                "en": "A trend is for one group: give a value for every grouping.",
+            },
+            errors=[
+                {
+                    "field": d,
+                    "code": "required",
+                    "message": {"nb": "Må fylles ut.", "en": "Required."},
+                }
+                for d in missing
+            ],
+        )
     now = _now()
     points = []
-    for year, (release, _, tables) in published_tables(_CLOSED_ROUNDS, (now,), [dims],
-                                                        now).items():
+    for year, (release, _, tables) in published_tables(_CLOSED_ROUNDS, (now,), [dims], now).items():
         cell = statistics.select(tables[dims], filters)
-        points.append({"year": year, "release": release, **cell[0]} if cell
-                      else {"year": year, "release": release})
+        points.append(
+            {"year": year, "release": release, **cell[0]}
+            if cell
+            else {"year": year, "release": release}
+        )
     return Reply({"dimensions": list(dims), "group": filters, "points": points, **_META})
 
 
 @api.get("/v1/salary/statistics/dimensions")
 def get_dimensions(request: Request) -> Reply:
-    return Reply({
-        "tables": [list(t) for t in v.TABLES],
-        "dimensions": [{"id": d, "label": spec["label"],
-                        "values": [{"id": k, "label": label} for k, label in spec["values"].items()]}
-                       for d, spec in v.DIMENSIONS.items()],
-    })
+    return Reply(
+        {
+            "tables": [list(t) for t in v.TABLES],
+            "dimensions": [
+                {
+                    "id": d,
+                    "label": spec["label"],
+                    "values": [{"id": k, "label": label} for k, label in spec["values"].items()],
+                }
+                for d, spec in v.DIMENSIONS.items()
+            ],
+        }
+    )
 
 
 @api.get("/v1/salary/rounds/{year}/position")
@@ -297,26 +379,41 @@ def get_position(request: Request) -> Reply:
     """Where the member's answer stands in their comparison group, when it is publishable."""
     year, now = path_year(request), _now()
     requested = request.query.get("dimensions")
-    candidates = ([parse_dimensions(requested)] if requested is not None
-                  else list(statistics.COMPARISON_TABLES))
+    candidates = (
+        [parse_dimensions(requested)]
+        if requested is not None
+        else list(statistics.COMPARISON_TABLES)
+    )
 
     def read(cur):
         if restriction.is_restricted_in(cur, request.member_id):
-            raise Conflict({"nb": "Behandlingen av dine opplysninger er begrenset, så svaret ditt "
-                                  "brukes ikke til sammenligning.",
-                            "en": "Processing of your data is restricted, so your answer is not "
-                                  "used for comparison."}, restricted=True)
+            raise Conflict(
+                {
+                    "nb": "Behandlingen av dine opplysninger er begrenset, så svaret ditt "
+                    "brukes ikke til sammenligning.",
+                    "en": "Processing of your data is restricted, so your answer is not "
+                    "used for comparison.",
+                },
+                restricted=True,
+            )
         answer = service.get_answer(cur, year, request.member_id)
-        cur.execute("SELECT max(year) FROM salary_rounds WHERE closes_at <= %s AND year <= %s",
-                    (now, year))
+        cur.execute(
+            "SELECT max(year) FROM salary_rounds WHERE closes_at <= %s AND year <= %s", (now, year)
+        )
         return answer, cur.fetchone()[0]
 
     answer, stats_year = db.read(read)
     if answer is None:
         raise _not_answered()
     if stats_year is None:
-        return Reply({"year": year, "statistics_year": None, "available": False,
-                      "reason": "no_statistics_yet"})
+        return Reply(
+            {
+                "year": year,
+                "statistics_year": None,
+                "available": False,
+                "reason": "no_statistics_yet",
+            }
+        )
     answer_groups = {d: _band_value(answer, d) for d in v.DIMENSIONS}
     usable = [dims for dims in candidates if all(answer_groups[d] is not None for d in dims)]
     release, _, tables = published_tables(_ROUND, (stats_year,), usable, now)[stats_year]
@@ -326,8 +423,9 @@ def get_position(request: Request) -> Reply:
         if not cell or not cell[0]["published"]:
             continue
         return Reply({**_position(answer, year, stats_year, dims, cell[0]), "release": release})
-    return Reply({"year": year, "statistics_year": stats_year, "available": False,
-                  "reason": "too_few"})
+    return Reply(
+        {"year": year, "statistics_year": stats_year, "available": False, "reason": "too_few"}
+    )
 
 
 def _band_value(answer: dict[str, Any], dim: str) -> str | None:
@@ -341,14 +439,24 @@ def _band_value(answer: dict[str, Any], dim: str) -> str | None:
 
 
 def _position(answer, year, stats_year, dims, cell) -> dict[str, Any]:
-    mine = {"base_monthly_salary": answer["base_monthly_salary"],
-            "total_annual_pay": answer["total_annual_pay"]}
-    out: dict[str, Any] = {"year": year, "statistics_year": stats_year, "available": True,
-                           "dimensions": list(dims), "group": cell["group"],
-                           "persons": cell["persons"]}
+    mine = {
+        "base_monthly_salary": answer["base_monthly_salary"],
+        "total_annual_pay": answer["total_annual_pay"],
+    }
+    out: dict[str, Any] = {
+        "year": year,
+        "statistics_year": stats_year,
+        "available": True,
+        "dimensions": list(dims),
+        "group": cell["group"],
+        "persons": cell["persons"],
+    }
     for measure, value in mine.items():
         b = statistics.band(value, cell[measure])
-        out[measure] = {"your_value": value, "band": b,
-                        "band_label": statistics.BANDS[b] if b else None,
-                        "figures": cell[measure]}
+        out[measure] = {
+            "your_value": value,
+            "band": b,
+            "band_label": statistics.BANDS[b] if b else None,
+            "figures": cell[measure],
+        }
     return out

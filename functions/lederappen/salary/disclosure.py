@@ -44,14 +44,17 @@ answer by comparing before and after. A closed round is published once, as a rel
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import product
-from typing import Any, Iterable
+from typing import Any
 
 from . import vocabulary as v
 
-METHOD = ("lederappen-sdc-2: thresholds 5/9/21, dominance (2,50%), rounding, star tables with "
-          "inheritance and residual >= 5, banded counts, no solvable hidden cell")
+METHOD = (
+    "lederappen-sdc-2: thresholds 5/9/21, dominance (2,50%), rounding, star tables with "
+    "inheritance and residual >= 5, banded counts, no solvable hidden cell"
+)
 
 MIN_PERSONS = 5
 QUARTILE_MIN = 9
@@ -65,10 +68,24 @@ MEASURES = {"base_monthly_salary": ROUND_MONTHLY, "total_annual_pay": ROUND_ANNU
 #: What a published cell says about its number of persons: the band it falls in (inclusive;
 #: None is open-ended). The first two bands are what its quartiles and deciles tell anyway.
 COUNT_BANDS: tuple[tuple[int, int | None], ...] = (
-    (5, 8), (9, 20), (21, 49), (50, 99), (100, 199), (200, 499), (500, 999), (1000, None))
+    (5, 8),
+    (9, 20),
+    (21, 49),
+    (50, 99),
+    (100, 199),
+    (200, 499),
+    (500, 999),
+    (1000, None),
+)
 #: Published statistics and the fewest persons each needs.
-STATISTICS = {"p10": DECILE_MIN, "p25": QUARTILE_MIN, "median": MIN_PERSONS,
-              "p75": QUARTILE_MIN, "p90": DECILE_MIN, "mean": MIN_PERSONS}
+STATISTICS = {
+    "p10": DECILE_MIN,
+    "p25": QUARTILE_MIN,
+    "median": MIN_PERSONS,
+    "p75": QUARTILE_MIN,
+    "p90": DECILE_MIN,
+    "mean": MIN_PERSONS,
+}
 QUANTILES = ("p10", "p25", "median", "p75", "p90")
 
 REASONS: dict[str, dict[str, str]] = {
@@ -78,9 +95,9 @@ REASONS: dict[str, dict[str, str]] = {
     },
     "protects_other_cells": {
         "nb": "Skjult for at ingen skal kunne regne seg fram til tall for en liten gruppe "
-              "ved å trekke grupper fra hverandre.",
+        "ved å trekke grupper fra hverandre.",
         "en": "Hidden so that nobody can work out figures for a small group by subtracting "
-              "one group from another.",
+        "one group from another.",
     },
     "quartiles_need_9": {
         "nb": f"Kvartiler vises bare for grupper med minst {QUARTILE_MIN} personer.",
@@ -124,14 +141,13 @@ def dims_of(group: Group) -> tuple[str, ...]:
 
 def parents(group: Group) -> list[Group]:
     """The cells one dimension coarser (all published tables are closed under dropping one)."""
-    return [group[:i] + group[i + 1:] for i in range(len(group))]
+    return [group[:i] + group[i + 1 :] for i in range(len(group))]
 
 
 def refinements(dims: tuple[str, ...]) -> list[str]:
     """Dimensions a cell of table `dims` is broken down by in another published table."""
     tables = set(v.TABLES)
-    return [d for d in v.DIMENSION_ORDER
-            if d not in dims and v.canonical(dims + (d,)) in tables]
+    return [d for d in v.DIMENSION_ORDER if d not in dims and v.canonical(dims + (d,)) in tables]
 
 
 def child(group: Group, dim: str, value: str) -> Group:
@@ -147,8 +163,9 @@ def all_groups(tables: Iterable[tuple[str, ...]] = v.TABLES) -> list[Group]:
     return out
 
 
-def published_groups(counts: dict[Group, int], hidden: frozenset[Group] = frozenset()
-                     ) -> tuple[set[Group], dict[Group, str]]:
+def published_groups(
+    counts: dict[Group, int], hidden: frozenset[Group] = frozenset()
+) -> tuple[set[Group], dict[Group, str]]:
     """Which cells may be published, and why each other one is not (rules 1 and 4).
 
     `counts` maps cells to their number of persons; a missing cell has none. `hidden` are cells
@@ -166,7 +183,7 @@ def published_groups(counts: dict[Group, int], hidden: frozenset[Group] = frozen
         if not g or counts[g] <= 0:
             continue
         for i, (d, _) in enumerate(g):
-            splits.setdefault((g[:i] + g[i + 1:], d), []).append(g)
+            splits.setdefault((g[:i] + g[i + 1 :], d), []).append(g)
     for kids in splits.values():
         kids.sort(key=lambda g: (n(g), g))  # smallest first: the cheapest complement
 
@@ -219,7 +236,9 @@ def count_band(n: int) -> dict[str, int | None]:
     raise ValueError("a published cell has at least MIN_PERSONS persons")
 
 
-def cell_view(group: Group, aggregate: Aggregate | None, published: bool, reason: str | None) -> dict:
+def cell_view(
+    group: Group, aggregate: Aggregate | None, published: bool, reason: str | None
+) -> dict:
     out: dict[str, Any] = {"group": dict(group), "published": published}
     if not published:
         out["persons"] = None
@@ -251,8 +270,7 @@ def protect(aggregates: dict[Group, Aggregate]) -> dict[tuple[str, ...], list[di
     hidden: set[Group] = set()
     while True:
         published, reasons = published_groups(counts, frozenset(hidden))
-        cells = {g: cell_view(g, aggregates.get(g), g in published, reasons.get(g))
-                 for g in groups}
+        cells = {g: cell_view(g, aggregates.get(g), g in published, reasons.get(g)) for g in groups}
         exposed = inference.exposed(groups, cells, counts)
         if not exposed:
             break

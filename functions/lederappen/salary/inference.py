@@ -19,7 +19,8 @@ programme allows, so the loop ends.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from . import vocabulary as v
 
@@ -32,8 +33,7 @@ Group = tuple[tuple[str, str], ...]
 UNBOUNDED = 10_000_000
 
 #: Breakdowns along these add up exactly; the others (optional questions) to at most the cell.
-EXACT_DIMENSIONS = frozenset(d for d in v.DIMENSION_ORDER
-                             if v.QUESTIONS.get(d, {}).get("required"))
+EXACT_DIMENSIONS = frozenset(d for d in v.DIMENSION_ORDER if v.QUESTIONS.get(d, {}).get("required"))
 
 
 class Programme:
@@ -50,7 +50,7 @@ class Programme:
         breakdowns: dict[tuple[Group, str], list[int]] = {}
         for g in groups:
             for i, (d, _) in enumerate(g):
-                breakdowns.setdefault((g[:i] + g[i + 1:], d), []).append(self.index[g])
+                breakdowns.setdefault((g[:i] + g[i + 1 :], d), []).append(self.index[g])
         for r, ((parent, dim), kids) in enumerate(sorted(breakdowns.items())):
             for k in kids:
                 rows.append(r)
@@ -65,21 +65,27 @@ class Programme:
         self.constraint = LinearConstraint(matrix, lo, hi)
         self.integrality = np.ones(len(groups))
 
-    def solve(self, lower: np.ndarray, upper: np.ndarray,
-              objective: np.ndarray | None = None) -> np.ndarray | None:
+    def solve(
+        self, lower: np.ndarray, upper: np.ndarray, objective: np.ndarray | None = None
+    ) -> np.ndarray | None:
         """An integer solution within the bounds (minimising `objective`), or None."""
         import numpy as np
         from scipy.optimize import Bounds, milp
 
         c = np.zeros(len(self.groups)) if objective is None else objective
-        res = milp(c, constraints=[self.constraint], integrality=self.integrality,
-                   bounds=Bounds(lower, upper))
+        res = milp(
+            c,
+            constraints=[self.constraint],
+            integrality=self.integrality,
+            bounds=Bounds(lower, upper),
+        )
         if res.status != 0 or res.x is None:
             return None
         return np.rint(res.x)
 
-    def cover(self, lower: np.ndarray, upper: np.ndarray, above: dict[int, float],
-              zero: list[int]) -> np.ndarray | None:
+    def cover(
+        self, lower: np.ndarray, upper: np.ndarray, above: dict[int, float], zero: list[int]
+    ) -> np.ndarray | None:
         """One solution that lifts as many cells of `above` (cell -> value) to at least that
         value, and brings as many cells of `zero` to 0, as can be at once: a binary indicator
         per cell, counted in the objective."""
@@ -93,16 +99,21 @@ class Programme:
         vals = [1.0] * a + [-v for v in above.values()] + [1.0] * z + [-upper[i] for i in zero]
         links = coo_matrix((vals, (rows, cols)), shape=(a + z, n + a + z))
         base = hstack([self.constraint.A, coo_matrix((self.constraint.A.shape[0], a + z))])
-        constraints = LinearConstraint(vstack([base, links]).tocsr(),
-                                       np.concatenate([self.constraint.lb, np.zeros(a),
-                                                       np.full(z, -np.inf)]),
-                                       np.concatenate([self.constraint.ub, np.full(a, np.inf),
-                                                       np.zeros(z)]))
+        constraints = LinearConstraint(
+            vstack([base, links]).tocsr(),
+            np.concatenate([self.constraint.lb, np.zeros(a), np.full(z, -np.inf)]),
+            np.concatenate([self.constraint.ub, np.full(a, np.inf), np.zeros(z)]),
+        )
         c = np.concatenate([np.zeros(n), -np.ones(a), np.ones(z)])
-        res = milp(c, constraints=[constraints], integrality=np.ones(n + a + z),
-                   bounds=Bounds(np.concatenate([lower, np.zeros(a + z)]),
-                                 np.concatenate([upper, np.ones(a + z)])),
-                   options={"mip_rel_gap": 0.25})  # a good cover is enough, not the best
+        res = milp(
+            c,
+            constraints=[constraints],
+            integrality=np.ones(n + a + z),
+            bounds=Bounds(
+                np.concatenate([lower, np.zeros(a + z)]), np.concatenate([upper, np.ones(a + z)])
+            ),
+            options={"mip_rel_gap": 0.25},
+        )  # a good cover is enough, not the best
         if res.status != 0 or res.x is None:
             return None
         return np.rint(res.x[:n])
@@ -128,8 +139,7 @@ def bounds_of(cell: dict) -> tuple[int, int]:
     return 5, UNBOUNDED
 
 
-def exposed(groups: list[Group], cells: dict[Group, dict], counts: dict[Group, int]
-            ) -> set[Group]:
+def exposed(groups: list[Group], cells: dict[Group, dict], counts: dict[Group, int]) -> set[Group]:
     """The hidden cells whose count the programme pins, and the `too_few` cells it proves
     non-empty. `cells` is what is published per group, `counts` the true counts (one
     solution)."""
@@ -159,8 +169,14 @@ def exposed(groups: list[Group], cells: dict[Group, dict], counts: dict[Group, i
     # answers more; what is left is asked cell by cell below.
     while need_zero or need_other:
         before = len(need_zero) + len(need_other)
-        learn(prog.cover(lower, upper, {i: truth[i] + 1 for i in sorted(need_other)
-                                        if truth[i] + 1 <= upper[i]}, sorted(need_zero)))
+        learn(
+            prog.cover(
+                lower,
+                upper,
+                {i: truth[i] + 1 for i in sorted(need_other) if truth[i] + 1 <= upper[i]},
+                sorted(need_zero),
+            )
+        )
         if len(need_zero) + len(need_other) == before:
             break
 
@@ -199,9 +215,9 @@ def neighbours(group: Group) -> Iterable[Group]:
     """The cells whose published bounds tie `group`'s count: its parents, and its siblings in
     every breakdown of a parent (the same parent, another value of the same dimension)."""
     for i, (d, _) in enumerate(group):
-        parent = group[:i] + group[i + 1:]
+        parent = group[:i] + group[i + 1 :]
         yield parent
         for value in v.DIMENSIONS[d]["values"]:
-            sibling = group[:i] + ((d, value),) + group[i + 1:]
+            sibling = group[:i] + ((d, value),) + group[i + 1 :]
             if sibling != group:
                 yield sibling

@@ -7,7 +7,7 @@ round with a release is skipped (releases never change; corrections are the surv
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..core import db
 from ..core.http import Api, Reply, Request
@@ -18,10 +18,15 @@ api = Api()
 
 @api.post("/jobs/salary-statistics")
 def run(request: Request) -> Reply:
-    now = datetime.now(timezone.utc)
-    due = [r[0] for r in db.fetch_all(
-        "SELECT r.year FROM salary_rounds r WHERE r.closes_at <= %s AND NOT EXISTS "
-        "(SELECT 1 FROM salary_releases s WHERE s.year = r.year) ORDER BY r.year", (now,))]
+    now = datetime.now(UTC)
+    due = [
+        r[0]
+        for r in db.fetch_all(
+            "SELECT r.year FROM salary_rounds r WHERE r.closes_at <= %s AND NOT EXISTS "
+            "(SELECT 1 FROM salary_releases s WHERE s.year = r.year) ORDER BY r.year",
+            (now,),
+        )
+    ]
     for year in due:  # one transaction per round: a failure keeps the rounds already done
         db.transaction(lambda cur, y=year: statistics.ensure(cur, y, now))
     return Reply({"computed": due})

@@ -10,7 +10,7 @@ salary-admin function is not granted the answers table.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
@@ -40,26 +40,36 @@ class ReleaseCorrection(Body):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _release_view(row) -> dict:
     release, released_at, kind, reason_nb, reason_en, method = row
-    return {"release": release, "released_at": rfc3339(released_at), "kind": kind,
-            "reason": {"nb": reason_nb, "en": reason_en} if reason_nb else None,
-            "method": method}
+    return {
+        "release": release,
+        "released_at": rfc3339(released_at),
+        "kind": kind,
+        "reason": {"nb": reason_nb, "en": reason_en} if reason_nb else None,
+        "method": method,
+    }
 
 
-_LIST_SQL = ("SELECT release, released_at, kind, reason_nb, reason_en, method "
-             "FROM salary_releases WHERE year = %s ORDER BY release")
+_LIST_SQL = (
+    "SELECT release, released_at, kind, reason_nb, reason_en, method "
+    "FROM salary_releases WHERE year = %s ORDER BY release"
+)
 
 
 def _closed_round(cur, year: int, now: datetime) -> None:
     rnd = service.get_round(cur, year, now)
     if rnd["status"] != "closed":
-        raise Conflict({"nb": "Runden er ikke stengt, så den har ingen utgaver.",
-                        "en": "The round has not closed, so it has no releases."},
-                       round_status=rnd["status"])
+        raise Conflict(
+            {
+                "nb": "Runden er ikke stengt, så den har ingen utgaver.",
+                "en": "The round has not closed, so it has no releases.",
+            },
+            round_status=rnd["status"],
+        )
 
 
 @api.get("/v1/admin/salary-rounds/{year}/releases")
@@ -102,10 +112,21 @@ def release_statistics(request: Request) -> Reply:
         cur.execute(_LIST_SQL.replace("ORDER BY", "AND release = %s ORDER BY"), (year, release))
         row = cur.fetchone()
         if row is None:
-            raise NotFound({"nb": "Ingen slik utgave av statistikken.",
-                            "en": "No such release of the statistics."})
+            raise NotFound(
+                {
+                    "nb": "Ingen slik utgave av statistikken.",
+                    "en": "No such release of the statistics.",
+                }
+            )
         return row, statistics.read_table(cur, year, release, dims)
 
     row, cells = db.read(work)
-    return Reply({"year": year, **_release_view(row), "dimensions": list(dims),
-                  "cells": statistics.select(cells, filters), **_META})
+    return Reply(
+        {
+            "year": year,
+            **_release_view(row),
+            "dimensions": list(dims),
+            "cells": statistics.select(cells, filters),
+            **_META,
+        }
+    )

@@ -37,8 +37,6 @@ _ROUND_COLUMNS = "year, title_nb, title_en, opens_at, closes_at, questions, vers
 _ANSWER_COLUMNS = ", ".join(FIELDS.values()) + ", total_annual, version, updated_at"
 
 
-
-
 def status(opens_at: datetime, closes_at: datetime, now: datetime) -> str:
     if now < opens_at:
         return "upcoming"
@@ -62,8 +60,12 @@ def get_round(cur, year: int, now: datetime) -> dict[str, Any]:
     cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s", (year,))
     row = cur.fetchone()
     if row is None:
-        raise NotFound({"nb": "Ingen lønnsundersøkelse for dette året.",
-                        "en": "No salary survey for that year."})
+        raise NotFound(
+            {
+                "nb": "Ingen lønnsundersøkelse for dette året.",
+                "en": "No salary survey for that year.",
+            }
+        )
     return round_view(row, now)
 
 
@@ -77,8 +79,12 @@ def questionnaire(questions: list[str]) -> list[dict[str, Any]]:
     out = []
     for q in questions:
         spec = v.QUESTIONS[q]
-        item: dict[str, Any] = {"id": q, "required": spec["required"], "type": spec["type"],
-                                "label": spec["label"]}
+        item: dict[str, Any] = {
+            "id": q,
+            "required": spec["required"],
+            "type": spec["type"],
+            "label": spec["label"],
+        }
         if "values" in spec:
             item["values"] = [{"id": k, "label": label} for k, label in spec["values"].items()]
         for key in ("min", "max", "unit"):
@@ -92,6 +98,7 @@ def questionnaire(questions: list[str]) -> list[dict[str, Any]]:
 # Validation: every problem named at once, in Norwegian and English
 # ---------------------------------------------------------------------------------------
 
+
 def _err(field: str, code: str, nb: str, en: str) -> dict[str, Any]:
     return {"field": field, "code": code, "message": {"nb": nb, "en": en}}
 
@@ -103,57 +110,100 @@ def validate(answer: dict[str, Any], asked: list[str]) -> None:
         value = answer.get(q)
         if value is None:
             if spec["required"]:
-                if q == "base_monthly_salary" and (answer.get("annual_bonus") or
-                                                   answer.get("other_annual_pay")):
-                    errors.append(_err(q, "required", "Bonus og tillegg forutsetter fast månedslønn.",
-                                       "Bonus and other pay require a fixed monthly salary."))
+                if q == "base_monthly_salary" and (
+                    answer.get("annual_bonus") or answer.get("other_annual_pay")
+                ):
+                    errors.append(
+                        _err(
+                            q,
+                            "required",
+                            "Bonus og tillegg forutsetter fast månedslønn.",
+                            "Bonus and other pay require a fixed monthly salary.",
+                        )
+                    )
                 else:
                     errors.append(_err(q, "required", "Må fylles ut.", "Required."))
             continue
         if q not in asked:
-            errors.append(_err(q, "not_asked", "Dette spørsmålet stilles ikke i denne runden.",
-                               "This round does not ask this question."))
+            errors.append(
+                _err(
+                    q,
+                    "not_asked",
+                    "Dette spørsmålet stilles ikke i denne runden.",
+                    "This round does not ask this question.",
+                )
+            )
             continue
         if spec["type"] == "choice":
             if value not in spec["values"]:
                 allowed = ", ".join(spec["values"])
-                errors.append(_err(q, "enum", f"Ukjent verdi. Gyldige verdier: {allowed}.",
-                                   f"Unknown value. Allowed values: {allowed}."))
+                errors.append(
+                    _err(
+                        q,
+                        "enum",
+                        f"Ukjent verdi. Gyldige verdier: {allowed}.",
+                        f"Unknown value. Allowed values: {allowed}.",
+                    )
+                )
         elif not spec["min"] <= value <= spec["max"]:
             lo, hi = f"{spec['min']:,}".replace(",", " "), f"{spec['max']:,}".replace(",", " ")
-            errors.append(_err(q, "range", f"Må være mellom {lo} og {hi}.",
-                               f"Must be between {lo} and {hi}."))
+            errors.append(
+                _err(q, "range", f"Må være mellom {lo} og {hi}.", f"Must be between {lo} and {hi}.")
+            )
     years, band = answer.get("years_experience"), answer.get("age_band")
-    if (isinstance(years, int) and band in v.AGE_BAND_MAX_AGE
-            and years > v.AGE_BAND_MAX_AGE[band] - v.EARLIEST_WORKING_AGE):
-        errors.append(_err("years_experience", "inconsistent",
-                           "Flere år som leder enn alderen tillater.",
-                           "More years as a manager than the age band allows."))
+    if (
+        isinstance(years, int)
+        and band in v.AGE_BAND_MAX_AGE
+        and years > v.AGE_BAND_MAX_AGE[band] - v.EARLIEST_WORKING_AGE
+    ):
+        errors.append(
+            _err(
+                "years_experience",
+                "inconsistent",
+                "Flere år som leder enn alderen tillater.",
+                "More years as a manager than the age band allows.",
+            )
+        )
     hours = answer.get("weekly_hours")
     if isinstance(hours, float) and round(hours * 2) != hours * 2:
-        errors.append(_err("weekly_hours", "step", "Oppgi timer med halve timer som minste enhet.",
-                           "Give hours in steps of half an hour."))
+        errors.append(
+            _err(
+                "weekly_hours",
+                "step",
+                "Oppgi timer med halve timer som minste enhet.",
+                "Give hours in steps of half an hour.",
+            )
+        )
     if errors:
-        raise ValidationFailed({"nb": "Noen svar er ugyldige.", "en": "Some answers are invalid."},
-                               errors=errors)
+        raise ValidationFailed(
+            {"nb": "Noen svar er ugyldige.", "en": "Some answers are invalid."}, errors=errors
+        )
 
 
 # ---------------------------------------------------------------------------------------
 # Answers
 # ---------------------------------------------------------------------------------------
 
+
 def _answer_view(year: int, row) -> dict[str, Any]:
-    values = dict(zip(FIELDS, row[:len(FIELDS)]))
-    total, version, updated = row[len(FIELDS):]
+    values = dict(zip(FIELDS, row[: len(FIELDS)]))
+    total, version, updated = row[len(FIELDS) :]
     if values["weekly_hours"] is not None:
         values["weekly_hours"] = float(values["weekly_hours"])
-    return {"year": year, **values, "total_annual_pay": total, "version": version,
-            "updated_at": rfc3339(updated)}
+    return {
+        "year": year,
+        **values,
+        "total_annual_pay": total,
+        "version": version,
+        "updated_at": rfc3339(updated),
+    }
 
 
 def get_answer(cur, year: int, member_id: str) -> dict[str, Any] | None:
-    cur.execute(f"SELECT {_ANSWER_COLUMNS} FROM salary_answers WHERE year = %s AND member_id = %s",
-                (year, member_id))
+    cur.execute(
+        f"SELECT {_ANSWER_COLUMNS} FROM salary_answers WHERE year = %s AND member_id = %s",
+        (year, member_id),
+    )
     row = cur.fetchone()
     return _answer_view(year, row) if row else None
 
@@ -175,27 +225,39 @@ def _open_round(cur, year: int, now: datetime) -> dict[str, Any]:
     cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s", (year,))
     row = cur.fetchone()
     if row is None:
-        raise NotFound({"nb": "Ingen lønnsundersøkelse for dette året.",
-                        "en": "No salary survey for that year."})
+        raise NotFound(
+            {
+                "nb": "Ingen lønnsundersøkelse for dette året.",
+                "en": "No salary survey for that year.",
+            }
+        )
     view = round_view(row, now)
     if view["status"] != "open":
-        raise Conflict({"nb": "Undersøkelsen er ikke åpen for svar." if view["status"] == "upcoming"
-                        else "Undersøkelsen er stengt. Du kan lese og slette svaret, men ikke endre det.",
-                        "en": "The survey is not open for answers yet." if view["status"] == "upcoming"
-                        else "The survey is closed. You can read and delete your answer, not change it."},
-                       round_status=view["status"])
+        raise Conflict(
+            {
+                "nb": "Undersøkelsen er ikke åpen for svar."
+                if view["status"] == "upcoming"
+                else "Undersøkelsen er stengt. Du kan lese og slette svaret, men ikke endre det.",
+                "en": "The survey is not open for answers yet."
+                if view["status"] == "upcoming"
+                else "The survey is closed. You can read and delete your answer, not change it.",
+            },
+            round_status=view["status"],
+        )
     return view
 
 
 def current_version(cur, year: int, member_id: str) -> int:
-    cur.execute("SELECT version FROM salary_answers WHERE year = %s AND member_id = %s",
-                (year, member_id))
+    cur.execute(
+        "SELECT version FROM salary_answers WHERE year = %s AND member_id = %s", (year, member_id)
+    )
     row = cur.fetchone()
     return row[0] if row else 0
 
 
-def put_answer(cur, year: int, member_id: str, answer: dict[str, Any],
-               now: datetime) -> tuple[dict[str, Any], bool]:
+def put_answer(
+    cur, year: int, member_id: str, answer: dict[str, Any], now: datetime
+) -> tuple[dict[str, Any], bool]:
     """Creates or replaces the member's answer to an open round. Returns (view, created)."""
     rnd = _open_round(cur, year, now)
     validate(answer, rnd["questions"])
@@ -208,7 +270,8 @@ def put_answer(cur, year: int, member_id: str, answer: dict[str, Any],
         f"ON CONFLICT (year, member_id) DO UPDATE SET {updates}, updated_at = EXCLUDED.updated_at, "
         f"version = salary_answers.version + 1 "
         f"RETURNING {_ANSWER_COLUMNS}, (xmax = 0)",
-        (year, member_id, *values, now))
+        (year, member_id, *values, now),
+    )
     row = cur.fetchone()
     return _answer_view(year, row[:-1]), bool(row[-1])
 
@@ -227,8 +290,9 @@ def erase_member(cur, member_id: str) -> int:
 
 def erase_members(cur, member_ids: list[str]) -> dict[str, int]:
     """`erase_with` of salary_answers: the members' answers per member, in one statement."""
-    cur.execute("DELETE FROM salary_answers WHERE member_id = ANY(%s) RETURNING member_id",
-                (member_ids,))
+    cur.execute(
+        "DELETE FROM salary_answers WHERE member_id = ANY(%s) RETURNING member_id", (member_ids,)
+    )
     from collections import Counter
 
     return dict(Counter(r[0] for r in cur.fetchall()))
@@ -238,42 +302,81 @@ def erase_members(cur, member_ids: list[str]) -> dict[str, int]:
 # Rounds (staff)
 # ---------------------------------------------------------------------------------------
 
-def check_round_fields(opens_at: datetime | None, closes_at: datetime | None,
-                       questions: list[str] | None) -> None:
+
+def check_round_fields(
+    opens_at: datetime | None, closes_at: datetime | None, questions: list[str] | None
+) -> None:
     errors = []
     for name, moment in (("opens_at", opens_at), ("closes_at", closes_at)):
         if moment is not None and moment.tzinfo is None:
-            errors.append(_err(name, "timezone", "Tidspunktet må ha tidssone.",
-                               "The time must carry a time zone."))
+            errors.append(
+                _err(
+                    name,
+                    "timezone",
+                    "Tidspunktet må ha tidssone.",
+                    "The time must carry a time zone.",
+                )
+            )
     if opens_at and closes_at and opens_at.tzinfo and closes_at.tzinfo and closes_at <= opens_at:
-        errors.append(_err("closes_at", "order", "Må være etter åpningstidspunktet.",
-                           "Must be after the opening time."))
+        errors.append(
+            _err(
+                "closes_at",
+                "order",
+                "Må være etter åpningstidspunktet.",
+                "Must be after the opening time.",
+            )
+        )
     for i, q in enumerate(questions or []):
         if q not in v.OPTIONAL_QUESTIONS:
             allowed = ", ".join(v.OPTIONAL_QUESTIONS)
-            errors.append(_err(f"questions[{i}]", "enum",
-                               f"Ukjent valgfritt spørsmål. Gyldige: {allowed}.",
-                               f"Unknown optional question. Allowed: {allowed}."))
+            errors.append(
+                _err(
+                    f"questions[{i}]",
+                    "enum",
+                    f"Ukjent valgfritt spørsmål. Gyldige: {allowed}.",
+                    f"Unknown optional question. Allowed: {allowed}.",
+                )
+            )
     if questions and len(set(questions)) != len(questions):
-        errors.append(_err("questions", "duplicate", "Et spørsmål står to ganger.",
-                           "A question is listed twice."))
+        errors.append(
+            _err(
+                "questions",
+                "duplicate",
+                "Et spørsmål står to ganger.",
+                "A question is listed twice.",
+            )
+        )
     if errors:
-        raise ValidationFailed({"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."},
-                               errors=errors)
+        raise ValidationFailed(
+            {"nb": "Noen felt er ugyldige.", "en": "Some fields are invalid."}, errors=errors
+        )
 
 
-def create_round(cur, *, year: int, title: dict[str, str], opens_at: datetime,
-                 closes_at: datetime, questions: list[str], now: datetime) -> dict[str, Any]:
+def create_round(
+    cur,
+    *,
+    year: int,
+    title: dict[str, str],
+    opens_at: datetime,
+    closes_at: datetime,
+    questions: list[str],
+    now: datetime,
+) -> dict[str, Any]:
     check_round_fields(opens_at, closes_at, questions)
     cur.execute(
         "INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, questions) "
         "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (year) DO NOTHING "
         f"RETURNING {_ROUND_COLUMNS}",
-        (year, title["nb"], title["en"], opens_at, closes_at, list(questions)))
+        (year, title["nb"], title["en"], opens_at, closes_at, list(questions)),
+    )
     row = cur.fetchone()
     if row is None:
-        raise Conflict({"nb": f"Det finnes allerede en lønnsundersøkelse for {year}.",
-                        "en": f"There is already a salary survey for {year}."})
+        raise Conflict(
+            {
+                "nb": f"Det finnes allerede en lønnsundersøkelse for {year}.",
+                "en": f"There is already a salary survey for {year}.",
+            }
+        )
     return round_view(row, now)
 
 
@@ -286,14 +389,26 @@ def update_round(cur, year: int, changes: dict[str, Any], now: datetime) -> dict
         raise NotFound()
     current = round_view(row, now)
     if current["status"] == "closed":
-        raise Conflict({"nb": "Runden er stengt; tallene er endelige.",
-                        "en": "The round is closed; its figures are final."})
+        raise Conflict(
+            {
+                "nb": "Runden er stengt; tallene er endelige.",
+                "en": "The round is closed; its figures are final.",
+            }
+        )
     if "questions" in changes and current["status"] != "upcoming":
-        raise Conflict({"nb": "Spørsmålene kan bare endres før runden åpner.",
-                        "en": "Questions can only change before the round opens."})
+        raise Conflict(
+            {
+                "nb": "Spørsmålene kan bare endres før runden åpner.",
+                "en": "Questions can only change before the round opens.",
+            }
+        )
     if "opens_at" in changes and current["status"] != "upcoming":
-        raise Conflict({"nb": "Åpningstidspunktet kan bare endres før runden åpner.",
-                        "en": "The opening time can only change before the round opens."})
+        raise Conflict(
+            {
+                "nb": "Åpningstidspunktet kan bare endres før runden åpner.",
+                "en": "The opening time can only change before the round opens.",
+            }
+        )
     opens_at = changes.get("opens_at", row[3])
     closes_at = changes.get("closes_at", row[4])
     check_round_fields(changes.get("opens_at"), changes.get("closes_at"), changes.get("questions"))
@@ -303,7 +418,8 @@ def update_round(cur, year: int, changes: dict[str, Any], now: datetime) -> dict
     cur.execute(
         "UPDATE salary_rounds SET title_nb = %s, title_en = %s, opens_at = %s, closes_at = %s, "
         f"questions = %s, version = version + 1 WHERE year = %s RETURNING {_ROUND_COLUMNS}",
-        (title["nb"], title["en"], opens_at, closes_at, list(questions), year))
+        (title["nb"], title["en"], opens_at, closes_at, list(questions), year),
+    )
     return round_view(cur.fetchone(), now)
 
 

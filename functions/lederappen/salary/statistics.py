@@ -73,17 +73,22 @@ def aggregates(cur, year: int) -> dict[disclosure.Group, disclosure.Aggregate]:
     k = len(_DIMS)
     out: dict[disclosure.Group, disclosure.Aggregate] = {}
     for row in cur.fetchall():
-        flags, values = row[:k], row[k:2 * k]
-        n, bq, bsum, btop, tq, tsum, ttop = row[2 * k:]
+        flags, values = row[:k], row[k : 2 * k]
+        n, bq, bsum, btop, tq, tsum, ttop = row[2 * k :]
         group = tuple((d, val) for d, f, val in zip(_DIMS, flags, values) if f == 0)
         if n == 0 or any(val is None for _, val in group):
             continue  # the empty round's grand total, or not answered (an optional question): part of the parent's residual only
-        out[group] = disclosure.Aggregate(n, {
-            "base_monthly_salary": disclosure.Measure(tuple(float(x) for x in bq), int(bsum),
-                                                      tuple(int(x) for x in btop)),
-            "total_annual_pay": disclosure.Measure(tuple(float(x) for x in tq), int(tsum),
-                                                   tuple(int(x) for x in ttop)),
-        })
+        out[group] = disclosure.Aggregate(
+            n,
+            {
+                "base_monthly_salary": disclosure.Measure(
+                    tuple(float(x) for x in bq), int(bsum), tuple(int(x) for x in btop)
+                ),
+                "total_annual_pay": disclosure.Measure(
+                    tuple(float(x) for x in tq), int(tsum), tuple(int(x) for x in ttop)
+                ),
+            },
+        )
     return out
 
 
@@ -98,8 +103,12 @@ def counts_kept(aggregates: dict[disclosure.Group, disclosure.Aggregate]) -> dic
     return {cell_key(g): a.n for g, a in aggregates.items() if a.n >= disclosure.MIN_PERSONS}
 
 
-def changed_cells(earlier_counts: dict[str, int], earlier: dict[str, list[dict]],
-                  counts: dict[str, int], tables: dict[str, list[dict]]) -> list[dict]:
+def changed_cells(
+    earlier_counts: dict[str, int],
+    earlier: dict[str, list[dict]],
+    counts: dict[str, int],
+    tables: dict[str, list[dict]],
+) -> list[dict]:
     """Cells a member could read differently in two releases without at least MIN_PERSONS
     persons between them: the cell's persons changed by 1..4 (exactly known where the earlier
     release kept the count; a cell kept as fewer than five now published with at most
@@ -115,8 +124,9 @@ def changed_cells(earlier_counts: dict[str, int], earlier: dict[str, list[dict]]
                 risky = cell["published"] and now < 2 * k - 1
             else:
                 diff = abs(now - before)
-                risky = 0 < diff < k or (diff == 0 and cell["published"] and old["published"]
-                                         and cell != old)
+                risky = 0 < diff < k or (
+                    diff == 0 and cell["published"] and old["published"] and cell != old
+                )
             if risky:
                 out.append({"table": key, "group": cell["group"]})
     return out
@@ -130,40 +140,65 @@ def publish(cur, year: int, now: datetime, reason: dict[str, str] | None = None)
     aggs = aggregates(cur, year)
     tables = {v.table_key(dims): cells for dims, cells in disclosure.protect(aggs).items()}
     kept = counts_kept(aggs)
-    cur.execute("SELECT release, cell_counts FROM salary_releases WHERE year = %s ORDER BY release",
-                (year,))
+    cur.execute(
+        "SELECT release, cell_counts FROM salary_releases WHERE year = %s ORDER BY release", (year,)
+    )
     earlier = cur.fetchall()
     if (reason is None) != (not earlier):
-        raise Conflict({"nb": "Runden er allerede publisert; en ny utgave må ha en begrunnelse.",
-                        "en": "The round is already published; a new release needs a reason."}
-                       if earlier else
-                       {"nb": "Runden er ikke publisert ennå.",
-                        "en": "The round has not been published yet."})
+        raise Conflict(
+            {
+                "nb": "Runden er allerede publisert; en ny utgave må ha en begrunnelse.",
+                "en": "The round is already published; a new release needs a reason.",
+            }
+            if earlier
+            else {
+                "nb": "Runden er ikke publisert ennå.",
+                "en": "The round has not been published yet.",
+            }
+        )
     for release, old_counts in earlier:
-        cur.execute("SELECT dimensions, cells FROM salary_release_tables "
-                    "WHERE year = %s AND release = %s", (year, release))
+        cur.execute(
+            "SELECT dimensions, cells FROM salary_release_tables WHERE year = %s AND release = %s",
+            (year, release),
+        )
         changed = changed_cells(old_counts, dict(cur.fetchall()), _all_counts(aggs), tables)
         if changed:
             raise Conflict(
-                {"nb": f"Den nye utgaven ville skilt seg fra utgave {release} med 1–"
-                       f"{disclosure.MIN_PERSONS - 1} personer i {len(changed)} celler, så "
-                       "noen kunne pekes ut ved å sammenligne dem. Endre minst "
-                       f"{disclosure.MIN_PERSONS} svar i hver berørt gruppe.",
-                 "en": f"The new release would differ from release {release} by 1–"
-                       f"{disclosure.MIN_PERSONS - 1} persons in {len(changed)} cells, so "
-                       "someone could be singled out by comparing them. Change at least "
-                       f"{disclosure.MIN_PERSONS} answers in every affected group."},
-                compared_with=release, cells=len(changed),
-                tables=sorted({c["table"] for c in changed}))
+                {
+                    "nb": f"Den nye utgaven ville skilt seg fra utgave {release} med 1–"
+                    f"{disclosure.MIN_PERSONS - 1} personer i {len(changed)} celler, så "
+                    "noen kunne pekes ut ved å sammenligne dem. Endre minst "
+                    f"{disclosure.MIN_PERSONS} svar i hver berørt gruppe.",
+                    "en": f"The new release would differ from release {release} by 1–"
+                    f"{disclosure.MIN_PERSONS - 1} persons in {len(changed)} cells, so "
+                    "someone could be singled out by comparing them. Change at least "
+                    f"{disclosure.MIN_PERSONS} answers in every affected group.",
+                },
+                compared_with=release,
+                cells=len(changed),
+                tables=sorted({c["table"] for c in changed}),
+            )
     number = earlier[-1][0] + 1 if earlier else 1
     audit_use(cur, year, now)
-    cur.execute("INSERT INTO salary_releases (year, release, released_at, method, kind, "
-                "reason_nb, reason_en, cell_counts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
-                (year, number, now, disclosure.METHOD, "correction" if reason else "first",
-                 reason and reason["nb"], reason and reason["en"], json.dumps(kept)))
-    cur.execute("INSERT INTO salary_release_tables (year, release, dimensions, cells) "
-                "SELECT %s, %s, t.key, t.cells FROM jsonb_each(%s::jsonb) AS t(key, cells)",
-                (year, number, json.dumps(tables, separators=(",", ":"))))
+    cur.execute(
+        "INSERT INTO salary_releases (year, release, released_at, method, kind, "
+        "reason_nb, reason_en, cell_counts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+        (
+            year,
+            number,
+            now,
+            disclosure.METHOD,
+            "correction" if reason else "first",
+            reason and reason["nb"],
+            reason and reason["en"],
+            json.dumps(kept),
+        ),
+    )
+    cur.execute(
+        "INSERT INTO salary_release_tables (year, release, dimensions, cells) "
+        "SELECT %s, %s, t.key, t.cells FROM jsonb_each(%s::jsonb) AS t(key, cells)",
+        (year, number, json.dumps(tables, separators=(",", ":"))),
+    )
     return number
 
 
@@ -184,16 +219,21 @@ def ensure(cur, year: int, now: datetime) -> tuple[int, datetime]:
 
 
 def latest(cur, year: int) -> tuple[int, datetime] | None:
-    cur.execute("SELECT release, released_at FROM salary_releases WHERE year = %s "
-                "ORDER BY release DESC LIMIT 1", (year,))
+    cur.execute(
+        "SELECT release, released_at FROM salary_releases WHERE year = %s "
+        "ORDER BY release DESC LIMIT 1",
+        (year,),
+    )
     row = cur.fetchone()
     return (row[0], row[1]) if row else None
 
 
 def read_table(cur, year: int, release: int, dims: tuple[str, ...]) -> list[dict]:
-    cur.execute("SELECT cells FROM salary_release_tables "
-                "WHERE year = %s AND release = %s AND dimensions = %s",
-                (year, release, v.table_key(dims)))
+    cur.execute(
+        "SELECT cells FROM salary_release_tables "
+        "WHERE year = %s AND release = %s AND dimensions = %s",
+        (year, release, v.table_key(dims)),
+    )
     return cur.fetchone()[0]  # pg8000 decodes jsonb
 
 
@@ -218,13 +258,17 @@ BANDS: dict[str, dict[str, str]] = {
     "below_p10": {"nb": "Blant de 10 % laveste", "en": "In the lowest 10 %"},
     "p10_p25": {"nb": "Mellom P10 og nedre kvartil", "en": "Between P10 and the lower quartile"},
     "below_p25": {"nb": "Under nedre kvartil", "en": "Below the lower quartile"},
-    "p25_median": {"nb": "Mellom nedre kvartil og medianen",
-                   "en": "Between the lower quartile and the median"},
+    "p25_median": {
+        "nb": "Mellom nedre kvartil og medianen",
+        "en": "Between the lower quartile and the median",
+    },
     "below_median": {"nb": "Under medianen", "en": "Below the median"},
     "at_median": {"nb": "På medianen", "en": "At the median"},
     "above_median": {"nb": "Over medianen", "en": "Above the median"},
-    "median_p75": {"nb": "Mellom medianen og øvre kvartil",
-                   "en": "Between the median and the upper quartile"},
+    "median_p75": {
+        "nb": "Mellom medianen og øvre kvartil",
+        "en": "Between the median and the upper quartile",
+    },
     "above_p75": {"nb": "Over øvre kvartil", "en": "Above the upper quartile"},
     "p75_p90": {"nb": "Mellom øvre kvartil og P90", "en": "Between the upper quartile and P90"},
     "above_p90": {"nb": "Blant de 10 % høyeste", "en": "In the highest 10 %"},
@@ -268,7 +312,16 @@ def audit_use(cur, year: int, now: datetime) -> None:
         "AND NOT EXISTS (SELECT 1 FROM salary_statistics_uses m WHERE m.year = a.year "
         "                AND m.member_id = a.member_id AND m.audited_at >= %s) "
         "ON CONFLICT (year, member_id) DO UPDATE SET audited_at = excluded.audited_at "
-        "RETURNING u.member_id", (now, year, now - REAUDIT_AFTER))
-    audit.record_many(cur, [r[0] for r in cur.fetchall()], actor_kind="job", actor=AUDIT_ACTOR,
-                      category="salary", action="used_in_statistics",
-                      purpose="salary_statistics", at=now)
+        "RETURNING u.member_id",
+        (now, year, now - REAUDIT_AFTER),
+    )
+    audit.record_many(
+        cur,
+        [r[0] for r in cur.fetchall()],
+        actor_kind="job",
+        actor=AUDIT_ACTOR,
+        category="salary",
+        action="used_in_statistics",
+        purpose="salary_statistics",
+        at=now,
+    )

@@ -16,14 +16,21 @@ def _l(nb: str, en: str) -> L:
 
 
 POSITION_LEVELS: dict[str, L] = {
-    "first_line": _l("Førstelinjeleder (arbeidsleder, formann, teamleder)",
-                     "First-line manager (supervisor, foreman, team lead)"),
-    "middle": _l("Mellomleder (avdelings-, drifts- eller prosjektleder)",
-                 "Middle manager (department, operations or project manager)"),
-    "senior": _l("Leder med ledere under seg (sjef, direktør)",
-                 "Senior manager (manages managers)"),
-    "executive": _l("Toppleder (daglig leder, administrerende direktør)",
-                    "Chief executive (managing director, CEO)"),
+    "first_line": _l(
+        "Førstelinjeleder (arbeidsleder, formann, teamleder)",
+        "First-line manager (supervisor, foreman, team lead)",
+    ),
+    "middle": _l(
+        "Mellomleder (avdelings-, drifts- eller prosjektleder)",
+        "Middle manager (department, operations or project manager)",
+    ),
+    "senior": _l(
+        "Leder med ledere under seg (sjef, direktør)", "Senior manager (manages managers)"
+    ),
+    "executive": _l(
+        "Toppleder (daglig leder, administrerende direktør)",
+        "Chief executive (managing director, CEO)",
+    ),
 }
 
 SECTORS: dict[str, L] = {
@@ -37,8 +44,10 @@ NACE_SECTIONS: dict[str, L] = {
     "A": _l("Jordbruk, skogbruk og fiske", "Agriculture, forestry and fishing"),
     "B": _l("Bergverksdrift og utvinning", "Mining and quarrying"),
     "C": _l("Industri", "Manufacturing"),
-    "D": _l("Elektrisitets-, gass-, damp- og varmtvannsforsyning",
-            "Electricity, gas, steam and air conditioning supply"),
+    "D": _l(
+        "Elektrisitets-, gass-, damp- og varmtvannsforsyning",
+        "Electricity, gas, steam and air conditioning supply",
+    ),
     "E": _l("Vannforsyning, avløp og renovasjon", "Water supply, sewerage and waste"),
     "F": _l("Bygge- og anleggsvirksomhet", "Construction"),
     "G": _l("Varehandel, reparasjon av motorvogner", "Wholesale and retail trade"),
@@ -47,8 +56,10 @@ NACE_SECTIONS: dict[str, L] = {
     "J": _l("Informasjon og kommunikasjon", "Information and communication"),
     "K": _l("Finansierings- og forsikringsvirksomhet", "Financial and insurance activities"),
     "L": _l("Omsetning og drift av fast eiendom", "Real estate activities"),
-    "M": _l("Faglig, vitenskapelig og teknisk tjenesteyting",
-            "Professional, scientific and technical activities"),
+    "M": _l(
+        "Faglig, vitenskapelig og teknisk tjenesteyting",
+        "Professional, scientific and technical activities",
+    ),
     "N": _l("Forretningsmessig tjenesteyting", "Administrative and support services"),
     "O": _l("Offentlig administrasjon og forsvar", "Public administration and defence"),
     "P": _l("Undervisning", "Education"),
@@ -149,19 +160,31 @@ def working_time(hours: float | None) -> str | None:
 # ---------------------------------------------------------------------------------------
 
 DIMENSIONS: dict[str, dict[str, Any]] = {
-    "position_level": {"column": "position_level", "values": POSITION_LEVELS,
-                       "label": _l("Stillingsnivå", "Position level")},
+    "position_level": {
+        "column": "position_level",
+        "values": POSITION_LEVELS,
+        "label": _l("Stillingsnivå", "Position level"),
+    },
     "sector": {"column": "sector", "values": SECTORS, "label": _l("Sektor", "Sector")},
     "nace": {"column": "nace", "values": NACE_SECTIONS, "label": _l("Næring", "Industry")},
     "county": {"column": "county", "values": COUNTIES, "label": _l("Fylke", "County")},
-    "experience": {"column": "experience", "values": EXPERIENCE_BANDS,
-                   "label": _l("Ledererfaring", "Management experience")},
+    "experience": {
+        "column": "experience",
+        "values": EXPERIENCE_BANDS,
+        "label": _l("Ledererfaring", "Management experience"),
+    },
     "age_band": {"column": "age_band", "values": AGE_BANDS, "label": _l("Alder", "Age")},
     "gender": {"column": "gender", "values": GENDERS, "label": _l("Kjønn", "Gender")},
-    "people_managed": {"column": "managed", "values": MANAGED_BANDS,
-                       "label": _l("Antall personer du leder", "People managed")},
-    "working_time": {"column": "working_time", "values": WORKING_TIME,
-                     "label": _l("Arbeidstid", "Working time")},
+    "people_managed": {
+        "column": "managed",
+        "values": MANAGED_BANDS,
+        "label": _l("Antall personer du leder", "People managed"),
+    },
+    "working_time": {
+        "column": "working_time",
+        "values": WORKING_TIME,
+        "label": _l("Arbeidstid", "Working time"),
+    },
 }
 DIMENSION_ORDER = tuple(DIMENSIONS)
 
@@ -194,38 +217,94 @@ def canonical(dims: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------------
 
 QUESTIONS: dict[str, dict[str, Any]] = {
-    "base_monthly_salary": {"required": True, "type": "integer", "unit": "NOK/month",
-                            "min": 5_000, "max": 1_000_000,
-                            "label": _l("Fast månedslønn før skatt (grunnlønn)",
-                                        "Fixed monthly salary before tax (base pay)")},
-    "annual_bonus": {"required": False, "type": "integer", "unit": "NOK/year", "min": 0,
-                     "max": 20_000_000,
-                     "label": _l("Bonus og resultatlønn siste 12 måneder",
-                                 "Bonus and performance pay, last 12 months")},
-    "other_annual_pay": {"required": False, "type": "integer", "unit": "NOK/year", "min": 0,
-                         "max": 20_000_000,
-                         "label": _l("Andre faste tillegg per år (for eksempel bil, overtid)",
-                                     "Other regular pay per year (for example car, overtime)")},
-    "position_level": {"required": True, "type": "choice", "values": POSITION_LEVELS,
-                       "label": DIMENSIONS["position_level"]["label"]},
-    "people_managed": {"required": False, "type": "integer", "min": 0, "max": 100_000,
-                       "label": _l("Antall personer du har personalansvar for",
-                                   "Number of people you manage")},
-    "sector": {"required": True, "type": "choice", "values": SECTORS,
-               "label": DIMENSIONS["sector"]["label"]},
-    "nace": {"required": True, "type": "choice", "values": NACE_SECTIONS,
-             "label": _l("Næring (hovedområde)", "Industry (NACE section)")},
-    "county": {"required": True, "type": "choice", "values": COUNTIES,
-               "label": _l("Fylke du arbeider i", "County you work in")},
-    "years_experience": {"required": False, "type": "integer", "min": 0, "max": 60,
-                         "label": _l("År som leder", "Years as a manager")},
-    "age_band": {"required": False, "type": "choice", "values": AGE_BANDS,
-                 "label": DIMENSIONS["age_band"]["label"]},
-    "gender": {"required": False, "type": "choice", "values": GENDERS,
-               "label": _l("Kjønn (frivillig)", "Gender (optional)")},
-    "weekly_hours": {"required": False, "type": "number", "min": 1, "max": 100,
-                     "label": _l("Avtalt arbeidstid, timer per uke",
-                                 "Contracted working hours per week")},
+    "base_monthly_salary": {
+        "required": True,
+        "type": "integer",
+        "unit": "NOK/month",
+        "min": 5_000,
+        "max": 1_000_000,
+        "label": _l(
+            "Fast månedslønn før skatt (grunnlønn)", "Fixed monthly salary before tax (base pay)"
+        ),
+    },
+    "annual_bonus": {
+        "required": False,
+        "type": "integer",
+        "unit": "NOK/year",
+        "min": 0,
+        "max": 20_000_000,
+        "label": _l(
+            "Bonus og resultatlønn siste 12 måneder", "Bonus and performance pay, last 12 months"
+        ),
+    },
+    "other_annual_pay": {
+        "required": False,
+        "type": "integer",
+        "unit": "NOK/year",
+        "min": 0,
+        "max": 20_000_000,
+        "label": _l(
+            "Andre faste tillegg per år (for eksempel bil, overtid)",
+            "Other regular pay per year (for example car, overtime)",
+        ),
+    },
+    "position_level": {
+        "required": True,
+        "type": "choice",
+        "values": POSITION_LEVELS,
+        "label": DIMENSIONS["position_level"]["label"],
+    },
+    "people_managed": {
+        "required": False,
+        "type": "integer",
+        "min": 0,
+        "max": 100_000,
+        "label": _l("Antall personer du har personalansvar for", "Number of people you manage"),
+    },
+    "sector": {
+        "required": True,
+        "type": "choice",
+        "values": SECTORS,
+        "label": DIMENSIONS["sector"]["label"],
+    },
+    "nace": {
+        "required": True,
+        "type": "choice",
+        "values": NACE_SECTIONS,
+        "label": _l("Næring (hovedområde)", "Industry (NACE section)"),
+    },
+    "county": {
+        "required": True,
+        "type": "choice",
+        "values": COUNTIES,
+        "label": _l("Fylke du arbeider i", "County you work in"),
+    },
+    "years_experience": {
+        "required": False,
+        "type": "integer",
+        "min": 0,
+        "max": 60,
+        "label": _l("År som leder", "Years as a manager"),
+    },
+    "age_band": {
+        "required": False,
+        "type": "choice",
+        "values": AGE_BANDS,
+        "label": DIMENSIONS["age_band"]["label"],
+    },
+    "gender": {
+        "required": False,
+        "type": "choice",
+        "values": GENDERS,
+        "label": _l("Kjønn (frivillig)", "Gender (optional)"),
+    },
+    "weekly_hours": {
+        "required": False,
+        "type": "number",
+        "min": 1,
+        "max": 100,
+        "label": _l("Avtalt arbeidstid, timer per uke", "Contracted working hours per week"),
+    },
 }
 REQUIRED_QUESTIONS = tuple(q for q, spec in QUESTIONS.items() if spec["required"])
 OPTIONAL_QUESTIONS = tuple(q for q, spec in QUESTIONS.items() if not spec["required"])
