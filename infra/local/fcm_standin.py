@@ -15,12 +15,23 @@ strings, no reserved keys; at most 4096 payload bytes for every kind of target) 
 ``{"name": "projects/<p>/messages/<id>"}``, or an error in Google's format; an invalid
 argument names its field as FCM does::
 
-    {"error": {"code": 400, "message": "...", "status": "INVALID_ARGUMENT",
-               "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
-                            "errorCode": "INVALID_ARGUMENT"},
-                           {"@type": "type.googleapis.com/google.rpc.BadRequest",
-                            "fieldViolations": [{"field": "message.android.ttl",
-                                                 "description": "..."}]}]}}
+    {
+        "error": {
+            "code": 400,
+            "message": "...",
+            "status": "INVALID_ARGUMENT",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+                    "errorCode": "INVALID_ARGUMENT",
+                },
+                {
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "fieldViolations": [{"field": "message.android.ttl", "description": "..."}],
+                },
+            ],
+        }
+    }
 
 (a JSON-level error, such as an unknown field or a wrong type, carries only the BadRequest).
 
