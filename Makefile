@@ -1,5 +1,5 @@
 # One command to run the backend, one to run the tests. Both install what they need first.
-.PHONY: run test unit fuzz openapi bench bench-salary bench-matching bench-erasure bench-load migrate bootstrap clean
+.PHONY: run test unit lint lock fuzz openapi bench bench-salary bench-matching bench-erasure bench-load migrate bootstrap clean
 
 PY := .venv/bin/python
 PORT_BASE ?= 8080
@@ -19,6 +19,12 @@ test: bootstrap
 ## make unit: the fast unit tests only (no I/O)
 unit: bootstrap
 	@$(PY) -m pytest tests/unit
+
+## make lock: recompile the dependency locks (requirements.txt, requirements-dev.txt: every
+## transitive version pinned, with hashes) from requirements.in and requirements-dev.in
+lock: bootstrap
+	@.venv/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --no-strip-markers --custom-compile-command "make lock" requirements.in -o requirements.txt
+	@.venv/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --no-strip-markers --custom-compile-command "make lock" requirements-dev.in -o requirements-dev.txt
 
 ## make fuzz: the long schemathesis run (all checks, member and every staff role) on a fresh stack
 fuzz: bootstrap

@@ -40,8 +40,8 @@ fi
 want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
 have=$(cat .venv/.requirements.sha256 2>/dev/null || true)
 if [ "$want" != "$have" ]; then
-  say "installing Python packages (requirements-dev.txt)"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+  say "installing Python packages (requirements-dev.txt: the lock, every version pinned and hashed)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.txt
   echo "$want" > .venv/.requirements.sha256
 fi
 
