@@ -1,11 +1,14 @@
 # One command to run the backend, one to run the tests. Both install what they need first.
-.PHONY: run test unit lint lock fuzz openapi bench bench-salary bench-matching bench-erasure bench-load migrate bootstrap clean
+.PHONY: venv run test unit lint lock fuzz openapi bench bench-salary bench-matching bench-erasure bench-load migrate bootstrap clean
 
 PY := .venv/bin/python
 PORT_BASE ?= 8080
 
 bootstrap:
 	@bash infra/scripts/bootstrap.sh
+
+venv:
+	@bash infra/scripts/bootstrap.sh --python-only
 
 ## make run: the whole backend on localhost (PostgreSQL, emulators, stand-ins, every function)
 run: bootstrap
@@ -16,9 +19,10 @@ test: bootstrap
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
-## make unit: the fast unit tests only (no I/O)
-unit: bootstrap
-	@$(PY) -m pytest tests/unit
+## make unit: the unit tests, in seconds: needs only .venv (no database, emulator or browser);
+## property tests run a few examples each (the hypothesis "quick" profile; make test runs all)
+unit: venv
+	@HYPOTHESIS_PROFILE=quick $(PY) -m pytest -p no:faker -p no:schemathesis tests/unit
 
 ## make lock: recompile the dependency locks (requirements.txt, requirements-dev.txt: every
 ## transitive version pinned, with hashes) from requirements.in and requirements-dev.in

@@ -18,6 +18,7 @@ import pytest
 import urllib3
 
 from infra.local import stack as stack_mod
+from tests.support import examples as _examples  # noqa: F401  (loads the hypothesis profile)
 from tests.support import openapi
 from tests.support.tokens import Minter, load_key
 

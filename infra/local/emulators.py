@@ -75,6 +75,7 @@ def find_sdk_root() -> Path:
         try:
             out = subprocess.run(
                 [gcloud, "info", "--format=value(installation.sdk_root)"],
+                check=False,
                 capture_output=True,
                 text=True,
                 timeout=30,
@@ -229,7 +230,7 @@ def setup_pubsub(
 
     def duration(seconds: float):
         whole = int(seconds)
-        return duration_pb2.Duration(seconds=whole, nanos=int(round((seconds - whole) * 1e9)))
+        return duration_pb2.Duration(seconds=whole, nanos=round((seconds - whole) * 1e9))
 
     pub, sub = clients(emulator_host)
     done = PubsubSetup()

@@ -76,7 +76,7 @@ def find_bindir() -> Path:
     if shutil.which("pg_config"):
         try:
             out = subprocess.run(
-                ["pg_config", "--bindir"], capture_output=True, text=True, timeout=5
+                ["pg_config", "--bindir"], check=False, capture_output=True, text=True, timeout=5
             ).stdout.strip()
             if out:
                 candidates.append(Path(out))
@@ -239,6 +239,7 @@ class Cluster:
                     "--no-instructions",
                 ],
                 cwd=self.root,
+                check=False,
                 capture_output=True,
                 text=True,
                 timeout=120,
@@ -326,7 +327,7 @@ class Cluster:
                     return
                 finally:
                     conn.close()
-            except Exception as exc:  # not accepting yet, or starting up (57P03)
+            except Exception as exc:  # not accepting yet, or starting up (57P03)  # noqa: BLE001
                 last = exc
             time.sleep(0.05)
         raise PostgresError(f"postgres did not accept connections within {timeout:.0f}s: {last}")
@@ -392,6 +393,7 @@ class Cluster:
                         str(int(timeout)),
                     ],
                     cwd=self.root,
+                    check=False,
                     capture_output=True,
                     text=True,
                     timeout=timeout + 5,

@@ -56,6 +56,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import base64
+import contextlib
 import datetime as dt
 import importlib.util
 import json
@@ -80,6 +81,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = ROOT / "functions"
 if str(FUNCTIONS_DIR) not in sys.path:
     sys.path.insert(0, str(FUNCTIONS_DIR))
+
+from typing import Self
 
 from lederappen.core import manifest as manifest_mod
 
@@ -373,7 +376,7 @@ class Stack:
     def running(self) -> bool:
         return self._running
 
-    def __enter__(self) -> Stack:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -470,10 +473,8 @@ class Stack:
             if not self._running:
                 return
             self._running = False
-        try:
+        with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
-        except Exception:
-            pass
         procs = [
             c.proc
             for name, c in reversed(self.components.items())
@@ -613,7 +614,7 @@ class Stack:
         return env
 
     def _open_log(self, name: str):
-        fh = open(self.log_dir / f"{name}.log", "wb")
+        fh = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed by stop())
         self._logs.append(fh)
         return fh
 

@@ -45,6 +45,12 @@ if [ "$want" != "$have" ]; then
   echo "$want" > .venv/.requirements.sha256
 fi
 
+# `make unit` needs only the Python environment
+if [ "${1:-}" = "--python-only" ]; then
+  say "ready (Python only)"
+  exit 0
+fi
+
 # checkov (Terraform checks) lives in its own venv: it pins packaging<24, which pytest 9 cannot
 # use, and its bc-python-hcl2 dependency replaces python-hcl2's `hcl2` module.
 want_ck=$(sha256sum terraform/requirements-checkov.txt | cut -d' ' -f1)

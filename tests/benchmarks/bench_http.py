@@ -187,8 +187,8 @@ def main(argv=None) -> int:
         results = {}
         for label, source, target, path, headers, env in warm_targets:
             results[label] = warm(source, target, path, headers, env, port, args.requests)
-        sql_p50, sql_p99 = results["bare: same SQL (baseline)"]
-        io_p50, io_p99 = results["bare: same SQL + register call (baseline)"]
+        sql_p50, _sql_p99 = results["bare: same SQL (baseline)"]
+        io_p50, _io_p99 = results["bare: same SQL + register call (baseline)"]
         print(f"  {'target':<45} {'p50':>8} {'p99':>8}   p50 vs same-I/O   p50 vs SQL-only")
         for label, (p50, p99) in results.items():
             print(

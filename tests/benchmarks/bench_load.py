@@ -138,7 +138,7 @@ def usable_tokens(stack, base: str) -> list[str | None]:
             try:
                 with stack_mod.LOCAL_HTTP.open(req, timeout=30) as resp:
                     resp.read()
-            except Exception:  # an HTTPError for a non-2xx answer, or no answer
+            except Exception:  # an HTTPError for a non-2xx answer, or no answer  # noqa: BLE001
                 break
         else:
             tokens.append(token)

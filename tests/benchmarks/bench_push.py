@@ -104,7 +104,7 @@ def seed_devices(stack, member_ids: list[str], writers: int = 8) -> float:
                 try:
                     batch.commit(timeout=120)
                     break
-                except Exception as exc:  # DeadlineExceeded, Unavailable
+                except Exception as exc:  # DeadlineExceeded, Unavailable  # noqa: BLE001
                     if attempt == 4:
                         failed.append(exc)
                         return

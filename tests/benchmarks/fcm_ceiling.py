@@ -192,9 +192,9 @@ def main(argv: list[str] | None = None) -> int:
             c0 = time.process_time()
             rate = measure_ceiling(base, seconds=args.seconds, concurrency=args.concurrency)
             ceilings.append((rate, (time.process_time() - c0) / (rate * args.seconds) * 1e6))
-            for transport in senders:
+            for transport, figures in senders.items():
                 n = args.messages if transport == "aiohttp" else max(1, args.messages // 10)
-                senders[transport].append(
+                figures.append(
                     measure_sender(
                         base, messages=n, concurrency=args.concurrency, transport=transport
                     )

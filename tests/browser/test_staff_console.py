@@ -202,7 +202,7 @@ def test_each_staff_demo_user_signs_in_and_sees_the_pages_of_their_roles(browser
         SURVEY: "/staff/salary-rounds",
         "medlemsservice": None,
     }
-    every = set(p for p in expected.values() if p)
+    every = {p for p in expected.values() if p}
     for username, page in expected.items():
         sign_in(browser, base, stack, username)
         cookie = session_cookie(browser)

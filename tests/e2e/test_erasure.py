@@ -58,7 +58,7 @@ def test_the_privacy_officer_runs_an_erasure_and_nothing_remains(
     assert approved.status == 200 and approved.json()["status"] in ("queued", "running", "done")
 
     done = eventually(
-        lambda: (lambda v: v if v["status"] == "done" else None)(staff_view(api, token, r["id"])),
+        lambda: _when_status(staff_view(api, token, r["id"]), "done"),
         timeout=60,
     )
     assert done["member_id"] is None and done["reason"] is None
@@ -348,3 +348,8 @@ def _forget_proof(stack, api, token, db_exec, fs, pseudonyms, member, mentor, me
         e for e in seen["sections"][0]["items"] if e["action"] == "shown_to_mentoring_partner"
     ]
     assert entries and all(e["actor_kind"] == "member" and e["actor"] is None for e in entries)
+
+
+def _when_status(view: dict, status: str) -> dict | None:
+    """The view once it has reached `status`, for eventually()."""
+    return view if view["status"] == status else None

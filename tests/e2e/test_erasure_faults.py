@@ -50,7 +50,7 @@ def test_a_job_that_fails_is_marked_failed_and_finishes_on_redelivery(
         == 200
     )
     failed = eventually(
-        lambda: (lambda v: v if v["status"] == "failed" else None)(_view(api, token, request_id)),
+        lambda: _when_status(_view(api, token, request_id), "failed"),
         timeout=60,
     )
     assert failed["last_error"] == "DependencyUnavailable" and failed["attempts"] >= 1
@@ -58,7 +58,7 @@ def test_a_job_that_fails_is_marked_failed_and_finishes_on_redelivery(
     assert traces(db_exec, fs, member)  # nothing was taken yet: the newsletter comes first
     lederne.reset()
     done = eventually(
-        lambda: (lambda v: v if v["status"] == "done" else None)(_view(api, token, request_id)),
+        lambda: _when_status(_view(api, token, request_id), "done"),
         timeout=120,
     )
     assert done["attempts"] >= 2 and done["last_error"] is None
@@ -99,7 +99,7 @@ def test_the_database_down_between_steps_means_retry_never_a_half_erasure_report
     if view["status"] != "done":  # never done while the SQL rows may be there
         assert view["member_id"] == member and view["receipt"] is None
     done = eventually(
-        lambda: (lambda v: v if v["status"] == "done" else None)(_view(api, token, request_id)),
+        lambda: _when_status(_view(api, token, request_id), "done"),
         timeout=120,
     )
     assert done["attempts"] >= 2
@@ -107,3 +107,8 @@ def test_the_database_down_between_steps_means_retry_never_a_half_erasure_report
     assert counts.get("member_preferences") == 1 and counts.get("consent_events", 0) >= 2
     assert not counts.get("devices") and not counts.get("device_index")
     assert traces(db_exec, fs, member) == []
+
+
+def _when_status(view: dict, status: str) -> dict | None:
+    """The view once it has reached `status`, for eventually()."""
+    return view if view["status"] == status else None

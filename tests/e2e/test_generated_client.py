@@ -37,6 +37,7 @@ def client_package(tmp_path_factory):
             str(ROOT / "tests" / "client" / "openapi-python-client.yaml"),
         ],
         cwd=out,
+        check=False,
         capture_output=True,
         text=True,
         timeout=300,

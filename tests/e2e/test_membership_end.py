@@ -177,7 +177,7 @@ def test_a_second_run_changes_nothing(stack, db_exec, ended):
 def test_a_run_cut_short_resumes_from_its_cursor(stack, db_exec, ended):
     """A run that stopped half-way (the function's time limit) is picked up by the next call:
     the keys before its cursor are not checked again."""
-    leaving, staying = ended
+    _leaving, staying = ended
     keys = sorted({r[0] for r in db_exec("SELECT member_id FROM consent_events")})
     assert staying in keys
     run_id = str(uuid.uuid4())
@@ -195,12 +195,12 @@ def test_a_run_cut_short_resumes_from_its_cursor(stack, db_exec, ended):
 
 
 def test_a_register_that_is_down_queues_nothing(stack, db_exec, lederne, api, token, ended):
-    leaving, staying = ended
+    _leaving, staying = ended
     lederne.fault(status=503, path_prefix="/api/members:batchStatus")
     state = stack.state()
     target = fire.job_target(state, "membership-end")
     tok = fire.fetch_job_token(state, target["job_audience"])
-    status, body = fire.send(fire.build_request(state, "membership-end", tok), timeout=120)
+    status, _body = fire.send(fire.build_request(state, "membership-end", tok), timeout=120)
     assert status == 503
     lederne.reset()
     assert traces(db_exec, emulator_client(stack), staying)

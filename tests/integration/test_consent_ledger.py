@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from lederappen.consents import service
 from lederappen.core.problems import Conflict
 
+from tests.support.examples import examples
+
 pytestmark = pytest.mark.stack
 PURPOSE = "marketing"
 MEMBER = "ledger-property-member"
@@ -36,7 +38,9 @@ def conn(stack):
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(ops=operations)
 def test_derived_state_follows_the_policy_for_any_sequence(conn, ops):

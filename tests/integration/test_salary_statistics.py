@@ -12,6 +12,7 @@ from lederappen.salary import disclosure, statistics
 from lederappen.salary import vocabulary as v
 
 from tests.support import attacker, sdc
+from tests.support.examples import examples
 
 pytestmark = pytest.mark.stack
 YEAR = 2008
@@ -75,7 +76,7 @@ def _load(cur, people):
 
 
 @settings(
-    max_examples=12,
+    max_examples=examples(12),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -195,6 +195,7 @@ def test_a_busy_port_is_reported_clearly_and_nothing_is_started(tmp_path):
                 str(state_dir),
             ],
             cwd=ROOT,
+            check=False,
             capture_output=True,
             text=True,
             timeout=30,
@@ -533,6 +534,7 @@ def test_cli_token_and_status_read_the_running_stack(stack):
             str(stack.state_dir),
         ],
         cwd=ROOT,
+        check=False,
         capture_output=True,
         text=True,
         timeout=30,
@@ -544,6 +546,7 @@ def test_cli_token_and_status_read_the_running_stack(stack):
     status = subprocess.run(
         [PY, "-m", "infra.local.stack", "status", "--state-dir", str(stack.state_dir)],
         cwd=ROOT,
+        check=False,
         capture_output=True,
         text=True,
         timeout=30,

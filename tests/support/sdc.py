@@ -74,7 +74,14 @@ def differencing_violations(
         n_a = counts.get(a, 0)
         inside = sorted((g for g in published if contains(a, g)), key=lambda g: -counts.get(g, 0))
 
-        def search(start: int, chosen: list[Group], total: int) -> None:
+        def search(
+            start: int,
+            chosen: list[Group],
+            total: int,
+            a: Group = a,
+            n_a: int = n_a,
+            inside: list[Group] = inside,
+        ) -> None:
             if chosen and 0 < n_a - total < k:
                 out.append(f"{dict(a)} minus {[dict(g) for g in chosen]} leaves {n_a - total}")
                 return

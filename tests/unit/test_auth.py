@@ -144,7 +144,7 @@ def test_staff_routes_need_staff_and_the_named_role(minter, verifier):
     p = auth.principal_for("staff:privacy_officer", officer)
     assert p.kind == "staff" and "privacy_officer" in p.roles
     with pytest.raises(Forbidden):
-        p.member_id  # a staff principal is never mistaken for a member
+        _ = p.member_id  # a staff principal is never mistaken for a member
 
 
 def test_job_routes_accept_only_allow_listed_verified_service_accounts():

@@ -68,7 +68,7 @@ def test_cloud_sql_instance_must_be_a_connection_name():
 def test_settings_outside_validated_sections_are_not_readable():
     s = config.load((), BASE)
     with pytest.raises(AttributeError, match="DB_NAME"):
-        s.db_name
+        _ = s.db_name
 
 
 def test_repr_never_shows_secrets():

@@ -45,7 +45,7 @@ def test_a_session_round_trips_through_its_signed_cookie():
 def test_a_cookie_with_changed_roles_or_another_key_is_refused():
     s = Sessions(KEY, 1800, 8 * 3600)
     value = s.dump(s.start("staff-0002", ["staff", "editor"]))
-    payload, _, sig = value.rpartition(".")
+    payload, _, _sig = value.rpartition(".")
     forged = value.replace(
         payload.split(".")[0],
         base64.urlsafe_b64encode(
@@ -261,7 +261,7 @@ def test_no_template_has_inline_script_or_style(console):
 def test_the_session_cookie_is_httponly_secure_strict_and_scoped(client, console):
     _sign_in(client, console, "editor")
     r = client.get("/staff/home")
-    cookie = [h for h in r.headers.getlist("Set-Cookie") if h.startswith(COOKIE + "=")][0]
+    cookie = next(h for h in r.headers.getlist("Set-Cookie") if h.startswith(COOKIE + "="))
     for part in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/staff/", "Max-Age=1800"):
         assert part in cookie
 
@@ -270,7 +270,7 @@ def test_sign_out_clears_the_session(client, console):
     sess = _sign_in(client, console, "editor")
     r = client.post("/staff/logout", data={"csrf": sess.csrf})
     assert r.status_code == 200
-    cookie = [h for h in r.headers.getlist("Set-Cookie") if h.startswith(COOKIE + "=")][0]
+    cookie = next(h for h in r.headers.getlist("Set-Cookie") if h.startswith(COOKIE + "="))
     assert "Max-Age=0" in cookie or "expires=Thu, 01 Jan 1970" in cookie.lower()
 
 
@@ -285,7 +285,7 @@ def test_sign_in_starts_the_code_flow_with_pkce_state_and_nonce(client, console)
     assert q["response_type"] == "code" and q["code_challenge_method"] == "S256"
     assert q["client_id"] == "console" and q["scope"] == "openid"
     assert q["redirect_uri"] == "https://console.example/staff/callback"
-    cookie = [h for h in r.headers.getlist("Set-Cookie") if h.startswith(SIGNIN_COOKIE)][0]
+    cookie = next(h for h in r.headers.getlist("Set-Cookie") if h.startswith(SIGNIN_COOKIE))
     assert "SameSite=Lax" in cookie and "HttpOnly" in cookie and "Secure" in cookie
     pending = console.sessions.load_signin(cookie.split(";")[0].split("=", 1)[1])
     assert pending["state"] == q["state"] and pending["nonce"] == q["nonce"]
@@ -301,7 +301,7 @@ def test_sign_in_returns_only_to_a_console_page(console, client, next_):
     from urllib.parse import quote
 
     r = client.get("/staff/login?next=" + quote(next_))
-    cookie = [h for h in r.headers.getlist("Set-Cookie") if h.startswith(SIGNIN_COOKIE)][0]
+    cookie = next(h for h in r.headers.getlist("Set-Cookie") if h.startswith(SIGNIN_COOKIE))
     assert (
         console.sessions.load_signin(cookie.split(";")[0].split("=", 1)[1])["next"] == "/staff/home"
     )

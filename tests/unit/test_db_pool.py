@@ -50,9 +50,13 @@ def test_pool_reuses_connections_and_never_exceeds_its_size():
         with pool.connection():
             pass
     assert len(made) == 1
-    with pool.connection(), pool.connection(), pytest.raises(DependencyUnavailable):
-        with pool.connection():
-            pass
+    with (
+        pool.connection(),
+        pool.connection(),
+        pytest.raises(DependencyUnavailable),
+        pool.connection(),
+    ):
+        pass
 
 
 def test_a_dropped_connection_is_discarded_and_the_unit_of_work_retried_once():

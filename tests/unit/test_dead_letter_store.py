@@ -262,7 +262,7 @@ def test_a_drain_stores_and_commits_before_it_acknowledges_and_empties_every_sub
     assert kinds == ["pull", "commit", "ack", "pull", "pull", "commit", "ack", "pull"]
     assert not sub.outstanding
     row = table.rows[("beta-dead-letter-inspect", "m2")]
-    subscription, source, topic, message_id, reason, attributes, payload, members, received = row
+    _subscription, source, topic, _message_id, reason, attributes, payload, members, received = row
     assert (source, topic, reason) == ("beta", "beta-topic", "delivery-attempts-exhausted")
     assert members == ["1000001"] and payload == exhausted.data
     assert json.loads(attributes) == exhausted.attributes and received == exhausted.publish_time

@@ -13,6 +13,7 @@ from lederappen.salary import api, disclosure, statistics
 from lederappen.salary import vocabulary as v
 
 from tests.support import sdc
+from tests.support.examples import examples
 
 
 def _published(counts):
@@ -20,7 +21,7 @@ def _published(counts):
     return published, reasons
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sdc.populations())
 def test_no_published_cell_below_threshold_and_no_differencing(people):
     counts = sdc.count_groups(people)
@@ -62,7 +63,7 @@ def test_the_auditor_finds_a_disjoint_family_remainder():
 _ALL_TABLE_KEYS = [v.table_key(t) for t in v.TABLES]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     sdc.paid_populations(),
     st.lists(

@@ -11,6 +11,7 @@ from lederappen.core.problems import DependencyUnavailable, ValidationFailed
 from lederappen.feed import service
 
 from infra.local import demo_data
+from tests.support.examples import examples
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 TOPICS = [
@@ -215,7 +216,7 @@ def test_ranking_never_changes_the_cached_items():
     page("courses", f=f, interests=("pension",))
     cached = f.items("courses", date(2026, 11, 25)).value
     assert all("matched_topics" not in i for i in cached)
-    assert all(k.startswith("/api/") and "member" not in k for k in f.cache.keys())
+    assert all(k.startswith("/api/") and "member" not in k for k in f.cache.keys())  # noqa: SIM118 (PublicCache is not iterable)
 
 
 # -- filters --------------------------------------------------------------------------------
@@ -305,7 +306,7 @@ _when = st.datetimes(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     starts=st.lists(_when, max_size=60),
     topic_sets=st.lists(

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from lederappen.core.manifest import Function
 
 from infra import grants
+from tests.support.examples import examples
 
 PROJECT = "lederappen-prod"
 SA_ID = re.compile(r"^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$")
@@ -203,7 +204,7 @@ privilege_sets = st.frozensets(st.sampled_from(ALL_PRIVS), min_size=1)
 manifest_sets = st.frozensets(st.sampled_from(grants.TABLE_PRIVILEGES), min_size=1)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     desired=st.dictionaries(
         st.sampled_from(USERS[:3]), st.dictionaries(st.sampled_from(TABLES), manifest_sets)

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from lederappen.mentoring import matching as mt
 from lederappen.mentoring.matching import Candidate, assign, score, score_matrix, solve
 
+from tests.support.examples import examples
+
 NB, EN = frozenset({"nb"}), frozenset({"en"})
 DIGITAL, IN_PERSON = frozenset({"digital"}), frozenset({"in_person"})
 BOTH_FORMATS = DIGITAL | IN_PERSON
@@ -329,7 +331,7 @@ def candidates(draw, prefix, n_max, is_mentor):
     return out
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     mentees=candidates("e", 5, False),
     mentors=candidates("m", 4, True),

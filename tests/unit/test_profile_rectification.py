@@ -22,6 +22,8 @@ from lederappen.core.problems import (
 from lederappen.profile import photo, service
 from PIL import Image, ImageCms
 
+from tests.support.examples import examples
+
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 RECORD = {
     "member_id": "1003176",
@@ -250,7 +252,7 @@ def test_the_spelling_of_a_number_never_changes_the_verdict(digits, sep):
     assert verdict(sep.join([digits[:2], digits[2:4], digits[4:6], digits[6:]])) == verdict(digits)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     st.one_of(st.text(max_size=60), st.integers(), st.none()),
     st.one_of(st.text(max_size=60), st.integers(), st.none()),

@@ -11,6 +11,7 @@ from lederappen.salary import disclosure, statistics
 from lederappen.salary import vocabulary as v
 
 from tests.support import attacker, sdc
+from tests.support.examples import examples
 
 
 def _people(spec: list[tuple[dict, int]]) -> list[dict]:
@@ -126,7 +127,7 @@ def test_a_small_group_that_becomes_publishable_is_a_change_the_audit_cannot_siz
 
 
 @settings(
-    max_examples=8,
+    max_examples=examples(8),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -15,6 +15,7 @@ from lederappen.salary import vocabulary as v
 
 from infra.local import demo_data
 from infra.local import salary_demo as sd
+from tests.support.examples import examples
 
 REF = dt.date(2026, 11, 25)
 YEARS = list(range(2022, 2027))
@@ -211,7 +212,7 @@ def test_a_years_answers_do_not_depend_on_the_other_years_generated(members, ans
     assert alone == [r for r in answers if r[COL["year"]] == 2024]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), year=st.integers(2000, 2100), participation=st.floats(0.0, 1.0))
 def test_any_seed_year_and_participation_give_only_valid_rows(seed, year, participation):
     members = _small_members()

@@ -22,8 +22,10 @@ def bar_chart(rows: Iterable[tuple[str, int | float | None]], title: str, width:
     height = row_h * len(items) + 8
     desc = "; ".join(f"{label}: {_fmt(v)}" for label, v in items)
     parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
-        f'aria-labelledby="c-{abs(hash(title)) % 10**8}">',
+        (
+            f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
+            f'aria-labelledby="c-{abs(hash(title)) % 10**8}">'
+        ),
         f'<title id="c-{abs(hash(title)) % 10**8}">{escape(title)}: {escape(desc)}</title>',
     ]
     for i, (label, v) in enumerate(items):

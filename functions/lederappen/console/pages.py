@@ -79,11 +79,7 @@ def _local_input(value: str | None) -> str:
     """An RFC 3339 time as the value of a datetime-local field (Oslo time)."""
     if not value:
         return ""
-    return (
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-        .astimezone(texts.OSLO)
-        .strftime("%Y-%m-%dT%H:%M")
-    )
+    return datetime.fromisoformat(value).astimezone(texts.OSLO).strftime("%Y-%m-%dT%H:%M")
 
 
 def _done(path: str, what: str) -> Redirect:

@@ -370,7 +370,7 @@ def when(value: Any) -> str:
         return "–"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            value = datetime.fromisoformat(value)
         except ValueError:
             return value
     if value.tzinfo is not None:

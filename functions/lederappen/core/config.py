@@ -383,9 +383,13 @@ def load(
             values[s.env] = s.parse(raw)
         except ValueError as exc:
             problems.append(f"{s.env} {exc}")
-    if "db" in wanted and not problems:
-        if not values.get("CLOUD_SQL_INSTANCE") and values.get("DB_PASSWORD") is None:
-            problems.append("DB_PASSWORD is missing (needed when CLOUD_SQL_INSTANCE is not set)")
+    if (
+        "db" in wanted
+        and not problems
+        and not values.get("CLOUD_SQL_INSTANCE")
+        and values.get("DB_PASSWORD") is None
+    ):
+        problems.append("DB_PASSWORD is missing (needed when CLOUD_SQL_INSTANCE is not set)")
     if problems:
         raise ConfigError("Configuration is incomplete or invalid:\n  - " + "\n  - ".join(problems))
     return Settings(values, tuple(wanted))

@@ -15,6 +15,7 @@ itself was lost, it raises DependencyUnavailable rather than guessing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -161,10 +162,8 @@ class Pool:
 
     @staticmethod
     def _discard(slot: _Slot) -> None:
-        try:
+        with contextlib.suppress(Exception):
             slot.conn.close()
-        except Exception:
-            pass
 
     def close(self) -> None:
         with self._lock:
@@ -220,10 +219,8 @@ def transaction(work: Callable[[Any], T], *, use_pool: Pool | None = None) -> T:
                     return result
                 except BaseException:
                     if not committing:
-                        try:
+                        with contextlib.suppress(Exception):
                             conn.rollback()
-                        except Exception:
-                            pass
                     raise
         except DependencyUnavailable:
             raise

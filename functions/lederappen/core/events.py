@@ -254,7 +254,7 @@ def event_function(entry_point: str, module: str) -> Callable[[Any], Any]:
             else:
                 log.event(_log, "push refused", logging.WARNING, status=problem.status)
             return http.problem_response(problem, locale)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             # Unhandled or Retry: fail the delivery; Pub/Sub retries, then dead-letters.
             log.event(
                 _log,

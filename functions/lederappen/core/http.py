@@ -255,7 +255,7 @@ class HttpFunction:
         except problems.Problem as problem:
             status = problem.status
             return problem_response(problem, locale)
-        except Exception as exc:  # never leak a stack trace or a data value to the caller
+        except Exception as exc:  # never leak a stack trace or a data value to the caller  # noqa: BLE001
             status = 500
             _log.error("unhandled error", exc_info=exc)
             return problem_response(problems.InternalError(), locale)

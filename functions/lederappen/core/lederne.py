@@ -106,7 +106,7 @@ class LederneClient:
 
     def get_member(self, member_id: str) -> dict[str, Any] | None:
         """The member register's record, or None when the register does not know the member."""
-        status, headers, data = self._request("GET", f"/api/members/{quote(member_id, safe='')}")
+        status, _headers, data = self._request("GET", f"/api/members/{quote(member_id, safe='')}")
         if status == 404:
             return None
         if status != 200 or not isinstance(data, dict):

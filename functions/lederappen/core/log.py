@@ -17,10 +17,14 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Mapping
 from contextvars import ContextVar
+from types import MappingProxyType
+from typing import Any
 
 _trace: ContextVar[str | None] = ContextVar("trace", default=None)
-_fields: ContextVar[dict] = ContextVar("log_fields", default={})
+#: read-only default: a ContextVar default is shared by every context, so it must not be mutable
+_fields: ContextVar[Mapping[str, Any]] = ContextVar("log_fields", default=MappingProxyType({}))
 _key: bytes | None = None
 
 
@@ -104,7 +108,7 @@ class _JsonHandler(logging.Handler):
                 entry["error"] = safe_traceback(record.exc_info[1])
             sys.stdout.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
             sys.stdout.flush()
-        except Exception:  # a log line must never break a request
+        except Exception:  # a log line must never break a request  # noqa: BLE001
             self.handleError(record)
 
 

@@ -8,7 +8,7 @@ handlers; the HTTP layer renders them and never lets anything else escape as a s
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -19,7 +19,10 @@ CONTENT_TYPE = "application/problem+json"
 class Problem(Exception):
     status = 500
     slug = "internal-error"
-    title = {"nb": "Noe gikk galt hos oss", "en": "Something went wrong on our side"}
+    title: ClassVar[dict[str, str]] = {
+        "nb": "Noe gikk galt hos oss",
+        "en": "Something went wrong on our side",
+    }
 
     def __init__(
         self,
@@ -64,7 +67,7 @@ class BadRequest(Problem):
 
     status = 400
     slug = "bad-request"
-    title = {"nb": "Ugyldig forespørsel", "en": "Bad request"}
+    title: ClassVar[dict[str, str]] = {"nb": "Ugyldig forespørsel", "en": "Bad request"}
 
 
 class Unauthenticated(Problem):
@@ -72,7 +75,7 @@ class Unauthenticated(Problem):
 
     status = 401
     slug = "unauthenticated"
-    title = {"nb": "Du må logge inn", "en": "Authentication required"}
+    title: ClassVar[dict[str, str]] = {"nb": "Du må logge inn", "en": "Authentication required"}
 
     def __init__(self, detail=None, **kw):
         kw.setdefault("headers", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
@@ -84,7 +87,7 @@ class Forbidden(Problem):
 
     status = 403
     slug = "forbidden"
-    title = {"nb": "Du har ikke tilgang", "en": "You do not have access"}
+    title: ClassVar[dict[str, str]] = {"nb": "Du har ikke tilgang", "en": "You do not have access"}
 
 
 class NotFound(Problem):
@@ -92,7 +95,7 @@ class NotFound(Problem):
 
     status = 404
     slug = "not-found"
-    title = {"nb": "Fant ikke ressursen", "en": "Resource not found"}
+    title: ClassVar[dict[str, str]] = {"nb": "Fant ikke ressursen", "en": "Resource not found"}
 
 
 class MethodNotAllowed(Problem):
@@ -100,7 +103,7 @@ class MethodNotAllowed(Problem):
 
     status = 405
     slug = "method-not-allowed"
-    title = {"nb": "Metoden er ikke tillatt", "en": "Method not allowed"}
+    title: ClassVar[dict[str, str]] = {"nb": "Metoden er ikke tillatt", "en": "Method not allowed"}
 
 
 class Conflict(Problem):
@@ -108,7 +111,10 @@ class Conflict(Problem):
 
     status = 409
     slug = "conflict"
-    title = {"nb": "Konflikt med gjeldende tilstand", "en": "Conflict with the current state"}
+    title: ClassVar[dict[str, str]] = {
+        "nb": "Konflikt med gjeldende tilstand",
+        "en": "Conflict with the current state",
+    }
 
 
 class PreconditionFailed(Problem):
@@ -116,7 +122,10 @@ class PreconditionFailed(Problem):
 
     status = 412
     slug = "precondition-failed"
-    title = {"nb": "Dataene er endret av noen andre", "en": "The data was changed elsewhere"}
+    title: ClassVar[dict[str, str]] = {
+        "nb": "Dataene er endret av noen andre",
+        "en": "The data was changed elsewhere",
+    }
 
 
 class PayloadTooLarge(Problem):
@@ -124,7 +133,10 @@ class PayloadTooLarge(Problem):
 
     status = 413
     slug = "payload-too-large"
-    title = {"nb": "Forespørselen er for stor", "en": "Request body too large"}
+    title: ClassVar[dict[str, str]] = {
+        "nb": "Forespørselen er for stor",
+        "en": "Request body too large",
+    }
 
 
 class UnsupportedMediaType(Problem):
@@ -132,7 +144,7 @@ class UnsupportedMediaType(Problem):
 
     status = 415
     slug = "unsupported-media-type"
-    title = {"nb": "Ukjent innholdstype", "en": "Unsupported media type"}
+    title: ClassVar[dict[str, str]] = {"nb": "Ukjent innholdstype", "en": "Unsupported media type"}
 
 
 class PreconditionRequired(Problem):
@@ -140,7 +152,7 @@ class PreconditionRequired(Problem):
 
     status = 428
     slug = "precondition-required"
-    title = {"nb": "If-Match mangler", "en": "If-Match header required"}
+    title: ClassVar[dict[str, str]] = {"nb": "If-Match mangler", "en": "If-Match header required"}
 
 
 class ValidationFailed(Problem):
@@ -148,7 +160,7 @@ class ValidationFailed(Problem):
 
     status = 422
     slug = "validation-failed"
-    title = {"nb": "Ugyldige data", "en": "Invalid data"}
+    title: ClassVar[dict[str, str]] = {"nb": "Ugyldige data", "en": "Invalid data"}
 
 
 class DependencyUnavailable(Problem):
@@ -156,7 +168,7 @@ class DependencyUnavailable(Problem):
 
     status = 503
     slug = "dependency-unavailable"
-    title = {
+    title: ClassVar[dict[str, str]] = {
         "nb": "Tjenesten er midlertidig utilgjengelig",
         "en": "The service is temporarily unavailable",
     }

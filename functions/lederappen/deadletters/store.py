@@ -282,7 +282,7 @@ def drain(
                     },
                     timeout=min(PULL_TIMEOUT_SECONDS, max(seconds, 0.5)),
                 )
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001
                 log.event(
                     _log,
                     "dead-letter pull failed",
@@ -303,7 +303,7 @@ def drain(
                     request={"subscription": path, "ack_ids": [r.ack_id for r in received]},
                     timeout=PULL_TIMEOUT_SECONDS,
                 )
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001
                 # Stored already; Pub/Sub redelivers after the ack deadline, and the unique
                 # key makes that a no-op.
                 log.event(

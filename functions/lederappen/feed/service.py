@@ -156,7 +156,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def _instant(value: Any) -> datetime:
     """An RFC 3339 timestamp; anything unreadable sorts as the distant past."""
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(str(value))
     except ValueError:
         return _EPOCH
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

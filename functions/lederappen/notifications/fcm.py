@@ -262,7 +262,7 @@ def firebase_app(
 def _point_at(app: Any, endpoint: str, project: str) -> None:
     """Sends `app`'s messages to another FCM v1 host. firebase-admin 7.x has no option or
     emulator variable for this; its messaging service keeps the one URL in `_fcm_url`.
-    tests/unit/test_fcm_client.py fails if an upgrade moves it (nothing would reach the
+    tests/integration/test_fcm_client.py fails if an upgrade moves it (nothing would reach the
     stand-in)."""
     from firebase_admin import messaging
 

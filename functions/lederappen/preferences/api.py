@@ -25,7 +25,9 @@ class Preferences(Body):
     language: Short | None = None
     notification_categories: Annotated[list[Short], msgspec.Meta(max_length=20)] | None = None
     notification_channels: Annotated[list[Short], msgspec.Meta(max_length=5)] | None = None
-    interests: Annotated[list[Short], msgspec.Meta(max_length=service.MAX_INTERESTS)] = []
+    interests: Annotated[list[Short], msgspec.Meta(max_length=service.MAX_INTERESTS)] = (
+        msgspec.field(default_factory=list)
+    )
 
 
 def _now() -> datetime:

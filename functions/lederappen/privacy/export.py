@@ -217,8 +217,10 @@ def render_html(doc: dict[str, Any], locale: str) -> str:
         "<body>",
         "<header>",
         f"<h1>{_e(t['title'][locale])}</h1>",
-        f'<p class="meta">{_e(t["member"][locale])}: {_e(doc["member_id"])} &#183; '
-        f"{_e(t['generated'][locale])}: {_e(doc['generated_at'])}</p>",
+        (
+            f'<p class="meta">{_e(t["member"][locale])}: {_e(doc["member_id"])} &#183; '
+            f"{_e(t['generated'][locale])}: {_e(doc['generated_at'])}</p>"
+        ),
         f"<p>{_e(doc['description'][locale])}</p>",
         "</header>",
         "<main>",
@@ -229,10 +231,14 @@ def render_html(doc: dict[str, Any], locale: str) -> str:
         "</main>",
         "<footer>",
         f"<h2>{_e(t['controller'][locale])}</h2>",
-        f"<p>{_e(c['name'])}, {_e(c['address'])}. {_e(c['email'])}, {_e(c['phone'])}. "
-        f"{_e(record.DPO_TITLE[locale])}: {_e(record.DPO['email'])}</p>",
-        f'<p class="meta">{_e(t["machine"][locale])} {_e(doc["format"])} '
-        f"{_e(doc['format_version'])}.</p>",
+        (
+            f"<p>{_e(c['name'])}, {_e(c['address'])}. {_e(c['email'])}, {_e(c['phone'])}. "
+            f"{_e(record.DPO_TITLE[locale])}: {_e(record.DPO['email'])}</p>"
+        ),
+        (
+            f'<p class="meta">{_e(t["machine"][locale])} {_e(doc["format"])} '
+            f"{_e(doc['format_version'])}.</p>"
+        ),
         "</footer>",
         "</body>",
         "</html>",

@@ -334,8 +334,10 @@ def markdown(rec: dict[str, Any], locale: str = "nb") -> str:
         "",
         f"## {t['activities']}",
         "",
-        f"| {t['activity']} | {t['store']} | {t['category']} | {t['legal_basis']} | "
-        f"{t['retention']} |",
+        (
+            f"| {t['activity']} | {t['store']} | {t['category']} | {t['legal_basis']} | "
+            f"{t['retention']} |"
+        ),
         "|---|---|---|---|---|",
     ]
     for a in rec["activities"]:

@@ -523,7 +523,7 @@ def sweep(
                 sweeper = _sweep_device_index if rule.is_expiry else _sweep_documents
                 with firestore.guard():
                     count, finished = sweeper(documents, rule, now, page, held, out_of_time)
-        except Exception as exc:  # the other stores are still swept; the run then fails
+        except Exception as exc:  # the other stores are still swept; the run then fails  # noqa: BLE001
             outcome.failed[rule.name] = type(exc).__name__
             outcome.errors.append(exc)
             _log.warning(

@@ -22,6 +22,7 @@ deletes that row. Both also record an audit entry (the job acting on the member'
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -69,7 +70,7 @@ def _start(p: Payload, now: datetime) -> list[dict]:
 
 
 def _fail(request_ids: list[str], exc: BaseException) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the database itself is down: the redelivery will tell
         db.transaction(
             lambda cur: cur.execute(
                 "UPDATE privacy_requests SET status = 'failed', last_error = %s "
@@ -77,8 +78,6 @@ def _fail(request_ids: list[str], exc: BaseException) -> None:
                 (type(exc).__name__[:60], request_ids),
             )
         )
-    except Exception:  # the database itself is down: the redelivery will tell
-        pass
 
 
 def _restrict(cur, r, now: datetime, *, lift: bool) -> list[int]:

@@ -82,7 +82,7 @@ def _open(data: bytes) -> PILImage.Image:
     try:
         # formats=: only these three decoders ever see the bytes, whatever the header says.
         return Image.open(io.BytesIO(data), formats=list(set(ACCEPTED_TYPES.values())))
-    except Exception:  # UnidentifiedImageError, DecompressionBombError, a broken header
+    except Exception:  # UnidentifiedImageError, DecompressionBombError, a broken header  # noqa: BLE001
         raise _invalid(
             "not_an_image",
             "Filen er ikke et JPEG-, PNG- eller WebP-bilde vi kan lese.",
@@ -119,7 +119,7 @@ def _decode(img: PILImage.Image) -> PILImage.Image:
         img.load()
     except MemoryError:
         raise
-    except Exception:  # truncated or corrupt pixel data
+    except Exception:  # truncated or corrupt pixel data  # noqa: BLE001
         raise _invalid(
             "not_an_image",
             "Bildet er skadet og kan ikke leses.",
@@ -133,7 +133,7 @@ def _upright(img: PILImage.Image) -> PILImage.Image:
 
     try:
         return ImageOps.exif_transpose(img)
-    except Exception:  # a broken EXIF block: keep the pixels as they are
+    except Exception:  # a broken EXIF block: keep the pixels as they are  # noqa: BLE001
         return img
 
 
@@ -167,7 +167,7 @@ def _to_srgb(img: PILImage.Image, icc: bytes | None) -> PILImage.Image:
                 ImageCms.createProfile("sRGB"),
                 outputMode="RGB",
             )
-        except Exception:  # an unreadable profile: fall back to the plain conversion
+        except Exception:  # an unreadable profile: fall back to the plain conversion  # noqa: BLE001, S110
             pass
     return img if img.mode in ("RGB", "L") else img.convert("RGB")
 

@@ -204,10 +204,14 @@ def normalise_phone(errors: list[Error], field: str, value: Any) -> str | None:
             (
                 field,
                 "phone",
-                "Ugyldig telefonnummer. Skriv et norsk nummer med åtte sifre, eller et "
-                "utenlandsk med landskode (for eksempel +46).",
-                "Not a valid phone number. Enter a Norwegian number with eight digits, "
-                "or a foreign one with its country code (for example +46).",
+                (
+                    "Ugyldig telefonnummer. Skriv et norsk nummer med åtte sifre, eller et "
+                    "utenlandsk med landskode (for eksempel +46)."
+                ),
+                (
+                    "Not a valid phone number. Enter a Norwegian number with eight digits, "
+                    "or a foreign one with its country code (for example +46)."
+                ),
             )
         )
         return None
@@ -328,8 +332,10 @@ def check_patch(body: Any) -> dict[str, Any]:
                             "employer.org_number",
                             "org_number",
                             "Organisasjonsnummeret må ha ni sifre og et gyldig kontrollsiffer.",
-                            "The organisation number must have nine digits and a valid "
-                            "check digit.",
+                            (
+                                "The organisation number must have nine digits and a valid "
+                                "check digit."
+                            ),
                         )
                     )
             patch["employer"] = {"name": name, "org_number": org}

@@ -132,7 +132,7 @@ class Aggregate:
 
 
 def round_to(x: float, step: int) -> int:
-    return int(math.floor(x / step + 0.5)) * step
+    return math.floor(x / step + 0.5) * step
 
 
 def dims_of(group: Group) -> tuple[str, ...]:
@@ -179,8 +179,8 @@ def published_groups(
 
     # The breakdowns to check: (parent cell, dimension) -> its children with persons in them.
     splits: dict[tuple[Group, str], list[Group]] = {}
-    for g in counts:
-        if not g or counts[g] <= 0:
+    for g, c in counts.items():
+        if not g or c <= 0:
             continue
         for i, (d, _) in enumerate(g):
             splits.setdefault((g[:i] + g[i + 1 :], d), []).append(g)
