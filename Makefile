@@ -24,6 +24,10 @@ test: bootstrap
 unit: venv
 	@HYPOTHESIS_PROFILE=quick $(PY) -m pytest -p no:faker -p no:schemathesis tests/unit
 
+## make lint: ruff (rules and formatting, pyproject.toml) and mypy on functions/; part of make test
+lint: venv
+	@.venv/bin/ruff check --quiet . && .venv/bin/ruff format --check --quiet . && .venv/bin/mypy
+
 ## make lock: recompile the dependency locks (requirements.txt, requirements-dev.txt: every
 ## transitive version pinned, with hashes) from requirements.in and requirements-dev.in
 lock: bootstrap

@@ -67,6 +67,13 @@ class Terms:
         }
 
 
+def _covers(status: str, accepted_version: int | None, required_version: int) -> bool:
+    """A choice covers the terms in force when it is 'given' for their version or a later one."""
+    return (
+        status == "given" and accepted_version is not None and accepted_version >= required_version
+    )
+
+
 @dataclass(frozen=True)
 class State:
     purpose: str
@@ -79,11 +86,7 @@ class State:
     @property
     def covered(self) -> bool:
         """True when the latest choice is 'given' and it covers the terms now in force."""
-        return (
-            self.status == "given"
-            and self.accepted_version is not None
-            and self.accepted_version >= self.required_version
-        )
+        return _covers(self.status, self.accepted_version, self.required_version)
 
     @property
     def needs_reconsent(self) -> bool:
@@ -215,11 +218,7 @@ def covered_members(
         "ORDER BY e.member_id, e.id DESC",
         (list(member_ids), purpose),
     )
-    return {
-        m
-        for m, action, version in cur.fetchall()
-        if State(purpose, action, version, None, None, required).covered
-    }  # type: ignore[arg-type]
+    return {m for m, action, version in cur.fetchall() if _covers(action, version, required)}
 
 
 def record(

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from .problems import DependencyUnavailable, Forbidden, Unauthenticated
 
 if TYPE_CHECKING:  # pragma: no cover
+    import jwt
+
     from . import config
 
 _INVALID = {
@@ -77,7 +79,7 @@ class TokenVerifier:
         self.leeway = leeway
         self.timeout = timeout
         self._jwks_url = jwks_url
-        self._client = None
+        self._client: jwt.PyJWKClient | None = None
         self._lock = threading.Lock()
 
     def _jwks_client(self):

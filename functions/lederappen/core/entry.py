@@ -110,13 +110,20 @@ def install_error_pages() -> None:
         problem of that status, in the caller's language."""
         from . import http, i18n, problems
 
-        by_status = {p.status: p for p in problems.ALL if p is not problems.InternalError}
-        cls = by_status.get(exc.code or 500)
-        if cls is None:
+        makers: dict[int, Callable[..., problems.Problem]] = {
+            p.status: p
+            for p in problems.ALL
+            if p not in (problems.InternalError, problems.DependencyUnavailable)
+        }
+        makers[problems.DependencyUnavailable.status] = lambda: problems.DependencyUnavailable(
+            "dependency"
+        )
+        make = makers.get(exc.code or 500)
+        if make is None:
             problem: problems.Problem = problems.BadRequest()
             problem.status = exc.code or 400
         else:
-            problem = cls("dependency") if cls is problems.DependencyUnavailable else cls()
+            problem = make()
         return http.problem_response(
             problem, i18n.negotiate(flask.request.headers.get("Accept-Language"))
         )

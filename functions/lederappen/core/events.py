@@ -118,7 +118,7 @@ def envelope(body: bytes) -> dict:
 
 
 def _decode(msg: dict, payload_type: type) -> Message:
-    data = msgspec.json.decode(msg["_raw"], type=payload_type)
+    data: Any = msgspec.json.decode(msg["_raw"], type=payload_type)
     return Message(msg["_id"], msg["_attributes"], data, msg["_raw"])
 
 
@@ -138,6 +138,8 @@ def _dead_letter(
         "source_function": fn.name,
         "source_message_id": message_id,
     }
+    if fn.dead_letter_topic is None:  # the manifest requires one for every Pub/Sub function
+        raise RuntimeError(f"{fn.name} has no dead_letter_topic")
     pubsub.publish(settings.google_cloud_project, fn.dead_letter_topic, raw, attributes)
 
 

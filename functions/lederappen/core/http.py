@@ -23,7 +23,7 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,13 @@ class Request:
     def member_id(self) -> str:
         assert self.principal is not None
         return self.principal.member_id
+
+    @property
+    def caller(self) -> auth.Principal:
+        """The authenticated caller: always there on a route whose auth is not `public`."""
+        if self.principal is None:
+            raise problems.Unauthenticated()
+        return self.principal
 
 
 @dataclass
@@ -137,7 +144,7 @@ def _odd_id(value: str) -> bool:
     )
 
 
-def _path_params(endpoint: Endpoint, params: dict[str, str]) -> dict[str, Any]:
+def _path_params(endpoint: Endpoint, params: Mapping[str, Any]) -> dict[str, Any]:
     """The path parameters, typed where the route declares a type; 404 for a value no
     resource can have (it names nothing, so it is simply not found)."""
     import msgspec

@@ -24,7 +24,7 @@ def client():
     if _client is None:
         with _lock:
             if _client is None:
-                from google.cloud import pubsub_v1
+                import google.cloud.pubsub_v1 as pubsub_v1  # noqa: PLR0402 (mypy sees the namespace package only so)
 
                 _client = pubsub_v1.PublisherClient()
     return _client

@@ -106,7 +106,7 @@ def _audit(cur, request: Request, member_ids, topic: str | None, action: str) ->
         cur,
         list(member_ids or ()),
         actor_kind="staff",
-        actor=request.principal.subject,
+        actor=request.caller.subject,
         category=_category(topic),
         action=action,
         purpose="fault_handling",

@@ -111,7 +111,7 @@ def figures(cur, now: datetime) -> dict[str, Any]:
 @api.post("/v1/admin/mentoring/rounds")
 def start_round(request: Request) -> Reply:
     assert request.principal is not None
-    result = run_round(request.settings, trigger="staff", started_by=request.principal.subject)
+    result = run_round(request.settings, trigger="staff", started_by=request.caller.subject)
     return Reply(result, status=201, headers=_NO_STORE)
 
 

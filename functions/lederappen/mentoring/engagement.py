@@ -106,7 +106,7 @@ def _subset(
 
 def check(role: str, body: dict[str, Any], topics: frozenset[str]) -> None:
     """Every rule beyond the types, all reported at once (422)."""
-    errors: list[tuple[str, str, str, str]] = []
+    errors: list[tuple[str | None, str, str, str]] = []
     if not body.get("notice_acknowledged"):
         errors.append(
             (

@@ -488,8 +488,8 @@ def _solve_pairs(
     from scipy.sparse import csr_array
     from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
-    slots = np.asarray(slots, dtype=np.int64)
-    usable = np.minimum(slots, per_mentor)  # more slots than candidates never help
+    slot_counts = np.asarray(slots, dtype=np.int64)
+    usable = np.minimum(slot_counts, per_mentor)  # more slots than candidates never help
     if not usable.any():
         return []
     # Each mentor's pairs and then its "stays free" entry make one segment; a slot row is a

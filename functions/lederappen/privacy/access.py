@@ -384,7 +384,7 @@ def profile_section(
 
     reg = datamap.REGISTER
     found = record is not None and record.get("member_id") == member_id
-    items = [plain(view(record, restricted, now))] if found else []
+    items = [plain(view(record, restricted, now))] if record is not None and found else []
     return {
         "store": reg.name,
         "kind": "register",

@@ -36,7 +36,7 @@ def _audit(cur, request: Request, rows, action: str) -> None:
         cur,
         members,
         actor_kind="staff",
-        actor=request.principal.subject,
+        actor=request.caller.subject,
         category="privacy_rights",
         action=action,
         purpose="handling_data_subject_request",
@@ -90,7 +90,7 @@ def _decide(request: Request, approve: bool, reason: str | None) -> Reply:
             cur,
             request.params["request_id"],
             approve=approve,
-            staff=request.principal.subject,
+            staff=request.caller.subject,
             reason=reason,
             now=_now(),
         )
@@ -148,7 +148,7 @@ def audit_trail(request: Request) -> Reply:
             cur,
             q.member_id,
             actor_kind="staff",
-            actor=request.principal.subject,
+            actor=request.caller.subject,
             category="audit",
             action="read",
             purpose="handling_data_subject_request",
@@ -183,9 +183,8 @@ def membership_end_preview(request: Request) -> Reply:
     report = membership_end.preview(request.settings, after or "", size)
     assert request.principal is not None
     shown = [m["member_id"] for m in report["would_forget"]]
-    db.transaction(
-        lambda cur: membership_end.audit_preview(cur, shown, request.principal.subject, _now())
-    )
+    staff = request.caller.subject
+    db.transaction(lambda cur: membership_end.audit_preview(cur, shown, staff, _now()))
     nxt = report.pop("next_cursor")
     return Reply(
         {**report, "next_cursor": pagination.encode_cursor(nxt) if nxt else None}, headers=_NO_STORE
@@ -208,6 +207,6 @@ def membership_end_start(request: Request) -> Reply:
 
     assert request.principal is not None
     outcome = membership_end.run(
-        request.settings, trigger="staff", started_by=request.principal.subject
+        request.settings, trigger="staff", started_by=request.caller.subject
     )
     return Reply(outcome, status=200, headers=_NO_STORE)

@@ -158,7 +158,8 @@ def held_keys(settings, sql: list[tuple[str, str]], after: str) -> Iterator[tupl
             else _field_keys(fs, store, after)
         )
         streams.append(_tagged(keys, store.name))
-    current, stores = None, set()
+    current: str | None = None
+    stores: set[str] = set()
     for key, name in heapq.merge(*streams):
         if key != current:
             if current is not None:

@@ -42,7 +42,7 @@ DATA_SUBJECTS = {
     "en": "Members of Lederne who use Lederappen (in the mentor programme also the other "
     "member of a mentoring pair). Lederne's staff only as users of the staff functions.",
 }
-PROCESSORS = (
+PROCESSORS: tuple[dict[str, Any], ...] = (
     {
         "name": "Google Cloud (Google Cloud EMEA Ltd.)",
         "role": {

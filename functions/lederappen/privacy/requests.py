@@ -180,7 +180,8 @@ def list_for_member(cur, member_id: str) -> list[dict[str, Any]]:
 def list_for_staff(
     cur, status: str | None, limit: int, after: tuple[datetime, str] | None
 ) -> list[dict[str, Any]]:
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if status:
         where.append("status = %s")
         params.append(status)

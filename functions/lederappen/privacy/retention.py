@@ -70,7 +70,7 @@ TIME_BUDGET_SECONDS = 480
 #: How long a processed event id guards against a second effect: a message can be redelivered
 #: for as long as its subscription keeps it (the Pub/Sub stores' retention), then replayed
 #: from dead_letters for as long as that keeps it.
-PROCESSED_EVENTS_DAYS = datamap.by_name("dead_letters").retention_days + max(
+PROCESSED_EVENTS_DAYS = (datamap.by_name("dead_letters").retention_days or 0) + max(
     s.retention_days or 0 for s in datamap.pubsub_topics().values()
 )
 #: Erasure receipts (privacy_requests rows whose member number was cleared) are kept five
@@ -184,7 +184,8 @@ def statement(
     """The DELETE of one batch of `rule`'s due rows, and its parameters."""
     t = rule.name
     cutoff = rule.cutoff(now)
-    conditions, params = [f"{t}.{rule.field} < %s"], [cutoff]
+    conditions: list[str] = [f"{t}.{rule.field} < %s"]
+    params: list[Any] = [cutoff]
     if rule.where:
         if "%" in rule.where:
             raise ValueError(f"{t}: retention_where must not contain '%'")
@@ -250,7 +251,8 @@ def _filter(field_path: str, op: str, value):
 def _members_of(snap, rule: Rule) -> set[str]:
     """The member keys of a document (for the restriction hold)."""
     data = snap.to_dict() or {}
-    return {snap.id if form == "document id" else data.get(key) for key, form in rule.keys}
+    keys = {snap.id if form == "document id" else data.get(key) for key, form in rule.keys}
+    return {k for k in keys if isinstance(k, str)}
 
 
 def _due_pages(client, rule: Rule, now: datetime, page: int):
@@ -568,7 +570,9 @@ def run(request: Request) -> Reply:
         # Cloud Scheduler retries a failed run; the batches already committed stay done.
         first = outcome.errors[0]
         if all(isinstance(e, problems.DependencyUnavailable) for e in outcome.errors):
-            raise problems.DependencyUnavailable(first.dependency, retry_after=60)
+            raise problems.DependencyUnavailable(
+                getattr(first, "dependency", "database"), retry_after=60
+            )
         raise first
     return Reply(
         {

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import UTC, datetime
+from functools import partial
 
 import msgspec
 
@@ -148,7 +149,7 @@ def handle(message: events.Message, settings) -> None:
         for r in todo:
             if r["kind"] != "erasure":
                 ids = db.transaction(
-                    lambda cur, r=r: _restrict(cur, r, now, lift=r["kind"] == "lift_restriction")
+                    partial(_restrict, r=r, now=now, lift=r["kind"] == "lift_restriction")
                 )
                 outbox.flush(settings.google_cloud_project, ids)
     except Exception as exc:

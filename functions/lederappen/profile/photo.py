@@ -161,12 +161,14 @@ def _to_srgb(img: PILImage.Image, icc: bytes | None) -> PILImage.Image:
         try:
             from PIL import ImageCms
 
-            return ImageCms.profileToProfile(
+            converted = ImageCms.profileToProfile(
                 img,
                 ImageCms.ImageCmsProfile(io.BytesIO(icc)),
                 ImageCms.createProfile("sRGB"),
                 outputMode="RGB",
             )
+            if converted is not None:  # None only with inPlace=True
+                return converted
         except Exception:  # an unreadable profile: fall back to the plain conversion  # noqa: BLE001, S110
             pass
     return img if img.mode in ("RGB", "L") else img.convert("RGB")

@@ -124,7 +124,7 @@ READ_ONLY = (
 _POSTAL_CODE = re.compile(r"^[0-9]{4}$")
 _VERSION_TAG = re.compile(r'^"([0-9]{1,18})"$')
 
-Error = tuple[str, str, str, str]
+Error = tuple[str | None, str, str, str]  # field (None: the body as a whole), code, nb, en
 
 
 def _text(errors: list[Error], field: str, value: Any, *, required: bool = True) -> str | None:
