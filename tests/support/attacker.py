@@ -53,7 +53,7 @@ def attack(tables: dict[str, list[dict]]) -> list[Finding]:
             hi[i] = c["persons"]["max"] if c["persons"]["max"] is not None else BIG
         elif c["reason"] == "too_few":
             hi[i] = 4
-        else:
+        elif c["reason"] != "round_too_small":  # that label says nothing about a count
             lo[i] = 5
 
     # Every cell with one more dimension than another, and agreeing on the rest, is inside it.

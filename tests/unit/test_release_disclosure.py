@@ -149,3 +149,34 @@ def test_an_accepted_correction_never_lets_a_reader_isolate_one_to_four_persons(
                 g = sdc.group_of(cell)
                 lost = before_counts.get(g, 0) - after_counts.get(g, 0)
                 assert lost == 0 or lost >= disclosure.MIN_PERSONS, (cell["group"], lost)
+
+
+# 10 executives in one county: sector other 4, private 4, public 2, each split over two NACE
+# codes (found by hypothesis). Every cell but the totals has fewer than 5; hiding the totals
+# still leaves their label saying ">= 5", which with the "<= 4" of the small groups proves
+# some of them non-empty, and no published cell is left to hide.
+A_ROUND_TOO_SMALL_TO_PROTECT_BY_HIDING = _people(
+    [
+        ({"position_level": "executive", "sector": s, "nace": n}, k)
+        for s, n, k in [
+            ("other", "A", 2),
+            ("other", "B", 2),
+            ("private", "A", 2),
+            ("private", "B", 2),
+            ("public", "A", 1),
+            ("public", "B", 1),
+        ]
+    ]
+)
+
+
+def test_a_round_whose_labels_alone_give_someone_away_shows_no_figure_and_one_neutral_label():
+    aggregates = sdc.reference_aggregates(A_ROUND_TOO_SMALL_TO_PROTECT_BY_HIDING)
+    protected = disclosure.protect(aggregates)
+    cells = [c for table in protected.values() for c in table]
+    assert all(
+        c == {"group": c["group"], "published": False, "persons": None, "reason": "round_too_small"}
+        for c in cells
+    )
+    assert attacker.attack(_served(protected)) == []
+    assert "round_too_small" in disclosure.REASONS

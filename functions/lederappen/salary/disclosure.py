@@ -99,6 +99,10 @@ REASONS: dict[str, dict[str, str]] = {
         "en": "Hidden so that nobody can work out figures for a small group by subtracting "
         "one group from another.",
     },
+    "round_too_small": {
+        "nb": "Runden fikk for få svar til at noen tall kan vises uten at noen kan regnes ut.",
+        "en": "The round had too few answers to show any figure without someone being worked out.",
+    },
     "quartiles_need_9": {
         "nb": f"Kvartiler vises bare for grupper med minst {QUARTILE_MIN} personer.",
         "en": f"Quartiles are shown only for groups of at least {QUARTILE_MIN} people.",
@@ -274,8 +278,16 @@ def protect(aggregates: dict[Group, Aggregate]) -> dict[tuple[str, ...], list[di
         exposed = inference.exposed(groups, cells, counts)
         if not exposed:
             break
-        for g in sorted(exposed):
-            hidden.add(_complement(g, published, counts))
+        try:
+            for g in sorted(exposed):
+                hidden.add(_complement(g, published, counts))
+        except _NoComplement:
+            # Nothing published is left near an exposed cell: what still gives it away is
+            # the labels themselves (`protects_other_cells` says ">= 5", `too_few` "<= 4"),
+            # which only a tiny round can come to. Such a round shows no figure and one label
+            # that says nothing about any count.
+            cells = {g: cell_view(g, None, False, "round_too_small") for g in groups}
+            break
     tables: dict[tuple[str, ...], list[dict]] = {dims: [] for dims in v.TABLES}
     for g in groups:
         tables[dims_of(g)].append(cells[g])
@@ -295,4 +307,8 @@ def _complement(group: Group, published: set[Group], counts: dict[Group, int]) -
         if candidates:
             return min(candidates, key=lambda h: (counts.get(h, 0), len(h), h))
         ring = nxt
-    raise AssertionError("an exposed cell has a published cell somewhere in its star")
+    raise _NoComplement(group)
+
+
+class _NoComplement(Exception):
+    """No published cell is left in an exposed cell's star (see `protect`)."""

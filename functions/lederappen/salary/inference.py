@@ -136,6 +136,8 @@ def bounds_of(cell: dict) -> tuple[int, int]:
         return persons["min"], persons["max"] if persons["max"] is not None else UNBOUNDED
     if cell["reason"] == "too_few":
         return 0, 4
+    if cell["reason"] == "round_too_small":
+        return 0, UNBOUNDED
     return 5, UNBOUNDED
 
 
