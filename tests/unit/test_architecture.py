@@ -1,0 +1,120 @@
+"""The feature packages depend on each other in one direction, and core on none of them.
+
+Feature = a package under functions/lederappen/ (core is the shared kernel). The import graph
+is read from the source with `ast` (imports inside functions count: a lazy import is still a
+dependency). Two rules:
+- core imports no feature;
+- no cycle between features. The cycles that exist today are listed in KNOWN_BACK_EDGES (one
+  edge per cycle that breaks it); issue 21 removes them. The graph without those edges must
+  be acyclic, so any new cycle fails here, and an edge that no longer exists must leave the
+  list, so it only ever shrinks.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2] / "functions" / "lederappen"
+
+#: (importer, imported) edges that close the cycles of today, each with what it is for.
+KNOWN_BACK_EDGES = {
+    # the changed-terms notice is sent as a direct message; delivery asks consents (covers)
+    ("consents", "notifications"),
+    # delivery skips members erased since the batch was made (privacy.erasure.erased_since)
+    ("notifications", "privacy"),
+    # the member's own requests page lists their mentoring engagements and proposals
+    ("privacy", "mentoring"),
+}
+
+
+def _features() -> set[str]:
+    return {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+
+
+def import_graph() -> dict[str, set[str]]:
+    features = _features()
+    graph: dict[str, set[str]] = defaultdict(set)
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT)
+        if len(rel.parts) < 2:
+            continue
+        pkg = rel.parts[0]
+        module = ["lederappen", *rel.with_suffix("").parts]
+        if path.name == "__init__.py":
+            module = module[:-1] + ["__init__"]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = module[: len(module) - node.level]
+                    target = [*base, *(node.module.split(".") if node.module else [])]
+                    names = (
+                        [".".join(target)]
+                        if node.module
+                        else [".".join([*target, a.name]) for a in node.names]
+                    )
+                elif node.module:
+                    names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                if (
+                    len(parts) > 1
+                    and parts[0] == "lederappen"
+                    and parts[1] in features
+                    and parts[1] != pkg
+                ):
+                    graph[pkg].add(parts[1])
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for m in sorted(graph.get(n, ())):
+            if state.get(m) == 1:
+                return [*stack[stack.index(m) :], m]
+            if m not in state and (found := visit(m)):
+                return found
+        state[n] = 2
+        stack.pop()
+        return None
+
+    for n in sorted(graph):
+        if n not in state and (found := visit(n)):
+            return found
+    return None
+
+
+def test_the_graph_is_read_from_the_source():
+    graph = import_graph()
+    assert "core" in graph["salary"] and "consents" in graph["notifications"]
+
+
+def test_core_imports_no_feature():
+    assert import_graph().get("core", set()) == set()
+
+
+def test_no_new_cycle_between_features():
+    graph = import_graph()
+    pruned = {n: {m for m in ms if (n, m) not in KNOWN_BACK_EDGES} for n, ms in graph.items()}
+    cycle = _cycle(pruned)
+    assert cycle is None, "feature import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_known_back_edges_still_exist_so_the_list_only_shrinks():
+    graph = import_graph()
+    gone = {(a, b) for a, b in KNOWN_BACK_EDGES if b not in graph.get(a, set())}
+    assert not gone, f"remove from KNOWN_BACK_EDGES, the cycle is broken: {gone}"
+
+
+def test_the_detector_finds_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
