@@ -29,3 +29,17 @@ def test_ci_runs_the_readme_test_command():
     command = re.search(r"```bash\n(.+?)\n```", section, re.DOTALL).group(1).strip()
     ci = (ROOT / ".ci" / "run").read_text()
     assert command in ci.splitlines()
+
+
+def test_readme_functions_table_matches_the_manifest():
+    expected = subprocess.run(
+        [sys.executable, "infra/scripts/functions_table.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert expected in (ROOT / "README.md").read_text(), (
+        "README's table of functions is out of date: paste the output of "
+        "`python infra/scripts/functions_table.py`"
+    )
