@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from ..core import db, idempotency, outbox, pagination
+from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 from ..core.validation import Body, Timestamp, field_error
 from . import service
@@ -44,7 +45,7 @@ def publish_terms(request: Request) -> Reply:
 
     queued: list[int] = []
 
-    def work(cur) -> Reply:
+    def work(cur: Cursor) -> Reply:
         terms, outbox_ids = service.publish_terms(
             cur,
             purpose=d.purpose,

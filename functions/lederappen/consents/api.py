@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from ..core import db, idempotency, outbox, pagination
+from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 from ..core.validation import Body, PositiveInt32, PositiveInt64
 from . import service
@@ -31,7 +32,7 @@ def _now() -> datetime:
 
 @api.get("/v1/consents")
 def get_consents(request: Request) -> Reply:
-    def work(cur):
+    def work(cur: Cursor):
         now = _now()
         states = service.states(cur, request.member_id, now)
         pending = service.pending_terms(cur, now)
@@ -51,7 +52,7 @@ def change_consent(request: Request) -> Reply:
     body: ConsentChange = request.body
     queued: list[int] = []
 
-    def work(cur) -> Reply:
+    def work(cur: Cursor) -> Reply:
         state, changed, message = service.record(
             cur,
             request.member_id,

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..core.db import Cursor
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339 as _ts
 from ..core.validation import field_error
@@ -137,7 +138,7 @@ def _terms(row) -> Terms:
     )
 
 
-def terms_in_force(cur, now: datetime) -> dict[str, tuple[Terms, int]]:
+def terms_in_force(cur: Cursor, now: datetime) -> dict[str, tuple[Terms, int]]:
     """Per purpose: the terms in force now and the latest material version in force (one
     round trip: every processing path's consent check starts here)."""
     cur.execute(
@@ -149,7 +150,7 @@ def terms_in_force(cur, now: datetime) -> dict[str, tuple[Terms, int]]:
     return {r[0]: (_terms(r[:-1]), r[-1] or 1) for r in cur.fetchall()}
 
 
-def list_terms(cur, purpose: str | None) -> list[Terms]:
+def list_terms(cur: Cursor, purpose: str | None) -> list[Terms]:
     """Every version of the terms (of one purpose), oldest first."""
     cur.execute(
         f"SELECT {_TERMS_COLUMNS} FROM consent_terms "
@@ -159,7 +160,7 @@ def list_terms(cur, purpose: str | None) -> list[Terms]:
     return [_terms(r) for r in cur.fetchall()]
 
 
-def get_terms(cur, purpose: str, version: int) -> Terms:
+def get_terms(cur: Cursor, purpose: str, version: int) -> Terms:
     cur.execute(
         f"SELECT {_TERMS_COLUMNS} FROM consent_terms WHERE purpose = %s AND version = %s",
         (purpose, version),
@@ -175,7 +176,7 @@ def get_terms(cur, purpose: str, version: int) -> Terms:
     return _terms(row)
 
 
-def states(cur, member_id: str, now: datetime) -> dict[str, State]:
+def states(cur: Cursor, member_id: str, now: datetime) -> dict[str, State]:
     """The member's current consent per purpose, derived from the ledger's latest rows."""
     in_force = terms_in_force(cur, now)
     cur.execute(
@@ -195,7 +196,7 @@ def states(cur, member_id: str, now: datetime) -> dict[str, State]:
     return out
 
 
-def covers(cur, member_id: str, purpose: str, now: datetime | None = None) -> bool:
+def covers(cur: Cursor, member_id: str, purpose: str, now: datetime | None = None) -> bool:
     """May the member's data be processed for `purpose` right now? Consent in force for the
     current terms, and processing not restricted. Every processing path calls this (two round
     trips: the terms in force, then the member's latest choice unless restricted)."""
@@ -203,7 +204,7 @@ def covers(cur, member_id: str, purpose: str, now: datetime | None = None) -> bo
 
 
 def covered_members(
-    cur, member_ids: list[str], purpose: str, now: datetime | None = None
+    cur: Cursor, member_ids: list[str], purpose: str, now: datetime | None = None
 ) -> set[str]:
     """`covers()` for many members in two queries: those of `member_ids` whose consent for
     `purpose` covers the terms in force and whose processing is not restricted."""
@@ -222,7 +223,7 @@ def covered_members(
 
 
 def record(
-    cur,
+    cur: Cursor,
     member_id: str,
     *,
     purpose: str,
@@ -303,7 +304,7 @@ def record(
 
 
 def newsletter_message(
-    cur, member_id: str, *, subscribed: bool, terms_version: int, now: datetime
+    cur: Cursor, member_id: str, *, subscribed: bool, terms_version: int, now: datetime
 ) -> dict[str, Any]:
     """Records the newsletter state to propagate and returns the `newsletter-sync` message
     for the caller to put in the outbox (same transaction)."""
@@ -325,7 +326,7 @@ def newsletter_message(
     }
 
 
-def resync_newsletter(cur, member_id: str, now: datetime) -> dict[str, Any] | None:
+def resync_newsletter(cur: Cursor, member_id: str, now: datetime) -> dict[str, Any] | None:
     """After a restriction is applied or lifted: the newsletter state the member should have
     now (consent in force and not restricted), as a `newsletter-sync` message; None when the
     member never had a newsletter choice to propagate."""
@@ -342,7 +343,7 @@ def resync_newsletter(cur, member_id: str, now: datetime) -> dict[str, Any] | No
     )
 
 
-def history(cur, member_id: str, before_id: int | None, limit: int) -> list[dict[str, Any]]:
+def history(cur: Cursor, member_id: str, before_id: int | None, limit: int) -> list[dict[str, Any]]:
     """The member's ledger, newest first (id-based cursor)."""
     cur.execute(
         "SELECT id, purpose, action, terms_version, text_hash, locale, channel, app_version, "
@@ -366,7 +367,7 @@ def history(cur, member_id: str, before_id: int | None, limit: int) -> list[dict
     ]
 
 
-def newsletter_status(cur, member_id: str) -> dict[str, Any] | None:
+def newsletter_status(cur: Cursor, member_id: str) -> dict[str, Any] | None:
     cur.execute(
         "SELECT subscribed, terms_version, requested_at, confirmed_at FROM newsletter_sync "
         "WHERE member_id = %s",
@@ -384,7 +385,7 @@ def newsletter_status(cur, member_id: str) -> dict[str, Any] | None:
     }
 
 
-def pending_terms(cur, now: datetime) -> dict[str, Terms]:
+def pending_terms(cur: Cursor, now: datetime) -> dict[str, Terms]:
     """Per purpose: the latest version published but not yet in force (what changes, from
     when), for the app to show and for consent to be renewed ahead."""
     cur.execute(
@@ -408,7 +409,7 @@ def pending_change(state: State, pending: Terms | None) -> dict[str, Any] | None
     return {**pending.public(), "consent_again_by": _ts(pending.effective_from) if renew else None}
 
 
-def non_material_changes(cur, purpose: str | None) -> list[dict[str, Any]]:
+def non_material_changes(cur: Cursor, purpose: str | None) -> list[dict[str, Any]]:
     """Every non-material change (wording, clarifications), newest first: public, for
     lederne.no to list; a material one is told to the members it affects instead."""
     cur.execute(
@@ -457,7 +458,7 @@ def notice(terms: Terms) -> dict[str, Any]:
     }
 
 
-def consenting_members(cur, purpose: str) -> list[str]:
+def consenting_members(cur: Cursor, purpose: str) -> list[str]:
     """The members whose latest choice for `purpose` is "given": those a change affects."""
     cur.execute(
         "SELECT member_id FROM (SELECT DISTINCT ON (member_id) member_id, action "
@@ -469,7 +470,7 @@ def consenting_members(cur, purpose: str) -> list[str]:
 
 
 def publish_terms(
-    cur,
+    cur: Cursor,
     *,
     purpose: str,
     title: dict,

@@ -17,12 +17,13 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from . import log
+from .db import Cursor
 
 ACTOR_KINDS = ("member", "staff", "job")
 
 
 def record(
-    cur,
+    cur: Cursor,
     member_id: str,
     *,
     actor_kind: str,
@@ -47,7 +48,7 @@ def record(
 
 
 def record_many(
-    cur,
+    cur: Cursor,
     member_ids: Iterable[str],
     *,
     actor_kind: str,

@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from . import config
 from .problems import DependencyUnavailable
@@ -32,6 +32,39 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: One row as pg8000 returns it (a list of column values, in the SELECT's order).
+Row = list[Any]
+
+
+def one(cur: Cursor) -> Row:
+    """The row a statement always returns (an aggregate, INSERT ... RETURNING, a row already
+    locked), checked: a missing one is a bug, not an empty answer."""
+    row = cur.fetchone()
+    if row is None:
+        raise RuntimeError("the statement returned no row")
+    return row
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor (pg8000.dbapi.Cursor) the features use: what every
+    `work(cur)` given to `transaction` and `read` receives."""
+
+    rowcount: int
+
+    @property
+    def description(self) -> Any: ...
+
+    def execute(self, operation: str, args: Any = ..., stream: Any = ...) -> Any: ...
+
+    def executemany(self, operation: str, param_sets: Any) -> Any: ...
+
+    def fetchone(self) -> Row | None: ...
+
+    def fetchall(self) -> Any: ...
+
+    def fetchmany(self, num: int | None = ...) -> Any: ...
+
 
 #: A connection idle longer than this is pinged before use (serverless instances sleep).
 PING_AFTER_IDLE_SECONDS = 30.0
@@ -199,7 +232,7 @@ def reset_pool() -> None:
         _pool = None
 
 
-def transaction(work: Callable[[Any], T], *, use_pool: Pool | None = None) -> T:
+def transaction(work: Callable[[Cursor], T], *, use_pool: Pool | None = None) -> T:
     """Runs `work(cursor)` in one transaction and commits it.
 
     A connection that breaks before COMMIT is sent is replaced and `work` runs once more
@@ -233,7 +266,7 @@ def transaction(work: Callable[[Any], T], *, use_pool: Pool | None = None) -> T:
     raise AssertionError("unreachable")
 
 
-def read(work: Callable[[Any], T], *, use_pool: Pool | None = None) -> T:
+def read(work: Callable[[Cursor], T], *, use_pool: Pool | None = None) -> T:
     """Runs read-only `work(cursor)` in autocommit mode: one round trip per statement.
 
     pg8000 opens every DB-API transaction with a separate BEGIN and closes it with COMMIT,
@@ -263,7 +296,7 @@ def read(work: Callable[[Any], T], *, use_pool: Pool | None = None) -> T:
 def fetch_one(sql: str, params: tuple = ()) -> tuple | None:
     """The first row of a read-only query, or None."""
 
-    def work(cur):
+    def work(cur: Cursor):
         cur.execute(sql, params)
         return cur.fetchone()
 
@@ -273,7 +306,7 @@ def fetch_one(sql: str, params: tuple = ()) -> tuple | None:
 def fetch_all(sql: str, params: tuple = ()) -> list[tuple]:
     """All rows of a read-only query."""
 
-    def work(cur):
+    def work(cur: Cursor):
         cur.execute(sql, params)
         return cur.fetchall()
 

@@ -37,6 +37,7 @@ import msgspec
 
 from . import log
 from . import manifest as manifest_mod
+from .db import Cursor
 from .entry import settings_for
 
 _log = logging.getLogger("lederappen.events")
@@ -66,7 +67,7 @@ class Message:
     raw: bytes
 
 
-def claim(cur, consumer: str, key: str) -> bool:
+def claim(cur: Cursor, consumer: str, key: str) -> bool:
     """True the first time (consumer, key) is seen; False for a duplicate. Same transaction
     as the effect, so the claim and the effect commit together or not at all."""
     cur.execute(

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import db
+from .db import Cursor
 from .http import Reply, Request
 from .validation import field_error
 
@@ -52,7 +53,7 @@ def run(request: Request, raw_body: bytes, work: Callable[[Any], Reply]) -> Repl
     owner = owner_of(request)
     fingerprint = hashlib.sha256(raw_body).hexdigest()
 
-    def once(cur) -> Reply:
+    def once(cur: Cursor) -> Reply:
         cur.execute(
             "INSERT INTO idempotency_keys (owner, key, fingerprint) VALUES (%s, %s, %s) "
             "ON CONFLICT DO NOTHING RETURNING 1",
@@ -63,7 +64,7 @@ def run(request: Request, raw_body: bytes, work: Callable[[Any], Reply]) -> Repl
                 "SELECT fingerprint, status, body FROM idempotency_keys WHERE owner = %s AND key = %s",
                 (owner, key),
             )
-            stored_fp, status, body = cur.fetchone()
+            stored_fp, status, body = db.one(cur)
             if stored_fp != fingerprint:
                 raise field_error(
                     HEADER,

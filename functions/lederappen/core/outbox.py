@@ -14,13 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import db, log, pubsub
+from .db import Cursor
 from .problems import DependencyUnavailable
 
 _log = logging.getLogger("lederappen.outbox")
 
 
 def enqueue(
-    cur,
+    cur: Cursor,
     topic: str,
     payload: dict[str, Any],
     member_id: str | None,
@@ -34,10 +35,10 @@ def enqueue(
         "VALUES (%s, %s, %s, %s) RETURNING id",
         (topic, member_id, json.dumps(payload), not_before),
     )
-    return cur.fetchone()[0]
+    return db.one(cur)[0]
 
 
-def withdraw(cur, outbox_id: int) -> bool:
+def withdraw(cur: Cursor, outbox_id: int) -> bool:
     """Deletes a message that is not published yet; False when it already went out."""
     cur.execute("DELETE FROM outbox WHERE id = %s AND published_at IS NULL", (outbox_id,))
     return cur.rowcount > 0

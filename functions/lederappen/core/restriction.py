@@ -8,6 +8,7 @@ capability sets and lifts restrictions; every feature only reads them.
 from __future__ import annotations
 
 from . import db
+from .db import Cursor
 
 SQL_IS_RESTRICTED = "SELECT 1 FROM processing_restrictions WHERE member_id = %s"
 
@@ -17,7 +18,7 @@ def is_restricted(member_id: str) -> bool:
     return db.fetch_one(SQL_IS_RESTRICTED, (member_id,)) is not None
 
 
-def is_restricted_in(cur, member_id: str) -> bool:
+def is_restricted_in(cur: Cursor, member_id: str) -> bool:
     """Inside the caller's transaction."""
     cur.execute(SQL_IS_RESTRICTED, (member_id,))
     return cur.fetchone() is not None

@@ -17,6 +17,7 @@ polled while a backlog drains would otherwise bury the members' trails).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ import msgspec
 
 from ..core import audit, db, idempotency, pagination, pubsub
 from ..core import manifest as manifest_mod
+from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339
@@ -56,7 +58,7 @@ def _state(replayed_at, discarded_at) -> str:
     return "replayed" if replayed_at is not None else "open"
 
 
-def _view(row: tuple) -> dict[str, Any]:
+def _view(row: Sequence[Any]) -> dict[str, Any]:
     (
         id_,
         subscription,
@@ -99,7 +101,7 @@ def _category(topic: str | None) -> str:
     return (carried or datamap.by_name("dead_letters")).category
 
 
-def _audit(cur, request: Request, member_ids, topic: str | None, action: str) -> None:
+def _audit(cur: Cursor, request: Request, member_ids, topic: str | None, action: str) -> None:
     """One entry per member the dead letter names (none for a payload naming nobody)."""
     assert request.principal is not None
     audit.record_many(
@@ -159,7 +161,7 @@ def list_dead_letters(request: Request) -> Reply:
 def get_dead_letter(request: Request) -> Reply:
     dead_letter_id = _id(request)
 
-    def work(cur):
+    def work(cur: Cursor):
         cur.execute(
             f"SELECT {_COLUMNS}, payload, member_ids FROM dead_letters WHERE id = %s",
             (dead_letter_id,),
@@ -193,7 +195,7 @@ def replay(request: Request) -> Reply:
     dead_letter_id = _id(request)
     project = request.settings.google_cloud_project
 
-    def work(cur) -> Reply:
+    def work(cur: Cursor) -> Reply:
         cur.execute(
             "SELECT topic, payload, attributes, discarded_at, member_ids "
             "FROM dead_letters WHERE id = %s FOR UPDATE",
@@ -220,7 +222,7 @@ def replay(request: Request) -> Reply:
             f"replay_count = replay_count + 1 WHERE id = %s RETURNING {_COLUMNS}",
             (dead_letter_id,),
         )
-        replayed = _view(cur.fetchone())
+        replayed = _view(db.one(cur))
         _audit(cur, request, member_ids, topic, "dead_letter_replayed")
         return Reply(replayed)
 
@@ -233,7 +235,7 @@ def discard(request: Request) -> Reply:
     the retention period."""
     dead_letter_id = _id(request)
 
-    def work(cur):
+    def work(cur: Cursor):
         # Audited when it is discarded, not again when a repeated call changes nothing.
         cur.execute(
             "UPDATE dead_letters SET discarded_at = now() "

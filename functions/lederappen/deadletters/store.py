@@ -33,6 +33,7 @@ from typing import Any
 
 from ..core import db, log
 from ..core import manifest as manifest_mod
+from ..core.db import Cursor
 
 _log = logging.getLogger("lederappen.deadletters")
 
@@ -231,7 +232,7 @@ def row_for(inspect: Inspect, message) -> tuple:
 def store(rows: list[tuple]) -> int:
     """Inserts the rows in one transaction (committed on return); returns how many were new."""
 
-    def work(cur) -> int:
+    def work(cur: Cursor) -> int:
         new = 0
         for row in rows:
             cur.execute(_INSERT, row)

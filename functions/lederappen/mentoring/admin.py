@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..core import db, lederne, outbox
+from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 from ..core.times import rfc3339 as _ts
 from . import rounds
@@ -59,12 +60,12 @@ def _round_view(row) -> dict[str, Any]:
     }
 
 
-def figures(cur, now: datetime) -> dict[str, Any]:
+def figures(cur: Cursor, now: datetime) -> dict[str, Any]:
     cur.execute(
         "SELECT count(*) FILTER (WHERE role = 'mentor'), count(*) FILTER (WHERE role = 'mentee'), "
         "coalesce(sum(capacity), 0) FROM mentor_engagements"
     )
-    mentors, mentees, capacity = cur.fetchone()
+    mentors, mentees, capacity = db.one(cur)
     cur.execute("SELECT status, count(*) FROM mentor_proposals GROUP BY status")
     by_status = {s: 0 for s in ("open", "accepted", "declined", "expired", "withdrawn")}
     by_status.update(dict(cur.fetchall()))
@@ -72,16 +73,16 @@ def figures(cur, now: datetime) -> dict[str, Any]:
         "SELECT count(*) FILTER (WHERE ended_at IS NULL), "
         "count(*) FILTER (WHERE ended_at IS NOT NULL) FROM mentorships"
     )
-    active, ended = cur.fetchone()
+    active, ended = db.one(cur)
     cur.execute("SELECT count(*), avg(rating) FROM mentorship_feedback")
-    ratings, mean_rating = cur.fetchone()
+    ratings, mean_rating = db.one(cur)
     cur.execute(
         "SELECT count(*) FROM mentor_engagements e WHERE e.role = 'mentee' "
         "AND NOT EXISTS (SELECT 1 FROM mentor_proposals p WHERE p.mentee_id = e.member_id "
         "AND p.status = 'open') AND NOT EXISTS (SELECT 1 FROM mentorships s "
         "WHERE s.mentee_id = e.member_id AND s.ended_at IS NULL)"
     )
-    waiting = cur.fetchone()[0]
+    waiting = db.one(cur)[0]
     cur.execute(
         "SELECT id, trigger, started_at, finished_at, mentees_in_pool, mentors_in_pool, "
         "free_slots, proposed, mean_score FROM mentor_rounds "

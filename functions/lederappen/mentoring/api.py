@@ -18,6 +18,7 @@ from typing import Annotated
 import msgspec
 
 from ..core import db, lederne, outbox
+from ..core.db import Cursor
 from ..core.http import Api, Reply, Request, etag, require_if_match
 from ..core.problems import NotFound
 from ..core.public_cache import topic_ids
@@ -72,7 +73,7 @@ def put_engagement(request: Request) -> Reply:
     body = msgspec.structs.asdict(request.body)
     engagement.check(role, body, topic_ids(request.settings))
 
-    def work(cur) -> Reply:
+    def work(cur: Cursor) -> Reply:
         current = engagement.version_of(cur, request.member_id, role)
         require_if_match(request, current)
         if role == "mentor":
@@ -102,7 +103,7 @@ def put_engagement(request: Request) -> Reply:
 def delete_engagement(request: Request) -> Reply:
     role = _role(request)
 
-    def work(cur) -> list[int]:
+    def work(cur: Cursor) -> list[int]:
         if not engagement.withdraw(cur, request.member_id, role):
             raise NotFound(
                 {

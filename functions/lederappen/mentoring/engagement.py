@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from ..core.db import Cursor
 from ..core.problems import PreconditionFailed
 from ..core.times import rfc3339 as _ts
 from ..core.validation import fields_error
@@ -78,13 +79,13 @@ def _view(row) -> dict[str, Any]:
     return view
 
 
-def get_all(cur, member_id: str) -> dict[str, dict[str, Any] | None]:
+def get_all(cur: Cursor, member_id: str) -> dict[str, dict[str, Any] | None]:
     cur.execute(f"SELECT {_COLUMNS} FROM mentor_engagements WHERE member_id = %s", (member_id,))
     found = {r[0]: _view(r) for r in cur.fetchall()}
     return {role: found.get(role) for role in ROLES}
 
 
-def version_of(cur, member_id: str, role: str) -> int:
+def version_of(cur: Cursor, member_id: str, role: str) -> int:
     # FOR UPDATE: a change of capacity and a mentee taking the last place (which locks the
     # same row) happen one after the other, never on the same stale count.
     cur.execute(
@@ -152,7 +153,12 @@ def check(role: str, body: dict[str, Any], topics: frozenset[str]) -> None:
 
 
 def put(
-    cur, member_id: str, role: str, body: dict[str, Any], expected_version: int, now: datetime
+    cur: Cursor,
+    member_id: str,
+    role: str,
+    body: dict[str, Any],
+    expected_version: int,
+    now: datetime,
 ) -> tuple[dict, bool]:
     """Creates (expected version 0) or replaces the member's engagement in `role`; returns
     (view, created). The write re-checks the version, so of two devices writing from the
@@ -195,7 +201,7 @@ def put(
     return _view(row), expected_version == 0
 
 
-def withdraw(cur, member_id: str, role: str) -> bool:
+def withdraw(cur: Cursor, member_id: str, role: str) -> bool:
     cur.execute(
         "DELETE FROM mentor_engagements WHERE member_id = %s AND role = %s", (member_id, role)
     )

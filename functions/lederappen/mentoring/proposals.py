@@ -20,7 +20,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..core import audit
+from ..core import audit, db
+from ..core.db import Cursor
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339 as _ts
 from ..notifications import outgoing
@@ -47,7 +48,7 @@ def _role_in(row, member_id: str) -> str:
     return "mentee" if row[1] == member_id else "mentor"
 
 
-def _other(cur, other_id: str, other_role: str) -> dict[str, Any] | None:
+def _other(cur: Cursor, other_id: str, other_role: str) -> dict[str, Any] | None:
     """What the other member signed up with in their role (None after they withdrew)."""
     cur.execute(
         f"SELECT {_PROFILE} FROM mentor_engagements WHERE member_id = %s AND role = %s",
@@ -69,7 +70,7 @@ def _other(cur, other_id: str, other_role: str) -> dict[str, Any] | None:
     }
 
 
-def _proposal_view(cur, row, member_id: str) -> dict[str, Any]:
+def _proposal_view(cur: Cursor, row, member_id: str) -> dict[str, Any]:
     (
         pid,
         mentee,
@@ -111,7 +112,7 @@ def _proposal_view(cur, row, member_id: str) -> dict[str, Any]:
     }
 
 
-def list_proposals(cur, member_id: str, now: datetime) -> list[dict[str, Any]]:
+def list_proposals(cur: Cursor, member_id: str, now: datetime) -> list[dict[str, Any]]:
     cur.execute(
         f"SELECT {_PROPOSAL} FROM mentor_proposals p WHERE (p.mentee_id = %s OR p.mentor_id = %s) "
         "AND (p.status = 'open' OR p.closed_at > %s::timestamptz - make_interval(days => %s)) "
@@ -121,7 +122,7 @@ def list_proposals(cur, member_id: str, now: datetime) -> list[dict[str, Any]]:
     return [_proposal_view(cur, r, member_id) for r in cur.fetchall()]
 
 
-def _load_mine(cur, member_id: str, proposal_id: str, *, for_update: bool):
+def _load_mine(cur: Cursor, member_id: str, proposal_id: str, *, for_update: bool):
     cur.execute(
         f"SELECT {_PROPOSAL} FROM mentor_proposals p WHERE p.id = %s "
         "AND (p.mentee_id = %s OR p.mentor_id = %s)" + (" FOR UPDATE" if for_update else ""),
@@ -133,12 +134,12 @@ def _load_mine(cur, member_id: str, proposal_id: str, *, for_update: bool):
     return row
 
 
-def get_proposal(cur, member_id: str, proposal_id: str) -> dict[str, Any]:
+def get_proposal(cur: Cursor, member_id: str, proposal_id: str) -> dict[str, Any]:
     return _proposal_view(cur, _load_mine(cur, member_id, proposal_id, for_update=False), member_id)
 
 
 def answer(
-    cur, member_id: str, proposal_id: str, answer_: str, now: datetime
+    cur: Cursor, member_id: str, proposal_id: str, answer_: str, now: datetime
 ) -> tuple[dict[str, Any], list[int]]:
     """Accepts or declines; returns the proposal as the member now sees it, and outbox ids to
     flush after the commit. Answering the same again changes nothing (idempotent)."""
@@ -204,7 +205,7 @@ def answer(
     ), outbox_ids
 
 
-def _take_slot(cur, mentor_id: str) -> None:
+def _take_slot(cur: Cursor, mentor_id: str) -> None:
     """Raises 409 unless the mentor has a free place for one more active mentorship. Holds the
     lock on the mentor's engagement row until the caller's commit."""
     cur.execute(
@@ -216,7 +217,7 @@ def _take_slot(cur, mentor_id: str) -> None:
     cur.execute(
         "SELECT count(*) FROM mentorships WHERE mentor_id = %s AND ended_at IS NULL", (mentor_id,)
     )
-    active = cur.fetchone()[0]
+    active = db.one(cur)[0]
     if row is None or active >= row[0]:
         raise Conflict(
             {
@@ -227,7 +228,7 @@ def _take_slot(cur, mentor_id: str) -> None:
         )
 
 
-def withdraw_open(cur, member_id: str, role: str, now: datetime) -> list[int]:
+def withdraw_open(cur: Cursor, member_id: str, role: str, now: datetime) -> list[int]:
     """The member left `role`: their open proposals in it close as withdrawn and the other
     side hears so. Active mentorships are agreements between two people and go on until one
     of them ends it."""
@@ -242,11 +243,11 @@ def withdraw_open(cur, member_id: str, role: str, now: datetime) -> list[int]:
     return outgoing.send_direct_many(cur, drafts, created_by=SYSTEM, now=now)
 
 
-def active_mentees(cur, mentor_id: str) -> int:
+def active_mentees(cur: Cursor, mentor_id: str) -> int:
     cur.execute(
         "SELECT count(*) FROM mentorships WHERE mentor_id = %s AND ended_at IS NULL", (mentor_id,)
     )
-    return cur.fetchone()[0]
+    return db.one(cur)[0]
 
 
 # --- mentorships ------------------------------------------------------------------------------
@@ -254,7 +255,7 @@ def active_mentees(cur, mentor_id: str) -> int:
 _MENTORSHIP = "id, mentee_id, mentor_id, started_at, ended_at, ended_by"
 
 
-def _load_mentorship(cur, member_id: str, mentorship_id: str, *, for_update: bool = False):
+def _load_mentorship(cur: Cursor, member_id: str, mentorship_id: str, *, for_update: bool = False):
     cur.execute(
         f"SELECT {_MENTORSHIP} FROM mentorships WHERE id = %s "
         "AND (mentee_id = %s OR mentor_id = %s)" + (" FOR UPDATE" if for_update else ""),
@@ -266,14 +267,14 @@ def _load_mentorship(cur, member_id: str, mentorship_id: str, *, for_update: boo
     return row
 
 
-def _sharing(cur, member_id: str, other_id: str, now: datetime) -> dict[str, bool]:
+def _sharing(cur: Cursor, member_id: str, other_id: str, now: datetime) -> dict[str, bool]:
     from ..consents.service import covered_members
 
     covered = covered_members(cur, [member_id, other_id], SHARING_PURPOSE, now)
     return {"you": member_id in covered, "other": other_id in covered}
 
 
-def _mentorship_view(cur, row, member_id: str, now: datetime) -> dict[str, Any]:
+def _mentorship_view(cur: Cursor, row, member_id: str, now: datetime) -> dict[str, Any]:
     mid, mentee, mentor, started, ended, ended_by = row
     role = "mentee" if mentee == member_id else "mentor"
     other_role = "mentor" if role == "mentee" else "mentee"
@@ -311,7 +312,7 @@ def _mentorship_view(cur, row, member_id: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def list_mentorships(cur, member_id: str, now: datetime) -> list[dict[str, Any]]:
+def list_mentorships(cur: Cursor, member_id: str, now: datetime) -> list[dict[str, Any]]:
     cur.execute(
         f"SELECT {_MENTORSHIP} FROM mentorships WHERE mentee_id = %s OR mentor_id = %s "
         "ORDER BY started_at DESC, id",
@@ -320,7 +321,9 @@ def list_mentorships(cur, member_id: str, now: datetime) -> list[dict[str, Any]]
     return [_mentorship_view(cur, r, member_id, now) for r in cur.fetchall()]
 
 
-def contacts(cur, register, member_id: str, mentorship_id: str, now: datetime) -> dict[str, Any]:
+def contacts(
+    cur: Cursor, register, member_id: str, mentorship_id: str, now: datetime
+) -> dict[str, Any]:
     """The other member's name and contact details, read live from the register, when the
     mentorship is active and both have consented to sharing; audited. 404 for a mentorship
     that is not the member's, 409 when it has ended or a consent is missing."""
@@ -377,7 +380,9 @@ def contacts(cur, register, member_id: str, mentorship_id: str, now: datetime) -
     }
 
 
-def end(cur, member_id: str, mentorship_id: str, now: datetime) -> tuple[dict[str, Any], list[int]]:
+def end(
+    cur: Cursor, member_id: str, mentorship_id: str, now: datetime
+) -> tuple[dict[str, Any], list[int]]:
     row = _load_mentorship(cur, member_id, mentorship_id, for_update=True)
     if row[4] is not None:
         return _mentorship_view(cur, row, member_id, now), []
@@ -394,7 +399,7 @@ def end(cur, member_id: str, mentorship_id: str, now: datetime) -> tuple[dict[st
 
 
 def put_feedback(
-    cur, member_id: str, mentorship_id: str, rating: int, comment: str | None, now: datetime
+    cur: Cursor, member_id: str, mentorship_id: str, rating: int, comment: str | None, now: datetime
 ) -> dict[str, Any]:
     _load_mentorship(cur, member_id, mentorship_id)
     cur.execute(

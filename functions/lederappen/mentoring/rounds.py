@@ -36,7 +36,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core import audit
+from ..core import audit, db
+from ..core.db import Cursor
 from ..notifications import outgoing
 from . import matching, texts
 
@@ -75,14 +76,14 @@ def _candidate(row, capacity: int = 0, active: int = 0) -> matching.Candidate:
     )
 
 
-def signed_up(cur) -> list[str]:
+def signed_up(cur: Cursor) -> list[str]:
     """Every member with a sign-up, for the membership check before a round."""
     cur.execute("SELECT DISTINCT member_id FROM mentor_engagements")
     return [r[0] for r in cur.fetchall()]
 
 
 def load_pool(
-    cur, active_members: set[str] | None
+    cur: Cursor, active_members: set[str] | None
 ) -> tuple[list[matching.Candidate], list[matching.Candidate], set[tuple[str, str]]]:
     """Mentees, mentors (with their taken slots) and the pairs never to propose again.
     `active_members`: ids whose membership is active (None: do not filter, for tests)."""
@@ -113,7 +114,7 @@ def load_pool(
     return mentees, mentors, excluded
 
 
-def expire(cur, now: datetime) -> tuple[int, list[int]]:
+def expire(cur: Cursor, now: datetime) -> tuple[int, list[int]]:
     """Closes every open proposal whose window has passed and tells both sides. Returns the
     count and the outbox ids to flush after the commit."""
     cur.execute(
@@ -128,7 +129,7 @@ def expire(cur, now: datetime) -> tuple[int, list[int]]:
 
 
 def run(
-    cur, *, trigger: str, started_by: str, now: datetime, active_members: set[str] | None
+    cur: Cursor, *, trigger: str, started_by: str, now: datetime, active_members: set[str] | None
 ) -> tuple[dict[str, Any], list[int]]:
     """One round in the caller's transaction. Returns the round's figures and the outbox ids
     to flush after the commit."""
@@ -139,7 +140,7 @@ def run(
         "RETURNING id",
         (trigger, started_by, now),
     )
-    round_id = cur.fetchone()[0]
+    round_id = db.one(cur)[0]
     mentees, mentors, excluded = load_pool(cur, active_members)
     proposals = matching.assign(mentees, mentors, excluded)
     expires = now + timedelta(days=ANSWER_DAYS)

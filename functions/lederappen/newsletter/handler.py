@@ -24,6 +24,7 @@ import msgspec
 
 from ..consents import service as consents
 from ..core import audit, db, events, lederne
+from ..core.db import Cursor
 from ..core.times import rfc3339
 
 
@@ -41,7 +42,7 @@ CONSUMER = "newsletter-sync"
 def handle(message: events.Message, settings) -> None:
     p: Payload = message.data
 
-    def state(cur) -> tuple[str, int, datetime, bool] | None:
+    def state(cur: Cursor) -> tuple[str, int, datetime, bool] | None:
         cur.execute(
             "SELECT event_id, terms_version, requested_at FROM newsletter_sync "
             "WHERE member_id = %s",
@@ -70,7 +71,7 @@ def handle(message: events.Message, settings) -> None:
         },
     )
 
-    def confirm(cur) -> None:
+    def confirm(cur: Cursor) -> None:
         if not events.claim(cur, CONSUMER, p.event_id):
             return
         # Locks the member's row (confirming it if it is still this event's): an erasure in

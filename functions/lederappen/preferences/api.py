@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from ..core import db
+from ..core.db import Cursor
 from ..core.http import Api, Reply, Request, etag, require_if_match
 from ..core.problems import PreconditionFailed
 from ..core.public_cache import topic_ids
@@ -45,7 +46,7 @@ def put_preferences(request: Request) -> Reply:
     body: Preferences = request.body
     topics = topic_ids(request.settings) if body.interests else frozenset()
 
-    def work(cur):
+    def work(cur: Cursor):
         current = service.current_version(cur, request.member_id)
         require_if_match(request, current)
         # The UPDATE re-checks the version, so a write from another device in between loses.

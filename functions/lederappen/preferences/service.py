@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..consents import service as consents
+from ..core.db import Cursor
 from ..core.times import rfc3339
 from ..core.validation import field_error
 
@@ -64,7 +65,7 @@ def _view(row, personalisation: bool) -> dict[str, Any]:
     }
 
 
-def get(cur, member_id: str, now: datetime) -> dict[str, Any]:
+def get(cur: Cursor, member_id: str, now: datetime) -> dict[str, Any]:
     cur.execute(f"SELECT {_COLUMNS} FROM member_preferences WHERE member_id = %s", (member_id,))
     row = cur.fetchone()
     return _view(row, consents.covers(cur, member_id, "personalisation", now))
@@ -84,7 +85,7 @@ def _check_subset(field: str, values: Iterable[str] | None, allowed: Iterable[st
 
 
 def replace(
-    cur,
+    cur: Cursor,
     member_id: str,
     *,
     language: str | None,
@@ -130,19 +131,19 @@ def replace(
     return _view(row, consents.covers(cur, member_id, "personalisation", now))
 
 
-def current_version(cur, member_id: str) -> int:
+def current_version(cur: Cursor, member_id: str) -> int:
     cur.execute("SELECT version FROM member_preferences WHERE member_id = %s", (member_id,))
     row = cur.fetchone()
     return row[0] if row else 0
 
 
-def clear(cur, member_id: str) -> bool:
+def clear(cur: Cursor, member_id: str) -> bool:
     cur.execute("DELETE FROM member_preferences WHERE member_id = %s", (member_id,))
     return cur.rowcount > 0
 
 
 def personalisation_interests(
-    cur, member_id: str, now: datetime | None = None
+    cur: Cursor, member_id: str, now: datetime | None = None
 ) -> tuple[str, ...] | None:
     """The interests to rank content by, or None when they may not be used (no consent for
     the current terms, processing restricted, or none given)."""

@@ -39,8 +39,9 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from ..core import datamap, pagination
+from ..core import datamap, db, pagination
 from ..core.datamap import Column, Store
+from ..core.db import Cursor
 from ..core.times import rfc3339
 from ..core.validation import field_error
 from .record import readers
@@ -204,7 +205,7 @@ def columns(store: Store, derived: bool = True) -> list[Column]:
 
 
 def sql_page(
-    cur,
+    cur: Cursor,
     store: Store,
     member_id: str,
     *,
@@ -261,7 +262,7 @@ def sql_page(
             f"SELECT count(*) FROM {_q(store.table)} WHERE {store.match_sql}",
             tuple([key] * store.match_arity),
         )
-        total = int(cur.fetchone()[0])
+        total = int(db.one(cur)[0])
     next_cursor = encode_cursor(store, list(rows[-1][width : width + len(order)])) if more else None
     return Page(items, total, next_cursor, more)
 
@@ -434,7 +435,7 @@ def read_pages(
     sql = [s for s in stores if s.kind == "sql" and s.export == "rows"]
     docs = [s for s in stores if s.kind == "firestore"]
 
-    def read_sql(cur) -> dict[str, Page]:
+    def read_sql(cur: Cursor) -> dict[str, Page]:
         return {
             s.name: sql_page(
                 cur,

@@ -15,6 +15,7 @@ from typing import Annotated
 import msgspec
 
 from ..core import audit, db, outbox, pagination
+from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 from ..core.problems import NotFound
 from ..core.validation import Body, field_error
@@ -29,7 +30,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _audit(cur, request: Request, rows, action: str) -> None:
+def _audit(cur: Cursor, request: Request, rows, action: str) -> None:
     assert request.principal is not None
     members = [r["member_id"] for r in rows if r["member_id"]]
     audit.record_many(
@@ -50,7 +51,7 @@ def list_requests(request: Request) -> Reply:
     size = pagination.limit(request.query)
     after = pagination.decode_cursor(request.query.get("cursor"), tuple[datetime, uuid.UUID])
 
-    def work(cur):
+    def work(cur: Cursor):
         rows = requests.list_for_staff(
             cur, status, size + 1, (after[0], str(after[1])) if after else None
         )
@@ -68,7 +69,7 @@ def list_requests(request: Request) -> Reply:
 
 @api.get("/v1/admin/privacy-requests/{request_id}")
 def get_request(request: Request) -> Reply:
-    def work(cur):
+    def work(cur: Cursor):
         r = requests.load(cur, request.params["request_id"])
         if r is None:
             raise NotFound({"nb": "Fant ikke henvendelsen.", "en": "No such request."})
@@ -85,7 +86,7 @@ class Rejection(Body):
 def _decide(request: Request, approve: bool, reason: str | None) -> Reply:
     assert request.principal is not None
 
-    def work(cur):
+    def work(cur: Cursor):
         r, ids = requests.decide(
             cur,
             request.params["request_id"],
@@ -140,7 +141,7 @@ def audit_trail(request: Request) -> Reply:
     after = access.decode_cursor(store, q.cursor)
     assert request.principal is not None
 
-    def work(cur):
+    def work(cur: Cursor):
         page = access.sql_page(
             cur, store, q.member_id, pseudonym=log.pseudonym, limit=q.limit, after=after
         )

@@ -25,6 +25,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ..core import datamap, db, lederne, log, pagination
+from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 from ..core.validation import field_error
 from . import access, export, record
@@ -48,7 +49,7 @@ def _snapshot(work):
     """Runs `work(cur)` in one read-only transaction that sees a single snapshot of every
     table (REPEATABLE READ takes it at the first query)."""
 
-    def run(cur):
+    def run(cur: Cursor):
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         return work(cur)
 

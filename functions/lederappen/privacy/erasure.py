@@ -48,6 +48,7 @@ from datetime import datetime
 from typing import Any
 
 from ..core import datamap, firestore, lederne, log
+from ..core.db import Cursor
 
 #: Firestore deletes per batch (the limit of a write batch is 500).
 _BATCH = 400
@@ -81,7 +82,7 @@ def count_keys(rows: Iterable[Sequence[Any]], wanted: dict[str, str]) -> dict[st
     return dict(out)
 
 
-def erase_sql(cur, member_ids: list[str]) -> Counts:
+def erase_sql(cur: Cursor, member_ids: list[str]) -> Counts:
     """Deletes the members' rows from every SQL store in the data map; counts per member
     and store (stores with nothing left out)."""
     counts: Counts = {m: {} for m in member_ids}
@@ -116,7 +117,7 @@ def erase_sql(cur, member_ids: list[str]) -> Counts:
 
 
 def erase_reference(
-    cur, store: datamap.Store, r: datamap.Reference, member_ids: list[str]
+    cur: Cursor, store: datamap.Store, r: datamap.Reference, member_ids: list[str]
 ) -> dict[str, int]:
     """The rows that name the members in a reference column but are about someone else (run
     after the store's own rows went): ``neutralise`` puts `datamap.ERASED_ACTOR` in the
@@ -139,7 +140,7 @@ def erase_reference(
     return dict(Counter(wanted[row[0]] for row in cur.fetchall()))
 
 
-def scrub_outbox(cur, member_ids: list[str]) -> dict[str, int]:
+def scrub_outbox(cur: Cursor, member_ids: list[str]) -> dict[str, int]:
     """`erase_with` of the outbox: the members' own rows go; their keys are taken out of
     delivery batches (payload member_ids) that also carry other members; and a fan-out step
     whose cursor is a member's key (an interest audience is paged by member key) resumes from
@@ -281,7 +282,7 @@ def erase_many(
 
     add(erase_firestore(settings, member_ids))
 
-    def sql(cur) -> None:
+    def sql(cur: Cursor) -> None:
         add(erase_sql(cur, member_ids))
         pseudonyms = [log.pseudonym(m) for m in member_ids]
         cur.execute(
@@ -299,7 +300,7 @@ def erase_many(
     if synced:
         erase_newsletter(settings, synced)
 
-    def last(cur) -> None:
+    def last(cur: Cursor) -> None:
         add(erase_sql(cur, member_ids))
         finish(cur, counts)
 
@@ -307,7 +308,7 @@ def erase_many(
     return counts
 
 
-def erased_since(cur, member_ids: list[str], since: datetime) -> set[str]:
+def erased_since(cur: Cursor, member_ids: list[str], since: datetime) -> set[str]:
     """The members among `member_ids` erased at or after `since` (a message created before
     their erasure must not write them back)."""
     if not member_ids:

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from ..core import db, outbox
+from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 from ..core.validation import Body
 from . import requests
@@ -55,7 +56,9 @@ def list_mine(request: Request) -> Reply:
     return Reply({"items": [requests.member_view(r) for r in rows]}, headers=_NO_STORE)
 
 
-def delete_voluntary(cur, member_id: str, now: datetime) -> tuple[dict[str, int], list[int]]:
+def delete_voluntary(
+    cur: Cursor, member_id: str, now: datetime
+) -> tuple[dict[str, int], list[int]]:
     from ..mentoring import engagement, proposals
     from ..salary import service as salary
 

@@ -46,6 +46,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..core import audit, datamap, db, firestore, lederne, log, outbox
+from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 from ..core.problems import DependencyUnavailable
 from . import requests
@@ -74,7 +75,7 @@ def _now() -> datetime:
 # -- the member keys held ---------------------------------------------------------------------
 
 
-def sql_keys(cur) -> list[tuple[str, str]]:
+def sql_keys(cur: Cursor) -> list[tuple[str, str]]:
     """(key, store), sorted, for every member key held in SQL, from every store of the data
     map that keys by member number. Each column is read by its own index."""
     parts = []
@@ -227,7 +228,9 @@ def _run_row(row) -> dict[str, Any]:
     return dict(zip([c.strip() for c in _RUN_COLUMNS.split(",")], row))
 
 
-def open_run(cur, *, trigger: str, started_by: str, now: datetime) -> tuple[dict[str, Any], bool]:
+def open_run(
+    cur: Cursor, *, trigger: str, started_by: str, now: datetime
+) -> tuple[dict[str, Any], bool]:
     """The open run (resumed), or a new one; (run, resumed)."""
     cur.execute(f"SELECT {_RUN_COLUMNS} FROM membership_end_runs WHERE finished_at IS NULL")
     row = cur.fetchone()
@@ -270,12 +273,12 @@ def run(
         items = _take(keys, BATCH)
         batch = compare(register, [k for k, _ in items])
 
-        def commit(cur, cursor=cursor, batch=batch):
+        def commit(cur: Cursor, cursor=cursor, batch=batch):
             cur.execute(
                 "SELECT cursor, finished_at FROM membership_end_runs WHERE id = %s FOR UPDATE",
                 (run_id,),
             )
-            current, done = cur.fetchone()
+            current, done = db.one(cur)
             if done is not None or (current or "") != cursor:
                 return None, []  # another call moved on meanwhile: read again from there
             queued, ids = requests.queue_membership_end(cur, batch.forget, job=JOB, now=now())
@@ -312,7 +315,7 @@ def run(
     return {"run": run_view(run_row), "finished": finished, "resumed": resumed}
 
 
-def _fetch_run(cur, run_id: str):
+def _fetch_run(cur: Cursor, run_id: str):
     cur.execute(f"SELECT {_RUN_COLUMNS} FROM membership_end_runs WHERE id = %s", (run_id,))
     return cur.fetchone()
 
@@ -335,7 +338,7 @@ def run_view(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def recent_runs(cur, limit: int) -> list[dict[str, Any]]:
+def recent_runs(cur: Cursor, limit: int) -> list[dict[str, Any]]:
     cur.execute(
         f"SELECT {_RUN_COLUMNS} FROM membership_end_runs ORDER BY started_at DESC, id LIMIT %s",
         (limit,),
@@ -343,7 +346,7 @@ def recent_runs(cur, limit: int) -> list[dict[str, Any]]:
     return [run_view(_run_row(r)) for r in cur.fetchall()]
 
 
-def rewind_cursor(cur, member_ids: list[str]) -> dict[str, int]:
+def rewind_cursor(cur: Cursor, member_ids: list[str]) -> dict[str, int]:
     """`erase_with` of membership_end_runs: an open run whose cursor is an erased member's
     key steps back to just before it (the keys in between are checked once more, harmlessly),
     so the run keeps its place and the key is gone."""
@@ -396,7 +399,7 @@ def scheduled(request: Request) -> Reply:
     )
 
 
-def audit_preview(cur, member_ids: list[str], staff: str, at: datetime) -> None:
+def audit_preview(cur: Cursor, member_ids: list[str], staff: str, at: datetime) -> None:
     audit.record_many(
         cur,
         member_ids,

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from ..core import outbox
+from ..core.db import Cursor
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339 as _ts
 from ..core.validation import canonical_uuid
@@ -74,7 +75,9 @@ def staff_view(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def load_many(cur, request_ids: list[str], *, for_update: bool = False) -> list[dict[str, Any]]:
+def load_many(
+    cur: Cursor, request_ids: list[str], *, for_update: bool = False
+) -> list[dict[str, Any]]:
     keys = [k for k in (canonical_uuid(i) for i in request_ids) if k is not None]
     if not keys:
         return []
@@ -86,7 +89,7 @@ def load_many(cur, request_ids: list[str], *, for_update: bool = False) -> list[
     return [_row(r) for r in cur.fetchall()]
 
 
-def load(cur, request_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+def load(cur: Cursor, request_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
     key = canonical_uuid(request_id)
     if key is None:
         return None
@@ -105,14 +108,14 @@ def load(cur, request_id: str, *, for_update: bool = False) -> dict[str, Any] | 
 JOB_BATCH = 300
 
 
-def _enqueue(cur, request_ids: list[str], member_id: str | None) -> int:
+def _enqueue(cur: Cursor, request_ids: list[str], member_id: str | None) -> int:
     """A job message names requests only: the worker reads what to do and for whom from
     privacy_requests, so no member number travels through Pub/Sub."""
     return outbox.enqueue(cur, TOPIC, {"request_ids": request_ids}, member_id)
 
 
 def queue_membership_end(
-    cur, member_ids: list[str], *, job: str, now: datetime
+    cur: Cursor, member_ids: list[str], *, job: str, now: datetime
 ) -> tuple[int, list[int]]:
     """Opens approved erasure requests (origin "membership_end") for members whose
     membership has ended, set-based, and queues one job per `JOB_BATCH` of them. A member
@@ -141,7 +144,7 @@ def queue_membership_end(
 
 
 def create(
-    cur, member_id: str, kind: str, reason: str | None, *, now: datetime
+    cur: Cursor, member_id: str, kind: str, reason: str | None, *, now: datetime
 ) -> tuple[dict[str, Any], bool]:
     """Opens the member's own request, to be decided by the privacy officer; returns
     (request, created). An open request of the same kind is returned instead of a second."""
@@ -168,7 +171,7 @@ def create(
     return created, True
 
 
-def list_for_member(cur, member_id: str) -> list[dict[str, Any]]:
+def list_for_member(cur: Cursor, member_id: str) -> list[dict[str, Any]]:
     cur.execute(
         f"SELECT {_COLUMNS} FROM privacy_requests WHERE member_id = %s "
         "ORDER BY received_at DESC, id",
@@ -178,7 +181,7 @@ def list_for_member(cur, member_id: str) -> list[dict[str, Any]]:
 
 
 def list_for_staff(
-    cur, status: str | None, limit: int, after: tuple[datetime, str] | None
+    cur: Cursor, status: str | None, limit: int, after: tuple[datetime, str] | None
 ) -> list[dict[str, Any]]:
     where: list[str] = []
     params: list[Any] = []
@@ -198,7 +201,7 @@ def list_for_staff(
 
 
 def decide(
-    cur, request_id: str, *, approve: bool, staff: str, reason: str | None, now: datetime
+    cur: Cursor, request_id: str, *, approve: bool, staff: str, reason: str | None, now: datetime
 ) -> tuple[dict[str, Any], list[int]]:
     """Approves (queues the job) or rejects (with a reason) a received request. Deciding the
     same way again changes nothing; the other way is 409."""
@@ -234,7 +237,7 @@ def decide(
     return decided, ids
 
 
-def erase_members(cur, member_ids: list[str]) -> dict[str, int]:
+def erase_members(cur: Cursor, member_ids: list[str]) -> dict[str, int]:
     """`erase_with` of privacy_requests: the members' requests go, except the erasures being
     carried out, which the worker turns into receipts (member number cleared) in the same
     transaction."""

@@ -55,6 +55,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..core import datamap, log
+from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 
 _log = logging.getLogger("lederappen.retention")
@@ -225,7 +226,7 @@ def _sweep_sql(
 ) -> tuple[int, bool]:
     sql, params = statement(rule, now, batch, held_pseudonyms)
 
-    def one_batch(cur) -> int:
+    def one_batch(cur: Cursor) -> int:
         cur.execute(sql, params)
         return cur.rowcount
 
@@ -468,7 +469,7 @@ class Outcome:
 
 
 def _restricted_members(transaction) -> list[str]:
-    def work(cur) -> list[str]:
+    def work(cur: Cursor) -> list[str]:
         cur.execute("SELECT member_id FROM processing_restrictions")
         return [r[0] for r in cur.fetchall()]
 

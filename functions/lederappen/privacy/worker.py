@@ -31,6 +31,7 @@ import msgspec
 
 from ..consents import service as consents
 from ..core import audit, db, events, log, outbox
+from ..core.db import Cursor
 from . import erasure, requests
 
 _log = logging.getLogger("lederappen.privacy")
@@ -52,7 +53,7 @@ def _start(p: Payload, now: datetime) -> list[dict]:
     if not p.request_ids or len(p.request_ids) > requests.JOB_BATCH:
         raise events.Reject("batch-size")
 
-    def work(cur):
+    def work(cur: Cursor):
         todo = [
             r
             for r in requests.load_many(cur, p.request_ids, for_update=True)
@@ -81,7 +82,7 @@ def _fail(request_ids: list[str], exc: BaseException) -> None:
         )
 
 
-def _restrict(cur, r, now: datetime, *, lift: bool) -> list[int]:
+def _restrict(cur: Cursor, r, now: datetime, *, lift: bool) -> list[int]:
     """Applies or lifts the restriction, and tells the newsletter system the state that
     follows (a restricted member gets no newsletter). Returns outbox ids to flush."""
     if lift:
@@ -118,7 +119,7 @@ def _erase(settings, todo: list[dict], now: datetime) -> None:
     request_of = {r["member_id"]: str(r["id"]) for r in todo}
     covered = erasure.categories()
 
-    def finish(cur, counts) -> None:
+    def finish(cur: Cursor, counts) -> None:
         rows = [{"id": request_of[m], "counts": c} for m, c in counts.items()]
         cur.execute(
             "UPDATE privacy_requests p SET status = 'done', finished_at = %s, member_id = NULL, "
