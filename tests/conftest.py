@@ -20,6 +20,7 @@ import urllib3
 from infra.local import stack as stack_mod
 from tests.support import examples as _examples  # noqa: F401  (loads the hypothesis profile)
 from tests.support import openapi
+from tests.support.postgres_only import cur, sql_cluster  # noqa: F401 (fixtures)
 from tests.support.tokens import Minter, load_key
 
 #: Tight timeouts so fault tests finish quickly; production defaults are in config.SETTINGS.

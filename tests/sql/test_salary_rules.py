@@ -81,8 +81,7 @@ def test_a_restriction_forgets_that_the_answers_were_used_so_the_next_use_is_aud
     cur.execute("SELECT member_id FROM salary_statistics_uses ORDER BY member_id")
     assert list(cur.fetchall()) == [["m2"]]
     cur.execute(
-        "INSERT INTO salary_statistics_uses (year, member_id, audited_at) "
-        "VALUES (%s, 'm1', now())",
+        "INSERT INTO salary_statistics_uses (year, member_id, audited_at) VALUES (%s, 'm1', now())",
         (ROUND,),
     )
     cur.execute("DELETE FROM processing_restrictions WHERE member_id = 'm1'")
