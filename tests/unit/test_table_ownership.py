@@ -1,0 +1,109 @@
+"""Each table has one owner: the one feature package (or core) whose code names it in SQL.
+
+Tables are read from the migrations (CREATE TABLE, less DROP TABLE); the SQL is every string
+constant in functions/lederappen/ (statements are written as literals). The data map
+(core/datamap.py) is the one exception: it declares every store that holds member data, and
+erasure, access and retention run from those declarations, so it names other features'
+tables by design.
+
+Where another package reads or writes a table today, that is listed in KNOWN_FOREIGN_USES
+(issue 21 moves each behind the owner's store); the list must match exactly, so a new foreign
+use fails here and a removed one must leave the list.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = ROOT / "functions" / "lederappen"
+EXEMPT = {PACKAGE_ROOT / "core" / "datamap.py"}
+SQL_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|USING)\s+(\w+)", re.IGNORECASE)
+
+#: table -> its owner
+OWNERS = {
+    "member_preferences": "preferences",
+    "newsletter_sync": "newsletter",
+    "outbox": "core",
+    "processing_restrictions": "core",
+}
+
+#: (table, package that is not its owner but names it in SQL today)
+KNOWN_FOREIGN_USES = {
+    ("member_preferences", "notifications"),  # delivery's category and channel check
+    ("member_preferences", "privacy"),  # the member's self-service deletion of voluntary data
+    ("newsletter_sync", "consents"),  # a consent change queues the sync in its transaction
+    ("outbox", "notifications"),  # outgoing messages queue their fan-out
+    ("outbox", "privacy"),  # erasure deletes queued work that names the member
+    ("processing_restrictions", "consents"),
+    ("processing_restrictions", "mentoring"),
+    ("processing_restrictions", "notifications"),
+    ("processing_restrictions", "privacy"),
+    ("processing_restrictions", "salary"),
+}
+
+
+def migrated_tables() -> set[str]:
+    tables: set[str] = set()
+    for path in sorted((ROOT / "infra" / "migrations").glob("*.sql")):
+        sql = path.read_text()
+        tables |= set(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", sql, re.IGNORECASE))
+        tables -= set(re.findall(r"DROP TABLE (?:IF EXISTS )?(\w+)", sql, re.IGNORECASE))
+    return tables - {"schema_migrations"}
+
+
+def table_users() -> dict[str, set[str]]:
+    tables = migrated_tables()
+    users: dict[str, set[str]] = defaultdict(set)
+    for path in PACKAGE_ROOT.rglob("*.py"):
+        if path in EXEMPT:
+            continue
+        package = path.relative_to(PACKAGE_ROOT).parts[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                for name in SQL_TABLE.findall(node.value):
+                    if name in tables:
+                        users[name].add(package)
+    return users
+
+
+def owners() -> dict[str, str]:
+    """Every table's owner: declared above where several packages name it, else the one."""
+    out = {}
+    for table, packages in table_users().items():
+        out[table] = OWNERS.get(table) or next(iter(packages))
+    return out
+
+
+def test_the_scan_finds_the_tables_and_their_users():
+    users = table_users()
+    assert {"salary_answers", "consent_events", "messages"} <= set(users)
+    assert users["salary_answers"] == {"salary"}
+
+
+def test_every_migrated_table_is_used_by_some_package():
+    unused = migrated_tables() - set(table_users())
+    assert not unused, f"tables no code names: {unused}"
+
+
+def test_each_table_has_one_owner_and_no_new_foreign_use():
+    owner = owners()
+    foreign = {
+        (table, package)
+        for table, packages in table_users().items()
+        for package in packages
+        if package != owner[table]
+    }
+    new = foreign - KNOWN_FOREIGN_USES
+    assert not new, f"SQL outside the owner of its table (call the owner's store): {sorted(new)}"
+    gone = KNOWN_FOREIGN_USES - foreign
+    assert not gone, f"no longer a foreign use, remove from KNOWN_FOREIGN_USES: {sorted(gone)}"
+
+
+def test_a_declared_owner_names_its_table():
+    users = table_users()
+    for table, owner in OWNERS.items():
+        assert owner in users.get(table, set()), f"{owner} does not name {table}"
