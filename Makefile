@@ -20,9 +20,10 @@ test: bootstrap
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
 ## make unit: the unit tests, in seconds: needs only .venv (no database, emulator or browser);
-## property tests run a few examples each (the hypothesis "quick" profile; make test runs all)
+## property tests run a few examples each (the hypothesis "quick" profile) and tests marked slow
+## (solvers, generated data sets) are left out; make test runs all of them in full
 unit: venv
-	@HYPOTHESIS_PROFILE=quick $(PY) -m pytest -p no:faker -p no:schemathesis tests/unit
+	@env -u PYTHONDONTWRITEBYTECODE HYPOTHESIS_PROFILE=quick $(PY) -m pytest -q -p no:faker -p no:schemathesis -n 2 -m "not slow" tests/unit
 
 ## make lint: ruff (rules and formatting, pyproject.toml) and mypy on functions/; part of make test
 lint: venv

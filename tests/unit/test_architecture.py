@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "functions" / "lederappen"
@@ -33,6 +34,7 @@ def _features() -> set[str]:
     return {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
 
 
+@lru_cache(maxsize=1)
 def import_graph() -> dict[str, set[str]]:
     features = _features()
     graph: dict[str, set[str]] = defaultdict(set)

@@ -63,6 +63,7 @@ def test_the_auditor_finds_a_disjoint_family_remainder():
 _ALL_TABLE_KEYS = [v.table_key(t) for t in v.TABLES]
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     sdc.paid_populations(),

@@ -511,6 +511,7 @@ def test_mentors_without_a_candidate_and_a_pool_with_nothing_allowed():
     assert solve(score_matrix([a], [x]), [1]) == []
 
 
+@pytest.mark.slow
 def test_a_pool_of_5000_mentees_and_2000_mentors_is_assigned_quickly():
     rng = random.Random(1)
     # capacity 1-3 and no active mentees: 2 free slots per mentor on average

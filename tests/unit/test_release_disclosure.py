@@ -5,6 +5,7 @@ The intruder here is tests/support/attacker.py, which knows nothing of how the t
 protected: it solves the integer programme over what is served.
 """
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lederappen.salary import disclosure, statistics
@@ -12,6 +13,9 @@ from lederappen.salary import vocabulary as v
 
 from tests.support import attacker, sdc
 from tests.support.examples import examples
+
+#: solver-based and data-generating: `make unit` leaves them to `make test`
+pytestmark = pytest.mark.slow
 
 
 def _people(spec: list[tuple[dict, int]]) -> list[dict]:

@@ -17,6 +17,9 @@ from infra.local import demo_data
 from infra.local import salary_demo as sd
 from tests.support.examples import examples
 
+#: solver-based and data-generating: `make unit` leaves them to `make test`
+pytestmark = pytest.mark.slow
+
 REF = dt.date(2026, 11, 25)
 YEARS = list(range(2022, 2027))
 COL = {c: i for i, c in enumerate(sd.ANSWER_COLUMNS)}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import defaultdict
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,15 +47,17 @@ KNOWN_FOREIGN_USES = {
 }
 
 
-def migrated_tables() -> set[str]:
+@lru_cache(maxsize=1)
+def migrated_tables() -> frozenset[str]:
     tables: set[str] = set()
     for path in sorted((ROOT / "infra" / "migrations").glob("*.sql")):
         sql = path.read_text()
         tables |= set(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", sql, re.IGNORECASE))
         tables -= set(re.findall(r"DROP TABLE (?:IF EXISTS )?(\w+)", sql, re.IGNORECASE))
-    return tables - {"schema_migrations"}
+    return frozenset(tables - {"schema_migrations"})
 
 
+@lru_cache(maxsize=1)
 def table_users() -> dict[str, set[str]]:
     tables = migrated_tables()
     users: dict[str, set[str]] = defaultdict(set)
