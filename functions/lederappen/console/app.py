@@ -171,6 +171,7 @@ class Console:
             self._env.filters["when"] = texts.when
             self._env.filters["number"] = texts.number
             self._env.globals["bar_chart"] = charts.bar_chart
+            self._env.globals["time_chart"] = charts.time_chart
         return self._env
 
     def allowed(self, principal: auth.Principal | None, path: str, method: str = "GET") -> bool:

@@ -61,6 +61,7 @@ NO_MEMBER_KEY = frozenset(
         "salary_releases",
         "salary_release_tables",
         "salary_answer_counts",
+        "salary_answer_days",
     }
 )
 
