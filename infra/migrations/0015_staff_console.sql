@@ -9,3 +9,12 @@
 CREATE VIEW salary_answer_days AS
     SELECT year, (created_at AT TIME ZONE 'Europe/Oslo')::date AS day, count(*)::integer AS answers
     FROM salary_answers GROUP BY year, (created_at AT TIME ZONE 'Europe/Oslo')::date;
+
+-- Staff console sessions ended by signing out (console/revocation.py): the session cookie is
+-- signed, not stored, so a copy taken before sign-out is refused only because its id is
+-- here, until the session would have expired anyway. A hash of the id; no member data.
+CREATE TABLE console_revoked_sessions (
+    session_hash text        PRIMARY KEY CHECK (session_hash ~ '^[0-9a-f]{64}$'),
+    expires_at   timestamptz NOT NULL
+);
+CREATE INDEX console_revoked_sessions_expiry ON console_revoked_sessions (expires_at);

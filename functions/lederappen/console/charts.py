@@ -112,7 +112,10 @@ def time_chart(
     )
     parts.append(
         f'<text x="{left}" y="{height - 2}" class="chart-label">'
-        f'<tspan class="chart-key-bar">■</tspan> {escape(daily_label)}  '
+        f'<tspan class="chart-key-bar">■</tspan> {escape(daily_label)}</text>'
+    )
+    parts.append(
+        f'<text x="{left + plot_w}" y="{height - 2}" class="chart-label" text-anchor="end">'
         f'<tspan class="chart-key-line">━</tspan> {escape(total_label)}</text>'
     )
     parts.append("</svg>")

@@ -170,6 +170,16 @@ def callback(ctx: Ctx):
 
 @page("POST", "/staff/logout")
 def logout(ctx: Ctx):
+    """Ends the session: its id is revoked until it would have expired (a copied cookie then
+    opens nothing) and the cookie is cleared."""
+    assert ctx.session is not None
+    sessions = ctx.console.sessions
+    ctx.console.revoked.revoke(
+        ctx.session.sid,
+        datetime.fromtimestamp(sessions.ends_at(ctx.session), UTC),
+        datetime.fromtimestamp(sessions.clock(), UTC),
+    )
+    ctx.session = None  # no refreshed session cookie on the way out
     return (
         Page("signed_out.html", title=ctx.t("signed_out.title")),
         [(session_mod.COOKIE, "", {"path": session_mod.PATH})],

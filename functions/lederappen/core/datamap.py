@@ -62,6 +62,7 @@ NO_MEMBER_KEY = frozenset(
         "salary_release_tables",
         "salary_answer_counts",
         "salary_answer_days",
+        "console_revoked_sessions",
     }
 )
 
