@@ -361,7 +361,7 @@ def test_an_editors_message_reaches_the_members_inbox(browser, base, stack, memb
     assert browser.find_elements("css selector", "svg.chart")
     shot(browser, "editor-message")
     browser.get(base + "/staff/messages")
-    assert title in browser.page_source
+    wait(browser, lambda d: title in d.page_source)
     shot(browser, "editor-messages")
 
 

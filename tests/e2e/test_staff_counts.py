@@ -28,7 +28,7 @@ MEMBERS = [f"18{n:05d}" for n in range(1, 15)]
 TOPIC = "project_management"  # an interest no other test gives anyone
 EDITOR = "redaktor"
 SURVEY = "lonnsanalytiker"
-COUNT = "/v1/admin/messages/audience"
+COUNT = "/v1/admin/message-audience"
 YEAR = 2091  # a round of this module's own
 OSLO = ZoneInfo("Europe/Oslo")
 

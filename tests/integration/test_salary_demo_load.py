@@ -163,10 +163,10 @@ def test_seed_demo_creates_five_rounds_with_answers_once(fresh_db):
     assert outside == [(0,)]
     for year, days, early, late in _fetch(
         fresh_db,
-        "SELECT year, count(DISTINCT created_at::date), "
-        "count(*) FILTER (WHERE created_at < opens_at + interval '7 days'), "
-        "count(*) FILTER (WHERE created_at >= least(closes_at, now()) - interval '7 days') "
-        "FROM salary_answers JOIN salary_rounds USING (year) GROUP BY year",
+        "SELECT year, count(DISTINCT a.created_at::date), "
+        "count(*) FILTER (WHERE a.created_at < r.opens_at + interval '7 days'), "
+        "count(*) FILTER (WHERE a.created_at >= least(r.closes_at, now()) - interval '7 days') "
+        "FROM salary_answers a JOIN salary_rounds r USING (year) GROUP BY year",
     ):
         assert days > 10 and early > 2 * late, year
 

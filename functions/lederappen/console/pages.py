@@ -438,7 +438,7 @@ def message_preview(ctx: Ctx):
 
 
 def _audience(ctx: Ctx, form) -> dict[str, Any]:
-    """The audience's size now, from the API's count (`POST /v1/admin/messages/audience`),
+    """The audience's size now, from the API's count (`POST /v1/admin/message-audience`),
     or its errors in the user's language."""
     admin = _messages()
     try:

@@ -14,7 +14,7 @@ tell whether the member turned the category off, is restricted, opened it) and c
 it. An address the register rejects is audited too: the editor learnt that this number is
 not an active member. Messages to many concern no identified member: no entry.
 
-The audience's size before sending (`POST /v1/admin/messages/audience`) is counted by the
+The audience's size before sending (`POST /v1/admin/message-audience`) is counted by the
 fan-out's and the delivery's own code (`fanout.count_recipients`) and told as a number only,
 below MIN_PERSONS as "fewer than 5" (0 included, as an empty salary cell looks like a small
 one), so a count of a rare interest cannot tell an editor that one or two identifiable
@@ -269,7 +269,7 @@ def create_message(request: Request) -> Reply:
     return reply
 
 
-@api.post("/v1/admin/messages/audience", body=AudienceQuery)
+@api.post("/v1/admin/message-audience", body=AudienceQuery)
 def count_audience(request: Request) -> Reply:
     """How many members a message with this category and audience would reach if it went out
     now; below MIN_PERSONS only that it is fewer (module docstring)."""

@@ -125,9 +125,8 @@ def count_recipients(selection: outgoing.Selection, settings, now: datetime) -> 
                 if selection.audience_kind in ("interest", "member")
                 else None
             )
-            page = members
             decided = db.read(
-                lambda cur: delivery.outcomes(cur, selection, page, statuses, now)  # noqa: B023
+                lambda cur: delivery.outcomes(cur, selection, members, statuses, now)  # noqa: B023
             )
             total += sum(1 for outcome, _, _ in decided.values() if outcome == "delivered")
         if cursor is None:
