@@ -295,7 +295,9 @@ def test_answers_over_time_count_each_day_since_the_round_opened(api, token, sur
     assert again["days"][-1]["answers"] == 2 and again["total"] == 3
 
 
-def test_an_upcoming_round_has_no_days_an_unknown_one_is_404_and_a_bad_year_422(api, token, db_exec):
+def test_an_upcoming_round_has_no_days_an_unknown_one_is_404_and_a_bad_year_422(
+    api, token, db_exec
+):
     now = datetime.now(UTC)
     db_exec(
         "INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, questions) "
