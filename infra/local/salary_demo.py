@@ -577,6 +577,25 @@ def ensure_rounds(conn, years: Iterable[int], today: dt.date) -> list[int]:
     return created
 
 
+def spread_answer_times(conn, years: Iterable[int]) -> None:
+    """Dates the answers of `years` as a survey's answers come in: from the round's opening
+    to its closing (or now, for the open round), most in the first days after the invitation
+    and fewer each day after (the square of a uniform share of the window, per answer from a
+    hash of member and year, so the same data get the same times). COPY leaves them all at
+    the moment of loading, which would put a whole round on one day of the survey manager's
+    chart of answers over time. Runs in the caller's transaction."""
+    _run(
+        conn,
+        "UPDATE salary_answers a SET created_at = t.at, updated_at = t.at FROM ("
+        "SELECT a2.year, a2.member_id, r.opens_at + (least(r.closes_at, now()) - r.opens_at)"
+        " * power((hashtext(a2.member_id || ':' || a2.year) & 2147483647) / 2147483648.0, 2)"
+        " AS at FROM salary_answers a2 JOIN salary_rounds r USING (year)"
+        " WHERE a2.year = ANY(%s) AND r.opens_at < now()) t"
+        " WHERE a.year = t.year AND a.member_id = t.member_id",
+        (list(years),),
+    )
+
+
 def demo_answers(
     members: Sequence[Mapping[str, Any]], today: dt.date, seed: int = DEFAULT_SEED, rounds: int = 5
 ) -> Iterator[tuple]:
@@ -625,6 +644,7 @@ def seed_demo(
                 yield row
 
         total = load(conn, counted(demo_answers(members, today, seed, rounds=len(years))))
+        spread_answer_times(conn, years)
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -740,6 +760,7 @@ def main(argv: list[str] | None = None) -> int:
             count = load(conn, rows, progress=bar.update)
             bar.total = count
             bar.refresh()
+        spread_answer_times(conn, years)
         t_load = time.monotonic() - t1
         t_commit = time.monotonic()
         conn.commit()

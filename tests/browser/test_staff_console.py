@@ -225,13 +225,29 @@ def test_each_staff_demo_user_signs_in_and_sees_the_pages_of_their_roles(browser
     assert h1(browser) == "Oversikt"
 
 
-def test_signing_out_ends_the_session(browser, base, stack):
+def test_signing_out_ends_the_session(browser, base, stack, db_exec):
     sign_in(browser, base, stack, EDITOR)
+    # an adversary's copy of the cookie (a shared computer, a proxy log) works while the
+    # session lasts...
+    copied = {"Cookie": f"staff_session={session_cookie(browser)['value']}"}
+    status, _, body = _http("GET", base + "/staff/messages", headers=copied)
+    assert status == 200 and b"<main" in body
+    revoked = db_exec("SELECT count(*) FROM console_revoked_sessions")[0][0]
     by_id(browser, "sign-out").click()
     wait(browser, lambda d: d.find_elements("id", "sign-in"))
     assert session_cookie(browser) is None
     browser.get(base + "/staff/messages")
     wait(browser, lambda d: d.current_url.startswith(stack.urls["lederne"]))
+    # ...and no longer after sign-out: the server revoked the session, not only the browser
+    assert db_exec("SELECT count(*) FROM console_revoked_sessions")[0][0] == revoked + 1
+    status, headers, body = _http("GET", base + "/staff/messages", headers=copied)
+    assert status == 303 and headers["Location"].startswith("/staff/login") and body == b""
+    status, _, body = _http(
+        "POST",
+        base + "/staff/messages/audience",
+        headers={**copied, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 401 and b"problem+json" not in body
 
 
 # -- the adversary -------------------------------------------------------------------------------
@@ -341,11 +357,11 @@ def test_an_editors_message_reaches_the_members_inbox(browser, base, stack, memb
     assert item["title"] == title or title in json.dumps(item, ensure_ascii=False)
     # the figures, drawn as a chart
     browser.get(f"{base}/staff/messages/{message_id}")
-    wait(browser, lambda d: by_id(d, "figure-eligible").text == "1")
+    wait(browser, lambda d: by_id(d, "figure-eligible").text == "1", timeout=60)
     assert browser.find_elements("css selector", "svg.chart")
     shot(browser, "editor-message")
     browser.get(base + "/staff/messages")
-    assert title in browser.page_source
+    wait(browser, lambda d: title in d.page_source)
     shot(browser, "editor-messages")
 
 
@@ -367,6 +383,44 @@ def test_the_editor_sees_the_apis_errors_in_the_page(browser, base, stack):
     assert '"type"' not in browser.page_source
     by_id(browser, "lang-switch")  # still a console page, with its header
     shot(browser, "editor-error")
+
+
+def test_the_editor_sees_the_audience_size_before_sending(browser, base, stack, db_exec):
+    from selenium.webdriver.support.ui import Select
+
+    sign_in(browser, base, stack, EDITOR)
+    browser.get(base + "/staff/messages/new")
+    before = db_exec("SELECT count(*) FROM messages")[0][0]
+    Select(by_id(browser, "category")).select_by_value("news")
+    for field, value in (
+        ("title_nb", "Nytt fra Lederne"),
+        ("title_en", "News from Lederne"),
+        ("body_nb", "Årets lønnsundersøkelse er åpen. Svar innen 15. november."),
+        ("body_en", "This year's salary survey is open. Answer by 15 November."),
+    ):
+        by_id(browser, field).send_keys(value)
+    # every active member: counted by the API's own count (the fan-out's code), a number
+    by_id(browser, "count-button").click()
+    wait(browser, lambda d: d.find_elements("id", "audience-count"))
+    text = by_id(browser, "audience-count").text
+    assert text.startswith("Mottakere nå:") and any(c.isdigit() for c in text), text
+    everyone = int("".join(c for c in text.split(":")[1].split("(")[0] if c.isdigit()))
+    assert everyone > 100
+    wait(browser, lambda d: d.find_elements("id", "push-nb"))
+    shot(browser, "editor-compose-audience")
+    # an interest almost nobody in the demo holds with consent: only "fewer than 5"
+    by_id(browser, "aud-interest").click()
+    by_id(browser, "audience_value").send_keys("conflict_handling")
+    Select(by_id(browser, "category")).select_by_value("marketing")
+    by_id(browser, "count-button").click()
+    wait(browser, lambda d: "færre enn 5" in by_id(d, "audience").text)
+    # one member is never counted; the API's refusal is shown in the page, in the language
+    by_id(browser, "aud-member").click()
+    by_id(browser, "audience_value").clear()
+    by_id(browser, "count-button").click()
+    wait(browser, lambda d: "Bare grupper telles" in by_id(d, "audience").text)
+    assert_labelled(browser)
+    assert db_exec("SELECT count(*) FROM messages")[0][0] == before  # counting sent nothing
 
 
 def test_a_scheduled_message_can_be_cancelled_in_the_console(browser, base, stack, db_exec):
@@ -541,7 +595,7 @@ def test_the_survey_manager_creates_and_adjusts_a_round(browser, base, stack, db
     browser.get(base + "/staff/salary-rounds")
     # every closed round shows its releases (a release never changes; corrections are API)
     headings = [h.text for h in browser.find_elements("css selector", f"#round-{released} ~ h3")]
-    assert headings == ["Utgaver av statistikken"]
+    assert headings == ["Svar over tid", "Utgaver av statistikken"]
     by_id(browser, "year").clear()
     by_id(browser, "year").send_keys(str(year))
     by_id(browser, "title_nb").send_keys("Lønnsundersøkelsen 2093")
@@ -562,6 +616,29 @@ def test_the_survey_manager_creates_and_adjusts_a_round(browser, base, stack, db
     shot(browser, "survey-rounds")
     assert_labelled(browser)
     db_exec("DELETE FROM salary_rounds WHERE year = %s", (year,))
+
+
+def test_the_survey_manager_sees_answers_over_time_as_a_chart(browser, base, stack, db_exec):
+    (year, answers) = db_exec(
+        "SELECT r.year, (SELECT count(*) FROM salary_answers a WHERE a.year = r.year) "
+        "FROM salary_rounds r WHERE r.opens_at < now() AND now() < r.closes_at "
+        "AND r.year < 2090 ORDER BY r.year DESC LIMIT 1"
+    )[0]
+    sign_in(browser, base, stack, SURVEY, lang="en")
+    browser.get(base + "/staff/salary-rounds")
+    chart = wait(browser, lambda d: d.find_elements("css selector", f"#answers-chart-{year} svg"))
+    title = chart[0].find_element("tag name", "title").get_attribute("textContent")
+    assert title.startswith(f"Answers over time {year}:")
+    assert f"answers in all: {answers}" in title
+    shot(browser, "survey-answers-over-time")
+    # the same figures as a table for those who do not read the chart
+    browser.find_element("css selector", f"#answers-chart-{year} + details summary").click()
+    rows = browser.find_elements("css selector", f"#answers-chart-{year} + details tbody tr")
+    assert len(rows) > 1
+    cumulative = rows[-1].find_elements("tag name", "td")[2].text
+    assert int("".join(c for c in cumulative if c.isdigit())) == answers
+    assert browser.find_elements("css selector", "svg.chart")  # and answers per round
+    assert_labelled(browser)
 
 
 def test_no_page_logged_a_csp_violation_or_script_error(browser):

@@ -152,6 +152,23 @@ def test_seed_demo_creates_five_rounds_with_answers_once(fresh_db):
     }
     assert demo_data.DEMO_MEMBER_ID not in open_ids
     assert not open_ids & {m["member_id"] for m in members[100:200]}
+    # answers are dated as a survey's come in: inside their round's days, over many of them,
+    # most early (the survey manager's chart of answers over time)
+    outside = _fetch(
+        fresh_db,
+        "SELECT count(*) FROM salary_answers a JOIN salary_rounds r USING (year) "
+        "WHERE a.created_at < r.opens_at OR a.created_at > least(r.closes_at, now()) "
+        "OR a.updated_at <> a.created_at",
+    )
+    assert outside == [(0,)]
+    for year, days, early, late in _fetch(
+        fresh_db,
+        "SELECT year, count(DISTINCT a.created_at::date), "
+        "count(*) FILTER (WHERE a.created_at < r.opens_at + interval '7 days'), "
+        "count(*) FILTER (WHERE a.created_at >= least(r.closes_at, now()) - interval '7 days') "
+        "FROM salary_answers a JOIN salary_rounds r USING (year) GROUP BY year",
+    ):
+        assert days > 10 and early > 2 * late, year
 
     assert sd.seed_demo(fresh_db, members, TODAY) == {"rounds": 0, "answers": 0, "by_year": {}}
     assert (

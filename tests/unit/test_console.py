@@ -10,12 +10,13 @@ import base64
 import hashlib
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import flask
 import pytest
 from lederappen.console import app as console_app
-from lederappen.console import oidc
+from lederappen.console import oidc, revocation
 from lederappen.console.session import COOKIE, SIGNIN_COOKIE, Sessions, csrf_ok
 from lederappen.core import config, manifest
 
@@ -144,7 +145,7 @@ ENV = {
 @pytest.fixture()
 def console():
     fn = manifest.load().by_name("staff-console")
-    c = console_app.Console(fn, config.load(fn.uses, ENV))
+    c = console_app.Console(fn, config.load(fn.uses, ENV), revoked=revocation.Memory())
     c.provider._endpoints = oidc.Endpoints(
         "https://idp.example/authorize", "https://idp.example/token", "https://idp.example/jwks"
     )
@@ -274,6 +275,50 @@ def test_sign_out_clears_the_session(client, console):
     assert "Max-Age=0" in cookie or "expires=Thu, 01 Jan 1970" in cookie.lower()
 
 
+def test_a_copy_of_the_cookie_opens_nothing_after_sign_out(client, console):
+    sess = _sign_in(client, console, "editor")
+    copied = console.sessions.dump(sess)
+    assert client.get("/staff/messages/new").status_code == 200
+    assert client.post("/staff/logout", data={"csrf": sess.csrf}).status_code == 200
+    # the copy is still correctly signed and not expired, but its session was revoked
+    assert console.sessions.load(copied) == sess
+    client.set_cookie(COOKIE, copied, domain="localhost", path="/staff/")
+    r = client.get("/staff/messages/new")
+    assert r.status_code == 303 and r.headers["Location"].startswith("/staff/login")
+    r = client.post("/staff/mentoring/rounds", data={"csrf": sess.csrf})
+    assert r.status_code == 401
+    # a new sign-in is a new session, not revoked
+    _sign_in(client, console, "editor")
+    assert client.get("/staff/messages/new").status_code == 200
+
+
+def test_a_revocation_is_kept_until_the_session_would_have_ended():
+    clock = Clock()
+    s = Sessions(KEY, 1800, 8 * 3600, clock)
+    store = revocation.Memory()
+    first, second = s.start("a", ["staff"]), s.start("b", ["staff"])
+    assert first.sid != second.sid
+    now = datetime.fromtimestamp(clock(), UTC)
+    store.revoke(first.sid, datetime.fromtimestamp(s.ends_at(first), UTC), now)
+    assert store.is_revoked(first.sid) and not store.is_revoked(second.sid)
+    clock.now += 8 * 3600 + 1  # the first session has ended by itself: its entry may go
+    later = datetime.fromtimestamp(clock(), UTC)
+    store.revoke(second.sid, datetime.fromtimestamp(s.ends_at(second), UTC), later)
+    assert not store.is_revoked(first.sid) and store.is_revoked(second.sid)
+    assert s.load(s.dump(first)) is None  # and its cookie is refused by its age anyway
+
+
+def test_a_session_cookie_without_an_id_is_no_session():
+    s = Sessions(KEY, 1800, 8 * 3600)
+    sess = s.start("a", ["staff"])
+    from itsdangerous import URLSafeSerializer
+
+    old = URLSafeSerializer(KEY, salt="lederappen.console.session").dumps(
+        {"s": "a", "r": ["staff"], "c": sess.csrf, "t0": sess.started, "t": sess.seen}
+    )
+    assert s.load(old) is None
+
+
 def test_sign_in_starts_the_code_flow_with_pkce_state_and_nonce(client, console):
     r = client.get("/staff/login?next=/staff/messages")
     assert r.status_code == 302
@@ -379,9 +424,12 @@ def test_console_grants_are_no_wider_than_the_admin_functions_it_mirrors():
             "salary-releases",
         )
     ]
+    # its one table of its own: the ids of sessions ended by signing out (revocation.py)
+    own = {"console_revoked_sessions": {"SELECT", "INSERT", "DELETE"}}
     for table, privileges in console.db_privileges.items():
         allowed = {p for f in mirrored for p in f.db_privileges.get(table, ())}
-        assert set(privileges) <= allowed, table
+        assert set(privileges) <= allowed | own.get(table, set()), table
+    assert not any(table in f.db_privileges for f in m.functions for table in own if f != console)
     assert set(console.publishes) <= {t for f in mirrored for t in f.publishes}
     assert set(console.pulls) <= {t for f in mirrored for t in f.pulls}
 
@@ -418,3 +466,19 @@ def test_console_grants_cover_what_the_mirrored_admin_functions_need():
     ):
         for table, privileges in m.by_name(name).db_privileges.items():
             assert set(privileges) <= set(console.db_privileges.get(table, ())), (name, table)
+
+
+def test_answers_over_time_are_drawn_with_their_figures_in_words_and_escaped():
+    from lederappen.console import charts
+
+    days = [
+        {"date": "2026-11-02", "answers": 26, "cumulative": 26},
+        {"date": "2026-11-03", "answers": 0, "cumulative": 26},
+        {"date": "2026-11-04", "answers": 8, "cumulative": 34},
+    ]
+    svg = str(charts.time_chart(days, "Svar <2026>", "per dag", "i alt"))
+    assert svg.startswith("<svg") and "<script" not in svg and "<2026>" not in svg
+    assert "Svar &lt;2026&gt;: 2026-11-02 – 2026-11-04; i alt: 34" in svg
+    assert "per dag, max 26 (2026-11-02)" in svg
+    assert svg.count("<rect") == 3 and svg.count("<polyline") == 1
+    assert charts.time_chart([], "x", "y", "z") == ""

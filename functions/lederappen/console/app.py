@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import auth, config, i18n, log, problems
 from ..core.manifest import Function
+from . import revocation, texts
 from . import session as session_mod
-from . import texts
 
 if TYPE_CHECKING:  # pragma: no cover
     import flask
@@ -120,7 +120,11 @@ class Console:
     """The callable functions-framework invokes for the staff-console function."""
 
     def __init__(
-        self, fn: Function, settings: config.Settings, clock: Callable[[], float] = time.time
+        self,
+        fn: Function,
+        settings: config.Settings,
+        clock: Callable[[], float] = time.time,
+        revoked: revocation.Revocations | None = None,
     ):
         from werkzeug.routing import Map, Rule
 
@@ -141,6 +145,8 @@ class Console:
             [Rule(_werkzeug_rule(p), endpoint=p, methods=[m]) for (m, p) in manifest_routes],
             strict_slashes=False,
         )
+        #: Sessions ended by signing out (the database; the unit tests' is in memory).
+        self.revoked: revocation.Revocations = revoked or revocation.Store()
         self.sessions = session_mod.Sessions(
             settings.console_session_key,
             settings.console_session_idle_minutes * 60,
@@ -171,6 +177,7 @@ class Console:
             self._env.filters["when"] = texts.when
             self._env.filters["number"] = texts.number
             self._env.globals["bar_chart"] = charts.bar_chart
+            self._env.globals["time_chart"] = charts.time_chart
         return self._env
 
     def allowed(self, principal: auth.Principal | None, path: str, method: str = "GET") -> bool:
@@ -245,6 +252,14 @@ class Console:
         ctx = Ctx(request, principal, sess, {}, locale, self.settings, self)
         extra_cookies: list[tuple[str, str, dict]] = []
         try:
+            if (
+                sess is not None
+                and not request.path.startswith("/staff/static/")
+                and self.revoked.is_revoked(sess.sid)
+            ):
+                # signed out: a copy of the cookie is no session (checked on every request)
+                sess = ctx.session = None
+                principal = ctx.principal = None
             adapter = self._map.bind("", url_scheme="https")
             try:
                 template, params = adapter.match(request.path, method=request.method)

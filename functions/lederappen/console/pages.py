@@ -166,6 +166,16 @@ def callback(ctx: Ctx):
 
 @page("POST", "/staff/logout")
 def logout(ctx: Ctx):
+    """Ends the session: its id is revoked until it would have expired (a copied cookie then
+    opens nothing) and the cookie is cleared."""
+    assert ctx.session is not None
+    sessions = ctx.console.sessions
+    ctx.console.revoked.revoke(
+        ctx.session.sid,
+        datetime.fromtimestamp(sessions.ends_at(ctx.session), UTC),
+        datetime.fromtimestamp(sessions.clock(), UTC),
+    )
+    ctx.session = None  # no refreshed session cookie on the way out
     return (
         Page("signed_out.html", title=ctx.t("signed_out.title")),
         [(session_mod.COOKIE, "", {"path": session_mod.PATH})],
@@ -334,6 +344,7 @@ def _compose(
     errors: list[str] | None = None,
     status: int = 200,
     preview: dict | None = None,
+    audience: dict | None = None,
 ) -> Page:
     from ..core.public_cache import topic_ids
     from ..notifications.message import CATEGORIES
@@ -353,6 +364,7 @@ def _compose(
             "counties": sorted(COUNTIES.items()),
             "idem": values.get("idem") or secrets.token_urlsafe(18),
             "preview": preview if preview is not None else _preview(ctx, values),
+            "audience": audience,
         },
         status=status,
         title=ctx.t("msg.new"),
@@ -419,6 +431,31 @@ def message_preview(ctx: Ctx):
     if ctx.request.headers.get("HX-Request"):
         return Page("_preview.html", {"preview": _preview(ctx, values)})
     return _compose(ctx, values)
+
+
+def _audience(ctx: Ctx, form) -> dict[str, Any]:
+    """The audience's size now, from the API's count (`POST /v1/admin/message-audience`),
+    or its errors in the user's language."""
+    admin = _messages()
+    try:
+        draft = _draft_body(form)
+        return call(
+            ctx,
+            admin.count_audience,
+            body={"category": draft["category"], "audience": draft["audience"]},
+            body_type=admin.AudienceQuery,
+        )
+    except problems.ValidationFailed as problem:
+        return {"errors": _errors(problem, ctx.locale)}
+
+
+@page("POST", "/staff/messages/audience")
+def message_audience(ctx: Ctx):
+    values = {k: ctx.form.get(k, "") for k in (*FORM_FIELDS, "idem")}
+    audience = _audience(ctx, values)
+    if ctx.request.headers.get("HX-Request"):
+        return Page("_audience.html", {"audience": audience})
+    return _compose(ctx, values, audience=audience)
 
 
 @page("POST", "/staff/messages")
@@ -584,6 +621,9 @@ def salary_rounds(ctx: Ctx):
             r["releases"] = call(ctx, releases.list_releases, params={"year": str(r["year"])})[
                 "items"
             ]
+        if r["status"] != "upcoming":
+            # answers over time, from the API's per-day counts (GET .../answer-counts)
+            r["days"] = call(ctx, _salary().answer_counts, params={"year": str(r["year"])})["days"]
     chart = [(str(r["year"]), r["answers"]) for r in sorted(items, key=lambda r: r["year"])]
     return Page(
         "salary_rounds.html",

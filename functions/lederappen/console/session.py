@@ -1,9 +1,11 @@
-"""The console's session and its CSRF token: a signed cookie, nothing kept on the server.
+"""The console's session and its CSRF token: a signed cookie; the server keeps only the ids of
+sessions ended by signing out (revocation.py).
 
 A staff user who has signed in (oidc.py) carries one cookie, `staff_session`, signed with
 CONSOLE_SESSION_KEY (itsdangerous, HMAC-SHA256 over the JSON payload): who (the token's
-`sub`), the roles the ID token carried, a random CSRF token, when the session began and when
-it was last used. It is HttpOnly, Secure, SameSite=Strict and scoped to /staff/. A session
+`sub`), the roles the ID token carried, a random session id, a random CSRF token, when the
+session began and when it was last used. Signing out revokes the id until the session would
+have ended, so a copy of the cookie no longer opens anything. It is HttpOnly, Secure, SameSite=Strict and scoped to /staff/. A session
 ends after CONSOLE_SESSION_IDLE_MINUTES without a request and CONSOLE_SESSION_MAX_HOURS
 after sign-in, however active; each request re-signs it with a new last-used time. The
 roles are fixed at sign-in: a role removed at the identity provider takes effect at the
@@ -41,6 +43,8 @@ class Session:
     csrf: str
     started: int
     seen: int
+    #: Random, names the session for its revocation at sign-out (revocation.py).
+    sid: str
 
 
 def _serializer(key: bytes, salt: str):
@@ -71,7 +75,14 @@ class Sessions:
 
     def start(self, subject: str, roles) -> Session:
         now = int(self.clock())
-        return Session(subject, frozenset(roles), secrets.token_urlsafe(32), now, now)
+        return Session(
+            subject,
+            frozenset(roles),
+            secrets.token_urlsafe(32),
+            now,
+            now,
+            secrets.token_urlsafe(24),
+        )
 
     def dump(self, session: Session) -> str:
         return self._session.dumps(
@@ -81,6 +92,7 @@ class Sessions:
                 "c": session.csrf,
                 "t0": session.started,
                 "t": session.seen,
+                "i": session.sid,
             }
         )
 
@@ -101,6 +113,7 @@ class Sessions:
                 str(data["c"]),
                 int(data["t0"]),
                 int(data["t"]),
+                str(data["i"]),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -113,8 +126,17 @@ class Sessions:
 
     def touch(self, session: Session) -> Session:
         return Session(
-            session.subject, session.roles, session.csrf, session.started, int(self.clock())
+            session.subject,
+            session.roles,
+            session.csrf,
+            session.started,
+            int(self.clock()),
+            session.sid,
         )
+
+    def ends_at(self, session: Session) -> int:
+        """When the session ends however active it is (seconds since the epoch)."""
+        return session.started + self.max_seconds
 
     def cookie_max_age(self, session: Session) -> int:
         """Seconds the browser should keep the cookie: until the session would expire."""

@@ -224,11 +224,20 @@ T: dict[str, dict[str, str]] = {
         "en": "Too large for FCM – shorten the text.",
     },
     "msg.audience_size": {
-        "nb": "Mottakerne telles når meldingen går ut (se tallene for "
-        "meldingen); API-et har ingen forhåndstelling.",
-        "en": "The audience is counted when the message goes out (see the "
-        "message's figures); the API offers no count before.",
+        "nb": "Hvor mange meldingen vil nå hvis den går ut nå: aktive medlemmer i "
+        "målgruppen som har kategorien slått på, har gitt samtykket som trengs og ikke "
+        "har begrenset behandlingen. Under 5 vises bare som «færre enn 5».",
+        "en": "How many the message would reach if it went out now: active members of the "
+        "audience who have the category switched on, have given the consent it needs and "
+        "have not restricted processing. Below 5 it shows only as \u201cfewer than 5\u201d.",
     },
+    "msg.count": {"nb": "Tell mottakerne", "en": "Count the audience"},
+    "msg.recipients": {"nb": "Mottakere nå: {count}", "en": "Recipients now: {count}"},
+    "msg.fewer_than": {
+        "nb": "Mottakere nå: færre enn {n}",
+        "en": "Recipients now: fewer than {n}",
+    },
+    "msg.counted_at": {"nb": "talt {at}", "en": "counted {at}"},
     "msg.fill": {
         "nb": "Fyll ut tittel og tekst for å se forhåndsvisningen.",
         "en": "Fill in title and text to see the preview.",
@@ -350,6 +359,11 @@ T: dict[str, dict[str, str]] = {
     "sr.title_nb": {"nb": "Tittel (bokmål)", "en": "Title (Norwegian)"},
     "sr.title_en": {"nb": "Tittel (engelsk)", "en": "Title (English)"},
     "sr.chart": {"nb": "Svar per runde", "en": "Answers per round"},
+    "sr.over_time": {"nb": "Svar over tid", "en": "Answers over time"},
+    "sr.per_day": {"nb": "nye svar per dag", "en": "new answers per day"},
+    "sr.cumulative": {"nb": "svar i alt", "en": "answers in all"},
+    "sr.day": {"nb": "Dag", "en": "Day"},
+    "sr.days_table": {"nb": "Tallene per dag", "en": "The figures per day"},
     "srs.upcoming": {"nb": "Kommer", "en": "Upcoming"},
     "srs.open": {"nb": "Åpen", "en": "Open"},
     "srs.closed": {"nb": "Stengt", "en": "Closed"},

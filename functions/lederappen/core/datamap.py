@@ -61,6 +61,8 @@ NO_MEMBER_KEY = frozenset(
         "salary_releases",
         "salary_release_tables",
         "salary_answer_counts",
+        "salary_answer_days",
+        "console_revoked_sessions",
     }
 )
 

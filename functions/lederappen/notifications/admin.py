@@ -13,6 +13,15 @@ register was asked whether they are a member), reading its figures (for one memb
 tell whether the member turned the category off, is restricted, opened it) and cancelling
 it. An address the register rejects is audited too: the editor learnt that this number is
 not an active member. Messages to many concern no identified member: no entry.
+
+The audience's size before sending (`POST /v1/admin/message-audience`) is counted by the
+fan-out's and the delivery's own code (`fanout.count_recipients`) and told as a number only,
+below MIN_PERSONS as "fewer than 5" (0 included, as an empty salary cell looks like a small
+one), so a count of a rare interest cannot tell an editor that one or two identifiable
+members hold it. It is not audited per member: it chooses no one and sends nothing, and what
+it tells staff is an aggregate about no identified member (the fan-out audits each member it
+then chooses by interest or county, when the message goes). One member is never counted: a
+count of one person would tell their consent, category and restriction choices.
 """
 
 from __future__ import annotations
@@ -28,9 +37,11 @@ from ..core import audit, db, firestore, idempotency, lederne, log, outbox, pagi
 from ..core.http import Api, Reply, Request
 from ..core.problems import DependencyUnavailable, NotFound
 from ..core.public_cache import topic_ids
+from ..core.times import rfc3339
 from ..core.validation import Body, Timestamp, fields_error
+from ..salary.disclosure import MIN_PERSONS
 from ..salary.vocabulary import COUNTIES
-from . import inbox, outgoing, push
+from . import fanout, inbox, outgoing, push
 from .message import Category, DeepLink, Message, Text, Title
 
 api = Api()
@@ -66,6 +77,14 @@ class Draft(Body):
     concerns: Literal["privacy_request", "membership", "terms"] | None = None
 
 
+class AudienceQuery(Body):
+    """What decides the audience's size: the category (preferences, marketing consent) and
+    the audience of a draft (`Draft`'s fields of the same names)."""
+
+    category: Category
+    audience: Audience
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -86,10 +105,9 @@ def _audit(
     )
 
 
-def _check(request: Request, d: Draft, now: datetime) -> None:
-    """Every rule beyond the types, all reported at once (422)."""
+def _audience_errors(request: Request, a: Audience) -> list[tuple[str, str, str, str]]:
+    """The audience's rules beyond the types (a draft's and a count's)."""
     errors: list[tuple[str, str, str, str]] = []
-    a = d.audience
     if a.kind in ("all", "member") and a.value is not None:
         errors.append(
             (
@@ -108,6 +126,21 @@ def _check(request: Request, d: Draft, now: datetime) -> None:
                 "Only used for one member.",
             )
         )
+    if a.kind == "member" and a.member_id is None:
+        errors.append(
+            ("audience.member_id", "required", "Mangler medlemsnummer.", "A member id is required.")
+        )
+    if a.kind == "county" and a.value not in COUNTIES:
+        errors.append(("audience.value", "enum", "Ukjent fylkesnummer.", "Unknown county number."))
+    if a.kind == "interest" and (a.value is None or a.value not in topic_ids(request.settings)):
+        errors.append(("audience.value", "enum", "Ukjent interesse.", "Unknown interest."))
+    return errors
+
+
+def _check(request: Request, d: Draft, now: datetime) -> None:
+    """Every rule beyond the types, all reported at once (422)."""
+    a = d.audience
+    errors = _audience_errors(request, a)
     if a.kind != "member" and d.concerns is not None:
         errors.append(
             ("concerns", "not_allowed", "Brukes bare for ett medlem.", "Only used for one member.")
@@ -121,14 +154,6 @@ def _check(request: Request, d: Draft, now: datetime) -> None:
                 "Marketing is never needed.",
             )
         )
-    if a.kind == "member" and a.member_id is None:
-        errors.append(
-            ("audience.member_id", "required", "Mangler medlemsnummer.", "A member id is required.")
-        )
-    if a.kind == "county" and a.value not in COUNTIES:
-        errors.append(("audience.value", "enum", "Ukjent fylkesnummer.", "Unknown county number."))
-    if a.kind == "interest" and (a.value is None or a.value not in topic_ids(request.settings)):
-        errors.append(("audience.value", "enum", "Ukjent interesse.", "Unknown interest."))
     if d.send_at is not None:
         if d.send_at.tzinfo is None:
             errors.append(
@@ -242,6 +267,47 @@ def create_message(request: Request) -> Reply:
         scheduled=bool(d.send_at and d.send_at > now),
     )
     return reply
+
+
+@api.post("/v1/admin/message-audience", body=AudienceQuery)
+def count_audience(request: Request) -> Reply:
+    """How many members a message with this category and audience would reach if it went out
+    now; below MIN_PERSONS only that it is fewer (module docstring)."""
+    q: AudienceQuery = request.body
+    a = q.audience
+    if a.kind == "member":
+        raise fields_error(
+            [
+                (
+                    "audience.kind",
+                    "not_counted",
+                    "Bare grupper telles, ikke ett medlem.",
+                    "Only groups are counted, not one member.",
+                )
+            ]
+        )
+    errors = _audience_errors(request, a)
+    if errors:
+        raise fields_error(errors)
+    now = _now()
+    count = fanout.count_recipients(
+        outgoing.Selection(q.category, a.kind, a.value), request.settings, now
+    )
+    small = count < MIN_PERSONS
+    audience: dict[str, str] = {"kind": a.kind}
+    if a.value is not None:
+        audience["value"] = a.value
+    log.event(_log, "audience counted", logging.INFO, audience=a.kind, small=small)
+    return Reply(
+        {
+            "category": q.category,
+            "audience": audience,
+            "recipients": None if small else count,
+            "fewer_than": MIN_PERSONS if small else None,
+            "counted_at": rfc3339(now),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @api.get("/v1/admin/messages")

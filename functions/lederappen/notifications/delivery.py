@@ -60,7 +60,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def needed(stored: outgoing.Stored) -> bool:
+def needed(stored: outgoing.Stored | outgoing.Selection) -> bool:
     """Does the member need this message even while their processing is restricted (GDPR
     Art. 18)? Only a message to them alone that concerns their privacy request, their
     membership or a change of the terms they consented to (`messages.concerns`, set by the
@@ -74,7 +74,7 @@ def needed(stored: outgoing.Stored) -> bool:
     )
 
 
-def needs_consent(stored: outgoing.Stored) -> set[str]:
+def needs_consent(stored: outgoing.Stored | outgoing.Selection) -> set[str]:
     """The consent purposes a recipient must cover: marketing for marketing, personalisation
     for an audience chosen by interest."""
     needs = {"marketing"} if stored.category == "marketing" else set()
@@ -84,7 +84,7 @@ def needs_consent(stored: outgoing.Stored) -> set[str]:
 
 
 def decide(
-    stored: outgoing.Stored,
+    stored: outgoing.Stored | outgoing.Selection,
     active: bool,
     restricted: bool,
     categories: list[str] | None,
@@ -107,7 +107,11 @@ def decide(
 
 
 def outcomes(
-    cur, stored: outgoing.Stored, members: list[str], statuses: dict[str, str] | None, now: datetime
+    cur,
+    stored: outgoing.Stored | outgoing.Selection,
+    members: list[str],
+    statuses: dict[str, str] | None,
+    now: datetime,
 ) -> dict[str, tuple[str, bool, bool]]:
     """Per member: (outcome, inbox, push) by the rules at send time. `statuses` are the
     register's membership statuses; None when membership is not being asked (a retry)."""

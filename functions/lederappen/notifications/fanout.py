@@ -82,7 +82,7 @@ def _county_name(number: str | None) -> str:
 
 
 def audience_page(
-    stored: outgoing.Stored, cursor: str | None, settings
+    stored: outgoing.Stored | outgoing.Selection, cursor: str | None, settings
 ) -> tuple[list[str], str | None]:
     """One page of the audience and the cursor of the next (None after the last)."""
     kind = stored.audience_kind
@@ -100,6 +100,37 @@ def audience_page(
         members += page
         if cursor is None or len(members) + PAGE_SIZE > STEP_SIZE:
             return members, cursor
+
+
+def count_recipients(selection: outgoing.Selection, settings, now: datetime) -> int:
+    """How many members a message would reach if it went out now: its audience listed page
+    by page exactly as the fan-out lists it (`audience_page`), each page decided by the
+    delivery's rules at send time (`delivery.outcomes`: membership, restriction, category
+    switched on, marketing and personalisation consent). The same code as sending, no copy of
+    its rules; it only reads (no step claimed, no batch stored, no audit entry: see
+    notifications/admin.py for why a count is not audited per member).
+
+    Members listed by the register are active by that listing; members chosen by interest
+    (from the preferences) are asked about, like delivery asks."""
+    from . import delivery
+
+    register = lederne.client(settings)
+    total = 0
+    cursor: str | None = None
+    while True:
+        members, cursor = audience_page(selection, cursor, settings)
+        if members:
+            statuses = (
+                register.membership_statuses(members)
+                if selection.audience_kind in ("interest", "member")
+                else None
+            )
+            decided = db.read(
+                lambda cur: delivery.outcomes(cur, selection, members, statuses, now)  # noqa: B023
+            )
+            total += sum(1 for outcome, _, _ in decided.values() if outcome == "delivered")
+        if cursor is None:
+            return total
 
 
 def _audit_choice(cur, stored: outgoing.Stored, members: list[str], now: datetime) -> None:

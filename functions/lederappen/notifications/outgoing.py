@@ -14,6 +14,7 @@ own transaction: the same path, audience one member each, sensitive by default.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,19 @@ _COLUMNS = (
     "created_at, cancelled_at, started_at, audience_size, fanned_out_at, outbox_id, "
     "concerns"
 )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What decides who a message reaches, before it exists (an editor's draft): the same
+    attributes of a message row (`outgoing.Stored`) that the fan-out and the delivery rules
+    read."""
+
+    category: str
+    audience_kind: str
+    audience_value: str | None = None
+    member_id: str | None = None
+    concerns: str | None = None
 
 
 class Stored:

@@ -1,7 +1,9 @@
 """HTTP endpoints of the salary-admin function: staff run the survey rounds (F6).
 
-Staff create and adjust rounds and see how many have answered. No staff endpoint reads an
-answer: staff see the same published statistics as members, nothing more.
+Staff create and adjust rounds and see how many have answered, in all and per day since a
+round opened (counts from views over the answers, never the answers table). No staff endpoint
+reads an answer or when one member answered: staff see the same published statistics as
+members, nothing more.
 """
 
 from __future__ import annotations
@@ -100,3 +102,24 @@ def update_round(request: Request) -> Reply:
 
     view = db.transaction(work)
     return Reply(view, headers={"ETag": etag(view["version"])})
+
+
+@api.get("/v1/admin/salary-rounds/{year}/answer-counts")
+def answer_counts(request: Request) -> Reply:
+    """New answers per day (Norwegian dates) since the round opened, and the running total."""
+    year = path_year(request)
+    found = db.read(lambda cur: service.answer_days(cur, year, _now()))
+    if found is None:
+        raise NotFound()
+    view, days = found
+    return Reply(
+        {
+            "year": year,
+            "opens_at": view["opens_at"],
+            "closes_at": view["closes_at"],
+            "status": view["status"],
+            "time_zone": "Europe/Oslo",
+            "total": days[-1]["cumulative"] if days else 0,
+            "days": days,
+        }
+    )

@@ -9,8 +9,9 @@ one person left would identify exactly that person.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..core.problems import Conflict, NotFound, ValidationFailed
 from ..core.times import rfc3339
@@ -32,6 +33,9 @@ FIELDS: dict[str, str] = {
     "weekly_hours": "weekly_hours",
 }
 assert set(FIELDS) == set(v.QUESTIONS)
+
+#: Where the survey's days are counted (answers over time).
+OSLO = ZoneInfo("Europe/Oslo")
 
 _ROUND_COLUMNS = "year, title_nb, title_en, opens_at, closes_at, questions, version"
 _ANSWER_COLUMNS = ", ".join(FIELDS.values()) + ", total_annual, version, updated_at"
@@ -427,3 +431,41 @@ def answer_counts(cur) -> dict[int, int]:
     """Answers per round, for staff (a count only)."""
     cur.execute("SELECT year, answers FROM salary_answer_counts")
     return dict(cur.fetchall())
+
+
+def answer_days(
+    cur, year: int, now: datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """Answers per day of a round since it opened, for staff: (the round, one entry per
+    day in Norway from its opening day to its closing day or today, whichever comes first,
+    each with the day's new answers and the running total). Counts only, from the
+    salary_answer_days view (migration 0015); no answer's own time leaves the database.
+
+    An answer counts on the day it was first submitted, while it exists (a deleted one
+    leaves its day). An answer dated outside the round's days (loaded, not submitted: a
+    member can answer only while the round is open) counts on the nearest of them, so the
+    last running total is the round's number of answers. None for an unknown year."""
+    cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s", (year,))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    view = round_view(row, now)
+    opens_at, closes_at = row[3], row[4]
+    cur.execute("SELECT day, answers FROM salary_answer_days WHERE year = %s", (year,))
+    per_day = cur.fetchall()
+    first = opens_at.astimezone(OSLO).date()
+    last = max(first, min(closes_at - timedelta(microseconds=1), now).astimezone(OSLO).date())
+    counts: dict[date, int] = {}
+    for day, answers in per_day:
+        day = min(max(day, first), last)
+        counts[day] = counts.get(day, 0) + answers
+    days: list[dict[str, Any]] = []
+    running = 0
+    if now >= opens_at:
+        for i in range((last - first).days + 1):
+            day = first + timedelta(days=i)
+            running += counts.get(day, 0)
+            days.append(
+                {"date": day.isoformat(), "answers": counts.get(day, 0), "cumulative": running}
+            )
+    return view, days
