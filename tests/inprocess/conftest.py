@@ -84,9 +84,12 @@ def function_client(
 ) -> Iterator[Callable[[str], Any]]:
     """`function_client("salary")`: a Flask test client of that function, configured only by
     environment variables, as a deployed one is."""
-    from lederappen.core import config, db, manifest
+    from lederappen.core import config, db, log, manifest
 
     saved = dict(os.environ)
+    # a function's entry configures pseudonymisation with its key (a module global): the
+    # stack-based tests in this process need theirs back afterwards
+    saved_key = log._key
 
     def make(name: str) -> Any:
         import functions_framework
@@ -118,5 +121,6 @@ def function_client(
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        log._key = saved_key
         config.reset()
         db.reset_pool()
