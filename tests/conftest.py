@@ -176,10 +176,11 @@ def db_exec(stack):
     return run
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pseudonyms(stack):
     """Configures pseudonymisation with the stack's key, as every function's entry does (audit
-    entries are written by pseudonym); returns `log.pseudonym`."""
+    entries are written by pseudonym); returns `log.pseudonym`. Per test module: the key is a
+    module global that tests building functions in process (create_app) set to their own."""
     import base64
 
     from lederappen.core import log
