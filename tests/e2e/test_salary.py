@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from infra.local import demo_data, fire
+from tests.support.salary_answer import ANSWER
 
 pytestmark = pytest.mark.stack
 MEMBERS = [m["member_id"] for m in demo_data.generate_members(300)[140:170]]
@@ -15,21 +16,6 @@ STAFF = "lonnsanalytiker"
 OPEN_YEAR = 2006  # created by the survey manager in this module, open now
 CLOSED_YEAR = 2005  # arranged directly: a closed round with crafted answers
 OLDER_YEAR = 2004  # a second closed round, for trends
-
-ANSWER = {
-    "notice_acknowledged": True,
-    "base_monthly_salary": 64_500,
-    "annual_bonus": 40_000,
-    "position_level": "middle",
-    "people_managed": 12,
-    "sector": "private",
-    "nace": "C",
-    "county": "03",
-    "years_experience": 8,
-    "age_band": "40_49",
-    "gender": "female",
-    "weekly_hours": 37.5,
-}
 
 
 def _iso(moment: datetime) -> str:

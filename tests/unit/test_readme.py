@@ -9,14 +9,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_readme_configuration_table_matches_the_declared_settings():
-    expected = subprocess.run(
-        [sys.executable, "infra/scripts/config_table.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
+def _printed(script: str) -> str:
+    return subprocess.run(
+        [sys.executable, script], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
+
+
+def test_readme_configuration_table_matches_the_declared_settings():
+    expected = _printed("infra/scripts/config_table.py")
     assert expected in (ROOT / "README.md").read_text(), (
         "README's configuration table is out of date: paste the output of "
         "`python infra/scripts/config_table.py`"
@@ -32,13 +32,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_functions_table_matches_the_manifest():
-    expected = subprocess.run(
-        [sys.executable, "infra/scripts/functions_table.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    expected = _printed("infra/scripts/functions_table.py")
     assert expected in (ROOT / "README.md").read_text(), (
         "README's table of functions is out of date: paste the output of "
         "`python infra/scripts/functions_table.py`"
