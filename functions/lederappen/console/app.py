@@ -34,6 +34,7 @@ from . import session as session_mod
 
 if TYPE_CHECKING:  # pragma: no cover
     import flask
+    import jinja2
 
 _log = logging.getLogger("lederappen.console")
 HERE = Path(__file__).resolve().parent
@@ -158,15 +159,15 @@ class Console:
             settings.console_oidc_client_id,
             settings.console_base_url + oidc.CALLBACK_PATH,
         )
-        self._env = None
+        self._env: jinja2.Environment | None = None
 
     # -- rendering ------------------------------------------------------------------------------
 
-    def env(self):
+    def env(self) -> jinja2.Environment:
         if self._env is None:
             import jinja2
 
-            self._env = jinja2.Environment(
+            env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(str(HERE / "templates")),
                 autoescape=True,
                 trim_blocks=True,
@@ -174,10 +175,11 @@ class Console:
             )
             from . import charts
 
-            self._env.filters["when"] = texts.when
-            self._env.filters["number"] = texts.number
-            self._env.globals["bar_chart"] = charts.bar_chart
-            self._env.globals["time_chart"] = charts.time_chart
+            env.filters["when"] = texts.when
+            env.filters["number"] = texts.number
+            env.globals["bar_chart"] = charts.bar_chart
+            env.globals["time_chart"] = charts.time_chart
+            self._env = env
         return self._env
 
     def allowed(self, principal: auth.Principal | None, path: str, method: str = "GET") -> bool:
@@ -267,7 +269,7 @@ class Console:
                 raise problems.MethodNotAllowed()
             except NotFound:
                 raise problems.NotFound()
-            ctx.params = params
+            ctx.params = dict(params)
             route = self.routes[(request.method, template)]
             if route.auth != "public":
                 if sess is None:
@@ -292,7 +294,7 @@ class Console:
         except problems.Problem as problem:
             status = problem.status
             return self._finish(self._error(ctx, problem), ctx, remember_lang, extra_cookies)
-        except Exception as exc:  # never a stack trace or a data value in the page
+        except Exception as exc:  # noqa: BLE001 (never a stack trace or a data value in the page)
             status = 500
             _log.error("unhandled error", exc_info=exc)
             return self._finish(
@@ -350,7 +352,7 @@ class Console:
         )
         try:
             html, status = self.render(ctx, page_)
-        except Exception as exc:  # the error page itself failed: a bare page, still no trace
+        except Exception as exc:  # noqa: BLE001 (the error page itself failed: a bare page, still no trace)
             _log.error("error page failed", exc_info=exc)
             from html import escape
 

@@ -37,7 +37,7 @@ def call(
     headers: dict | None = None,
 ) -> Any:
     """Runs an API route's handler as the signed-in staff user; its answer's body."""
-    decoded = None
+    decoded: Any = None
     if body_type is not None:
         decoded = validation.decode(msgspec.json.encode(body), body_type)
     request = Request(
@@ -148,7 +148,8 @@ def callback(ctx: Ctx):
     claims = console.provider.verify(
         console.provider.redeem(code, pending["verifier"]), pending["nonce"]
     )
-    roles = claims.get("roles") if isinstance(claims.get("roles"), list) else []
+    claimed = claims.get("roles")
+    roles: list[Any] = claimed if isinstance(claimed, list) else []
     if "staff" not in roles:
         # A member (or anybody without the staff role) gets no session and no page.
         return Page(

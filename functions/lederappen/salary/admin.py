@@ -88,7 +88,7 @@ def update_round(request: Request) -> Reply:
     year = path_year(request)
     c: RoundChanges = request.body
     changes = {k: val for k, val in msgspec.structs.asdict(c).items() if val is not None}
-    if "title" in changes:
+    if c.title is not None:
         changes["title"] = msgspec.structs.asdict(c.title)
 
     def work(cur):

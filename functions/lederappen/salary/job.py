@@ -7,6 +7,7 @@ round with a release is skipped (releases never change; corrections are the surv
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from ..core import db
@@ -28,5 +29,5 @@ def run(request: Request) -> Reply:
         )
     ]
     for year in due:  # one transaction per round: a failure keeps the rounds already done
-        db.transaction(lambda cur, y=year: statistics.ensure(cur, y, now))
+        db.transaction(functools.partial(statistics.ensure, year=year, now=now))
     return Reply({"computed": due})

@@ -20,6 +20,7 @@ earlier release of the round by no person or by at least `disclosure.MIN_PERSONS
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,15 +82,17 @@ def aggregates(cur, year: int) -> dict[disclosure.Group, disclosure.Aggregate]:
         out[group] = disclosure.Aggregate(
             n,
             {
-                "base_monthly_salary": disclosure.Measure(
-                    tuple(float(x) for x in bq), int(bsum), tuple(int(x) for x in btop)
-                ),
-                "total_annual_pay": disclosure.Measure(
-                    tuple(float(x) for x in tq), int(tsum), tuple(int(x) for x in ttop)
-                ),
+                "base_monthly_salary": _measure(bq, bsum, btop),
+                "total_annual_pay": _measure(tq, tsum, ttop),
             },
         )
     return out
+
+
+def _measure(quantiles, total, top) -> disclosure.Measure:
+    """A cell's measure from its SQL columns (p10, p25, median, p75, p90; total; largest)."""
+    p10, p25, p50, p75, p90 = (float(x) for x in quantiles)
+    return disclosure.Measure((p10, p25, p50, p75, p90), int(total), tuple(int(x) for x in top))
 
 
 def cell_key(group: disclosure.Group) -> str:
@@ -237,7 +240,7 @@ def read_table(cur, year: int, release: int, dims: tuple[str, ...]) -> list[dict
     return cur.fetchone()[0]  # pg8000 decodes jsonb
 
 
-def select(cells: list[dict], filters: dict[str, str]) -> list[dict]:
+def select(cells: list[dict], filters: Mapping[str, str | None]) -> list[dict]:
     return [c for c in cells if all(c["group"].get(d) == val for d, val in filters.items())]
 
 
