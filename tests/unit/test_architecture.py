@@ -23,10 +23,6 @@ ROOT = Path(__file__).resolve().parents[2] / "functions" / "lederappen"
 KNOWN_BACK_EDGES = {
     # the changed-terms notice is sent as a direct message; delivery asks consents (covers)
     ("consents", "notifications"),
-    # delivery skips members erased since the batch was made (privacy.erasure.erased_since)
-    ("notifications", "privacy"),
-    # the member's own requests page lists their mentoring engagements and proposals
-    ("privacy", "mentoring"),
 }
 
 

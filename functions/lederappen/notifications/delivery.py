@@ -38,8 +38,8 @@ import msgspec
 
 from ..consents import service as consents
 from ..core import db, events, firestore, lederne, log
+from ..core.tombstones import erased_since
 from ..preferences.service import DEFAULT_CATEGORIES, DEFAULT_CHANNELS
-from ..privacy.erasure import erased_since
 from . import batches, fcm, inbox, outgoing, push
 from . import devices as device_store
 

@@ -47,7 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from ..core import datamap, firestore, lederne, log
+from ..core import datamap, firestore, lederne, log, tombstones
 from ..core.db import Cursor
 
 #: Firestore deletes per batch (the limit of a write batch is 500).
@@ -284,13 +284,7 @@ def erase_many(
 
     def sql(cur: Cursor) -> None:
         add(erase_sql(cur, member_ids))
-        pseudonyms = [log.pseudonym(m) for m in member_ids]
-        cur.execute(
-            "INSERT INTO erasure_tombstones (member_pseudonym, erased_at) "
-            "SELECT p, %s FROM unnest(%s::text[]) p ON CONFLICT (member_pseudonym) "
-            "DO UPDATE SET erased_at = EXCLUDED.erased_at",
-            (now, pseudonyms),
-        )
+        tombstones.record(cur, member_ids, now)
 
     cur_factory(sql)
     add(erase_firestore(settings, member_ids))  # step 3
@@ -306,17 +300,3 @@ def erase_many(
 
     cur_factory(last)
     return counts
-
-
-def erased_since(cur: Cursor, member_ids: list[str], since: datetime) -> set[str]:
-    """The members among `member_ids` erased at or after `since` (a message created before
-    their erasure must not write them back)."""
-    if not member_ids:
-        return set()
-    by_pseudonym = {log.pseudonym(m): m for m in member_ids}
-    cur.execute(
-        "SELECT member_pseudonym FROM erasure_tombstones "
-        "WHERE member_pseudonym = ANY(%s) AND erased_at >= %s",
-        (list(by_pseudonym), since),
-    )
-    return {by_pseudonym[r[0]] for r in cur.fetchall()}

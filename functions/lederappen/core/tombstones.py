@@ -1,0 +1,43 @@
+"""Erasure tombstones: which members were erased, and when, by pseudonym only.
+
+Erasure (privacy/erasure.py) writes one in the transaction that removes a member's rows;
+work created before that moment (a message's delivery batch, a queued sync) asks here before
+it writes anything about a member, so it cannot bring an erased member back. The table keeps
+no member key in the clear (the data map's `erasure_tombstones`, with its retention), and
+this module is its one reader and writer, shared by the feature that erases and the features
+that must not resurrect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from . import log
+from .db import Cursor
+
+
+def record(cur: Cursor, member_ids: Sequence[str], now: datetime) -> None:
+    """The members were erased `now` (a repeat moves the time forward)."""
+    if not member_ids:
+        return
+    cur.execute(
+        "INSERT INTO erasure_tombstones (member_pseudonym, erased_at) "
+        "SELECT p, %s FROM unnest(%s::text[]) p ON CONFLICT (member_pseudonym) "
+        "DO UPDATE SET erased_at = EXCLUDED.erased_at",
+        (now, [log.pseudonym(m) for m in member_ids]),
+    )
+
+
+def erased_since(cur: Cursor, member_ids: Sequence[str], since: datetime) -> set[str]:
+    """The members among `member_ids` erased at or after `since` (a message created before
+    their erasure must not write them back)."""
+    if not member_ids:
+        return set()
+    by_pseudonym = {log.pseudonym(m): m for m in member_ids}
+    cur.execute(
+        "SELECT member_pseudonym FROM erasure_tombstones "
+        "WHERE member_pseudonym = ANY(%s) AND erased_at >= %s",
+        (list(by_pseudonym), since),
+    )
+    return {by_pseudonym[r[0]] for r in cur.fetchall()}
