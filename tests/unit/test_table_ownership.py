@@ -27,7 +27,7 @@ SQL_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|USING)\s+(\w+)", re.IG
 #: table -> its owner
 OWNERS = {
     "member_preferences": "preferences",
-    "newsletter_sync": "newsletter",
+    "newsletter_sync": "consents",
     "outbox": "core",
     "processing_restrictions": "core",
 }
@@ -35,15 +35,8 @@ OWNERS = {
 #: (table, package that is not its owner but names it in SQL today)
 KNOWN_FOREIGN_USES = {
     ("member_preferences", "notifications"),  # delivery's category and channel check
-    ("member_preferences", "privacy"),  # the member's self-service deletion of voluntary data
-    ("newsletter_sync", "consents"),  # a consent change queues the sync in its transaction
     ("outbox", "notifications"),  # outgoing messages queue their fan-out
-    ("outbox", "privacy"),  # erasure deletes queued work that names the member
-    ("processing_restrictions", "consents"),
-    ("processing_restrictions", "mentoring"),
     ("processing_restrictions", "notifications"),
-    ("processing_restrictions", "privacy"),
-    ("processing_restrictions", "salary"),
 }
 
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..core import restriction
 from ..core.db import Cursor
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339 as _ts
@@ -215,7 +216,7 @@ def covered_members(
     cur.execute(
         "SELECT DISTINCT ON (e.member_id) e.member_id, e.action, e.terms_version "
         "FROM consent_events e WHERE e.member_id = ANY(%s) AND e.purpose = %s "
-        "AND NOT EXISTS (SELECT 1 FROM processing_restrictions r WHERE r.member_id = e.member_id) "
+        f"AND {restriction.unrestricted('e.member_id')} "
         "ORDER BY e.member_id, e.id DESC",
         (list(member_ids), purpose),
     )
@@ -341,6 +342,28 @@ def resync_newsletter(cur: Cursor, member_id: str, now: datetime) -> dict[str, A
         terms_version=row[0],
         now=now,
     )
+
+
+def newsletter_request(cur: Cursor, member_id: str) -> tuple[str, int, datetime] | None:
+    """The member's latest newsletter change to propagate: (event id, terms version,
+    requested at); None when erased or never requested."""
+    cur.execute(
+        "SELECT event_id, terms_version, requested_at FROM newsletter_sync WHERE member_id = %s",
+        (member_id,),
+    )
+    row = cur.fetchone()
+    return None if row is None else (str(row[0]), row[1], row[2])
+
+
+def confirm_newsletter_request(cur: Cursor, member_id: str, event_id: str) -> bool:
+    """The newsletter system applied the change `event_id`: confirmed if it is still the
+    member's latest. Locks the member's row; False when there is none (erased meanwhile)."""
+    cur.execute(
+        "UPDATE newsletter_sync SET confirmed_at = CASE WHEN event_id = %s::uuid "
+        "THEN now() ELSE confirmed_at END WHERE member_id = %s RETURNING 1",
+        (event_id, member_id),
+    )
+    return cur.fetchone() is not None
 
 
 def history(cur: Cursor, member_id: str, before_id: int | None, limit: int) -> list[dict[str, Any]]:

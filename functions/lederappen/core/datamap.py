@@ -952,7 +952,7 @@ STORES: tuple[Store, ...] = (
         name="outbox",
         kind="sql",
         member_key="member_id",
-        erase_with="lederappen.privacy.erasure:scrub_outbox",
+        erase_with="lederappen.core.outbox:forget_members",
         references=(
             ref(
                 "payload",

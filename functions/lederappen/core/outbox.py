@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -112,3 +113,41 @@ def relay(
         total += len(published)
         if len(rows) < batch:
             return total
+
+
+def forget_members(cur: Cursor, member_ids: list[str]) -> dict[str, int]:
+    """The outbox's part of erasure (the data map's `erase_with` for `outbox`): the members' own rows go; their keys are taken out of
+    delivery batches (payload member_ids) that also carry other members; and a fan-out step
+    whose cursor is a member's key (an interest audience is paged by member key) resumes from
+    just before the key (the members it then lists again were already processed, and
+    delivery skips them)."""
+    out: Counter[str] = Counter()
+    cur.execute("DELETE FROM outbox WHERE member_id = ANY(%s) RETURNING member_id", (member_ids,))
+    out.update(r[0] for r in cur.fetchall())
+    wanted = set(member_ids)
+    cur.execute(
+        "SELECT id, payload->'member_ids' FROM outbox WHERE payload->'member_ids' @> ANY(ARRAY("
+        "SELECT jsonb_build_array(m) FROM unnest(%s::text[]) m)) FOR UPDATE",
+        (member_ids,),
+    )
+    for row_id, held in cur.fetchall():
+        held = held if isinstance(held, list) else json.loads(held)
+        gone = [m for m in held if m in wanted]
+        out.update(gone)
+        cur.execute(
+            "UPDATE outbox SET payload = jsonb_set(payload, '{member_ids}', %s::jsonb) "
+            "WHERE id = %s",
+            (json.dumps([m for m in held if m not in wanted]), row_id),
+        )
+    # Published or not: the fan-out reads a step's cursor from its row (a step in flight
+    # resumes from the rewound cursor), so the row stays and only the key goes.
+    cur.execute(
+        "UPDATE outbox SET payload = jsonb_set(payload, '{cursor}', "
+        "to_jsonb(left(payload->>'cursor', -1))) WHERE topic = 'message-fanout' "
+        "AND payload->>'cursor' = ANY(%s) "
+        "RETURNING left(payload->>'cursor', -1)",
+        (member_ids,),
+    )
+    rewound = {m[:-1]: m for m in member_ids}
+    out.update(rewound[r[0]] for r in cur.fetchall() if r[0] in rewound)
+    return dict(out)

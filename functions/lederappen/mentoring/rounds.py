@@ -36,7 +36,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core import audit, db
+from ..core import audit, db, restriction
 from ..core.db import Cursor
 from ..notifications import outgoing
 from . import matching, texts
@@ -54,9 +54,7 @@ _CANDIDATE = (
     "e.member_id, e.industry, e.county, e.position_level, e.years_as_manager, "
     "json_build_array(e.topics, e.formats, e.languages)::text"
 )
-_NOT_RESTRICTED = (
-    "NOT EXISTS (SELECT 1 FROM processing_restrictions r WHERE r.member_id = e.member_id)"
-)
+_NOT_RESTRICTED = restriction.unrestricted("e.member_id")
 
 
 def _candidate(row, capacity: int = 0, active: int = 0) -> matching.Candidate:

@@ -43,17 +43,12 @@ def handle(message: events.Message, settings) -> None:
     p: Payload = message.data
 
     def state(cur: Cursor) -> tuple[str, int, datetime, bool] | None:
-        cur.execute(
-            "SELECT event_id, terms_version, requested_at FROM newsletter_sync "
-            "WHERE member_id = %s",
-            (p.member_id,),
-        )
-        row = cur.fetchone()
+        row = consents.newsletter_request(cur, p.member_id)
         if row is None:
             return None
         # Subscribed only while the consent ledger covers it now (given for the terms in
         # force, not restricted): never what the message says.
-        return str(row[0]), row[1], row[2], consents.covers(cur, p.member_id, "newsletter")
+        return (*row, consents.covers(cur, p.member_id, "newsletter"))
 
     found = db.read(state)
     if found is None:
@@ -77,12 +72,7 @@ def handle(message: events.Message, settings) -> None:
         # Locks the member's row (confirming it if it is still this event's): an erasure in
         # flight deletes it first and erases the audit trail after it (privacy/erasure.py), so
         # an erased member gets no entry written after the trail went.
-        cur.execute(
-            "UPDATE newsletter_sync SET confirmed_at = CASE WHEN event_id = %s::uuid "
-            "THEN now() ELSE confirmed_at END WHERE member_id = %s RETURNING 1",
-            (event_id, p.member_id),
-        )
-        if cur.fetchone() is None:
+        if not consents.confirm_newsletter_request(cur, p.member_id, event_id):
             return  # erased meanwhile: nothing to audit about someone forgotten
         # Audited also when a newer choice has replaced this one (no row confirmed): what
         # was sent was sent. "consent": the data map's category of the newsletter choice.

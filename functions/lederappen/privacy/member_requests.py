@@ -60,11 +60,11 @@ def delete_voluntary(
     cur: Cursor, member_id: str, now: datetime
 ) -> tuple[dict[str, int], list[int]]:
     from ..mentoring import engagement, proposals
+    from ..preferences import service as preferences
     from ..salary import service as salary
 
     counts = {"salary_answers": salary.erase_member(cur, member_id)}
-    cur.execute("DELETE FROM member_preferences WHERE member_id = %s", (member_id,))
-    counts["member_preferences"] = cur.rowcount
+    counts["member_preferences"] = int(preferences.clear(cur, member_id))
     ids: list[int] = []
     withdrawn = 0
     for role in engagement.ROLES:

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..core import datamap, log
+from ..core import datamap, log, restriction
 from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 
@@ -194,15 +194,9 @@ def statement(
         params += [cutoff] * rule.where.count("{cutoff}")
     for column, form in rule.keys:
         if form == "id":
-            conditions.append(
-                "NOT EXISTS (SELECT 1 FROM processing_restrictions h "
-                f"WHERE h.member_id = {t}.{column})"
-            )
+            conditions.append(restriction.unrestricted(f"{t}.{column}"))
         elif form == "array":
-            conditions.append(
-                "NOT EXISTS (SELECT 1 FROM processing_restrictions h "
-                f"WHERE h.member_id = ANY({t}.{column}))"
-            )
+            conditions.append(restriction.unrestricted(f"{t}.{column}", array=True))
         elif form == "pseudonym":
             conditions.append(f"({t}.{column} IS NULL OR {t}.{column} <> ALL(%s::text[]))")
             params.append(list(held_pseudonyms))
@@ -469,11 +463,7 @@ class Outcome:
 
 
 def _restricted_members(transaction) -> list[str]:
-    def work(cur: Cursor) -> list[str]:
-        cur.execute("SELECT member_id FROM processing_restrictions")
-        return [r[0] for r in cur.fetchall()]
-
-    return transaction(work)
+    return transaction(restriction.restricted_members)
 
 
 def sweep(

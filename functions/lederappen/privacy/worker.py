@@ -30,7 +30,7 @@ from functools import partial
 import msgspec
 
 from ..consents import service as consents
-from ..core import audit, db, events, log, outbox
+from ..core import audit, db, events, log, outbox, restriction
 from ..core.db import Cursor
 from . import erasure, requests
 
@@ -86,13 +86,9 @@ def _restrict(cur: Cursor, r, now: datetime, *, lift: bool) -> list[int]:
     """Applies or lifts the restriction, and tells the newsletter system the state that
     follows (a restricted member gets no newsletter). Returns outbox ids to flush."""
     if lift:
-        cur.execute("DELETE FROM processing_restrictions WHERE member_id = %s", (r["member_id"],))
+        restriction.lift(cur, r["member_id"])
     else:
-        cur.execute(
-            "INSERT INTO processing_restrictions (member_id, restricted_since, "
-            "request_ref) VALUES (%s, %s, %s) ON CONFLICT (member_id) DO NOTHING",
-            (r["member_id"], now, r["id"]),
-        )
+        restriction.restrict(cur, r["member_id"], now, r["id"])
     audit.record(
         cur,
         r["member_id"],

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core import audit
+from ..core import audit, restriction
 from ..core.problems import Conflict
 from . import disclosure
 from . import vocabulary as v
@@ -63,7 +63,7 @@ SELECT {", ".join(f"GROUPING({c})" for c in _COLS)},
        (array_agg(total_annual ORDER BY total_annual DESC))[1:{disclosure.DOMINANCE_TOP}]
 FROM salary_answers a
 WHERE a.year = %s
-  AND NOT EXISTS (SELECT 1 FROM processing_restrictions r WHERE r.member_id = a.member_id)
+  AND {restriction.unrestricted("a.member_id")}
 GROUP BY GROUPING SETS ({_grouping_sets()})
 """
 
@@ -311,7 +311,7 @@ def audit_use(cur, year: int, now: datetime) -> None:
     cur.execute(
         "INSERT INTO salary_statistics_uses AS u (year, member_id, audited_at) "
         "SELECT a.year, a.member_id, %s FROM salary_answers a WHERE a.year = %s "
-        "AND NOT EXISTS (SELECT 1 FROM processing_restrictions r WHERE r.member_id = a.member_id) "
+        f"AND {restriction.unrestricted('a.member_id')} "
         "AND NOT EXISTS (SELECT 1 FROM salary_statistics_uses m WHERE m.year = a.year "
         "                AND m.member_id = a.member_id AND m.audited_at >= %s) "
         "ON CONFLICT (year, member_id) DO UPDATE SET audited_at = excluded.audited_at "
