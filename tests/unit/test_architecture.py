@@ -4,10 +4,9 @@ Feature = a package under functions/lederappen/ (core is the shared kernel). The
 is read from the source with `ast` (imports inside functions count: a lazy import is still a
 dependency). Two rules:
 - core imports no feature;
-- no cycle between features. The cycles that exist today are listed in KNOWN_BACK_EDGES (one
-  edge per cycle that breaks it); issue 21 removes them. The graph without those edges must
-  be acyclic, so any new cycle fails here, and an edge that no longer exists must leave the
-  list, so it only ever shrinks.
+- no cycle between features (where two features need each other, one of them publishes an
+  event the other handles, e.g. consents' terms-notice, or the shared part moves to core,
+  e.g. core/tombstones.py).
 """
 
 from __future__ import annotations
@@ -18,12 +17,6 @@ from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "functions" / "lederappen"
-
-#: (importer, imported) edges that close the cycles of today, each with what it is for.
-KNOWN_BACK_EDGES = {
-    # the changed-terms notice is sent as a direct message; delivery asks consents (covers)
-    ("consents", "notifications"),
-}
 
 
 def _features() -> set[str]:
@@ -100,17 +93,9 @@ def test_core_imports_no_feature():
     assert import_graph().get("core", set()) == set()
 
 
-def test_no_new_cycle_between_features():
-    graph = import_graph()
-    pruned = {n: {m for m in ms if (n, m) not in KNOWN_BACK_EDGES} for n, ms in graph.items()}
-    cycle = _cycle(pruned)
+def test_no_cycle_between_features():
+    cycle = _cycle(import_graph())
     assert cycle is None, "feature import cycle: " + " -> ".join(cycle or [])
-
-
-def test_the_known_back_edges_still_exist_so_the_list_only_shrinks():
-    graph = import_graph()
-    gone = {(a, b) for a, b in KNOWN_BACK_EDGES if b not in graph.get(a, set())}
-    assert not gone, f"remove from KNOWN_BACK_EDGES, the cycle is broken: {gone}"
 
 
 def test_the_detector_finds_a_cycle():

@@ -102,7 +102,7 @@ def test_a_batch_deletes_due_rows_by_ctid_with_the_cutoff_and_the_restriction_ho
         "FROM push_deliveries WHERE push_deliveries.updated_at < %s"
     )
     assert (
-        "NOT EXISTS (SELECT 1 FROM processing_restrictions h WHERE h.member_id = "
+        "NOT EXISTS (SELECT 1 FROM processing_restrictions pr WHERE pr.member_id = "
         "push_deliveries.member_id)" in sql
     )
     assert sql.endswith(" LIMIT %s))") and sql.count("%s") == len(params)
@@ -119,10 +119,10 @@ def test_a_condition_gets_the_cutoff_wherever_it_names_it():
 
 def test_rows_about_two_members_are_held_for_either_and_arrays_and_pseudonyms_too():
     pair, _ = retention.statement(retention.rule_for(datamap.by_name("mentorships")), NOW, 1, [])
-    assert "h.member_id = mentorships.mentee_id" in pair
-    assert "h.member_id = mentorships.mentor_id" in pair
+    assert "pr.member_id = mentorships.mentee_id" in pair
+    assert "pr.member_id = mentorships.mentor_id" in pair
     arr, _ = retention.statement(retention.rule_for(datamap.by_name("dead_letters")), NOW, 1, [])
-    assert "h.member_id = ANY(dead_letters.member_ids)" in arr
+    assert "pr.member_id = ANY(dead_letters.member_ids)" in arr
     sql, params = retention.statement(
         retention.rule_for(datamap.by_name("audit_events")), NOW, 1, ["p1", "p2"]
     )

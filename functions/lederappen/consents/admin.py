@@ -58,7 +58,8 @@ def publish_terms(request: Request) -> Reply:
             notice_days=request.settings.terms_notice_days,
         )
         queued.extend(outbox_ids)
-        return Reply({**terms.public(), "notified": len(outbox_ids)}, status=201)
+        told = service.consenting_count(cur, d.purpose) if terms.material else 0
+        return Reply({**terms.public(), "notified": told}, status=201)
 
     reply = idempotency.run(request, msgspec.json.encode(d), work)
     outbox.flush(request.settings.google_cloud_project, queued)

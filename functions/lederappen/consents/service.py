@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..core import restriction
+from ..core import db, outbox, restriction
 from ..core.db import Cursor
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339 as _ts
@@ -446,6 +446,8 @@ def non_material_changes(cur: Cursor, purpose: str | None) -> list[dict[str, Any
 
 #: Who a terms notice comes from (messages.created_by).
 NOTICE_SENDER = "consent-terms"
+#: The Pub/Sub topic of "a material change was published" (ids only), read by `terms-notice`.
+NOTICE_TOPIC = "terms-notice"
 _OSLO = ZoneInfo("Europe/Oslo")
 
 
@@ -481,6 +483,17 @@ def notice(terms: Terms) -> dict[str, Any]:
     }
 
 
+def consenting_count(cur: Cursor, purpose: str) -> int:
+    """How many members a material change of `purpose` affects (see consenting_members)."""
+    cur.execute(
+        "SELECT count(*) FROM (SELECT DISTINCT ON (member_id) action "
+        "FROM consent_events WHERE purpose = %s ORDER BY member_id, id DESC) latest "
+        "WHERE action = 'given'",
+        (purpose,),
+    )
+    return db.one(cur)[0]
+
+
 def consenting_members(cur: Cursor, purpose: str) -> list[str]:
     """The members whose latest choice for `purpose` is "given": those a change affects."""
     cur.execute(
@@ -506,8 +519,10 @@ def publish_terms(
 ) -> tuple[Terms, list[int]]:
     """Staff publish a new version of a purpose's terms; versions are never edited. A
     material change applies `notice_days` after publication at the earliest (left out: just
-    then), and the members whose consent it affects are told in the same transaction (direct
-    messages through the message pipeline). Returns the terms and the outbox ids to flush."""
+    then), and the members whose consent it affects are told: the same transaction queues a
+    `terms-notice` event (purpose and version), and that function sends each of them a
+    direct message through the message pipeline. Returns the terms and the outbox ids to
+    flush."""
     if purpose not in PURPOSES:
         raise field_error("purpose", "enum", "Ukjent formål.", "Unknown purpose.")
     earliest = now + timedelta(days=notice_days) if material else now
@@ -566,16 +581,28 @@ def publish_terms(
     terms = Terms(purpose, version, title, text, changes, digest, material, effective_from)
     if not material:
         return terms, []
-    from ..notifications import outgoing
+    # The notice is sent by the `terms-notice` function (notifications/terms_notice.py): the
+    # message names only the version; who is told is read when it is sent.
+    return terms, [
+        outbox.enqueue(cur, NOTICE_TOPIC, {"purpose": purpose, "version": version}, None)
+    ]
 
-    members = consenting_members(cur, purpose)
-    draft = notice(terms)  # one object: send_direct_many checks it once
-    outbox_ids = outgoing.send_direct_many(
-        cur, [(m, draft) for m in members], created_by=NOTICE_SENDER, now=now
+
+def notice_due(cur: Cursor, purpose: str, version: int) -> Terms | None:
+    """The material version whose notice has not gone yet, locked until the caller's commit
+    (so a redelivered event waits and then finds it told); None for any other version."""
+    cur.execute(
+        f"SELECT {_TERMS_COLUMNS} FROM consent_terms WHERE purpose = %s AND version = %s "
+        "AND material AND notified_at IS NULL FOR UPDATE",
+        (purpose, version),
     )
+    row = cur.fetchone()
+    return None if row is None else _terms(row)
+
+
+def mark_notified(cur: Cursor, terms: Terms, told: int, now: datetime) -> None:
     cur.execute(
         "UPDATE consent_terms SET notified_at = %s, notified = %s "
         "WHERE purpose = %s AND version = %s",
-        (now, len(members), purpose, version),
+        (now, told, terms.purpose, terms.version),
     )
-    return terms, outbox_ids

@@ -66,6 +66,9 @@ NO_MEMBER_KEY = frozenset(
     }
 )
 
+#: Topics whose messages carry no member key (ids of other things only), so no store.
+TOPICS_WITHOUT_MEMBER_KEY = frozenset({"terms-notice"})  # a terms version: purpose, number
+
 KINDS = ("sql", "firestore", "pubsub", "logging", "backup")
 #: How a store's data about one member is found (see the module docstring). ``outside``: a
 #: store outside the databases (logs, backups) that cannot be read per member; described in
