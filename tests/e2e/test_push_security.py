@@ -431,6 +431,63 @@ def test_a_replayed_push_has_no_second_effect(
     ) >= [(1,)]
 
 
+def test_a_forged_or_replayed_terms_notice_tells_nobody_twice(pusher, api, token, db_exec):
+    """The event names a version; who is told, and whether at all, is the database's."""
+
+    def told(since):
+        return db_exec(
+            "SELECT count(*) FROM messages WHERE concerns = 'terms' AND created_at >= %s",
+            (since,),
+        )[0][0]
+
+    start = db_exec("SELECT now()")[0][0]
+    # A version that is not material, one that does not exist, a purpose that does not:
+    # acknowledged, nobody told. Without a push token: refused.
+    for payload in (
+        {"purpose": "newsletter", "version": 1},
+        {"purpose": "newsletter", "version": 9999},
+        {"purpose": "nothing", "version": 1},
+    ):
+        assert pusher.post("terms-notice", Pusher.envelope(payload)).status == 204
+        assert_refused(pusher.post("terms-notice", Pusher.envelope(payload), None), None)
+    time.sleep(0.5)
+    assert told(start) == 0
+    # A real material change is told once, to the members whose consent it affects (A among
+    # them) ...
+    _consent(api, token(A), "give")
+    suffix = uuid.uuid4().hex[:6]
+    resp = api.post(
+        "/v1/admin/consent-terms",
+        token=token("personvern"),
+        json_body={
+            "purpose": "newsletter",
+            "material": True,
+            "title": {"nb": f"Nyhetsbrev {suffix}", "en": f"Newsletter {suffix}"},
+            "text": {"nb": f"Ny tekst {suffix}", "en": f"New text {suffix}"},
+            "changes": {"nb": "Oftere.", "en": "More often."},
+        },
+    )
+    assert resp.status == 201, resp.text
+    published = resp.json()
+    eventually(lambda: told(start) == published["notified"] > 0, timeout=30)
+    [(notified_at,)] = db_exec(
+        "SELECT notified_at FROM consent_terms WHERE purpose = 'newsletter' AND version = %s",
+        (published["version"],),
+    )
+    # ... and its event replayed, with new message ids as a replay from the dead letters
+    # would have, tells nobody again.
+    payload = {"purpose": "newsletter", "version": published["version"]}
+    for _ in range(3):
+        assert pusher.post("terms-notice", Pusher.envelope(payload)).status == 204
+    time.sleep(0.5)
+    assert told(start) == published["notified"]
+    assert db_exec(
+        "SELECT notified_at FROM consent_terms WHERE purpose = 'newsletter' AND version = %s",
+        (published["version"],),
+    ) == [(notified_at,)]
+    _consent(api, token(A), "withdraw")
+
+
 # -- 4. undecodable pushes: acknowledged and dead-lettered at once, nothing echoed ---------------
 
 

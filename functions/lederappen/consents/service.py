@@ -589,11 +589,12 @@ def publish_terms(
 
 
 def notice_due(cur: Cursor, purpose: str, version: int) -> Terms | None:
-    """The material version whose notice has not gone yet, locked until the caller's commit
-    (so a redelivered event waits and then finds it told); None for any other version."""
+    """The material change whose notice has not gone yet, locked until the caller's commit
+    (so a redelivered event waits and then finds it told); None for any other version. A
+    first version changes nothing anybody consented to, so it is never one."""
     cur.execute(
         f"SELECT {_TERMS_COLUMNS} FROM consent_terms WHERE purpose = %s AND version = %s "
-        "AND material AND notified_at IS NULL FOR UPDATE",
+        "AND version > 1 AND material AND notified_at IS NULL FOR UPDATE",
         (purpose, version),
     )
     row = cur.fetchone()
