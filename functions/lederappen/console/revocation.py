@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ..core import db
+from ..core.db import Cursor
 
 
 def _key(session_id: str) -> str:
@@ -41,7 +42,7 @@ class Store:
         )
 
     def revoke(self, session_id: str, until: datetime, now: datetime) -> None:
-        def work(cur) -> None:
+        def work(cur: Cursor) -> None:
             cur.execute("DELETE FROM console_revoked_sessions WHERE expires_at < %s", (now,))
             cur.execute(
                 "INSERT INTO console_revoked_sessions (session_hash, expires_at) "

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..core.db import Cursor
 from ..core.problems import Conflict, NotFound, ValidationFailed
 from ..core.times import rfc3339
 from . import vocabulary as v
@@ -60,7 +61,7 @@ def round_view(row, now: datetime) -> dict[str, Any]:
     }
 
 
-def get_round(cur, year: int, now: datetime) -> dict[str, Any]:
+def get_round(cur: Cursor, year: int, now: datetime) -> dict[str, Any]:
     cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s", (year,))
     row = cur.fetchone()
     if row is None:
@@ -73,7 +74,7 @@ def get_round(cur, year: int, now: datetime) -> dict[str, Any]:
     return round_view(row, now)
 
 
-def list_rounds(cur, now: datetime) -> list[dict[str, Any]]:
+def list_rounds(cur: Cursor, now: datetime) -> list[dict[str, Any]]:
     cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds ORDER BY year DESC")
     return [round_view(r, now) for r in cur.fetchall()]
 
@@ -203,7 +204,7 @@ def _answer_view(year: int, row) -> dict[str, Any]:
     }
 
 
-def get_answer(cur, year: int, member_id: str) -> dict[str, Any] | None:
+def get_answer(cur: Cursor, year: int, member_id: str) -> dict[str, Any] | None:
     cur.execute(
         f"SELECT {_ANSWER_COLUMNS} FROM salary_answers WHERE year = %s AND member_id = %s",
         (year, member_id),
@@ -212,7 +213,7 @@ def get_answer(cur, year: int, member_id: str) -> dict[str, Any] | None:
     return _answer_view(year, row) if row else None
 
 
-def answered_years(cur, member_id: str) -> set[int]:
+def answered_years(cur: Cursor, member_id: str) -> set[int]:
     cur.execute("SELECT year FROM salary_answers WHERE member_id = %s", (member_id,))
     return {r[0] for r in cur.fetchall()}
 
@@ -224,7 +225,7 @@ def answered_years(cur, member_id: str) -> set[int]:
 ROUND_LOCK = 7_461_236
 
 
-def _open_round(cur, year: int, now: datetime) -> dict[str, Any]:
+def _open_round(cur: Cursor, year: int, now: datetime) -> dict[str, Any]:
     cur.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", (ROUND_LOCK, year))
     cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s", (year,))
     row = cur.fetchone()
@@ -251,7 +252,7 @@ def _open_round(cur, year: int, now: datetime) -> dict[str, Any]:
     return view
 
 
-def current_version(cur, year: int, member_id: str) -> int:
+def current_version(cur: Cursor, year: int, member_id: str) -> int:
     cur.execute(
         "SELECT version FROM salary_answers WHERE year = %s AND member_id = %s", (year, member_id)
     )
@@ -280,19 +281,19 @@ def put_answer(
     return _answer_view(year, row[:-1]), bool(row[-1])
 
 
-def delete_answer(cur, year: int, member_id: str) -> bool:
+def delete_answer(cur: Cursor, year: int, member_id: str) -> bool:
     """Deletes the member's answer to a round (any time). A release of the round made before
     stays as it is; later releases are made without the answer."""
     cur.execute("DELETE FROM salary_answers WHERE year = %s AND member_id = %s", (year, member_id))
     return cur.rowcount > 0
 
 
-def erase_member(cur, member_id: str) -> int:
+def erase_member(cur: Cursor, member_id: str) -> int:
     """Deletes all of a member's answers (their own request, or erasure); returns how many."""
     return erase_members(cur, [member_id]).get(member_id, 0)
 
 
-def erase_members(cur, member_ids: list[str]) -> dict[str, int]:
+def erase_members(cur: Cursor, member_ids: list[str]) -> dict[str, int]:
     """`erase_with` of salary_answers: the members' answers per member, in one statement."""
     cur.execute(
         "DELETE FROM salary_answers WHERE member_id = ANY(%s) RETURNING member_id", (member_ids,)
@@ -384,7 +385,7 @@ def create_round(
     return round_view(row, now)
 
 
-def update_round(cur, year: int, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+def update_round(cur: Cursor, year: int, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Applies `changes` to a round that has not closed (the caller checked If-Match)."""
     cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (ROUND_LOCK, year))  # see ROUND_LOCK
     cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s FOR UPDATE", (year,))
@@ -422,12 +423,12 @@ def update_round(cur, year: int, changes: dict[str, Any], now: datetime) -> dict
     cur.execute(
         "UPDATE salary_rounds SET title_nb = %s, title_en = %s, opens_at = %s, closes_at = %s, "
         f"questions = %s, version = version + 1 WHERE year = %s RETURNING {_ROUND_COLUMNS}",
-        (title["nb"], title["en"], opens_at, closes_at, list(questions), year),
+        (title["nb"], title["en"], opens_at, closes_at, list(questions or []), year),
     )
     return round_view(cur.fetchone(), now)
 
 
-def answer_counts(cur) -> dict[int, int]:
+def answer_counts(cur: Cursor) -> dict[int, int]:
     """Answers per round, for staff (a count only)."""
     cur.execute("SELECT year, answers FROM salary_answer_counts")
     return dict(cur.fetchall())

@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core import audit, restriction
+from ..core import audit, db, restriction
+from ..core.db import Cursor
 from ..core.problems import Conflict
 from . import disclosure
 from . import vocabulary as v
@@ -68,7 +69,7 @@ GROUP BY GROUPING SETS ({_grouping_sets()})
 """
 
 
-def aggregates(cur, year: int) -> dict[disclosure.Group, disclosure.Aggregate]:
+def aggregates(cur: Cursor, year: int) -> dict[disclosure.Group, disclosure.Aggregate]:
     """The exact figures of every non-empty cell of every published table of a round."""
     cur.execute(AGGREGATE_SQL, (year,))
     k = len(_DIMS)
@@ -135,7 +136,7 @@ def changed_cells(
     return out
 
 
-def publish(cur, year: int, now: datetime, reason: dict[str, str] | None = None) -> int:
+def publish(cur: Cursor, year: int, now: datetime, reason: dict[str, str] | None = None) -> int:
     """Makes the next release of a closed round from its answers as they are now; returns its
     number. The first release takes no reason; a correction takes one (nb and en) and raises
     Conflict when it would let a member single out 1..4 persons against an earlier release."""
@@ -209,7 +210,7 @@ def _all_counts(aggs: dict[disclosure.Group, disclosure.Aggregate]) -> dict[str,
     return {cell_key(g): a.n for g, a in aggs.items()}
 
 
-def ensure(cur, year: int, now: datetime) -> tuple[int, datetime]:
+def ensure(cur: Cursor, year: int, now: datetime) -> tuple[int, datetime]:
     """The latest release of a closed round, making the first one if there is none yet."""
     found = latest(cur, year)
     if found:
@@ -221,7 +222,7 @@ def ensure(cur, year: int, now: datetime) -> tuple[int, datetime]:
     return publish(cur, year, now), now
 
 
-def latest(cur, year: int) -> tuple[int, datetime] | None:
+def latest(cur: Cursor, year: int) -> tuple[int, datetime] | None:
     cur.execute(
         "SELECT release, released_at FROM salary_releases WHERE year = %s "
         "ORDER BY release DESC LIMIT 1",
@@ -231,13 +232,13 @@ def latest(cur, year: int) -> tuple[int, datetime] | None:
     return (row[0], row[1]) if row else None
 
 
-def read_table(cur, year: int, release: int, dims: tuple[str, ...]) -> list[dict]:
+def read_table(cur: Cursor, year: int, release: int, dims: tuple[str, ...]) -> list[dict]:
     cur.execute(
         "SELECT cells FROM salary_release_tables "
         "WHERE year = %s AND release = %s AND dimensions = %s",
         (year, release, v.table_key(dims)),
     )
-    return cur.fetchone()[0]  # pg8000 decodes jsonb
+    return db.one(cur)[0]  # pg8000 decodes jsonb
 
 
 def select(cells: list[dict], filters: Mapping[str, str | None]) -> list[dict]:
@@ -303,7 +304,7 @@ def band(value: float, figures: dict[str, Any]) -> str | None:
     return "p75_p90" if value <= p90 else "above_p90"
 
 
-def audit_use(cur, year: int, now: datetime) -> None:
+def audit_use(cur: Cursor, year: int, now: datetime) -> None:
     """Audits the reading of the round's answers (S2): one entry per answer the computation
     used whose use was not audited within REAUDIT_AFTER, marked in `salary_statistics_uses`
     (migration 0011), in the computation's transaction. Restricted members' answers are not
