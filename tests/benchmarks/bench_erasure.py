@@ -682,7 +682,7 @@ def run_jobs(
 
     import msgspec
     from lederappen.core import events
-    from lederappen.privacy import worker
+    from lederappen.privacy import events as worker
 
     sub, subscription = services.subscriber, services.subscription
     todo: queue.Queue = queue.Queue()

@@ -63,7 +63,7 @@ FOUND = _codes_in_source()
 
 def test_the_source_writes_audit_codes_this_test_can_see():
     assert len(FOUND["action"]) + len(FOUND["helper"]) >= 10
-    assert ("shared_with_newsletter_system", "newsletter/handler.py") in FOUND["action"]
+    assert ("shared_with_newsletter_system", "newsletter/events.py") in FOUND["action"]
 
 
 @pytest.mark.parametrize("kind", list(TABLES))

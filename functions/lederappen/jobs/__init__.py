@@ -1,1 +1,0 @@
-"""Scheduled jobs (Cloud Scheduler with an OIDC token)."""
