@@ -348,8 +348,8 @@ def _compose(
     audience: dict | None = None,
 ) -> Page:
     from ..core.public_cache import topic_ids
+    from ..core.vocabulary import COUNTIES
     from ..notifications.message import CATEGORIES
-    from ..salary.vocabulary import COUNTIES
 
     try:
         interests = sorted(topic_ids(ctx.settings))

@@ -18,7 +18,7 @@ from ..core.db import Cursor
 from ..core.problems import PreconditionFailed
 from ..core.times import rfc3339 as _ts
 from ..core.validation import fields_error
-from ..salary.vocabulary import COUNTIES, NACE_SECTIONS, POSITION_LEVELS
+from ..core.vocabulary import COUNTIES, NACE_SECTIONS, POSITION_LEVELS
 
 ROLES = ("mentor", "mentee")
 FORMATS = ("digital", "in_person")
