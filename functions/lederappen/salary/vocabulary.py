@@ -12,7 +12,6 @@ from typing import Any
 # the survey's own (age, gender, education, ...) is below.
 from ..core.vocabulary import COUNTIES, NACE_SECTIONS, POSITION_LEVELS, SECTORS, L, _l
 
-
 AGE_BANDS: dict[str, L] = {
     "under_30": _l("Under 30 år", "Under 30"),
     "30_39": _l("30–39 år", "30–39"),
