@@ -16,7 +16,8 @@ from pathlib import Path
 import flask
 import pytest
 from lederappen.console import app as console_app
-from lederappen.console import oidc, revocation
+from lederappen.console import oidc
+from lederappen.console import store as revocation
 from lederappen.console.session import COOKIE, SIGNIN_COOKIE, Sessions, csrf_ok
 from lederappen.core import config, manifest
 

@@ -40,6 +40,11 @@ KNOWN_FOREIGN_USES = {
 }
 
 
+#: Feature packages whose SQL all lives in their store.py (issue 21 moves every feature there;
+#: a package joins this set when it is done, so it cannot slip back).
+STORE_ONLY = {"console", "preferences"}
+
+
 @lru_cache(maxsize=1)
 def migrated_tables() -> frozenset[str]:
     tables: set[str] = set()
@@ -103,3 +108,26 @@ def test_a_declared_owner_names_its_table():
     users = table_users()
     for table, owner in OWNERS.items():
         assert owner in users.get(table, set()), f"{owner} does not name {table}"
+
+
+@lru_cache(maxsize=1)
+def sql_modules() -> dict[str, set[str]]:
+    """package -> the modules whose string constants name a table."""
+    tables = migrated_tables()
+    out: dict[str, set[str]] = defaultdict(set)
+    for path in PACKAGE_ROOT.rglob("*.py"):
+        if path in EXEMPT:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and any(name in tables for name in SQL_TABLE.findall(node.value))
+            ):
+                out[path.relative_to(PACKAGE_ROOT).parts[0]].add(path.name)
+    return out
+
+
+def test_packages_done_keep_their_sql_in_store_py():
+    strays = {p: sorted(sql_modules()[p] - {"store.py"}) for p in STORE_ONLY}
+    assert not any(strays.values()), f"SQL outside store.py: {strays}"

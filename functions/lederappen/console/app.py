@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import auth, config, i18n, log, problems
 from ..core.manifest import Function
-from . import revocation, texts
 from . import session as session_mod
+from . import store as revocation
+from . import texts
 
 if TYPE_CHECKING:  # pragma: no cover
     import flask

@@ -16,6 +16,7 @@ from ..consents import service as consents
 from ..core.db import Cursor
 from ..core.times import rfc3339
 from ..core.validation import field_error
+from . import store
 
 LANGUAGES = ("nb", "en")
 #: Message categories a member can switch on and off (F9). `marketing` also needs consent.
@@ -31,23 +32,11 @@ DEFAULT_CATEGORIES = ("course_reminders", "news", "survey_invitations", "mentor_
 DEFAULT_CHANNELS = ("push", "inbox")
 MAX_INTERESTS = 20
 
-_COLUMNS = (
-    "language, notification_categories, notification_channels, interests, version, updated_at"
-)
 
-
-def _view(row, personalisation: bool) -> dict[str, Any]:
-    if row is None:
-        language, categories, channels, interests, version, updated = (
-            None,
-            None,
-            None,
-            [],
-            0,
-            None,
-        )
-    else:
-        language, categories, channels, interests, version, updated = row
+def _view(row: store.Preferences | None, personalisation: bool) -> dict[str, Any]:
+    if row is None:  # nothing saved yet: the defaults
+        row = store.Preferences(None, None, None, [], 0, None)
+    language, categories, channels, interests, version, updated = row
     return {
         "language": language,
         "notification_categories": list(categories) if categories is not None else None,
@@ -66,9 +55,7 @@ def _view(row, personalisation: bool) -> dict[str, Any]:
 
 
 def get(cur: Cursor, member_id: str, now: datetime) -> dict[str, Any]:
-    cur.execute(f"SELECT {_COLUMNS} FROM member_preferences WHERE member_id = %s", (member_id,))
-    row = cur.fetchone()
-    return _view(row, consents.covers(cur, member_id, "personalisation", now))
+    return _view(store.get(cur, member_id), consents.covers(cur, member_id, "personalisation", now))
 
 
 def _check_subset(field: str, values: Iterable[str] | None, allowed: Iterable[str]) -> None:
@@ -110,36 +97,22 @@ def replace(
         raise field_error(
             "interests", "length", f"Høyst {MAX_INTERESTS}.", f"At most {MAX_INTERESTS}."
         )
-    params = (language, categories, channels, interests or [], now)
+    values = (language, categories, channels, interests or [], now)
     if expected_version == 0:
-        cur.execute(
-            f"INSERT INTO member_preferences (member_id, language, notification_categories, "
-            f"notification_channels, interests, updated_at) VALUES (%s, %s, %s, %s, %s, %s) "
-            f"ON CONFLICT (member_id) DO NOTHING RETURNING {_COLUMNS}",
-            (member_id, *params),
-        )
+        row = store.create(cur, member_id, *values)
     else:
-        cur.execute(
-            f"UPDATE member_preferences SET language = %s, notification_categories = %s, "
-            f"notification_channels = %s, interests = %s, updated_at = %s, version = version + 1 "
-            f"WHERE member_id = %s AND version = %s RETURNING {_COLUMNS}",
-            (*params, member_id, expected_version),
-        )
-    row = cur.fetchone()
+        row = store.update(cur, member_id, expected_version, *values)
     if row is None:
         return None
     return _view(row, consents.covers(cur, member_id, "personalisation", now))
 
 
 def current_version(cur: Cursor, member_id: str) -> int:
-    cur.execute("SELECT version FROM member_preferences WHERE member_id = %s", (member_id,))
-    row = cur.fetchone()
-    return row[0] if row else 0
+    return store.version(cur, member_id)
 
 
 def clear(cur: Cursor, member_id: str) -> bool:
-    cur.execute("DELETE FROM member_preferences WHERE member_id = %s", (member_id,))
-    return cur.rowcount > 0
+    return store.delete(cur, member_id)
 
 
 def personalisation_interests(
@@ -150,8 +123,4 @@ def personalisation_interests(
     now = now or datetime.now(UTC)
     if not consents.covers(cur, member_id, "personalisation", now):
         return None
-    cur.execute("SELECT interests FROM member_preferences WHERE member_id = %s", (member_id,))
-    row = cur.fetchone()
-    if not row or not row[0]:
-        return None
-    return tuple(row[0])
+    return tuple(store.interests(cur, member_id)) or None

@@ -1,4 +1,5 @@
-"""Sessions ended by signing out: refused from then on, though their cookie is still valid.
+"""The console's table, `console_revoked_sessions`: sessions ended by signing out are refused
+from then on, though their cookie is still valid.
 
 The session cookie is signed, not stored (session.py), so without this a copy of it taken
 before sign-out (from a shared computer's browser profile, a proxy log, a stolen laptop)
