@@ -27,11 +27,29 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..core import db, outbox, restriction
+from ..core import outbox
 from ..core.db import Cursor
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339 as _ts
 from ..core.validation import field_error
+from . import store
+
+# The stored shapes and plain reads are the store's; callers keep asking this module.
+from .store import (  # noqa: F401 (re-exported)
+    Terms,
+    confirm_newsletter_request,
+    consenting_count,
+    consenting_members,
+    history,
+    list_terms,
+    mark_notified,
+    newsletter_request,
+    newsletter_status,
+    non_material_changes,
+    notice_due,
+    pending_terms,
+    terms_in_force,
+)
 
 PURPOSES = ("newsletter", "marketing", "personalisation", "mentor_contact_sharing")
 NEWSLETTER_TOPIC = "newsletter-sync"
@@ -43,30 +61,6 @@ def text_hash(title_nb: str, title_en: str, text_nb: str, text_en: str) -> str:
     return hashlib.sha256(
         _SEP.join((title_nb, title_en, text_nb, text_en)).encode("utf-8")
     ).hexdigest()
-
-
-@dataclass(frozen=True)
-class Terms:
-    purpose: str
-    version: int
-    title: dict[str, str]
-    text: dict[str, str]
-    changes: dict[str, str] | None
-    text_hash: str
-    material: bool
-    effective_from: datetime
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "purpose": self.purpose,
-            "version": self.version,
-            "title": self.title,
-            "text": self.text,
-            "changes": self.changes,
-            "text_hash": self.text_hash,
-            "material": self.material,
-            "effective_from": _ts(self.effective_from),
-        }
 
 
 def _covers(status: str, accepted_version: int | None, required_version: int) -> bool:
@@ -106,86 +100,22 @@ class State:
         }
 
 
-_TERMS_COLUMNS = (
-    "purpose, version, title_nb, title_en, text_nb, text_en, changes_nb, changes_en, "
-    "text_hash, material, effective_from"
-)
-
-
-def _terms(row) -> Terms:
-    (
-        purpose,
-        version,
-        title_nb,
-        title_en,
-        text_nb,
-        text_en,
-        changes_nb,
-        changes_en,
-        digest,
-        material,
-        effective_from,
-    ) = row
-    changes = {"nb": changes_nb, "en": changes_en} if changes_nb or changes_en else None
-    return Terms(
-        purpose,
-        version,
-        {"nb": title_nb, "en": title_en},
-        {"nb": text_nb, "en": text_en},
-        changes,
-        digest,
-        material,
-        effective_from,
-    )
-
-
-def terms_in_force(cur: Cursor, now: datetime) -> dict[str, tuple[Terms, int]]:
-    """Per purpose: the terms in force now and the latest material version in force (one
-    round trip: every processing path's consent check starts here)."""
-    cur.execute(
-        f"SELECT DISTINCT ON (purpose) {_TERMS_COLUMNS}, "
-        "max(version) FILTER (WHERE material) OVER (PARTITION BY purpose) "
-        "FROM consent_terms WHERE effective_from <= %s ORDER BY purpose, version DESC",
-        (now,),
-    )
-    return {r[0]: (_terms(r[:-1]), r[-1] or 1) for r in cur.fetchall()}
-
-
-def list_terms(cur: Cursor, purpose: str | None) -> list[Terms]:
-    """Every version of the terms (of one purpose), oldest first."""
-    cur.execute(
-        f"SELECT {_TERMS_COLUMNS} FROM consent_terms "
-        "WHERE %s::text IS NULL OR purpose = %s ORDER BY purpose, version",
-        (purpose, purpose),
-    )
-    return [_terms(r) for r in cur.fetchall()]
-
-
 def get_terms(cur: Cursor, purpose: str, version: int) -> Terms:
-    cur.execute(
-        f"SELECT {_TERMS_COLUMNS} FROM consent_terms WHERE purpose = %s AND version = %s",
-        (purpose, version),
-    )
-    row = cur.fetchone()
-    if row is None:
+    terms = store.get_terms(cur, purpose, version)
+    if terms is None:
         raise NotFound(
             {
                 "nb": "Fant ikke denne versjonen av vilkårene.",
                 "en": "This version of the terms does not exist.",
             }
         )
-    return _terms(row)
+    return terms
 
 
 def states(cur: Cursor, member_id: str, now: datetime) -> dict[str, State]:
     """The member's current consent per purpose, derived from the ledger's latest rows."""
     in_force = terms_in_force(cur, now)
-    cur.execute(
-        "SELECT DISTINCT ON (purpose) purpose, action, terms_version, occurred_at "
-        "FROM consent_events WHERE member_id = %s ORDER BY purpose, id DESC",
-        (member_id,),
-    )
-    latest = {r[0]: r[1:] for r in cur.fetchall()}
+    latest = store.latest_choices(cur, member_id)
     out = {}
     for purpose in PURPOSES:
         terms, required = in_force[purpose]
@@ -213,14 +143,11 @@ def covered_members(
     if not member_ids:
         return set()
     required = terms_in_force(cur, now)[purpose][1]
-    cur.execute(
-        "SELECT DISTINCT ON (e.member_id) e.member_id, e.action, e.terms_version "
-        "FROM consent_events e WHERE e.member_id = ANY(%s) AND e.purpose = %s "
-        f"AND {restriction.unrestricted('e.member_id')} "
-        "ORDER BY e.member_id, e.id DESC",
-        (list(member_ids), purpose),
-    )
-    return {m for m, action, version in cur.fetchall() if _covers(action, version, required)}
+    return {
+        m
+        for m, action, version in store.latest_unrestricted_choices(cur, member_ids, purpose)
+        if _covers(action, version, required)
+    }
 
 
 def record(
@@ -278,21 +205,7 @@ def record(
     else:
         if current.status in ("withdrawn", "never"):
             return current, False, None
-    cur.execute(
-        "INSERT INTO consent_events (member_id, purpose, terms_version, text_hash, action, locale, "
-        "channel, app_version, occurred_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            member_id,
-            purpose,
-            terms.version,
-            terms.text_hash,
-            action,
-            locale,
-            channel,
-            app_version,
-            now,
-        ),
-    )
+    store.append_choice(cur, member_id, purpose, terms, action, locale, channel, app_version, now)
     message = None
     if purpose == "newsletter":
         message = newsletter_message(
@@ -310,14 +223,7 @@ def newsletter_message(
     """Records the newsletter state to propagate and returns the `newsletter-sync` message
     for the caller to put in the outbox (same transaction)."""
     event_id = str(uuid.uuid4())
-    cur.execute(
-        "INSERT INTO newsletter_sync (member_id, event_id, subscribed, terms_version, requested_at) "
-        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (member_id) DO UPDATE SET "
-        "event_id = EXCLUDED.event_id, subscribed = EXCLUDED.subscribed, "
-        "terms_version = EXCLUDED.terms_version, requested_at = EXCLUDED.requested_at, "
-        "confirmed_at = NULL",
-        (member_id, event_id, subscribed, terms_version, now),
-    )
+    store.request_newsletter(cur, member_id, event_id, subscribed, terms_version, now)
     return {
         "event_id": event_id,
         "member_id": member_id,
@@ -331,92 +237,16 @@ def resync_newsletter(cur: Cursor, member_id: str, now: datetime) -> dict[str, A
     """After a restriction is applied or lifted: the newsletter state the member should have
     now (consent in force and not restricted), as a `newsletter-sync` message; None when the
     member never had a newsletter choice to propagate."""
-    cur.execute("SELECT terms_version FROM newsletter_sync WHERE member_id = %s", (member_id,))
-    row = cur.fetchone()
-    if row is None:
+    version = store.newsletter_terms_version(cur, member_id)
+    if version is None:
         return None
     return newsletter_message(
         cur,
         member_id,
         subscribed=covers(cur, member_id, "newsletter", now),
-        terms_version=row[0],
+        terms_version=version,
         now=now,
     )
-
-
-def newsletter_request(cur: Cursor, member_id: str) -> tuple[str, int, datetime] | None:
-    """The member's latest newsletter change to propagate: (event id, terms version,
-    requested at); None when erased or never requested."""
-    cur.execute(
-        "SELECT event_id, terms_version, requested_at FROM newsletter_sync WHERE member_id = %s",
-        (member_id,),
-    )
-    row = cur.fetchone()
-    return None if row is None else (str(row[0]), row[1], row[2])
-
-
-def confirm_newsletter_request(cur: Cursor, member_id: str, event_id: str) -> bool:
-    """The newsletter system applied the change `event_id`: confirmed if it is still the
-    member's latest. Locks the member's row; False when there is none (erased meanwhile)."""
-    cur.execute(
-        "UPDATE newsletter_sync SET confirmed_at = CASE WHEN event_id = %s::uuid "
-        "THEN now() ELSE confirmed_at END WHERE member_id = %s RETURNING 1",
-        (event_id, member_id),
-    )
-    return cur.fetchone() is not None
-
-
-def history(cur: Cursor, member_id: str, before_id: int | None, limit: int) -> list[dict[str, Any]]:
-    """The member's ledger, newest first (id-based cursor)."""
-    cur.execute(
-        "SELECT id, purpose, action, terms_version, text_hash, locale, channel, app_version, "
-        "occurred_at FROM consent_events WHERE member_id = %s AND (%s::bigint IS NULL OR id < %s) "
-        "ORDER BY id DESC LIMIT %s",
-        (member_id, before_id, before_id, limit),
-    )
-    return [
-        {
-            "id": r[0],
-            "purpose": r[1],
-            "action": r[2],
-            "terms_version": r[3],
-            "text_hash": r[4],
-            "locale": r[5],
-            "channel": r[6],
-            "app_version": r[7],
-            "occurred_at": _ts(r[8]),
-        }
-        for r in cur.fetchall()
-    ]
-
-
-def newsletter_status(cur: Cursor, member_id: str) -> dict[str, Any] | None:
-    cur.execute(
-        "SELECT subscribed, terms_version, requested_at, confirmed_at FROM newsletter_sync "
-        "WHERE member_id = %s",
-        (member_id,),
-    )
-    row = cur.fetchone()
-    if row is None:
-        return None
-    return {
-        "subscribed": row[0],
-        "terms_version": row[1],
-        "requested_at": _ts(row[2]),
-        "confirmed": row[3] is not None,
-        "confirmed_at": _ts(row[3]) if row[3] else None,
-    }
-
-
-def pending_terms(cur: Cursor, now: datetime) -> dict[str, Terms]:
-    """Per purpose: the latest version published but not yet in force (what changes, from
-    when), for the app to show and for consent to be renewed ahead."""
-    cur.execute(
-        f"SELECT DISTINCT ON (purpose) {_TERMS_COLUMNS} FROM consent_terms "
-        "WHERE effective_from > %s ORDER BY purpose, version DESC",
-        (now,),
-    )
-    return {r[0]: _terms(r) for r in cur.fetchall()}
 
 
 def pending_change(state: State, pending: Terms | None) -> dict[str, Any] | None:
@@ -430,18 +260,6 @@ def pending_change(state: State, pending: Terms | None) -> dict[str, Any] | None
         and (state.accepted_version or 0) < pending.version
     )
     return {**pending.public(), "consent_again_by": _ts(pending.effective_from) if renew else None}
-
-
-def non_material_changes(cur: Cursor, purpose: str | None) -> list[dict[str, Any]]:
-    """Every non-material change (wording, clarifications), newest first: public, for
-    lederne.no to list; a material one is told to the members it affects instead."""
-    cur.execute(
-        f"SELECT {_TERMS_COLUMNS}, published_at FROM consent_terms WHERE NOT material "
-        "AND version > 1 AND (%s::text IS NULL OR purpose = %s) "
-        "ORDER BY published_at DESC, purpose, version DESC",
-        (purpose, purpose),
-    )
-    return [{**_terms(r[:-1]).public(), "published_at": _ts(r[-1])} for r in cur.fetchall()]
 
 
 #: Who a terms notice comes from (messages.created_by).
@@ -481,28 +299,6 @@ def notice(terms: Terms) -> dict[str, Any]:
             ).replace("  ", " "),
         },
     }
-
-
-def consenting_count(cur: Cursor, purpose: str) -> int:
-    """How many members a material change of `purpose` affects (see consenting_members)."""
-    cur.execute(
-        "SELECT count(*) FROM (SELECT DISTINCT ON (member_id) action "
-        "FROM consent_events WHERE purpose = %s ORDER BY member_id, id DESC) latest "
-        "WHERE action = 'given'",
-        (purpose,),
-    )
-    return db.one(cur)[0]
-
-
-def consenting_members(cur: Cursor, purpose: str) -> list[str]:
-    """The members whose latest choice for `purpose` is "given": those a change affects."""
-    cur.execute(
-        "SELECT member_id FROM (SELECT DISTINCT ON (member_id) member_id, action "
-        "FROM consent_events WHERE purpose = %s ORDER BY member_id, id DESC) latest "
-        "WHERE action = 'given' ORDER BY member_id",
-        (purpose,),
-    )
-    return [r[0] for r in cur.fetchall()]
 
 
 def publish_terms(
@@ -547,37 +343,16 @@ def publish_terms(
     if material and not changes:
         raise field_error("changes", "required", "Si hva som endres.", "Say what changes.")
     digest = text_hash(title["nb"], title["en"], text["nb"], text["en"])
-    # The next version number; two concurrent publishes for one purpose collide on the primary
-    # key and the loser gets a 409 (ON CONFLICT DO NOTHING returns no row).
-    cur.execute(
-        "INSERT INTO consent_terms (purpose, version, title_nb, title_en, text_nb, text_en, "
-        "changes_nb, changes_en, text_hash, material, effective_from, published_at) "
-        "SELECT %s, coalesce(max(version), 0) + 1, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s "
-        "FROM consent_terms WHERE purpose = %s ON CONFLICT DO NOTHING RETURNING version",
-        (
-            purpose,
-            title["nb"],
-            title["en"],
-            text["nb"],
-            text["en"],
-            (changes or {}).get("nb"),
-            (changes or {}).get("en"),
-            digest,
-            material,
-            effective_from,
-            now,
-            purpose,
-        ),
+    version = store.insert_terms(
+        cur, purpose, title, text, changes, digest, material, effective_from, now
     )
-    row = cur.fetchone()
-    if row is None:
+    if version is None:  # a concurrent publish took the number
         raise Conflict(
             {
                 "nb": "En annen versjon ble publisert samtidig. Prøv igjen.",
                 "en": "Another version was published at the same time. Try again.",
             }
         )
-    version = row[0]
     terms = Terms(purpose, version, title, text, changes, digest, material, effective_from)
     if not material:
         return terms, []
@@ -586,24 +361,3 @@ def publish_terms(
     return terms, [
         outbox.enqueue(cur, NOTICE_TOPIC, {"purpose": purpose, "version": version}, None)
     ]
-
-
-def notice_due(cur: Cursor, purpose: str, version: int) -> Terms | None:
-    """The material change whose notice has not gone yet, locked until the caller's commit
-    (so a redelivered event waits and then finds it told); None for any other version. A
-    first version changes nothing anybody consented to, so it is never one."""
-    cur.execute(
-        f"SELECT {_TERMS_COLUMNS} FROM consent_terms WHERE purpose = %s AND version = %s "
-        "AND version > 1 AND material AND notified_at IS NULL FOR UPDATE",
-        (purpose, version),
-    )
-    row = cur.fetchone()
-    return None if row is None else _terms(row)
-
-
-def mark_notified(cur: Cursor, terms: Terms, told: int, now: datetime) -> None:
-    cur.execute(
-        "UPDATE consent_terms SET notified_at = %s, notified = %s "
-        "WHERE purpose = %s AND version = %s",
-        (now, told, terms.purpose, terms.version),
-    )
