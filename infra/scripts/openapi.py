@@ -74,6 +74,8 @@ def _clean(node: Any) -> Any:
         out = {k: _clean(v) for k, v in node.items() if k != "title" or not isinstance(v, str)}
         if isinstance(out.get("description"), str):
             out["description"] = _text(out["description"])
+        if isinstance(out.get("enum"), list) and len(out["enum"]) == 1:
+            out["const"] = out.pop("enum")[0]  # Literal[True]: what clients read as a constant
         if out.get("format") == "date-time" and out.get("type") == "string":
             out.setdefault("pattern", DATE_TIME_PATTERN)
         return out
