@@ -1,26 +1,37 @@
-"""Generates the schemas of functions/openapi.json from the msgspec types the code uses.
+"""Generates functions/openapi.json, wholly, from the code.
 
-    python -m infra.scripts.openapi          # `make openapi`: rewrite functions/openapi.json
+    python -m infra.scripts.openapi          # `make openapi`: write functions/openapi.json
     python -m infra.scripts.openapi --check  # exit 1 when the file differs from a fresh run
 
-What is generated (msgspec.json.schema_components), so it cannot drift from what the code
-validates:
-- every request body: the type each route decodes with (`Api.route(..., body=Type)`), with
-  every type it nests; an operation's `requestBody` schema points at it;
-- the Problem schema (`problems.ProblemDocument`) every error response uses, and its
-  `type` URIs from the Problem classes;
-- integer path parameters declared with `Api.route(..., params={...})`;
-- from the manifest (functions/manifest.json), for every public route: the function serving
+The generator reads no earlier document: every part comes from the code, so the document
+cannot drift from what the code decodes and answers.
+- Each operation from its route's declaration (`Api.route` in core/http.py): operationId,
+  summary, the answers (`response`/`returns`/`status`, `responses` with `Out`, their headers
+  and media types), the problems beyond the shape-given ones (`errors`), the query parameters
+  (the fields of the `query` Struct), request headers, path parameter types (`params`,
+  `path_params`), and the request body's media types; its description is the handler's
+  docstring. The tag is `admin` under /v1/admin/, else the handler's feature.
+- From the manifest (functions/manifest.json), for every public route: the function serving
   it (`x-function`), its auth (`security`: none for `public`, the bearer token otherwise) and
   the errors that follow from the route's shape: 401 and 403 with a token, 404 with a path
-  parameter, 413, 415 and 422 with a JSON body.
-Component names are the class names; where two classes share one, the feature's name is put
-in front (`notifications.admin.Draft` -> `NotificationsDraft`), so every name is unique and
-stays the same from run to run. Schemas nothing refers to any more are dropped.
+  parameter, 413, 415 and 422 with a JSON body. Cloud Scheduler's routes are left out.
+- Every schema by msgspec.json.schema_components from the msgspec types: request bodies,
+  response types (the features' schemas.py), the Problem schema (`problems.ProblemDocument`)
+  with its `type` URIs, query and path parameter types. A Struct's docstring is its
+  description; `forbid_unknown_fields` is `additionalProperties: false`. What msgspec cannot
+  state is said next to the type: `openapi_extra` (a class attribute, merged into its
+  schema, e.g. SalaryPosition's if/then/else) and, for a union msgspec cannot decode
+  (SalaryCell), `openapi_schema`.
+- The frame (info, servers, the bearer scheme, the shared problem answers) from FRAME,
+  SECURITY_SCHEMES and PROBLEMS below, the shared headers from core/http.py.
+Component names are the class names; where two classes share one, the one in a feature's
+schemas.py keeps it and the others get their feature's name in front
+(`notifications.admin.Draft` -> `NotificationsDraft`), so every name is unique and stays the
+same from run to run. Schemas nothing refers to are dropped.
 
-Still kept by hand in the document (issue 20, next step): paths' summaries, query parameters
-and response schemas. tests/unit/test_openapi_generated.py fails when the checked-in
-document is not this script's output.
+To add a route: declare it with `Api.route(...)` (see README, API), put its response types in
+the feature's schemas.py, run `make openapi` and commit the result.
+tests/unit/test_openapi_generated.py fails when the checked-in document is not this output.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
+import msgspec.inspect
 
 from . import auth, config, i18n, log, problems
 from .manifest import Function
@@ -220,7 +221,7 @@ class Api:
         checkers = {
             k: msgspec.json.Decoder(o.type)
             for k, o in all_responses.items()
-            if o.type not in (None, bytes) and o.media == ("application/json",)
+            if _checkable(o.type) and o.media == ("application/json",)
         }
 
         def register(handler):
@@ -262,6 +263,20 @@ class Api:
 
     def delete(self, path: str, **kw):
         return self.route("DELETE", path, **kw)
+
+
+def _checkable(type_: Any) -> bool:
+    """Whether an answer of this type is worth checking: not for no body, bytes, or a free-form
+    JSON object (the OpenAPI document itself, whose decoding would cost milliseconds)."""
+    if type_ in (None, bytes):
+        return False
+    info = msgspec.inspect.type_info(type_)
+    if isinstance(info, msgspec.inspect.Metadata):
+        info = info.type
+    free = isinstance(info, msgspec.inspect.DictType) and isinstance(
+        info.value_type, msgspec.inspect.AnyType
+    )
+    return not (free or isinstance(info, msgspec.inspect.AnyType))
 
 
 #: Firestore refuses document ids matching __.*__ and ids of only dots (and ours never consist
