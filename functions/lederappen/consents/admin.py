@@ -37,7 +37,9 @@ class TermsDraft(Body):
     "/v1/admin/consent-terms",
     body=TermsDraft,
     operation_id="publishTerms",
-    summary="Privacy officer: publish a new version of a purpose's terms (immutable once published).",
+    summary=(
+        "Privacy officer: publish a new version of a purpose's terms (immutable once published)."
+    ),
     response=Terms,
     returns="Published",
     status=201,

@@ -46,7 +46,10 @@ def _now() -> datetime:
 @api.get(
     "/v1/consents",
     operation_id="getConsents",
-    summary="The member's consent per purpose, derived from the ledger, and whether the newsletter system has confirmed the latest newsletter choice.",
+    summary=(
+        "The member's consent per purpose, derived from the ledger, and whether the newsletter "
+        "system has confirmed the latest newsletter choice."
+    ),
     response=Consents,
     returns="Current consents",
     errors=(503,),
@@ -71,7 +74,10 @@ def get_consents(request: Request) -> Reply:
     "/v1/consents",
     body=ConsentChange,
     operation_id="changeConsent",
-    summary="Give or withdraw a consent. Appends to the ledger; withdrawal takes effect at once. Repeating the current choice adds nothing (200).",
+    summary=(
+        "Give or withdraw a consent. Appends to the ledger; withdrawal takes effect at once. "
+        "Repeating the current choice adds nothing (200)."
+    ),
     response=ConsentState,
     returns="Already so; nothing recorded",
     responses={201: Out(ConsentState, "Recorded")},
@@ -148,7 +154,10 @@ def terms_in_force(request: Request) -> Reply:
 @api.get(
     "/v1/consent-terms/changes",
     operation_id="listNonMaterialTermsChanges",
-    summary="Public: every non-material change of the consent terms, newest first, for lederne.no to list (R8). A material change is told to the members it affects instead.",
+    summary=(
+        "Public: every non-material change of the consent terms, newest first, for lederne.no to "
+        "list (R8). A material change is told to the members it affects instead."
+    ),
     response=TermsChangeList,
     returns="Non-material changes",
     errors=(

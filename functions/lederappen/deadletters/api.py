@@ -133,7 +133,10 @@ def _source_functions() -> tuple[str, ...]:
 @api.get(
     "/v1/admin/dead-letters",
     operation_id="listDeadLetters",
-    summary="Operations: dead-lettered Pub/Sub messages, newest first; the first page first drains every -inspect subscription into the list.",
+    summary=(
+        "Operations: dead-lettered Pub/Sub messages, newest first; the first page first drains "
+        "every -inspect subscription into the list."
+    ),
     response=DeadLetterPage,
     returns="A page of dead letters",
     errors=(
@@ -227,7 +230,10 @@ _NO_SOURCE = {
 @api.post(
     "/v1/admin/dead-letters/{id}/replay",
     operation_id="replayDeadLetter",
-    summary="Operations: publish the original payload again to its source function's topic (attribute `replay_of` = the id), once the cause is fixed.",
+    summary=(
+        "Operations: publish the original payload again to its source function's topic (attribute"
+        " `replay_of` = the id), once the cause is fixed."
+    ),
     response=DeadLetter,
     returns="Published again",
     errors={
@@ -291,7 +297,10 @@ def replay(request: Request) -> Reply:
 @api.post(
     "/v1/admin/dead-letters/{id}/discard",
     operation_id="discardDeadLetter",
-    summary="Operations: mark a dead letter as never to be replayed (idempotent). It is deleted with the rest after 30 days.",
+    summary=(
+        "Operations: mark a dead letter as never to be replayed (idempotent). It is deleted with "
+        "the rest after 30 days."
+    ),
     response=DeadLetter,
     returns="Discarded",
     errors=(503,),

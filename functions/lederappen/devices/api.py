@@ -50,7 +50,10 @@ def _now() -> datetime:
     "/v1/devices",
     body=DeviceRegistration,
     operation_id="registerDevice",
-    summary="Register this installation for push notifications, or refresh it (after login, at app start and when FCM gives a new token).",
+    summary=(
+        "Register this installation for push notifications, or refresh it (after login, at app "
+        "start and when FCM gives a new token)."
+    ),
     response=Device,
     returns="Refreshed: this installation was already the member's",
     responses={201: Out(Device, "Registered: new for this member")},

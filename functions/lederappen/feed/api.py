@@ -47,7 +47,10 @@ def _page(kind: str, request: Request) -> dict:
 @api.get(
     "/v1/feed/courses",
     operation_id="listFeedCourses",
-    summary="Lederne's upcoming courses (F2), by topic and county, ranked by the member's interests when personalisation is allowed, else soonest first.",
+    summary=(
+        "Lederne's upcoming courses (F2), by topic and county, ranked by the member's interests "
+        "when personalisation is allowed, else soonest first."
+    ),
     response=CoursePage,
     returns="One page, ranked for the member when personalisation is allowed",
     errors=(
@@ -69,7 +72,10 @@ def list_courses(request: Request) -> dict:
 @api.get(
     "/v1/feed/content",
     operation_id="listFeedContent",
-    summary="Professional content (F4): e-books, podcast episodes and articles, ranked by the member's interests when personalisation is allowed, else newest first.",
+    summary=(
+        "Professional content (F4): e-books, podcast episodes and articles, ranked by the "
+        "member's interests when personalisation is allowed, else newest first."
+    ),
     response=ContentPage,
     returns="One page, ranked for the member when personalisation is allowed",
     errors=(
@@ -91,7 +97,10 @@ def list_content(request: Request) -> dict:
 @api.get(
     "/v1/feed/benefits",
     operation_id="listFeedBenefits",
-    summary="Member benefits (F5), ranked by the member's interests (through the topics each category serves) when personalisation is allowed, else by title in the request's language.",
+    summary=(
+        "Member benefits (F5), ranked by the member's interests (through the topics each category"
+        " serves) when personalisation is allowed, else by title in the request's language."
+    ),
     response=BenefitPage,
     returns="One page, ranked for the member when personalisation is allowed",
     errors=(
@@ -113,7 +122,10 @@ def list_benefits(request: Request) -> dict:
 @api.get(
     "/v1/topics",
     operation_id="listTopics",
-    summary="The topic vocabulary of lederne.no's content (the ids interests and the topic filter use), labelled in the request's language and in both.",
+    summary=(
+        "The topic vocabulary of lederne.no's content (the ids interests and the topic filter "
+        "use), labelled in the request's language and in both."
+    ),
     response=TopicList,
     returns="The whole vocabulary (one page)",
     errors=(503,),

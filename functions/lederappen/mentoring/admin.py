@@ -129,7 +129,10 @@ def start_round(request: Request) -> Reply:
 @api.get(
     "/v1/admin/mentoring/figures",
     operation_id="getMentoringFigures",
-    summary="Coordinator: pool sizes, free places, proposals by outcome, match and acceptance rates, mentorships, average rating. Counts only.",
+    summary=(
+        "Coordinator: pool sizes, free places, proposals by outcome, match and acceptance rates, "
+        "mentorships, average rating. Counts only."
+    ),
     response=MentoringFigures,
     returns="Figures",
     errors=(503,),

@@ -74,7 +74,10 @@ def _now() -> datetime:
 @api.get(
     "/v1/mentoring/engagement",
     operation_id="getMentorEngagement",
-    summary="The member's mentor engagement in both roles (null when not signed up) and the voluntariness notice.",
+    summary=(
+        "The member's mentor engagement in both roles (null when not signed up) and the "
+        "voluntariness notice."
+    ),
     response=MentorEngagements,
     returns="Both roles",
     errors=(503,),
@@ -88,7 +91,10 @@ def get_engagement(request: Request) -> Reply:
     "/v1/mentoring/engagement/{role}",
     body=Engagement,
     operation_id="putMentorEngagement",
-    summary='Sign up as mentor or mentee, or change it (If-Match: the role\'s ETag, "0" before the first sign-up).',
+    summary=(
+        'Sign up as mentor or mentee, or change it (If-Match: the role\'s ETag, "0" before the '
+        "first sign-up)."
+    ),
     response=Out(MentorEngagement, "Changed", headers=(Header("ETag"),)),
     responses={201: Out(MentorEngagement, "Signed up", headers=(Header("ETag"),))},
     errors=(
@@ -174,7 +180,10 @@ _NO_STORE = {"Cache-Control": "no-store"}
 @api.get(
     "/v1/mentoring/proposals",
     operation_id="listMentorProposals",
-    summary="Your open proposals, and closed ones from the last 90 days, with the reasons; never the other's name or contact details.",
+    summary=(
+        "Your open proposals, and closed ones from the last 90 days, with the reasons; never the "
+        "other's name or contact details."
+    ),
     response=MentorProposalList,
     returns="Proposals",
     errors=(503,),
@@ -211,7 +220,11 @@ def _answer(request: Request, answer: str) -> Reply:
 @api.post(
     "/v1/mentoring/proposals/{proposal_id}/accept",
     operation_id="acceptMentorProposal",
-    summary="Accept a proposal. The same answer again changes nothing. 404 for a proposal that is not yours, 409 when it has expired or closed, or (accept) when the mentor's last place was just taken.",
+    summary=(
+        "Accept a proposal. The same answer again changes nothing. 404 for a proposal that is not"
+        " yours, 409 when it has expired or closed, or (accept) when the mentor's last place was "
+        "just taken."
+    ),
     response=MentorProposal,
     returns="The proposal as it now stands",
     errors=(
@@ -226,7 +239,11 @@ def accept(request: Request) -> Reply:
 @api.post(
     "/v1/mentoring/proposals/{proposal_id}/decline",
     operation_id="declineMentorProposal",
-    summary="Decline a proposal. The same answer again changes nothing. 404 for a proposal that is not yours, 409 when it has expired or closed, or (accept) when the mentor's last place was just taken.",
+    summary=(
+        "Decline a proposal. The same answer again changes nothing. 404 for a proposal that is "
+        "not yours, 409 when it has expired or closed, or (accept) when the mentor's last place "
+        "was just taken."
+    ),
     response=MentorProposal,
     returns="The proposal as it now stands",
     errors=(
@@ -254,7 +271,11 @@ def list_mentorships(request: Request) -> Reply:
 @api.get(
     "/v1/mentoring/mentorships/{mentorship_id}/contact",
     operation_id="getMentorshipContact",
-    summary="The other member's name, e-mail and phone, read live from the member register, when the mentorship is active and both of you have consented to sharing contact details for mentoring. Audited.",
+    summary=(
+        "The other member's name, e-mail and phone, read live from the member register, when the "
+        "mentorship is active and both of you have consented to sharing contact details for "
+        "mentoring. Audited."
+    ),
     response=MentorContact,
     returns="Contact details",
     errors=(
@@ -295,7 +316,10 @@ class Feedback(Body):
     "/v1/mentoring/mentorships/{mentorship_id}/feedback",
     body=Feedback,
     operation_id="putMentorshipFeedback",
-    summary="Your private rating (1-5) and comment; nobody else sees it, staff see only the average from five ratings up.",
+    summary=(
+        "Your private rating (1-5) and comment; nobody else sees it, staff see only the average "
+        "from five ratings up."
+    ),
     response=MentorshipFeedback,
     returns="Saved",
     errors=(503,),

@@ -292,7 +292,10 @@ def create_message(request: Request) -> Reply:
     "/v1/admin/message-audience",
     body=AudienceQuery,
     operation_id="countMessageAudience",
-    summary="Editor: how many members a message with this category and audience would reach if it went out now.",
+    summary=(
+        "Editor: how many members a message with this category and audience would reach if it "
+        "went out now."
+    ),
     response=AudienceSize,
     returns="The audience's size now",
     errors=(503,),
@@ -378,7 +381,10 @@ def _editor_message(cur, message_id: str) -> outgoing.Stored:
 @api.get(
     "/v1/admin/messages/{message_id}",
     operation_id="getMessage",
-    summary="Editor: one message with its figures (audience, eligible, skipped by reason, pushes sent, failed, pruned, pending, opened).",
+    summary=(
+        "Editor: one message with its figures (audience, eligible, skipped by reason, pushes "
+        "sent, failed, pruned, pending, opened)."
+    ),
     response=AdminMessage,
     returns="The message",
     errors=(503,),

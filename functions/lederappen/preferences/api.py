@@ -52,7 +52,10 @@ def get_preferences(request: Request) -> Reply:
     "/v1/preferences",
     body=Preferences,
     operation_id="putPreferences",
-    summary='Replace the preferences; null or a missing field clears it to the default. Needs If-Match ("0" before the first save).',
+    summary=(
+        "Replace the preferences; null or a missing field clears it to the default. Needs "
+        'If-Match ("0" before the first save).'
+    ),
     response=Out(StoredPreferences, "Saved", headers=(Header("ETag"),)),
     errors=(
         412,

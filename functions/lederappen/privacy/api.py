@@ -75,7 +75,15 @@ def _attachment(name: str) -> str:
 @api.get(
     "/v1/privacy/access",
     operation_id="getPrivacyAccess",
-    summary="Everything stored about the member (R1), in one answer: the profile read live from the member register and every table, collection and message type of the data map, found by every member key (both sides of a mentoring pair; the audit trail by the member's pseudonym), each section labelled with source, category, purpose, legal basis and retention. Another member's number never appears. All SQL is read in one snapshot. Each section holds at most `limit` items, newest first; `next_cursor` with `store` gives the next page of one store.",
+    summary=(
+        "Everything stored about the member (R1), in one answer: the profile read live from the "
+        "member register and every table, collection and message type of the data map, found by "
+        "every member key (both sides of a mentoring pair; the audit trail by the member's "
+        "pseudonym), each section labelled with source, category, purpose, legal basis and "
+        "retention. Another member's number never appears. All SQL is read in one snapshot. Each "
+        "section holds at most `limit` items, newest first; `next_cursor` with `store` gives the "
+        "next page of one store."
+    ),
     response=Out(
         PrivacyAccess,
         "Everything stored about the member",
@@ -143,7 +151,12 @@ def _export(request: Request) -> tuple[dict, datetime]:
 @api.get(
     "/v1/privacy/export",
     operation_id="getPrivacyExport",
-    summary="Data portability (R6): what the member gave (salary answers, mentor engagement and feedback, consents, preferences), as documented JSON (format `no.lederne.lederappen.member-export`, version 1, schema PrivacyExport), read in one snapshot.",
+    summary=(
+        "Data portability (R6): what the member gave (salary answers, mentor engagement and "
+        "feedback, consents, preferences), as documented JSON (format "
+        "`no.lederne.lederappen.member-export`, version 1, schema PrivacyExport), read in one "
+        "snapshot."
+    ),
     response=Out(
         PrivacyExport,
         "The export",
@@ -151,7 +164,10 @@ def _export(request: Request) -> tuple[dict, datetime]:
             Header("Cache-Control", "no-store"),
             Header(
                 "Content-Disposition",
-                "attachment, with a file name (lederappen-eksport-YYYY-MM-DD.json or .html; -export- in English).",
+                (
+                    "attachment, with a file name (lederappen-eksport-YYYY-MM-DD.json or .html; "
+                    "-export- in English)."
+                ),
             ),
         ),
     ),
@@ -171,7 +187,10 @@ def get_export(request: Request) -> Reply:
 @api.get(
     "/v1/privacy/export.html",
     operation_id="getPrivacyExportHtml",
-    summary="The export as one readable, self-contained HTML page (no scripts, no external resources; every value escaped) in Norwegian or English by Accept-Language.",
+    summary=(
+        "The export as one readable, self-contained HTML page (no scripts, no external resources;"
+        " every value escaped) in Norwegian or English by Accept-Language."
+    ),
     response=Out(
         str,
         "The export as an HTML page",
@@ -179,7 +198,10 @@ def get_export(request: Request) -> Reply:
             Header("Cache-Control", "no-store"),
             Header(
                 "Content-Disposition",
-                "attachment, with a file name (lederappen-eksport-YYYY-MM-DD.json or .html; -export- in English).",
+                (
+                    "attachment, with a file name (lederappen-eksport-YYYY-MM-DD.json or .html; "
+                    "-export- in English)."
+                ),
             ),
         ),
         media=("text/html",),
@@ -203,7 +225,11 @@ def get_export_html(request: Request) -> Reply:
 @api.get(
     "/v1/privacy/processing-record",
     operation_id="getProcessingRecord",
-    summary="The record of processing activities (GDPR Art. 30), generated from the data map when asked, so it cannot drift from the code. Public: it describes the processing and holds no personal data.",
+    summary=(
+        "The record of processing activities (GDPR Art. 30), generated from the data map when "
+        "asked, so it cannot drift from the code. Public: it describes the processing and holds "
+        "no personal data."
+    ),
     response=ProcessingRecord,
     returns="The record",
     accept_language=False,
@@ -215,7 +241,10 @@ def get_processing_record(request: Request) -> Reply:
 @api.get(
     "/v1/privacy/processing-record.md",
     operation_id="getProcessingRecordMarkdown",
-    summary="The record of processing activities as Markdown, in Norwegian or English by Accept-Language (to attach to a written answer).",
+    summary=(
+        "The record of processing activities as Markdown, in Norwegian or English by "
+        "Accept-Language (to attach to a written answer)."
+    ),
     response=Out(str, "The record as Markdown", media=("text/markdown",)),
 )
 def get_processing_record_markdown(request: Request) -> Reply:

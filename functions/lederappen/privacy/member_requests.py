@@ -41,7 +41,10 @@ def _now() -> datetime:
     "/v1/privacy/requests",
     body=NewRequest,
     operation_id="createPrivacyRequest",
-    summary="Ask for erasure, restriction of processing, or lifting it; the privacy officer decides. An open request of the same kind is returned (200) instead of a second one.",
+    summary=(
+        "Ask for erasure, restriction of processing, or lifting it; the privacy officer decides. "
+        "An open request of the same kind is returned (200) instead of a second one."
+    ),
     response=PrivacyRequest,
     returns="Already in progress",
     responses={201: Out(PrivacyRequest, "Received")},
@@ -95,7 +98,10 @@ def delete_voluntary(
 @api.delete(
     "/v1/privacy/voluntary-data",
     operation_id="deleteVoluntaryData",
-    summary="Delete at once everything you gave voluntarily: salary answers, preferences and interests, mentor engagement.",
+    summary=(
+        "Delete at once everything you gave voluntarily: salary answers, preferences and "
+        "interests, mentor engagement."
+    ),
     response=VoluntaryDataDeleted,
     returns="Deleted, with counts",
     errors=(503,),

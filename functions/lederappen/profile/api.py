@@ -26,7 +26,10 @@ _NO_PHOTO = {"nb": "Du har ikke noe profilbilde.", "en": "You have no profile ph
 @api.get(
     "/v1/profile",
     operation_id="getProfile",
-    summary="The member's profile and membership status, read live from Lederne's member register (F1). Nothing of it is stored by the backend.",
+    summary=(
+        "The member's profile and membership status, read live from Lederne's member register "
+        "(F1). Nothing of it is stored by the backend."
+    ),
     response=Out(
         Profile,
         "The profile",
@@ -54,7 +57,10 @@ def get_profile(request: Request) -> Reply:
     "/v1/profile",
     body=dict[str, Any],
     operation_id="patchProfile",
-    summary="Correct your own profile (R2): contact details, employer, position. Written to Lederne's member register, never kept by the backend.",
+    summary=(
+        "Correct your own profile (R2): contact details, employer, position. Written to Lederne's"
+        " member register, never kept by the backend."
+    ),
     response=Out(
         Profile,
         "Changed in the register; the profile as it is now",
@@ -106,7 +112,10 @@ def patch_profile(request: Request) -> Reply:
         422: None,
         503: None,
         415: (
-            "Content-Type is not image/jpeg, image/png or image/webp (type .../unsupported-media-type).",
+            (
+                "Content-Type is not image/jpeg, image/png or image/webp (type "
+                ".../unsupported-media-type)."
+            ),
             None,
         ),
     },

@@ -29,7 +29,13 @@ from ..core.problems import NotFound
 from ..core.validation import Body, Timestamp
 from . import service
 from .api import path_year
-from .schemas import SalaryAnswerCounts, SalaryRound, SalaryRoundAdmin, SalaryRoundAdminList
+from .schemas import (
+    YEAR_PARAM,
+    SalaryAnswerCounts,
+    SalaryRound,
+    SalaryRoundAdmin,
+    SalaryRoundAdminList,
+)
 
 api = Api()
 
@@ -73,7 +79,10 @@ def _with_counts(cur, rounds: list[dict]) -> list[dict]:
     "/v1/admin/salary-rounds",
     body=RoundDraft,
     operation_id="createSalaryRound",
-    summary="Survey manager: create the round of a year, with its dates and the optional questions it asks.",
+    summary=(
+        "Survey manager: create the round of a year, with its dates and the optional questions it"
+        " asks."
+    ),
     response=Out(SalaryRound, "Created", headers=(ETAG,)),
     status=201,
     errors={503: None, 409: ("There is already a round for that year (type .../conflict).", None)},
@@ -103,7 +112,9 @@ def create_round(request: Request) -> Reply:
 @api.get(
     "/v1/admin/salary-rounds",
     operation_id="listSalaryRoundsAdmin",
-    summary="Survey manager: every round, newest first, with how many have answered (a count only).",
+    summary=(
+        "Survey manager: every round, newest first, with how many have answered (a count only)."
+    ),
     response=SalaryRoundAdminList,
     returns="All rounds",
     errors=(503,),
@@ -117,21 +128,25 @@ def list_rounds(request: Request) -> Reply:
     "/v1/admin/salary-rounds/{year}",
     body=RoundChanges,
     operation_id="updateSalaryRound",
-    summary="Survey manager: change a round that has not closed: its title and closing time, and before it opens also its opening time and questions.",
+    summary=(
+        "Survey manager: change a round that has not closed: its title and closing time, and "
+        "before it opens also its opening time and questions."
+    ),
     response=Out(SalaryRoundAdmin, "Changed", headers=(ETAG,)),
     errors={
         412: None,
         428: None,
         503: None,
         409: (
-            "The round is closed, or opens_at or questions change after it opened (type .../conflict).",
+            (
+                "The round is closed, or opens_at or questions change after it opened (type "
+                ".../conflict)."
+            ),
             None,
         ),
     },
     headers=(IF_MATCH,),
-    path_params={
-        "year": Annotated[int, msgspec.Meta(description="The round's year.", ge=2000, le=2100)]
-    },
+    path_params={"year": YEAR_PARAM},
 )
 def update_round(request: Request) -> Reply:
     """Needs If-Match with the round's ETag. A closed round's figures are final: 409. Changing
@@ -159,16 +174,17 @@ def update_round(request: Request) -> Reply:
 @api.get(
     "/v1/admin/salary-rounds/{year}/answer-counts",
     operation_id="getSalaryRoundAnswerCounts",
-    summary="Survey manager: new answers per day since the round opened, and the running total (counts only).",
+    summary=(
+        "Survey manager: new answers per day since the round opened, and the running total "
+        "(counts only)."
+    ),
     response=SalaryAnswerCounts,
     returns="Answers per day",
     errors=(
         422,
         503,
     ),
-    path_params={
-        "year": Annotated[int, msgspec.Meta(description="The round's year.", ge=2000, le=2100)]
-    },
+    path_params={"year": YEAR_PARAM},
 )
 def answer_counts(request: Request) -> Reply:
     """Needs a staff token with role `survey_manager`. Days are dates in Norway (Europe/Oslo),

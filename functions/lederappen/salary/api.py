@@ -19,6 +19,7 @@ from ..core.validation import Body, field_error
 from . import disclosure, service, statistics
 from . import vocabulary as v
 from .schemas import (
+    YEAR_PARAM,
     GetSalaryPositionQuery,
     GetSalaryStatisticsQuery,
     GetSalaryTrendQuery,
@@ -85,7 +86,10 @@ def path_year(request: Request) -> int:
 @api.get(
     "/v1/salary/rounds",
     operation_id="listSalaryRounds",
-    summary="The salary survey's rounds, newest first, with whether the member has answered each and whether its statistics are published (F6).",
+    summary=(
+        "The salary survey's rounds, newest first, with whether the member has answered each and "
+        "whether its statistics are published (F6)."
+    ),
     response=SalaryRoundList,
     returns="Rounds and the notice shown before answering",
     errors=(503,),
@@ -107,13 +111,14 @@ def list_rounds(request: Request) -> Reply:
 @api.get(
     "/v1/salary/rounds/{year}",
     operation_id="getSalaryRound",
-    summary="One round with its questionnaire: the questions it asks, with labels, allowed values and ranges, and the notice to show before answering.",
+    summary=(
+        "One round with its questionnaire: the questions it asks, with labels, allowed values and"
+        " ranges, and the notice to show before answering."
+    ),
     response=SalaryRoundDetail,
     returns="The round",
     errors={503: None, 422: ("`year` is not a year (type .../validation-failed).", None)},
-    path_params={
-        "year": Annotated[int, msgspec.Meta(description="The round's year.", ge=2000, le=2100)]
-    },
+    path_params={"year": YEAR_PARAM},
 )
 def get_round(request: Request) -> Reply:
     year, now = path_year(request), _now()
@@ -141,16 +146,17 @@ def _not_answered() -> NotFound:
 @api.get(
     "/v1/salary/rounds/{year}/answer",
     operation_id="getSalaryAnswer",
-    summary="The member's own answer to a round (readable at any time; there is no route to anyone else's).",
+    summary=(
+        "The member's own answer to a round (readable at any time; there is no route to anyone "
+        "else's)."
+    ),
     response=Out(SalaryAnswer, "The answer", headers=(ETAG,)),
     errors={
         503: None,
         404: ("No such round, or the member has not answered it (type .../not-found).", None),
         422: ("`year` is not a year (type .../validation-failed).", None),
     },
-    path_params={
-        "year": Annotated[int, msgspec.Meta(description="The round's year.", ge=2000, le=2100)]
-    },
+    path_params={"year": YEAR_PARAM},
 )
 def get_answer(request: Request) -> Reply:
     year = path_year(request)
@@ -164,7 +170,10 @@ def get_answer(request: Request) -> Reply:
     "/v1/salary/rounds/{year}/answer",
     body=Answer,
     operation_id="putSalaryAnswer",
-    summary="Give or replace the member's answer while the round is open. Voluntary; used only for the statistics.",
+    summary=(
+        "Give or replace the member's answer while the round is open. Voluntary; used only for "
+        "the statistics."
+    ),
     response=Out(SalaryAnswer, "Replaced the earlier answer", headers=(ETAG,)),
     responses={
         201: Out(SalaryAnswer, "Answered (the first answer to this round)", headers=(ETAG,))
@@ -175,19 +184,23 @@ def get_answer(request: Request) -> Reply:
         503: None,
         404: ("No round for that year (type .../not-found).", None),
         409: (
-            "The round is not open for answers (type .../conflict); `round_status` says whether it is upcoming or closed.",
+            (
+                "The round is not open for answers (type .../conflict); `round_status` says "
+                "whether it is upcoming or closed."
+            ),
             SalaryRoundNotOpenProblem,
         ),
     },
     headers=(
         Header(
             "If-Match",
-            'Optional: the ETag you read (`"0"` before the first answer); when the answer changed since, 412.',
+            (
+                'Optional: the ETag you read (`"0"` before the first answer); when the answer '
+                "changed since, 412."
+            ),
         ),
     ),
-    path_params={
-        "year": Annotated[int, msgspec.Meta(description="The round's year.", ge=2000, le=2100)]
-    },
+    path_params={"year": YEAR_PARAM},
 )
 def put_answer(request: Request) -> Reply:
     """The body is the whole answer. `notice_acknowledged` must be true. Every invalid field is
@@ -218,13 +231,15 @@ def put_answer(request: Request) -> Reply:
 @api.delete(
     "/v1/salary/rounds/{year}/answer",
     operation_id="deleteSalaryAnswer",
-    summary="Delete the member's answer to a round, at any time. A release of a closed round already published stays as it is (it identifies no one); later releases are made without the answer.",
+    summary=(
+        "Delete the member's answer to a round, at any time. A release of a closed round already "
+        "published stays as it is (it identifies no one); later releases are made without the "
+        "answer."
+    ),
     response=None,
     returns="Deleted (or there was nothing to delete)",
     errors={503: None, 422: ("`year` is not a year (type .../validation-failed).", None)},
-    path_params={
-        "year": Annotated[int, msgspec.Meta(description="The round's year.", ge=2000, le=2100)]
-    },
+    path_params={"year": YEAR_PARAM},
 )
 def delete_answer(request: Request) -> Reply:
     """Idempotent: 204 also when there was no answer."""
@@ -400,21 +415,34 @@ _META = {
 @api.get(
     "/v1/salary/statistics",
     operation_id="getSalaryStatistics",
-    summary="Published salary statistics of a closed round, for one table (the whole round, one dimension, or position level with one other), optionally narrowed to some groups.",
+    summary=(
+        "Published salary statistics of a closed round, for one table (the whole round, one "
+        "dimension, or position level with one other), optionally narrowed to some groups."
+    ),
     response=SalaryStatistics,
     returns="The table's cells",
     errors={
         503: None,
         404: (
-            "No round for that year, or (without `year`) no round has closed yet (type .../not-found).",
+            (
+                "No round for that year, or (without `year`) no round has closed yet (type "
+                ".../not-found)."
+            ),
             None,
         ),
         409: (
-            "The round is not closed: statistics are published when it closes (type .../conflict, with `closes_at`).",
+            (
+                "The round is not closed: statistics are published when it closes (type "
+                ".../conflict, with `closes_at`)."
+            ),
             SalaryRoundOpenProblem,
         ),
         422: (
-            "Invalid content (type .../validation-failed): `dimensions` not a published table (with `allowed_dimensions`), a filter not in `dimensions` (`not_in_dimensions`) or with an unknown value (`enum`), or `year` not a year.",
+            (
+                "Invalid content (type .../validation-failed): `dimensions` not a published table"
+                " (with `allowed_dimensions`), a filter not in `dimensions` (`not_in_dimensions`)"
+                " or with an unknown value (`enum`), or `year` not a year."
+            ),
             SalaryDimensionsProblem,
         ),
     },
@@ -477,7 +505,12 @@ def get_statistics(request: Request) -> Reply:
     errors={
         503: None,
         422: (
-            "Invalid content (type .../validation-failed): `dimensions` not a published table (with `allowed_dimensions`), a filter not in `dimensions` (`not_in_dimensions`) or with an unknown value (`enum`), or a dimension without a filter (`required`).",
+            (
+                "Invalid content (type .../validation-failed): `dimensions` not a published table"
+                " (with `allowed_dimensions`), a filter not in `dimensions` (`not_in_dimensions`)"
+                " or with an unknown value (`enum`), or a dimension without a filter "
+                "(`required`)."
+            ),
             SalaryDimensionsProblem,
         ),
     },
@@ -521,7 +554,10 @@ def get_trend(request: Request) -> Reply:
 @api.get(
     "/v1/salary/statistics/dimensions",
     operation_id="getSalaryDimensions",
-    summary="The dimensions the statistics group by, their values with labels, and the published tables (the allowed `dimensions`).",
+    summary=(
+        "The dimensions the statistics group by, their values with labels, and the published "
+        "tables (the allowed `dimensions`)."
+    ),
     response=SalaryDimensions,
     returns="Dimensions and tables",
     errors=(503,),
@@ -545,24 +581,32 @@ def get_dimensions(request: Request) -> Reply:
 @api.get(
     "/v1/salary/rounds/{year}/position",
     operation_id="getSalaryPosition",
-    summary="Where the member's answer stands in their comparison group: the band among the group's published quantiles, for monthly salary and total annual pay.",
+    summary=(
+        "Where the member's answer stands in their comparison group: the band among the group's "
+        "published quantiles, for monthly salary and total annual pay."
+    ),
     response=SalaryPosition,
     returns="The position, or `available: false` with the reason",
     errors={
         503: None,
         404: ("No such round, or the member has not answered it (type .../not-found).", None),
         409: (
-            "The member's processing is restricted, so the answer is not used for comparison (type .../conflict, `restricted: true`).",
+            (
+                "The member's processing is restricted, so the answer is not used for comparison "
+                "(type .../conflict, `restricted: true`)."
+            ),
             SalaryRestrictedProblem,
         ),
         422: (
-            "Invalid content (type .../validation-failed): `dimensions` not a published table (with `allowed_dimensions`), a filter not in `dimensions` (`not_in_dimensions`) or with an unknown value (`enum`), or `year` not a year.",
+            (
+                "Invalid content (type .../validation-failed): `dimensions` not a published table"
+                " (with `allowed_dimensions`), a filter not in `dimensions` (`not_in_dimensions`)"
+                " or with an unknown value (`enum`), or `year` not a year."
+            ),
             SalaryDimensionsProblem,
         ),
     },
-    path_params={
-        "year": Annotated[int, msgspec.Meta(description="The round's year.", ge=2000, le=2100)]
-    },
+    path_params={"year": YEAR_PARAM},
     query=GetSalaryPositionQuery,
 )
 def get_position(request: Request) -> Reply:

@@ -23,6 +23,7 @@ from ..core.validation import Body
 from . import service, statistics
 from .api import _META, parse_dimensions, parse_filters, path_year
 from .schemas import (
+    YEAR_PARAM,
     GetSalaryReleaseStatisticsQuery,
     SalaryCorrectionProblem,
     SalaryDimensionsProblem,
@@ -91,9 +92,7 @@ def _closed_round(cur, year: int, now: datetime) -> None:
         503: None,
         409: ("The round has not closed (type .../conflict, with `round_status`).", None),
     },
-    path_params={
-        "year": Annotated[int, msgspec.Meta(description="The round's year.", ge=2000, le=2100)]
-    },
+    path_params={"year": YEAR_PARAM},
 )
 def list_releases(request: Request) -> Reply:
     """Needs a staff token with role `survey_manager`. Releases never change; members read the
@@ -113,21 +112,26 @@ def list_releases(request: Request) -> Reply:
     "/v1/admin/salary-rounds/{year}/releases",
     body=ReleaseCorrection,
     operation_id="correctSalaryRelease",
-    summary="Survey manager: publish a correction of a closed round as a new release, from its answers as they are now.",
+    summary=(
+        "Survey manager: publish a correction of a closed round as a new release, from its "
+        "answers as they are now."
+    ),
     response=SalaryRelease,
     returns="Published",
     status=201,
     errors={
         503: None,
         409: (
-            "The round has not closed or has no release yet, or the correction would differ from an earlier release by 1 to 4 persons in some cell (type .../conflict, with `compared_with`, `cells` and `tables`).",
+            (
+                "The round has not closed or has no release yet, or the correction would differ "
+                "from an earlier release by 1 to 4 persons in some cell (type .../conflict, with "
+                "`compared_with`, `cells` and `tables`)."
+            ),
             SalaryCorrectionProblem,
         ),
     },
     headers=(IDEMPOTENCY_KEY,),
-    path_params={
-        "year": Annotated[int, msgspec.Meta(description="The round's year.", ge=2000, le=2100)]
-    },
+    path_params={"year": YEAR_PARAM},
 )
 def correct(request: Request) -> Reply:
     """The new release is kept beside the earlier ones and members read it from then on. It is
@@ -156,12 +160,16 @@ def correct(request: Request) -> Reply:
     errors={
         503: None,
         422: (
-            "Invalid content (type .../validation-failed): `dimensions` not a published table (with `allowed_dimensions`), a filter not in `dimensions` (`not_in_dimensions`) or with an unknown value (`enum`), or `year` not a year.",
+            (
+                "Invalid content (type .../validation-failed): `dimensions` not a published table"
+                " (with `allowed_dimensions`), a filter not in `dimensions` (`not_in_dimensions`)"
+                " or with an unknown value (`enum`), or `year` not a year."
+            ),
             SalaryDimensionsProblem,
         ),
     },
     path_params={
-        "year": Annotated[int, msgspec.Meta(description="The round's year.", ge=2000, le=2100)],
+        "year": YEAR_PARAM,
         "release": Annotated[int, msgspec.Meta(ge=1)],
     },
     query=GetSalaryReleaseStatisticsQuery,

@@ -15,6 +15,9 @@ from ..core.problems import ProblemDocument
 from ..core.schemas import Localised
 from ..core.validation import Timestamp
 
+#: The `year` path parameter of the salary routes (the routes check it themselves: 422).
+YEAR_PARAM = Annotated[int, msgspec.Meta(description="The round's year.", ge=2000, le=2100)]
+
 
 class SalaryAgeBand(enum.StrEnum):
     """Age band."""
