@@ -1,6 +1,8 @@
 """The HTTP edge every HTTP function shares: route, authenticate, validate, call, render.
 
-A feature module declares its endpoints on an `Api`; `build()` checks them against the
+A feature module declares its endpoints on an `Api`, each with what the OpenAPI document
+states of it (operationId, summary, answers, errors, query, headers: infra/scripts/openapi.py
+generates the document from these declarations); `build()` checks them against the
 function's manifest entry (same routes, no more, no fewer) and returns the WSGI-level handler
 functions-framework calls with a Flask request. Per request it:
 
@@ -12,8 +14,9 @@ functions-framework calls with a Flask request. Per request it:
 3. verifies the bearer token for the route's auth mode (401 / 403),
 4. decodes and validates the body into the endpoint's type (422 naming the field),
 5. calls the handler, which calls a plain-Python service,
-6. renders JSON (a `Reply` with `bytes` as is), or problem+json in Norwegian or English
-   by Accept-Language,
+6. renders JSON (a `Reply` with `bytes` as is), checked against the route's declared
+   response type (a mismatch is a server bug: 500, logged without values), or problem+json
+   in Norwegian or English by Accept-Language,
 7. writes one structured log line (route template, status, latency, member pseudonym).
 """
 

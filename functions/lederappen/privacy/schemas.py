@@ -1,6 +1,7 @@
-"""The response types of the privacy feature: what its routes answer, as msgspec types. The HTTP edge
-checks every JSON answer against its route's declared type, and infra/scripts/openapi.py
-makes the OpenAPI document's schemas from them."""
+"""The answers of the privacy feature's routes, and their query parameters, as msgspec types.
+
+The HTTP edge checks every JSON answer against its route's declared type (core/http.py), and
+infra/scripts/openapi.py makes the OpenAPI document's schemas from these types."""
 
 from __future__ import annotations
 
