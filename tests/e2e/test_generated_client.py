@@ -65,7 +65,7 @@ def test_the_generated_client_reads_public_and_member_endpoints(stack, token, cl
     models = _module(pkg, "models")
 
     terms = _module(pkg, "api.consents.get_terms_in_force").sync(client=public)
-    assert isinstance(terms, models.GetTermsInForceResponse200)
+    assert isinstance(terms, models.TermsInForce)
     assert {t.purpose.value for t in terms.terms} >= {"newsletter", "marketing"}
 
     consents = _module(pkg, "api.consents.get_consents").sync(client=member)

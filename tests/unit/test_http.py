@@ -67,6 +67,23 @@ def slow(req):
     raise DependencyUnavailable("member-register")
 
 
+class Shape(msgspec.Struct, forbid_unknown_fields=True):
+    """A declared answer: the edge checks the handler's body against it."""
+
+    name: str
+    size: Annotated[int, msgspec.Meta(ge=1)]
+
+
+@api.get("/v1/shapes/{kind}", response=Shape, operation_id="getShape", summary="A shape.")
+def shape(req):
+    kind = req.params["kind"]
+    if kind == "good":
+        return {"name": "square", "size": 4}
+    if kind == "extra":
+        return {"name": "square", "size": 4, "owner": "kari@example.no"}
+    return {"name": "kari@example.no", "size": 0}  # size out of range
+
+
 FN = Function(
     name="things",
     entry_point="things",
@@ -81,6 +98,7 @@ FN = Function(
         Route("POST", "/jobs/run", "job"),
         Route("GET", "/v1/boom", "public"),
         Route("GET", "/v1/slow", "public"),
+        Route("GET", "/v1/shapes/{kind}", "public"),
     ),
 )
 
@@ -252,6 +270,22 @@ def test_unexpected_error_is_500_problem_and_logs_no_data(app, capsys):
     out = capsys.readouterr().out
     assert "RuntimeError" in out
     assert "kari@example.no" not in out and "01017012345" not in out
+
+
+def test_an_answer_of_its_declared_type_is_sent(app):
+    resp = app("GET", "/v1/shapes/good")
+    assert resp.status_code == 200
+    assert json.loads(resp.get_data()) == {"name": "square", "size": 4}
+
+
+@pytest.mark.parametrize("kind", ["bad", "extra"])
+def test_an_answer_that_is_not_its_declared_type_is_500_and_logs_where_not_what(app, capsys, kind):
+    capsys.readouterr()
+    resp = app("GET", f"/v1/shapes/{kind}")
+    assert resp.status_code == 500 and _problem(resp)["type"].endswith("/internal-error")
+    out = capsys.readouterr().out
+    assert "response does not match its declared type" in out and "getShape" in out
+    assert "kari@example.no" not in out
 
 
 def test_dependency_down_is_503_with_retry_after(app):

@@ -9,10 +9,11 @@ import msgspec
 
 from ..core import db, idempotency, outbox, pagination
 from ..core.db import Cursor
-from ..core.http import Api, Reply, Request
+from ..core.http import IDEMPOTENCY_KEY, Api, Reply, Request
 from ..core.validation import Body, Timestamp, field_error
 from . import service
 from .api import Purpose
+from .schemas import ListTermsQuery, Terms, TermsList
 
 api = Api()
 
@@ -32,7 +33,22 @@ class TermsDraft(Body):
     changes: Localised | None = None
 
 
-@api.post("/v1/admin/consent-terms", body=TermsDraft)
+@api.post(
+    "/v1/admin/consent-terms",
+    body=TermsDraft,
+    operation_id="publishTerms",
+    summary=(
+        "Privacy officer: publish a new version of a purpose's terms (immutable once published)."
+    ),
+    response=Terms,
+    returns="Published",
+    status=201,
+    errors=(
+        409,
+        503,
+    ),
+    headers=(IDEMPOTENCY_KEY,),
+)
 def publish_terms(request: Request) -> Reply:
     d: TermsDraft = request.body
     if d.effective_from is not None and d.effective_from.tzinfo is None:
@@ -66,7 +82,18 @@ def publish_terms(request: Request) -> Reply:
     return reply
 
 
-@api.get("/v1/admin/consent-terms")
+@api.get(
+    "/v1/admin/consent-terms",
+    operation_id="listTerms",
+    summary="Privacy officer: every published version.",
+    response=TermsList,
+    returns="All versions",
+    errors=(
+        422,
+        503,
+    ),
+    query=ListTermsQuery,
+)
 def list_terms(request: Request) -> Reply:
     purpose = pagination.choice(request.query, "purpose", service.PURPOSES)
 

@@ -9,9 +9,22 @@ import msgspec
 
 from ..core import db, idempotency, outbox, pagination
 from ..core.db import Cursor
-from ..core.http import Api, Reply, Request
+from ..core.http import IDEMPOTENCY_KEY, Api, Out, Reply, Request
 from ..core.validation import Body, PositiveInt32, PositiveInt64
 from . import service
+from .schemas import (
+    ConsentHistory,
+    Consents,
+    ConsentState,
+    GetConsentHistoryQuery,
+    ListNonMaterialTermsChangesQuery,
+    Terms,
+    TermsChangeList,
+    TermsInForce,
+)
+from .schemas import (
+    Purpose as PurposeName,
+)
 
 api = Api()
 
@@ -30,7 +43,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@api.get("/v1/consents")
+@api.get(
+    "/v1/consents",
+    operation_id="getConsents",
+    summary=(
+        "The member's consent per purpose, derived from the ledger, and whether the newsletter "
+        "system has confirmed the latest newsletter choice."
+    ),
+    response=Consents,
+    returns="Current consents",
+    errors=(503,),
+)
 def get_consents(request: Request) -> Reply:
     def work(cur: Cursor):
         now = _now()
@@ -47,7 +70,24 @@ def get_consents(request: Request) -> Reply:
     return Reply(db.read(work))
 
 
-@api.post("/v1/consents", body=ConsentChange)
+@api.post(
+    "/v1/consents",
+    body=ConsentChange,
+    operation_id="changeConsent",
+    summary=(
+        "Give or withdraw a consent. Appends to the ledger; withdrawal takes effect at once. "
+        "Repeating the current choice adds nothing (200)."
+    ),
+    response=ConsentState,
+    returns="Already so; nothing recorded",
+    responses={201: Out(ConsentState, "Recorded")},
+    errors=(
+        404,
+        409,
+        503,
+    ),
+    headers=(IDEMPOTENCY_KEY,),
+)
 def change_consent(request: Request) -> Reply:
     body: ConsentChange = request.body
     queued: list[int] = []
@@ -74,7 +114,18 @@ def change_consent(request: Request) -> Reply:
     return reply
 
 
-@api.get("/v1/consents/history")
+@api.get(
+    "/v1/consents/history",
+    operation_id="getConsentHistory",
+    summary="The member's consent ledger, newest first.",
+    response=ConsentHistory,
+    returns="A page of ledger entries",
+    errors=(
+        422,
+        503,
+    ),
+    query=GetConsentHistoryQuery,
+)
 def consent_history(request: Request) -> Reply:
     size = pagination.limit(request.query)
     before = pagination.decode_cursor(request.query.get("cursor"), PositiveInt64)
@@ -83,7 +134,15 @@ def consent_history(request: Request) -> Reply:
     return Reply({"items": items, "next_cursor": next_cursor})
 
 
-@api.get("/v1/consent-terms")
+@api.get(
+    "/v1/consent-terms",
+    operation_id="getTermsInForce",
+    summary="The terms in force for every purpose.",
+    response=TermsInForce,
+    returns="Terms",
+    errors=(503,),
+    accept_language=False,
+)
 def terms_in_force(request: Request) -> Reply:
     terms = db.read(lambda cur: service.terms_in_force(cur, _now()))
     return Reply(
@@ -92,7 +151,22 @@ def terms_in_force(request: Request) -> Reply:
     )
 
 
-@api.get("/v1/consent-terms/changes")
+@api.get(
+    "/v1/consent-terms/changes",
+    operation_id="listNonMaterialTermsChanges",
+    summary=(
+        "Public: every non-material change of the consent terms, newest first, for lederne.no to "
+        "list (R8). A material change is told to the members it affects instead."
+    ),
+    response=TermsChangeList,
+    returns="Non-material changes",
+    errors=(
+        422,
+        503,
+    ),
+    accept_language=False,
+    query=ListNonMaterialTermsChangesQuery,
+)
 def non_material_changes(request: Request) -> Reply:
     """Public: every non-material change of the consent terms, for lederne.no to list."""
     purpose = pagination.choice(request.query, "purpose", service.PURPOSES)
@@ -100,7 +174,17 @@ def non_material_changes(request: Request) -> Reply:
     return Reply({"items": items}, headers={"Cache-Control": "public, max-age=300"})
 
 
-@api.get("/v1/consent-terms/{purpose}/{version}", params={"version": PositiveInt32})
+@api.get(
+    "/v1/consent-terms/{purpose}/{version}",
+    params={"version": PositiveInt32},
+    operation_id="getTermsVersion",
+    summary="One version of a purpose's terms: what exactly a ledger entry accepted.",
+    response=Terms,
+    returns="The terms",
+    errors=(503,),
+    accept_language=False,
+    path_params={"purpose": PurposeName},
+)
 def one_terms_version(request: Request) -> Reply:
     purpose = request.params["purpose"]
     version = request.params["version"]

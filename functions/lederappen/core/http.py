@@ -1,6 +1,8 @@
 """The HTTP edge every HTTP function shares: route, authenticate, validate, call, render.
 
-A feature module declares its endpoints on an `Api`; `build()` checks them against the
+A feature module declares its endpoints on an `Api`, each with what the OpenAPI document
+states of it (operationId, summary, answers, errors, query, headers: infra/scripts/openapi.py
+generates the document from these declarations); `build()` checks them against the
 function's manifest entry (same routes, no more, no fewer) and returns the WSGI-level handler
 functions-framework calls with a Flask request. Per request it:
 
@@ -12,8 +14,9 @@ functions-framework calls with a Flask request. Per request it:
 3. verifies the bearer token for the route's auth mode (401 / 403),
 4. decodes and validates the body into the endpoint's type (422 naming the field),
 5. calls the handler, which calls a plain-Python service,
-6. renders JSON (a `Reply` with `bytes` as is), or problem+json in Norwegian or English
-   by Accept-Language,
+6. renders JSON (a `Reply` with `bytes` as is), checked against the route's declared
+   response type (a mismatch is a server bug: 500, logged without values), or problem+json
+   in Norwegian or English by Accept-Language,
 7. writes one structured log line (route template, status, latency, member pseudonym).
 """
 
@@ -25,9 +28,10 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
+import msgspec.inspect
 
 from . import auth, config, i18n, log, problems
 from .manifest import Function
@@ -79,7 +83,70 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Header:
+    """A request or response header as the OpenAPI document states it. `component` names a
+    shared definition (components.parameters or components.headers) used instead."""
+
+    name: str
+    description: str | None = None
+    #: msgspec type of the value (constraints and examples via msgspec.Meta)
+    type: Any = str
+    required: bool = False
+    component: str | None = None
+
+
+#: Request headers shared by many routes (components.parameters).
+ACCEPT_LANGUAGE = Header(
+    "Accept-Language",
+    "nb (default) or en.",
+    Annotated[str, msgspec.Meta(examples=["nb", "en;q=0.9"])],
+    component="AcceptLanguage",
+)
+IF_MATCH = Header(
+    "If-Match",
+    "The ETag you read. Without it 428; when the data changed since, 412.",
+    required=True,
+    component="IfMatch",
+)
+IDEMPOTENCY_KEY = Header(
+    "Idempotency-Key",
+    "A fresh key per create (8-255 visible ASCII characters, e.g. a UUID), the same key "
+    "when retrying: the retry gets the first answer and changes nothing.",
+    Annotated[str, msgspec.Meta(min_length=8, max_length=255)],
+    component="IdempotencyKey",
+)
+NO_CACHE = Header(
+    "Cache-Control",
+    "`no-cache` (pull-to-refresh) asks lederne.no again instead of using the copy this "
+    "instance fetched within the last 5 minutes (copies younger than 1 second are reused).",
+    Annotated[str, msgspec.Meta(examples=["no-cache"])],
+)
+#: Response headers.
+RETRY_AFTER = Header(
+    "Retry-After",
+    "Seconds to wait before retrying.",
+    Annotated[str, msgspec.Meta(pattern="^[0-9]+$")],
+    component="RetryAfter",
+)
+ETAG = Header("ETag", "Version of the resource; send it as If-Match when changing it.")
+
+
+@dataclass(frozen=True)
+class Out:
+    """One documented answer that is not a problem: its body's type (a msgspec type; None
+    for no body, `bytes` for a binary one in `media`), what it means, and its headers."""
+
+    type: Any
+    description: str
+    headers: tuple[Header, ...] = ()
+    media: tuple[str, ...] = ("application/json",)
+
+
+@dataclass(frozen=True)
 class Endpoint:
+    """One route: what the edge needs to serve it, and what the OpenAPI document states of it
+    (infra/scripts/openapi.py; the operation's description is the handler's docstring)."""
+
     method: str
     path: str
     handler: Callable[[Request], Any]
@@ -87,6 +154,25 @@ class Endpoint:
     max_body_bytes: int | None
     #: msgspec types of path parameters that are not plain ids, e.g. {"version": PositiveInt32}
     params: dict[str, Any] = field(default_factory=dict)
+    operation_id: str | None = None
+    summary: str | None = None
+    #: documented answers by status (the route's main one and any other, e.g. 200 and 201)
+    responses: dict[int, Out] = field(default_factory=dict)
+    #: problem answers beyond those the route's shape gives (401/403 with a token, 404 with a
+    #: path parameter, 413/415/422 with a JSON body): status -> (description or None for the
+    #: shared one, a ProblemDocument subtype with its extra members or None)
+    errors: dict[int, tuple[str | None, type | None]] = field(default_factory=dict)
+    #: a msgspec Struct whose fields are the query parameters (documentation; the handler
+    #: reads `request.query` itself, with its own 422s)
+    query: type | None = None
+    headers: tuple[Header, ...] = ()
+    #: the body's media types, and the type documented for it when `body` is not a Struct
+    body_media: tuple[str, ...] = ("application/json",)
+    body_schema: Any = None
+    #: documented types of path parameters the handler checks itself (not converted here)
+    path_params: dict[str, Any] = field(default_factory=dict)
+    #: JSON decoders of the declared response types by status, to check answers against
+    checkers: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class Api:
@@ -103,10 +189,64 @@ class Api:
         body: type | None = None,
         max_body_bytes: int | None = None,
         params: dict[str, Any] | None = None,
+        operation_id: str | None = None,
+        summary: str | None = None,
+        response: Any = None,
+        returns: str = "OK",
+        status: int | None = None,
+        response_headers: tuple[Header, ...] = (),
+        responses: Mapping[int, Out] | None = None,
+        errors: Any = (),
+        query: type | None = None,
+        headers: tuple[Header, ...] = (),
+        accept_language: bool = True,
+        body_media: tuple[str, ...] = ("application/json",),
+        body_schema: Any = None,
+        path_params: dict[str, Any] | None = None,
     ):
+        """Declares a route. `response` is the main answer's body type (None: no body, then
+        status 204 unless `status` says otherwise) or an `Out`; `returns` describes it;
+        `responses` adds other answers (e.g. 201 beside 200); `errors` lists the problem
+        statuses beyond the shape-given ones, as statuses or {status: description or
+        (description, ProblemDocument subtype)}."""
+        main = response if isinstance(response, Out) else None
+        if main is None:
+            main = Out(response, returns, tuple(response_headers))
+        code = status or (204 if main.type is None else 200)
+        all_responses = {code: main, **dict(responses or {})}
+        if isinstance(errors, Mapping):
+            problems_ = {
+                int(k): (v if isinstance(v, tuple) else (v, None)) for k, v in errors.items()
+            }
+        else:
+            problems_ = {int(k): (None, None) for k in errors}
+        all_headers = ((ACCEPT_LANGUAGE,) if accept_language else ()) + tuple(headers)
+        checkers = {
+            k: msgspec.json.Decoder(o.type)
+            for k, o in all_responses.items()
+            if _checkable(o.type) and o.media == ("application/json",)
+        }
+
         def register(handler):
             self.endpoints.append(
-                Endpoint(method, path, handler, body, max_body_bytes, dict(params or {}))
+                Endpoint(
+                    method,
+                    path,
+                    handler,
+                    body,
+                    max_body_bytes,
+                    dict(params or {}),
+                    operation_id,
+                    summary,
+                    all_responses,
+                    problems_,
+                    query,
+                    all_headers,
+                    tuple(body_media),
+                    body_schema,
+                    dict(path_params or {}),
+                    checkers,
+                )
             )
             return handler
 
@@ -126,6 +266,20 @@ class Api:
 
     def delete(self, path: str, **kw):
         return self.route("DELETE", path, **kw)
+
+
+def _checkable(type_: Any) -> bool:
+    """Whether an answer of this type is worth checking: not for no body, bytes, or a free-form
+    JSON object (the OpenAPI document itself, whose decoding would cost milliseconds)."""
+    if type_ in (None, bytes):
+        return False
+    info = msgspec.inspect.type_info(type_)
+    if isinstance(info, msgspec.inspect.Metadata):
+        info = info.type
+    free = isinstance(info, msgspec.inspect.DictType) and isinstance(
+        info.value_type, msgspec.inspect.AnyType
+    )
+    return not (free or isinstance(info, msgspec.inspect.AnyType))
 
 
 #: Firestore refuses document ids matching __.*__ and ids of only dots (and ours never consist
@@ -256,7 +410,7 @@ class HttpFunction:
                     principal, params, request.args, request.headers, body, locale, self.settings
                 )
             )
-            response = self._render(result, locale, principal is not None)
+            response = self._render(result, locale, principal is not None, endpoint)
             status = response.status_code
             return response
         except problems.Problem as problem:
@@ -315,7 +469,7 @@ class HttpFunction:
         return decode(raw, endpoint.body)
 
     @staticmethod
-    def _render(result: Any, locale: str, personal: bool):
+    def _render(result: Any, locale: str, personal: bool, endpoint: Endpoint | None = None):
         reply = result if isinstance(result, Reply) else Reply(result)
         headers = {
             "Content-Language": locale,
@@ -334,7 +488,36 @@ class HttpFunction:
                 reply.content_type or "application/octet-stream",
                 headers,
             )
-        return _respond(_encoder.encode(reply.body), reply.status, "application/json", headers)
+        encoded = _encoder.encode(reply.body)
+        if endpoint is not None:
+            _check_response(endpoint, reply.status, encoded)
+        return _respond(encoded, reply.status, "application/json", headers)
+
+
+_ERROR_AT = re.compile(r"- at `([^`]*)`")
+
+
+def _check_response(endpoint: Endpoint, status: int, encoded: bytes) -> None:
+    """The JSON answer must be what the route declares (`Api.route(response=...)`, the type the
+    OpenAPI document states): a mismatch is a server bug, answered 500 so the tests catch the
+    drift. The log names the operation and where in the body, never a value. Decoding the
+    encoded bytes with a prepared msgspec decoder costs microseconds, so it always runs."""
+    checker = endpoint.checkers.get(status)
+    if checker is None:
+        return
+    try:
+        checker.decode(encoded)
+    except msgspec.ValidationError as exc:
+        where = _ERROR_AT.search(str(exc))
+        log.event(
+            _log,
+            "response does not match its declared type",
+            logging.ERROR,
+            operation=endpoint.operation_id or f"{endpoint.method} {endpoint.path}",
+            status=status,
+            at=where.group(1) if where else "$",
+        )
+        raise problems.InternalError() from None
 
 
 def etag(version: int | str) -> str:

@@ -26,10 +26,11 @@ import msgspec
 from ..core import audit, db, idempotency, pagination, pubsub
 from ..core import manifest as manifest_mod
 from ..core.db import Cursor
-from ..core.http import Api, Reply, Request
+from ..core.http import IDEMPOTENCY_KEY, Api, Reply, Request
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339
 from . import store
+from .schemas import DeadLetter, DeadLetterDetail, DeadLetterPage, ListDeadLettersQuery
 
 api = Api()
 
@@ -129,8 +130,27 @@ def _source_functions() -> tuple[str, ...]:
     )
 
 
-@api.get("/v1/admin/dead-letters")
+@api.get(
+    "/v1/admin/dead-letters",
+    operation_id="listDeadLetters",
+    summary=(
+        "Operations: dead-lettered Pub/Sub messages, newest first; the first page first drains "
+        "every -inspect subscription into the list."
+    ),
+    response=DeadLetterPage,
+    returns="A page of dead letters",
+    errors=(
+        422,
+        503,
+    ),
+    query=ListDeadLettersQuery,
+)
 def list_dead_letters(request: Request) -> Reply:
+    """Needs a staff token with role `operations`. A message is stored before it is
+    acknowledged on its subscription, so none is lost. Each item says where it came from and
+    why it failed, never whom it is about: `member_count` is how many member keys its
+    payload names.
+    """
     size = pagination.limit(request.query)
     cursor = request.query.get("cursor")
     after = pagination.decode_cursor(cursor, Annotated[int, msgspec.Meta(ge=0, le=_MAX_ID)])
@@ -157,8 +177,26 @@ def list_dead_letters(request: Request) -> Reply:
     return Reply({"items": items, "next_cursor": next_cursor, "drained": drained})
 
 
-@api.get("/v1/admin/dead-letters/{id}")
+@api.get(
+    "/v1/admin/dead-letters/{id}",
+    operation_id="getDeadLetter",
+    summary="Operations: one dead letter with its payload as JSON, member keys redacted.",
+    response=DeadLetterDetail,
+    returns="The dead letter",
+    errors=(503,),
+    path_params={
+        "id": Annotated[
+            int,
+            msgspec.Meta(description="A dead letter's id, from GET /v1/admin/dead-letters.", ge=1),
+        ]
+    },
+)
 def get_dead_letter(request: Request) -> Reply:
+    """Needs a staff token with role `operations`. Every `member_id` in the payload reads
+    "<redacted>" and every `member_ids` list "<redacted: N>": staff see the shape and the
+    error, not who. A payload that is not JSON is not shown at all (`payload_format` says
+    so).
+    """
     dead_letter_id = _id(request)
 
     def work(cur: Cursor):
@@ -189,9 +227,36 @@ _NO_SOURCE = {
 }
 
 
-@api.post("/v1/admin/dead-letters/{id}/replay")
+@api.post(
+    "/v1/admin/dead-letters/{id}/replay",
+    operation_id="replayDeadLetter",
+    summary=(
+        "Operations: publish the original payload again to its source function's topic (attribute"
+        " `replay_of` = the id), once the cause is fixed."
+    ),
+    response=DeadLetter,
+    returns="Published again",
+    errors={
+        422: None,
+        503: None,
+        409: (
+            "The dead letter was discarded, or its source function is unknown (type .../conflict).",
+            None,
+        ),
+    },
+    headers=(IDEMPOTENCY_KEY,),
+    path_params={
+        "id": Annotated[
+            int,
+            msgspec.Meta(description="A dead letter's id, from GET /v1/admin/dead-letters.", ge=1),
+        ]
+    },
+)
 def replay(request: Request) -> Reply:
-    """Publishes the original payload bytes again to the source function's topic."""
+    """Needs a staff token with role `operations`. No body. Sets `replayed_at` and adds one to
+    `replay_count`; may be repeated. If it fails again it comes back as a new dead letter
+    carrying `replay_of`. `Idempotency-Key` makes a retried request publish once.
+    """
     dead_letter_id = _id(request)
     project = request.settings.google_cloud_project
 
@@ -229,10 +294,25 @@ def replay(request: Request) -> Reply:
     return idempotency.run(request, f"replay {dead_letter_id}".encode(), work)
 
 
-@api.post("/v1/admin/dead-letters/{id}/discard")
+@api.post(
+    "/v1/admin/dead-letters/{id}/discard",
+    operation_id="discardDeadLetter",
+    summary=(
+        "Operations: mark a dead letter as never to be replayed (idempotent). It is deleted with "
+        "the rest after 30 days."
+    ),
+    response=DeadLetter,
+    returns="Discarded",
+    errors=(503,),
+    path_params={
+        "id": Annotated[
+            int,
+            msgspec.Meta(description="A dead letter's id, from GET /v1/admin/dead-letters.", ge=1),
+        ]
+    },
+)
 def discard(request: Request) -> Reply:
-    """Marks the message as not to be replayed (idempotent); it is deleted with the others after
-    the retention period."""
+    """Needs a staff token with role `operations`. No body."""
     dead_letter_id = _id(request)
 
     def work(cur: Cursor):

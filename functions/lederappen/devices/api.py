@@ -9,10 +9,11 @@ from typing import Annotated, Literal
 import msgspec
 
 from ..core import firestore, log
-from ..core.http import Api, Reply, Request
+from ..core.http import Api, Out, Reply, Request
 from ..core.problems import NotFound
 from ..core.validation import Body
 from . import service
+from .schemas import Device, DeviceList
 
 api = Api()
 _log = logging.getLogger("lederappen.devices")
@@ -45,8 +46,26 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@api.post("/v1/devices", body=DeviceRegistration)
+@api.post(
+    "/v1/devices",
+    body=DeviceRegistration,
+    operation_id="registerDevice",
+    summary=(
+        "Register this installation for push notifications, or refresh it (after login, at app "
+        "start and when FCM gives a new token)."
+    ),
+    response=Device,
+    returns="Refreshed: this installation was already the member's",
+    responses={201: Out(Device, "Registered: new for this member")},
+    errors=(503,),
+)
 def register_device(request: Request) -> Reply:
+    """Upsert by installation id, so sending it again is safe (no Idempotency-Key needed): the
+    same installation gets its token and details replaced (200). An installation last
+    registered by another member moves to the caller (201). Another installation holding the
+    same FCM token loses it. A member keeps at most 10 registrations; a new one replaces the
+    one seen least recently.
+    """
     body: DeviceRegistration = request.body
     with firestore.guard():
         view, outcome = service.register(
@@ -72,14 +91,33 @@ def register_device(request: Request) -> Reply:
     return Reply(view, status=201 if outcome["created"] else 200)
 
 
-@api.get("/v1/devices")
+@api.get(
+    "/v1/devices",
+    operation_id="listDevices",
+    summary="The member's registered devices (never their FCM tokens).",
+    response=DeviceList,
+    returns="Registrations",
+    errors=(503,),
+)
 def list_devices(request: Request) -> Reply:
     with firestore.guard():
         items = service.list_for(firestore.client(request.settings), request.member_id)
     return Reply({"items": items})
 
 
-@api.delete("/v1/devices/{device_id}")
+@api.delete(
+    "/v1/devices/{device_id}",
+    operation_id="unregisterDevice",
+    summary="Unregister a device (at logout): no more push notifications to it.",
+    response=None,
+    returns="Unregistered",
+    errors=(503,),
+    path_params={
+        "device_id": Annotated[
+            str, msgspec.Meta(description="A registration's id, from POST or GET /v1/devices.")
+        ]
+    },
+)
 def unregister_device(request: Request) -> Reply:
     with firestore.guard():
         found = service.unregister(

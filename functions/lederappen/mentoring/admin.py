@@ -18,6 +18,7 @@ from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 from ..core.times import rfc3339 as _ts
 from . import rounds
+from .schemas import MentoringFigures, MentorRoundResult
 
 api = Api()
 
@@ -109,13 +110,33 @@ def figures(cur: Cursor, now: datetime) -> dict[str, Any]:
     }
 
 
-@api.post("/v1/admin/mentoring/rounds")
+@api.post(
+    "/v1/admin/mentoring/rounds",
+    operation_id="runMentorRound",
+    summary="Coordinator: run a matching round now (expire, then propose over the whole pool).",
+    response=MentorRoundResult,
+    returns="The round's figures",
+    status=201,
+    errors=(503,),
+)
 def start_round(request: Request) -> Reply:
+    """Needs a staff token with role `mentor_coordinator`."""
     assert request.principal is not None
     result = run_round(request.settings, trigger="staff", started_by=request.caller.subject)
     return Reply(result, status=201, headers=_NO_STORE)
 
 
-@api.get("/v1/admin/mentoring/figures")
+@api.get(
+    "/v1/admin/mentoring/figures",
+    operation_id="getMentoringFigures",
+    summary=(
+        "Coordinator: pool sizes, free places, proposals by outcome, match and acceptance rates, "
+        "mentorships, average rating. Counts only."
+    ),
+    response=MentoringFigures,
+    returns="Figures",
+    errors=(503,),
+)
 def get_figures(request: Request) -> Reply:
+    """Needs a staff token with role `mentor_coordinator`."""
     return Reply(db.read(lambda cur: figures(cur, _now())), headers=_NO_STORE)

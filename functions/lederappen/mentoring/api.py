@@ -13,17 +13,27 @@ member id: a member reaches only what they are part of, anything else is 404.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 from ..core import db, lederne, outbox
 from ..core.db import Cursor
-from ..core.http import Api, Reply, Request, etag, require_if_match
+from ..core.http import Api, Header, Out, Reply, Request, etag, require_if_match
 from ..core.problems import NotFound
 from ..core.public_cache import topic_ids
 from ..core.validation import Body, canonical_uuid, fields_error
 from . import engagement, proposals
+from .schemas import (
+    MentorContact,
+    MentorEngagement,
+    MentorEngagements,
+    MentorProposal,
+    MentorProposalList,
+    Mentorship,
+    MentorshipFeedback,
+    MentorshipList,
+)
 
 api = Api()
 
@@ -61,13 +71,40 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@api.get("/v1/mentoring/engagement")
+@api.get(
+    "/v1/mentoring/engagement",
+    operation_id="getMentorEngagement",
+    summary=(
+        "The member's mentor engagement in both roles (null when not signed up) and the "
+        "voluntariness notice."
+    ),
+    response=MentorEngagements,
+    returns="Both roles",
+    errors=(503,),
+)
 def get_engagement(request: Request) -> Reply:
     roles = db.read(lambda cur: engagement.get_all(cur, request.member_id))
     return Reply({**roles, "notice": engagement.NOTICE}, headers={"Cache-Control": "no-store"})
 
 
-@api.put("/v1/mentoring/engagement/{role}", body=Engagement)
+@api.put(
+    "/v1/mentoring/engagement/{role}",
+    body=Engagement,
+    operation_id="putMentorEngagement",
+    summary=(
+        'Sign up as mentor or mentee, or change it (If-Match: the role\'s ETag, "0" before the '
+        "first sign-up)."
+    ),
+    response=Out(MentorEngagement, "Changed", headers=(Header("ETag"),)),
+    responses={201: Out(MentorEngagement, "Signed up", headers=(Header("ETag"),))},
+    errors=(
+        412,
+        428,
+        503,
+    ),
+    headers=(Header("If-Match", required=True),),
+    path_params={"role": Literal["mentor", "mentee"]},
+)
 def put_engagement(request: Request) -> Reply:
     role = _role(request)
     body = msgspec.structs.asdict(request.body)
@@ -99,7 +136,15 @@ def put_engagement(request: Request) -> Reply:
     return db.transaction(work)
 
 
-@api.delete("/v1/mentoring/engagement/{role}")
+@api.delete(
+    "/v1/mentoring/engagement/{role}",
+    operation_id="deleteMentorEngagement",
+    summary="Withdraw from a role at once; the sign-up is deleted.",
+    response=None,
+    returns="Withdrawn",
+    errors=(503,),
+    path_params={"role": Literal["mentor", "mentee"]},
+)
 def delete_engagement(request: Request) -> Reply:
     role = _role(request)
 
@@ -132,13 +177,30 @@ def _id(request: Request, name: str) -> str:
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-@api.get("/v1/mentoring/proposals")
+@api.get(
+    "/v1/mentoring/proposals",
+    operation_id="listMentorProposals",
+    summary=(
+        "Your open proposals, and closed ones from the last 90 days, with the reasons; never the "
+        "other's name or contact details."
+    ),
+    response=MentorProposalList,
+    returns="Proposals",
+    errors=(503,),
+)
 def list_proposals(request: Request) -> Reply:
     items = db.read(lambda cur: proposals.list_proposals(cur, request.member_id, _now()))
     return Reply({"items": items}, headers=_NO_STORE)
 
 
-@api.get("/v1/mentoring/proposals/{proposal_id}")
+@api.get(
+    "/v1/mentoring/proposals/{proposal_id}",
+    operation_id="getMentorProposal",
+    summary="One of your proposals.",
+    response=MentorProposal,
+    returns="The proposal",
+    errors=(503,),
+)
 def get_proposal(request: Request) -> Reply:
     pid = _id(request, "proposal_id")
     return Reply(
@@ -155,23 +217,72 @@ def _answer(request: Request, answer: str) -> Reply:
     return Reply(view, headers=_NO_STORE)
 
 
-@api.post("/v1/mentoring/proposals/{proposal_id}/accept")
+@api.post(
+    "/v1/mentoring/proposals/{proposal_id}/accept",
+    operation_id="acceptMentorProposal",
+    summary=(
+        "Accept a proposal. The same answer again changes nothing. 404 for a proposal that is not"
+        " yours, 409 when it has expired or closed, or (accept) when the mentor's last place was "
+        "just taken."
+    ),
+    response=MentorProposal,
+    returns="The proposal as it now stands",
+    errors=(
+        409,
+        503,
+    ),
+)
 def accept(request: Request) -> Reply:
     return _answer(request, "accepted")
 
 
-@api.post("/v1/mentoring/proposals/{proposal_id}/decline")
+@api.post(
+    "/v1/mentoring/proposals/{proposal_id}/decline",
+    operation_id="declineMentorProposal",
+    summary=(
+        "Decline a proposal. The same answer again changes nothing. 404 for a proposal that is "
+        "not yours, 409 when it has expired or closed, or (accept) when the mentor's last place "
+        "was just taken."
+    ),
+    response=MentorProposal,
+    returns="The proposal as it now stands",
+    errors=(
+        409,
+        503,
+    ),
+)
 def decline(request: Request) -> Reply:
     return _answer(request, "declined")
 
 
-@api.get("/v1/mentoring/mentorships")
+@api.get(
+    "/v1/mentoring/mentorships",
+    operation_id="listMentorships",
+    summary="Your mentorships, active and ended, with whether contact sharing is available.",
+    response=MentorshipList,
+    returns="Mentorships",
+    errors=(503,),
+)
 def list_mentorships(request: Request) -> Reply:
     items = db.read(lambda cur: proposals.list_mentorships(cur, request.member_id, _now()))
     return Reply({"items": items}, headers=_NO_STORE)
 
 
-@api.get("/v1/mentoring/mentorships/{mentorship_id}/contact")
+@api.get(
+    "/v1/mentoring/mentorships/{mentorship_id}/contact",
+    operation_id="getMentorshipContact",
+    summary=(
+        "The other member's name, e-mail and phone, read live from the member register, when the "
+        "mentorship is active and both of you have consented to sharing contact details for "
+        "mentoring. Audited."
+    ),
+    response=MentorContact,
+    returns="Contact details",
+    errors=(
+        409,
+        503,
+    ),
+)
 def contact(request: Request) -> Reply:
     mid = _id(request, "mentorship_id")
     register = lederne.client(request.settings)
@@ -181,7 +292,14 @@ def contact(request: Request) -> Reply:
     return Reply(view, headers=_NO_STORE)
 
 
-@api.post("/v1/mentoring/mentorships/{mentorship_id}/end")
+@api.post(
+    "/v1/mentoring/mentorships/{mentorship_id}/end",
+    operation_id="endMentorship",
+    summary="End a mentorship (either side, at any time); the other side is told.",
+    response=Mentorship,
+    returns="The mentorship",
+    errors=(503,),
+)
 def end(request: Request) -> Reply:
     mid = _id(request, "mentorship_id")
     view, ids = db.transaction(lambda cur: proposals.end(cur, request.member_id, mid, _now()))
@@ -194,7 +312,18 @@ class Feedback(Body):
     comment: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
 
 
-@api.put("/v1/mentoring/mentorships/{mentorship_id}/feedback", body=Feedback)
+@api.put(
+    "/v1/mentoring/mentorships/{mentorship_id}/feedback",
+    body=Feedback,
+    operation_id="putMentorshipFeedback",
+    summary=(
+        "Your private rating (1-5) and comment; nobody else sees it, staff see only the average "
+        "from five ratings up."
+    ),
+    response=MentorshipFeedback,
+    returns="Saved",
+    errors=(503,),
+)
 def feedback(request: Request) -> Reply:
     mid = _id(request, "mentorship_id")
     body = request.body

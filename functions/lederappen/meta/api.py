@@ -5,17 +5,27 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from ..core import db
-from ..core.http import Api, Reply, Request
+from ..core.http import RETRY_AFTER, Api, Out, Reply, Request
 from ..core.problems import DependencyUnavailable
+from .schemas import Health
 
 api = Api()
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.json"
 _openapi: dict | None = None
 
 
-@api.get("/v1/health")
+@api.get(
+    "/v1/health",
+    operation_id="getHealth",
+    summary="Health: the function runs and the database answers.",
+    response=Health,
+    returns="Healthy",
+    responses={503: Out(Health, "The database does not answer", headers=(RETRY_AFTER,))},
+    accept_language=False,
+)
 def health(request: Request) -> Reply:
     """200 when the database answers; 503 with Retry-After when it does not."""
     started = time.perf_counter()
@@ -37,7 +47,14 @@ def health(request: Request) -> Reply:
     )
 
 
-@api.get("/v1/openapi.json")
+@api.get(
+    "/v1/openapi.json",
+    operation_id="getOpenApi",
+    summary="This document.",
+    response=dict[str, Any],
+    returns="The OpenAPI document",
+    accept_language=False,
+)
 def openapi(request: Request) -> Reply:
     global _openapi
     if _openapi is None:

@@ -34,7 +34,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from ..core import audit, db, firestore, idempotency, lederne, log, outbox, pagination
-from ..core.http import Api, Reply, Request
+from ..core.http import IDEMPOTENCY_KEY, Api, Reply, Request
 from ..core.problems import DependencyUnavailable, NotFound
 from ..core.public_cache import topic_ids
 from ..core.times import rfc3339
@@ -43,6 +43,7 @@ from ..salary.disclosure import MIN_PERSONS
 from ..salary.vocabulary import COUNTIES
 from . import fanout, inbox, outgoing, push
 from .message import Category, DeepLink, Message, Text, Title
+from .schemas import AdminMessage, AdminMessagePage, AudienceSize, ListMessagesQuery
 
 api = Api()
 _log = logging.getLogger("lederappen.notifications.admin")
@@ -224,8 +225,26 @@ def draft_message(d: Draft) -> Message:
     return _message(d)
 
 
-@api.post("/v1/admin/messages", body=Draft)
+@api.post(
+    "/v1/admin/messages",
+    body=Draft,
+    operation_id="createMessage",
+    summary="Editor: write a message and send it now or at a time.",
+    response=AdminMessage,
+    returns="Created (queued, or scheduled)",
+    status=201,
+    errors=(
+        409,
+        503,
+    ),
+    headers=(IDEMPOTENCY_KEY,),
+)
 def create_message(request: Request) -> Reply:
+    """Needs a staff token with role `editor`. The text is the same for every recipient (never
+    personalised); the push carries a preview and a sensitive message only a neutral text.
+    Eligibility (membership, restriction, notification preferences, marketing consent) is
+    checked when it is sent.
+    """
     d: Draft = request.body
     now = _now()
     _check(request, d, now)
@@ -269,10 +288,25 @@ def create_message(request: Request) -> Reply:
     return reply
 
 
-@api.post("/v1/admin/message-audience", body=AudienceQuery)
+@api.post(
+    "/v1/admin/message-audience",
+    body=AudienceQuery,
+    operation_id="countMessageAudience",
+    summary=(
+        "Editor: how many members a message with this category and audience would reach if it "
+        "went out now."
+    ),
+    response=AudienceSize,
+    returns="The audience's size now",
+    errors=(503,),
+)
 def count_audience(request: Request) -> Reply:
-    """How many members a message with this category and audience would reach if it went out
-    now; below MIN_PERSONS only that it is fewer (module docstring)."""
+    """Needs a staff token with role `editor`. Counted by the fan-out's and the delivery's own
+    code (active members of the audience who have the category switched on, the consent it
+    needs and no restriction); changes nothing and sends nothing. Fewer than 5 (0 included)
+    is told only as `fewer_than: 5`, never exactly. One member (`kind: member`) is not
+    counted (422).
+    """
     q: AudienceQuery = request.body
     a = q.audience
     if a.kind == "member":
@@ -310,8 +344,20 @@ def count_audience(request: Request) -> Reply:
     )
 
 
-@api.get("/v1/admin/messages")
+@api.get(
+    "/v1/admin/messages",
+    operation_id="listMessages",
+    summary="Editor: the editors' messages, newest first.",
+    response=AdminMessagePage,
+    returns="A page of messages",
+    errors=(
+        422,
+        503,
+    ),
+    query=ListMessagesQuery,
+)
 def list_messages(request: Request) -> Reply:
+    """Needs a staff token with role `editor`."""
     size = pagination.limit(request.query)
     after = pagination.decode_cursor(request.query.get("cursor"), tuple[datetime, uuid.UUID])
     rows = db.read(
@@ -332,8 +378,20 @@ def _editor_message(cur, message_id: str) -> outgoing.Stored:
     return stored
 
 
-@api.get("/v1/admin/messages/{message_id}")
+@api.get(
+    "/v1/admin/messages/{message_id}",
+    operation_id="getMessage",
+    summary=(
+        "Editor: one message with its figures (audience, eligible, skipped by reason, pushes "
+        "sent, failed, pruned, pending, opened)."
+    ),
+    response=AdminMessage,
+    returns="The message",
+    errors=(503,),
+)
 def get_message(request: Request) -> Reply:
+    """Needs a staff token with role `editor`."""
+
     def work(cur):
         stored = _editor_message(cur, request.params["message_id"])
         if stored.member_id is not None:
@@ -351,8 +409,19 @@ def get_message(request: Request) -> Reply:
     return Reply({**stored.view(), "figures": figures})
 
 
-@api.post("/v1/admin/messages/{message_id}/cancel")
+@api.post(
+    "/v1/admin/messages/{message_id}/cancel",
+    operation_id="cancelMessage",
+    summary="Editor: cancel a message before it goes (409 once it has gone out).",
+    response=AdminMessage,
+    returns="Cancelled",
+    errors=(
+        409,
+        503,
+    ),
+)
 def cancel_message(request: Request) -> Reply:
+    """Needs a staff token with role `editor`."""
     now = _now()
 
     def work(cur) -> outgoing.Stored:

@@ -9,11 +9,12 @@ import msgspec
 
 from ..core import db
 from ..core.db import Cursor
-from ..core.http import Api, Reply, Request, etag, require_if_match
+from ..core.http import IF_MATCH, Api, Header, Out, Reply, Request, etag, require_if_match
 from ..core.problems import PreconditionFailed
 from ..core.public_cache import topic_ids
 from ..core.validation import Body
 from . import service
+from .schemas import Preferences as StoredPreferences
 
 api = Api()
 
@@ -35,13 +36,34 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@api.get("/v1/preferences")
+@api.get(
+    "/v1/preferences",
+    operation_id="getPreferences",
+    summary="The member's voluntary preferences and interests (defaults when none are set).",
+    response=Out(StoredPreferences, "Preferences", headers=(Header("ETag"),)),
+    errors=(503,),
+)
 def get_preferences(request: Request) -> Reply:
     view = db.read(lambda cur: service.get(cur, request.member_id, _now()))
     return Reply(view, headers={"ETag": etag(view["version"])})
 
 
-@api.put("/v1/preferences", body=Preferences)
+@api.put(
+    "/v1/preferences",
+    body=Preferences,
+    operation_id="putPreferences",
+    summary=(
+        "Replace the preferences; null or a missing field clears it to the default. Needs "
+        'If-Match ("0" before the first save).'
+    ),
+    response=Out(StoredPreferences, "Saved", headers=(Header("ETag"),)),
+    errors=(
+        412,
+        428,
+        503,
+    ),
+    headers=(IF_MATCH,),
+)
 def put_preferences(request: Request) -> Reply:
     body: Preferences = request.body
     topics = topic_ids(request.settings) if body.interests else frozenset()
@@ -74,7 +96,14 @@ def put_preferences(request: Request) -> Reply:
     return Reply(view, headers={"ETag": etag(view["version"])})
 
 
-@api.delete("/v1/preferences")
+@api.delete(
+    "/v1/preferences",
+    operation_id="deletePreferences",
+    summary="Delete all preferences and interests (voluntary data) at once.",
+    response=None,
+    returns="Deleted",
+    errors=(503,),
+)
 def delete_preferences(request: Request) -> Reply:
     db.transaction(lambda cur: service.clear(cur, request.member_id))
     return Reply(status=204)

@@ -20,6 +20,17 @@ from ..core.http import Api, Reply, Request
 from ..core.problems import NotFound
 from ..core.validation import Body, field_error
 from . import requests
+from .schemas import (
+    AdminAuditTrail,
+    AdminPrivacyRequest,
+    AdminPrivacyRequestList,
+    ListAdminPrivacyRequestsQuery,
+    ListMembershipEndRunsQuery,
+    MembershipEndOutcome,
+    MembershipEndPreview,
+    MembershipEndRunList,
+    PreviewMembershipEndQuery,
+)
 
 api = Api()
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -45,8 +56,20 @@ def _audit(cur: Cursor, request: Request, rows, action: str) -> None:
     )
 
 
-@api.get("/v1/admin/privacy-requests")
+@api.get(
+    "/v1/admin/privacy-requests",
+    operation_id="listAdminPrivacyRequests",
+    summary="Privacy officer: requests, newest first, optionally by status.",
+    response=AdminPrivacyRequestList,
+    returns="Requests",
+    errors=(
+        422,
+        503,
+    ),
+    query=ListAdminPrivacyRequestsQuery,
+)
 def list_requests(request: Request) -> Reply:
+    """Needs a staff token with role `privacy_officer`. Each read is audited."""
     status = pagination.choice(request.query, "status", STATUSES)
     size = pagination.limit(request.query)
     after = pagination.decode_cursor(request.query.get("cursor"), tuple[datetime, uuid.UUID])
@@ -67,8 +90,17 @@ def list_requests(request: Request) -> Reply:
     )
 
 
-@api.get("/v1/admin/privacy-requests/{request_id}")
+@api.get(
+    "/v1/admin/privacy-requests/{request_id}",
+    operation_id="getAdminPrivacyRequest",
+    summary="Privacy officer: one request (the receipt once an erasure is done).",
+    response=AdminPrivacyRequest,
+    returns="The request",
+    errors=(503,),
+)
 def get_request(request: Request) -> Reply:
+    """Needs a staff token with role `privacy_officer`. Each read is audited."""
+
     def work(cur: Cursor):
         r = requests.load(cur, request.params["request_id"])
         if r is None:
@@ -103,13 +135,36 @@ def _decide(request: Request, approve: bool, reason: str | None) -> Reply:
     return Reply(requests.staff_view(r), headers=_NO_STORE)
 
 
-@api.post("/v1/admin/privacy-requests/{request_id}/approve")
+@api.post(
+    "/v1/admin/privacy-requests/{request_id}/approve",
+    operation_id="approvePrivacyRequest",
+    summary="Privacy officer: approve; the job is queued in the same transaction.",
+    response=AdminPrivacyRequest,
+    returns="The request",
+    errors=(
+        409,
+        503,
+    ),
+)
 def approve(request: Request) -> Reply:
+    """Needs a staff token with role `privacy_officer`. Each read is audited."""
     return _decide(request, True, None)
 
 
-@api.post("/v1/admin/privacy-requests/{request_id}/reject", body=Rejection)
+@api.post(
+    "/v1/admin/privacy-requests/{request_id}/reject",
+    body=Rejection,
+    operation_id="rejectPrivacyRequest",
+    summary="Privacy officer: reject with a reason the member sees.",
+    response=AdminPrivacyRequest,
+    returns="The request",
+    errors=(
+        409,
+        503,
+    ),
+)
 def reject(request: Request) -> Reply:
+    """Needs a staff token with role `privacy_officer`. Each read is audited."""
     reason = request.body.reason.strip()
     if not reason:
         raise field_error("reason", "required", "Oppgi en begrunnelse.", "Give a reason.")
@@ -127,12 +182,22 @@ class TrailQuery(Body):
     cursor: str | None = None
 
 
-@api.post("/v1/admin/privacy/audit-trail", body=TrailQuery)
+@api.post(
+    "/v1/admin/privacy/audit-trail",
+    body=TrailQuery,
+    operation_id="getAdminAuditTrail",
+    summary="Privacy officer: the audit trail of one member, found by member number, newest first.",
+    response=AdminAuditTrail,
+    returns="The member's audit entries",
+    errors=(503,),
+)
 def audit_trail(request: Request) -> Reply:
-    """Who saw or processed data about one member (found by member number), newest first: the
-    entries exactly as the member sees them in their access view (privacy.access, the data
-    map's `audit_events`). The look-up is itself an access to the member's data, audited in
-    the same transaction (it shows up in the next look-up, and to the member)."""
+    """Needs a staff token with role `privacy_officer`. A POST so that the member number stays
+    out of URLs (and so out of load-balancer and proxy logs); it reads and changes nothing
+    but the trail itself: the entries as the member sees them in their access view (who,
+    which category, what, why, when, with the codes in words), and the look-up appends an
+    audit entry about the member.
+    """
     from ..core import datamap, log
     from . import access
 
@@ -172,9 +237,24 @@ def audit_trail(request: Request) -> Reply:
 # -- forgotten at membership end (R5) ---------------------------------------------------------
 
 
-@api.get("/v1/admin/privacy/membership-end/preview")
+@api.get(
+    "/v1/admin/privacy/membership-end/preview",
+    operation_id="previewMembershipEnd",
+    summary="Privacy officer: dry run of the membership-end job.",
+    response=MembershipEndPreview,
+    returns="Privacy officer: dry run of the membership-end job.",
+    errors=(
+        422,
+        503,
+    ),
+    query=PreviewMembershipEndQuery,
+)
 def membership_end_preview(request: Request) -> Reply:
-    """The dry run: one page of member keys compared with the register, nothing queued."""
+    """Needs a staff token with role `privacy_officer`. Compares one page of the member keys
+    the backend holds (in key order; `limit` up to 1000, default 200) with the member
+    register and lists who would be forgotten and why, queueing nothing. Each member listed
+    is an audited staff access.
+    """
     from . import membership_end
 
     size = pagination.limit(request.query, default=200, maximum=membership_end.BATCH)
@@ -192,8 +272,20 @@ def membership_end_preview(request: Request) -> Reply:
     )
 
 
-@api.get("/v1/admin/privacy/membership-end/runs")
+@api.get(
+    "/v1/admin/privacy/membership-end/runs",
+    operation_id="listMembershipEndRuns",
+    summary="Privacy officer: the latest membership-end runs, newest first.",
+    response=MembershipEndRunList,
+    returns="Privacy officer: the latest membership-end runs, newest first.",
+    errors=(
+        422,
+        503,
+    ),
+    query=ListMembershipEndRunsQuery,
+)
 def membership_end_runs(request: Request) -> Reply:
+    """Needs a staff token with role `privacy_officer`. Figures only."""
     from . import membership_end
 
     size = pagination.limit(request.query, default=10, maximum=100)
@@ -201,9 +293,22 @@ def membership_end_runs(request: Request) -> Reply:
     return Reply({"items": rows}, headers=_NO_STORE)
 
 
-@api.post("/v1/admin/privacy/membership-end/runs")
+@api.post(
+    "/v1/admin/privacy/membership-end/runs",
+    operation_id="startMembershipEndRun",
+    summary="Privacy officer: run the membership-end job now (or resume the open run).",
+    response=MembershipEndOutcome,
+    returns="Privacy officer: run the membership-end job now (or resume the open run).",
+    errors=(
+        422,
+        503,
+    ),
+)
 def membership_end_start(request: Request) -> Reply:
-    """Starts a run now (or resumes the open one), as the nightly job would."""
+    """Needs a staff token with role `privacy_officer`. The same run as the nightly job:
+    erasures are queued for members whose membership has ended or who are gone from the
+    register.
+    """
     from . import membership_end
 
     assert request.principal is not None

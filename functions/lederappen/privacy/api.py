@@ -26,9 +26,10 @@ from datetime import UTC, datetime
 
 from ..core import datamap, db, lederne, log, pagination
 from ..core.db import Cursor
-from ..core.http import Api, Reply, Request
+from ..core.http import Api, Header, Out, Reply, Request
 from ..core.validation import field_error
 from . import access, export, record
+from .schemas import GetPrivacyAccessQuery, PrivacyAccess, PrivacyExport, ProcessingRecord
 
 api = Api()
 
@@ -71,7 +72,29 @@ def _attachment(name: str) -> str:
     return f'attachment; filename="{name}"'
 
 
-@api.get("/v1/privacy/access")
+@api.get(
+    "/v1/privacy/access",
+    operation_id="getPrivacyAccess",
+    summary=(
+        "Everything stored about the member (R1), in one answer: the profile read live from the "
+        "member register and every table, collection and message type of the data map, found by "
+        "every member key (both sides of a mentoring pair; the audit trail by the member's "
+        "pseudonym), each section labelled with source, category, purpose, legal basis and "
+        "retention. Another member's number never appears. All SQL is read in one snapshot. Each "
+        "section holds at most `limit` items, newest first; `next_cursor` with `store` gives the "
+        "next page of one store."
+    ),
+    response=Out(
+        PrivacyAccess,
+        "Everything stored about the member",
+        headers=(Header("Cache-Control", "no-store"),),
+    ),
+    errors=(
+        422,
+        503,
+    ),
+    query=GetPrivacyAccessQuery,
+)
 def get_access(request: Request) -> Reply:
     limit = pagination.limit(request.query, default=access.DEFAULT_LIMIT, maximum=access.MAX_LIMIT)
     pageable = tuple(
@@ -125,7 +148,31 @@ def _export(request: Request) -> tuple[dict, datetime]:
     return doc, now
 
 
-@api.get("/v1/privacy/export")
+@api.get(
+    "/v1/privacy/export",
+    operation_id="getPrivacyExport",
+    summary=(
+        "Data portability (R6): what the member gave (salary answers, mentor engagement and "
+        "feedback, consents, preferences), as documented JSON (format "
+        "`no.lederne.lederappen.member-export`, version 1, schema PrivacyExport), read in one "
+        "snapshot."
+    ),
+    response=Out(
+        PrivacyExport,
+        "The export",
+        headers=(
+            Header("Cache-Control", "no-store"),
+            Header(
+                "Content-Disposition",
+                (
+                    "attachment, with a file name (lederappen-eksport-YYYY-MM-DD.json or .html; "
+                    "-export- in English)."
+                ),
+            ),
+        ),
+    ),
+    errors=(503,),
+)
 def get_export(request: Request) -> Reply:
     doc, now = _export(request)
     return Reply(
@@ -137,7 +184,30 @@ def get_export(request: Request) -> Reply:
     )
 
 
-@api.get("/v1/privacy/export.html")
+@api.get(
+    "/v1/privacy/export.html",
+    operation_id="getPrivacyExportHtml",
+    summary=(
+        "The export as one readable, self-contained HTML page (no scripts, no external resources;"
+        " every value escaped) in Norwegian or English by Accept-Language."
+    ),
+    response=Out(
+        str,
+        "The export as an HTML page",
+        headers=(
+            Header("Cache-Control", "no-store"),
+            Header(
+                "Content-Disposition",
+                (
+                    "attachment, with a file name (lederappen-eksport-YYYY-MM-DD.json or .html; "
+                    "-export- in English)."
+                ),
+            ),
+        ),
+        media=("text/html",),
+    ),
+    errors=(503,),
+)
 def get_export_html(request: Request) -> Reply:
     doc, now = _export(request)
     page = export.render_html(doc, request.locale).encode("utf-8")
@@ -152,12 +222,31 @@ def get_export_html(request: Request) -> Reply:
     )
 
 
-@api.get("/v1/privacy/processing-record")
+@api.get(
+    "/v1/privacy/processing-record",
+    operation_id="getProcessingRecord",
+    summary=(
+        "The record of processing activities (GDPR Art. 30), generated from the data map when "
+        "asked, so it cannot drift from the code. Public: it describes the processing and holds "
+        "no personal data."
+    ),
+    response=ProcessingRecord,
+    returns="The record",
+    accept_language=False,
+)
 def get_processing_record(request: Request) -> Reply:
     return Reply(record.build(_now()), headers={"Cache-Control": _RECORD_CACHE})
 
 
-@api.get("/v1/privacy/processing-record.md")
+@api.get(
+    "/v1/privacy/processing-record.md",
+    operation_id="getProcessingRecordMarkdown",
+    summary=(
+        "The record of processing activities as Markdown, in Norwegian or English by "
+        "Accept-Language (to attach to a written answer)."
+    ),
+    response=Out(str, "The record as Markdown", media=("text/markdown",)),
+)
 def get_processing_record_markdown(request: Request) -> Reply:
     text = record.markdown(record.build(_now()), request.locale).encode("utf-8")
     return Reply(

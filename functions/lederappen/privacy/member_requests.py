@@ -19,9 +19,10 @@ import msgspec
 
 from ..core import db, outbox
 from ..core.db import Cursor
-from ..core.http import Api, Reply, Request
+from ..core.http import Api, Out, Reply, Request
 from ..core.validation import Body
 from . import requests
+from .schemas import PrivacyRequest, PrivacyRequestList, VoluntaryDataDeleted
 
 api = Api()
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -36,7 +37,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@api.post("/v1/privacy/requests", body=NewRequest)
+@api.post(
+    "/v1/privacy/requests",
+    body=NewRequest,
+    operation_id="createPrivacyRequest",
+    summary=(
+        "Ask for erasure, restriction of processing, or lifting it; the privacy officer decides. "
+        "An open request of the same kind is returned (200) instead of a second one."
+    ),
+    response=PrivacyRequest,
+    returns="Already in progress",
+    responses={201: Out(PrivacyRequest, "Received")},
+    errors=(503,),
+)
 def create(request: Request) -> Reply:
     body = request.body
     reason = (body.reason or "").strip() or None
@@ -50,7 +63,14 @@ def create(request: Request) -> Reply:
     )
 
 
-@api.get("/v1/privacy/requests")
+@api.get(
+    "/v1/privacy/requests",
+    operation_id="listPrivacyRequests",
+    summary="Your privacy requests and their state.",
+    response=PrivacyRequestList,
+    returns="Requests",
+    errors=(503,),
+)
 def list_mine(request: Request) -> Reply:
     rows = db.read(lambda cur: requests.list_for_member(cur, request.member_id))
     return Reply({"items": [requests.member_view(r) for r in rows]}, headers=_NO_STORE)
@@ -75,7 +95,17 @@ def delete_voluntary(
     return counts, ids
 
 
-@api.delete("/v1/privacy/voluntary-data")
+@api.delete(
+    "/v1/privacy/voluntary-data",
+    operation_id="deleteVoluntaryData",
+    summary=(
+        "Delete at once everything you gave voluntarily: salary answers, preferences and "
+        "interests, mentor engagement."
+    ),
+    response=VoluntaryDataDeleted,
+    returns="Deleted, with counts",
+    errors=(503,),
+)
 def delete_voluntary_data(request: Request) -> Reply:
     counts, ids = db.transaction(lambda cur: delete_voluntary(cur, request.member_id, _now()))
     outbox.flush(request.settings.google_cloud_project, ids)

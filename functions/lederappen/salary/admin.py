@@ -14,11 +14,28 @@ from typing import Annotated
 import msgspec
 
 from ..core import db, idempotency
-from ..core.http import Api, Reply, Request, etag, require_if_match
+from ..core.http import (
+    ETAG,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    Api,
+    Out,
+    Reply,
+    Request,
+    etag,
+    require_if_match,
+)
 from ..core.problems import NotFound
 from ..core.validation import Body, Timestamp
 from . import service
 from .api import path_year
+from .schemas import (
+    YEAR_PARAM,
+    SalaryAnswerCounts,
+    SalaryRound,
+    SalaryRoundAdmin,
+    SalaryRoundAdminList,
+)
 
 api = Api()
 
@@ -58,8 +75,23 @@ def _with_counts(cur, rounds: list[dict]) -> list[dict]:
     return rounds
 
 
-@api.post("/v1/admin/salary-rounds", body=RoundDraft)
+@api.post(
+    "/v1/admin/salary-rounds",
+    body=RoundDraft,
+    operation_id="createSalaryRound",
+    summary=(
+        "Survey manager: create the round of a year, with its dates and the optional questions it"
+        " asks."
+    ),
+    response=Out(SalaryRound, "Created", headers=(ETAG,)),
+    status=201,
+    errors={503: None, 409: ("There is already a round for that year (type .../conflict).", None)},
+    headers=(IDEMPOTENCY_KEY,),
+)
 def create_round(request: Request) -> Reply:
+    """Needs a staff token with role `survey_manager`. Staff never see an answer: only how many
+    there are, and the same published statistics as members.
+    """
     d: RoundDraft = request.body
 
     def work(cur) -> Reply:
@@ -77,14 +109,49 @@ def create_round(request: Request) -> Reply:
     return idempotency.run(request, msgspec.json.encode(d), work)
 
 
-@api.get("/v1/admin/salary-rounds")
+@api.get(
+    "/v1/admin/salary-rounds",
+    operation_id="listSalaryRoundsAdmin",
+    summary=(
+        "Survey manager: every round, newest first, with how many have answered (a count only)."
+    ),
+    response=SalaryRoundAdminList,
+    returns="All rounds",
+    errors=(503,),
+)
 def list_rounds(request: Request) -> Reply:
     now = _now()
     return Reply({"items": db.read(lambda cur: _with_counts(cur, service.list_rounds(cur, now)))})
 
 
-@api.patch("/v1/admin/salary-rounds/{year}", body=RoundChanges)
+@api.patch(
+    "/v1/admin/salary-rounds/{year}",
+    body=RoundChanges,
+    operation_id="updateSalaryRound",
+    summary=(
+        "Survey manager: change a round that has not closed: its title and closing time, and "
+        "before it opens also its opening time and questions."
+    ),
+    response=Out(SalaryRoundAdmin, "Changed", headers=(ETAG,)),
+    errors={
+        412: None,
+        428: None,
+        503: None,
+        409: (
+            (
+                "The round is closed, or opens_at or questions change after it opened (type "
+                ".../conflict)."
+            ),
+            None,
+        ),
+    },
+    headers=(IF_MATCH,),
+    path_params={"year": YEAR_PARAM},
+)
 def update_round(request: Request) -> Reply:
+    """Needs If-Match with the round's ETag. A closed round's figures are final: 409. Changing
+    opens_at or questions once the round has opened: 409.
+    """
     year = path_year(request)
     c: RoundChanges = request.body
     changes = {k: val for k, val in msgspec.structs.asdict(c).items() if val is not None}
@@ -104,9 +171,27 @@ def update_round(request: Request) -> Reply:
     return Reply(view, headers={"ETag": etag(view["version"])})
 
 
-@api.get("/v1/admin/salary-rounds/{year}/answer-counts")
+@api.get(
+    "/v1/admin/salary-rounds/{year}/answer-counts",
+    operation_id="getSalaryRoundAnswerCounts",
+    summary=(
+        "Survey manager: new answers per day since the round opened, and the running total "
+        "(counts only)."
+    ),
+    response=SalaryAnswerCounts,
+    returns="Answers per day",
+    errors=(
+        422,
+        503,
+    ),
+    path_params={"year": YEAR_PARAM},
+)
 def answer_counts(request: Request) -> Reply:
-    """New answers per day (Norwegian dates) since the round opened, and the running total."""
+    """Needs a staff token with role `survey_manager`. Days are dates in Norway (Europe/Oslo),
+    from the opening day to the closing day or today, whichever comes first (none for an
+    upcoming round); an answer counts on the day it was first submitted, while it exists. No
+    answer and no one member's time is shown.
+    """
     year = path_year(request)
     found = db.read(lambda cur: service.answer_days(cur, year, _now()))
     if found is None:

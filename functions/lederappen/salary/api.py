@@ -12,12 +12,29 @@ from typing import Annotated, Any
 import msgspec
 
 from ..core import db, restriction
-from ..core.http import Api, Reply, Request, etag, require_if_match
+from ..core.http import ETAG, Api, Header, Out, Reply, Request, etag, require_if_match
 from ..core.problems import Conflict, NotFound, ValidationFailed
 from ..core.times import rfc3339
 from ..core.validation import Body, field_error
 from . import disclosure, service, statistics
 from . import vocabulary as v
+from .schemas import (
+    YEAR_PARAM,
+    GetSalaryPositionQuery,
+    GetSalaryStatisticsQuery,
+    GetSalaryTrendQuery,
+    SalaryAnswer,
+    SalaryDimensions,
+    SalaryDimensionsProblem,
+    SalaryPosition,
+    SalaryRestrictedProblem,
+    SalaryRoundDetail,
+    SalaryRoundList,
+    SalaryRoundNotOpenProblem,
+    SalaryRoundOpenProblem,
+    SalaryStatistics,
+    SalaryTrend,
+)
 
 api = Api()
 
@@ -66,7 +83,17 @@ def path_year(request: Request) -> int:
 # ---------------------------------------------------------------------------------------
 
 
-@api.get("/v1/salary/rounds")
+@api.get(
+    "/v1/salary/rounds",
+    operation_id="listSalaryRounds",
+    summary=(
+        "The salary survey's rounds, newest first, with whether the member has answered each and "
+        "whether its statistics are published (F6)."
+    ),
+    response=SalaryRoundList,
+    returns="Rounds and the notice shown before answering",
+    errors=(503,),
+)
 def list_rounds(request: Request) -> Reply:
     now = _now()
 
@@ -81,7 +108,18 @@ def list_rounds(request: Request) -> Reply:
     return Reply({"items": db.read(work), "notice": v.NOTICE})
 
 
-@api.get("/v1/salary/rounds/{year}")
+@api.get(
+    "/v1/salary/rounds/{year}",
+    operation_id="getSalaryRound",
+    summary=(
+        "One round with its questionnaire: the questions it asks, with labels, allowed values and"
+        " ranges, and the notice to show before answering."
+    ),
+    response=SalaryRoundDetail,
+    returns="The round",
+    errors={503: None, 422: ("`year` is not a year (type .../validation-failed).", None)},
+    path_params={"year": YEAR_PARAM},
+)
 def get_round(request: Request) -> Reply:
     year, now = path_year(request), _now()
 
@@ -105,7 +143,21 @@ def _not_answered() -> NotFound:
     )
 
 
-@api.get("/v1/salary/rounds/{year}/answer")
+@api.get(
+    "/v1/salary/rounds/{year}/answer",
+    operation_id="getSalaryAnswer",
+    summary=(
+        "The member's own answer to a round (readable at any time; there is no route to anyone "
+        "else's)."
+    ),
+    response=Out(SalaryAnswer, "The answer", headers=(ETAG,)),
+    errors={
+        503: None,
+        404: ("No such round, or the member has not answered it (type .../not-found).", None),
+        422: ("`year` is not a year (type .../validation-failed).", None),
+    },
+    path_params={"year": YEAR_PARAM},
+)
 def get_answer(request: Request) -> Reply:
     year = path_year(request)
     answer = db.read(lambda cur: service.get_answer(cur, year, request.member_id))
@@ -114,8 +166,49 @@ def get_answer(request: Request) -> Reply:
     return Reply(answer, headers={"ETag": etag(answer["version"])})
 
 
-@api.put("/v1/salary/rounds/{year}/answer", body=Answer)
+@api.put(
+    "/v1/salary/rounds/{year}/answer",
+    body=Answer,
+    operation_id="putSalaryAnswer",
+    summary=(
+        "Give or replace the member's answer while the round is open. Voluntary; used only for "
+        "the statistics."
+    ),
+    response=Out(SalaryAnswer, "Replaced the earlier answer", headers=(ETAG,)),
+    responses={
+        201: Out(SalaryAnswer, "Answered (the first answer to this round)", headers=(ETAG,))
+    },
+    errors={
+        412: None,
+        428: None,
+        503: None,
+        404: ("No round for that year (type .../not-found).", None),
+        409: (
+            (
+                "The round is not open for answers (type .../conflict); `round_status` says "
+                "whether it is upcoming or closed."
+            ),
+            SalaryRoundNotOpenProblem,
+        ),
+    },
+    headers=(
+        Header(
+            "If-Match",
+            (
+                'Optional: the ETag you read (`"0"` before the first answer); when the answer '
+                "changed since, 412."
+            ),
+        ),
+    ),
+    path_params={"year": YEAR_PARAM},
+)
 def put_answer(request: Request) -> Reply:
+    """The body is the whole answer. `notice_acknowledged` must be true. Every invalid field is
+    named at once in the 422's `errors` (field, code, message). If-Match is optional: when
+    sent (the answer's ETag, `"0"` before the first answer) a change from another device
+    since gives 412. An upcoming or closed round gives 409 with `round_status`; a closed
+    round's answer can still be read and deleted.
+    """
     year, body, now = path_year(request), request.body, _now()
     if not body.notice_acknowledged:
         raise field_error(
@@ -135,8 +228,21 @@ def put_answer(request: Request) -> Reply:
     return Reply(view, status=201 if created else 200, headers={"ETag": etag(view["version"])})
 
 
-@api.delete("/v1/salary/rounds/{year}/answer")
+@api.delete(
+    "/v1/salary/rounds/{year}/answer",
+    operation_id="deleteSalaryAnswer",
+    summary=(
+        "Delete the member's answer to a round, at any time. A release of a closed round already "
+        "published stays as it is (it identifies no one); later releases are made without the "
+        "answer."
+    ),
+    response=None,
+    returns="Deleted (or there was nothing to delete)",
+    errors={503: None, 422: ("`year` is not a year (type .../validation-failed).", None)},
+    path_params={"year": YEAR_PARAM},
+)
 def delete_answer(request: Request) -> Reply:
+    """Idempotent: 204 also when there was no answer."""
     year = path_year(request)
     db.transaction(lambda cur: service.delete_answer(cur, year, request.member_id))
     return Reply(status=204)
@@ -306,8 +412,73 @@ _META = {
 }
 
 
-@api.get("/v1/salary/statistics")
+@api.get(
+    "/v1/salary/statistics",
+    operation_id="getSalaryStatistics",
+    summary=(
+        "Published salary statistics of a closed round, for one table (the whole round, one "
+        "dimension, or position level with one other), optionally narrowed to some groups."
+    ),
+    response=SalaryStatistics,
+    returns="The table's cells",
+    errors={
+        503: None,
+        404: (
+            (
+                "No round for that year, or (without `year`) no round has closed yet (type "
+                ".../not-found)."
+            ),
+            None,
+        ),
+        409: (
+            (
+                "The round is not closed: statistics are published when it closes (type "
+                ".../conflict, with `closes_at`)."
+            ),
+            SalaryRoundOpenProblem,
+        ),
+        422: (
+            (
+                "Invalid content (type .../validation-failed): `dimensions` not a published table"
+                " (with `allowed_dimensions`), a filter not in `dimensions` (`not_in_dimensions`)"
+                " or with an unknown value (`enum`), or `year` not a year."
+            ),
+            SalaryDimensionsProblem,
+        ),
+    },
+    query=GetSalaryStatisticsQuery,
+)
 def get_statistics(request: Request) -> Reply:
+    """Figures of closed rounds only, with statistical disclosure control so that no figure
+    singles anyone out (published once per round as a release, from the answers of members
+    whose processing is not restricted at that moment):  1. **Minimum persons.** A group is
+    published only with at least 5 persons: then its band of persons (`persons`, never the
+    exact count), median and mean. Quartiles need 9 persons, P10/P90 need 21; a statistic
+    below its threshold is null and named in `withheld`. 2. **Dominance (2, 50 %).** A mean
+    is withheld when the two largest answers make up more than half of the group's total.
+    Totals are never published. 3. **Rounding.** Monthly amounts to the nearest NOK 1,000,
+    annual amounts to the nearest NOK 10,000. 4. **No differencing.** Only fixed tables are
+    published: the whole round, each dimension alone, and position level crossed with one
+    other dimension (a star around position level; see GET
+    /v1/salary/statistics/dimensions). A group is published only if every coarser group
+    containing it is; and when the persons of a published group who are not in its published
+    subgroups along a dimension (suppressed subgroups, or no answer, such as an unstated
+    gender) would number 1 to 4, the smallest published subgroup is suppressed as well
+    (complementary suppression, reason `protects_other_cells`). So no subtraction of
+    published counts isolates fewer than 5 persons. 5. **Nothing solvable.** All tables of a
+    release read together tie the counts of their cells to each other. The bands are chosen,
+    and more cells hidden where needed, so that the exact integer programme over every table
+    of every release of a round can neither pin the count of any hidden group nor prove a
+    `too_few` group non-empty.  A suppressed group shows no count (an empty group and a
+    group of 1 to 4 look the same). Open rounds publish nothing (409 with `closes_at`):
+    figures that moved as members answered would reveal each new answer. A closed round is
+    published once, as a release, and never changes: deleting an answer, erasure, the end of
+    a membership, retention or a restriction afterwards deletes or stops using the answers
+    but does not republish the round, because a table that changed when one person left
+    would identify that person. A correction by the survey manager is a new release
+    (`release`), refused while any cell would differ from an earlier release by 1 to 4
+    persons.
+    """
     dims = parse_dimensions(request.query.get("dimensions"))
     filters = parse_filters(request.query, dims)
     year, release, released_at, cells = published_table(
@@ -325,8 +496,31 @@ def get_statistics(request: Request) -> Reply:
     )
 
 
-@api.get("/v1/salary/statistics/trend")
+@api.get(
+    "/v1/salary/statistics/trend",
+    operation_id="getSalaryTrend",
+    summary="One group's published figures in every closed round, oldest first.",
+    response=SalaryTrend,
+    returns="The group's cell per closed round",
+    errors={
+        503: None,
+        422: (
+            (
+                "Invalid content (type .../validation-failed): `dimensions` not a published table"
+                " (with `allowed_dimensions`), a filter not in `dimensions` (`not_in_dimensions`)"
+                " or with an unknown value (`enum`), or a dimension without a filter "
+                "(`required`)."
+            ),
+            SalaryDimensionsProblem,
+        ),
+    },
+    query=GetSalaryTrendQuery,
+)
 def get_trend(request: Request) -> Reply:
+    """The group is given by `dimensions` and one filter per dimension in it (each required; no
+    `dimensions` for the whole round). Each point is that group's cell in one round, under
+    the same disclosure control as GET /v1/salary/statistics.
+    """
     dims = parse_dimensions(request.query.get("dimensions"))
     filters = parse_filters(request.query, dims)
     missing = [d for d in dims if d not in filters]
@@ -357,7 +551,17 @@ def get_trend(request: Request) -> Reply:
     return Reply({"dimensions": list(dims), "group": filters, "points": points, **_META})
 
 
-@api.get("/v1/salary/statistics/dimensions")
+@api.get(
+    "/v1/salary/statistics/dimensions",
+    operation_id="getSalaryDimensions",
+    summary=(
+        "The dimensions the statistics group by, their values with labels, and the published "
+        "tables (the allowed `dimensions`)."
+    ),
+    response=SalaryDimensions,
+    returns="Dimensions and tables",
+    errors=(503,),
+)
 def get_dimensions(request: Request) -> Reply:
     return Reply(
         {
@@ -374,9 +578,46 @@ def get_dimensions(request: Request) -> Reply:
     )
 
 
-@api.get("/v1/salary/rounds/{year}/position")
+@api.get(
+    "/v1/salary/rounds/{year}/position",
+    operation_id="getSalaryPosition",
+    summary=(
+        "Where the member's answer stands in their comparison group: the band among the group's "
+        "published quantiles, for monthly salary and total annual pay."
+    ),
+    response=SalaryPosition,
+    returns="The position, or `available: false` with the reason",
+    errors={
+        503: None,
+        404: ("No such round, or the member has not answered it (type .../not-found).", None),
+        409: (
+            (
+                "The member's processing is restricted, so the answer is not used for comparison "
+                "(type .../conflict, `restricted: true`)."
+            ),
+            SalaryRestrictedProblem,
+        ),
+        422: (
+            (
+                "Invalid content (type .../validation-failed): `dimensions` not a published table"
+                " (with `allowed_dimensions`), a filter not in `dimensions` (`not_in_dimensions`)"
+                " or with an unknown value (`enum`), or `year` not a year."
+            ),
+            SalaryDimensionsProblem,
+        ),
+    },
+    path_params={"year": YEAR_PARAM},
+    query=GetSalaryPositionQuery,
+)
 def get_position(request: Request) -> Reply:
-    """Where the member's answer stands in their comparison group, when it is publishable."""
+    """Compared with the latest closed round up to `year` (`statistics_year`). Without
+    `dimensions` the most specific published group of the member's is used: position level
+    with industry, then with sector, then with county, then position level alone, then the
+    whole round. Only published figures are used, so the comparison reveals nothing the
+    statistics do not. When no group is published, or no round has closed, 200 with
+    `available: false` and a `reason`. While the member's processing is restricted their
+    answer is not used: 409 with `restricted: true`.
+    """
     year, now = path_year(request), _now()
     requested = request.query.get("dimensions")
     candidates = (

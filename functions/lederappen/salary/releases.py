@@ -16,12 +16,21 @@ from typing import Annotated
 import msgspec
 
 from ..core import db, idempotency
-from ..core.http import Api, Reply, Request
+from ..core.http import IDEMPOTENCY_KEY, Api, Reply, Request
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339
 from ..core.validation import Body
 from . import service, statistics
 from .api import _META, parse_dimensions, parse_filters, path_year
+from .schemas import (
+    YEAR_PARAM,
+    GetSalaryReleaseStatisticsQuery,
+    SalaryCorrectionProblem,
+    SalaryDimensionsProblem,
+    SalaryRelease,
+    SalaryReleaseList,
+    SalaryReleaseStatistics,
+)
 
 api = Api()
 
@@ -72,8 +81,23 @@ def _closed_round(cur, year: int, now: datetime) -> None:
         )
 
 
-@api.get("/v1/admin/salary-rounds/{year}/releases")
+@api.get(
+    "/v1/admin/salary-rounds/{year}/releases",
+    operation_id="listSalaryReleases",
+    summary="Survey manager: the releases of a closed round's statistics.",
+    response=SalaryReleaseList,
+    returns="The releases",
+    errors={
+        422: None,
+        503: None,
+        409: ("The round has not closed (type .../conflict, with `round_status`).", None),
+    },
+    path_params={"year": YEAR_PARAM},
+)
 def list_releases(request: Request) -> Reply:
+    """Needs a staff token with role `survey_manager`. Releases never change; members read the
+    latest.
+    """
     year, now = path_year(request), _now()
 
     def work(cur):
@@ -84,8 +108,37 @@ def list_releases(request: Request) -> Reply:
     return Reply({"year": year, "items": db.read(work)})
 
 
-@api.post("/v1/admin/salary-rounds/{year}/releases", body=ReleaseCorrection)
+@api.post(
+    "/v1/admin/salary-rounds/{year}/releases",
+    body=ReleaseCorrection,
+    operation_id="correctSalaryRelease",
+    summary=(
+        "Survey manager: publish a correction of a closed round as a new release, from its "
+        "answers as they are now."
+    ),
+    response=SalaryRelease,
+    returns="Published",
+    status=201,
+    errors={
+        503: None,
+        409: (
+            (
+                "The round has not closed or has no release yet, or the correction would differ "
+                "from an earlier release by 1 to 4 persons in some cell (type .../conflict, with "
+                "`compared_with`, `cells` and `tables`)."
+            ),
+            SalaryCorrectionProblem,
+        ),
+    },
+    headers=(IDEMPOTENCY_KEY,),
+    path_params={"year": YEAR_PARAM},
+)
 def correct(request: Request) -> Reply:
+    """The new release is kept beside the earlier ones and members read it from then on. It is
+    refused (409) while any cell a member could read differently would differ from the same
+    cell of any earlier release by 1 to 4 persons: comparing the two would single those
+    persons out. Change at least 5 answers in every affected group, or none.
+    """
     year, now = path_year(request), _now()
     body: ReleaseCorrection = request.body
 
@@ -98,8 +151,31 @@ def correct(request: Request) -> Reply:
     return idempotency.run(request, msgspec.json.encode(body), work)
 
 
-@api.get("/v1/admin/salary-rounds/{year}/releases/{release}/statistics")
+@api.get(
+    "/v1/admin/salary-rounds/{year}/releases/{release}/statistics",
+    operation_id="getSalaryReleaseStatistics",
+    summary="Survey manager: a table of any release of a round, for the audit.",
+    response=SalaryReleaseStatistics,
+    returns="The table's cells in that release",
+    errors={
+        503: None,
+        422: (
+            (
+                "Invalid content (type .../validation-failed): `dimensions` not a published table"
+                " (with `allowed_dimensions`), a filter not in `dimensions` (`not_in_dimensions`)"
+                " or with an unknown value (`enum`), or `year` not a year."
+            ),
+            SalaryDimensionsProblem,
+        ),
+    },
+    path_params={
+        "year": YEAR_PARAM,
+        "release": Annotated[int, msgspec.Meta(ge=1)],
+    },
+    query=GetSalaryReleaseStatisticsQuery,
+)
 def release_statistics(request: Request) -> Reply:
+    """The same table members read, as it was published in that release."""
     year = path_year(request)
     raw = request.params["release"]
     if not raw.isdigit() or len(raw) > 6:
