@@ -3,6 +3,7 @@ deletion job carries it out, and afterwards no store holds a trace of the member
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -121,6 +122,66 @@ def test_a_message_already_on_its_way_does_not_write_an_erased_member_back(
 
     time.sleep(3)
     assert traces(db_exec, fs, member) == []
+
+
+def test_a_county_message_made_before_an_erasure_neither_chooses_nor_audits_the_member(
+    api, token, stack, db_exec, pseudonyms
+):
+    """The register still lists a member who asked to be erased, so a county message made
+    before the erasure and fanned out after it would choose them again: the fan-out leaves
+    out members erased since the message was made, before it audits or batches anyone."""
+    from lederappen.core import log
+    from lederappen.core.vocabulary import COUNTIES
+
+    from infra.local import fire
+
+    [record] = [m for m in demo_data.generate_members(400) if m["member_id"] == MEMBERS[11]]
+    county = next(k for k, v in COUNTIES.items() if v["nb"] == record["address"]["county"])
+    member = record["member_id"]
+    sent = api.post(
+        "/v1/admin/messages",
+        token=token(EDITOR),
+        json_body={
+            "category": "news",
+            "title": {"nb": "Til fylket", "en": "To the county"},
+            "body": {"nb": "Tekst.", "en": "Text."},
+            "audience": {"kind": "county", "value": county},
+            "send_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        },
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert sent.status == 201, sent.text
+    message_id = sent.json()["id"]
+    r = request(api, token, member, "erasure")
+    api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(OFFICER))
+    eventually(lambda: staff_view(api, token, r["id"])["status"] == "done", timeout=60)
+    # the hour passes; the relay releases the message
+    db_exec(
+        "UPDATE outbox SET not_before = now() - interval '1 second' "
+        "WHERE id = (SELECT outbox_id FROM messages WHERE id = %s)",
+        (message_id,),
+    )
+    state = stack.state()
+    tok = fire.fetch_job_token(state, fire.job_target(state, "outbox-relay")["job_audience"])
+    assert fire.send(fire.build_request(state, "outbox-relay", tok))[0] == 200
+    eventually(
+        lambda: db_exec("SELECT status FROM messages WHERE id = %s", (message_id,))[0][0] == "sent",
+        timeout=60,
+    )
+    chosen = db_exec(
+        "SELECT count(*) FROM audit_events WHERE action = 'chosen_as_recipient_by_county' "
+        "AND at >= (SELECT created_at FROM messages WHERE id = %s)",
+        (message_id,),
+    )[0][0]
+    assert chosen > 0  # the county's other members were chosen and audited
+    assert db_exec(
+        "SELECT count(*) FROM audit_events WHERE member_pseudonym = %s",
+        (pseudonyms(member),),
+    ) == [(0,)]
+    assert not db_exec(
+        "SELECT 1 FROM message_batches WHERE message_id = %s AND %s = ANY(member_ids)",
+        (message_id, member),
+    )
 
 
 def test_a_member_who_registers_again_after_erasure_starts_empty(api, token, db_exec):

@@ -16,6 +16,30 @@ from datetime import datetime
 from . import log
 from .db import Cursor
 
+#: Advisory lock class (any constant; "tomb" in ASCII) serialising an erasure with work that
+#: writes about members it listed before the erasure could be seen (a fan-out step auditing
+#: the recipients it chose): the erasure holds it exclusively for its transaction, such work
+#: shared, so either the work's entries are committed before the erasure deletes the
+#: members' rows, or the work waits and then sees the tombstones.
+LOCK_CLASS = 0x746F6D62
+
+
+def erasing(cur: Cursor) -> None:
+    """Taken by the erasure transaction before it deletes anything (held until commit)."""
+    cur.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
+
+
+def still_here(cur: Cursor, member_ids: Sequence[str], since: datetime) -> list[str]:
+    """`member_ids` less those erased at or after `since`, for work about to write about
+    them in this transaction: takes the shared side of the erasure lock first, so an erasure
+    running now either finished (its tombstones are seen here) or starts after this commits
+    (and deletes what this writes)."""
+    if not member_ids:
+        return []
+    cur.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", (LOCK_CLASS,))
+    gone = erased_since(cur, member_ids, since)
+    return [m for m in member_ids if m not in gone] if gone else list(member_ids)
+
 
 def record(cur: Cursor, member_ids: Sequence[str], now: datetime) -> None:
     """The members were erased `now` (a repeat moves the time forward)."""

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from ..consents import service as consents
-from ..core import audit, db, events, lederne, outbox
+from ..core import audit, db, events, lederne, outbox, tombstones
 from ..salary.vocabulary import COUNTIES
 from . import batches, outgoing
 
@@ -168,7 +168,7 @@ def handle(message: events.Message, settings) -> None:
         # this is a forged or stray message; the real one comes when the time has come.
         return
     try:
-        members, next_cursor = audience_page(stored, cursor, settings)
+        listed, next_cursor = audience_page(stored, cursor, settings)
     except KeyError:
         raise events.Reject("unknown-audience") from None
     now = datetime.now(UTC)
@@ -176,6 +176,9 @@ def handle(message: events.Message, settings) -> None:
     def work(cur) -> list[int]:
         if not events.claim(cur, CONSUMER, f"{stored.id}:{p.step}"):
             return []
+        # Members erased since the message was made are not chosen, audited or batched (the
+        # register still lists a member who asked to be erased; R3, R5).
+        members = tombstones.still_here(cur, listed, stored.created_at)
         cur.execute(
             "UPDATE messages SET status = 'sending', started_at = coalesce(started_at, %s), "
             "audience_size = coalesce(audience_size, 0) + %s "

@@ -244,6 +244,7 @@ def erase_many(
     add(erase_firestore(settings, member_ids))
 
     def sql(cur: Cursor) -> None:
+        tombstones.erasing(cur)  # work that listed these members waits, or is seen here
         add(erase_sql(cur, member_ids))
         tombstones.record(cur, member_ids, now)
 
