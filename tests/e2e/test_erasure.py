@@ -130,7 +130,6 @@ def test_a_county_message_made_before_an_erasure_neither_chooses_nor_audits_the_
     """The register still lists a member who asked to be erased, so a county message made
     before the erasure and fanned out after it would choose them again: the fan-out leaves
     out members erased since the message was made, before it audits or batches anyone."""
-    from lederappen.core import log
     from lederappen.core.vocabulary import COUNTIES
 
     from infra.local import fire
