@@ -6,7 +6,9 @@ validates them as it encodes them (a ttl, an enum, the one target), its google-a
 credential gives the access token, and what FCM answered comes back as the SDK's typed
 exceptions, which `classify` reads, never their text. The transport is below.
 
-`Sender.send_all(messages)` returns one `Outcome` per message, in input order. It blocks the
+`Sender.send_all(messages)` returns one `Outcome` per message, in input order. The aiohttp
+transport also takes a message as the request body the SDK's encoding makes of it (bytes,
+`push.Pushes.request`: encoded once per variant, the token put in per device). It blocks the
 calling thread (a sync functions-framework handler, possibly several at once) while the work
 runs on one event loop in a daemon thread that the Sender owns, `concurrency` sends at a time.
 `sender(settings)` is the one Sender of the process.
@@ -581,7 +583,8 @@ class Sender:
         async with self._semaphore:
             try:
                 if self.transport == "aiohttp":
-                    return await asyncio.wait_for(self._post(message), remaining)
+                    async with asyncio.timeout(remaining):  # no task per send (wait_for's)
+                        return await self._post(message)
                 batch = await asyncio.wait_for(
                     messaging.send_each_async([message], dry_run=False, app=self._app), remaining
                 )
@@ -597,11 +600,14 @@ class Sender:
         import httpx
         from firebase_admin import _utils, exceptions, messaging
 
-        encoded = self._encoder.default(message)  # ValueError: the SDK refuses it
-        try:
-            body = msgspec.json.encode({"message": encoded})
-        except (TypeError, msgspec.EncodeError) as exc:  # e.g. an object in custom data
-            raise ValueError("the message cannot be encoded as JSON") from exc
+        if isinstance(message, bytes):  # encoded by the SDK already (push.Pushes)
+            body = message
+        else:
+            encoded = self._encoder.default(message)  # ValueError: the SDK refuses it
+            try:
+                body = msgspec.json.encode({"message": encoded})
+            except (TypeError, msgspec.EncodeError) as exc:  # e.g. an object in custom data
+                raise ValueError("the message cannot be encoded as JSON") from exc
         credential = self._app.credential.get_credential()
         for attempt in (1, 2):
             token = credential.token
