@@ -45,7 +45,7 @@ def _clean(standin):
     yield
 
 
-@pytest.fixture(params=["aiohttp", "sdk"])
+@pytest.fixture(params=["aiohttp", "streams", "sdk"])
 def transport(request) -> str:
     """Every behaviour holds for both transports: the hand-written one (aiohttp, posting the
     SDK's encoding) and the SDK's own (send_each_async over httpx)."""

@@ -86,7 +86,7 @@ BACKOFF_CAP = 10.0
 _BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 _TOKEN_FIELDS = frozenset({"message.token", "message.fid"})
 
-Transport = Literal["aiohttp", "sdk"]
+Transport = Literal["aiohttp", "streams", "sdk"]
 #: Retried by the aiohttp transport (the SDK's own transport retries 500 and 503 itself).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -312,8 +312,8 @@ class Sender:
     ):
         if concurrency < 1 or max_attempts < 1:
             raise ValueError("concurrency and max_attempts must be at least 1")
-        if transport not in ("aiohttp", "sdk"):
-            raise ValueError("transport must be 'aiohttp' or 'sdk'")
+        if transport not in ("aiohttp", "streams", "sdk"):
+            raise ValueError("transport must be 'aiohttp', 'streams' or 'sdk'")
         self.transport = transport
         self.endpoint, self.project = endpoint, project
         self.concurrency = concurrency
@@ -351,7 +351,7 @@ class Sender:
                 thread = threading.Thread(target=loop.run_forever, name="fcm-sender", daemon=True)
                 thread.start()
                 self._semaphore = asyncio.Semaphore(self.concurrency)
-                if self.transport == "aiohttp":
+                if self.transport != "sdk":
                     try:
                         asyncio.run_coroutine_threadsafe(self._open(), loop).result(30)
                     except BaseException:
@@ -373,6 +373,11 @@ class Sender:
         self._headers["Content-Type"] = "application/json"
         self._encoder = _messaging_encoder.MessageEncoder()
         self._refresh_lock = asyncio.Lock()
+        if self.transport == "streams":
+            from . import http1
+
+            self._session = http1.Pool(self._url)
+            return
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
             timeout=aiohttp.ClientTimeout(total=self.request_timeout),
@@ -582,7 +587,7 @@ class Sender:
 
         async with self._semaphore:
             try:
-                if self.transport == "aiohttp":
+                if self.transport != "sdk":
                     async with asyncio.timeout(remaining):  # no task per send (wait_for's)
                         return await self._post(message)
                 batch = await asyncio.wait_for(
@@ -613,9 +618,13 @@ class Sender:
             token = credential.token
             headers = {**self._headers, "Authorization": f"Bearer {token}"}
             try:
-                async with self._session.post(self._url, data=body, headers=headers) as resp:
-                    content = await resp.read()
-                    status, answer_headers = resp.status, list(resp.headers.items())
+                if self.transport == "streams":
+                    async with asyncio.timeout(self.request_timeout):
+                        status, answer_headers, content = await self._session.post(body, headers)
+                else:
+                    async with self._session.post(self._url, data=body, headers=headers) as resp:
+                        content = await resp.read()
+                        status, answer_headers = resp.status, list(resp.headers.items())
             except TimeoutError as exc:
                 return exceptions.DeadlineExceededError("FCM did not answer in time", cause=exc)
             except self._aiohttp_errors() as exc:
@@ -637,7 +646,7 @@ class Sender:
     def _aiohttp_errors() -> tuple[type[BaseException], ...]:
         import aiohttp
 
-        return (aiohttp.ClientError, OSError)
+        return (aiohttp.ClientError, OSError, EOFError)
 
     async def _refreshed(self, credential: Any, rejected: str | None) -> bool:
         """Refreshes the access token FCM rejected, once for all sends that saw it rejected
