@@ -164,7 +164,7 @@ def test_pushes_encoded_once_per_variant_reach_the_strict_stand_in_as_given(stan
     )
     pushes = push.Pushes(m)
     tokens = [f"ok-{i}" for i in range(20)] + ["dead-1"]
-    s = Sender(standin.base, PROJECT, transport="aiohttp")
+    s = Sender(standin.base, PROJECT, transport="streams")
     try:
         outcomes = s.send_all(
             [pushes.request(t, "en" if i % 2 else "nb", None) for i, t in enumerate(tokens)]
@@ -439,6 +439,7 @@ def test_one_sender_per_process_pointed_at_the_stand_in_or_google_with_adc(monke
         assert a.app.credential.get_credential().token is None  # refreshed on first send
         assert isinstance(g.app.credential, credentials.ApplicationDefault)
         assert g.app.project_id == "p"
+        assert a.transport == g.transport == "streams"  # FCM_TRANSPORT's default
     finally:
         for s in (a, g):
             s.close()

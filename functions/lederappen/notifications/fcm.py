@@ -35,14 +35,16 @@ Retry contract, per message:
   status, error code and Retry-After, for the caller's own backoff (a Pub/Sub redelivery).
   A timeout or dropped connection may hide a delivery; its retry can then duplicate it.
 
-Two transports, one contract (`Sender(transport=...)`): "sdk" sends through
-`messaging.send_each_async` (httpx); "aiohttp" (the default, what `sender()` uses) posts the
-SDK's own encoding of the message with the SDK app's google-auth credential over a pool of
-aiohttp keep-alive connections, and turns a non-200 answer into the SDK's typed exception with
-the SDK's own error parser, so `classify` is the same for both. The hand-written transport
-stays because the benchmark (tests/benchmarks/fcm_ceiling.py, README "Benchmarks") shows the
-SDK's httpx path costing about 14x the CPU per push, too much for a 200,000-device broadcast
-on two cores; every other part (message, validation, auth, errors) is the SDK's.
+Three transports, one contract (`Sender(transport=...)`; `sender()` takes the setting
+FCM_TRANSPORT, default "streams"): "sdk" sends through `messaging.send_each_async` (httpx);
+"aiohttp" posts the SDK's own encoding of the message with the SDK app's google-auth
+credential over a pool of aiohttp keep-alive connections; "streams" posts the same over the
+small HTTP/1.1 keep-alive client of `http1.py` on asyncio streams. Both turn a non-200 answer
+into the SDK's typed exception with the SDK's own error parser, so `classify` is the same for
+all three. The hand-written transports stay because the benchmark (README "Benchmarks") shows
+the SDK's httpx path costing about 14x the CPU per push, and aiohttp's client machinery most
+of what is left of the sender's, too much for a 200,000-device broadcast on two cores; every
+other part (message, validation, auth, errors) is the SDK's.
 
 Endpoint and credentials: for `https://fcm.googleapis.com`, the SDK's Application Default
 Credentials; for any other FCM_ENDPOINT (the local stand-in), the SDK is pointed there (it has
@@ -675,5 +677,7 @@ def sender(settings: Any) -> Sender:
     with _senders_lock:
         found = _senders.get(key)
         if found is None or found.closed:
-            found = _senders[key] = Sender(*key)
+            found = _senders[key] = Sender(
+                *key, transport=getattr(settings, "fcm_transport", "streams")
+            )
         return found
