@@ -357,7 +357,7 @@ def handle(message: events.Message, settings) -> None:
         results = sender.send_all(
             [
                 pushes.request(r.fcm_token, r.locale, reference(r.member_id))
-                if sender.transport == "aiohttp"
+                if sender.transport != "sdk"
                 else pushes.message(r.fcm_token, r.locale, reference(r.member_id))
                 for r in sends
             ]

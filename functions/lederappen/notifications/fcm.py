@@ -366,7 +366,6 @@ class Sender:
             return self._loop
 
     async def _open(self) -> None:
-        import aiohttp
         from firebase_admin import _messaging_encoder, messaging
 
         service = messaging._get_messaging_service(self._app)
@@ -380,6 +379,8 @@ class Sender:
 
             self._session = http1.Pool(self._url)
             return
+        import aiohttp  # only for this transport (~150 ms to import)
+
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
             timeout=aiohttp.ClientTimeout(total=self.request_timeout),
@@ -629,7 +630,7 @@ class Sender:
                         status, answer_headers = resp.status, list(resp.headers.items())
             except TimeoutError as exc:
                 return exceptions.DeadlineExceededError("FCM did not answer in time", cause=exc)
-            except self._aiohttp_errors() as exc:
+            except self._transport_errors() as exc:
                 return exceptions.UnavailableError("no connection to FCM", cause=exc)
             if status == 200:
                 return None
@@ -644,8 +645,9 @@ class Sender:
             error, messaging._MessagingService._build_fcm_error_httpx
         )
 
-    @staticmethod
-    def _aiohttp_errors() -> tuple[type[BaseException], ...]:
+    def _transport_errors(self) -> tuple[type[BaseException], ...]:
+        if self.transport == "streams":
+            return (OSError, EOFError)  # http1.ProtocolError is an OSError
         import aiohttp
 
         return (aiohttp.ClientError, OSError, EOFError)
