@@ -1,6 +1,7 @@
 """One message to every member's device, end to end, as a ratio to the FCM stand-in's ceiling.
 
     .venv/bin/python -m tests.benchmarks.bench_push [--devices 200000] [--ceiling-seconds 5]
+        [--transport streams|aiohttp|sdk]
 
 Starts the local stack with the sending functions (messages-admin, message-fanout,
 message-delivery), a register holding enough demo members for `--devices` active members,
@@ -154,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ceiling-seconds", type=float, default=5.0)
     parser.add_argument("--port-base", type=int, default=9500)
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--transport",
+        choices=("streams", "aiohttp", "sdk"),
+        default="streams",
+        help="the FCM sender's transport (FCM_TRANSPORT of message-delivery)",
+    )
     args = parser.parse_args(argv)
 
     # Enough register members that `--devices` of them are active (some memberships ended).
@@ -168,9 +175,13 @@ def main(argv: list[str] | None = None) -> int:
             port_base=args.port_base,
             functions=FUNCTIONS,
             register_members=register_size,
+            extra_env={"FCM_TRANSPORT": args.transport},
         )
         with stack:
-            print(f"stack up in {stack.startup_seconds:.1f} s; register {register_size:,} members")
+            print(
+                f"stack up in {stack.startup_seconds:.1f} s; register {register_size:,} members; "
+                f"FCM transport {args.transport}"
+            )
             seconds = seed_devices(stack, active)
             print(f"seeded {len(active):,} devices in {seconds:.1f} s")
             fcm = stack.urls["fcm"]

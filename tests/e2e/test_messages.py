@@ -1,5 +1,6 @@
 """Editors' messages end to end (F9): from the editor API through Pub/Sub (fan-out, delivery)
-to the members' inboxes in Firestore and their devices at the FCM stand-in.
+to the members' inboxes (a direct message in Firestore, a message to many stored once and
+listed from message_recipients) and their devices at the FCM stand-in.
 
 Every Pub/Sub push in this module is delivered twice at the same moment (the gateway's push
 relay), and still each member gets one inbox item and each device one push.
@@ -143,6 +144,13 @@ def send(api, token, **overrides) -> dict:
     return resp.json()
 
 
+def inbox_items(api, token, member, message_id) -> list[dict]:
+    """The member's inbox items of this message, as the inbox function lists them."""
+    resp = api.get("/v1/inbox?limit=100", token=token(member))
+    assert resp.status == 200, resp.text
+    return [i for i in resp.json()["items"] if i["message_id"] == message_id]
+
+
 def figures(api, token, message_id) -> dict:
     return api.get(f"/v1/admin/messages/{message_id}", token=token(EDITOR)).json()["figures"]
 
@@ -237,16 +245,18 @@ def test_an_interest_message_reaches_each_member_and_device_once(
 
     delivered = ("two_devices", "one_device_en", "no_device", "dead_token", "push_off")
     for role in delivered:
-        item = fs.collection("inbox_items").document(inbox.item_id(sent["id"], members[role])).get()
-        assert item.exists, role
-        assert item.to_dict()["title"]["nb"] == "Nytt om HMS"
-    for role in ("no_consent", "news_off", "restricted", "ended"):
+        # stored once: in the member's inbox from message_recipients, not copied to Firestore
+        (item,) = inbox_items(api, token, members[role], sent["id"])
+        assert item["title"]["nb"] == "Nytt om HMS" and item["read_at"] is None, role
+        assert item["id"] == inbox.broadcast_item_id(sent["id"])
         assert (
             not fs.collection("inbox_items")
             .document(inbox.item_id(sent["id"], members[role]))
             .get()
             .exists
         ), role
+    for role in ("no_consent", "news_off", "restricted"):
+        assert inbox_items(api, token, members[role], sent["id"]) == [], role
 
     for token_value in tokens["two_devices"] + tokens["one_device_en"]:
         got = [m for m in fcm.messages(token_value) if m["data"]["message_id"] == sent["id"]]
@@ -299,6 +309,51 @@ def test_opened_counts_inbox_reads(api, token, group):
     assert eventually(lambda: figures(api, token, sent["id"])["opened"] == 1)
 
 
+def test_a_message_to_many_is_read_and_deleted_in_each_members_own_inbox(
+    api, token, fcm, group, db_exec
+):
+    """Stored once: the member's item is their message_recipients row; reading and deleting it
+    changes that row alone, another member's item is not theirs to touch, and the push points
+    to the one item id every recipient shares."""
+    members, tokens = group
+    reader, other = members["two_devices"], members["one_device_en"]
+    sent = send(api, token, title={"nb": "Til mange", "en": "To many"})
+    settled(api, token, sent["id"], processed=1)
+    assert eventually(lambda: len(inbox_items(api, token, reader, sent["id"])) == 1, timeout=30)
+    assert eventually(lambda: len(inbox_items(api, token, other, sent["id"])) == 1, timeout=30)
+    (item,) = inbox_items(api, token, reader, sent["id"])
+    pushed = [
+        m for m in fcm.messages(tokens["two_devices"][0]) if m["data"]["message_id"] == sent["id"]
+    ]
+    assert pushed and pushed[0]["data"]["inbox_item"] == item["id"]
+    unread = api.get("/v1/inbox", token=token(reader)).json()["unread_count"]
+
+    assert api.post(f"/v1/inbox/{item['id']}/read", token=token(reader)).status == 204
+    assert api.post(f"/v1/inbox/{item['id']}/read", token=token(reader)).status == 204
+    (read,) = inbox_items(api, token, reader, sent["id"])
+    assert read["read_at"] is not None
+    assert api.get("/v1/inbox", token=token(reader)).json()["unread_count"] == unread - 1
+    assert inbox_items(api, token, other, sent["id"])[0]["read_at"] is None
+    assert figures(api, token, sent["id"])["opened"] == 1
+
+    # not a member's who never got it: 404, and their delete changes nothing
+    outsider = ACTIVE[30]
+    assert api.post(f"/v1/inbox/{item['id']}/read", token=token(outsider)).status == 404
+    assert api.delete(f"/v1/inbox/{item['id']}", token=token(outsider)).status == 404
+
+    assert api.delete(f"/v1/inbox/{item['id']}", token=token(reader)).status == 204
+    assert api.delete(f"/v1/inbox/{item['id']}", token=token(reader)).status == 404
+    assert inbox_items(api, token, reader, sent["id"]) == []
+    assert len(inbox_items(api, token, other, sent["id"])) == 1
+    (row,) = db_exec(
+        "SELECT read_at IS NOT NULL, hidden_at IS NOT NULL FROM message_recipients "
+        "WHERE message_id = %s AND member_id = %s",
+        (sent["id"], reader),
+    )
+    assert row == (True, True)  # kept, hidden: a redelivered batch does not bring it back
+    assert figures(api, token, sent["id"])["opened"] == 0  # deleted items are not counted
+
+
 def test_a_sensitive_push_shows_only_a_neutral_text_and_the_inbox_reference(api, token, fcm, group):
     members, tokens = group
     member = members["one_device_en"]
@@ -347,13 +402,8 @@ def test_marketing_reaches_only_members_who_consented(api, token, fcm, fs):
         for m, t in devices.items()
     }
     assert len(got[consenting]) == 1 and got[category_only] == [] and got[consent_only] == []
-    assert fs.collection("inbox_items").document(inbox.item_id(sent["id"], consenting)).get().exists
-    assert (
-        not fs.collection("inbox_items")
-        .document(inbox.item_id(sent["id"], category_only))
-        .get()
-        .exists
-    )
+    assert len(inbox_items(api, token, consenting, sent["id"])) == 1
+    assert inbox_items(api, token, category_only, sent["id"]) == []
     f = figures(api, token, sent["id"])
     assert f["eligible"] >= 1 and f["skipped"]["no_consent"] >= 1
     assert f["skipped"]["category_off"] >= 1

@@ -212,7 +212,8 @@ def arranged(stack, db_exec, fs):
             (rid, member, kind, finished - DAY, finished),
         )
 
-    # Messages a year after sending; who they reached 90 days, pushes 30 days.
+    # Messages a year after sending, who they reached (the inbox of a broadcast) a year too,
+    # pushes 30 days.
     m_old, m_fresh, m_all, m_held = ids["messages"] = _ids(4)
     for mid, member, send_at in (
         (m_old, M[0], now - 400 * DAY),
@@ -228,8 +229,8 @@ def arranged(stack, db_exec, fs):
         )
     for mid, member, at in (
         (m_old, M[0], now - 400 * DAY),
-        (m_fresh, M[0], now - 100 * DAY),
-        (m_fresh, M[1], now - 10 * DAY),
+        (m_fresh, M[0], now - 370 * DAY),
+        (m_fresh, M[1], now - 100 * DAY),
     ):
         db_exec(
             "INSERT INTO message_recipients (message_id, member_id, outcome, processed_at) "

@@ -45,7 +45,7 @@ def _clean(standin):
     yield
 
 
-@pytest.fixture(params=["aiohttp", "sdk"])
+@pytest.fixture(params=["aiohttp", "streams", "sdk"])
 def transport(request) -> str:
     """Every behaviour holds for both transports: the hand-written one (aiohttp, posting the
     SDK's encoding) and the SDK's own (send_each_async over httpx)."""
@@ -145,6 +145,37 @@ def test_a_message_the_sdk_refuses_to_build_fails_alone_unsent(standin, make_sen
     assert outcomes[0].status == "sent"
     assert outcomes[1:] == [Outcome("failed", None, "INVALID_MESSAGE", 0, None)] * 3
     assert standin.stats()["received"] == 1
+
+
+def test_pushes_encoded_once_per_variant_reach_the_strict_stand_in_as_given(standin):
+    """push.Pushes' bodies (the SDK's encoding of a variant, the token put in per device),
+    sent by the aiohttp transport, pass the strict stand-in and say what the SDK would; a
+    dead token among them is still read through the SDK's typed exceptions."""
+    from lederappen.notifications import push
+    from lederappen.notifications.message import parse
+
+    m = parse(
+        {
+            "message_id": "6f1c2a4e-9b1d-4a57-8d0e-1f2a3b4c5d6e",
+            "category": "news",
+            "title": {"nb": "Nytt", "en": "News"},
+            "body": {"nb": "Les mer.", "en": "Read more."},
+        }
+    )
+    pushes = push.Pushes(m)
+    tokens = [f"ok-{i}" for i in range(20)] + ["dead-1"]
+    s = Sender(standin.base, PROJECT, transport="streams")
+    try:
+        outcomes = s.send_all(
+            [pushes.request(t, "en" if i % 2 else "nb", None) for i, t in enumerate(tokens)]
+        )
+    finally:
+        s.close()
+    assert [o.status for o in outcomes] == ["sent"] * 20 + ["unregistered"]
+    (got,) = standin.delivered("ok-3")
+    got.pop("received_at", None)
+    assert got == push.encoded(push.fcm_message(m, "ok-3", "en", None))
+    assert standin.delivered("ok-4")[0]["notification"]["title"] == "Nytt"
 
 
 # -- retries ----------------------------------------------------------------------------
@@ -408,6 +439,7 @@ def test_one_sender_per_process_pointed_at_the_stand_in_or_google_with_adc(monke
         assert a.app.credential.get_credential().token is None  # refreshed on first send
         assert isinstance(g.app.credential, credentials.ApplicationDefault)
         assert g.app.project_id == "p"
+        assert a.transport == g.transport == "streams"  # FCM_TRANSPORT's default
     finally:
         for s in (a, g):
             s.close()

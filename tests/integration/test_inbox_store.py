@@ -24,6 +24,18 @@ def fs(stack):
     return emulator_client(stack)
 
 
+@pytest.fixture(autouse=True)
+def _no_broadcast_items(monkeypatch):
+    """This module is the Firestore side of the inbox: the member's items of messages to many
+    (message_recipients, in SQL) are none here; tests/e2e/test_messages.py has them."""
+    from lederappen.notifications import broadcast_inbox
+
+    monkeypatch.setattr(broadcast_inbox, "rows", lambda *args: [])
+    monkeypatch.setattr(broadcast_inbox, "unread", lambda *args: 0)
+    monkeypatch.setattr(broadcast_inbox, "mark_read", lambda *args: False)
+    monkeypatch.setattr(broadcast_inbox, "hide", lambda *args: False)
+
+
 def members(n: int) -> list[str]:
     run = uuid.uuid4().hex[:8]
     return [f"it-{run}-{i}" for i in range(n)]

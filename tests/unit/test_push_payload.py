@@ -115,3 +115,36 @@ def test_the_admin_size_check_does_not_import_the_sdk():
         timeout=60,
         cwd=Path(__file__).resolve().parents[2] / "functions",
     )
+
+
+@pytest.mark.parametrize("sensitive", [False, True])
+@pytest.mark.parametrize("inbox_item", [None, "x" * 43])
+@pytest.mark.parametrize("locale", ["nb", "en-GB", None])
+def test_a_push_encoded_once_per_variant_is_the_sdks_encoding_for_each_token(
+    sensitive, inbox_item, locale
+):
+    """push.Pushes: the SDK encodes a variant once with a placeholder token, each device's
+    body is that with its token put in; byte for byte what the SDK makes for that token."""
+    m = message(sensitive=sensitive)
+    pushes = push.Pushes(m)
+    for token in ("tok-1", 'a"quote\\and\u00e6', "x" * 300):
+        got = pushes.request(token, locale, inbox_item)
+        sdk = push.encoded(push.fcm_message(m, token, locale, inbox_item))
+        assert isinstance(got, bytes) and json.loads(got) == {"message": sdk}
+        assert json.loads(got)["message"]["token"] == token
+    assert len(pushes._variants) == 1
+
+
+def test_a_text_holding_the_placeholder_is_encoded_per_device():
+    m = message(body={"nb": push._PLACEHOLDER, "en": push._PLACEHOLDER}, deep_link=None)
+    pushes = push.Pushes(m)
+    got = json.loads(pushes.request("tok-9", "nb", None))["message"]
+    assert got["token"] == "tok-9" and got["notification"]["body"] == push._PLACEHOLDER
+    assert pushes._variants[("nb", None)] is None
+
+
+def test_a_token_that_is_no_string_goes_to_the_sender_as_the_sdk_message_it_refuses():
+    refused = push.Pushes(message()).request(None, "nb", None)  # type: ignore[arg-type]
+    assert not isinstance(refused, bytes)
+    with pytest.raises(ValueError):
+        push.encoded(refused)

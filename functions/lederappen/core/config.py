@@ -268,6 +268,14 @@ SETTINGS: tuple[Setting, ...] = (
         "https://fcm.googleapis.com",
         "Base URL of FCM HTTP v1 (the local stand-in when run locally).",
     ),
+    Setting(
+        "FCM_TRANSPORT",
+        "fcm",
+        _choice("streams", "aiohttp", "sdk"),
+        "streams",
+        "How the sender posts the Admin SDK's messages: streams (its own HTTP/1.1 client), "
+        "aiohttp, or sdk (the SDK's own send_each_async); README, Benchmarks.",
+    ),
     # installation: the app's per-install id is stored only as a keyed hash (F9, F10)
     Setting(
         "INSTALLATION_ID_KEY",

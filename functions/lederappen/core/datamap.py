@@ -1289,13 +1289,21 @@ STORES: tuple[Store, ...] = (
         category="messages",
         purpose={
             "nb": "Sørge for at en melding når deg én gang, ikke to, og telle for redaktørene "
-            "hvor mange den nådde (bare tall, aldri hvem).",
+            "hvor mange den nådde (bare tall, aldri hvem). En melding til mange (alle "
+            "medlemmer, et fylke, en interesse) lagres én gang og vises i innboksen din "
+            "herfra, med om du har lest eller slettet den.",
             "en": "Make sure a message reaches you once, not twice, and count for the editors "
-            "how many it reached (numbers only, never who).",
+            "how many it reached (numbers only, never who). A message to many (every member, "
+            "a county, an interest) is stored once and shown in your inbox from here, with "
+            "whether you have read or deleted it.",
         },
-        legal_basis="GDPR Art. 6(1)(b) (delivering the member's messages correctly)",
-        retention={"nb": "90 dager etter sending.", "en": "90 days after sending."},
-        retention_days=90,
+        legal_basis="GDPR Art. 6(1)(b) (delivering the member's messages correctly; the "
+        "member's messages in the app)",
+        retention={
+            "nb": "Ett år etter sending, som innboksen.",
+            "en": "One year after sending, like the inbox.",
+        },
+        retention_days=365,
         retention_field="processed_at",
         readers=("functions",),
         provided_by_member=False,
@@ -1313,6 +1321,8 @@ STORES: tuple[Store, ...] = (
             ),
             col("inbox", "Lagt i innboksen", "Put in the inbox"),
             col("processed_at", "Tidspunkt", "When"),
+            col("read_at", "Lest i innboksen", "Read in the inbox"),
+            col("hidden_at", "Slettet fra innboksen", "Deleted from the inbox"),
         ),
     ),
     Store(

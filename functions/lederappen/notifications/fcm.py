@@ -6,7 +6,9 @@ validates them as it encodes them (a ttl, an enum, the one target), its google-a
 credential gives the access token, and what FCM answered comes back as the SDK's typed
 exceptions, which `classify` reads, never their text. The transport is below.
 
-`Sender.send_all(messages)` returns one `Outcome` per message, in input order. It blocks the
+`Sender.send_all(messages)` returns one `Outcome` per message, in input order. The aiohttp
+transport also takes a message as the request body the SDK's encoding makes of it (bytes,
+`push.Pushes.request`: encoded once per variant, the token put in per device). It blocks the
 calling thread (a sync functions-framework handler, possibly several at once) while the work
 runs on one event loop in a daemon thread that the Sender owns, `concurrency` sends at a time.
 `sender(settings)` is the one Sender of the process.
@@ -33,14 +35,16 @@ Retry contract, per message:
   status, error code and Retry-After, for the caller's own backoff (a Pub/Sub redelivery).
   A timeout or dropped connection may hide a delivery; its retry can then duplicate it.
 
-Two transports, one contract (`Sender(transport=...)`): "sdk" sends through
-`messaging.send_each_async` (httpx); "aiohttp" (the default, what `sender()` uses) posts the
-SDK's own encoding of the message with the SDK app's google-auth credential over a pool of
-aiohttp keep-alive connections, and turns a non-200 answer into the SDK's typed exception with
-the SDK's own error parser, so `classify` is the same for both. The hand-written transport
-stays because the benchmark (tests/benchmarks/fcm_ceiling.py, README "Benchmarks") shows the
-SDK's httpx path costing about 14x the CPU per push, too much for a 200,000-device broadcast
-on two cores; every other part (message, validation, auth, errors) is the SDK's.
+Three transports, one contract (`Sender(transport=...)`; `sender()` takes the setting
+FCM_TRANSPORT, default "streams"): "sdk" sends through `messaging.send_each_async` (httpx);
+"aiohttp" posts the SDK's own encoding of the message with the SDK app's google-auth
+credential over a pool of aiohttp keep-alive connections; "streams" posts the same over the
+small HTTP/1.1 keep-alive client of `http1.py` on asyncio streams. Both turn a non-200 answer
+into the SDK's typed exception with the SDK's own error parser, so `classify` is the same for
+all three. The hand-written transports stay because the benchmark (README "Benchmarks") shows
+the SDK's httpx path costing about 14x the CPU per push, and aiohttp's client machinery most
+of what is left of the sender's, too much for a 200,000-device broadcast on two cores; every
+other part (message, validation, auth, errors) is the SDK's.
 
 Endpoint and credentials: for `https://fcm.googleapis.com`, the SDK's Application Default
 Credentials; for any other FCM_ENDPOINT (the local stand-in), the SDK is pointed there (it has
@@ -84,7 +88,7 @@ BACKOFF_CAP = 10.0
 _BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 _TOKEN_FIELDS = frozenset({"message.token", "message.fid"})
 
-Transport = Literal["aiohttp", "sdk"]
+Transport = Literal["aiohttp", "streams", "sdk"]
 #: Retried by the aiohttp transport (the SDK's own transport retries 500 and 503 itself).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -310,8 +314,8 @@ class Sender:
     ):
         if concurrency < 1 or max_attempts < 1:
             raise ValueError("concurrency and max_attempts must be at least 1")
-        if transport not in ("aiohttp", "sdk"):
-            raise ValueError("transport must be 'aiohttp' or 'sdk'")
+        if transport not in ("aiohttp", "streams", "sdk"):
+            raise ValueError("transport must be 'aiohttp', 'streams' or 'sdk'")
         self.transport = transport
         self.endpoint, self.project = endpoint, project
         self.concurrency = concurrency
@@ -349,7 +353,7 @@ class Sender:
                 thread = threading.Thread(target=loop.run_forever, name="fcm-sender", daemon=True)
                 thread.start()
                 self._semaphore = asyncio.Semaphore(self.concurrency)
-                if self.transport == "aiohttp":
+                if self.transport != "sdk":
                     try:
                         asyncio.run_coroutine_threadsafe(self._open(), loop).result(30)
                     except BaseException:
@@ -362,7 +366,6 @@ class Sender:
             return self._loop
 
     async def _open(self) -> None:
-        import aiohttp
         from firebase_admin import _messaging_encoder, messaging
 
         service = messaging._get_messaging_service(self._app)
@@ -371,6 +374,13 @@ class Sender:
         self._headers["Content-Type"] = "application/json"
         self._encoder = _messaging_encoder.MessageEncoder()
         self._refresh_lock = asyncio.Lock()
+        if self.transport == "streams":
+            from . import http1
+
+            self._session = http1.Pool(self._url)
+            return
+        import aiohttp  # only for this transport (~150 ms to import)
+
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
             timeout=aiohttp.ClientTimeout(total=self.request_timeout),
@@ -580,8 +590,9 @@ class Sender:
 
         async with self._semaphore:
             try:
-                if self.transport == "aiohttp":
-                    return await asyncio.wait_for(self._post(message), remaining)
+                if self.transport != "sdk":
+                    async with asyncio.timeout(remaining):  # no task per send (wait_for's)
+                        return await self._post(message)
                 batch = await asyncio.wait_for(
                     messaging.send_each_async([message], dry_run=False, app=self._app), remaining
                 )
@@ -597,22 +608,29 @@ class Sender:
         import httpx
         from firebase_admin import _utils, exceptions, messaging
 
-        encoded = self._encoder.default(message)  # ValueError: the SDK refuses it
-        try:
-            body = msgspec.json.encode({"message": encoded})
-        except (TypeError, msgspec.EncodeError) as exc:  # e.g. an object in custom data
-            raise ValueError("the message cannot be encoded as JSON") from exc
+        if isinstance(message, bytes):  # encoded by the SDK already (push.Pushes)
+            body = message
+        else:
+            encoded = self._encoder.default(message)  # ValueError: the SDK refuses it
+            try:
+                body = msgspec.json.encode({"message": encoded})
+            except (TypeError, msgspec.EncodeError) as exc:  # e.g. an object in custom data
+                raise ValueError("the message cannot be encoded as JSON") from exc
         credential = self._app.credential.get_credential()
         for attempt in (1, 2):
             token = credential.token
             headers = {**self._headers, "Authorization": f"Bearer {token}"}
             try:
-                async with self._session.post(self._url, data=body, headers=headers) as resp:
-                    content = await resp.read()
-                    status, answer_headers = resp.status, list(resp.headers.items())
+                if self.transport == "streams":
+                    async with asyncio.timeout(self.request_timeout):
+                        status, answer_headers, content = await self._session.post(body, headers)
+                else:
+                    async with self._session.post(self._url, data=body, headers=headers) as resp:
+                        content = await resp.read()
+                        status, answer_headers = resp.status, list(resp.headers.items())
             except TimeoutError as exc:
                 return exceptions.DeadlineExceededError("FCM did not answer in time", cause=exc)
-            except self._aiohttp_errors() as exc:
+            except self._transport_errors() as exc:
                 return exceptions.UnavailableError("no connection to FCM", cause=exc)
             if status == 200:
                 return None
@@ -627,11 +645,12 @@ class Sender:
             error, messaging._MessagingService._build_fcm_error_httpx
         )
 
-    @staticmethod
-    def _aiohttp_errors() -> tuple[type[BaseException], ...]:
+    def _transport_errors(self) -> tuple[type[BaseException], ...]:
+        if self.transport == "streams":
+            return (OSError, EOFError)  # http1.ProtocolError is an OSError
         import aiohttp
 
-        return (aiohttp.ClientError, OSError)
+        return (aiohttp.ClientError, OSError, EOFError)
 
     async def _refreshed(self, credential: Any, rejected: str | None) -> bool:
         """Refreshes the access token FCM rejected, once for all sends that saw it rejected
@@ -660,5 +679,7 @@ def sender(settings: Any) -> Sender:
     with _senders_lock:
         found = _senders.get(key)
         if found is None or found.closed:
-            found = _senders[key] = Sender(*key)
+            found = _senders[key] = Sender(
+                *key, transport=getattr(settings, "fcm_transport", "streams")
+            )
         return found

@@ -12,6 +12,13 @@ members in batched writes of at most 500 documents, the size of a fan-out delive
 Creating an item is idempotent, but an item the member deleted would be created again by a
 repeat of the same delivery; the sender therefore writes an item only for members it has not
 recorded in `message_recipients` yet (notifications/delivery.py).
+
+Only a message to one member (a direct message) gets an item here. A message to many (every
+member, a county, an interest: `is_broadcast`) is stored once, in `messages`, and each
+recipient's inbox lists it from the `message_recipients` row that delivery writes anyway
+(lederappen.inbox.service); reading or deleting it sets `read_at` / `hidden_at` on that row.
+Its item id, `broadcast_item_id`, is the same for every member (a hash of the message id), so
+every recipient's push is the same apart from the token (push.Pushes).
 """
 
 from __future__ import annotations
@@ -41,6 +48,18 @@ def item_id(message_id: str, member_id: str) -> str:
     """
     digest = hashlib.sha256(f"inbox\x00{message_id}\x00{member_id}".encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def broadcast_item_id(message_id: str) -> str:
+    """The inbox id of a message to many: the same for every recipient, nothing readable
+    (the same form as `item_id`, so the app cannot tell the two apart)."""
+    digest = hashlib.sha256(f"broadcast\x00{message_id}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def is_broadcast(audience_kind: str) -> bool:
+    """Is a message with this audience stored once (not copied into each inbox)?"""
+    return audience_kind != "member"
 
 
 def _document(member_id: str, message: Message, now: datetime) -> dict[str, Any]:

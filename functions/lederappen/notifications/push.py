@@ -20,6 +20,14 @@ whoever holds the phone. So:
 without importing the SDK); `fcm_message()` is the same push as a firebase-admin
 `messaging.Message`, which the sender hands to the SDK. The SDK encodes the one into exactly
 the other (tests/unit/test_push_payload.py checks it), so what is checked is what is sent.
+
+`Pushes` is one message's pushes to many devices. They differ only by the token within a
+*variant* (language, inbox reference: a message to many has one inbox reference for every
+member, inbox.broadcast_item_id), so the SDK builds, validates and encodes each variant once,
+with a placeholder token, and each device's request body is that encoding with its token put
+in (JSON-escaped). The SDK stays the builder and validator; a token is only ever a string to
+it, which is all the substitution needs. Should the placeholder appear anywhere else in the
+encoding (an editor who wrote it into a text), that variant is encoded per device instead.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from __future__ import annotations
 import json
 import warnings
 from typing import Any
+
+import msgspec
 
 from .message import Message
 
@@ -168,3 +178,55 @@ def largest_payload(message: Message) -> int:
 
 def fits(message: Message) -> bool:
     return largest_payload(message) <= MAX_PAYLOAD_BYTES
+
+
+#: The token the SDK encodes a variant with; replaced by each device's token.
+_PLACEHOLDER = "lederappen-token-placeholder"
+_QUOTED_PLACEHOLDER = msgspec.json.encode(_PLACEHOLDER)
+
+
+class Pushes:
+    """One message's pushes: built and encoded by the SDK once per variant (module docstring).
+
+    `request(token, locale, inbox_item)` is the HTTP body of one send (`{"message": ...}`,
+    JSON bytes), `message(...)` the same push as a `messaging.Message` (for the SDK's own
+    transport). A variant the SDK refuses to encode comes back from `request` as its
+    `messaging.Message`, which the sender's transport then refuses the same way (recorded
+    `failed`, INVALID_MESSAGE, nothing sent)."""
+
+    __slots__ = ("_message", "_variants")
+
+    def __init__(self, message: Message):
+        self._message = message
+        self._variants: dict[tuple[str, str | None], tuple[bytes, bytes] | None] = {}
+
+    def message(self, token: str, locale: str | None, inbox_item: str | None) -> Any:
+        return fcm_message(self._message, token, locale, inbox_item)
+
+    def _encode(self, token: str, locale: str | None, inbox_item: str | None) -> bytes:
+        try:
+            return msgspec.json.encode(
+                {"message": encoded(self.message(token, locale, inbox_item))}
+            )
+        except (TypeError, msgspec.EncodeError) as exc:  # e.g. an object in custom data
+            raise ValueError("the message cannot be encoded as JSON") from exc
+
+    def request(self, token: str, locale: str | None, inbox_item: str | None) -> bytes | Any:
+        key = (language(locale), inbox_item)
+        try:
+            parts = self._variants[key]
+        except KeyError:
+            try:
+                body = self._encode(_PLACEHOLDER, locale, inbox_item)
+            except ValueError:
+                body = b""
+            head, _, tail = body.partition(_QUOTED_PLACEHOLDER)
+            parts = self._variants[key] = (
+                (head, tail) if body.count(_QUOTED_PLACEHOLDER) == 1 else None
+            )
+        if parts is None or not isinstance(token, str) or not token:
+            try:  # per device: the SDK's own encoding, or its refusal at the send
+                return self._encode(token, locale, inbox_item)
+            except ValueError:
+                return self.message(token, locale, inbox_item)
+        return parts[0] + msgspec.json.encode(token) + parts[1]
