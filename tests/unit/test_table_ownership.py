@@ -42,7 +42,7 @@ KNOWN_FOREIGN_USES = {
 
 #: Feature packages whose SQL all lives in their store.py (issue 21 moves every feature there;
 #: a package joins this set when it is done, so it cannot slip back).
-STORE_ONLY = {"console", "consents", "preferences"}
+STORE_ONLY = {"console", "consents", "deadletters", "preferences"}
 
 
 @lru_cache(maxsize=1)

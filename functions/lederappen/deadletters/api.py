@@ -34,17 +34,7 @@ from .schemas import DeadLetter, DeadLetterDetail, DeadLetterPage, ListDeadLette
 
 api = Api()
 
-STATES = ("open", "replayed", "discarded")
-_STATE_SQL = {
-    "open": "replayed_at IS NULL AND discarded_at IS NULL",
-    "replayed": "replayed_at IS NOT NULL AND discarded_at IS NULL",
-    "discarded": "discarded_at IS NOT NULL",
-}
-_COLUMNS = (
-    "id, subscription, source_function, topic, message_id, reason, attributes, "
-    "received_at, replayed_at, replay_count, discarded_at, octet_length(payload), "
-    "cardinality(member_ids)"
-)
+STATES = store.STATES
 _MAX_ID = 2**63 - 1
 
 
@@ -160,19 +150,7 @@ def list_dead_letters(request: Request) -> Reply:
     if after is None:  # the first page drains; later pages only page through what is stored
         d = store.drain(request.settings.google_cloud_project)
         drained = {"stored": d.stored, "complete": d.complete}
-    where, params = ["TRUE"], []
-    if after is not None:
-        where.append("id < %s")
-        params.append(after)
-    if state:
-        where.append(_STATE_SQL[state])
-    if source:
-        where.append("source_function = %s")
-        params.append(source)
-    sql = (
-        f"SELECT {_COLUMNS} FROM dead_letters WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %s"
-    )
-    rows = db.fetch_all(sql, (*params, size + 1))
+    rows = db.read(lambda cur: store.page(cur, after, state, source, size + 1))
     items, next_cursor = pagination.page([_view(r) for r in rows], size, lambda v: v["id"])
     return Reply({"items": items, "next_cursor": next_cursor, "drained": drained})
 
@@ -200,11 +178,7 @@ def get_dead_letter(request: Request) -> Reply:
     dead_letter_id = _id(request)
 
     def work(cur: Cursor):
-        cur.execute(
-            f"SELECT {_COLUMNS}, payload, member_ids FROM dead_letters WHERE id = %s",
-            (dead_letter_id,),
-        )
-        row = cur.fetchone()
+        row = store.get_with_payload(cur, dead_letter_id)
         if row is not None:
             _audit(cur, request, row[-1], row[3], "dead_letter_read")
         return row
@@ -261,12 +235,7 @@ def replay(request: Request) -> Reply:
     project = request.settings.google_cloud_project
 
     def work(cur: Cursor) -> Reply:
-        cur.execute(
-            "SELECT topic, payload, attributes, discarded_at, member_ids "
-            "FROM dead_letters WHERE id = %s FOR UPDATE",
-            (dead_letter_id,),
-        )
-        row = cur.fetchone()
+        row = store.lock_for_replay(cur, dead_letter_id)
         if row is None:
             raise NotFound()
         topic, payload, attributes, discarded_at, member_ids = row
@@ -282,12 +251,7 @@ def replay(request: Request) -> Reply:
             bytes(payload),
             store.replay_attributes(_attributes(attributes), dead_letter_id),
         )
-        cur.execute(
-            "UPDATE dead_letters SET replayed_at = now(), "
-            f"replay_count = replay_count + 1 WHERE id = %s RETURNING {_COLUMNS}",
-            (dead_letter_id,),
-        )
-        replayed = _view(db.one(cur))
+        replayed = _view(store.mark_replayed(cur, dead_letter_id))
         _audit(cur, request, member_ids, topic, "dead_letter_replayed")
         return Reply(replayed)
 
@@ -317,16 +281,10 @@ def discard(request: Request) -> Reply:
 
     def work(cur: Cursor):
         # Audited when it is discarded, not again when a repeated call changes nothing.
-        cur.execute(
-            "UPDATE dead_letters SET discarded_at = now() "
-            "WHERE id = %s AND discarded_at IS NULL RETURNING topic, member_ids",
-            (dead_letter_id,),
-        )
-        changed = cur.fetchone()
+        changed = store.discard(cur, dead_letter_id)
         if changed is not None:
             _audit(cur, request, changed[1], changed[0], "dead_letter_discarded")
-        cur.execute(f"SELECT {_COLUMNS} FROM dead_letters WHERE id = %s", (dead_letter_id,))
-        return cur.fetchone()
+        return store.get(cur, dead_letter_id)
 
     row = db.transaction(work)
     if row is None:

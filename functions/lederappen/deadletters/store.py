@@ -33,7 +33,7 @@ from typing import Any
 
 from ..core import db, log
 from ..core import manifest as manifest_mod
-from ..core.db import Cursor
+from ..core.db import Cursor, Row
 
 _log = logging.getLogger("lederappen.deadletters")
 
@@ -319,3 +319,85 @@ def drain(
     if stored:
         log.event(_log, "dead letters drained", logging.INFO, stored=stored, pulled=pulled)
     return Drained(stored, pulled, complete)
+
+
+# -- the stored dead letters (the API's reads and writes) --------------------------------------
+
+STATES = ("open", "replayed", "discarded")
+_STATE_SQL = {
+    "open": "replayed_at IS NULL AND discarded_at IS NULL",
+    "replayed": "replayed_at IS NOT NULL AND discarded_at IS NULL",
+    "discarded": "discarded_at IS NOT NULL",
+}
+#: What a listed dead letter shows (the API's `_view`): never the payload, only its size and
+#: how many member keys it names.
+_COLUMNS = (
+    "id, subscription, source_function, topic, message_id, reason, attributes, "
+    "received_at, replayed_at, replay_count, discarded_at, octet_length(payload), "
+    "cardinality(member_ids)"
+)
+
+
+def page(
+    cur: Cursor, before_id: int | None, state: str | None, source: str | None, limit: int
+) -> list[Row]:
+    """Newest first, below `before_id`, of one state and source function if given."""
+    where: list[str] = ["TRUE"]
+    params: list[Any] = []
+    if before_id is not None:
+        where.append("id < %s")
+        params.append(before_id)
+    if state:
+        where.append(_STATE_SQL[state])
+    if source:
+        where.append("source_function = %s")
+        params.append(source)
+    cur.execute(
+        f"SELECT {_COLUMNS} FROM dead_letters WHERE {' AND '.join(where)} "
+        "ORDER BY id DESC LIMIT %s",
+        (*params, limit),
+    )
+    return cur.fetchall()
+
+
+def get(cur: Cursor, dead_letter_id: int) -> Row | None:
+    cur.execute(f"SELECT {_COLUMNS} FROM dead_letters WHERE id = %s", (dead_letter_id,))
+    return cur.fetchone()
+
+
+def get_with_payload(cur: Cursor, dead_letter_id: int) -> Row | None:
+    """The listed columns, then the payload and the member keys it names."""
+    cur.execute(
+        f"SELECT {_COLUMNS}, payload, member_ids FROM dead_letters WHERE id = %s",
+        (dead_letter_id,),
+    )
+    return cur.fetchone()
+
+
+def lock_for_replay(cur: Cursor, dead_letter_id: int) -> Row | None:
+    """(topic, payload, attributes, discarded_at, member_ids), locked until commit."""
+    cur.execute(
+        "SELECT topic, payload, attributes, discarded_at, member_ids "
+        "FROM dead_letters WHERE id = %s FOR UPDATE",
+        (dead_letter_id,),
+    )
+    return cur.fetchone()
+
+
+def mark_replayed(cur: Cursor, dead_letter_id: int) -> Row:
+    cur.execute(
+        "UPDATE dead_letters SET replayed_at = now(), "
+        f"replay_count = replay_count + 1 WHERE id = %s RETURNING {_COLUMNS}",
+        (dead_letter_id,),
+    )
+    return db.one(cur)
+
+
+def discard(cur: Cursor, dead_letter_id: int) -> Row | None:
+    """(topic, member_ids) when this call discarded it; None when it already was (or none)."""
+    cur.execute(
+        "UPDATE dead_letters SET discarded_at = now() "
+        "WHERE id = %s AND discarded_at IS NULL RETURNING topic, member_ids",
+        (dead_letter_id,),
+    )
+    return cur.fetchone()

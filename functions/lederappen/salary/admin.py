@@ -159,11 +159,10 @@ def update_round(request: Request) -> Reply:
         changes["title"] = msgspec.structs.asdict(c.title)
 
     def work(cur):
-        cur.execute("SELECT version FROM salary_rounds WHERE year = %s FOR UPDATE", (year,))
-        row = cur.fetchone()
-        if row is None:
+        version = service.lock_round(cur, year)
+        if version is None:
             raise NotFound()
-        require_if_match(request, row[0])
+        require_if_match(request, version)
         view = service.update_round(cur, year, changes, _now())
         return _with_counts(cur, [view])[0]
 

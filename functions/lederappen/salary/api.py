@@ -324,19 +324,9 @@ def parse_filters(query, dims: tuple[str, ...]) -> dict[str, str]:
     return filters
 
 
-_TABLES_SQL = """
-SELECT r.year, r.opens_at, r.closes_at, s.release, s.released_at, t.dimensions, t.cells
-FROM salary_rounds r
-LEFT JOIN LATERAL (SELECT release, released_at FROM salary_releases x WHERE x.year = r.year
-                   ORDER BY release DESC LIMIT 1) s ON true
-LEFT JOIN salary_release_tables t
-       ON t.year = r.year AND t.release = s.release AND t.dimensions = ANY(%s)
-WHERE {which}
-ORDER BY r.year
-"""
-_ONE_ROUND = "r.year = coalesce(%s, (SELECT max(year) FROM salary_rounds WHERE closes_at <= %s))"
-_ROUND = "r.year = %s"
-_CLOSED_ROUNDS = "r.closes_at <= %s"
+_ONE_ROUND = statistics.ONE_ROUND
+_ROUND = statistics.ROUND
+_CLOSED_ROUNDS = statistics.CLOSED_ROUNDS
 
 #: A round's latest release: its number, when it was released, and the cells of each table.
 Release = tuple[int, datetime, dict[tuple[str, ...], list[dict]]]
@@ -349,7 +339,7 @@ def published_tables(
     cells of each of `tables`, in one query. A closed round not released yet is released
     first; one not closed yet is a 409."""
     keys = {v.table_key(dims): dims for dims in tables}
-    rows = db.fetch_all(_TABLES_SQL.format(which=which), (list(keys), *params))
+    rows = db.read(lambda cur: statistics.latest_release_tables(cur, which, params, list(keys)))
     out: dict[int, Release] = {}
     for year, opens_at, closes_at, release, released_at, key, cells in rows:
         if service.status(opens_at, closes_at, now) != "closed":
@@ -638,10 +628,7 @@ def get_position(request: Request) -> Reply:
                 restricted=True,
             )
         answer = service.get_answer(cur, year, request.member_id)
-        cur.execute(
-            "SELECT max(year) FROM salary_rounds WHERE closes_at <= %s AND year <= %s", (now, year)
-        )
-        return answer, cur.fetchone()[0]
+        return answer, service.latest_closed_year(cur, now, year)
 
     answer, stats_year = db.read(read)
     if answer is None:

@@ -20,14 +20,7 @@ api = Api()
 @api.post("/jobs/salary-statistics")
 def run(request: Request) -> Reply:
     now = datetime.now(UTC)
-    due = [
-        r[0]
-        for r in db.fetch_all(
-            "SELECT r.year FROM salary_rounds r WHERE r.closes_at <= %s AND NOT EXISTS "
-            "(SELECT 1 FROM salary_releases s WHERE s.year = r.year) ORDER BY r.year",
-            (now,),
-        )
-    ]
+    due = db.read(lambda cur: statistics.rounds_to_release(cur, now))
     for year in due:  # one transaction per round: a failure keeps the rounds already done
         db.transaction(functools.partial(statistics.ensure, year=year, now=now))
     return Reply({"computed": due})

@@ -63,12 +63,6 @@ def _release_view(row) -> dict:
     }
 
 
-_LIST_SQL = (
-    "SELECT release, released_at, kind, reason_nb, reason_en, method "
-    "FROM salary_releases WHERE year = %s ORDER BY release"
-)
-
-
 def _closed_round(cur, year: int, now: datetime) -> None:
     rnd = service.get_round(cur, year, now)
     if rnd["status"] != "closed":
@@ -102,8 +96,7 @@ def list_releases(request: Request) -> Reply:
 
     def work(cur):
         _closed_round(cur, year, now)
-        cur.execute(_LIST_SQL, (year,))
-        return [_release_view(r) for r in cur.fetchall()]
+        return [_release_view(r) for r in statistics.releases(cur, year)]
 
     return Reply({"year": year, "items": db.read(work)})
 
@@ -145,8 +138,8 @@ def correct(request: Request) -> Reply:
     def work(cur) -> Reply:
         _closed_round(cur, year, now)
         number = statistics.publish(cur, year, now, msgspec.structs.asdict(body.reason))
-        cur.execute(_LIST_SQL.replace("ORDER BY", "AND release = %s ORDER BY"), (year, number))
-        return Reply({"year": year, **_release_view(cur.fetchone())}, status=201)
+        [row] = statistics.releases(cur, year, number)
+        return Reply({"year": year, **_release_view(row)}, status=201)
 
     return idempotency.run(request, msgspec.json.encode(body), work)
 
@@ -185,8 +178,7 @@ def release_statistics(request: Request) -> Reply:
     filters = parse_filters(request.query, dims)
 
     def work(cur):
-        cur.execute(_LIST_SQL.replace("ORDER BY", "AND release = %s ORDER BY"), (year, release))
-        row = cur.fetchone()
+        row = next(iter(statistics.releases(cur, year, release)), None)
         if row is None:
             raise NotFound(
                 {

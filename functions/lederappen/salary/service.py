@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..core import db
 from ..core.db import Cursor
 from ..core.problems import Conflict, NotFound, ValidationFailed
 from ..core.times import rfc3339
@@ -470,3 +471,18 @@ def answer_days(
                 {"date": day.isoformat(), "answers": counts.get(day, 0), "cumulative": running}
             )
     return view, days
+
+
+def lock_round(cur: Cursor, year: int) -> int | None:
+    """Locks the round until commit; its version, or None when there is no such round."""
+    cur.execute("SELECT version FROM salary_rounds WHERE year = %s FOR UPDATE", (year,))
+    row = cur.fetchone()
+    return None if row is None else row[0]
+
+
+def latest_closed_year(cur: Cursor, now: datetime, up_to: int) -> int | None:
+    """The latest round, at most `up_to`, that has closed by `now`."""
+    cur.execute(
+        "SELECT max(year) FROM salary_rounds WHERE closes_at <= %s AND year <= %s", (now, up_to)
+    )
+    return db.one(cur)[0]

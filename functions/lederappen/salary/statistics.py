@@ -329,3 +329,53 @@ def audit_use(cur: Cursor, year: int, now: datetime) -> None:
         purpose="salary_statistics",
         at=now,
     )
+
+
+# -- what is published: the rounds' latest releases -------------------------------------------
+
+#: Per round chosen by a selector below (SQL over `r`, salary_rounds): its latest release and
+#: the cells of the tables asked for.
+_TABLES_SQL = """
+SELECT r.year, r.opens_at, r.closes_at, s.release, s.released_at, t.dimensions, t.cells
+FROM salary_rounds r
+LEFT JOIN LATERAL (SELECT release, released_at FROM salary_releases x WHERE x.year = r.year
+                   ORDER BY release DESC LIMIT 1) s ON true
+LEFT JOIN salary_release_tables t
+       ON t.year = r.year AND t.release = s.release AND t.dimensions = ANY(%s)
+WHERE {which}
+ORDER BY r.year
+"""
+ONE_ROUND = "r.year = coalesce(%s, (SELECT max(year) FROM salary_rounds WHERE closes_at <= %s))"
+ROUND = "r.year = %s"
+CLOSED_ROUNDS = "r.closes_at <= %s"
+
+
+def latest_release_tables(cur: Cursor, which: str, params: tuple, table_keys: list[str]) -> list:
+    """Rows (year, opens_at, closes_at, release, released_at, table key, cells) of the rounds
+    `which` (one of the selectors above) selects with `params`; a round without a release
+    has one row with release None."""
+    cur.execute(_TABLES_SQL.format(which=which), (table_keys, *params))
+    return cur.fetchall()
+
+
+def rounds_to_release(cur: Cursor, now: datetime) -> list[int]:
+    """Closed rounds without any release yet, oldest first."""
+    cur.execute(
+        "SELECT r.year FROM salary_rounds r WHERE r.closes_at <= %s AND NOT EXISTS "
+        "(SELECT 1 FROM salary_releases s WHERE s.year = r.year) ORDER BY r.year",
+        (now,),
+    )
+    return [r[0] for r in cur.fetchall()]
+
+
+_RELEASES_SQL = (
+    "SELECT release, released_at, kind, reason_nb, reason_en, method "
+    "FROM salary_releases WHERE year = %s AND (%s::int IS NULL OR release = %s) ORDER BY release"
+)
+
+
+def releases(cur: Cursor, year: int, release: int | None = None) -> list:
+    """A round's releases (or the one numbered `release`): (release, released_at, kind,
+    reason_nb, reason_en, method)."""
+    cur.execute(_RELEASES_SQL, (year, release, release))
+    return cur.fetchall()
