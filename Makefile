@@ -2,6 +2,7 @@
 .PHONY: venv run test unit lint lock fuzz openapi bench bench-salary bench-matching bench-erasure bench-load migrate bootstrap clean
 
 PY := .venv/bin/python
+LINT := .venv/bin/ruff check --quiet . && .venv/bin/ruff format --check --quiet . && .venv/bin/mypy
 PORT_BASE ?= 8080
 
 bootstrap:
@@ -14,8 +15,9 @@ venv:
 run: bootstrap
 	@$(PY) -m infra.local.stack up --port-base $(PORT_BASE)
 
-## make test: unit, integration and end-to-end tests against a real local stack
+## make test: lint (ruff, mypy), then unit, integration and end-to-end tests against a real local stack
 test: bootstrap
+	@$(LINT)
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
@@ -27,7 +29,7 @@ unit: venv
 
 ## make lint: ruff (rules and formatting, pyproject.toml) and mypy on functions/; part of make test
 lint: venv
-	@.venv/bin/ruff check --quiet . && .venv/bin/ruff format --check --quiet . && .venv/bin/mypy
+	@$(LINT)
 
 ## make lock: recompile the dependency locks (requirements.txt, requirements-dev.txt: every
 ## transitive version pinned, with hashes) from requirements.in and requirements-dev.in

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -255,7 +255,7 @@ def decode(raw: bytes, type_: type[T]) -> T:
     return value
 
 
-def fields_error(errors: list[tuple[str | None, str, str, str]]) -> ValidationFailed:
+def fields_error(errors: Sequence[tuple[str | None, str, str, str]]) -> ValidationFailed:
     """A 422 naming every field that broke a rule checked in a service (beyond what the
     type expresses), each as (field, code, Norwegian message, English message)."""
     return ValidationFailed(

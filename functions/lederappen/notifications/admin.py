@@ -183,7 +183,7 @@ def _check(request: Request, d: Draft, now: datetime) -> None:
         )
     if errors:
         raise fields_error(errors)
-    if a.kind == "member":
+    if a.kind == "member" and a.member_id:  # without one, _audience_errors said so above
         statuses = lederne.client(request.settings).membership_statuses([a.member_id])
         if statuses.get(a.member_id) != "active":
             member_id = a.member_id
@@ -264,7 +264,7 @@ def create_message(request: Request) -> Reply:
             audience_value=d.audience.value,
             member_id=d.audience.member_id,
             send_at=d.send_at,
-            created_by=request.principal.subject,
+            created_by=request.caller.subject,
             now=now,
             concerns=d.concerns,
         )

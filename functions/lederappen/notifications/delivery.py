@@ -99,17 +99,17 @@ def decide(
 ) -> tuple[str, bool, bool]:
     """One member's (outcome, inbox, push), first reason first. `consented`: covers every
     purpose of `needs_consent(stored)`."""
-    categories = DEFAULT_CATEGORIES if categories is None else categories
-    channels = DEFAULT_CHANNELS if channels is None else channels
+    switched_on = DEFAULT_CATEGORIES if categories is None else categories
+    through = DEFAULT_CHANNELS if channels is None else channels
     if not active:
         return "not_member", False, False
     if restricted and not needed(stored):
         return "restricted", False, False
-    if stored.category not in categories:
+    if stored.category not in switched_on:
         return "category_off", False, False
     if not consented:
         return "no_consent", False, False
-    return "delivered", "inbox" in channels, "push" in channels
+    return "delivered", "inbox" in through, "push" in through
 
 
 def outcomes(

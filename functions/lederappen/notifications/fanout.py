@@ -87,8 +87,12 @@ def audience_page(
     """One page of the audience and the cursor of the next (None after the last)."""
     kind = stored.audience_kind
     if kind == "member":
+        if not stored.member_id:
+            raise KeyError(kind)  # a member audience always names its member
         return [stored.member_id], None
     if kind == "interest":
+        if not stored.audience_value:
+            raise KeyError(kind)
         return _interest_page(stored.audience_value, cursor)
     county = _county_name(stored.audience_value) if kind == "county" else None
     register = lederne.client(settings)

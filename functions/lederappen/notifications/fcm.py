@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import email.utils
 import itertools
 import logging
@@ -141,7 +142,7 @@ def _violated_fields(response: Any) -> set[str]:
     """The fields a google.rpc.BadRequest in an error answer names; tolerant."""
     try:
         details = response.json()["error"]["details"]
-    except Exception:  # not JSON, or not Google's error shape
+    except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or not Google's shape
         return set()
     fields: set[str] = set()
     for detail in details if isinstance(details, list) else ():
@@ -272,7 +273,7 @@ def _point_at(app: Any, endpoint: str, project: str) -> None:
 
     service = messaging._get_messaging_service(app)
     if not isinstance(getattr(service, "_fcm_url", None), str):
-        raise RuntimeError("firebase_admin.messaging has no _fcm_url to point at the stand-in")
+        raise TypeError("firebase_admin.messaging has no _fcm_url to point at the stand-in")
     service._fcm_url = f"{endpoint.rstrip('/')}/v1/projects/{project}/messages:send"
 
 
@@ -395,7 +396,7 @@ class Sender:
             self._closed = True
             loop, thread, app = self._loop, self._thread, self._app
         atexit.unregister(self.close)
-        if loop is None:
+        if loop is None or thread is None:
             return
         from firebase_admin import messaging
 
@@ -404,20 +405,18 @@ class Sender:
         if self._session is not None:
             closing.append(self._session.close())
         for coro in closing:
-            try:
+            # best effort: the process may be going away
+            with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(coro, loop).result(10)
-            except Exception:  # best effort: the process may be going away
-                pass
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         if not thread.is_alive():
             loop.close()
         import firebase_admin
 
-        try:
+        # its own close re-closes the async client, which may fail: nothing left to do then
+        with contextlib.suppress(Exception):
             firebase_admin.delete_app(app)
-        except Exception:  # its own close re-closes the async client: nothing left to do
-            pass
 
     @property
     def closed(self) -> bool:
@@ -588,6 +587,7 @@ class Sender:
         Raises ValueError for a message the SDK will not encode."""
         from firebase_admin import exceptions, messaging
 
+        assert self._semaphore is not None  # set when the loop starts
         async with self._semaphore:
             try:
                 if self.transport != "sdk":
@@ -655,6 +655,7 @@ class Sender:
     async def _refreshed(self, credential: Any, rejected: str | None) -> bool:
         """Refreshes the access token FCM rejected, once for all sends that saw it rejected
         (the refresh is blocking I/O: it runs off the loop); False if none can be had."""
+        assert self._refresh_lock is not None  # set when the loop starts
         async with self._refresh_lock:
             if credential.token != rejected:
                 return True  # another send refreshed it already
