@@ -6,9 +6,8 @@ constant in functions/lederappen/ (statements are written as literals). The data
 erasure, access and retention run from those declarations, so it names other features'
 tables by design.
 
-Where another package reads or writes a table today, that is listed in KNOWN_FOREIGN_USES
-(issue 21 moves each behind the owner's store); the list must match exactly, so a new foreign
-use fails here and a removed one must leave the list.
+No package names another's table: it calls the owner's store or service, or composes a
+condition the owner gives it (core.restriction.unrestricted, preferences.store.join).
 """
 
 from __future__ import annotations
@@ -31,14 +30,6 @@ OWNERS = {
     "outbox": "core",
     "processing_restrictions": "core",
 }
-
-#: (table, package that is not its owner but names it in SQL today)
-KNOWN_FOREIGN_USES = {
-    ("member_preferences", "notifications"),  # delivery's category and channel check
-    ("outbox", "notifications"),  # outgoing messages queue their fan-out
-    ("processing_restrictions", "notifications"),
-}
-
 
 #: Feature packages whose SQL all lives in their store.py (issue 21 moves every feature there;
 #: a package joins this set when it is done, so it cannot slip back).
@@ -98,10 +89,9 @@ def test_each_table_has_one_owner_and_no_new_foreign_use():
         for package in packages
         if package != owner[table]
     }
-    new = foreign - KNOWN_FOREIGN_USES
-    assert not new, f"SQL outside the owner of its table (call the owner's store): {sorted(new)}"
-    gone = KNOWN_FOREIGN_USES - foreign
-    assert not gone, f"no longer a foreign use, remove from KNOWN_FOREIGN_USES: {sorted(gone)}"
+    assert not foreign, (
+        f"SQL outside the owner of its table (call the owner's store): {sorted(foreign)}"
+    )
 
 
 def test_a_declared_owner_names_its_table():

@@ -39,6 +39,39 @@ def enqueue(
     return db.one(cur)[0]
 
 
+def enqueue_many(
+    cur: Cursor, topic: str, rows: list[tuple[str | None, dict[str, Any]]], key: str
+) -> dict[str, int]:
+    """`enqueue` for many messages on one topic in one statement: (member_id, payload) each,
+    every payload with a different value of the string field `key`; their ids by that value.
+    The rows travel as one JSON parameter (pg8000 encodes array parameters element by
+    element in Python)."""
+    if not rows:
+        return {}
+    cur.execute(
+        "INSERT INTO outbox (topic, member_id, payload) "
+        "SELECT %s, e->>0, e->1 FROM json_array_elements(%s::json) AS t(e) "
+        "RETURNING id, payload->>%s",
+        (topic, json.dumps(rows), key),
+    )
+    return {k: i for i, k in cur.fetchall()}
+
+
+def queued_step(
+    topic: str, message_id: str, step: int
+) -> tuple[str | None, datetime | None] | None:
+    """The outbox row that queued step `step` of the sending of `message_id` on `topic` (a
+    fan-out): where its listing resumes and when it is due; None when no such step was ever
+    queued. Served by the partial index outbox_fanout_steps (migration 0014)."""
+    row = db.fetch_one(
+        "SELECT payload->>'cursor', not_before FROM outbox WHERE topic = %s "
+        "AND payload->>'message_id' = %s AND (payload->>'step')::int = %s "
+        "ORDER BY id DESC LIMIT 1",
+        (topic, message_id, step),
+    )
+    return None if row is None else (row[0], row[1])
+
+
 def withdraw(cur: Cursor, outbox_id: int) -> bool:
     """Deletes a message that is not published yet; False when it already went out."""
     cur.execute("DELETE FROM outbox WHERE id = %s AND published_at IS NULL", (outbox_id,))

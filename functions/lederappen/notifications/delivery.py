@@ -43,8 +43,9 @@ from typing import Annotated
 import msgspec
 
 from ..consents import service as consents
-from ..core import db, events, firestore, lederne, log
+from ..core import db, events, firestore, lederne, log, restriction
 from ..core.tombstones import erased_since
+from ..preferences import store as preferences
 from ..preferences.service import DEFAULT_CATEGORIES, DEFAULT_CHANNELS
 from . import batches, fcm, inbox, outgoing, push
 from . import devices as device_store
@@ -123,9 +124,8 @@ def outcomes(
     register's membership statuses; None when membership is not being asked (a retry)."""
     cur.execute(
         "SELECT m.id, p.notification_categories, p.notification_channels, "
-        "(r.member_id IS NOT NULL) FROM json_array_elements_text(%s::json) AS m(id) "
-        "LEFT JOIN member_preferences p ON p.member_id = m.id "
-        "LEFT JOIN processing_restrictions r ON r.member_id = m.id",
+        f"{restriction.restricted('m.id')} FROM json_array_elements_text(%s::json) AS m(id) "
+        f"{preferences.join('m.id', 'p')}",
         (json.dumps(members),),
     )
     rows = cur.fetchall()

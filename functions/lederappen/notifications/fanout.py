@@ -34,6 +34,7 @@ import msgspec
 
 from ..consents import service as consents
 from ..core import audit, db, events, lederne, outbox, tombstones
+from ..preferences import store as preferences
 from ..salary.vocabulary import COUNTIES
 from . import batches, outgoing
 
@@ -56,22 +57,8 @@ class Payload(msgspec.Struct, forbid_unknown_fields=True):
     cursor: str | None = None
 
 
-#: The step as it was queued (its outbox row: where the listing resumes, when it is due).
-#: Served by the partial index outbox_fanout_steps (migration 0014).
-_STEP_SQL = (
-    "SELECT payload->>'cursor', not_before FROM outbox WHERE topic = %s "
-    "AND payload->>'message_id' = %s AND (payload->>'step')::int = %s "
-    "ORDER BY id DESC LIMIT 1"
-)
-
-
 def _interest_page(topic: str, cursor: str | None) -> tuple[list[str], str | None]:
-    rows = db.fetch_all(
-        "SELECT member_id FROM member_preferences WHERE interests @> ARRAY[%s]::text[] "
-        "AND member_id > %s ORDER BY member_id LIMIT %s",
-        (topic, cursor or "", STEP_SIZE + 1),
-    )
-    ids = [r[0] for r in rows]
+    ids = db.read(lambda cur: preferences.interested(cur, topic, cursor or "", STEP_SIZE + 1))
     if len(ids) > STEP_SIZE:
         return ids[:STEP_SIZE], ids[STEP_SIZE - 1]
     return ids, None
@@ -163,7 +150,8 @@ def handle(message: events.Message, settings) -> None:
     stored = db.read(lambda cur: outgoing.load(cur, p.message_id))
     if stored is None or stored.status == "cancelled":
         return  # erased with its member, or cancelled: nothing to send
-    queued_step = db.fetch_one(_STEP_SQL, (outgoing.FANOUT_TOPIC, stored.id, p.step))
+    # The step as it was queued (its outbox row: where the listing resumes, when it is due).
+    queued_step = outbox.queued_step(outgoing.FANOUT_TOPIC, stored.id, p.step)
     if queued_step is None:
         return  # no such step was ever queued: a forged or stray message
     cursor, not_before = queued_step

@@ -218,25 +218,34 @@ def send_direct_many(
                 }
             )
         rows.append((member_id, k))
-    # r: one row per message, in the order of `drafts` (n); o: its fan-out start in the
-    # outbox; the messages rows (data-modifying CTEs run once, whether read or not); then the
-    # outbox ids in the order of `drafts`.
-    cur.execute(
-        "WITH r AS MATERIALIZED (SELECT gen_random_uuid() AS i, e->>0 AS m, (e->>1)::int AS k, n "
-        "FROM json_array_elements(%s::json) WITH ORDINALITY AS t(e, n)), "
-        "o AS (INSERT INTO outbox (topic, member_id, payload) "
-        "SELECT %s, m, jsonb_build_object('message_id', i, 'step', 0, 'cursor', NULL) "
-        "FROM r ORDER BY n RETURNING id, (payload->>'message_id')::uuid AS i), "
-        "d AS (SELECT * FROM json_to_recordset(%s::json) AS d(k int, c text, tn text, te text, "
-        "bn text, be text, dl text, s boolean, x text)), "
-        "w AS (INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, "
-        "deep_link, sensitive, audience_kind, member_id, send_at, origin, created_by, "
-        "created_at, outbox_id, concerns) SELECT r.i, d.c, d.tn, d.te, d.bn, d.be, d.dl, d.s, "
-        "'member', r.m, %s, 'system', %s, %s, o.id, d.x FROM r JOIN o USING (i) JOIN d USING (k)) "
-        "SELECT o.id FROM r JOIN o USING (i) ORDER BY r.n",
-        (json.dumps(rows), FANOUT_TOPIC, json.dumps(distinct), now, created_by, now),
+    # Each message's fan-out start in the outbox (one statement), then the messages rows
+    # naming them (one statement, the drafts' texts joined in once each).
+    ids = [str(uuid.uuid4()) for _ in rows]
+    queued = outbox.enqueue_many(
+        cur,
+        FANOUT_TOPIC,
+        [(m, {"message_id": i, "step": 0, "cursor": None}) for (m, _), i in zip(rows, ids)],
+        key="message_id",
     )
-    return [r[0] for r in cur.fetchall()]
+    outbox_ids = [queued[i] for i in ids]
+    cur.execute(
+        "WITH r AS (SELECT e->>0 AS i, e->>1 AS m, (e->>2)::int AS k, (e->>3)::bigint AS o "
+        "FROM json_array_elements(%s::json) AS t(e)), "
+        "d AS (SELECT * FROM json_to_recordset(%s::json) AS d(k int, c text, tn text, te text, "
+        "bn text, be text, dl text, s boolean, x text)) "
+        "INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, "
+        "deep_link, sensitive, audience_kind, member_id, send_at, origin, created_by, "
+        "created_at, outbox_id, concerns) SELECT r.i::uuid, d.c, d.tn, d.te, d.bn, d.be, d.dl, "
+        "d.s, 'member', r.m, %s, 'system', %s, %s, r.o, d.x FROM r JOIN d USING (k)",
+        (
+            json.dumps([(i, m, k, o) for (m, k), i, o in zip(rows, ids, outbox_ids)]),
+            json.dumps(distinct),
+            now,
+            created_by,
+            now,
+        ),
+    )
+    return outbox_ids
 
 
 def cancel(cur, message_id: str, now: datetime) -> Stored:

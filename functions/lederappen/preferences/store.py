@@ -89,6 +89,23 @@ def delete(cur: Cursor, member_id: str) -> bool:
     return cur.rowcount > 0
 
 
+def interested(cur: Cursor, topic: str, after: str, limit: int) -> list[str]:
+    """Members who chose `topic` as an interest, by member key after `after` (a page)."""
+    cur.execute(
+        "SELECT member_id FROM member_preferences WHERE interests @> ARRAY[%s]::text[] "
+        "AND member_id > %s ORDER BY member_id LIMIT %s",
+        (topic, after, limit),
+    )
+    return [r[0] for r in cur.fetchall()]
+
+
+def join(member_column: str, alias: str) -> str:
+    """A LEFT JOIN of the preferences of the member in `member_column` for another feature's
+    set-based query: `alias`.notification_categories, .notification_channels and .interests,
+    NULL where the member saved nothing (the defaults apply)."""
+    return f"LEFT JOIN member_preferences {alias} ON {alias}.member_id = {member_column}"
+
+
 def interests(cur: Cursor, member_id: str) -> list[str]:
     cur.execute("SELECT interests FROM member_preferences WHERE member_id = %s", (member_id,))
     row = cur.fetchone()
