@@ -41,6 +41,22 @@ def still_here(cur: Cursor, member_ids: Sequence[str], since: datetime) -> list[
     return [m for m in member_ids if m not in gone] if gone else list(member_ids)
 
 
+def erasures(cur: Cursor, member_ids: Sequence[str]) -> dict[str, datetime]:
+    """When each of `member_ids` that was ever erased was erased last, for work about to
+    write about them in this transaction (the shared side of the erasure lock first, as in
+    `still_here`)."""
+    if not member_ids:
+        return {}
+    cur.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", (LOCK_CLASS,))
+    by_pseudonym = {log.pseudonym(m): m for m in member_ids}
+    cur.execute(
+        "SELECT member_pseudonym, erased_at FROM erasure_tombstones "
+        "WHERE member_pseudonym = ANY(%s)",
+        (list(by_pseudonym),),
+    )
+    return {by_pseudonym[p]: at for p, at in cur.fetchall()}
+
+
 def record(cur: Cursor, member_ids: Sequence[str], now: datetime) -> None:
     """The members were erased `now` (a repeat moves the time forward)."""
     if not member_ids:

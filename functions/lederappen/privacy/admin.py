@@ -14,7 +14,7 @@ from typing import Annotated
 
 import msgspec
 
-from ..core import audit, db, outbox, pagination
+from ..core import audit, db, outbox, pagination, tombstones
 from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 from ..core.problems import NotFound
@@ -42,8 +42,16 @@ def _now() -> datetime:
 
 
 def _audit(cur: Cursor, request: Request, rows, action: str) -> None:
-    assert request.principal is not None
-    members = [r["member_id"] for r in rows if r["member_id"]]
+    """One entry per member concerned; none for a member erased since their request came
+    (an erasure in its last step still shows its member number, and an entry written then
+    would outlive the erasure of the member's audit trail)."""
+    named = [r for r in rows if r["member_id"]]
+    erased = tombstones.erasures(cur, [r["member_id"] for r in named])
+    members = [
+        r["member_id"]
+        for r in named
+        if r["member_id"] not in erased or erased[r["member_id"]] < r["received_at"]
+    ]
     audit.record_many(
         cur,
         members,
