@@ -117,7 +117,7 @@ def test_a_message_already_on_its_way_does_not_write_an_erased_member_back(
     pubsub.publish(
         "message-fanout", json.dumps({"message_id": message_id, "step": 0, "cursor": None}).encode()
     )
-    eventually(lambda: not db_exec("SELECT 1 FROM outbox WHERE published_at IS NULL"), timeout=10)
+    eventually(lambda: not db_exec("SELECT 1 FROM outbox WHERE published_at IS NULL"), timeout=30)
     import time
 
     time.sleep(3)

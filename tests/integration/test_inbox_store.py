@@ -28,12 +28,12 @@ def fs(stack):
 def _no_broadcast_items(monkeypatch):
     """This module is the Firestore side of the inbox: the member's items of messages to many
     (message_recipients, in SQL) are none here; tests/e2e/test_messages.py has them."""
-    from lederappen.notifications import broadcast_inbox
+    from lederappen.notifications import store as broadcast_inbox
 
-    monkeypatch.setattr(broadcast_inbox, "rows", lambda *args: [])
-    monkeypatch.setattr(broadcast_inbox, "unread", lambda *args: 0)
-    monkeypatch.setattr(broadcast_inbox, "mark_read", lambda *args: False)
-    monkeypatch.setattr(broadcast_inbox, "hide", lambda *args: False)
+    monkeypatch.setattr(broadcast_inbox, "broadcast_rows", lambda *args: [])
+    monkeypatch.setattr(broadcast_inbox, "broadcast_unread", lambda *args: 0)
+    monkeypatch.setattr(broadcast_inbox, "broadcast_mark_read", lambda *args: False)
+    monkeypatch.setattr(broadcast_inbox, "broadcast_hide", lambda *args: False)
 
 
 def members(n: int) -> list[str]:

@@ -1371,7 +1371,7 @@ STORES: tuple[Store, ...] = (
         name="message_batches",
         kind="sql",
         member_key="member_ids",
-        erase_with="lederappen.notifications.batches:scrub",
+        erase_with="lederappen.notifications.store:scrub_batches",
         category="messages",
         purpose={
             "nb": "Dele en melding til mange inn i grupper på høyst 500 mottakere, og la "

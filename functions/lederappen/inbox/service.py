@@ -25,7 +25,7 @@ from typing import Any
 from ..core import pagination
 from ..core.firestore import TIMEOUT_SECONDS, timestamp
 from ..core.validation import field_error
-from ..notifications import broadcast_inbox as broadcasts
+from ..notifications import store as broadcasts
 from ..notifications.inbox import COLLECTION, broadcast_item_id, view
 
 
@@ -81,7 +81,7 @@ def _broadcasts(
     member_id: str, size: int, after: tuple[datetime, str] | None
 ) -> list[dict[str, Any]]:
     """Up to `size` of the member's broadcast items after the cursor, newest first."""
-    rows = broadcasts.rows(member_id, size, None if after is None else after[0])
+    rows = broadcasts.broadcast_rows(member_id, size, None if after is None else after[0])
     if after is None:
         return [_broadcast_view(r) for r in rows]
     # Those at the cursor's instant are compared by id here (the id is a hash: not in SQL).
@@ -121,7 +121,7 @@ def unread_count(db_client, member_id: str) -> int:
     )
     result = query.count(alias="unread").get(timeout=TIMEOUT_SECONDS)
     direct = int(result[0][0].value) if result and result[0] else 0
-    return direct + broadcasts.unread(member_id)
+    return direct + broadcasts.broadcast_unread(member_id)
 
 
 def mark_read(db_client, member_id: str, item_id: str) -> bool:
@@ -130,7 +130,7 @@ def mark_read(db_client, member_id: str, item_id: str) -> bool:
 
     if not is_item_id(item_id):
         return False
-    if broadcasts.mark_read(member_id, item_id):
+    if broadcasts.broadcast_mark_read(member_id, item_id):
         return True
     ref = db_client.collection(COLLECTION).document(item_id)
 
@@ -155,7 +155,7 @@ def delete(db_client, member_id: str, item_id: str) -> bool:
 
     if not is_item_id(item_id):
         return False
-    if broadcasts.hide(member_id, item_id):
+    if broadcasts.broadcast_hide(member_id, item_id):
         return True
     ref = db_client.collection(COLLECTION).document(item_id)
 

@@ -41,7 +41,7 @@ from ..core.times import rfc3339
 from ..core.validation import Body, Timestamp, fields_error
 from ..salary.disclosure import MIN_PERSONS
 from ..salary.vocabulary import COUNTIES
-from . import broadcast_inbox, fanout, inbox, outgoing, push
+from . import fanout, inbox, outgoing, push, store
 from .message import Category, DeepLink, Message, Text, Title
 from .schemas import AdminMessage, AdminMessagePage, AudienceSize, ListMessagesQuery
 
@@ -400,7 +400,7 @@ def get_message(request: Request) -> Reply:
 
     stored, figures = db.transaction(work)  # a transaction: it may append an audit entry
     if inbox.is_broadcast(stored.audience_kind):  # stored once: opened is per recipient row
-        figures["opened"] = db.read(lambda cur: broadcast_inbox.opened(cur, stored.id))
+        figures["opened"] = db.read(lambda cur: store.broadcast_opened(cur, stored.id))
         return Reply({**stored.view(), "figures": figures})
     try:
         with firestore.guard():

@@ -1,7 +1,7 @@
 """The `message-delivery` handler: one batch of members gets the message, once each.
 
 For a batch (at most 500 member keys of one message; the message names the batch by id, and
-its members are read from what the fan-out stored for it, `batches.py`):
+its members are read from what the fan-out stored for it, `store.py`):
 
 1. Members already recorded in `message_recipients` are done: a redelivered or replayed
    batch does not touch them again (an inbox item they deleted stays deleted).
@@ -43,12 +43,11 @@ from typing import Annotated
 import msgspec
 
 from ..consents import service as consents
-from ..core import db, events, firestore, lederne, log, restriction
+from ..core import db, events, firestore, lederne, log
 from ..core.tombstones import erased_since
-from ..preferences import store as preferences
 from ..preferences.service import DEFAULT_CATEGORIES, DEFAULT_CHANNELS
-from . import batches, fcm, inbox, outgoing, push
 from . import devices as device_store
+from . import fcm, inbox, outgoing, push, store
 
 _log = logging.getLogger("lederappen.notifications.delivery")
 
@@ -57,7 +56,7 @@ LEASE = timedelta(seconds=120)
 
 
 class Payload(msgspec.Struct, forbid_unknown_fields=True):
-    """Ids only: the batch's members are the ones the fan-out stored for it (batches.py)."""
+    """Ids only: the batch's members are the ones the fan-out stored for it (store.py)."""
 
     message_id: str
     batch: Annotated[int, msgspec.Meta(ge=0)]
@@ -122,13 +121,7 @@ def outcomes(
 ) -> dict[str, tuple[str, bool, bool]]:
     """Per member: (outcome, inbox, push) by the rules at send time. `statuses` are the
     register's membership statuses; None when membership is not being asked (a retry)."""
-    cur.execute(
-        "SELECT m.id, p.notification_categories, p.notification_channels, "
-        f"{restriction.restricted('m.id')} FROM json_array_elements_text(%s::json) AS m(id) "
-        f"{preferences.join('m.id', 'p')}",
-        (json.dumps(members),),
-    )
-    rows = cur.fetchall()
+    rows = store.eligibility(cur, members)
     needs = needs_consent(stored)
     consenting = {
         purpose: consents.covered_members(cur, members, purpose, now) for purpose in needs
@@ -173,37 +166,11 @@ def _record(
     late = erased_since(cur, list(decided), stored.created_at)
     recipients = [[m, o, i] for m, (o, i, _) in decided.items() if m not in late]
     pushes = [[r.device_id, r.member_id] for r in registrations if r.member_id not in late]
-    cur.execute(
-        "WITH r AS (INSERT INTO message_recipients (message_id, member_id, outcome, inbox, "
-        "processed_at) SELECT %s, e->>0, e->>1, (e->>2)::boolean, %s "
-        "FROM json_array_elements(%s::json) AS e ON CONFLICT DO NOTHING) "
-        "INSERT INTO push_deliveries (message_id, device_id, member_id, state, lease_until, "
-        "updated_at) SELECT %s, e->>0, e->>1, 'sending', %s, %s "
-        "FROM json_array_elements(%s::json) AS e ON CONFLICT DO NOTHING "
-        "RETURNING device_id, member_id",
-        (
-            stored.id,
-            now,
-            json.dumps(recipients),
-            stored.id,
-            now + LEASE,
-            now,
-            json.dumps(pushes),
-        ),
-    )
-    return late, dict(cur.fetchall())
+    return late, store.record_outcomes(cur, stored.id, recipients, pushes, now, now + LEASE)
 
 
 def _leased_elsewhere(stored: outgoing.Stored, members: list[str], now: datetime) -> bool:
-    return (
-        db.fetch_one(
-            "SELECT 1 FROM push_deliveries WHERE message_id = %s AND member_id IN "
-            "(SELECT json_array_elements_text(%s::json)) "
-            "AND state = 'sending' AND lease_until >= %s LIMIT 1",
-            (stored.id, json.dumps(members), now),
-        )
-        is not None
-    )
+    return store.leased_elsewhere(stored.id, members, now)
 
 
 def _take(stored: outgoing.Stored, members: list[str], now: datetime) -> dict[str, str]:
@@ -211,14 +178,7 @@ def _take(stored: outgoing.Stored, members: list[str], now: datetime) -> dict[st
     device id -> member key."""
 
     def work(cur) -> dict[str, str]:
-        cur.execute(
-            "UPDATE push_deliveries SET state = 'sending', lease_until = %s, updated_at = %s "
-            "WHERE message_id = %s AND member_id IN (SELECT json_array_elements_text(%s::json)) "
-            "AND (state = 'pending' OR (state = 'sending' AND lease_until < %s)) "
-            "RETURNING device_id, member_id",
-            (now + LEASE, now, stored.id, json.dumps(members), now),
-        )
-        return dict(cur.fetchall())
+        return store.lease_pending(cur, stored.id, members, now, now + LEASE)
 
     return db.transaction(work)
 
@@ -258,15 +218,7 @@ def _finish(
     )
     attempts = [o.attempts for o in results] + [0] * (len(gone) + len(withheld))
     rows = json.dumps([list(r) for r in zip(ids, states, codes, attempts)])
-    db.transaction(
-        lambda cur: cur.execute(
-            "UPDATE push_deliveries p SET state = e->>1, error_code = e->>2, "
-            "lease_until = NULL, attempts = p.attempts + (e->>3)::int, updated_at = now() "
-            "FROM json_array_elements(%s::json) AS e "
-            "WHERE p.message_id = %s AND p.device_id = e->>0",
-            (rows, stored.id),
-        )
-    )
+    db.transaction(lambda cur: store.record_push_outcomes(cur, stored.id, rows))
 
 
 def handle(message: events.Message, settings) -> None:
@@ -277,17 +229,11 @@ def handle(message: events.Message, settings) -> None:
         if stored is None or stored.status == "cancelled":
             return None, [], []
         # Who is in the batch is what the fan-out stored, never what the message says.
-        members = list(dict.fromkeys(batches.members(cur, stored.id, p.batch) or []))
+        members = list(dict.fromkeys(store.batch_members(cur, stored.id, p.batch) or []))
         # A member erased after this message was created is dropped without a trace (R5).
         erased = erased_since(cur, members, stored.created_at)
         alive = [m for m in members if m not in erased]
-        cur.execute(
-            "SELECT r.member_id, r.inbox FROM message_recipients r "
-            "JOIN json_array_elements_text(%s::json) AS t(m) ON r.member_id = t.m "
-            "WHERE r.message_id = %s",
-            (json.dumps(alive), stored.id),
-        )
-        return stored, alive, cur.fetchall()
+        return stored, alive, store.recorded(cur, stored.id, alive)
 
     stored, members, recorded = db.read(state)
     if stored is None or not members:

@@ -36,7 +36,7 @@ from ..consents import service as consents
 from ..core import audit, db, events, lederne, outbox, tombstones
 from ..preferences import store as preferences
 from ..salary.vocabulary import COUNTIES
-from . import batches, outgoing
+from . import outgoing, store
 
 CONSUMER = "message-fanout"
 #: Members per delivery batch: one Firestore batched write (500) and a few FCM rounds.
@@ -171,13 +171,7 @@ def handle(message: events.Message, settings) -> None:
         # Members erased since the message was made are not chosen, audited or batched (the
         # register still lists a member who asked to be erased; R3, R5).
         members = tombstones.still_here(cur, listed, stored.created_at)
-        cur.execute(
-            "UPDATE messages SET status = 'sending', started_at = coalesce(started_at, %s), "
-            "audience_size = coalesce(audience_size, 0) + %s "
-            "WHERE id = %s AND status IN ('scheduled', 'sending')",
-            (now, len(members), stored.id),
-        )
-        if cur.rowcount == 0:
+        if not store.start_step(cur, stored.id, len(members), now):
             return []  # cancelled in the meantime
         _audit_choice(cur, stored, members, now)
         queued = []
@@ -191,19 +185,16 @@ def handle(message: events.Message, settings) -> None:
                 )
             )
         for i in range(0, len(members), BATCH_SIZE):
-            # The batch's members stay here; the message carries only its ids (batches.py).
+            # The batch's members stay here; the message carries only its ids (store.py).
             batch = p.step * 1000 + i // BATCH_SIZE
-            batches.store(cur, stored.id, batch, members[i : i + BATCH_SIZE])
+            store.store_batch(cur, stored.id, batch, members[i : i + BATCH_SIZE])
             queued.append(
                 outbox.enqueue(
                     cur, outgoing.DELIVERY_TOPIC, {"message_id": stored.id, "batch": batch}, None
                 )
             )
         if not next_cursor:
-            cur.execute(
-                "UPDATE messages SET status = 'sent', fanned_out_at = %s WHERE id = %s",
-                (now, stored.id),
-            )
+            store.fanned_out(cur, stored.id, now)
         return queued
 
     outbox.flush(settings.google_cloud_project, db.transaction(work))

@@ -14,6 +14,7 @@ own transaction: the same path, audience one member each, sensitive by default.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,17 +23,11 @@ from ..core import outbox
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339 as _ts
 from ..core.validation import canonical_uuid
+from . import store
 from .message import Message, Text, Title
 
 FANOUT_TOPIC = "message-fanout"
 DELIVERY_TOPIC = "message-delivery"
-
-_COLUMNS = (
-    "id, category, title_nb, title_en, body_nb, body_en, deep_link, sensitive, "
-    "audience_kind, audience_value, member_id, send_at, status, origin, created_by, "
-    "created_at, cancelled_at, started_at, audience_size, fanned_out_at, outbox_id, "
-    "concerns"
-)
 
 
 @dataclass(frozen=True)
@@ -51,7 +46,7 @@ class Selection:
 class Stored:
     """A message row."""
 
-    def __init__(self, row: tuple):
+    def __init__(self, row: Sequence[Any]):
         (
             self.id,
             self.category,
@@ -115,11 +110,7 @@ def load(cur, message_id: str, *, for_update: bool = False) -> Stored | None:
     key = canonical_uuid(message_id)
     if key is None:
         return None
-    cur.execute(
-        f"SELECT {_COLUMNS} FROM messages WHERE id = %s" + (" FOR UPDATE" if for_update else ""),
-        (key,),
-    )
-    row = cur.fetchone()
+    row = store.message(cur, key, for_update=for_update)
     return Stored(row) if row else None
 
 
@@ -147,11 +138,8 @@ def create(
         member_id,
         not_before=due,
     )
-    cur.execute(
-        "INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, deep_link, "
-        "sensitive, audience_kind, audience_value, member_id, send_at, origin, created_by, "
-        "created_at, outbox_id, concerns) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-        f"%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+    row = store.insert_message(
+        cur,
         (
             message_id,
             message["category"],
@@ -172,7 +160,7 @@ def create(
             concerns,
         ),
     )
-    stored = Stored(cur.fetchone())
+    stored = Stored(row)
     return stored, (None if due else outbox_id)
 
 
@@ -228,22 +216,12 @@ def send_direct_many(
         key="message_id",
     )
     outbox_ids = [queued[i] for i in ids]
-    cur.execute(
-        "WITH r AS (SELECT e->>0 AS i, e->>1 AS m, (e->>2)::int AS k, (e->>3)::bigint AS o "
-        "FROM json_array_elements(%s::json) AS t(e)), "
-        "d AS (SELECT * FROM json_to_recordset(%s::json) AS d(k int, c text, tn text, te text, "
-        "bn text, be text, dl text, s boolean, x text)) "
-        "INSERT INTO messages (id, category, title_nb, title_en, body_nb, body_en, "
-        "deep_link, sensitive, audience_kind, member_id, send_at, origin, created_by, "
-        "created_at, outbox_id, concerns) SELECT r.i::uuid, d.c, d.tn, d.te, d.bn, d.be, d.dl, "
-        "d.s, 'member', r.m, %s, 'system', %s, %s, r.o, d.x FROM r JOIN d USING (k)",
-        (
-            json.dumps([(i, m, k, o) for (m, k), i, o in zip(rows, ids, outbox_ids)]),
-            json.dumps(distinct),
-            now,
-            created_by,
-            now,
-        ),
+    store.insert_direct_messages(
+        cur,
+        json.dumps([(i, m, k, o) for (m, k), i, o in zip(rows, ids, outbox_ids)]),
+        json.dumps(distinct),
+        created_by,
+        now,
     )
     return outbox_ids
 
@@ -261,39 +239,18 @@ def cancel(cur, message_id: str, now: datetime) -> Stored:
                 "en": "The message has already gone out and cannot be cancelled.",
             }
         )
-    cur.execute(
-        "UPDATE messages SET status = 'cancelled', cancelled_at = %s WHERE id = %s",
-        (now, stored.id),
-    )
+    store.mark_cancelled(cur, stored.id, now)
     cancelled = load(cur, stored.id)
     assert cancelled is not None
     return cancelled
 
 
 def list_editor_messages(cur, limit: int, after: tuple[str, str] | None) -> list[Stored]:
-    if after is None:
-        cur.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE origin = 'editor' "
-            "ORDER BY created_at DESC, id DESC LIMIT %s",
-            (limit,),
-        )
-    else:
-        cur.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE origin = 'editor' "
-            "AND (created_at, id) < (%s::timestamptz, %s::uuid) "
-            "ORDER BY created_at DESC, id DESC LIMIT %s",
-            (after[0], after[1], limit),
-        )
-    return [Stored(r) for r in cur.fetchall()]
+    return [Stored(r) for r in store.editor_messages(cur, limit, after)]
 
 
 def figures(cur, stored: Stored) -> dict[str, Any]:
     """Counts only, never who: audience, outcome of the eligibility check, pushes."""
-    cur.execute(
-        "SELECT outcome, count(*), count(*) FILTER (WHERE inbox) FROM message_recipients "
-        "WHERE message_id = %s GROUP BY outcome",
-        (stored.id,),
-    )
     outcomes = {
         "delivered": 0,
         "category_off": 0,
@@ -302,15 +259,11 @@ def figures(cur, stored: Stored) -> dict[str, Any]:
         "not_member": 0,
     }
     inbox = 0
-    for outcome, count, in_inbox in cur.fetchall():
+    for outcome, count, in_inbox in store.outcome_counts(cur, stored.id):
         outcomes[outcome] = count
         inbox += in_inbox
-    cur.execute(
-        "SELECT state, count(*) FROM push_deliveries WHERE message_id = %s GROUP BY state",
-        (stored.id,),
-    )
     pushes = {"sent": 0, "failed": 0, "pruned": 0, "pending": 0}
-    for state, count in cur.fetchall():
+    for state, count in store.push_counts(cur, stored.id):
         pushes["pending" if state in ("pending", "sending") else state] += count
     return {
         "audience": stored.audience_size
