@@ -609,7 +609,8 @@ class Profile:
 def instrument(profile: Profile) -> None:
     """Times the steps of detection and of each job, where the code calls them."""
     from lederappen.core import db, outbox
-    from lederappen.privacy import erasure, membership_end, requests, worker
+    from lederappen.privacy import erasure, membership_end, requests
+    from lederappen.privacy import events as worker
 
     local = profile.local
 

@@ -41,17 +41,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _audit(cur: Cursor, request: Request, rows, action: str) -> None:
+def _audit(cur: Cursor, request: Request, rows: list[requests.PrivacyRequest], action: str) -> None:
     """One entry per member concerned; none for a member erased since their request came
     (an erasure in its last step still shows its member number, and an entry written then
     would outlive the erasure of the member's audit trail)."""
-    named = [r for r in rows if r["member_id"]]
-    erased = tombstones.erasures(cur, [r["member_id"] for r in named])
-    members = [
-        r["member_id"]
-        for r in named
-        if r["member_id"] not in erased or erased[r["member_id"]] < r["received_at"]
-    ]
+    named = [(r.member_id, r.received_at) for r in rows if r.member_id]
+    erased = tombstones.erasures(cur, [m for m, _ in named])
+    members = [m for m, received in named if m not in erased or erased[m] < received]
     audit.record_many(
         cur,
         members,
@@ -91,7 +87,7 @@ def list_requests(request: Request) -> Reply:
 
     rows = db.transaction(work)
     items, cursor = pagination.page(
-        rows, size, lambda r: [r["received_at"].astimezone(UTC).isoformat(), str(r["id"])]
+        rows, size, lambda r: [r.received_at.astimezone(UTC).isoformat(), str(r.id)]
     )
     return Reply(
         {"items": [requests.staff_view(r) for r in items], "next_cursor": cursor}, headers=_NO_STORE

@@ -5,7 +5,7 @@ the whole job each time it is delivered until the request is done:
 
 * a message names one request (approved by the privacy officer) or up to
   `requests.JOB_BATCH` (the membership-end job); what to do and for whom is read from
-  privacy_requests, so no member number travels through Pub/Sub;
+  the stored request (store.py), so no member number travels through Pub/Sub;
 * a request already done (or rejected, or unknown: erased long ago) is left alone: the same
   job delivered three times has one effect;
 * the others are marked running (attempts + 1) in their own short transaction, so the
@@ -32,7 +32,7 @@ import msgspec
 from ..consents import service as consents
 from ..core import audit, db, events, log, outbox, restriction
 from ..core.db import Cursor
-from . import erasure, requests
+from . import erasure, requests, store
 
 _log = logging.getLogger("lederappen.privacy")
 JOB = "privacy-jobs"
@@ -47,7 +47,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _start(p: Payload, now: datetime) -> list[dict]:
+def _start(p: Payload, now: datetime) -> list[requests.PrivacyRequest]:
     """Marks the job's unfinished requests running (attempts + 1) and returns them; requests
     already done, rejected or unknown (erased long ago) are left alone."""
     if not p.request_ids or len(p.request_ids) > requests.JOB_BATCH:
@@ -57,15 +57,10 @@ def _start(p: Payload, now: datetime) -> list[dict]:
         todo = [
             r
             for r in requests.load_many(cur, p.request_ids, for_update=True)
-            if r["status"] in ("queued", "running", "failed")
+            if r.status in ("queued", "running", "failed")
         ]
         if todo:
-            cur.execute(
-                "UPDATE privacy_requests SET status = 'running', "
-                "attempts = attempts + 1, started_at = coalesce(started_at, %s), "
-                "last_error = NULL WHERE id = ANY(%s::uuid[])",
-                (now, [str(r["id"]) for r in todo]),
-            )
+            store.mark_running(cur, [str(r.id) for r in todo], now)
         return todo
 
     return db.transaction(work)
@@ -73,25 +68,21 @@ def _start(p: Payload, now: datetime) -> list[dict]:
 
 def _fail(request_ids: list[str], exc: BaseException) -> None:
     with contextlib.suppress(Exception):  # the database itself is down: the redelivery will tell
-        db.transaction(
-            lambda cur: cur.execute(
-                "UPDATE privacy_requests SET status = 'failed', last_error = %s "
-                "WHERE id = ANY(%s::uuid[]) AND status = 'running'",
-                (type(exc).__name__[:60], request_ids),
-            )
-        )
+        db.transaction(lambda cur: store.mark_failed(cur, request_ids, type(exc).__name__[:60]))
 
 
-def _restrict(cur: Cursor, r, now: datetime, *, lift: bool) -> list[int]:
+def _restrict(cur: Cursor, r: requests.PrivacyRequest, now: datetime, *, lift: bool) -> list[int]:
     """Applies or lifts the restriction, and tells the newsletter system the state that
     follows (a restricted member gets no newsletter). Returns outbox ids to flush."""
+    member_id = r.member_id
+    assert member_id is not None  # only an erasure that is done has none
     if lift:
-        restriction.lift(cur, r["member_id"])
+        restriction.lift(cur, member_id)
     else:
-        restriction.restrict(cur, r["member_id"], now, r["id"])
+        restriction.restrict(cur, member_id, now, str(r.id))
     audit.record(
         cur,
-        r["member_id"],
+        member_id,
         actor_kind="job",
         actor=JOB,
         category="restriction",
@@ -99,30 +90,22 @@ def _restrict(cur: Cursor, r, now: datetime, *, lift: bool) -> list[int]:
         purpose="data_subject_request",
         at=now,
     )
-    cur.execute(
-        "UPDATE privacy_requests SET status = 'done', finished_at = %s WHERE id = %s",
-        (now, r["id"]),
-    )
-    message = consents.resync_newsletter(cur, r["member_id"], now)
+    store.mark_done(cur, r.id, now)
+    message = consents.resync_newsletter(cur, member_id, now)
     if message is None:
         return []
-    return [outbox.enqueue(cur, consents.NEWSLETTER_TOPIC, message, r["member_id"])]
+    return [outbox.enqueue(cur, consents.NEWSLETTER_TOPIC, message, member_id)]
 
 
-def _erase(settings, todo: list[dict], now: datetime) -> None:
+def _erase(settings, todo: list[requests.PrivacyRequest], now: datetime) -> None:
     """Erases the members of the job's erasure requests together; each request becomes its
     member's receipt (member number cleared, categories, items removed per store)."""
-    request_of = {r["member_id"]: str(r["id"]) for r in todo}
+    request_of = {r.member_id: str(r.id) for r in todo if r.member_id is not None}
     covered = erasure.categories()
 
     def finish(cur: Cursor, counts) -> None:
         rows = [{"id": request_of[m], "counts": c} for m, c in counts.items()]
-        cur.execute(
-            "UPDATE privacy_requests p SET status = 'done', finished_at = %s, member_id = NULL, "
-            "categories = %s, counts = j.counts, reason = NULL "
-            "FROM jsonb_to_recordset(%s::jsonb) AS j(id uuid, counts jsonb) WHERE p.id = j.id",
-            (now, covered, msgspec.json.encode(rows).decode()),
-        )
+        store.finish_erasures(cur, now, covered, msgspec.json.encode(rows).decode())
 
     counts = erasure.erase_many(settings, db.transaction, list(request_of), now, finish)
     log.event(
@@ -140,15 +123,15 @@ def handle(message: events.Message, settings) -> None:
     if not todo:
         return
     try:
-        erasures = [r for r in todo if r["kind"] == "erasure"]
+        erasures = [r for r in todo if r.kind == "erasure"]
         if erasures:
             _erase(settings, erasures, now)
         for r in todo:
-            if r["kind"] != "erasure":
+            if r.kind != "erasure":
                 ids = db.transaction(
-                    partial(_restrict, r=r, now=now, lift=r["kind"] == "lift_restriction")
+                    partial(_restrict, r=r, now=now, lift=r.kind == "lift_restriction")
                 )
                 outbox.flush(settings.google_cloud_project, ids)
     except Exception as exc:
-        _fail([str(r["id"]) for r in todo], exc)
+        _fail([str(r.id) for r in todo], exc)
         raise

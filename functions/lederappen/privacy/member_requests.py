@@ -59,7 +59,7 @@ def create(request: Request) -> Reply:
     return Reply(
         requests.member_view(r),
         status=201 if created else 200,
-        headers={**_NO_STORE, "Location": f"/v1/privacy/requests/{r['id']}"},
+        headers={**_NO_STORE, "Location": f"/v1/privacy/requests/{r.id}"},
     )
 
 

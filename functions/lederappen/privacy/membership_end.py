@@ -50,6 +50,7 @@ from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 from ..core.problems import DependencyUnavailable
 from . import requests
+from . import store as privacy_store
 
 _log = logging.getLogger("lederappen.membership_end")
 api = Api()
@@ -218,32 +219,18 @@ def register_has_members(register: lederne.LederneClient) -> bool:
 
 # -- a run ----------------------------------------------------------------------------------
 
-_RUN_COLUMNS = (
-    "id, trigger, started_by, started_at, finished_at, cursor, checked, ended, "
-    "unknown, queued, batches"
-)
-
-
-def _run_row(row) -> dict[str, Any]:
-    return dict(zip([c.strip() for c in _RUN_COLUMNS.split(",")], row))
-
 
 def open_run(
     cur: Cursor, *, trigger: str, started_by: str, now: datetime
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[privacy_store.Run, bool]:
     """The open run (resumed), or a new one; (run, resumed)."""
-    cur.execute(f"SELECT {_RUN_COLUMNS} FROM membership_end_runs WHERE finished_at IS NULL")
-    row = cur.fetchone()
+    row = privacy_store.open_run(cur)
     if row:
-        return _run_row(row), True
-    cur.execute(
-        "INSERT INTO membership_end_runs (id, trigger, started_by, started_at, cursor) "
-        "VALUES (%s, %s, %s, %s, '') ON CONFLICT DO NOTHING",
-        (str(uuid.uuid4()), trigger, started_by, now),
-    )
-    created = cur.rowcount == 1
-    cur.execute(f"SELECT {_RUN_COLUMNS} FROM membership_end_runs WHERE finished_at IS NULL")
-    return _run_row(cur.fetchone()), not created
+        return row, True
+    created = privacy_store.insert_run(cur, str(uuid.uuid4()), trigger, started_by, now)
+    opened = privacy_store.open_run(cur)
+    assert opened is not None  # ours, or the one that won (the unique index)
+    return opened, not created
 
 
 def run(
@@ -260,103 +247,82 @@ def run(
     run_row, resumed = db.transaction(
         lambda cur: open_run(cur, trigger=trigger, started_by=started_by, now=now())
     )
-    run_id = str(run_row["id"])
+    run_id = str(run_row.id)
     sql = db.read(sql_keys)
     register = lederne.client(settings)
     project = settings.google_cloud_project
     finished = False
     # One pass over the held keys for the whole run; started again from the cursor only
     # when another call moved it (not once per batch, which read every collection again).
-    keys = held_keys(settings, sql, run_row["cursor"] or "")
+    keys = held_keys(settings, sql, run_row.cursor or "")
     while time.monotonic() - started < budget_seconds:
-        cursor = run_row["cursor"] or ""
+        cursor = run_row.cursor or ""
         items = _take(keys, BATCH)
         batch = compare(register, [k for k, _ in items])
 
         def commit(cur: Cursor, cursor=cursor, batch=batch):
-            cur.execute(
-                "SELECT cursor, finished_at FROM membership_end_runs WHERE id = %s FOR UPDATE",
-                (run_id,),
-            )
-            current, done = db.one(cur)
+            current, done = privacy_store.lock_run(cur, run_id)
             if done is not None or (current or "") != cursor:
                 return None, []  # another call moved on meanwhile: read again from there
             queued, ids = requests.queue_membership_end(cur, batch.forget, job=JOB, now=now())
             last = batch.keys[-1] if batch.keys else None
-            cur.execute(
-                "UPDATE membership_end_runs SET cursor = %s, finished_at = %s, "
-                "checked = checked + %s, ended = ended + %s, unknown = unknown + %s, "
-                "queued = queued + %s, batches = batches + 1 WHERE id = %s "
-                f"RETURNING {_RUN_COLUMNS}",
-                (
-                    last,
-                    None if last else now(),
-                    len(batch.keys),
-                    len(batch.ended),
-                    len(batch.unknown),
-                    queued,
-                    run_id,
-                ),
+            advanced = privacy_store.advance_run(
+                cur,
+                run_id,
+                last,
+                None if last else now(),
+                len(batch.keys),
+                len(batch.ended),
+                len(batch.unknown),
+                queued,
             )
-            return _run_row(cur.fetchone()), ids
+            return advanced, ids
 
         updated, ids = db.transaction(commit)
         outbox.flush(project, ids)
         if updated is None:
-            run_row = db.read(lambda cur: _run_row(_fetch_run(cur, run_id)))
-            keys = held_keys(settings, sql, run_row["cursor"] or "")
+            run_row = db.read(lambda cur: privacy_store.fetch_run(cur, run_id))
+            keys = held_keys(settings, sql, run_row.cursor or "")
         else:
             run_row = updated
-        if run_row["finished_at"] is not None:
+        if run_row.finished_at is not None:
             finished = True
             break
-    figures = {k: run_row[k] for k in ("checked", "ended", "unknown", "queued", "batches")}
+    figures = {k: getattr(run_row, k) for k in ("checked", "ended", "unknown", "queued", "batches")}
     log.event(_log, "membership end run", finished=finished, resumed=resumed, **figures)
     return {"run": run_view(run_row), "finished": finished, "resumed": resumed}
 
 
-def _fetch_run(cur: Cursor, run_id: str):
-    cur.execute(f"SELECT {_RUN_COLUMNS} FROM membership_end_runs WHERE id = %s", (run_id,))
-    return cur.fetchone()
-
-
-def run_view(r: dict[str, Any]) -> dict[str, Any]:
+def run_view(r: privacy_store.Run) -> dict[str, Any]:
     """A run as staff see it: figures only (the cursor is a member key and never shown)."""
     from ..core.times import rfc3339
 
     return {
-        "id": str(r["id"]),
-        "trigger": r["trigger"],
-        "started_by": r["started_by"],
-        "started_at": rfc3339(r["started_at"]),
-        "finished_at": rfc3339(r["finished_at"]),
-        "checked": r["checked"],
-        "ended": r["ended"],
-        "unknown": r["unknown"],
-        "queued": r["queued"],
-        "batches": r["batches"],
+        "id": str(r.id),
+        "trigger": r.trigger,
+        "started_by": r.started_by,
+        "started_at": rfc3339(r.started_at),
+        "finished_at": rfc3339(r.finished_at),
+        "checked": r.checked,
+        "ended": r.ended,
+        "unknown": r.unknown,
+        "queued": r.queued,
+        "batches": r.batches,
     }
 
 
 def recent_runs(cur: Cursor, limit: int) -> list[dict[str, Any]]:
-    cur.execute(
-        f"SELECT {_RUN_COLUMNS} FROM membership_end_runs ORDER BY started_at DESC, id LIMIT %s",
-        (limit,),
-    )
-    return [run_view(_run_row(r)) for r in cur.fetchall()]
+    return [run_view(r) for r in privacy_store.recent_runs(cur, limit)]
 
 
 def rewind_cursor(cur: Cursor, member_ids: list[str]) -> dict[str, int]:
     """`erase_with` of membership_end_runs: an open run whose cursor is an erased member's
     key steps back to just before it (the keys in between are checked once more, harmlessly),
     so the run keeps its place and the key is gone."""
-    cur.execute(
-        "UPDATE membership_end_runs SET cursor = left(cursor, -1) "
-        "WHERE cursor = ANY(%s) RETURNING cursor",
-        (member_ids,),
-    )
     by_prefix = {m[:-1]: m for m in member_ids}
-    rewound = [by_prefix[r[0]] for r in cur.fetchall() if r[0] in by_prefix]
+    rewound = [
+        by_prefix[c] for c in privacy_store.rewind_cursors(cur, member_ids) if c in by_prefix
+    ]
     return {m: rewound.count(m) for m in rewound}
 
 
