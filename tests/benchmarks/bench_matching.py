@@ -63,12 +63,14 @@ from infra.local import stack as stack_mod
 
 TARGET_SECONDS = 2.0
 SEED = 7
-#: Tables a round writes; emptied between repetitions.
+#: Tables a round writes, and message_batches (it references messages, so TRUNCATE needs it
+#: too); emptied between repetitions.
 ROUND_TABLES = (
     "mentor_proposals",
     "mentor_rounds",
     "push_deliveries",
     "message_recipients",
+    "message_batches",
     "messages",
     "outbox",
     "audit_events",

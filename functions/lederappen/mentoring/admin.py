@@ -17,7 +17,7 @@ from ..core import db, lederne, outbox
 from ..core.db import Cursor
 from ..core.http import Api, Reply, Request
 from ..core.times import rfc3339 as _ts
-from . import rounds
+from . import rounds, store
 from .schemas import MentoringFigures, MentorRoundResult
 
 api = Api()
@@ -45,7 +45,7 @@ def run_round(settings, *, trigger: str, started_by: str) -> dict[str, Any]:
     return figures
 
 
-def _round_view(row) -> dict[str, Any]:
+def _round_view(row: store.RoundFigures) -> dict[str, Any]:
     (rid, trigger, started, finished, mentees, mentors, slots, proposed, mean) = row
     return {
         "id": rid,
@@ -62,40 +62,19 @@ def _round_view(row) -> dict[str, Any]:
 
 
 def figures(cur: Cursor, now: datetime) -> dict[str, Any]:
-    cur.execute(
-        "SELECT count(*) FILTER (WHERE role = 'mentor'), count(*) FILTER (WHERE role = 'mentee'), "
-        "coalesce(sum(capacity), 0) FROM mentor_engagements"
-    )
-    mentors, mentees, capacity = db.one(cur)
-    cur.execute("SELECT status, count(*) FROM mentor_proposals GROUP BY status")
+    mentors, mentees, capacity = store.engagement_counts(cur)
     by_status = {s: 0 for s in ("open", "accepted", "declined", "expired", "withdrawn")}
-    by_status.update(dict(cur.fetchall()))
-    cur.execute(
-        "SELECT count(*) FILTER (WHERE ended_at IS NULL), "
-        "count(*) FILTER (WHERE ended_at IS NOT NULL) FROM mentorships"
-    )
-    active, ended = db.one(cur)
-    cur.execute("SELECT count(*), avg(rating) FROM mentorship_feedback")
-    ratings, mean_rating = db.one(cur)
-    cur.execute(
-        "SELECT count(*) FROM mentor_engagements e WHERE e.role = 'mentee' "
-        "AND NOT EXISTS (SELECT 1 FROM mentor_proposals p WHERE p.mentee_id = e.member_id "
-        "AND p.status = 'open') AND NOT EXISTS (SELECT 1 FROM mentorships s "
-        "WHERE s.mentee_id = e.member_id AND s.ended_at IS NULL)"
-    )
-    waiting = db.one(cur)[0]
-    cur.execute(
-        "SELECT id, trigger, started_at, finished_at, mentees_in_pool, mentors_in_pool, "
-        "free_slots, proposed, mean_score FROM mentor_rounds "
-        "WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 10"
-    )
-    recent = [_round_view(r) for r in cur.fetchall()]
+    by_status.update(store.proposals_by_status(cur))
+    active, ended = store.mentorship_counts(cur)
+    ratings, mean_rating = store.ratings(cur)
+    waiting = store.mentees_waiting(cur)
+    recent = [_round_view(r) for r in store.recent_rounds(cur)]
     closed = sum(by_status[s] for s in ("accepted", "declined", "expired", "withdrawn"))
     return {
         "pool": {
             "mentors": mentors,
             "mentees": mentees,
-            "capacity": int(capacity),
+            "capacity": capacity,
             "mentees_waiting": waiting,
         },
         "proposals": by_status,

@@ -19,6 +19,7 @@ from ..core.problems import PreconditionFailed
 from ..core.times import rfc3339 as _ts
 from ..core.validation import fields_error
 from ..core.vocabulary import COUNTIES, NACE_SECTIONS, POSITION_LEVELS
+from . import store
 
 ROLES = ("mentor", "mentee")
 FORMATS = ("digital", "in_person")
@@ -38,13 +39,8 @@ NOTICE = {
     "details are then deleted.",
 }
 
-_COLUMNS = (
-    "role, topics, industry, county, position_level, years_as_manager, formats, "
-    "languages, capacity, presentation, version, created_at, updated_at"
-)
 
-
-def _view(row) -> dict[str, Any]:
+def _view(row: store.Engagement) -> dict[str, Any]:
     (
         role,
         topics,
@@ -80,20 +76,12 @@ def _view(row) -> dict[str, Any]:
 
 
 def get_all(cur: Cursor, member_id: str) -> dict[str, dict[str, Any] | None]:
-    cur.execute(f"SELECT {_COLUMNS} FROM mentor_engagements WHERE member_id = %s", (member_id,))
-    found = {r[0]: _view(r) for r in cur.fetchall()}
+    found = {r.role: _view(r) for r in store.engagements(cur, member_id)}
     return {role: found.get(role) for role in ROLES}
 
 
-def version_of(cur: Cursor, member_id: str, role: str) -> int:
-    # FOR UPDATE: a change of capacity and a mentee taking the last place (which locks the
-    # same row) happen one after the other, never on the same stale count.
-    cur.execute(
-        "SELECT version FROM mentor_engagements WHERE member_id = %s AND role = %s FOR UPDATE",
-        (member_id, role),
-    )
-    row = cur.fetchone()
-    return row[0] if row else 0
+#: The sign-up's version (0 when there is none), locked until commit.
+version_of = store.engagement_version
 
 
 def _subset(
@@ -175,22 +163,9 @@ def put(
         body.get("presentation"),
     )
     if expected_version == 0:
-        cur.execute(
-            "INSERT INTO mentor_engagements (member_id, role, topics, industry, county, "
-            "position_level, years_as_manager, formats, languages, capacity, presentation, "
-            "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            f"ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
-            (member_id, role, *values, now, now),
-        )
+        row = store.create_engagement(cur, member_id, role, values, now)
     else:
-        cur.execute(
-            "UPDATE mentor_engagements SET topics = %s, industry = %s, county = %s, "
-            "position_level = %s, years_as_manager = %s, formats = %s, languages = %s, "
-            "capacity = %s, presentation = %s, version = version + 1, updated_at = %s "
-            f"WHERE member_id = %s AND role = %s AND version = %s RETURNING {_COLUMNS}",
-            (*values, now, member_id, role, expected_version),
-        )
-    row = cur.fetchone()
+        row = store.update_engagement(cur, member_id, role, values, expected_version, now)
     if row is None:
         raise PreconditionFailed(
             {
@@ -202,7 +177,4 @@ def put(
 
 
 def withdraw(cur: Cursor, member_id: str, role: str) -> bool:
-    cur.execute(
-        "DELETE FROM mentor_engagements WHERE member_id = %s AND role = %s", (member_id, role)
-    )
-    return cur.rowcount > 0
+    return store.delete_engagement(cur, member_id, role)

@@ -20,12 +20,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..core import audit, db
+from ..core import audit
 from ..core.db import Cursor
 from ..core.problems import Conflict, NotFound
 from ..core.times import rfc3339 as _ts
 from ..notifications import outgoing
-from . import texts
+from . import store, texts
 
 _NOT_FOUND = {"nb": "Fant ikke forslaget.", "en": "No such proposal."}
 _NO_MENTORSHIP = {"nb": "Fant ikke mentorskapet.", "en": "No such mentorship."}
@@ -34,27 +34,14 @@ SYSTEM = "mentoring"
 #: Closed proposals stay visible to the two members this long, then only the figures remain.
 SHOW_CLOSED_DAYS = 90
 
-_PROPOSAL = (
-    "p.id, p.mentee_id, p.mentor_id, p.score, p.parts, p.reasons, p.shared_topics, "
-    "p.status, p.mentee_answer, p.mentor_answer, p.created_at, p.expires_at, "
-    "p.closed_at"
-)
-_PROFILE = (
-    "topics, industry, county, position_level, years_as_manager, formats, languages, presentation"
-)
 
-
-def _role_in(row, member_id: str) -> str:
-    return "mentee" if row[1] == member_id else "mentor"
+def _role_in(row: store.Proposal, member_id: str) -> str:
+    return "mentee" if row.mentee_id == member_id else "mentor"
 
 
 def _other(cur: Cursor, other_id: str, other_role: str) -> dict[str, Any] | None:
     """What the other member signed up with in their role (None after they withdrew)."""
-    cur.execute(
-        f"SELECT {_PROFILE} FROM mentor_engagements WHERE member_id = %s AND role = %s",
-        (other_id, other_role),
-    )
-    row = cur.fetchone()
+    row = store.profile(cur, other_id, other_role)
     if row is None:
         return None
     topics, industry, county, level, years, formats, languages, presentation = row
@@ -70,7 +57,7 @@ def _other(cur: Cursor, other_id: str, other_role: str) -> dict[str, Any] | None
     }
 
 
-def _proposal_view(cur: Cursor, row, member_id: str) -> dict[str, Any]:
+def _proposal_view(cur: Cursor, row: store.Proposal, member_id: str) -> dict[str, Any]:
     (
         pid,
         mentee,
@@ -113,22 +100,14 @@ def _proposal_view(cur: Cursor, row, member_id: str) -> dict[str, Any]:
 
 
 def list_proposals(cur: Cursor, member_id: str, now: datetime) -> list[dict[str, Any]]:
-    cur.execute(
-        f"SELECT {_PROPOSAL} FROM mentor_proposals p WHERE (p.mentee_id = %s OR p.mentor_id = %s) "
-        "AND (p.status = 'open' OR p.closed_at > %s::timestamptz - make_interval(days => %s)) "
-        "ORDER BY p.created_at DESC, p.id",
-        (member_id, member_id, now, SHOW_CLOSED_DAYS),
-    )
-    return [_proposal_view(cur, r, member_id) for r in cur.fetchall()]
+    rows = store.member_proposals(cur, member_id, now, SHOW_CLOSED_DAYS)
+    return [_proposal_view(cur, r, member_id) for r in rows]
 
 
-def _load_mine(cur: Cursor, member_id: str, proposal_id: str, *, for_update: bool):
-    cur.execute(
-        f"SELECT {_PROPOSAL} FROM mentor_proposals p WHERE p.id = %s "
-        "AND (p.mentee_id = %s OR p.mentor_id = %s)" + (" FOR UPDATE" if for_update else ""),
-        (proposal_id, member_id, member_id),
-    )
-    row = cur.fetchone()
+def _load_mine(
+    cur: Cursor, member_id: str, proposal_id: str, *, for_update: bool
+) -> store.Proposal:
+    row = store.member_proposal(cur, member_id, proposal_id, for_update=for_update)
     if row is None:
         raise NotFound(_NOT_FOUND)
     return row
@@ -145,10 +124,10 @@ def answer(
     flush after the commit. Answering the same again changes nothing (idempotent)."""
     row = _load_mine(cur, member_id, proposal_id, for_update=True)
     role = _role_in(row, member_id)
-    status, expires = row[7], row[11]
-    mine = row[8] if role == "mentee" else row[9]
-    theirs = row[9] if role == "mentee" else row[8]
-    other = row[2] if role == "mentee" else row[1]
+    status, expires = row.status, row.expires_at
+    mine = row.mentee_answer if role == "mentee" else row.mentor_answer
+    theirs = row.mentor_answer if role == "mentee" else row.mentee_answer
+    other = row.mentor_id if role == "mentee" else row.mentee_id
     if mine == answer_ and (status != "open" or answer_ == "accepted"):
         return _proposal_view(cur, row, member_id), []
     if status == "expired" or (status == "open" and expires <= now):
@@ -167,33 +146,16 @@ def answer(
     side = "mentee" if role == "mentee" else "mentor"
     outbox_ids: list[int] = []
     if answer_ == "declined":
-        cur.execute(
-            f"UPDATE mentor_proposals SET {side}_answer = 'declined', "
-            f"{side}_answered_at = %s, status = 'declined', closed_at = %s WHERE id = %s",
-            (now, now, proposal_id),
-        )
+        store.decline(cur, proposal_id, side, now)
         outbox_ids = outgoing.send_direct_many(
             cur, [(other, texts.declined())], created_by=SYSTEM, now=now
         )
     elif theirs != "accepted":
-        cur.execute(
-            f"UPDATE mentor_proposals SET {side}_answer = 'accepted', "
-            f"{side}_answered_at = %s WHERE id = %s",
-            (now, proposal_id),
-        )
+        store.accept(cur, proposal_id, side, now)
     else:
-        mentee_id, mentor_id = row[1], row[2]
+        mentee_id, mentor_id = row.mentee_id, row.mentor_id
         _take_slot(cur, mentor_id)
-        cur.execute(
-            f"UPDATE mentor_proposals SET {side}_answer = 'accepted', "
-            f"{side}_answered_at = %s, status = 'accepted', closed_at = %s WHERE id = %s",
-            (now, now, proposal_id),
-        )
-        cur.execute(
-            "INSERT INTO mentorships (id, mentee_id, mentor_id, started_at) "
-            "VALUES (%s, %s, %s, %s)",
-            (proposal_id, mentee_id, mentor_id, now),
-        )
+        store.complete(cur, proposal_id, side, mentee_id, mentor_id, now)
         outbox_ids = outgoing.send_direct_many(
             cur,
             [(mentee_id, texts.accepted()), (mentor_id, texts.accepted())],
@@ -208,17 +170,9 @@ def answer(
 def _take_slot(cur: Cursor, mentor_id: str) -> None:
     """Raises 409 unless the mentor has a free place for one more active mentorship. Holds the
     lock on the mentor's engagement row until the caller's commit."""
-    cur.execute(
-        "SELECT capacity FROM mentor_engagements WHERE member_id = %s "
-        "AND role = 'mentor' FOR UPDATE",
-        (mentor_id,),
-    )
-    row = cur.fetchone()
-    cur.execute(
-        "SELECT count(*) FROM mentorships WHERE mentor_id = %s AND ended_at IS NULL", (mentor_id,)
-    )
-    active = db.one(cur)[0]
-    if row is None or active >= row[0]:
+    capacity = store.mentor_capacity(cur, mentor_id)
+    active = store.active_mentees(cur, mentor_id)
+    if capacity is None or active >= capacity:
         raise Conflict(
             {
                 "nb": "Mentoren har ikke lenger ledig plass.",
@@ -232,36 +186,22 @@ def withdraw_open(cur: Cursor, member_id: str, role: str, now: datetime) -> list
     """The member left `role`: their open proposals in it close as withdrawn and the other
     side hears so. Active mentorships are agreements between two people and go on until one
     of them ends it."""
-    column = "mentee_id" if role == "mentee" else "mentor_id"
-    other = "mentor_id" if role == "mentee" else "mentee_id"
-    cur.execute(
-        f"UPDATE mentor_proposals SET status = 'withdrawn', closed_at = %s "
-        f"WHERE {column} = %s AND status = 'open' RETURNING {other}",
-        (now, member_id),
-    )
-    drafts = [(r[0], texts.withdrawn()) for r in cur.fetchall()]
+    others = store.withdraw_open(cur, member_id, role, now)
+    drafts = [(other, texts.withdrawn()) for other in others]
     return outgoing.send_direct_many(cur, drafts, created_by=SYSTEM, now=now)
 
 
-def active_mentees(cur: Cursor, mentor_id: str) -> int:
-    cur.execute(
-        "SELECT count(*) FROM mentorships WHERE mentor_id = %s AND ended_at IS NULL", (mentor_id,)
-    )
-    return db.one(cur)[0]
+#: The mentor's mentorships that have not ended.
+active_mentees = store.active_mentees
 
 
 # --- mentorships ------------------------------------------------------------------------------
 
-_MENTORSHIP = "id, mentee_id, mentor_id, started_at, ended_at, ended_by"
 
-
-def _load_mentorship(cur: Cursor, member_id: str, mentorship_id: str, *, for_update: bool = False):
-    cur.execute(
-        f"SELECT {_MENTORSHIP} FROM mentorships WHERE id = %s "
-        "AND (mentee_id = %s OR mentor_id = %s)" + (" FOR UPDATE" if for_update else ""),
-        (mentorship_id, member_id, member_id),
-    )
-    row = cur.fetchone()
+def _load_mentorship(
+    cur: Cursor, member_id: str, mentorship_id: str, *, for_update: bool = False
+) -> store.Mentorship:
+    row = store.member_mentorship(cur, member_id, mentorship_id, for_update=for_update)
     if row is None:
         raise NotFound(_NO_MENTORSHIP)
     return row
@@ -274,18 +214,15 @@ def _sharing(cur: Cursor, member_id: str, other_id: str, now: datetime) -> dict[
     return {"you": member_id in covered, "other": other_id in covered}
 
 
-def _mentorship_view(cur: Cursor, row, member_id: str, now: datetime) -> dict[str, Any]:
+def _mentorship_view(
+    cur: Cursor, row: store.Mentorship, member_id: str, now: datetime
+) -> dict[str, Any]:
     mid, mentee, mentor, started, ended, ended_by = row
     role = "mentee" if mentee == member_id else "mentor"
     other_role = "mentor" if role == "mentee" else "mentee"
     other_id = mentor if role == "mentee" else mentee
     consent = _sharing(cur, member_id, other_id, now) if ended is None else None
-    cur.execute(
-        "SELECT rating, comment, created_at FROM mentorship_feedback "
-        "WHERE mentorship_id = %s AND member_id = %s",
-        (mid, member_id),
-    )
-    fb = cur.fetchone()
+    fb = store.feedback(cur, mid, member_id)
     return {
         "id": str(mid),
         "role": role,
@@ -313,12 +250,9 @@ def _mentorship_view(cur: Cursor, row, member_id: str, now: datetime) -> dict[st
 
 
 def list_mentorships(cur: Cursor, member_id: str, now: datetime) -> list[dict[str, Any]]:
-    cur.execute(
-        f"SELECT {_MENTORSHIP} FROM mentorships WHERE mentee_id = %s OR mentor_id = %s "
-        "ORDER BY started_at DESC, id",
-        (member_id, member_id),
-    )
-    return [_mentorship_view(cur, r, member_id, now) for r in cur.fetchall()]
+    return [
+        _mentorship_view(cur, r, member_id, now) for r in store.member_mentorships(cur, member_id)
+    ]
 
 
 def contacts(
@@ -328,11 +262,11 @@ def contacts(
     mentorship is active and both have consented to sharing; audited. 404 for a mentorship
     that is not the member's, 409 when it has ended or a consent is missing."""
     row = _load_mentorship(cur, member_id, mentorship_id)
-    if row[4] is not None:
+    if row.ended_at is not None:
         raise Conflict(
             {"nb": "Mentorskapet er avsluttet.", "en": "The mentorship has ended."}, reason="ended"
         )
-    other_id = row[2] if row[1] == member_id else row[1]
+    other_id = row.mentor_id if row.mentee_id == member_id else row.mentee_id
     consent = _sharing(cur, member_id, other_id, now)
     if not consent["you"]:
         raise Conflict(
@@ -370,7 +304,7 @@ def contacts(
         at=now,
     )
     return {
-        "mentorship_id": str(row[0]),
+        "mentorship_id": str(row.id),
         "given_name": record.get("given_name"),
         "family_name": record.get("family_name"),
         "email": record.get("email"),
@@ -384,14 +318,11 @@ def end(
     cur: Cursor, member_id: str, mentorship_id: str, now: datetime
 ) -> tuple[dict[str, Any], list[int]]:
     row = _load_mentorship(cur, member_id, mentorship_id, for_update=True)
-    if row[4] is not None:
+    if row.ended_at is not None:
         return _mentorship_view(cur, row, member_id, now), []
-    role = "mentee" if row[1] == member_id else "mentor"
-    other = row[2] if role == "mentee" else row[1]
-    cur.execute(
-        "UPDATE mentorships SET ended_at = %s, ended_by = %s WHERE id = %s",
-        (now, role, mentorship_id),
-    )
+    role = "mentee" if row.mentee_id == member_id else "mentor"
+    other = row.mentor_id if role == "mentee" else row.mentee_id
+    store.end_mentorship(cur, mentorship_id, role, now)
     ids = outgoing.send_direct_many(cur, [(other, texts.ended())], created_by=SYSTEM, now=now)
     return _mentorship_view(
         cur, _load_mentorship(cur, member_id, mentorship_id), member_id, now
@@ -402,11 +333,5 @@ def put_feedback(
     cur: Cursor, member_id: str, mentorship_id: str, rating: int, comment: str | None, now: datetime
 ) -> dict[str, Any]:
     _load_mentorship(cur, member_id, mentorship_id)
-    cur.execute(
-        "INSERT INTO mentorship_feedback (mentorship_id, member_id, rating, comment, created_at) "
-        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (mentorship_id, member_id) DO UPDATE "
-        "SET rating = EXCLUDED.rating, comment = EXCLUDED.comment, "
-        "created_at = EXCLUDED.created_at",
-        (mentorship_id, member_id, rating, comment, now),
-    )
+    store.put_feedback(cur, mentorship_id, member_id, rating, comment, now)
     return {"rating": rating, "comment": comment, "given_at": _ts(now)}

@@ -31,53 +31,21 @@ with array parameters and columns, ~0.3 s now).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core import audit, db, restriction
+from ..core import audit
 from ..core.db import Cursor
 from ..notifications import outgoing
-from . import matching, texts
+from . import matching, store, texts
 
 #: Days both sides have to answer a proposal.
 ANSWER_DAYS = 14
-#: One key for the advisory lock every round takes (any constant; "mentor" in ASCII).
-_LOCK_KEY = 0x6D656E746F72
 JOB = "mentor-matching"
 
-#: The array columns travel as one JSON text per row: pg8000 parses array columns in Python
-#: (~0.13 s for a pool of 7,000 sign-ups), `json.loads` of one short text per row is ~10x
-#: cheaper.
-_CANDIDATE = (
-    "e.member_id, e.industry, e.county, e.position_level, e.years_as_manager, "
-    "json_build_array(e.topics, e.formats, e.languages)::text"
-)
-_NOT_RESTRICTED = restriction.unrestricted("e.member_id")
-
-
-def _candidate(row, capacity: int = 0, active: int = 0) -> matching.Candidate:
-    member_id, industry, county, level, years, arrays = row[:6]
-    topics, formats, languages = json.loads(arrays)
-    return matching.Candidate(
-        member_id,
-        frozenset(topics),
-        industry,
-        county,
-        level,
-        years,
-        frozenset(formats),
-        frozenset(languages),
-        capacity,
-        active,
-    )
-
-
-def signed_up(cur: Cursor) -> list[str]:
-    """Every member with a sign-up, for the membership check before a round."""
-    cur.execute("SELECT DISTINCT member_id FROM mentor_engagements")
-    return [r[0] for r in cur.fetchall()]
+#: Every member with a sign-up, for the membership check before a round.
+signed_up = store.signed_up
 
 
 def load_pool(
@@ -85,42 +53,17 @@ def load_pool(
 ) -> tuple[list[matching.Candidate], list[matching.Candidate], set[tuple[str, str]]]:
     """Mentees, mentors (with their taken slots) and the pairs never to propose again.
     `active_members`: ids whose membership is active (None: do not filter, for tests)."""
-    cur.execute(
-        f"SELECT {_CANDIDATE} FROM mentor_engagements e WHERE e.role = 'mentee' "
-        f"AND {_NOT_RESTRICTED} "
-        "AND NOT EXISTS (SELECT 1 FROM mentor_proposals p WHERE p.mentee_id = e.member_id "
-        "AND p.status = 'open') "
-        "AND NOT EXISTS (SELECT 1 FROM mentorships s WHERE s.mentee_id = e.member_id "
-        "AND s.ended_at IS NULL)"
-    )
-    mentees = [_candidate(r) for r in cur.fetchall()]
-    cur.execute(
-        f"SELECT {_CANDIDATE}, e.capacity, coalesce(s.n, 0) + coalesce(p.n, 0) "
-        "FROM mentor_engagements e "
-        "LEFT JOIN (SELECT mentor_id, count(*) AS n FROM mentorships WHERE ended_at IS NULL "
-        "GROUP BY mentor_id) s ON s.mentor_id = e.member_id "
-        "LEFT JOIN (SELECT mentor_id, count(*) AS n FROM mentor_proposals WHERE status = 'open' "
-        "GROUP BY mentor_id) p ON p.mentor_id = e.member_id "
-        f"WHERE e.role = 'mentor' AND {_NOT_RESTRICTED}"
-    )
-    mentors = [_candidate(r, r[6], r[7]) for r in cur.fetchall()]
+    mentees, mentors, excluded = store.pool(cur)
     if active_members is not None:
         mentees = [c for c in mentees if c.member_id in active_members]
         mentors = [c for c in mentors if c.member_id in active_members]
-    cur.execute("SELECT mentee_id, mentor_id FROM mentor_proposals")
-    excluded = {(a, b) for a, b in cur.fetchall()}
     return mentees, mentors, excluded
 
 
 def expire(cur: Cursor, now: datetime) -> tuple[int, list[int]]:
     """Closes every open proposal whose window has passed and tells both sides. Returns the
     count and the outbox ids to flush after the commit."""
-    cur.execute(
-        "UPDATE mentor_proposals SET status = 'expired', closed_at = %s "
-        "WHERE status = 'open' AND expires_at <= %s RETURNING mentee_id, mentor_id",
-        (now, now),
-    )
-    rows = cur.fetchall()
+    rows = store.expire(cur, now)
     draft = texts.expired()  # one object: send_direct_many checks it once
     drafts = [(m, draft) for pair in rows for m in pair]
     return len(rows), outgoing.send_direct_many(cur, drafts, created_by=JOB, now=now)
@@ -131,49 +74,31 @@ def run(
 ) -> tuple[dict[str, Any], list[int]]:
     """One round in the caller's transaction. Returns the round's figures and the outbox ids
     to flush after the commit."""
-    cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+    store.lock_rounds(cur)
     expired, outbox_ids = expire(cur, now)
-    cur.execute(
-        "INSERT INTO mentor_rounds (trigger, started_by, started_at) VALUES (%s, %s, %s) "
-        "RETURNING id",
-        (trigger, started_by, now),
-    )
-    round_id = db.one(cur)[0]
+    round_id = store.start_round(cur, trigger, started_by, now)
     mentees, mentors, excluded = load_pool(cur, active_members)
     proposals = matching.assign(mentees, mentors, excluded)
     expires = now + timedelta(days=ANSWER_DAYS)
     if proposals:
         topics_of = {c.member_id: c.topics for c in mentees}
         mentor_topics = {c.member_id: c.topics for c in mentors}
-        # one JSON parameter, expanded in SQL: pg8000 encodes array parameters in Python at
-        # ~3 us an element, json.dumps is C
-        cur.execute(
-            "INSERT INTO mentor_proposals (id, round_id, mentee_id, mentor_id, score, parts, "
-            "reasons, shared_topics, created_at, expires_at) "
-            "SELECT gen_random_uuid(), %s, a, b, s, p, r, t, %s, %s "
-            "FROM json_to_recordset(%s::json) AS u(a text, b text, s float8, p jsonb, "
-            "r text[], t text[])",
-            (
-                round_id,
-                now,
-                expires,
-                json.dumps(
-                    [
-                        {
-                            "a": p.mentee_id,
-                            "b": p.mentor_id,
-                            "s": p.score.total,
-                            "p": {
-                                k: round(matching.WEIGHTS[k] * v, 4)
-                                for k, v in p.score.parts.items()
-                            },
-                            "r": p.score.reasons,
-                            "t": sorted(topics_of[p.mentee_id] & mentor_topics[p.mentor_id]),
-                        }
-                        for p in proposals
-                    ]
-                ),
-            ),
+        store.create_proposals(
+            cur,
+            round_id,
+            now,
+            expires,
+            [
+                {
+                    "a": p.mentee_id,
+                    "b": p.mentor_id,
+                    "s": p.score.total,
+                    "p": {k: round(matching.WEIGHTS[k] * v, 4) for k, v in p.score.parts.items()},
+                    "r": p.score.reasons,
+                    "t": sorted(topics_of[p.mentee_id] & mentor_topics[p.mentor_id]),
+                }
+                for p in proposals
+            ],
         )
         # one draft object per role: send_direct_many checks each distinct draft once
         to_mentee, to_mentor = texts.proposed("mentee"), texts.proposed("mentor")
@@ -192,7 +117,7 @@ def run(
         purpose="mentor_matching",
         at=now,
     )
-    figures = {
+    figures: dict[str, Any] = {
         "id": round_id,
         "trigger": trigger,
         "mentees_in_pool": len(mentees),
@@ -204,17 +129,14 @@ def run(
             round(sum(p.score.total for p in proposals) / len(proposals), 4) if proposals else None
         ),
     }
-    cur.execute(
-        "UPDATE mentor_rounds SET finished_at = clock_timestamp(), mentees_in_pool = %s, "
-        "mentors_in_pool = %s, free_slots = %s, proposed = %s, mean_score = %s WHERE id = %s",
-        (
-            figures["mentees_in_pool"],
-            figures["mentors_in_pool"],
-            figures["free_slots"],
-            figures["proposed"],
-            figures["mean_score"],
-            round_id,
-        ),
+    store.finish_round(
+        cur,
+        round_id,
+        figures["mentees_in_pool"],
+        figures["mentors_in_pool"],
+        figures["free_slots"],
+        figures["proposed"],
+        figures["mean_score"],
     )
     return figures, outbox_ids
 

@@ -13,34 +13,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..core import db
 from ..core.db import Cursor
 from ..core.problems import Conflict, NotFound, ValidationFailed
 from ..core.times import rfc3339
+from . import store
 from . import vocabulary as v
+from .store import FIELDS
 
-# API field name -> salary_answers column
-FIELDS: dict[str, str] = {
-    "base_monthly_salary": "base_monthly",
-    "annual_bonus": "bonus_annual",
-    "other_annual_pay": "other_annual",
-    "position_level": "position_level",
-    "people_managed": "people_managed",
-    "sector": "sector",
-    "nace": "nace",
-    "county": "county",
-    "years_experience": "experience_years",
-    "age_band": "age_band",
-    "gender": "gender",
-    "weekly_hours": "weekly_hours",
-}
 assert set(FIELDS) == set(v.QUESTIONS)
 
 #: Where the survey's days are counted (answers over time).
 OSLO = ZoneInfo("Europe/Oslo")
-
-_ROUND_COLUMNS = "year, title_nb, title_en, opens_at, closes_at, questions, version"
-_ANSWER_COLUMNS = ", ".join(FIELDS.values()) + ", total_annual, version, updated_at"
 
 
 def status(opens_at: datetime, closes_at: datetime, now: datetime) -> str:
@@ -49,7 +32,7 @@ def status(opens_at: datetime, closes_at: datetime, now: datetime) -> str:
     return "open" if now < closes_at else "closed"
 
 
-def round_view(row, now: datetime) -> dict[str, Any]:
+def round_view(row: store.Round, now: datetime) -> dict[str, Any]:
     year, title_nb, title_en, opens_at, closes_at, questions, version = row
     return {
         "year": year,
@@ -63,8 +46,7 @@ def round_view(row, now: datetime) -> dict[str, Any]:
 
 
 def get_round(cur: Cursor, year: int, now: datetime) -> dict[str, Any]:
-    cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s", (year,))
-    row = cur.fetchone()
+    row = store.get_round(cur, year)
     if row is None:
         raise NotFound(
             {
@@ -76,8 +58,7 @@ def get_round(cur: Cursor, year: int, now: datetime) -> dict[str, Any]:
 
 
 def list_rounds(cur: Cursor, now: datetime) -> list[dict[str, Any]]:
-    cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds ORDER BY year DESC")
-    return [round_view(r, now) for r in cur.fetchall()]
+    return [round_view(r, now) for r in store.list_rounds(cur)]
 
 
 def questionnaire(questions: list[str]) -> list[dict[str, Any]]:
@@ -191,45 +172,30 @@ def validate(answer: dict[str, Any], asked: list[str]) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def _answer_view(year: int, row) -> dict[str, Any]:
-    values = dict(zip(FIELDS, row[: len(FIELDS)]))
-    total, version, updated = row[len(FIELDS) :]
-    if values["weekly_hours"] is not None:
-        values["weekly_hours"] = float(values["weekly_hours"])
+def _answer_view(year: int, row: store.Answer) -> dict[str, Any]:
+    values: dict[str, Any] = dict(zip(FIELDS, row[: len(FIELDS)]))
+    if row.weekly_hours is not None:
+        values["weekly_hours"] = float(row.weekly_hours)
     return {
         "year": year,
         **values,
-        "total_annual_pay": total,
-        "version": version,
-        "updated_at": rfc3339(updated),
+        "total_annual_pay": row.total_annual,
+        "version": row.version,
+        "updated_at": rfc3339(row.updated_at),
     }
 
 
 def get_answer(cur: Cursor, year: int, member_id: str) -> dict[str, Any] | None:
-    cur.execute(
-        f"SELECT {_ANSWER_COLUMNS} FROM salary_answers WHERE year = %s AND member_id = %s",
-        (year, member_id),
-    )
-    row = cur.fetchone()
+    row = store.get_answer(cur, year, member_id)
     return _answer_view(year, row) if row else None
 
 
-def answered_years(cur: Cursor, member_id: str) -> set[int]:
-    cur.execute("SELECT year FROM salary_answers WHERE member_id = %s", (member_id,))
-    return {r[0] for r in cur.fetchall()}
-
-
-#: Advisory lock class of a salary round (with the year): an answer holds it shared while it is
-#: written, a change to the round exclusively, so a round cannot close under an answer. A row
-#: lock (FOR SHARE) would do the same but needs UPDATE on salary_rounds, which the members'
-#: function must not have (least privilege: it may only read rounds).
-ROUND_LOCK = 7_461_236
+answered_years = store.answered_years
 
 
 def _open_round(cur: Cursor, year: int, now: datetime) -> dict[str, Any]:
-    cur.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", (ROUND_LOCK, year))
-    cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s", (year,))
-    row = cur.fetchone()
+    store.lock_round_shared(cur, year)
+    row = store.get_round(cur, year)
     if row is None:
         raise NotFound(
             {
@@ -253,12 +219,7 @@ def _open_round(cur: Cursor, year: int, now: datetime) -> dict[str, Any]:
     return view
 
 
-def current_version(cur: Cursor, year: int, member_id: str) -> int:
-    cur.execute(
-        "SELECT version FROM salary_answers WHERE year = %s AND member_id = %s", (year, member_id)
-    )
-    row = cur.fetchone()
-    return row[0] if row else 0
+current_version = store.answer_version
 
 
 def put_answer(
@@ -267,26 +228,14 @@ def put_answer(
     """Creates or replaces the member's answer to an open round. Returns (view, created)."""
     rnd = _open_round(cur, year, now)
     validate(answer, rnd["questions"])
-    cols = list(FIELDS.values())
-    values = [answer.get(f) for f in FIELDS]
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
-    cur.execute(
-        f"INSERT INTO salary_answers (year, member_id, {', '.join(cols)}, updated_at) "
-        f"VALUES (%s, %s, {', '.join(['%s'] * len(cols))}, %s) "
-        f"ON CONFLICT (year, member_id) DO UPDATE SET {updates}, updated_at = EXCLUDED.updated_at, "
-        f"version = salary_answers.version + 1 "
-        f"RETURNING {_ANSWER_COLUMNS}, (xmax = 0)",
-        (year, member_id, *values, now),
-    )
-    row = cur.fetchone()
-    return _answer_view(year, row[:-1]), bool(row[-1])
+    row, created = store.put_answer(cur, year, member_id, [answer.get(f) for f in FIELDS], now)
+    return _answer_view(year, row), created
 
 
 def delete_answer(cur: Cursor, year: int, member_id: str) -> bool:
     """Deletes the member's answer to a round (any time). A release of the round made before
     stays as it is; later releases are made without the answer."""
-    cur.execute("DELETE FROM salary_answers WHERE year = %s AND member_id = %s", (year, member_id))
-    return cur.rowcount > 0
+    return store.delete_answer(cur, year, member_id)
 
 
 def erase_member(cur: Cursor, member_id: str) -> int:
@@ -296,12 +245,7 @@ def erase_member(cur: Cursor, member_id: str) -> int:
 
 def erase_members(cur: Cursor, member_ids: list[str]) -> dict[str, int]:
     """`erase_with` of salary_answers: the members' answers per member, in one statement."""
-    cur.execute(
-        "DELETE FROM salary_answers WHERE member_id = ANY(%s) RETURNING member_id", (member_ids,)
-    )
-    from collections import Counter
-
-    return dict(Counter(r[0] for r in cur.fetchall()))
+    return store.delete_answers(cur, member_ids)
 
 
 # ---------------------------------------------------------------------------------------
@@ -369,13 +313,9 @@ def create_round(
     now: datetime,
 ) -> dict[str, Any]:
     check_round_fields(opens_at, closes_at, questions)
-    cur.execute(
-        "INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, questions) "
-        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (year) DO NOTHING "
-        f"RETURNING {_ROUND_COLUMNS}",
-        (year, title["nb"], title["en"], opens_at, closes_at, list(questions)),
+    row = store.create_round(
+        cur, year, title["nb"], title["en"], opens_at, closes_at, list(questions)
     )
-    row = cur.fetchone()
     if row is None:
         raise Conflict(
             {
@@ -388,9 +328,8 @@ def create_round(
 
 def update_round(cur: Cursor, year: int, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Applies `changes` to a round that has not closed (the caller checked If-Match)."""
-    cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (ROUND_LOCK, year))  # see ROUND_LOCK
-    cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s FOR UPDATE", (year,))
-    row = cur.fetchone()
+    store.lock_round_exclusive(cur, year)
+    row = store.get_round_for_update(cur, year)
     if row is None:
         raise NotFound()
     current = round_view(row, now)
@@ -415,24 +354,20 @@ def update_round(cur: Cursor, year: int, changes: dict[str, Any], now: datetime)
                 "en": "The opening time can only change before the round opens.",
             }
         )
-    opens_at = changes.get("opens_at", row[3])
-    closes_at = changes.get("closes_at", row[4])
+    opens_at = changes.get("opens_at", row.opens_at)
+    closes_at = changes.get("closes_at", row.closes_at)
     check_round_fields(changes.get("opens_at"), changes.get("closes_at"), changes.get("questions"))
     check_round_fields(opens_at, closes_at, None)
-    title = changes.get("title") or {"nb": row[1], "en": row[2]}
-    questions = changes.get("questions", row[5])
-    cur.execute(
-        "UPDATE salary_rounds SET title_nb = %s, title_en = %s, opens_at = %s, closes_at = %s, "
-        f"questions = %s, version = version + 1 WHERE year = %s RETURNING {_ROUND_COLUMNS}",
-        (title["nb"], title["en"], opens_at, closes_at, list(questions or []), year),
+    title = changes.get("title") or {"nb": row.title_nb, "en": row.title_en}
+    questions = changes.get("questions", row.questions)
+    updated = store.update_round(
+        cur, year, title["nb"], title["en"], opens_at, closes_at, list(questions or [])
     )
-    return round_view(cur.fetchone(), now)
+    return round_view(updated, now)
 
 
-def answer_counts(cur: Cursor) -> dict[int, int]:
-    """Answers per round, for staff (a count only)."""
-    cur.execute("SELECT year, answers FROM salary_answer_counts")
-    return dict(cur.fetchall())
+#: Answers per round, for staff (a count only).
+answer_counts = store.answer_counts
 
 
 def answer_days(
@@ -447,14 +382,12 @@ def answer_days(
     leaves its day). An answer dated outside the round's days (loaded, not submitted: a
     member can answer only while the round is open) counts on the nearest of them, so the
     last running total is the round's number of answers. None for an unknown year."""
-    cur.execute(f"SELECT {_ROUND_COLUMNS} FROM salary_rounds WHERE year = %s", (year,))
-    row = cur.fetchone()
+    row = store.get_round(cur, year)
     if row is None:
         return None
     view = round_view(row, now)
-    opens_at, closes_at = row[3], row[4]
-    cur.execute("SELECT day, answers FROM salary_answer_days WHERE year = %s", (year,))
-    per_day = cur.fetchall()
+    opens_at, closes_at = row.opens_at, row.closes_at
+    per_day = store.answer_days(cur, year)
     first = opens_at.astimezone(OSLO).date()
     last = max(first, min(closes_at - timedelta(microseconds=1), now).astimezone(OSLO).date())
     counts: dict[date, int] = {}
@@ -473,16 +406,7 @@ def answer_days(
     return view, days
 
 
-def lock_round(cur: Cursor, year: int) -> int | None:
-    """Locks the round until commit; its version, or None when there is no such round."""
-    cur.execute("SELECT version FROM salary_rounds WHERE year = %s FOR UPDATE", (year,))
-    row = cur.fetchone()
-    return None if row is None else row[0]
-
-
-def latest_closed_year(cur: Cursor, now: datetime, up_to: int) -> int | None:
-    """The latest round, at most `up_to`, that has closed by `now`."""
-    cur.execute(
-        "SELECT max(year) FROM salary_rounds WHERE closes_at <= %s AND year <= %s", (now, up_to)
-    )
-    return db.one(cur)[0]
+#: Locks the round until commit; its version, or None when there is no such round.
+lock_round = store.lock_round
+#: The latest round, at most `up_to`, that has closed by `now`.
+latest_closed_year = store.latest_closed_year

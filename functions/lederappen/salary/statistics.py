@@ -19,19 +19,15 @@ earlier release of the round by no person or by at least `disclosure.MIN_PERSONS
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core import audit, db, restriction
+from ..core import audit
 from ..core.db import Cursor
 from ..core.problems import Conflict
-from . import disclosure
+from . import disclosure, store
 from . import vocabulary as v
-
-#: pg_advisory_xact_lock(class, year): one release of a round is made at a time.
-LOCK_CLASS = 74_612_360
 
 #: Who the audit trail names for reading the answers, whether the scheduled job, a reader that
 #: found a closed round unpublished, or a staff correction made the release.
@@ -41,40 +37,15 @@ AUDIT_ACTOR = "salary-statistics"
 REAUDIT_AFTER = timedelta(days=365)
 
 _DIMS = v.DIMENSION_ORDER
-_COLS = [v.DIMENSIONS[d]["column"] for d in _DIMS]
-_FRACTIONS = "ARRAY[0.1, 0.25, 0.5, 0.75, 0.9]"
-
-
-def _grouping_sets() -> str:
-    sets = []
-    for dims in v.TABLES:
-        sets.append("(" + ", ".join(v.DIMENSIONS[d]["column"] for d in dims) + ")")
-    return ", ".join(sets)
-
-
-AGGREGATE_SQL = f"""
-SELECT {", ".join(f"GROUPING({c})" for c in _COLS)},
-       {", ".join(_COLS)},
-       count(*),
-       percentile_cont({_FRACTIONS}) WITHIN GROUP (ORDER BY base_monthly),
-       sum(base_monthly::bigint),
-       (array_agg(base_monthly ORDER BY base_monthly DESC))[1:{disclosure.DOMINANCE_TOP}],
-       percentile_cont({_FRACTIONS}) WITHIN GROUP (ORDER BY total_annual),
-       sum(total_annual::bigint),
-       (array_agg(total_annual ORDER BY total_annual DESC))[1:{disclosure.DOMINANCE_TOP}]
-FROM salary_answers a
-WHERE a.year = %s
-  AND {restriction.unrestricted("a.member_id")}
-GROUP BY GROUPING SETS ({_grouping_sets()})
-"""
+#: The one query a release aggregates a round with (store.py; named here for the tests).
+AGGREGATE_SQL = store.AGGREGATE_SQL
 
 
 def aggregates(cur: Cursor, year: int) -> dict[disclosure.Group, disclosure.Aggregate]:
     """The exact figures of every non-empty cell of every published table of a round."""
-    cur.execute(AGGREGATE_SQL, (year,))
     k = len(_DIMS)
     out: dict[disclosure.Group, disclosure.Aggregate] = {}
-    for row in cur.fetchall():
+    for row in store.aggregate_rows(cur, year):
         flags, values = row[:k], row[k : 2 * k]
         n, bq, bsum, btop, tq, tsum, ttop = row[2 * k :]
         group = tuple((d, val) for d, f, val in zip(_DIMS, flags, values) if f == 0)
@@ -140,14 +111,11 @@ def publish(cur: Cursor, year: int, now: datetime, reason: dict[str, str] | None
     """Makes the next release of a closed round from its answers as they are now; returns its
     number. The first release takes no reason; a correction takes one (nb and en) and raises
     Conflict when it would let a member single out 1..4 persons against an earlier release."""
-    cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, year))
+    store.lock_releases(cur, year)
     aggs = aggregates(cur, year)
     tables = {v.table_key(dims): cells for dims, cells in disclosure.protect(aggs).items()}
     kept = counts_kept(aggs)
-    cur.execute(
-        "SELECT release, cell_counts FROM salary_releases WHERE year = %s ORDER BY release", (year,)
-    )
-    earlier = cur.fetchall()
+    earlier = store.release_counts(cur, year)
     if (reason is None) != (not earlier):
         raise Conflict(
             {
@@ -161,11 +129,8 @@ def publish(cur: Cursor, year: int, now: datetime, reason: dict[str, str] | None
             }
         )
     for release, old_counts in earlier:
-        cur.execute(
-            "SELECT dimensions, cells FROM salary_release_tables WHERE year = %s AND release = %s",
-            (year, release),
-        )
-        changed = changed_cells(old_counts, dict(cur.fetchall()), _all_counts(aggs), tables)
+        old_tables = store.release_tables(cur, year, release)
+        changed = changed_cells(old_counts, old_tables, _all_counts(aggs), tables)
         if changed:
             raise Conflict(
                 {
@@ -184,25 +149,8 @@ def publish(cur: Cursor, year: int, now: datetime, reason: dict[str, str] | None
             )
     number = earlier[-1][0] + 1 if earlier else 1
     audit_use(cur, year, now)
-    cur.execute(
-        "INSERT INTO salary_releases (year, release, released_at, method, kind, "
-        "reason_nb, reason_en, cell_counts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
-        (
-            year,
-            number,
-            now,
-            disclosure.METHOD,
-            "correction" if reason else "first",
-            reason and reason["nb"],
-            reason and reason["en"],
-            json.dumps(kept),
-        ),
-    )
-    cur.execute(
-        "INSERT INTO salary_release_tables (year, release, dimensions, cells) "
-        "SELECT %s, %s, t.key, t.cells FROM jsonb_each(%s::jsonb) AS t(key, cells)",
-        (year, number, json.dumps(tables, separators=(",", ":"))),
-    )
+    kind = "correction" if reason else "first"
+    store.insert_release(cur, year, number, now, kind, reason, kept, tables)
     return number
 
 
@@ -215,30 +163,15 @@ def ensure(cur: Cursor, year: int, now: datetime) -> tuple[int, datetime]:
     found = latest(cur, year)
     if found:
         return found
-    cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, year))
+    store.lock_releases(cur, year)
     found = latest(cur, year)  # someone else may have published it while we waited
     if found:
         return found
     return publish(cur, year, now), now
 
 
-def latest(cur: Cursor, year: int) -> tuple[int, datetime] | None:
-    cur.execute(
-        "SELECT release, released_at FROM salary_releases WHERE year = %s "
-        "ORDER BY release DESC LIMIT 1",
-        (year,),
-    )
-    row = cur.fetchone()
-    return (row[0], row[1]) if row else None
-
-
-def read_table(cur: Cursor, year: int, release: int, dims: tuple[str, ...]) -> list[dict]:
-    cur.execute(
-        "SELECT cells FROM salary_release_tables "
-        "WHERE year = %s AND release = %s AND dimensions = %s",
-        (year, release, v.table_key(dims)),
-    )
-    return db.one(cur)[0]  # pg8000 decodes jsonb
+latest = store.latest
+read_table = store.read_table
 
 
 def select(cells: list[dict], filters: Mapping[str, str | None]) -> list[dict]:
@@ -309,19 +242,10 @@ def audit_use(cur: Cursor, year: int, now: datetime) -> None:
     used whose use was not audited within REAUDIT_AFTER, marked in `salary_statistics_uses`
     (migration 0011), in the computation's transaction. Restricted members' answers are not
     read, so not audited."""
-    cur.execute(
-        "INSERT INTO salary_statistics_uses AS u (year, member_id, audited_at) "
-        "SELECT a.year, a.member_id, %s FROM salary_answers a WHERE a.year = %s "
-        f"AND {restriction.unrestricted('a.member_id')} "
-        "AND NOT EXISTS (SELECT 1 FROM salary_statistics_uses m WHERE m.year = a.year "
-        "                AND m.member_id = a.member_id AND m.audited_at >= %s) "
-        "ON CONFLICT (year, member_id) DO UPDATE SET audited_at = excluded.audited_at "
-        "RETURNING u.member_id",
-        (now, year, now - REAUDIT_AFTER),
-    )
+    used = store.mark_used(cur, year, now, now - REAUDIT_AFTER)
     audit.record_many(
         cur,
-        [r[0] for r in cur.fetchall()],
+        used,
         actor_kind="job",
         actor=AUDIT_ACTOR,
         category="salary",
@@ -331,51 +255,11 @@ def audit_use(cur: Cursor, year: int, now: datetime) -> None:
     )
 
 
-# -- what is published: the rounds' latest releases -------------------------------------------
+# -- what is published: the rounds' latest releases (store.py reads them) --------------------
 
-#: Per round chosen by a selector below (SQL over `r`, salary_rounds): its latest release and
-#: the cells of the tables asked for.
-_TABLES_SQL = """
-SELECT r.year, r.opens_at, r.closes_at, s.release, s.released_at, t.dimensions, t.cells
-FROM salary_rounds r
-LEFT JOIN LATERAL (SELECT release, released_at FROM salary_releases x WHERE x.year = r.year
-                   ORDER BY release DESC LIMIT 1) s ON true
-LEFT JOIN salary_release_tables t
-       ON t.year = r.year AND t.release = s.release AND t.dimensions = ANY(%s)
-WHERE {which}
-ORDER BY r.year
-"""
-ONE_ROUND = "r.year = coalesce(%s, (SELECT max(year) FROM salary_rounds WHERE closes_at <= %s))"
-ROUND = "r.year = %s"
-CLOSED_ROUNDS = "r.closes_at <= %s"
-
-
-def latest_release_tables(cur: Cursor, which: str, params: tuple, table_keys: list[str]) -> list:
-    """Rows (year, opens_at, closes_at, release, released_at, table key, cells) of the rounds
-    `which` (one of the selectors above) selects with `params`; a round without a release
-    has one row with release None."""
-    cur.execute(_TABLES_SQL.format(which=which), (table_keys, *params))
-    return cur.fetchall()
-
-
-def rounds_to_release(cur: Cursor, now: datetime) -> list[int]:
-    """Closed rounds without any release yet, oldest first."""
-    cur.execute(
-        "SELECT r.year FROM salary_rounds r WHERE r.closes_at <= %s AND NOT EXISTS "
-        "(SELECT 1 FROM salary_releases s WHERE s.year = r.year) ORDER BY r.year",
-        (now,),
-    )
-    return [r[0] for r in cur.fetchall()]
-
-
-_RELEASES_SQL = (
-    "SELECT release, released_at, kind, reason_nb, reason_en, method "
-    "FROM salary_releases WHERE year = %s AND (%s::int IS NULL OR release = %s) ORDER BY release"
-)
-
-
-def releases(cur: Cursor, year: int, release: int | None = None) -> list:
-    """A round's releases (or the one numbered `release`): (release, released_at, kind,
-    reason_nb, reason_en, method)."""
-    cur.execute(_RELEASES_SQL, (year, release, release))
-    return cur.fetchall()
+ONE_ROUND = store.ONE_ROUND
+ROUND = store.ROUND
+CLOSED_ROUNDS = store.CLOSED_ROUNDS
+latest_release_tables = store.latest_release_tables
+rounds_to_release = store.rounds_to_release
+releases = store.releases
