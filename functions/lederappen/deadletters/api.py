@@ -178,16 +178,16 @@ def get_dead_letter(request: Request) -> Reply:
     dead_letter_id = _id(request)
 
     def work(cur: Cursor):
-        row = store.get_with_payload(cur, dead_letter_id)
-        if row is not None:
-            _audit(cur, request, row[-1], row[3], "dead_letter_read")
-        return row
+        found = store.get_with_payload(cur, dead_letter_id)
+        if found is not None:
+            _audit(cur, request, found.member_ids, found.row.topic, "dead_letter_read")
+        return found
 
-    row = db.transaction(work)
-    if row is None:
+    found = db.transaction(work)
+    if found is None:
         raise NotFound()
-    view = _view(row[:-2])
-    view["payload_format"], view["payload"] = store.payload_view(bytes(row[-2]))
+    view = _view(found.row)
+    view["payload_format"], view["payload"] = store.payload_view(found.payload)
     return Reply(view)
 
 

@@ -29,11 +29,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from ..core import db, log
 from ..core import manifest as manifest_mod
-from ..core.db import Cursor, Row
+from ..core.db import Cursor
 
 _log = logging.getLogger("lederappen.deadletters")
 
@@ -323,6 +324,43 @@ def drain(
 
 # -- the stored dead letters (the API's reads and writes) --------------------------------------
 
+
+class DeadLetterRow(NamedTuple):
+    """A stored dead letter as listed: never the payload, only its size and how many member
+    keys it names."""
+
+    id: int
+    subscription: str
+    source_function: str | None
+    topic: str | None
+    message_id: str
+    reason: str
+    attributes: Any
+    received_at: datetime
+    replayed_at: datetime | None
+    replay_count: int
+    discarded_at: datetime | None
+    payload_bytes: int | None
+    member_count: int | None
+
+
+class WithPayload(NamedTuple):
+    """One dead letter with what only its detail and its audit read: the payload and the
+    member keys it names."""
+
+    row: DeadLetterRow
+    payload: bytes
+    member_ids: list[str] | None
+
+
+class Replayable(NamedTuple):
+    topic: str | None
+    payload: bytes
+    attributes: Any
+    discarded_at: datetime | None
+    member_ids: list[str] | None
+
+
 STATES = ("open", "replayed", "discarded")
 _STATE_SQL = {
     "open": "replayed_at IS NULL AND discarded_at IS NULL",
@@ -340,7 +378,7 @@ _COLUMNS = (
 
 def page(
     cur: Cursor, before_id: int | None, state: str | None, source: str | None, limit: int
-) -> list[Row]:
+) -> list[DeadLetterRow]:
     """Newest first, below `before_id`, of one state and source function if given."""
     where: list[str] = ["TRUE"]
     params: list[Any] = []
@@ -357,47 +395,52 @@ def page(
         "ORDER BY id DESC LIMIT %s",
         (*params, limit),
     )
-    return cur.fetchall()
+    return [DeadLetterRow(*r) for r in cur.fetchall()]
 
 
-def get(cur: Cursor, dead_letter_id: int) -> Row | None:
+def get(cur: Cursor, dead_letter_id: int) -> DeadLetterRow | None:
     cur.execute(f"SELECT {_COLUMNS} FROM dead_letters WHERE id = %s", (dead_letter_id,))
-    return cur.fetchone()
+    row = cur.fetchone()
+    return None if row is None else DeadLetterRow(*row)
 
 
-def get_with_payload(cur: Cursor, dead_letter_id: int) -> Row | None:
-    """The listed columns, then the payload and the member keys it names."""
+def get_with_payload(cur: Cursor, dead_letter_id: int) -> WithPayload | None:
     cur.execute(
         f"SELECT {_COLUMNS}, payload, member_ids FROM dead_letters WHERE id = %s",
         (dead_letter_id,),
     )
-    return cur.fetchone()
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return WithPayload(DeadLetterRow(*row[:-2]), bytes(row[-2]), row[-1])
 
 
-def lock_for_replay(cur: Cursor, dead_letter_id: int) -> Row | None:
-    """(topic, payload, attributes, discarded_at, member_ids), locked until commit."""
+def lock_for_replay(cur: Cursor, dead_letter_id: int) -> Replayable | None:
+    """What a replay needs, the row locked until commit."""
     cur.execute(
         "SELECT topic, payload, attributes, discarded_at, member_ids "
         "FROM dead_letters WHERE id = %s FOR UPDATE",
         (dead_letter_id,),
     )
-    return cur.fetchone()
+    row = cur.fetchone()
+    return None if row is None else Replayable(row[0], bytes(row[1]), *row[2:])
 
 
-def mark_replayed(cur: Cursor, dead_letter_id: int) -> Row:
+def mark_replayed(cur: Cursor, dead_letter_id: int) -> DeadLetterRow:
     cur.execute(
         "UPDATE dead_letters SET replayed_at = now(), "
         f"replay_count = replay_count + 1 WHERE id = %s RETURNING {_COLUMNS}",
         (dead_letter_id,),
     )
-    return db.one(cur)
+    return DeadLetterRow(*db.one(cur))
 
 
-def discard(cur: Cursor, dead_letter_id: int) -> Row | None:
+def discard(cur: Cursor, dead_letter_id: int) -> tuple[str | None, list[str] | None] | None:
     """(topic, member_ids) when this call discarded it; None when it already was (or none)."""
     cur.execute(
         "UPDATE dead_letters SET discarded_at = now() "
         "WHERE id = %s AND discarded_at IS NULL RETURNING topic, member_ids",
         (dead_letter_id,),
     )
-    return cur.fetchone()
+    row = cur.fetchone()
+    return None if row is None else (row[0], row[1])

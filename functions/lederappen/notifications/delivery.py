@@ -241,8 +241,8 @@ def handle(message: events.Message, settings) -> None:
     msg = stored.message()
     broadcast = inbox.is_broadcast(stored.audience_kind)
     now = _now()
-    done = {r[0] for r in recorded}
-    boxed = {r[0] for r in recorded if r[1]}  # whose push may point to an inbox item
+    done = {r.member_id for r in recorded}
+    boxed = {r.member_id for r in recorded if r.inbox}  # whose push may point to an inbox item
     todo = [m for m in members if m not in done]
     known: dict[str, device_store.Registration] = {}
     taken: dict[str, str] = {}

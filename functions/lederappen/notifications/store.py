@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime
+from typing import NamedTuple
 
 from ..core import db
 from ..core.db import Cursor, Row
@@ -145,7 +146,23 @@ def broadcast_opened(cur: Cursor, message_id: str) -> int:
 # -- delivery: eligibility, outcomes, push leases (message_recipients, push_deliveries) -------
 
 
-def eligibility(cur: Cursor, member_ids: list[str]) -> list[Row]:
+class Eligibility(NamedTuple):
+    """What delivery's rules read about one member at send time."""
+
+    member_id: str
+    categories: list[str] | None  # None: the defaults
+    channels: list[str] | None  # None: the defaults
+    restricted: bool
+
+
+class Recorded(NamedTuple):
+    """A member already recorded for a message, and whether their outcome has the inbox."""
+
+    member_id: str
+    inbox: bool
+
+
+def eligibility(cur: Cursor, member_ids: list[str]) -> list[Eligibility]:
     """Per member: (member, notification categories, channels, restricted): their saved
     choices (None: the defaults) and whether their processing is restricted, composed from
     the owners' fragments (preferences.store.join, core.restriction.restricted)."""
@@ -158,7 +175,7 @@ def eligibility(cur: Cursor, member_ids: list[str]) -> list[Row]:
         f"{preferences.join('m.id', 'p')}",
         (json.dumps(member_ids),),
     )
-    return cur.fetchall()
+    return [Eligibility(*r) for r in cur.fetchall()]
 
 
 def record_outcomes(
@@ -233,7 +250,7 @@ def record_push_outcomes(cur: Cursor, message_id: str, rows: str) -> None:
     )
 
 
-def recorded(cur: Cursor, message_id: str, member_ids: list[str]) -> list[Row]:
+def recorded(cur: Cursor, message_id: str, member_ids: list[str]) -> list[Recorded]:
     """(member, inbox) of these members already recorded for the message."""
     cur.execute(
         "SELECT r.member_id, r.inbox FROM message_recipients r "
@@ -241,7 +258,7 @@ def recorded(cur: Cursor, message_id: str, member_ids: list[str]) -> list[Row]:
         "WHERE r.message_id = %s",
         (json.dumps(member_ids), message_id),
     )
-    return cur.fetchall()
+    return [Recorded(*r) for r in cur.fetchall()]
 
 
 # -- the fan-out's progress (messages) -------------------------------------------------------
@@ -342,20 +359,20 @@ def editor_messages(cur: Cursor, limit: int, after: tuple[str, str] | None) -> l
     return cur.fetchall()
 
 
-def outcome_counts(cur: Cursor, message_id: str) -> list[Row]:
+def outcome_counts(cur: Cursor, message_id: str) -> list[tuple[str, int, int]]:
     """(outcome, recipients, of them with the inbox) of a message."""
     cur.execute(
         "SELECT outcome, count(*), count(*) FILTER (WHERE inbox) FROM message_recipients "
         "WHERE message_id = %s GROUP BY outcome",
         (message_id,),
     )
-    return cur.fetchall()
+    return [(o, int(n), int(i)) for o, n, i in cur.fetchall()]
 
 
-def push_counts(cur: Cursor, message_id: str) -> list[Row]:
+def push_counts(cur: Cursor, message_id: str) -> list[tuple[str, int]]:
     """(state, pushes) of a message."""
     cur.execute(
         "SELECT state, count(*) FROM push_deliveries WHERE message_id = %s GROUP BY state",
         (message_id,),
     )
-    return cur.fetchall()
+    return [(s, int(n)) for s, n in cur.fetchall()]
