@@ -29,6 +29,14 @@ def erasing(cur: Cursor) -> None:
     cur.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
 
 
+def hold(cur: Cursor) -> None:
+    """The shared side, held until commit. A transaction that locks rows an erasure also
+    changes (a privacy request FOR UPDATE) takes this first, before those row locks: in the
+    erasure's order (this lock, then rows), so the two wait for each other instead of
+    deadlocking. `still_here` and `erasures` take it too (again is free)."""
+    cur.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", (LOCK_CLASS,))
+
+
 def still_here(cur: Cursor, member_ids: Sequence[str], since: datetime) -> list[str]:
     """`member_ids` less those erased at or after `since`, for work about to write about
     them in this transaction: takes the shared side of the erasure lock first, so an erasure
@@ -36,7 +44,7 @@ def still_here(cur: Cursor, member_ids: Sequence[str], since: datetime) -> list[
     (and deletes what this writes)."""
     if not member_ids:
         return []
-    cur.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", (LOCK_CLASS,))
+    hold(cur)
     gone = erased_since(cur, member_ids, since)
     return [m for m in member_ids if m not in gone] if gone else list(member_ids)
 
@@ -47,7 +55,7 @@ def erasures(cur: Cursor, member_ids: Sequence[str]) -> dict[str, datetime]:
     `still_here`)."""
     if not member_ids:
         return {}
-    cur.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", (LOCK_CLASS,))
+    hold(cur)
     by_pseudonym = {log.pseudonym(m): m for m in member_ids}
     cur.execute(
         "SELECT member_pseudonym, erased_at FROM erasure_tombstones "

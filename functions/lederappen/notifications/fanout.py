@@ -166,6 +166,7 @@ def handle(message: events.Message, settings) -> None:
     now = datetime.now(UTC)
 
     def work(cur) -> list[int]:
+        tombstones.hold(cur)  # first, as an erasure takes it: see core/tombstones.py
         if not events.claim(cur, CONSUMER, f"{stored.id}:{p.step}"):
             return []
         # Members erased since the message was made are not chosen, audited or batched (the

@@ -123,6 +123,8 @@ def _decide(request: Request, approve: bool, reason: str | None) -> Reply:
     assert request.principal is not None
 
     def work(cur: Cursor):
+        # before decide() locks the request row: an erasure takes the same two in this order
+        tombstones.hold(cur)
         r, ids = requests.decide(
             cur,
             request.params["request_id"],
