@@ -73,63 +73,7 @@ class DeadLetter(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ]
 
 
-class DeadLetterDetail(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    id: Annotated[int, msgspec.Meta(ge=1)]
-    state: DeadLetterState
-    source_function: Annotated[
-        str | None,
-        msgspec.Meta(
-            description=("The Pub/Sub function that gave up on it; null when it cannot be told.")
-        ),
-    ]
-    topic: Annotated[
-        str | None,
-        msgspec.Meta(description="Where a replay is published: the source function's topic."),
-    ]
-    subscription: Annotated[
-        str, msgspec.Meta(description="The -inspect subscription it was drained from.")
-    ]
-    reason: Annotated[
-        str,
-        msgspec.Meta(
-            description=(
-                "`malformed` (data that is not the handler's payload), `malformed: "
-                "<code>` (an undecodable push envelope: no-message, no-data, no-"
-                "message-id, bad-base64, not-json), `rejected: <code>` (dead-lettered "
-                "at once by the function), `delivery-attempts-exhausted` (moved by "
-                "Pub/Sub after max_delivery_attempts) or `unknown`."
-            )
-        ),
-    ]
-    message_id: Annotated[
-        str,
-        msgspec.Meta(
-            description=(
-                "The Pub/Sub id of the dead-letter message (the original id is in "
-                "attributes.source_message_id when the function dead-lettered it)."
-            )
-        ),
-    ]
-    attributes: Annotated[
-        dict[str, str],
-        msgspec.Meta(description=('The message attributes; a member key would read "<redacted>".')),
-    ]
-    received_at: Annotated[
-        Timestamp, msgspec.Meta(description="When it reached the dead-letter topic.")
-    ]
-    replayed_at: Annotated[Timestamp | None, msgspec.Meta(description="The latest replay.")]
-    replay_count: Annotated[int, msgspec.Meta(ge=0)]
-    discarded_at: Timestamp | None
-    payload_bytes: Annotated[int, msgspec.Meta(ge=0)]
-    member_count: Annotated[
-        int,
-        msgspec.Meta(
-            description=(
-                "How many member keys the payload names (the keys themselves are never shown)."
-            ),
-            ge=0,
-        ),
-    ]
+class DeadLetterDetail(DeadLetter, kw_only=True, forbid_unknown_fields=True):
     payload_format: Literal["json", "not_json", "empty"]
     payload: Annotated[
         Any,

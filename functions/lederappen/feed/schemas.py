@@ -14,30 +14,31 @@ from msgspec import UNSET, UnsetType
 from ..core.schemas import Localised
 from ..core.validation import Timestamp
 
+#: The fields every feed page has beside its items.
+Personalised = Annotated[
+    bool,
+    msgspec.Meta(
+        description=(
+            "True when ranked by the member's interests (consent in force, "
+            "processing not restricted, interests given)."
+        )
+    ),
+]
+Stale = Annotated[
+    bool,
+    msgspec.Meta(description="True when lederne.no did not answer and this is the last good copy."),
+]
+AsOf = Annotated[Timestamp, msgspec.Meta(description="When this copy was fetched from lederne.no.")]
+
 
 class BenefitPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A page of member benefits."""
 
     items: list[FeedBenefit]
     next_cursor: str | None
-    personalised: Annotated[
-        bool,
-        msgspec.Meta(
-            description=(
-                "True when ranked by the member's interests (consent in force, "
-                "processing not restricted, interests given)."
-            )
-        ),
-    ]
-    stale: Annotated[
-        bool,
-        msgspec.Meta(
-            description=("True when lederne.no did not answer and this is the last good copy.")
-        ),
-    ]
-    as_of: Annotated[
-        Timestamp, msgspec.Meta(description="When this copy was fetched from lederne.no.")
-    ]
+    personalised: Personalised
+    stale: Stale
+    as_of: AsOf
 
 
 class ContentPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -45,24 +46,9 @@ class ContentPage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     items: list[FeedContent]
     next_cursor: str | None
-    personalised: Annotated[
-        bool,
-        msgspec.Meta(
-            description=(
-                "True when ranked by the member's interests (consent in force, "
-                "processing not restricted, interests given)."
-            )
-        ),
-    ]
-    stale: Annotated[
-        bool,
-        msgspec.Meta(
-            description=("True when lederne.no did not answer and this is the last good copy.")
-        ),
-    ]
-    as_of: Annotated[
-        Timestamp, msgspec.Meta(description="When this copy was fetched from lederne.no.")
-    ]
+    personalised: Personalised
+    stale: Stale
+    as_of: AsOf
 
 
 class CoursePage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -70,24 +56,9 @@ class CoursePage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     items: list[FeedCourse]
     next_cursor: str | None
-    personalised: Annotated[
-        bool,
-        msgspec.Meta(
-            description=(
-                "True when ranked by the member's interests (consent in force, "
-                "processing not restricted, interests given)."
-            )
-        ),
-    ]
-    stale: Annotated[
-        bool,
-        msgspec.Meta(
-            description=("True when lederne.no did not answer and this is the last good copy.")
-        ),
-    ]
-    as_of: Annotated[
-        Timestamp, msgspec.Meta(description="When this copy was fetched from lederne.no.")
-    ]
+    personalised: Personalised
+    stale: Stale
+    as_of: AsOf
 
 
 class FeedBenefit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -986,7 +986,136 @@ class GetSalaryPositionQuery(msgspec.Struct, kw_only=True):
     ) = UNSET
 
 
-class GetSalaryStatisticsQuery(msgspec.Struct, kw_only=True):
+class SalaryCellQuery(msgspec.Struct, kw_only=True):
+    """The query parameters that choose a table and its cells (statistics, trend, release)."""
+
+    dimensions: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                description=(
+                    "The table: dimension names, comma-separated, in any order; missing or "
+                    "empty for the whole round. Only the tables of GET "
+                    "/v1/salary/statistics/dimensions are published (each dimension alone, "
+                    "or position_level with one other); any other combination gives 422 "
+                    "with `allowed_dimensions`."
+                ),
+                examples=["", "position_level", "position_level,county"],
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    position_level: (
+        Annotated[
+            SalaryPositionLevel,
+            msgspec.Meta(
+                description=(
+                    "Only the cells with this position_level (must be one of `dimensions`, "
+                    "else 422 `not_in_dimensions`)."
+                )
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    sector: (
+        Annotated[
+            SalarySector,
+            msgspec.Meta(
+                description=(
+                    "Only the cells with this sector (must be one of `dimensions`, else 422"
+                    " `not_in_dimensions`)."
+                )
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    nace: (
+        Annotated[
+            SalaryNaceSection,
+            msgspec.Meta(
+                description=(
+                    "Only the cells with this nace (must be one of `dimensions`, else 422 "
+                    "`not_in_dimensions`)."
+                )
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    county: (
+        Annotated[
+            SalaryCounty,
+            msgspec.Meta(
+                description=(
+                    "Only the cells with this county (must be one of `dimensions`, else 422"
+                    " `not_in_dimensions`)."
+                )
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    experience: (
+        Annotated[
+            SalaryExperienceBand,
+            msgspec.Meta(
+                description=(
+                    "Only the cells with this experience (must be one of `dimensions`, else"
+                    " 422 `not_in_dimensions`)."
+                )
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    age_band: (
+        Annotated[
+            SalaryAgeBand,
+            msgspec.Meta(
+                description=(
+                    "Only the cells with this age_band (must be one of `dimensions`, else "
+                    "422 `not_in_dimensions`)."
+                )
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    gender: (
+        Annotated[
+            SalaryGender,
+            msgspec.Meta(
+                description=(
+                    "Only the cells with this gender (must be one of `dimensions`, else 422"
+                    " `not_in_dimensions`)."
+                )
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    people_managed: (
+        Annotated[
+            SalaryPeopleManagedBand,
+            msgspec.Meta(
+                description=(
+                    "Only the cells with this people_managed (must be one of `dimensions`, "
+                    "else 422 `not_in_dimensions`)."
+                )
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    working_time: (
+        Annotated[
+            SalaryWorkingTime,
+            msgspec.Meta(
+                description=(
+                    "Only the cells with this working_time (must be one of `dimensions`, "
+                    "else 422 `not_in_dimensions`)."
+                )
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+class GetSalaryStatisticsQuery(SalaryCellQuery, kw_only=True):
     """The query parameters of getSalaryStatistics."""
 
     year: (
@@ -996,389 +1125,15 @@ class GetSalaryStatisticsQuery(msgspec.Struct, kw_only=True):
         ]
         | UnsetType
     ) = UNSET
-    dimensions: (
-        Annotated[
-            str,
-            msgspec.Meta(
-                description=(
-                    "The table: dimension names, comma-separated, in any order; missing or "
-                    "empty for the whole round. Only the tables of GET "
-                    "/v1/salary/statistics/dimensions are published (each dimension alone, "
-                    "or position_level with one other); any other combination gives 422 "
-                    "with `allowed_dimensions`."
-                ),
-                examples=["", "position_level", "position_level,county"],
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    position_level: (
-        Annotated[
-            SalaryPositionLevel,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this position_level (must be one of `dimensions`, "
-                    "else 422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    sector: (
-        Annotated[
-            SalarySector,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this sector (must be one of `dimensions`, else 422"
-                    " `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    nace: (
-        Annotated[
-            SalaryNaceSection,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this nace (must be one of `dimensions`, else 422 "
-                    "`not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    county: (
-        Annotated[
-            SalaryCounty,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this county (must be one of `dimensions`, else 422"
-                    " `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    experience: (
-        Annotated[
-            SalaryExperienceBand,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this experience (must be one of `dimensions`, else"
-                    " 422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    age_band: (
-        Annotated[
-            SalaryAgeBand,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this age_band (must be one of `dimensions`, else "
-                    "422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    gender: (
-        Annotated[
-            SalaryGender,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this gender (must be one of `dimensions`, else 422"
-                    " `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    people_managed: (
-        Annotated[
-            SalaryPeopleManagedBand,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this people_managed (must be one of `dimensions`, "
-                    "else 422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    working_time: (
-        Annotated[
-            SalaryWorkingTime,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this working_time (must be one of `dimensions`, "
-                    "else 422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
 
 
-class GetSalaryTrendQuery(msgspec.Struct, kw_only=True):
+class GetSalaryTrendQuery(SalaryCellQuery, kw_only=True):
     """The query parameters of getSalaryTrend."""
-
-    dimensions: (
-        Annotated[
-            str,
-            msgspec.Meta(
-                description=(
-                    "The table: dimension names, comma-separated, in any order; missing or "
-                    "empty for the whole round. Only the tables of GET "
-                    "/v1/salary/statistics/dimensions are published (each dimension alone, "
-                    "or position_level with one other); any other combination gives 422 "
-                    "with `allowed_dimensions`."
-                ),
-                examples=["", "position_level", "position_level,county"],
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    position_level: (
-        Annotated[
-            SalaryPositionLevel,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this position_level (must be one of `dimensions`, "
-                    "else 422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    sector: (
-        Annotated[
-            SalarySector,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this sector (must be one of `dimensions`, else 422"
-                    " `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    nace: (
-        Annotated[
-            SalaryNaceSection,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this nace (must be one of `dimensions`, else 422 "
-                    "`not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    county: (
-        Annotated[
-            SalaryCounty,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this county (must be one of `dimensions`, else 422"
-                    " `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    experience: (
-        Annotated[
-            SalaryExperienceBand,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this experience (must be one of `dimensions`, else"
-                    " 422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    age_band: (
-        Annotated[
-            SalaryAgeBand,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this age_band (must be one of `dimensions`, else "
-                    "422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    gender: (
-        Annotated[
-            SalaryGender,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this gender (must be one of `dimensions`, else 422"
-                    " `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    people_managed: (
-        Annotated[
-            SalaryPeopleManagedBand,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this people_managed (must be one of `dimensions`, "
-                    "else 422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    working_time: (
-        Annotated[
-            SalaryWorkingTime,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this working_time (must be one of `dimensions`, "
-                    "else 422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
 
 
 class SalaryRoundAdminList(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     items: list[SalaryRoundAdmin]
 
 
-class GetSalaryReleaseStatisticsQuery(msgspec.Struct, kw_only=True):
+class GetSalaryReleaseStatisticsQuery(SalaryCellQuery, kw_only=True):
     """The query parameters of getSalaryReleaseStatistics."""
-
-    dimensions: (
-        Annotated[
-            str,
-            msgspec.Meta(
-                description=(
-                    "The table: dimension names, comma-separated, in any order; missing or "
-                    "empty for the whole round. Only the tables of GET "
-                    "/v1/salary/statistics/dimensions are published (each dimension alone, "
-                    "or position_level with one other); any other combination gives 422 "
-                    "with `allowed_dimensions`."
-                ),
-                examples=["", "position_level", "position_level,county"],
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    position_level: (
-        Annotated[
-            SalaryPositionLevel,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this position_level (must be one of `dimensions`, "
-                    "else 422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    sector: (
-        Annotated[
-            SalarySector,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this sector (must be one of `dimensions`, else 422"
-                    " `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    nace: (
-        Annotated[
-            SalaryNaceSection,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this nace (must be one of `dimensions`, else 422 "
-                    "`not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    county: (
-        Annotated[
-            SalaryCounty,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this county (must be one of `dimensions`, else 422"
-                    " `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    experience: (
-        Annotated[
-            SalaryExperienceBand,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this experience (must be one of `dimensions`, else"
-                    " 422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    age_band: (
-        Annotated[
-            SalaryAgeBand,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this age_band (must be one of `dimensions`, else "
-                    "422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    gender: (
-        Annotated[
-            SalaryGender,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this gender (must be one of `dimensions`, else 422"
-                    " `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    people_managed: (
-        Annotated[
-            SalaryPeopleManagedBand,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this people_managed (must be one of `dimensions`, "
-                    "else 422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
-    working_time: (
-        Annotated[
-            SalaryWorkingTime,
-            msgspec.Meta(
-                description=(
-                    "Only the cells with this working_time (must be one of `dimensions`, "
-                    "else 422 `not_in_dimensions`)."
-                )
-            ),
-        ]
-        | UnsetType
-    ) = UNSET
