@@ -529,7 +529,10 @@ def test_an_undecodable_push_is_dead_lettered_at_once_with_its_reason(pusher, pu
             }
         ).encode(),
     }
-    for reason, body in cases.items():
+    # a JSON string that is not UTF-8: msgspec raises a decode error of its own for it, which
+    # must not become a 500 (and a redelivery every few seconds until the dead letter)
+    not_utf8 = b'{"message": "\x80' + marker.encode() + b'"}'
+    for reason, body in [*cases.items(), ("not-json", not_utf8)]:
         resp = pusher.post("privacy-worker", body)
         assert resp.status == 204, (reason, resp.status, resp.data)
     letters = _dead_letters(pubsub, "privacy-jobs-dead-letter")
@@ -540,6 +543,7 @@ def test_an_undecodable_push_is_dead_lettered_at_once_with_its_reason(pusher, pu
     ]
     for reason in cases:
         assert f"malformed: {reason}" in reasons, (reason, reasons)
+    assert reasons.count("malformed: not-json") >= 2, reasons
     ours = {m.attributes.get("source_message_id"): m for m in letters}
     assert ours[marker + "-b64"].attributes["test"] == marker
 

@@ -41,6 +41,8 @@ def test_a_well_formed_envelope_gives_id_attributes_and_raw_data():
         (json.dumps({"message": {"messageId": "1"}}).encode(), "no-data"),
         (json.dumps({"message": {"messageId": "1", "data": ""}}).encode(), "no-data"),
         (json.dumps({"message": {"messageId": "1", "data": "%%%"}}).encode(), "bad-base64"),
+        (b'"\x80"', "not-json"),  # a JSON string that is not UTF-8 (found by the property below)
+        (b'{"message": {"messageId": "\xff", "data": "e30="}}', "not-json"),
     ],
 )
 def test_an_undecodable_envelope_names_its_reason(body, reason):

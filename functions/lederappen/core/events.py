@@ -95,7 +95,7 @@ def envelope(body: bytes) -> dict:
     `not-json`, `no-message`, `no-message-id`, `no-data` or `bad-base64`."""
     try:
         outer = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # the latter: a string not UTF-8
         raise Malformed("not-json") from None
     msg = outer.get("message") if isinstance(outer, dict) else None
     if not isinstance(msg, dict):
@@ -149,7 +149,7 @@ def _raw_of(body: bytes) -> tuple[bytes, dict[str, str], str]:
     decodes, the attributes and the message id if present (never logged)."""
     try:
         outer = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return body[:65536], {}, ""
     msg = outer.get("message") if isinstance(outer, dict) else None
     if not isinstance(msg, dict):
