@@ -1,5 +1,5 @@
 # One command to run the backend, one to run the tests. Both install what they need first.
-.PHONY: venv run test unit lint lock fuzz openapi bench bench-salary bench-matching bench-erasure bench-load migrate bootstrap clean
+.PHONY: venv run test unit lint lock fuzz openapi bench bench-salary bench-matching bench-erasure bench-push bench-load migrate bootstrap clean
 
 PY := .venv/bin/python
 LINT := .venv/bin/ruff check --quiet . && .venv/bin/ruff format --check --quiet . && .venv/bin/mypy
@@ -60,6 +60,10 @@ bench-matching: bootstrap
 ## make bench-erasure: erase 10,000 ended memberships end to end against a bulk DELETE of the same rows
 bench-erasure: bootstrap
 	@$(PY) -m tests.benchmarks.bench_erasure
+
+## make bench-push: one editor's message to 200,000 devices end to end against the FCM stand-in's ceiling
+bench-push: bootstrap
+	@$(PY) -m tests.benchmarks.bench_push --devices 200000
 
 ## make bench-load: 200 clients on the member GET routes through the gateway, also with another benchmark running (0 errors expected)
 bench-load: bootstrap

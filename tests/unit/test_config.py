@@ -82,3 +82,24 @@ def test_repr_never_shows_secrets():
 def test_unknown_section_is_a_config_error():
     with pytest.raises(config.ConfigError):
         config.load(("nope",), BASE)
+
+
+@pytest.mark.parametrize(
+    "section, name, given, attribute, expected",
+    [
+        ((), "LOG_LEVEL", "warning", "log_level", "WARNING"),
+        (("fcm",), "FCM_TRANSPORT", "aiohttp", "fcm_transport", "aiohttp"),
+        (("fcm",), "FCM_TRANSPORT", " SDK ", "fcm_transport", "sdk"),
+    ],
+)
+def test_a_choice_is_taken_in_any_case_and_given_back_as_spelled(
+    section, name, given, attribute, expected
+):
+    # FCM_TRANSPORT's options are lower case: every value set was refused until this held.
+    env = {**BASE, name: given}
+    assert getattr(config.load(section, env), attribute) == expected
+
+
+def test_a_choice_not_among_the_options_is_named():
+    with pytest.raises(config.ConfigError, match="FCM_TRANSPORT must be one of streams"):
+        config.load(("fcm",), {**BASE, "FCM_TRANSPORT": "http2"})

@@ -81,9 +81,12 @@ def _key(value: str) -> bytes:
 
 
 def _choice(*options: str) -> Callable[[str], str]:
+    """One of `options`, in any case, given back as the option is spelled."""
+    spelled = {o.upper(): o for o in options}
+
     def parse(value: str) -> str:
-        v = value.strip().upper()
-        if v not in options:
+        v = spelled.get(value.strip().upper())
+        if v is None:
             raise ValueError(f"must be one of {', '.join(options)}")
         return v
 
