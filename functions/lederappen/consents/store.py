@@ -6,6 +6,7 @@ service.py decides, this module stores.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -258,10 +259,11 @@ def latest_unrestricted_choices(
     `member_ids` whose processing is not restricted."""
     cur.execute(
         "SELECT DISTINCT ON (e.member_id) e.member_id, e.action, e.terms_version "
-        "FROM consent_events e WHERE e.member_id = ANY(%s) AND e.purpose = %s "
+        "FROM consent_events e "
+        "WHERE e.member_id IN (SELECT json_array_elements_text(%s::json)) AND e.purpose = %s "
         f"AND {restriction.unrestricted('e.member_id')} "
         "ORDER BY e.member_id, e.id DESC",
-        (list(member_ids), purpose),
+        (json.dumps(list(member_ids)), purpose),  # JSON: pg8000 encodes arrays in Python
     )
     return [(m, action, version) for m, action, version in cur.fetchall()]
 

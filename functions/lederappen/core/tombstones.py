@@ -10,6 +10,7 @@ that must not resurrect.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -59,8 +60,8 @@ def erasures(cur: Cursor, member_ids: Sequence[str]) -> dict[str, datetime]:
     by_pseudonym = {log.pseudonym(m): m for m in member_ids}
     cur.execute(
         "SELECT member_pseudonym, erased_at FROM erasure_tombstones "
-        "WHERE member_pseudonym = ANY(%s)",
-        (list(by_pseudonym),),
+        "WHERE member_pseudonym IN (SELECT json_array_elements_text(%s::json))",
+        (json.dumps(list(by_pseudonym)),),
     )
     return {by_pseudonym[p]: at for p, at in cur.fetchall()}
 
@@ -85,7 +86,9 @@ def erased_since(cur: Cursor, member_ids: Sequence[str], since: datetime) -> set
     by_pseudonym = {log.pseudonym(m): m for m in member_ids}
     cur.execute(
         "SELECT member_pseudonym FROM erasure_tombstones "
-        "WHERE member_pseudonym = ANY(%s) AND erased_at >= %s",
-        (list(by_pseudonym), since),
+        "WHERE member_pseudonym IN (SELECT json_array_elements_text(%s::json)) "
+        "AND erased_at >= %s",
+        # one JSON parameter: pg8000 encodes an array parameter in Python (~3 us an element)
+        (json.dumps(list(by_pseudonym)), since),
     )
     return {by_pseudonym[r[0]] for r in cur.fetchall()}

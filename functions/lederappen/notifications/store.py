@@ -44,7 +44,9 @@ def batch_members(cur: Cursor, message_id: str, batch: int) -> list[str] | None:
     """The batch's members as the fan-out stored them (minus erased members); None when the
     fan-out formed no such batch."""
     cur.execute(
-        "SELECT member_ids FROM message_batches WHERE message_id = %s AND batch = %s",
+        # as JSON, which pg8000 parses in C (a text[] it parses in Python, ~2 us an element)
+        "SELECT array_to_json(member_ids) FROM message_batches "
+        "WHERE message_id = %s AND batch = %s",
         (message_id, batch),
     )
     row = cur.fetchone()
