@@ -1,4 +1,4 @@
-# Firestore (native mode) for device registrations and the inbox (F9), in Europe, with
+# Firestore (native mode) for the inbox's direct messages (F9), in Europe, with
 # point-in-time recovery and delete protection, and the indexes the queries need.
 
 resource "google_firestore_database" "main" {
@@ -61,8 +61,7 @@ resource "google_firestore_field" "index" {
 # Retention, first line: every collection that holds member data carries `expires_at` (set by
 # the writer from the data map's retention), and a TTL policy on that field lets Firestore
 # delete expired documents itself (typically within a day of expiry, sometimes later). The
-# nightly `retention` function sweeps the same collections by date as well, and keeps
-# `device_index` in step with `devices`, which TTL cannot do.
+# nightly `retention` function sweeps the same collections by date as well.
 resource "google_firestore_field" "ttl" {
   for_each = toset(var.firestore_ttl_collections)
 

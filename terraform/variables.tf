@@ -445,12 +445,6 @@ variable "firestore_indexes" {
   }))
   default = [
     {
-      # A member's registered devices (F9: send to every device of a member, prune dead tokens).
-      collection  = "devices"
-      query_scope = "COLLECTION"
-      fields      = [{ field_path = "member_id", order = "ASCENDING" }]
-    },
-    {
       # A member's inbox, newest first (F9: the in-app inbox).
       collection  = "inbox_items"
       query_scope = "COLLECTION"
@@ -483,7 +477,7 @@ variable "firestore_indexes" {
 variable "firestore_ttl_collections" {
   description = "Collections whose documents Firestore deletes itself once their expires_at has passed (the data map's retention)."
   type        = list(string)
-  default     = ["devices", "device_index", "inbox_items"]
+  default     = ["inbox_items"]
 }
 
 # --- Operations --------------------------------------------------------------------------------

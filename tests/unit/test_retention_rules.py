@@ -74,7 +74,6 @@ def test_the_writers_expiry_agrees_with_the_data_map():
     """Firestore TTL (expires_at, set by the writers) and the job delete at the same age."""
     assert inbox.RETENTION_DAYS == datamap.by_name("inbox_items").retention_days
     assert devices_service.RETENTION_DAYS == datamap.by_name("devices").retention_days
-    assert devices_service.RETENTION_DAYS == datamap.by_name("device_index").retention_days
 
 
 def test_the_retention_function_is_a_nightly_job_with_exactly_the_privileges_it_needs():
@@ -133,9 +132,14 @@ def test_rows_about_two_members_are_held_for_either_and_arrays_and_pseudonyms_to
 
 
 def test_an_expiry_field_is_due_once_it_has_passed():
-    rule = retention.rule_for(datamap.by_name("device_index"))
-    assert rule.is_expiry and rule.cutoff(NOW) == NOW
+    rule = retention.Rule("x", "firestore", "expires_at", 30, is_expiry=True)
+    assert rule.cutoff(NOW) == NOW
     assert retention.rule_for(datamap.by_name("devices")).cutoff(NOW) == NOW - timedelta(days=270)
+
+
+def test_device_registrations_are_swept_in_sql_by_last_seen():
+    rule = retention.rule_for(datamap.by_name("devices"))
+    assert (rule.kind, rule.field, rule.days) == ("sql", "last_seen_at", 270)
 
 
 class FakeTransaction:

@@ -1095,7 +1095,7 @@ STORES: tuple[Store, ...] = (
     ),
     Store(
         name="devices",
-        kind="firestore",
+        kind="sql",
         member_key="member_id",
         category="device",
         purpose={
@@ -1122,7 +1122,7 @@ STORES: tuple[Store, ...] = (
         provided_by_member=False,
         erase="delete",
         title={"nb": "Enhetene dine for varsler", "en": "Your devices for notifications"},
-        export="documents",
+        order_by=("last_seen_at", "id"),
         export_columns=(
             col(
                 "id",
@@ -1134,7 +1134,6 @@ STORES: tuple[Store, ...] = (
             col("locale", "Språk for varsler", "Language of notifications"),
             col("created_at", "Registrert", "Registered"),
             col("last_seen_at", "Sist sett", "Last seen"),
-            col("expires_at", "Slettes senest", "Deleted at the latest"),
         ),
         note={
             "nb": "Varseltokenet (FCM) vises ikke: det er en adresse til telefonen din, og "
@@ -1142,44 +1141,6 @@ STORES: tuple[Store, ...] = (
             "en": "The notification token (FCM) is not shown: it is an address of your phone, "
             "and the backend never gives it out.",
         },
-    ),
-    Store(
-        name="device_index",
-        kind="firestore",
-        member_key="document id",
-        category="device",
-        purpose={
-            "nb": "Finne enhetene dine raskt når en melding sendes: en kopi av varseltoken, "
-            "plattform og språk per enhet, oppdatert sammen med registreringen.",
-            "en": "Find your devices quickly when a message is sent: a copy of the notification "
-            "token, platform and language per device, updated together with the "
-            "registration.",
-        },
-        legal_basis="GDPR Art. 6(1)(b) (delivering the notifications of the app the member uses)",
-        retention={
-            "nb": "Som registreringene: slettes når den siste enheten din fjernes.",
-            "en": "As the registrations: deleted when your last device is removed.",
-        },
-        retention_days=270,
-        retention_field="expires_at",
-        retention_field_is_expiry=True,
-        readers=("functions",),
-        provided_by_member=False,
-        erase="delete",
-        title={
-            "nb": "Oversikt over enhetene dine for utsending",
-            "en": "Index of your devices for sending",
-        },
-        export="document",
-        export_columns=(
-            col(
-                "devices",
-                "Per enhet (ID): plattform og språk (varseltokenet vises ikke)",
-                "Per device (id): platform and language (the token is not shown)",
-                omit=("fcm_token",),
-            ),
-            col("expires_at", "Slettes senest", "Deleted at the latest"),
-        ),
     ),
     Store(
         name="inbox_items",

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from ..core import firestore, log
+from ..core import db, log
 from ..core.http import Api, Out, Reply, Request
 from ..core.problems import NotFound
 from ..core.validation import Body
@@ -67,9 +67,9 @@ def register_device(request: Request) -> Reply:
     one seen least recently.
     """
     body: DeviceRegistration = request.body
-    with firestore.guard():
-        view, outcome = service.register(
-            firestore.client(request.settings),
+    view, outcome = db.transaction(
+        lambda cur: service.register(
+            cur,
             request.settings.installation_id_key,
             request.member_id,
             installation_id=body.installation_id,
@@ -79,6 +79,7 @@ def register_device(request: Request) -> Reply:
             locale=body.locale,
             now=_now(),
         )
+    )
     # Counts only: no token, no installation or device id (they identify a phone).
     what = "moved" if outcome["moved"] else "created" if outcome["created"] else "refreshed"
     log.event(
@@ -100,8 +101,7 @@ def register_device(request: Request) -> Reply:
     errors=(503,),
 )
 def list_devices(request: Request) -> Reply:
-    with firestore.guard():
-        items = service.list_for(firestore.client(request.settings), request.member_id)
+    items = db.read(lambda cur: service.list_for(cur, request.member_id))
     return Reply({"items": items})
 
 
@@ -119,10 +119,8 @@ def list_devices(request: Request) -> Reply:
     },
 )
 def unregister_device(request: Request) -> Reply:
-    with firestore.guard():
-        found = service.unregister(
-            firestore.client(request.settings), request.member_id, request.params["device_id"]
-        )
+    member_id, device_id = request.member_id, request.params["device_id"]
+    found = db.transaction(lambda cur: service.unregister(cur, member_id, device_id))
     if not found:
         raise NotFound()
     return Reply(status=204)

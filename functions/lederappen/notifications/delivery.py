@@ -206,7 +206,11 @@ def _finish(
 ) -> None:
     """Records each push's outcome, as pruned the leased ones whose registration was
     removed before the send (nothing to send to), and as failed (WITHHELD) those whose
-    member no longer wants them: neither kind is ever sent for this message."""
+    member no longer wants them: neither kind is ever sent for this message. In the same
+    transaction, first, the registrations whose token FCM reported dead are deleted (each
+    only while it still holds that token; the erasure lock's shared side before any row
+    lock, see core/tombstones.py)."""
+    dead = [r for r, o in zip(sends, results) if o.status in ("unregistered", "invalid_token")]
     ids = [r.device_id for r in sends] + gone + withheld
     states = (
         [_STATE[o.status] for o in results] + ["pruned"] * len(gone) + ["failed"] * len(withheld)
@@ -218,7 +222,12 @@ def _finish(
     )
     attempts = [o.attempts for o in results] + [0] * (len(gone) + len(withheld))
     rows = json.dumps([list(r) for r in zip(ids, states, codes, attempts)])
-    db.transaction(lambda cur: store.record_push_outcomes(cur, stored.id, rows))
+
+    def work(cur) -> None:
+        device_store.remove_devices(cur, dead)
+        store.record_push_outcomes(cur, stored.id, rows)
+
+    db.transaction(work)
 
 
 def handle(message: events.Message, settings) -> None:
@@ -247,70 +256,80 @@ def handle(message: events.Message, settings) -> None:
     known: dict[str, device_store.Registration] = {}
     taken: dict[str, str] = {}
     withheld: list[str] = []
-    with firestore.guard():
-        fs = firestore.client(settings)
-        if todo:
-            statuses = lederne.client(settings).membership_statuses(todo)
-            decided = db.read(lambda cur: outcomes(cur, stored, todo, statuses, now))
-            if not broadcast:  # a message to many is stored once: its rows are the inbox
+    if todo:
+        statuses = lederne.client(settings).membership_statuses(todo)
+
+        def eligible(cur):
+            decided = outcomes(cur, stored, todo, statuses, now)
+            # the members with push are known only now: their devices in the same read
+            found = device_store.devices_of(cur, [m for m, (_, _, p) in decided.items() if p])
+            return decided, found
+
+        decided, registrations = db.read(eligible)
+        if not broadcast:  # a message to many is stored once: its rows are the inbox
+            with firestore.guard():
                 inbox.deliver_many(
-                    fs, [m for m, (_, box, _) in decided.items() if box], msg, now=now
+                    firestore.client(settings),
+                    [m for m, (_, box, _) in decided.items() if box],
+                    msg,
+                    now=now,
                 )
-            registrations = device_store.devices_of(
-                fs, [m for m, (_, _, pushes) in decided.items() if pushes]
-            )
-            known = {r.device_id: r for r in registrations}
-            boxed.update(m for m, (_, box, _) in decided.items() if box)
-            late, taken = db.transaction(
-                lambda cur: _record(cur, stored, decided, registrations, now)
-            )
-            if late:  # erased while this batch was being delivered: take back what it wrote
-                if not broadcast:
-                    inbox.remove_many(fs, [inbox.item_id(stored.id, m) for m in late])
-                members = [m for m in members if m not in late]
-                boxed -= late
-        if done:  # a redelivery: pushes of an earlier attempt may be pending (or orphaned)
-            taken.update(_take(stored, members, now))
-        if not taken:
-            if _leased_elsewhere(stored, members, now):
-                # another attempt (a copy of this batch, or an earlier one that may have
-                # died) holds pushes of this batch: try again once its lease has run out,
-                # instead of acknowledging them away
-                raise events.Retry("leased")
-            return
-        fresh = set(todo)  # checked a moment ago, in this attempt
-        earlier = sorted({m for m in taken.values() if m not in fresh})
-        if earlier:  # checked in an earlier attempt: ask again before sending (step 5)
-            wanted = db.read(lambda cur: still_wanted(cur, stored, earlier, now))
-            withheld = [d for d, m in taken.items() if m not in fresh and m not in wanted]
-            taken = {d: m for d, m in taken.items() if m in fresh or m in wanted}
-        owners = {taken[d] for d in taken if d not in known}
-        if owners:  # a redelivery: look those members' devices up again
-            for r in device_store.devices_of(fs, owners):
-                known.setdefault(r.device_id, r)
-        gone = [d for d in taken if d not in known]  # unregistered since: nothing to send
-        sends = [known[d] for d in taken if d in known]
-        sender = fcm.sender(settings)
-        pushes = push.Pushes(msg)
+        known = {r.device_id: r for r in registrations}
+        boxed.update(m for m, (_, box, _) in decided.items() if box)
+        late, taken = db.transaction(lambda cur: _record(cur, stored, decided, registrations, now))
+        if late:  # erased while this batch was being delivered: take back what it wrote
+            if not broadcast:
+                with firestore.guard():
+                    inbox.remove_many(
+                        firestore.client(settings), [inbox.item_id(stored.id, m) for m in late]
+                    )
+            members = [m for m in members if m not in late]
+            boxed -= late
+    if done:  # a redelivery: pushes of an earlier attempt may be pending (or orphaned)
+        taken.update(_take(stored, members, now))
+    if not taken:
+        if _leased_elsewhere(stored, members, now):
+            # another attempt (a copy of this batch, or an earlier one that may have
+            # died) holds pushes of this batch: try again once its lease has run out,
+            # instead of acknowledging them away
+            raise events.Retry("leased")
+        return
+    fresh = set(todo)  # checked a moment ago, in this attempt
+    earlier = sorted({m for m in taken.values() if m not in fresh})
+    # a redelivery: those members' devices are looked up again
+    owners = sorted({m for d, m in taken.items() if d not in known})
+    if earlier or owners:
 
-        def reference(member_id: str) -> str | None:
-            if member_id not in boxed:
-                return None
-            if broadcast:
-                return inbox.broadcast_item_id(msg.message_id)
-            return inbox.item_id(msg.message_id, member_id)
+        def recheck(cur):
+            # checked in an earlier attempt: ask again before sending (step 5)
+            wanted = still_wanted(cur, stored, earlier, now) if earlier else set()
+            return wanted, device_store.devices_of(cur, owners)
 
-        results = sender.send_all(
-            [
-                pushes.request(r.fcm_token, r.locale, reference(r.member_id))
-                if sender.transport != "sdk"
-                else pushes.message(r.fcm_token, r.locale, reference(r.member_id))
-                for r in sends
-            ]
-        )
-        for r, o in zip(sends, results):
-            if o.status in ("unregistered", "invalid_token"):
-                device_store.remove_device(fs, r.device_id, r.fcm_token)
+        wanted, found = db.read(recheck)
+        for r in found:
+            known.setdefault(r.device_id, r)
+        withheld = [d for d, m in taken.items() if m not in fresh and m not in wanted]
+        taken = {d: m for d, m in taken.items() if m in fresh or m in wanted}
+    gone = [d for d in taken if d not in known]  # unregistered since: nothing to send
+    sends = [known[d] for d in taken if d in known]
+    sender = fcm.sender(settings)
+    pushes = push.Pushes(msg)
+
+    def reference(member_id: str) -> str | None:
+        if member_id not in boxed:
+            return None
+        if broadcast:
+            return inbox.broadcast_item_id(msg.message_id)
+        return inbox.item_id(msg.message_id, member_id)
+
+    results = sender.send_all(
+        [
+            pushes.request(r.fcm_token, r.locale, reference(r.member_id))
+            if sender.transport != "sdk"
+            else pushes.message(r.fcm_token, r.locale, reference(r.member_id))
+            for r in sends
+        ]
+    )
     _finish(stored, sends, results, gone, withheld)
     counts: dict[str, int] = {"withheld": len(withheld)} if withheld else {}
     for o in results:

@@ -19,12 +19,7 @@ restriction) are not swept: membership end and erasure remove them.
   member's own deletion and erasure: they never change (salary/statistics.py).
 * Firestore: a query on the dating field, page by page, deleted in write batches. Terraform
   also sets TTL policies on `expires_at`, but the emulator runs none and production TTL may
-  lag, so the job does not rely on them. A device registration is deleted in a transaction
-  that re-checks it is still stale and takes it out of the member's `device_index` document
-  (the sender's copy), as every other change to `devices` does. TTL deletes registrations
-  without touching the index, so a second pass checks every index document against the
-  registrations it lists and removes entries whose registration is gone, another member's or
-  stale (and the document once it is empty or past its own `expires_at`).
+  lag, so the job does not rely on them.
 
 Children are swept before their parents (push deliveries and recipients before messages,
 feedback before mentorships; `AFTER`), so each row is counted in its own store instead of
@@ -118,11 +113,10 @@ TECHNICAL: tuple[Rule, ...] = (
 )
 
 #: Stores swept only after these others: their rows would otherwise go by ON DELETE CASCADE
-#: (uncounted), or their deletion keeps a copy in step (devices before their index).
+#: (uncounted).
 AFTER: dict[str, tuple[str, ...]] = {
     "messages": ("message_recipients", "push_deliveries", "message_batches"),
     "mentorships": ("mentorship_feedback",),
-    "device_index": ("devices",),
 }
 
 #: Tables the sweep reads without deleting from (the restriction hold).
@@ -286,162 +280,17 @@ def _delete_in_batches(client, snaps) -> int:
     return len(snaps)
 
 
-def _expire_device(client, doc_id: str, cutoff: datetime, now: datetime) -> bool:
-    """Deletes a registration still unseen since before `cutoff`, and its entry in the
-    member's device_index document, in one transaction; False when it was refreshed (or
-    removed) meanwhile. `notifications.devices.remove_device` is not used: it would also
-    delete a registration the app refreshed after the query (same token, new last_seen_at)."""
-    from google.cloud import firestore
-
-    from ..core.firestore import TIMEOUT_SECONDS
-    from ..devices.service import COLLECTION, Index
-
-    ref = client.collection(COLLECTION).document(doc_id)
-
-    @firestore.transactional
-    def work(tx) -> bool:
-        snap = ref.get(
-            transaction=tx, field_paths=["member_id", "last_seen_at"], timeout=TIMEOUT_SECONDS
-        )
-        data = snap.to_dict() if snap.exists else None
-        if data is None or data.get("last_seen_at") is None or data["last_seen_at"] >= cutoff:
-            return False
-        member = data.get("member_id")
-        index = Index(client, tx, {member} if member else set())
-        tx.delete(ref)
-        if member:
-            index.remove(member, doc_id)
-            index.write(now)
-        return True
-
-    return work(client.transaction())
-
-
 def _sweep_documents(
     client, rule: Rule, now: datetime, page: int, held: set[str], out_of_time
 ) -> tuple[int, bool]:
-    """Due documents of `rule`'s collection: devices one transaction each (with their index
-    entry), anything else in write batches."""
-    from ..devices.service import COLLECTION as DEVICES
-
+    """Due documents of `rule`'s collection, in write batches."""
     total = 0
     for snaps, more in _due_pages(client, rule, now, page):
         due = [s for s in snaps if not _members_of(s, rule) & held]
-        if rule.name == DEVICES:
-            cutoff = rule.cutoff(now)
-            total += sum(_expire_device(client, s.id, cutoff, now) for s in due)
-        else:
-            total += _delete_in_batches(client, due)
+        total += _delete_in_batches(client, due)
         if more and out_of_time():
             return total, False
     return total, True
-
-
-def _repair_index(client, member_id: str, stale_before: datetime) -> int:
-    """One device_index document, in a transaction: the entries whose registration is gone,
-    now another member's, or unseen since before `stale_before` are removed, and the document
-    is deleted when none is left. Returns how many entries (or empty documents) were removed.
-
-    Past its `expires_at` every registration in it is stale (each change to a member's
-    devices moves the index's expiry on with the registration's), but each entry is still
-    judged by its registration, so a live device never loses its place in the index."""
-    from google.cloud import firestore
-
-    from ..core.firestore import TIMEOUT_SECONDS
-    from ..devices.service import COLLECTION, INDEX_COLLECTION
-
-    ref = client.collection(INDEX_COLLECTION).document(member_id)
-    devices = client.collection(COLLECTION)
-
-    @firestore.transactional
-    def work(tx) -> int:
-        snap = ref.get(transaction=tx, timeout=TIMEOUT_SECONDS)
-        if not snap.exists:
-            return 0
-        entries = dict((snap.to_dict() or {}).get("devices") or {})
-        if not entries:
-            tx.delete(ref)
-            return 1
-        live = {
-            s.id
-            for s in client.get_all(
-                [devices.document(d) for d in entries],
-                field_paths=["member_id", "last_seen_at"],
-                transaction=tx,
-                timeout=TIMEOUT_SECONDS,
-            )
-            if _live(s, member_id, stale_before)
-        }
-        gone = [d for d in entries if d not in live]
-        if not gone:
-            return 0
-        if len(gone) == len(entries):
-            tx.delete(ref)
-            return 1
-        tx.update(ref, {"devices": {d: e for d, e in entries.items() if d not in gone}})
-        return len(gone)
-
-    return work(client.transaction())
-
-
-def _live(registration, member_id: str, stale_before: datetime) -> bool:
-    """Whether an index entry's registration (snapshot) still stands for that member."""
-    if not registration.exists:
-        return False
-    data = registration.to_dict() or {}
-    seen = data.get("last_seen_at")
-    return data.get("member_id") == member_id and (seen is None or seen >= stale_before)
-
-
-def _sweep_device_index(
-    client, rule: Rule, now: datetime, page: int, held: set[str], out_of_time
-) -> tuple[int, bool]:
-    """Every device_index document, page by page, checked against the registrations it
-    lists (one batch get per page): a document past its `expires_at`, without entries, or
-    with an entry whose registration is gone, another member's or stale is repaired in a
-    transaction (`_repair_index`). Held members' documents are left alone."""
-    from google.cloud.firestore_v1.field_path import FieldPath
-
-    from ..core.firestore import TIMEOUT_SECONDS
-    from ..devices.service import COLLECTION
-
-    stale_before = now - timedelta(days=rule.days)
-    devices = client.collection(COLLECTION)
-    query = client.collection(rule.name).order_by(FieldPath.document_id()).limit(page)
-    total, last = 0, None
-    while True:
-        snaps = list(
-            (query.start_after(last) if last is not None else query).stream(timeout=TIMEOUT_SECONDS)
-        )
-        mine = [s for s in snaps if s.id not in held]
-        wanted = sorted({d for s in mine for d in ((s.to_dict() or {}).get("devices") or {})})
-        registrations: dict[str, Any] = {}
-        for start in range(0, len(wanted), FIRESTORE_PAGE):
-            chunk = wanted[start : start + FIRESTORE_PAGE]
-            for reg in client.get_all(
-                [devices.document(d) for d in chunk],
-                field_paths=["member_id", "last_seen_at"],
-                timeout=TIMEOUT_SECONDS,
-            ):
-                registrations[reg.id] = reg
-        for s in mine:
-            data = s.to_dict() or {}
-            entries = data.get("devices") or {}
-            expires = data.get("expires_at")
-            if (
-                not entries
-                or (expires is not None and expires < now)
-                or not all(
-                    d in registrations and _live(registrations[d], s.id, stale_before)
-                    for d in entries
-                )
-            ):
-                total += _repair_index(client, s.id, stale_before)
-        if len(snaps) < page:
-            return total, True
-        last = snaps[-1]
-        if out_of_time():
-            return total, False
 
 
 # --- the sweep --------------------------------------------------------------------------------
@@ -513,9 +362,10 @@ def sweep(
                 if documents is None:
                     documents = firestore.client(config.get(("firestore",)))
                 page = max(1, min(batch, FIRESTORE_PAGE))
-                sweeper = _sweep_device_index if rule.is_expiry else _sweep_documents
                 with firestore.guard():
-                    count, finished = sweeper(documents, rule, now, page, held, out_of_time)
+                    count, finished = _sweep_documents(
+                        documents, rule, now, page, held, out_of_time
+                    )
         except Exception as exc:  # the other stores are still swept; the run then fails  # noqa: BLE001
             outcome.failed[rule.name] = type(exc).__name__
             outcome.errors.append(exc)
