@@ -5,13 +5,13 @@
 
 Starts the local stack with the sending functions (messages-admin, message-fanout,
 message-delivery), a register holding enough demo members for `--devices` active members,
-and one registered device per active member in the Firestore emulator. Then, in one run:
+and one registered device per active member in PostgreSQL. Then, in one run:
 
 * the ceiling: a bare asyncio client hammering the FCM stand-in's `messages:send` (what the
   stand-in can take at all on this machine, with nothing else running);
 * end to end: an editor's message to all members through the editor API, Pub/Sub (fan-out
-  steps, delivery batches), the eligibility checks in PostgreSQL, the inbox writes in
-  Firestore, the device lookups and the FCM sends, until the stand-in has received one push
+  steps, delivery batches), the eligibility checks and the device lookups in PostgreSQL,
+  the FCM sends, until the stand-in has received one push
   per device. Printed: the total time, the sustained rate (10 % to 90 % of the pushes), both
   as messages per second and as a ratio to the ceiling.
 
@@ -25,11 +25,10 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 # Hundreds of thousands of inbox items and registrations: give the emulators room.
@@ -60,65 +59,25 @@ def _json(method: str, url: str, body=None, token: str | None = None):
         return json.loads(raw) if raw else None
 
 
-def seed_devices(stack, member_ids: list[str], writers: int = 8) -> float:
-    """One device per member, written straight into the emulator (as the devices function
-    would: the registration and the sender's index entry)."""
-    from google.cloud import firestore
+def seed_devices(stack, member_ids: list[str]) -> float:
+    """One device per member, inserted straight into PostgreSQL (the rows the devices
+    function writes), in a few INSERT ... SELECT statements from a JSON parameter."""
+    from lederappen.devices.service import device_id
 
-    from tests.support.firestore import emulator_client
+    from tests.support.devices import insert_devices
 
-    clients = [emulator_client(stack) for _ in range(writers)]
-    expires = datetime.now(UTC) + timedelta(days=270)
-    # Two documents per member (the registration and the sender's index): 250 per batch.
-    chunks = [member_ids[i : i + 250] for i in range(0, len(member_ids), 250)]
     t0 = time.perf_counter()
-
-    def work(k: int) -> None:
-        fs = clients[k]
-        for chunk in chunks[k::writers]:
-            batch = fs.batch()
-            for member in chunk:
-                device, token = uuid.uuid4().hex, f"bench-{uuid.uuid4().hex}"
-                batch.set(
-                    fs.collection("devices").document(device),
-                    {
-                        "member_id": member,
-                        "fcm_token": token,
-                        "platform": "android",
-                        "app_version": "3.2.1",
-                        "locale": "nb",
-                        "created_at": firestore.SERVER_TIMESTAMP,
-                        "last_seen_at": firestore.SERVER_TIMESTAMP,
-                        "expires_at": expires,
-                    },
-                )
-                batch.set(
-                    fs.collection("device_index").document(member),
-                    {
-                        "devices": {
-                            device: {"fcm_token": token, "platform": "android", "locale": "nb"}
-                        },
-                        "expires_at": expires,
-                    },
-                )
-            for attempt in range(5):  # a busy emulator times out: the same sets again
-                try:
-                    batch.commit(timeout=120)
-                    break
-                except Exception as exc:  # DeadlineExceeded, Unavailable  # noqa: BLE001
-                    if attempt == 4:
-                        failed.append(exc)
-                        return
-                    time.sleep(1 + attempt)
-
-    failed: list[Exception] = []
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if failed:
-        raise RuntimeError(f"seeding the devices failed: {failed[0]!r}")
+    key = b"bench-push-installation-key"
+    rows = [
+        (device_id(key, member), member, f"bench-{uuid.uuid4().hex}", "android", "nb")
+        for member in member_ids
+    ]
+    conn = stack.cluster.connect()
+    try:
+        if insert_devices(conn, rows, datetime.now(UTC)) != len(rows):
+            raise RuntimeError("seeding the devices failed: not every row was inserted")
+    finally:
+        conn.close()
     return time.perf_counter() - t0
 
 

@@ -1,7 +1,7 @@
 """Device registration and the in-app inbox (F9), through the gateway as the app calls them.
 
-Registrations are kept under a keyed hash of the installation id, one token belongs to one
-installation, and a member sees and changes only their own devices and inbox items. Inbox
+Registrations are kept (in PostgreSQL) under a keyed hash of the installation id, one token
+belongs to one installation, and a member sees and changes only their own devices and inbox items. Inbox
 items are arranged with the sender's own writer (`notifications.inbox.deliver`) against the
 same Firestore emulator the functions use.
 """
@@ -22,6 +22,21 @@ MEMBERS = [m["member_id"] for m in demo_data.generate_members(300)[170:190]]
 @pytest.fixture(scope="module")
 def fs(stack):
     return emulator_client(stack)
+
+
+@pytest.fixture(scope="module")
+def devices_of(stack):
+    """The sender's lookup (notifications.devices.devices_of) on the stack's database."""
+
+    def run(members):
+        conn = stack.cluster.connect()
+        try:
+            return sender_devices.devices_of(conn.cursor(), members)
+        finally:
+            conn.rollback()
+            conn.close()
+
+    return run
 
 
 def fcm_token(tag: str = "") -> str:
@@ -57,7 +72,9 @@ def message(message_id: str | None = None, **overrides) -> dict:
 # -- devices ----------------------------------------------------------------------------------
 
 
-def test_register_stores_the_device_under_a_keyed_hash_never_the_installation_id(api, token, fs):
+def test_register_stores_the_device_under_a_keyed_hash_never_the_installation_id(
+    api, token, db_exec
+):
     body = registration()
     resp = api.post("/v1/devices", token=token(MEMBERS[0]), json_body=body)
     assert resp.status == 201
@@ -65,8 +82,8 @@ def test_register_stores_the_device_under_a_keyed_hash_never_the_installation_id
     assert device["platform"] == "android" and device["locale"] == "nb"
     assert device["app_version"] == "3.2.1" and device["created_at"] == device["last_seen_at"]
     assert "fcm_token" not in device and device["id"] != body["installation_id"]
-    stored = fs.collection("devices").document(device["id"]).get().to_dict()
-    assert stored["member_id"] == MEMBERS[0] and stored["fcm_token"] == body["fcm_token"]
+    [stored] = db_exec("SELECT * FROM devices WHERE id = %s", (device["id"],))
+    assert stored[1] == MEMBERS[0] and stored[2] == body["fcm_token"]
     assert body["installation_id"] not in str(stored)
 
 
@@ -89,17 +106,17 @@ def test_refresh_replaces_the_token_and_answers_200(api, token):
     assert [d["id"] for d in listed] == [created["id"]]
 
 
-def test_refreshed_token_replaces_the_old_one_for_the_sender(api, token, fs):
+def test_refreshed_token_replaces_the_old_one_for_the_sender(api, token, devices_of):
     tok = token(MEMBERS[2])
     first = registration()
     api.post("/v1/devices", token=tok, json_body=first)
     fresh = fcm_token("fresh")
     api.post("/v1/devices", token=tok, json_body={**first, "fcm_token": fresh})
-    regs = sender_devices.devices_of(fs, [MEMBERS[2]])
+    regs = devices_of([MEMBERS[2]])
     assert [r.fcm_token for r in regs] == [fresh]
 
 
-def test_an_installation_registered_by_another_member_moves_to_them(api, token, fs):
+def test_an_installation_registered_by_another_member_moves_to_them(api, token, devices_of):
     body = registration()
     old = api.post("/v1/devices", token=token(MEMBERS[3]), json_body=body).json()
     resp = api.post("/v1/devices", token=token(MEMBERS[4]), json_body=body)
@@ -108,10 +125,10 @@ def test_an_installation_registered_by_another_member_moves_to_them(api, token, 
     assert [d["id"] for d in api.get("/v1/devices", token=token(MEMBERS[4])).json()["items"]] == [
         old["id"]
     ]
-    assert {r.member_id for r in sender_devices.devices_of(fs, MEMBERS[3:5])} == {MEMBERS[4]}
+    assert {r.member_id for r in devices_of(MEMBERS[3:5])} == {MEMBERS[4]}
 
 
-def test_a_token_belongs_to_one_installation(api, token, fs):
+def test_a_token_belongs_to_one_installation(api, token, devices_of):
     shared = fcm_token("shared")
     first = api.post(
         "/v1/devices", token=token(MEMBERS[5]), json_body=registration(fcm_token=shared)
@@ -124,7 +141,7 @@ def test_a_token_belongs_to_one_installation(api, token, fs):
     assert first["id"] != second["id"]
     listed = api.get("/v1/devices", token=token(MEMBERS[5])).json()["items"]
     assert [d["id"] for d in listed] == [second["id"]]
-    assert [r.device_id for r in sender_devices.devices_of(fs, [MEMBERS[5]])] == [second["id"]]
+    assert [r.device_id for r in devices_of([MEMBERS[5]])] == [second["id"]]
 
 
 def test_list_shows_every_device_of_the_member_without_tokens(api, token):
@@ -144,12 +161,12 @@ def test_list_shows_every_device_of_the_member_without_tokens(api, token):
     assert "APA91b" not in resp.text
 
 
-def test_unregister_at_logout_removes_the_device(api, token, fs):
+def test_unregister_at_logout_removes_the_device(api, token, db_exec):
     tok = token(MEMBERS[7])
     device = api.post("/v1/devices", token=tok, json_body=registration()).json()
     assert api.delete(f"/v1/devices/{device['id']}", token=tok).status == 204
     assert api.get("/v1/devices", token=tok).json()["items"] == []
-    assert not fs.collection("devices").document(device["id"]).get().exists
+    assert db_exec("SELECT 1 FROM devices WHERE id = %s", (device["id"],)) == []
     assert api.delete(f"/v1/devices/{device['id']}", token=tok).status == 404
 
 
@@ -175,7 +192,9 @@ def test_another_members_device_is_not_found_and_stays(api, token):
         ({"colour": "blue"}, "colour"),
     ],
 )
-def test_bad_registration_is_422_naming_the_field_and_stores_nothing(api, token, fs, change, field):
+def test_bad_registration_is_422_naming_the_field_and_stores_nothing(
+    api, token, devices_of, change, field
+):
     body = registration()
     body.update(change)
     body = {k: v for k, v in body.items() if v is not None}
@@ -184,7 +203,7 @@ def test_bad_registration_is_422_naming_the_field_and_stores_nothing(api, token,
     )
     assert resp.status == 422
     assert resp.json()["errors"][0]["field"] == field
-    assert sender_devices.devices_of(fs, [MEMBERS[10]]) == []
+    assert devices_of([MEMBERS[10]]) == []
 
 
 def test_devices_need_a_member_token(api):

@@ -1,6 +1,6 @@
 """Retention (R7) end to end: the nightly job, fired as Cloud Scheduler would, deletes what the
 data map says is no longer needed from every SQL table and Firestore collection, keeps what
-is still within its time (or has no end yet), keeps the device index in step, holds the data
+is still within its time (or has no end yet), holds the data
 of a member whose processing is restricted, reports counts per store, and a second run finds
 nothing left to delete.
 
@@ -248,7 +248,7 @@ def arranged(stack, db_exec, fs):
             (mid, f"{TAG}-{device}", M[0], at),
         )
 
-    # Firestore: inbox items a year; registrations 270 days unseen, with the index in step.
+    # Firestore: inbox items a year.
     inbox = fs.collection("inbox_items")
     for key, member, created in (
         ("old", M[0], now - 400 * DAY),
@@ -265,6 +265,7 @@ def arranged(stack, db_exec, fs):
                 "expires_at": created + 365 * DAY,
             }
         )
+    # Device registrations (SQL): 270 days unseen.
     regs = {
         "stale0": (M[0], now - 300 * DAY),
         "live0": (M[0], now - DAY),
@@ -273,30 +274,11 @@ def arranged(stack, db_exec, fs):
         "held": (HELD, now - 300 * DAY),
     }
     for name, (member, seen) in regs.items():
-        fs.collection("devices").document(dev(name)).set(
-            {
-                "member_id": member,
-                "fcm_token": f"{TAG}-token-{name}",
-                "platform": "ios",
-                "app_version": "1.0",
-                "locale": "nb",
-                "created_at": seen,
-                "last_seen_at": seen,
-                "expires_at": seen + 270 * DAY,
-            }
+        db_exec(
+            "INSERT INTO devices (id, member_id, fcm_token, platform, app_version, locale, "
+            "created_at, last_seen_at) VALUES (%s, %s, %s, 'ios', '1.0', 'nb', %s, %s)",
+            (dev(name), member, f"{TAG}-token-{name}", seen, seen),
         )
-    entry = {"fcm_token": "t", "platform": "ios", "locale": "nb"}
-    index = fs.collection("device_index")
-    index.document(M[0]).set(
-        {"devices": {dev("stale0"): entry, dev("live0"): entry}, "expires_at": now + 269 * DAY}
-    )
-    index.document(M[1]).set({"devices": {dev("stale1"): entry}, "expires_at": now - 30 * DAY})
-    # Registration deleted by Firestore TTL, which leaves the index entry behind.
-    index.document(M[2]).set(
-        {"devices": {dev("live2"): entry, dev("ttl-deleted"): entry}, "expires_at": now + 269 * DAY}
-    )
-    index.document(M[3]).set({"devices": {dev("ttl-deleted-3"): entry}, "expires_at": now - DAY})
-    index.document(HELD).set({"devices": {dev("held"): entry}, "expires_at": now - 30 * DAY})
 
     yield ids
 
@@ -328,10 +310,7 @@ def arranged(stack, db_exec, fs):
         db_exec(sql, params)
     for key in ("old", "fresh", "held"):
         inbox.document(f"{TAG}-{key}").delete()
-    for name in regs:
-        fs.collection("devices").document(dev(name)).delete()
-    for member in (M[0], M[1], M[2], M[3], HELD):
-        index.document(member).delete()
+    db_exec("DELETE FROM devices WHERE id = ANY(%s)", ([dev(name) for name in regs],))
 
 
 @pytest.fixture(scope="module")
@@ -366,7 +345,6 @@ def test_the_job_reports_deletions_per_store_and_a_second_run_finds_nothing(runs
         "push_deliveries": 2,
         "inbox_items": 1,
         "devices": 2,
-        "device_index": 2,
     }
     short = {k: (deleted.get(k), n) for k, n in expected.items() if (deleted.get(k) or 0) < n}
     assert not short, f"deleted fewer than arranged: {short}"
@@ -445,19 +423,15 @@ def test_old_inbox_items_go_and_fresh_ones_stay(runs, fs):
     assert inbox.document(f"{TAG}-fresh").get().exists
 
 
-def test_unused_devices_go_and_the_device_index_stays_in_step(runs, fs):
-    devices, index = fs.collection("devices"), fs.collection("device_index")
-    assert not devices.document(dev("stale0")).get().exists
-    assert not devices.document(dev("stale1")).get().exists
-    assert devices.document(dev("live0")).get().exists
-    assert devices.document(dev("live2")).get().exists
-    # The member keeps the live device in the index; the stale one left with its registration.
-    assert set(index.document(M[0]).get().to_dict()["devices"]) == {dev("live0")}
-    # The last device gone: the index document too.
-    assert not index.document(M[1]).get().exists
-    # An entry whose registration Firestore TTL deleted is taken out; an expired index goes.
-    assert set(index.document(M[2]).get().to_dict()["devices"]) == {dev("live2")}
-    assert not index.document(M[3]).get().exists
+def test_unused_devices_go_and_recently_seen_ones_stay(runs, db_exec):
+    left = {
+        r[0]
+        for r in db_exec(
+            "SELECT id FROM devices WHERE id = ANY(%s)",
+            ([dev(n) for n in ("stale0", "stale1", "live0", "live2")],),
+        )
+    }
+    assert left == {dev("live0"), dev("live2")}
 
 
 def test_a_restricted_members_data_is_held_past_its_retention(runs, arranged, db_exec, fs):
@@ -476,8 +450,7 @@ def test_a_restricted_members_data_is_held_past_its_retention(runs, arranged, db
     assert _exists(db_exec, "SELECT 1 FROM dead_letters WHERE message_id = %s", (f"{TAG}-held",))
     assert _exists(db_exec, "SELECT 1 FROM messages WHERE id = %s", (arranged["messages"][3],))
     assert fs.collection("inbox_items").document(f"{TAG}-held").get().exists
-    assert fs.collection("devices").document(dev("held")).get().exists
-    assert fs.collection("device_index").document(HELD).get().exists
+    assert _exists(db_exec, "SELECT 1 FROM devices WHERE id = %s", (dev("held"),))
 
 
 def test_the_old_rounds_release_stays_when_its_answers_go(runs, db_exec):

@@ -97,7 +97,7 @@ def test_unregister_is_the_members_own_only(cur):
     assert service.unregister(cur, "dev-e1", view["id"]) is False
 
 
-def test_pruning_only_while_the_registration_still_holds_the_dead_token(cur):
+def test_pruning_a_dead_token_keeps_a_registration_refreshed_since(cur):
     dead, fresh = token(), token()
     view, _ = register(cur, "dev-f", "inst-f", dead)
     register(cur, "dev-f", "inst-f", fresh)
@@ -107,6 +107,37 @@ def test_pruning_only_while_the_registration_still_holds_the_dead_token(cur):
     assert fresh not in repr(r)
     assert sender.remove_devices(cur, [r]) == 1
     assert sender.devices_of(cur, ["dev-f"]) == []
+
+
+def test_devices_of_finds_every_device_of_many_members(cur):
+    who = [f"dev-many-{i}" for i in range(75)]
+    expected = {register(cur, m, f"inst-{m}", token())[0]["id"]: m for m in who}
+    extra, _ = register(cur, who[0], "inst-extra", token())
+    expected[extra["id"]] = who[0]
+    found = sender.devices_of(cur, who + who[:5])
+    assert {r.device_id: r.member_id for r in found} == expected and len(found) == 76
+    assert all(r.fcm_token and r.platform == "ios" and r.locale == "nb" for r in found)
+    assert "tok-" not in repr(found)
+    assert sender.devices_of(cur, []) == []
+
+
+def test_the_installation_id_is_never_stored(cur):
+    installation = "install-8d5c2a7e-0f0b-4f7e-9a51-3c2d1e0f9a88"
+    view, _ = register(cur, "dev-g", installation, token())
+    assert view["id"] == service.device_id(KEY, installation) != installation
+    cur.execute("SELECT * FROM devices WHERE member_id = 'dev-g'")
+    (row,) = cur.fetchall()
+    assert installation not in str(row)
+    assert [c[0] for c in cur.description] == [
+        "id",
+        "member_id",
+        "fcm_token",
+        "platform",
+        "app_version",
+        "locale",
+        "created_at",
+        "last_seen_at",
+    ]
 
 
 def test_the_table_refuses_what_register_never_writes(cur):
