@@ -9,8 +9,8 @@ emulators (emulators.py, as the stack starts them; the Firestore heap raised to 
 the lederne.no stand-in. Then it arranges a deterministic data set (seeded; bulk SQL and
 batched Firestore writes; not timed): `--members` members whose membership has ended (ids
 from 2000000) and `--active` active members interleaved with them, each with 2 salary
-answers (two closed rounds), a member_preferences row, 2-3 consent events, 1-2 devices in
-`devices` and their `device_index` document, and 3 inbox items. The register (the stand-in,
+answers (two closed rounds), a member_preferences row, 2-3 consent events, 1-2 rows in
+`devices`, and 3 inbox items. The register (the stand-in,
 through its `POST /_control/members`) knows the first as ended and the others as active.
 
 Measured in one run, `--repeat` times (the data is arranged again before each measurement):
@@ -84,7 +84,7 @@ FIRST_ID = 2_000_000
 YEARS = (2024, 2025)
 TOPIC = "privacy-jobs"
 SUBSCRIPTION = "privacy-jobs-bench"
-#: The key the bench's device document ids are derived with (devices.service.device_id).
+#: The key the bench's device ids are derived with (devices.service.device_id).
 DEVICE_KEY = b"bench-erasure-installation-key--"
 #: Three messages every member got (inbox items).
 MESSAGES = ("bench-message-1", "bench-message-2", "bench-message-3")
@@ -350,14 +350,16 @@ class Plan:
             "member_preferences": len(members),
             "consent_events": sum(self.consents[m] for m in members),
             "devices": sum(self.devices[m] for m in members),
-            "device_index": len(members),
             "inbox_items": len(MESSAGES) * len(members),
         }
 
 
 def arrange_sql(conn, plan: Plan, members: list[str], seed: int) -> None:
     """The members' rows, each table in one INSERT ... SELECT over unnest (values derived
-    from a hash of member, year and seed: deterministic, no Python-side encoding)."""
+    from a hash of member, year and seed: deterministic, no Python-side encoding; the
+    devices from a JSON parameter, their ids being keyed hashes)."""
+    from lederappen.devices.service import device_id
+
     cur = conn.cursor()
     cur.execute(
         "INSERT INTO salary_rounds (year, title_nb, title_en, opens_at, closes_at, questions) "
@@ -398,8 +400,24 @@ def arrange_sql(conn, plan: Plan, members: list[str], seed: int) -> None:
         "ORDER BY u.m, t.purpose",
         (members, [plan.consents[m] for m in members]),
     )
+    # devices (as devices.service registers them): the ids are keyed hashes, made here
+    cur.execute(
+        "INSERT INTO devices (id, member_id, fcm_token, platform, app_version, locale, "
+        "created_at, last_seen_at) SELECT e->>0, e->>1, e->>2, e->>3, '3.2.1', 'nb', now(), "
+        "now() FROM json_array_elements(%s::json) AS e",
+        (
+            json.dumps(
+                [
+                    [doc, m, f"bench{m}{d}:APA91b{doc}", ("android", "ios")[d % 2]]
+                    for m in members
+                    for d in range(plan.devices[m])
+                    for doc in [device_id(DEVICE_KEY, f"{m}-{d}")]
+                ]
+            ),
+        ),
+    )
     conn.commit()
-    for table in ("salary_answers", "member_preferences", "consent_events"):
+    for table in ("salary_answers", "member_preferences", "consent_events", "devices"):
         cur.execute(f"ANALYZE {table}")
     conn.commit()
 
@@ -413,18 +431,16 @@ def firestore_clients(n: int) -> list:
 
 
 def arrange_firestore(clients: list, plan: Plan, members: list[str]) -> None:
-    """Each member's devices (as devices.service registers them), their device_index
-    document and three inbox items (as notifications.inbox delivers them), in batched
+    """Each member's three inbox items (as notifications.inbox delivers them), in batched
     writes of at most 500, a member's documents always in one batch."""
     from google.cloud import firestore
-    from lederappen.devices.service import device_id
     from lederappen.notifications.inbox import item_id
 
     now = datetime.now(UTC)
-    expires_device, expires_item = now + timedelta(days=270), now + timedelta(days=365)
+    expires_item = now + timedelta(days=365)
     groups, group, size = [], [], 0
     for m in members:
-        docs = plan.devices[m] + 1 + len(MESSAGES)
+        docs = len(MESSAGES)
         if size + docs > 500:
             groups.append(group)
             group, size = [], 0
@@ -435,32 +451,10 @@ def arrange_firestore(clients: list, plan: Plan, members: list[str]) -> None:
 
     def work(k: int) -> None:
         fs = clients[k]
-        devices, index, inbox = (
-            fs.collection(c) for c in ("devices", "device_index", "inbox_items")
-        )
+        inbox = fs.collection("inbox_items")
         for chunk in groups[k :: len(clients)]:
             batch = fs.batch()
             for m in chunk:
-                entries = {}
-                for d in range(plan.devices[m]):
-                    doc = device_id(DEVICE_KEY, f"{m}-{d}")
-                    token = f"bench{m}{d}:APA91b{doc}"
-                    platform = ("android", "ios")[d % 2]
-                    batch.set(
-                        devices.document(doc),
-                        {
-                            "member_id": m,
-                            "fcm_token": token,
-                            "platform": platform,
-                            "app_version": "3.2.1",
-                            "locale": "nb",
-                            "created_at": firestore.SERVER_TIMESTAMP,
-                            "last_seen_at": firestore.SERVER_TIMESTAMP,
-                            "expires_at": expires_device,
-                        },
-                    )
-                    entries[doc] = {"fcm_token": token, "platform": platform, "locale": "nb"}
-                batch.set(index.document(m), {"devices": entries, "expires_at": expires_device})
                 for message in MESSAGES:
                     batch.set(
                         inbox.document(item_id(message, m)),
@@ -861,7 +855,6 @@ def baseline(services: Services, conn, clients: list, plan: Plan) -> dict:
     transaction), then every document of the members deleted by its id (the bench knows
     them: it wrote them) in batched writes of 500, on as many threads (and clients) as the
     end-to-end run's workers."""
-    from lederappen.devices.service import device_id
     from lederappen.notifications.inbox import item_id
 
     members = plan.ended
@@ -871,8 +864,6 @@ def baseline(services: Services, conn, clients: list, plan: Plan) -> dict:
     t1 = time.perf_counter()
     docs = []
     for m in members:
-        docs += [("devices", device_id(DEVICE_KEY, f"{m}-{d}")) for d in range(plan.devices[m])]
-        docs.append(("device_index", m))
         docs += [("inbox_items", item_id(message, m)) for message in MESSAGES]
     batches = [docs[i : i + 500] for i in range(0, len(docs), 500)]
 
@@ -988,7 +979,7 @@ def main(argv=None) -> int:
 
         arrange(plan.active, f"{len(plan.active):,} active members")
         db.fetch_one("SELECT 1")  # the pool's first connection opens before anything is timed
-        firestore.client(settings).collection("devices").document("warm-up").get()
+        firestore.client(settings).collection("inbox_items").document("warm-up").get()
         for rep in range(repeat):
             print(f"\nrepetition {rep + 1} of {repeat}", flush=True)
             arrange(
@@ -1111,7 +1102,7 @@ def main(argv=None) -> int:
     steps = [
         ("mark running (SQL)", "mark running"),
         ("newsletter DELETE at lederne.no, one call per member, 8 at a time", "newsletter"),
-        ("Firestore pass 1 (device_index by id, devices and inbox_items by query)", "firestore 1"),
+        ("Firestore pass 1 (inbox_items by query)", "firestore 1"),
         ("SQL transaction 1 (erase_sql, tombstones, COMMIT)", "sql 1"),
         ("  of which erase_sql (every SQL store of the data map)", "erase_sql 1"),
         ("Firestore pass 2 (the same again, after the tombstones)", "firestore 2"),
