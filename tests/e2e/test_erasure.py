@@ -376,10 +376,11 @@ def _forget_proof(stack, api, token, db_exec, fs, pseudonyms, member, mentor, me
         "sql:mentorships.mentee_id",
         "sql:mentorships.mentor_id",
         "sql:mentorship_feedback.member_id",
-        "firestore:devices/",
+        "sql:devices.member_id",
+        "sql:devices.id:installation hash",
     ):
         assert any(f.startswith(place) for f in before), (place, before)
-    assert any(f.endswith("installation hash") for f in before)
+    assert any(":installation hash" in f for f in before)
     queued.start()  # from here on, every message published is kept for the scan
     try:
         r = request(api, token, member, "erasure")

@@ -425,6 +425,24 @@ def test_quota_and_server_errors_are_retried_until_the_push_goes(api, token, fcm
     }
 
 
+def test_a_token_taken_over_by_another_member_never_gets_the_first_members_messages(
+    api, token, fcm
+):
+    """Member A's phone is now B's: B registers A's FCM token. A direct message to A then
+    reaches no device (A has none left), and one to B reaches it."""
+    a, b = ACTIVE[40], ACTIVE[41]
+    shared = register(api, token(a))
+    register(api, token(b), token_value=shared)
+    assert api.get("/v1/devices", token=token(a)).json()["items"] == []
+    to_a = send(api, token, audience={"kind": "member", "member_id": a})
+    settled(api, token, to_a["id"], processed=1)
+    to_b = send(api, token, audience={"kind": "member", "member_id": b})
+    settled(api, token, to_b["id"], processed=1)
+    got = {m["data"]["message_id"] for m in fcm.messages(shared)}
+    assert to_b["id"] in got and to_a["id"] not in got
+    assert figures(api, token, to_a["id"])["push"]["sent"] == 0
+
+
 def test_a_scheduled_message_can_be_cancelled_until_it_goes(api, token, db_exec):
     later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     sent = send(api, token, send_at=later)
