@@ -31,7 +31,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-# Hundreds of thousands of inbox items and registrations: give the emulators room.
+# A large run: give the emulators room.
 os.environ.setdefault("EMULATOR_HEAP", "6g")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions"))
