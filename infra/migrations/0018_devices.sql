@@ -5,7 +5,7 @@
 -- it is one of A, E, I, ..., w); the installation id itself is never stored. The invariants
 -- the Firestore transactions kept by hand are the table's: one installation per FCM token
 -- (UNIQUE), one member per installation (the primary key). At most 10 per member is kept by
--- the registering transaction (it locks the member's rows first).
+-- the registering transaction (it takes an advisory lock per member first, devices/store.py).
 CREATE TABLE devices (
     id            text        PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$'),
     member_id     text        NOT NULL CHECK (member_id <> ''),
