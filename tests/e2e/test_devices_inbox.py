@@ -288,7 +288,10 @@ def test_the_same_message_delivered_twice_lands_once(api, token, fs):
     assert inbox.deliver_many(fs, [member, MEMBERS[17]], msg) == 0
     for m in (member, MEMBERS[17]):
         page = api.get("/v1/inbox", token=token(m)).json()
-        assert [i["message_id"] for i in page["items"]] == [msg["message_id"]]
+        # only this message's items: other modules may have sent these members a broadcast
+        # (the erasure tests run before this module when selected so)
+        ids = [i["message_id"] for i in page["items"]]
+        assert ids.count(msg["message_id"]) == 1, ids
 
 
 @pytest.mark.parametrize(

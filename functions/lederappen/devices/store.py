@@ -41,6 +41,8 @@ class Registration(NamedTuple):
     fcm_token: str
     platform: str
     locale: str
+    #: When it was registered for this member (a refresh keeps it; a move starts it anew).
+    created_at: datetime
 
     def __repr__(self) -> str:  # keeps the token out of tracebacks and debug output
         return f"Registration(device_id={self.device_id!r}, platform={self.platform!r})"
@@ -156,7 +158,8 @@ def registrations_of(cur: Cursor, member_ids: Sequence[str]) -> list[Registratio
     if not member_ids:
         return []
     cur.execute(
-        "SELECT d.id, d.member_id, d.fcm_token, d.platform, d.locale FROM devices d "
+        "SELECT d.id, d.member_id, d.fcm_token, d.platform, d.locale, d.created_at "
+        "FROM devices d "
         "WHERE d.member_id IN (SELECT json_array_elements_text(%s::json)) "
         "ORDER BY d.member_id, d.id",
         (json.dumps(list(member_ids)),),

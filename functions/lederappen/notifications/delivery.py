@@ -1,34 +1,40 @@
 """The `message-delivery` handler: one batch of members gets the message, once each.
 
-For a batch (at most 500 member keys of one message; the message names the batch by id, and
-its members are read from what the fan-out stored for it, `store.py`):
+For a batch (at most 1,000 member keys of one message; the message names the batch by id,
+and its members are read from what the fan-out stored for it, `store.py`):
 
+0. The attempt takes the batch's lease (`message_batch_leases`, LEASE long). A copy of the
+   batch delivered while another attempt holds a live lease does nothing and asks Pub/Sub to
+   try again later (events.Retry), so two attempts never send the batch's pushes at once.
 1. Members already recorded in `message_recipients` are done: a redelivered or replayed
-   batch does not touch them again (an inbox item they deleted stays deleted).
+   batch does not check or record them again (an inbox item they deleted stays deleted).
 2. The rest are checked *now*, at send time: membership still active (the register),
    processing not restricted (unless the member needs the message, see `needed`), the
    message's category switched on in their preferences, marketing consent for marketing,
-   personalisation consent for an interest audience.
+   personalisation consent for an interest audience; the devices of those with the push
+   channel are read in the same round trip.
 3. Eligible members with the inbox channel get the inbox item: for a direct message (to one
    member) a Firestore item (create-if-absent, so a repeat writes nothing); a message to many
    is stored once, and its inbox item *is* the member's `message_recipients` row (`inbox`
-   true), which the member's inbox lists (notifications/inbox.py). Then, in one
-   transaction (one statement), every member's outcome and a push row per device of those
-   with the push channel are recorded, the push rows already leased to this sender
-   (`sending`): a copy of this batch handled at the same moment inserts none of them.
-4. The batch's pushes (the ones this attempt inserted, and on a redelivery the `pending`
-   ones and expired leases, taken with a lease) are sent to FCM with bounded concurrency and
-   retries that honour Retry-After, and their outcome recorded: `sent`; `pruned` (404
-   UNREGISTERED or an invalid token: the registration is deleted); `failed` (FCM refused the
-   message itself). Each push is encoded by the SDK once per variant (push.Pushes).
-   Pushes still failing after the sender's retries go back to `pending` and the handler
-   asks Pub/Sub to redeliver the batch (events.Retry); after the subscription's maximum
-   attempts the batch lands in the dead-letter topic, from where staff can replay it.
-5. A push taken again on a redelivery or replay belongs to a member checked in an earlier
-   attempt, maybe minutes ago: the database's rules (restriction, category, push channel,
-   consent) are asked again before it goes, and a push the member no longer wants is recorded
+   true), which the member's inbox lists (notifications/inbox.py). Every member's outcome,
+   with whether it has the push channel, is recorded in one statement.
+4. The pushes are sent to FCM with bounded concurrency and retries that honour Retry-After
+   (each encoded by the SDK once per variant, push.Pushes), and then each push's row is
+   written once, with its outcome, in the transaction that gives the lease back: `sent`;
+   `pruned` (404 UNREGISTERED or an invalid token: the registration is deleted in the same
+   transaction); `failed` (FCM refused the message itself); `pending` (still failing after
+   the sender's retries: the handler asks Pub/Sub to redeliver the batch, events.Retry;
+   after the subscription's maximum attempts it lands in the dead-letter topic, from where
+   staff can replay it). A member erased while the pushes were on their way gets no row.
+5. On a redelivery or replay, the pushes an earlier attempt left unsent (rows `pending`, or
+   none at all when it died before writing them) are sent to the devices the member had
+   when they were recorded, never to one registered later; a device unregistered since gets
+   `pruned` (NOT_REGISTERED). Those members were checked in an earlier attempt, maybe
+   minutes ago: the database's rules (restriction, category, push channel, consent) are
+   asked again before the push goes, and one the member no longer wants is recorded
    `failed` with error code WITHHELD and not sent. (Membership is not asked again: a member
-   whose membership ended is erased, R5, and erased members are dropped above.)
+   whose membership ended is erased, R5, and erased members are dropped above.) A final row
+   (`sent`, `pruned`, `failed`) is never sent again or changed.
 
 Nothing about a member is logged; counts only.
 """
@@ -38,12 +44,12 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import msgspec
 
 from ..consents import service as consents
-from ..core import db, events, firestore, lederne, log
+from ..core import db, events, firestore, lederne, log, tombstones
 from ..core.tombstones import erased_since
 from ..preferences.service import DEFAULT_CATEGORIES, DEFAULT_CHANNELS
 from . import devices as device_store
@@ -51,7 +57,7 @@ from . import fcm, inbox, outgoing, push, store
 
 _log = logging.getLogger("lederappen.notifications.delivery")
 
-#: How long a sender holds the pushes it took: longer than it can take to send them.
+#: How long an attempt holds its batch: longer than it can take to send its pushes.
 LEASE = timedelta(seconds=120)
 
 
@@ -153,34 +159,18 @@ def _record(
     cur,
     stored: outgoing.Stored,
     decided: dict[str, tuple[str, bool, bool]],
-    registrations: list[device_store.Registration],
     now: datetime,
-) -> tuple[set[str], dict[str, str]]:
-    """Records the outcomes and the pushes to send, in one statement: the push rows are
-    inserted leased to this attempt (`sending`), and those it inserted are returned (device
-    id -> member key); a row another copy of the batch inserted first is not. Members erased
-    since the batch started (their tombstone is committed before erasure sweeps Firestore
-    the second time) are left out and returned, so the caller removes the inbox items it
-    wrote for them. The rows travel as JSON expanded in SQL (pg8000 encodes array
-    parameters in Python, ~3 us an element)."""
+) -> set[str]:
+    """Records the outcomes, in one statement. Members erased since the batch started (their
+    tombstone is committed before erasure sweeps Firestore the second time) are left out and
+    returned, so the caller removes the inbox items it wrote for them and sends them
+    nothing. The rows travel as JSON expanded in SQL (pg8000 encodes array parameters in
+    Python, ~3 us an element)."""
     late = erased_since(cur, list(decided), stored.created_at)
-    recipients = [[m, o, i] for m, (o, i, _) in decided.items() if m not in late]
-    pushes = [[r.device_id, r.member_id] for r in registrations if r.member_id not in late]
-    return late, store.record_outcomes(cur, stored.id, recipients, pushes, now, now + LEASE)
-
-
-def _leased_elsewhere(stored: outgoing.Stored, members: list[str], now: datetime) -> bool:
-    return store.leased_elsewhere(stored.id, members, now)
-
-
-def _take(stored: outgoing.Stored, members: list[str], now: datetime) -> dict[str, str]:
-    """Leases this batch's pending pushes (and expired leases of a crashed sender):
-    device id -> member key."""
-
-    def work(cur) -> dict[str, str]:
-        return store.lease_pending(cur, stored.id, members, now, now + LEASE)
-
-    return db.transaction(work)
+    store.record_outcomes(
+        cur, stored.id, [[m, *d] for m, d in decided.items() if m not in late], now
+    )
+    return late
 
 
 _STATE = {
@@ -197,65 +187,142 @@ _STATE = {
 WITHHELD = "WITHHELD"
 
 
+class _Batch(NamedTuple):
+    """What an attempt found when it took the batch's lease."""
+
+    stored: outgoing.Stored
+    members: list[str]  # minus the members erased since the message was created
+    recorded: list[store.Recorded]
+
+
+def _begin(message_id: str, batch: int, now: datetime, lease_until: datetime) -> _Batch | None:
+    """The batch, leased to this attempt; None when there is nothing to do (no such message
+    or batch, cancelled, every member erased). Retry while another attempt holds it."""
+
+    def work(cur) -> _Batch | bool | None:
+        stored = outgoing.load(cur, message_id)
+        if stored is None or stored.status == "cancelled":
+            return None
+        # Who is in the batch is what the fan-out stored, never what the message says.
+        members = store.batch_members(cur, stored.id, batch)
+        if members is None:
+            return None
+        members = list(dict.fromkeys(members))
+        # A member erased after this message was created is dropped without a trace (R5).
+        erased = erased_since(cur, members, stored.created_at)
+        alive = [m for m in members if m not in erased]
+        if not alive:
+            return None
+        if not store.lease_batch(cur, stored.id, batch, now, lease_until):
+            return False
+        return _Batch(stored, alive, store.recorded(cur, stored.id, alive))
+
+    found = db.transaction(work)
+    if found is False:
+        # another attempt (a copy of this batch, or an earlier one that may have died) holds
+        # the batch: try again once its lease has run out, instead of acknowledging it away
+        raise events.Retry("leased")
+    return found if isinstance(found, _Batch) else None
+
+
+def _unsent(
+    cur, stored: outgoing.Stored, recorded: list[store.Recorded], now: datetime
+) -> tuple[list[device_store.Registration], list[tuple[str, str]], list[tuple[str, str]]]:
+    """A redelivery: the pushes earlier attempts left unsent, as (to send, withheld, gone).
+    To send: the devices each member with the push channel had when recorded, without a
+    final row, if the member still wants the push; withheld: those of members who no longer
+    do; gone: pending rows whose device is unregistered since ((device, member) pairs)."""
+    rows = store.push_states(cur, stored.id, [r.member_id for r in recorded])
+    final = {r.device_id for r in rows if r.state in store.FINAL_STATES}
+    pending = {r.device_id: r.member_id for r in rows if r.state not in store.FINAL_STATES}
+    since = {r.member_id: r.processed_at for r in recorded}
+    owners = sorted({r.member_id for r in recorded if r.push} | set(pending.values()))
+    devices = [
+        d
+        for d in device_store.devices_of(cur, owners)
+        if d.device_id not in final
+        # a device with a pending row was sent to before; any other only if the member had
+        # it when recorded (a replay days later reaches no device registered since)
+        and (d.device_id in pending or d.created_at <= since[d.member_id])
+    ]
+    present = {d.device_id for d in devices}
+    gone = [(d, m) for d, m in pending.items() if d not in present]
+    asked = sorted({d.member_id for d in devices})
+    wanted = still_wanted(cur, stored, asked, now) if asked else set()
+    withheld = [(d.device_id, d.member_id) for d in devices if d.member_id not in wanted]
+    return [d for d in devices if d.member_id in wanted], withheld, gone
+
+
 def _finish(
     stored: outgoing.Stored,
+    batch: int,
+    lease_until: datetime,
     sends: list[device_store.Registration],
     results: list[fcm.Outcome],
-    gone: list[str],
-    withheld: list[str],
+    others: list[tuple[str, str, str, str]],
+    now: datetime,
 ) -> None:
-    """Records each push's outcome, as pruned the leased ones whose registration was
-    removed before the send (nothing to send to), and as failed (WITHHELD) those whose
-    member no longer wants them: neither kind is ever sent for this message. In the same
-    transaction, first, the registrations whose token FCM reported dead are deleted (each
-    only while it still holds that token; the erasure lock's shared side before any row
-    lock, see core/tombstones.py)."""
+    """Writes each push's row with its outcome, and `others` ((device, member, state, code):
+    the withheld and the gone, never sent), gives the batch's lease back, and deletes the
+    registrations whose token FCM reported dead (each only while it still holds that
+    token), in one transaction, the erasure lock's shared side first (core/tombstones.py).
+    A member erased since the batch began gets no row."""
     dead = [r for r, o in zip(sends, results) if o.status in ("unregistered", "invalid_token")]
-    ids = [r.device_id for r in sends] + gone + withheld
-    states = (
-        [_STATE[o.status] for o in results] + ["pruned"] * len(gone) + ["failed"] * len(withheld)
-    )
-    codes = (
-        [o.error_code for o in results]
-        + ["NOT_REGISTERED"] * len(gone)
-        + [WITHHELD] * len(withheld)
-    )
-    attempts = [o.attempts for o in results] + [0] * (len(gone) + len(withheld))
-    rows = json.dumps([list(r) for r in zip(ids, states, codes, attempts)])
+    rows = [
+        [r.device_id, r.member_id, _STATE[o.status], o.error_code, o.attempts]
+        for r, o in zip(sends, results)
+    ] + [[d, m, state, code, 0] for d, m, state, code in others]
+    owners = sorted({r.member_id for r in sends} | {m for _, m, _, _ in others})
 
     def work(cur) -> None:
+        tombstones.hold(cur)
+        late = erased_since(cur, owners, stored.created_at)
         device_store.remove_devices(cur, dead)
-        store.record_push_outcomes(cur, stored.id, rows)
+        kept = [r for r in rows if r[1] not in late]
+        if kept:
+            store.record_push_outcomes(cur, stored.id, json.dumps(kept), now)
+        store.release_batch(cur, stored.id, batch, lease_until)
 
     db.transaction(work)
 
 
+def _release(stored: outgoing.Stored, batch: int, lease_until: datetime) -> None:
+    """Gives the lease back after a failed attempt, so a redelivery need not wait it out
+    (best effort: if the database is what failed, the lease runs out by itself)."""
+    try:
+        db.transaction(lambda cur: store.release_batch(cur, stored.id, batch, lease_until))
+    except Exception:  # noqa: BLE001  (the attempt's own error is the one that matters)
+        log.event(_log, "batch lease not released", logging.WARNING)
+
+
 def handle(message: events.Message, settings) -> None:
     p: Payload = message.data
-
-    def state(cur):
-        stored = outgoing.load(cur, p.message_id)
-        if stored is None or stored.status == "cancelled":
-            return None, [], []
-        # Who is in the batch is what the fan-out stored, never what the message says.
-        members = list(dict.fromkeys(store.batch_members(cur, stored.id, p.batch) or []))
-        # A member erased after this message was created is dropped without a trace (R5).
-        erased = erased_since(cur, members, stored.created_at)
-        alive = [m for m in members if m not in erased]
-        return stored, alive, store.recorded(cur, stored.id, alive)
-
-    stored, members, recorded = db.read(state)
-    if stored is None or not members:
+    now = _now()
+    lease_until = now + LEASE
+    begun = _begin(p.message_id, p.batch, now, lease_until)
+    if begun is None:
         return
+    try:
+        counts = _deliver(begun, p.batch, lease_until, now, settings)
+    except BaseException:
+        _release(begun.stored, p.batch, lease_until)
+        raise
+    log.event(_log, "delivery batch sent", logging.INFO, batch=p.batch, **counts)
+    if counts.get("retryable"):
+        raise events.Retry("fcm")
+
+
+def _deliver(
+    begun: _Batch, batch: int, lease_until: datetime, now: datetime, settings
+) -> dict[str, int]:
+    stored, members, recorded = begun
     msg = stored.message()
     broadcast = inbox.is_broadcast(stored.audience_kind)
-    now = _now()
     done = {r.member_id for r in recorded}
     boxed = {r.member_id for r in recorded if r.inbox}  # whose push may point to an inbox item
     todo = [m for m in members if m not in done]
-    known: dict[str, device_store.Registration] = {}
-    taken: dict[str, str] = {}
-    withheld: list[str] = []
+    sends: list[device_store.Registration] = []
+    others: list[tuple[str, str, str, str]] = []
     if todo:
         statuses = lederne.client(settings).membership_statuses(todo)
 
@@ -274,66 +341,46 @@ def handle(message: events.Message, settings) -> None:
                     msg,
                     now=now,
                 )
-        known = {r.device_id: r for r in registrations}
         boxed.update(m for m, (_, box, _) in decided.items() if box)
-        late, taken = db.transaction(lambda cur: _record(cur, stored, decided, registrations, now))
+        late = db.transaction(lambda cur: _record(cur, stored, decided, now))
         if late:  # erased while this batch was being delivered: take back what it wrote
             if not broadcast:
                 with firestore.guard():
                     inbox.remove_many(
                         firestore.client(settings), [inbox.item_id(stored.id, m) for m in late]
                     )
-            members = [m for m in members if m not in late]
             boxed -= late
-    if done:  # a redelivery: pushes of an earlier attempt may be pending (or orphaned)
-        taken.update(_take(stored, members, now))
-    if not taken:
-        if _leased_elsewhere(stored, members, now):
-            # another attempt (a copy of this batch, or an earlier one that may have
-            # died) holds pushes of this batch: try again once its lease has run out,
-            # instead of acknowledging them away
-            raise events.Retry("leased")
-        return
-    fresh = set(todo)  # checked a moment ago, in this attempt
-    earlier = sorted({m for m in taken.values() if m not in fresh})
-    # a redelivery: those members' devices are looked up again
-    owners = sorted({m for d, m in taken.items() if d not in known})
-    if earlier or owners:
-
-        def recheck(cur):
-            # checked in an earlier attempt: ask again before sending (step 5)
-            wanted = still_wanted(cur, stored, earlier, now) if earlier else set()
-            return wanted, device_store.devices_of(cur, owners)
-
-        wanted, found = db.read(recheck)
-        for r in found:
-            known.setdefault(r.device_id, r)
-        withheld = [d for d, m in taken.items() if m not in fresh and m not in wanted]
-        taken = {d: m for d, m in taken.items() if m in fresh or m in wanted}
-    gone = [d for d in taken if d not in known]  # unregistered since: nothing to send
-    sends = [known[d] for d in taken if d in known]
-    sender = fcm.sender(settings)
-    pushes = push.Pushes(msg)
-
-    def reference(member_id: str) -> str | None:
-        if member_id not in boxed:
-            return None
-        if broadcast:
-            return inbox.broadcast_item_id(msg.message_id)
-        return inbox.item_id(msg.message_id, member_id)
-
-    results = sender.send_all(
-        [
-            pushes.request(r.fcm_token, r.locale, reference(r.member_id))
-            if sender.transport != "sdk"
-            else pushes.message(r.fcm_token, r.locale, reference(r.member_id))
-            for r in sends
+        sends = [r for r in registrations if r.member_id not in late]
+    if done:  # a redelivery: pushes of an earlier attempt may be unsent (step 5)
+        again, withheld, gone = db.read(lambda cur: _unsent(cur, stored, recorded, now))
+        sends += again
+        others = [(d, m, "failed", WITHHELD) for d, m in withheld] + [
+            (d, m, "pruned", "NOT_REGISTERED") for d, m in gone
         ]
-    )
-    _finish(stored, sends, results, gone, withheld)
-    counts: dict[str, int] = {"withheld": len(withheld)} if withheld else {}
+    results: list[fcm.Outcome] = []
+    if sends:
+        db.transaction(lambda cur: store.sending(cur, stored.id, batch, lease_until, len(sends)))
+        sender = fcm.sender(settings)
+        pushes = push.Pushes(msg)
+
+        def reference(member_id: str) -> str | None:
+            if member_id not in boxed:
+                return None
+            if broadcast:
+                return inbox.broadcast_item_id(msg.message_id)
+            return inbox.item_id(msg.message_id, member_id)
+
+        results = sender.send_all(
+            [
+                pushes.request(r.fcm_token, r.locale, reference(r.member_id))
+                if sender.transport != "sdk"
+                else pushes.message(r.fcm_token, r.locale, reference(r.member_id))
+                for r in sends
+            ]
+        )
+    _finish(stored, batch, lease_until, sends, results, others, now)
+    withheld_count = sum(1 for o in others if o[3] == WITHHELD)
+    counts: dict[str, int] = {"withheld": withheld_count} if withheld_count else {}
     for o in results:
         counts[o.status] = counts.get(o.status, 0) + 1
-    log.event(_log, "delivery batch sent", logging.INFO, batch=p.batch, **counts)
-    if counts.get("retryable"):
-        raise events.Retry("fcm")
+    return counts

@@ -34,9 +34,12 @@ from ..core.db import Cursor, Row
 def store_batch(cur: Cursor, message_id: str, batch: int, member_ids: list[str]) -> None:
     """Records a batch once (a redelivered fan-out step never forms it again: it is claimed)."""
     cur.execute(
-        "INSERT INTO message_batches (message_id, batch, member_ids) VALUES (%s, %s, %s) "
+        "INSERT INTO message_batches (message_id, batch, member_ids) "
+        "SELECT %s, %s, ARRAY(SELECT m FROM json_array_elements_text(%s::json) "
+        "WITH ORDINALITY AS t(m, i) ORDER BY i) "
         "ON CONFLICT DO NOTHING",
-        (message_id, batch, member_ids),
+        # one JSON parameter: pg8000 encodes an array parameter in Python (~3 us an element)
+        (message_id, batch, json.dumps(member_ids)),
     )
 
 
@@ -158,10 +161,13 @@ class Eligibility(NamedTuple):
 
 
 class Recorded(NamedTuple):
-    """A member already recorded for a message, and whether their outcome has the inbox."""
+    """A member already recorded for a message: whether their outcome has the inbox and the
+    push channel, and when it was recorded."""
 
     member_id: str
     inbox: bool
+    push: bool
+    processed_at: datetime
 
 
 def eligibility(cur: Cursor, member_ids: list[str]) -> list[Eligibility]:
@@ -180,82 +186,93 @@ def eligibility(cur: Cursor, member_ids: list[str]) -> list[Eligibility]:
     return [Eligibility(*r) for r in cur.fetchall()]
 
 
-def record_outcomes(
-    cur: Cursor,
-    message_id: str,
-    recipients: list[list],
-    pushes: list[list],
-    now: datetime,
-    lease_until: datetime,
-) -> dict[str, str]:
-    """Each member's outcome ([member, outcome, inbox]) and a push row per device ([device,
-    member]) inserted already leased, in one statement; rows another copy of the batch
-    inserted first are left alone. The pushes this call leased: device id -> member key."""
+def lease_batch(
+    cur: Cursor, message_id: str, batch: int, now: datetime, lease_until: datetime
+) -> bool:
+    """Takes the batch's lease until `lease_until`, unless another attempt holds a live one."""
     cur.execute(
-        "WITH r AS (INSERT INTO message_recipients (message_id, member_id, outcome, inbox, "
-        "processed_at) SELECT %s, e->>0, e->>1, (e->>2)::boolean, %s "
-        "FROM json_array_elements(%s::json) AS e ON CONFLICT DO NOTHING) "
-        "INSERT INTO push_deliveries (message_id, device_id, member_id, state, lease_until, "
-        "updated_at) SELECT %s, e->>0, e->>1, 'sending', %s, %s "
-        "FROM json_array_elements(%s::json) AS e ON CONFLICT DO NOTHING "
-        "RETURNING device_id, member_id",
-        (
-            message_id,
-            now,
-            json.dumps(recipients),
-            message_id,
-            lease_until,
-            now,
-            json.dumps(pushes),
-        ),
+        "INSERT INTO message_batch_leases AS l (message_id, batch, lease_until) "
+        "VALUES (%s, %s, %s) ON CONFLICT (message_id, batch) DO UPDATE "
+        "SET lease_until = EXCLUDED.lease_until WHERE l.lease_until < %s RETURNING 1",
+        (message_id, batch, lease_until, now),
     )
-    return dict(cur.fetchall())
+    return cur.fetchone() is not None
 
 
-def leased_elsewhere(message_id: str, member_ids: list[str], now: datetime) -> bool:
-    """Whether another copy of the batch holds a live lease on one of these members' pushes."""
-    return (
-        db.fetch_one(
-            "SELECT 1 FROM push_deliveries WHERE message_id = %s AND member_id IN "
-            "(SELECT json_array_elements_text(%s::json)) "
-            "AND state = 'sending' AND lease_until >= %s LIMIT 1",
-            (message_id, json.dumps(member_ids), now),
-        )
-        is not None
+def sending(cur: Cursor, message_id: str, batch: int, lease_until: datetime, pushes: int) -> None:
+    """How many pushes this attempt (`lease_until`) has on their way to FCM (the editors'
+    figures count them as pending until their rows are written)."""
+    cur.execute(
+        "UPDATE message_batch_leases SET pushes = %s "
+        "WHERE message_id = %s AND batch = %s AND lease_until = %s",
+        (pushes, message_id, batch, lease_until),
     )
 
 
-def lease_pending(
-    cur: Cursor, message_id: str, member_ids: list[str], now: datetime, lease_until: datetime
-) -> dict[str, str]:
-    """Leases these members' pending pushes (and expired leases of a crashed sender):
-    device id -> member key."""
+def release_batch(cur: Cursor, message_id: str, batch: int, lease_until: datetime) -> None:
+    """Gives the batch's lease back, if it is still this attempt's (`lease_until`)."""
     cur.execute(
-        "UPDATE push_deliveries SET state = 'sending', lease_until = %s, updated_at = %s "
-        "WHERE message_id = %s AND member_id IN (SELECT json_array_elements_text(%s::json)) "
-        "AND (state = 'pending' OR (state = 'sending' AND lease_until < %s)) "
-        "RETURNING device_id, member_id",
-        (lease_until, now, message_id, json.dumps(member_ids), now),
+        "DELETE FROM message_batch_leases WHERE message_id = %s AND batch = %s "
+        "AND lease_until = %s",
+        (message_id, batch, lease_until),
     )
-    return dict(cur.fetchall())
 
 
-def record_push_outcomes(cur: Cursor, message_id: str, rows: str) -> None:
-    """Each push's state, error code and attempts (`rows`: JSON [[device, state, code,
-    attempts]]), its lease released."""
+def record_outcomes(cur: Cursor, message_id: str, recipients: list[list], now: datetime) -> None:
+    """Each member's outcome ([member, outcome, inbox, push]) in one statement; a member
+    another copy of the batch recorded first is left alone."""
     cur.execute(
-        "UPDATE push_deliveries p SET state = e->>1, error_code = e->>2, "
-        "lease_until = NULL, attempts = p.attempts + (e->>3)::int, updated_at = now() "
+        "INSERT INTO message_recipients (message_id, member_id, outcome, inbox, push, "
+        "processed_at) SELECT %s, e->>0, e->>1, (e->>2)::boolean, (e->>3)::boolean, %s "
+        "FROM json_array_elements(%s::json) AS e ON CONFLICT DO NOTHING",
+        (message_id, now, json.dumps(recipients)),
+    )
+
+
+class PushState(NamedTuple):
+    """A push row of an earlier attempt."""
+
+    device_id: str
+    member_id: str
+    state: str
+
+
+#: The states of a push that is never sent again for its message.
+FINAL_STATES = ("sent", "pruned", "failed")
+
+
+def push_states(cur: Cursor, message_id: str, member_ids: list[str]) -> list[PushState]:
+    """The push rows of these members for the message."""
+    cur.execute(
+        "SELECT p.device_id, p.member_id, p.state FROM push_deliveries p "
+        "JOIN json_array_elements_text(%s::json) AS t(m) ON p.member_id = t.m "
+        "WHERE p.message_id = %s",
+        (json.dumps(member_ids), message_id),
+    )
+    return [PushState(*r) for r in cur.fetchall()]
+
+
+def record_push_outcomes(cur: Cursor, message_id: str, rows: str, now: datetime) -> None:
+    """Each push's row with its outcome (`rows`: JSON [[device, member, state, code,
+    attempts]]), written once; a row an earlier attempt left `pending` (or `sending`, from
+    before leases per batch) takes the new outcome, a final one is never changed."""
+    cur.execute(
+        "INSERT INTO push_deliveries AS p (message_id, device_id, member_id, state, "
+        "error_code, attempts, updated_at) "
+        "SELECT %s, e->>0, e->>1, e->>2, e->>3, (e->>4)::int, %s "
         "FROM json_array_elements(%s::json) AS e "
-        "WHERE p.message_id = %s AND p.device_id = e->>0",
-        (rows, message_id),
+        "ON CONFLICT (message_id, device_id) DO UPDATE SET state = EXCLUDED.state, "
+        "error_code = EXCLUDED.error_code, attempts = p.attempts + EXCLUDED.attempts, "
+        "lease_until = NULL, updated_at = EXCLUDED.updated_at "
+        "WHERE p.state NOT IN ('sent', 'pruned', 'failed')",
+        (message_id, now, rows),
     )
 
 
 def recorded(cur: Cursor, message_id: str, member_ids: list[str]) -> list[Recorded]:
-    """(member, inbox) of these members already recorded for the message."""
+    """These members as already recorded for the message."""
     cur.execute(
-        "SELECT r.member_id, r.inbox FROM message_recipients r "
+        "SELECT r.member_id, r.inbox, r.push, r.processed_at FROM message_recipients r "
         "JOIN json_array_elements_text(%s::json) AS t(m) ON r.member_id = t.m "
         "WHERE r.message_id = %s",
         (json.dumps(member_ids), message_id),
@@ -372,9 +389,12 @@ def outcome_counts(cur: Cursor, message_id: str) -> list[tuple[str, int, int]]:
 
 
 def push_counts(cur: Cursor, message_id: str) -> list[tuple[str, int]]:
-    """(state, pushes) of a message."""
+    """(state, pushes) of a message; the pushes live attempts have on their way to FCM, whose
+    rows are not written yet, as `sending`."""
     cur.execute(
-        "SELECT state, count(*) FROM push_deliveries WHERE message_id = %s GROUP BY state",
-        (message_id,),
+        "SELECT state, count(*) FROM push_deliveries WHERE message_id = %s GROUP BY state "
+        "UNION ALL SELECT 'sending', sum(pushes) FROM message_batch_leases "
+        "WHERE message_id = %s AND lease_until > now() HAVING sum(pushes) > 0",
+        (message_id, message_id),
     )
     return [(s, int(n)) for s, n in cur.fetchall()]
