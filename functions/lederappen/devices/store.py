@@ -41,8 +41,6 @@ class Registration(NamedTuple):
     fcm_token: str
     platform: str
     locale: str
-    #: When it was registered for this member (a refresh keeps it; a move starts it anew).
-    created_at: datetime
 
     def __repr__(self) -> str:  # keeps the token out of tracebacks and debug output
         return f"Registration(device_id={self.device_id!r}, platform={self.platform!r})"
@@ -158,13 +156,25 @@ def registrations_of(cur: Cursor, member_ids: Sequence[str]) -> list[Registratio
     if not member_ids:
         return []
     cur.execute(
-        "SELECT d.id, d.member_id, d.fcm_token, d.platform, d.locale, d.created_at "
-        "FROM devices d "
+        "SELECT d.id, d.member_id, d.fcm_token, d.platform, d.locale FROM devices d "
         "WHERE d.member_id IN (SELECT json_array_elements_text(%s::json)) "
         "ORDER BY d.member_id, d.id",
         (json.dumps(list(member_ids)),),
     )
     return [Registration(*r) for r in cur.fetchall()]
+
+
+def registered_after(cur: Cursor, since: dict[str, datetime]) -> set[str]:
+    """The ids of these members' registrations made after the given moment (per member; a
+    refresh keeps the moment a registration was made for its member, a move starts anew)."""
+    if not since:
+        return set()
+    cur.execute(
+        "SELECT d.id FROM devices d JOIN json_array_elements(%s::json) AS e "
+        "ON d.member_id = e->>0 WHERE d.created_at > (e->>1)::timestamptz",
+        (json.dumps([[m, at.isoformat()] for m, at in since.items()]),),
+    )
+    return {r[0] for r in cur.fetchall()}
 
 
 def remove_if_token(cur: Cursor, device_id: str, fcm_token: str) -> bool:

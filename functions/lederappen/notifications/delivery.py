@@ -235,15 +235,17 @@ def _unsent(
     rows = store.push_states(cur, stored.id, [r.member_id for r in recorded])
     final = {r.device_id for r in rows if r.state in store.FINAL_STATES}
     pending = {r.device_id: r.member_id for r in rows if r.state not in store.FINAL_STATES}
-    since = {r.member_id: r.processed_at for r in recorded}
     owners = sorted({r.member_id for r in recorded if r.push} | set(pending.values()))
+    mine = set(owners)
+    since = {r.member_id: r.processed_at for r in recorded if r.member_id in mine}
+    newer = device_store.registered_after(cur, since)
     devices = [
         d
         for d in device_store.devices_of(cur, owners)
         if d.device_id not in final
         # a device with a pending row was sent to before; any other only if the member had
         # it when recorded (a replay days later reaches no device registered since)
-        and (d.device_id in pending or d.created_at <= since[d.member_id])
+        and (d.device_id in pending or d.device_id not in newer)
     ]
     present = {d.device_id for d in devices}
     gone = [(d, m) for d, m in pending.items() if d not in present]
@@ -363,12 +365,12 @@ def _deliver(
         sender = fcm.sender(settings)
         pushes = push.Pushes(msg)
 
+        shared = inbox.broadcast_item_id(msg.message_id) if broadcast else None
+
         def reference(member_id: str) -> str | None:
             if member_id not in boxed:
                 return None
-            if broadcast:
-                return inbox.broadcast_item_id(msg.message_id)
-            return inbox.item_id(msg.message_id, member_id)
+            return shared or inbox.item_id(msg.message_id, member_id)
 
         results = sender.send_all(
             [

@@ -10,17 +10,23 @@ writes no SQL on its table).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from ..core.db import Cursor
 from ..devices import store as devices_store
 from ..devices.store import Registration
 
-__all__ = ["Registration", "devices_of", "remove_device", "remove_devices"]
+__all__ = ["Registration", "devices_of", "registered_after", "remove_device", "remove_devices"]
 
 
 def devices_of(cur: Cursor, member_ids: Iterable[str]) -> list[Registration]:
     """Every registration of these members, in one query."""
     return devices_store.registrations_of(cur, list(dict.fromkeys(member_ids)))
+
+
+def registered_after(cur: Cursor, since: dict[str, datetime]) -> set[str]:
+    """The registrations these members made after the given moment (per member)."""
+    return devices_store.registered_after(cur, since)
 
 
 def remove_device(cur: Cursor, device_id: str, fcm_token: str) -> bool:
