@@ -159,17 +159,23 @@ def _record(
     cur,
     stored: outgoing.Stored,
     decided: dict[str, tuple[str, bool, bool]],
+    registrations: list[device_store.Registration],
     now: datetime,
+    batch: int,
+    lease_until: datetime,
 ) -> set[str]:
-    """Records the outcomes, in one statement. Members erased since the batch started (their
-    tombstone is committed before erasure sweeps Firestore the second time) are left out and
-    returned, so the caller removes the inbox items it wrote for them and sends them
-    nothing. The rows travel as JSON expanded in SQL (pg8000 encodes array parameters in
-    Python, ~3 us an element)."""
+    """Records the outcomes, in one statement, and on the lease how many pushes are now on
+    their way. Members erased since the batch started (their tombstone is committed before
+    erasure sweeps Firestore the second time) are left out and returned, so the caller
+    removes the inbox items it wrote for them and sends them nothing. The rows travel as JSON
+    expanded in SQL (pg8000 encodes array parameters in Python, ~3 us an element)."""
     late = erased_since(cur, list(decided), stored.created_at)
     store.record_outcomes(
         cur, stored.id, [[m, *d] for m, d in decided.items() if m not in late], now
     )
+    pushes = sum(1 for r in registrations if r.member_id not in late)
+    if pushes:
+        store.sending(cur, stored.id, batch, lease_until, pushes)
     return late
 
 
@@ -344,7 +350,9 @@ def _deliver(
                     now=now,
                 )
         boxed.update(m for m, (_, box, _) in decided.items() if box)
-        late = db.transaction(lambda cur: _record(cur, stored, decided, now))
+        late = db.transaction(
+            lambda cur: _record(cur, stored, decided, registrations, now, batch, lease_until)
+        )
         if late:  # erased while this batch was being delivered: take back what it wrote
             if not broadcast:
                 with firestore.guard():
@@ -360,8 +368,9 @@ def _deliver(
             (d, m, "pruned", "NOT_REGISTERED") for d, m in gone
         ]
     results: list[fcm.Outcome] = []
-    if sends:
+    if done and sends:  # the fresh ones are on the lease already (_record)
         db.transaction(lambda cur: store.sending(cur, stored.id, batch, lease_until, len(sends)))
+    if sends:
         sender = fcm.sender(settings)
         pushes = push.Pushes(msg)
 
