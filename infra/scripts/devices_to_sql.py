@@ -13,7 +13,11 @@ registration already there (an earlier run, or the app registering again since t
 or a token another registration holds by now is skipped, and its document deleted all the
 same (the table holds the newer truth). A document that does not hold a valid registration
 (no member, no token, an unknown platform) is left in place and counted, for a look by hand.
-Last, every `device_index` document (the sender's copy of the registrations, which nothing
+A registration of a member erased at or after it was last seen is erased data (since the
+deploy, erasure no longer looks in the Firestore collection): it is not copied, and its
+document is deleted (counted as erased). The check runs under the erasure lock's shared
+side, in the transaction that inserts the page (core/tombstones.py), so an erasure cannot
+slip between the check and the insert. Last, every `device_index` document (the sender's copy of the registrations, which nothing
 reads any more) is deleted. Counts only are printed: never a member key or a token.
 """
 
@@ -43,6 +47,7 @@ PAGE = 400
 class Counts:
     copied: int = 0  # inserted into the table
     skipped: int = 0  # the table had the registration, or its token, already
+    erased: int = 0  # the member was erased after it was last seen: not copied, deleted
     invalid: int = 0  # not a registration: left in Firestore
     deleted: int = 0  # `devices` documents deleted
     index_deleted: int = 0  # `device_index` documents deleted
@@ -81,18 +86,26 @@ def row_of(doc_id: str, data: dict[str, Any]) -> list[Any] | None:
     ]
 
 
-def _insert(conn, rows: list[list[Any]]) -> int:
+def _insert(conn, rows: list[list[Any]]) -> tuple[int, int]:
+    """Inserts the page's rows, leaving out those of members erased at or after the
+    registration was last seen; (inserted, left out as erased), committed."""
+    from lederappen.core import tombstones
+
     cur = conn.cursor()
-    cur.execute(
-        "INSERT INTO devices (id, member_id, fcm_token, platform, app_version, locale, "
-        "created_at, last_seen_at) SELECT e->>0, e->>1, e->>2, e->>3, e->>4, e->>5, "
-        "(e->>6)::timestamptz, (e->>7)::timestamptz FROM json_array_elements(%s::json) AS e "
-        "ON CONFLICT DO NOTHING",
-        (json.dumps(rows),),
-    )
-    inserted = cur.rowcount
+    erased = tombstones.erasures(cur, sorted({r[1] for r in rows}))  # takes the lock first
+    kept = [r for r in rows if r[1] not in erased or erased[r[1]] < datetime.fromisoformat(r[7])]
+    inserted = 0
+    if kept:
+        cur.execute(
+            "INSERT INTO devices (id, member_id, fcm_token, platform, app_version, locale, "
+            "created_at, last_seen_at) SELECT e->>0, e->>1, e->>2, e->>3, e->>4, e->>5, "
+            "(e->>6)::timestamptz, (e->>7)::timestamptz FROM json_array_elements(%s::json) "
+            "AS e ON CONFLICT DO NOTHING",
+            (json.dumps(kept),),
+        )
+        inserted = cur.rowcount
     conn.commit()
-    return inserted
+    return inserted, len(rows) - len(kept)
 
 
 def _delete(fs, refs) -> None:
@@ -127,9 +140,10 @@ def move(fs, conn, *, dry_run: bool = False, page: int = PAGE) -> Counts:
         if dry_run:
             counts.copied += len(rows)
             continue
-        inserted = _insert(conn, rows) if rows else 0
+        inserted, erased = _insert(conn, rows) if rows else (0, 0)
         counts.copied += inserted
-        counts.skipped += len(rows) - inserted
+        counts.erased += erased
+        counts.skipped += len(rows) - inserted - erased
         _delete(fs, done)  # only after the rows are committed
         counts.deleted += len(done)
         if len(snaps) < page:
@@ -153,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     from lederappen.core import config, db
 
     try:
-        settings = config.load(("db", "firestore"), common=False)
+        settings = config.load(("db", "firestore"))  # common: the pseudonym key
     except config.ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -162,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         print("GOOGLE_CLOUD_PROJECT is missing", file=sys.stderr)
         return 2
     from google.cloud import firestore
+    from lederappen.core import log
 
+    log.configure(settings.pseudonym_key)  # tombstones are kept by pseudonym
     fs = firestore.Client(project=project, database=settings.firestore_database)
     conn = db.connect(settings)
     try:
@@ -172,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     verb = "would copy" if args.dry_run else "copied"
     print(
         f"devices: {verb} {counts.copied}, skipped {counts.skipped} (already in the table), "
+        f"left out {counts.erased} of erased members, "
         f"left {counts.invalid} invalid document(s) in Firestore, deleted {counts.deleted}; "
         f"device_index: deleted {counts.index_deleted}"
     )

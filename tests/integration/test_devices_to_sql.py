@@ -26,7 +26,7 @@ def fs(stack):
 
 
 @pytest.fixture()
-def conn(stack):
+def conn(stack, pseudonyms):  # pseudonymisation configured: the move checks tombstones
     c = stack.cluster.connect()
     yield c
     c.rollback()
@@ -124,3 +124,34 @@ def test_every_registration_moves_once_and_the_table_wins(fs, conn):
     again = devices_to_sql.move(fs, conn, page=3)
     assert (again.copied, again.skipped, again.deleted, again.invalid) == (0, 0, 0, 2)
     assert _rows(conn) == rows
+
+
+def test_a_registration_of_a_member_erased_since_it_was_last_seen_is_not_brought_back(
+    fs, conn, pseudonyms
+):
+    # After the deploy, erasure no longer sweeps the Firestore collection: a registration
+    # left there of a member erased since must not come back as a row.
+    run = uuid.uuid4().hex[:8]
+    seen = datetime.now(UTC) - timedelta(days=2)
+    erased, rejoined, kept = (f"to-sql-{run}-{n}" for n in ("erased", "rejoined", "kept"))
+    devices = fs.collection("devices")
+    for member in (erased, rejoined, kept):
+        devices.document(device_id(KEY, member)).set(_doc(member, f"token-{member}", seen))
+    cur = conn.cursor()
+    for member, at in ((erased, seen + timedelta(hours=1)), (rejoined, seen - timedelta(days=9))):
+        cur.execute(
+            "INSERT INTO erasure_tombstones (member_pseudonym, erased_at) VALUES (%s, %s)",
+            (pseudonyms(member), at),
+        )
+    conn.commit()
+    try:
+        counts = devices_to_sql.move(fs, conn)
+        assert (counts.copied, counts.erased, counts.deleted) == (2, 1, 3)
+        assert {r[0] for r in _rows(conn).values()} == {rejoined, kept}
+        assert list(devices.stream()) == []  # the erased member's document is gone too
+    finally:
+        cur.execute(
+            "DELETE FROM erasure_tombstones WHERE member_pseudonym = ANY(%s)",
+            ([pseudonyms(erased), pseudonyms(rejoined)],),
+        )
+        conn.commit()
