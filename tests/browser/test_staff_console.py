@@ -9,7 +9,6 @@ test's members are touched.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
@@ -22,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.local import demo_data
 from tests.conftest import eventually
+from tests.support.register import add_active_members
 
 pytestmark = pytest.mark.stack
 
@@ -79,22 +78,7 @@ def base(stack) -> str:
 @pytest.fixture(scope="module")
 def members(stack):
     """Four active members of the register stand-in that only this module uses."""
-    template = next(
-        m for m in demo_data.generate_members(300) if m["membership"]["status"] == "active"
-    )
-    ids = [f"19{n:05d}" for n in range(1, 5)]
-    for i, mid in enumerate(ids):
-        m = copy.deepcopy(template)
-        m.update(member_id=mid, given_name=f"Konsoll{i}", email=f"konsoll{i}@example.com")
-        req = urllib.request.Request(
-            stack.urls["lederne"] + "/_control/members",
-            data=json.dumps(m).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            assert resp.status == 204
-    return ids
+    return add_active_members(stack, [f"19{n:05d}" for n in range(1, 5)], "Konsoll")
 
 
 def wait(driver, condition, timeout: float = 20.0):

@@ -10,17 +10,16 @@ stand-in and the member's inbox are read before and after.
 
 from __future__ import annotations
 
-import copy
 import json
 import urllib.request
 import uuid
 
 import pytest
 
-from infra.local import demo_data
 from tests.conftest import eventually
 from tests.e2e.test_messages import Fcm, register
 from tests.e2e.test_push_security import Pusher
+from tests.support.register import add_active_members
 
 pytestmark = pytest.mark.stack
 
@@ -31,20 +30,7 @@ EDITOR = "redaktor"
 
 @pytest.fixture(scope="module", autouse=True)
 def registered(stack):
-    template = next(
-        m for m in demo_data.generate_members(300) if m["membership"]["status"] == "active"
-    )
-    for i, member_id in enumerate(MEMBERS):
-        m = copy.deepcopy(template)
-        m.update(member_id=member_id, given_name=f"Lease{i}", email=f"lease{i}@example.com")
-        req = urllib.request.Request(
-            stack.urls["lederne"] + "/_control/members",
-            data=json.dumps(m).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            assert resp.status == 204
+    add_active_members(stack, MEMBERS, "Lease")
 
 
 @pytest.fixture(scope="module")

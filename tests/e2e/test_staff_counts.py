@@ -7,18 +7,15 @@ same number were eligible. Small counts are never told exactly, and counting lea
 in any member's audit trail and changes nothing.
 """
 
-import copy
-import json
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from infra.local import demo_data
 from tests.conftest import eventually
 from tests.e2e.test_messages import give, prefer
+from tests.support.register import add_active_members
 
 pytestmark = pytest.mark.stack
 
@@ -35,21 +32,7 @@ OSLO = ZoneInfo("Europe/Oslo")
 
 @pytest.fixture(scope="module", autouse=True)
 def registered(stack):
-    template = next(
-        m for m in demo_data.generate_members(300) if m["membership"]["status"] == "active"
-    )
-    for i, member_id in enumerate(MEMBERS):
-        m = copy.deepcopy(template)
-        m.update(member_id=member_id, given_name=f"Telling{i}", email=f"telling{i}@example.com")
-        m["address"]["county"] = "Oslo"
-        req = urllib.request.Request(
-            stack.urls["lederne"] + "/_control/members",
-            data=json.dumps(m).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            assert resp.status == 204
+    add_active_members(stack, MEMBERS, "Telling", county="Oslo")
 
 
 def count(api, token, category="news", **audience) -> dict:

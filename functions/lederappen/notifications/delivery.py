@@ -165,11 +165,12 @@ def _record(
     lease_until: datetime,
 ) -> set[str]:
     """Records the outcomes, in one statement, and on the lease how many pushes are now on
-    their way. Members erased since the batch started (their tombstone is committed before
-    erasure sweeps Firestore the second time) are left out and returned, so the caller
+    their way. Members erased since the message was created are left out and returned, so the caller
     removes the inbox items it wrote for them and sends them nothing. The rows travel as JSON
     expanded in SQL (pg8000 encodes array parameters in Python, ~3 us an element)."""
-    late = erased_since(cur, list(decided), stored.created_at)
+    # the erasure lock's shared side first: an erasure either finished (its tombstones are
+    # seen here) or starts after this commits and deletes what it writes (core/tombstones.py)
+    late = set(decided) - set(tombstones.still_here(cur, list(decided), stored.created_at))
     store.record_outcomes(
         cur, stored.id, [[m, *d] for m, d in decided.items() if m not in late], now
     )
@@ -283,8 +284,7 @@ def _finish(
     owners = sorted({r.member_id for r in sends} | {m for _, m, _, _ in others})
 
     def work(cur) -> None:
-        tombstones.hold(cur)
-        late = erased_since(cur, owners, stored.created_at)
+        late = set(owners) - set(tombstones.still_here(cur, owners, stored.created_at))
         device_store.remove_devices(cur, dead)
         kept = [r for r in rows if r[1] not in late]
         if kept:
