@@ -260,7 +260,7 @@ def latest_unrestricted_choices(
     cur.execute(
         "SELECT DISTINCT ON (e.member_id) e.member_id, e.action, e.terms_version "
         "FROM consent_events e "
-        "WHERE e.member_id IN (SELECT json_array_elements_text(%s::json)) AND e.purpose = %s "
+        f"WHERE e.member_id {db.IN_JSON_LIST} AND e.purpose = %s "
         f"AND {restriction.unrestricted('e.member_id')} "
         "ORDER BY e.member_id, e.id DESC",
         (json.dumps(list(member_ids)), purpose),  # JSON: pg8000 encodes arrays in Python

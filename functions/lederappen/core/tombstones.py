@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from . import log
-from .db import Cursor
+from .db import IN_JSON_LIST, Cursor
 
 #: Advisory lock class (any constant; "tomb" in ASCII) serialising an erasure with work that
 #: writes about members it listed before the erasure could be seen (a fan-out step auditing
@@ -60,7 +60,7 @@ def erasures(cur: Cursor, member_ids: Sequence[str]) -> dict[str, datetime]:
     by_pseudonym = {log.pseudonym(m): m for m in member_ids}
     cur.execute(
         "SELECT member_pseudonym, erased_at FROM erasure_tombstones "
-        "WHERE member_pseudonym IN (SELECT json_array_elements_text(%s::json))",
+        f"WHERE member_pseudonym {IN_JSON_LIST}",
         (json.dumps(list(by_pseudonym)),),
     )
     return {by_pseudonym[p]: at for p, at in cur.fetchall()}
@@ -86,7 +86,7 @@ def erased_since(cur: Cursor, member_ids: Sequence[str], since: datetime) -> set
     by_pseudonym = {log.pseudonym(m): m for m in member_ids}
     cur.execute(
         "SELECT member_pseudonym FROM erasure_tombstones "
-        "WHERE member_pseudonym IN (SELECT json_array_elements_text(%s::json)) "
+        f"WHERE member_pseudonym {IN_JSON_LIST} "
         "AND erased_at >= %s",
         # one JSON parameter: pg8000 encodes an array parameter in Python (~3 us an element)
         (json.dumps(list(by_pseudonym)), since),

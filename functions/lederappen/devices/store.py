@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from ..core import tombstones
-from ..core.db import Cursor, one
+from ..core.db import IN_JSON_LIST, Cursor, one
 
 #: Advisory lock classes (any constants; "devm" and "devt" in ASCII): one member's
 #: registrations, one token's registrations.
@@ -157,7 +157,7 @@ def registrations_of(cur: Cursor, member_ids: Sequence[str]) -> list[Registratio
         return []
     cur.execute(
         "SELECT d.id, d.member_id, d.fcm_token, d.platform, d.locale FROM devices d "
-        "WHERE d.member_id IN (SELECT json_array_elements_text(%s::json)) "
+        f"WHERE d.member_id {IN_JSON_LIST} "
         "ORDER BY d.member_id, d.id",
         (json.dumps(list(member_ids)),),
     )
@@ -170,8 +170,10 @@ def registered_after(cur: Cursor, since: dict[str, datetime]) -> set[str]:
     if not since:
         return set()
     cur.execute(
-        "SELECT d.id FROM devices d JOIN json_array_elements(%s::json) AS e "
-        "ON d.member_id = e->>0 WHERE d.created_at > (e->>1)::timestamptz",
+        # LATERAL: each member looked up in the index, never a scan of every device
+        "SELECT d.id FROM json_array_elements(%s::json) AS e CROSS JOIN LATERAL "
+        "(SELECT id FROM devices WHERE member_id = e->>0 "
+        "AND created_at > (e->>1)::timestamptz) AS d",
         (json.dumps([[m, at.isoformat()] for m, at in since.items()]),),
     )
     return {r[0] for r in cur.fetchall()}
@@ -189,8 +191,11 @@ def remove_many_if_token(cur: Cursor, pairs: Sequence[tuple[str, str]]) -> int:
         return 0
     tombstones.hold(cur)
     cur.execute(
-        "DELETE FROM devices d USING json_array_elements(%s::json) AS e "
-        "WHERE d.id = e->>0 AND d.fcm_token = e->>1",
+        # the pairs matched in the index first (LATERAL), then deleted by id: a join of the
+        # JSON against the table may be planned as a scan of every device
+        "DELETE FROM devices WHERE id = ANY(ARRAY(SELECT d.id FROM json_array_elements(%s::json) "
+        "AS e CROSS JOIN LATERAL (SELECT id FROM devices WHERE id = e->>0 "
+        "AND fcm_token = e->>1) AS d))",
         (json.dumps([list(p) for p in pairs]),),
     )
     return cur.rowcount

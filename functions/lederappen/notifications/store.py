@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from ..core import db
-from ..core.db import Cursor, Row
+from ..core.db import IN_JSON_LIST, Cursor, Row
 
 # -- delivery batches (message_batches) ------------------------------------------------------
 
@@ -224,7 +224,7 @@ def record_outcomes(cur: Cursor, message_id: str, recipients: list[list], now: d
     cur.execute(
         "INSERT INTO message_recipients (message_id, member_id, outcome, inbox, push, "
         "processed_at) SELECT %s, e->>0, e->>1, (e->>2)::boolean, (e->>3)::boolean, %s "
-        "FROM json_array_elements(%s::json) AS e ON CONFLICT DO NOTHING",
+        "FROM jsonb_array_elements(%s::jsonb) AS e ON CONFLICT DO NOTHING",
         (message_id, now, json.dumps(recipients)),
     )
 
@@ -245,9 +245,8 @@ def push_states(cur: Cursor, message_id: str, member_ids: list[str]) -> list[Pus
     """The push rows of these members for the message."""
     cur.execute(
         "SELECT p.device_id, p.member_id, p.state FROM push_deliveries p "
-        "JOIN json_array_elements_text(%s::json) AS t(m) ON p.member_id = t.m "
-        "WHERE p.message_id = %s",
-        (json.dumps(member_ids), message_id),
+        f"WHERE p.message_id = %s AND p.member_id {IN_JSON_LIST}",
+        (message_id, json.dumps(member_ids)),
     )
     return [PushState(*r) for r in cur.fetchall()]
 
@@ -260,7 +259,7 @@ def record_push_outcomes(cur: Cursor, message_id: str, rows: str, now: datetime)
         "INSERT INTO push_deliveries AS p (message_id, device_id, member_id, state, "
         "error_code, attempts, updated_at) "
         "SELECT %s, e->>0, e->>1, e->>2, e->>3, (e->>4)::int, %s "
-        "FROM json_array_elements(%s::json) AS e "
+        "FROM jsonb_array_elements(%s::jsonb) AS e "
         "ON CONFLICT (message_id, device_id) DO UPDATE SET state = EXCLUDED.state, "
         "error_code = EXCLUDED.error_code, attempts = p.attempts + EXCLUDED.attempts, "
         "lease_until = NULL, updated_at = EXCLUDED.updated_at "
@@ -273,9 +272,8 @@ def recorded(cur: Cursor, message_id: str, member_ids: list[str]) -> list[Record
     """These members as already recorded for the message."""
     cur.execute(
         "SELECT r.member_id, r.inbox, r.push, r.processed_at FROM message_recipients r "
-        "JOIN json_array_elements_text(%s::json) AS t(m) ON r.member_id = t.m "
-        "WHERE r.message_id = %s",
-        (json.dumps(member_ids), message_id),
+        f"WHERE r.message_id = %s AND r.member_id {IN_JSON_LIST}",
+        (message_id, json.dumps(member_ids)),
     )
     return [Recorded(*r) for r in cur.fetchall()]
 
