@@ -90,14 +90,10 @@ def run(label: str, host: str, port: int, make_app: AppFactory, **serve_options)
         reason = f"port {port} is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
         print(f"error: {label} cannot listen on {host}:{port}: {reason}", file=sys.stderr)
         return 2
-    try:
-        import uvloop  # type: ignore[import-not-found]  # only if already installed
+    import uvloop  # the loop the sending function runs its sends on (requirements.in)
 
-        loop_factory = uvloop.new_event_loop
-    except ImportError:
-        loop_factory = None
     try:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(serve(label, sock, make_app, **serve_options))
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         pass
