@@ -66,6 +66,7 @@ import time
 from collections import deque
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from infra.local import aioserve
@@ -82,6 +83,10 @@ _JSON = "application/json"
 _FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 _BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 _BODY_FIELDS = frozenset({"message", "validate_only"})
+# msgspec on the send path: a third of the time json took there (the stand-in shares the
+# machine with what it measures, so its cost per request is part of every push benchmark)
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
 
 # HTTP status → (google.rpc status, FcmError errorCode) for injected faults.
 _GOOGLE_STATUS = {
@@ -535,7 +540,7 @@ _RESERVED_DATA_PREFIXES = ("google.", "gcm.")
 
 
 def _compact_len(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    return len(_encode(value))  # compact, UTF-8 unescaped: what FCM counts
 
 
 def _check_condition(condition: str) -> None:
@@ -721,8 +726,8 @@ async def send(request: web.Request) -> web.Response:
         return _unauthenticated(False)
     raw = await request.read()
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = _decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return violation("", "Invalid JSON payload received. Unexpected token.")
     if not isinstance(body, dict):
         return violation("", "Invalid JSON payload received. Expected an object.")
@@ -754,7 +759,7 @@ async def send(request: web.Request) -> web.Response:
     if not validate_only:
         state.delivered += 1
         state.messages.append((kind, target, message, time.time()))
-    return web.Response(body=json.dumps({"name": name}).encode(), content_type=_JSON)
+    return web.Response(body=_encode({"name": name}), content_type=_JSON)
 
 
 async def not_found(request: web.Request) -> web.Response:
