@@ -128,3 +128,25 @@ def test_garbage_is_a_protocol_error_an_os_error():
             server.close()
 
     run(go())
+
+
+def test_a_head_cut_short_or_too_long_is_a_protocol_error_and_not_written_again():
+    """A server that answered part of a head (then closed), or a head longer than the limit,
+    did receive the request: a ProtocolError, and the request is not written a second time
+    (only a connection closed before any byte of an answer is retried)."""
+
+    async def go(answer: bytes):
+        server, url, seen, _ = await _serve([answer, answer], close_after={0, 1})
+        pool = http1.Pool(url)
+        try:
+            # a kept connection first, so that a retry would be allowed if nothing came back
+            pool._idle.append((*await pool._connect(), asyncio.get_running_loop().time()))
+            with pytest.raises(http1.ProtocolError):
+                await pool.post(b"", {})
+        finally:
+            await pool.close()
+            server.close()
+        assert len(seen) == 1
+
+    run(go(b"HTTP/1.1 200 OK\r\nContent-Le"))
+    run(go(b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * (http1.LINE_LIMIT + 10) + b"\r\n\r\n"))

@@ -9,6 +9,7 @@ differs between deployments.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -47,8 +48,14 @@ def pseudonym(member_id: str) -> str:
     """A stable, keyed, irreversible stand-in for a member key, safe to log."""
     if _key is None:
         raise RuntimeError("log.configure() must run before pseudonym()")
-    digest = hmac.new(_key, member_id.encode("utf-8"), hashlib.sha256).hexdigest()
-    return "m_" + digest[:20]
+    return _pseudonym(_key, member_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pseudonym(key: bytes, member_id: str) -> str:
+    # cached: a delivery batch asks the erasure tombstones about its 1,000 members up to
+    # three times (~2.5 us an HMAC); kept in memory only, like the ids the batch holds anyway
+    return "m_" + hmac.new(key, member_id.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
 
 
 def set_request_context(trace: str | None, **fields: str) -> None:

@@ -9,7 +9,8 @@ typed exception) stays the Admin SDK's, in fcm.py.
 Connections are kept for reuse while they are younger than IDLE_SECONDS since their last
 answer; one that the server closed while idle (no byte of an answer on a reused connection)
 is replaced and the request written once more on a fresh one, as browsers and HTTP libraries
-do. A timeout or cancellation closes the connection (its state is unknown). Errors are
+do. A timeout or cancellation closes the connection (its state is unknown). The status line
+and headers are read in one piece, up to the blank line (CRLF line ends, RFC 9112). Errors are
 OSError (ConnectionError, ProtocolError) or EOFError (asyncio.IncompleteReadError).
 """
 
@@ -69,13 +70,13 @@ class Pool:
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         """(status, headers, body) of one POST."""
         loop = asyncio.get_running_loop()
-        head = (
+        request_head = (
             f"POST {self._path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
             f"Content-Length: {len(body)}\r\n"
             + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             + "\r\n"
         )
-        request = head.encode("latin-1") + body
+        request = request_head.encode("latin-1") + body
         for attempt in (1, 2):
             kept = self._kept(loop.time())
             reader, writer = kept if kept is not None else await self._connect()
@@ -84,11 +85,19 @@ class Pool:
                 writer.write(request)
                 if writer.transport.get_write_buffer_size() > 65536:
                     await writer.drain()
-                line = await reader.readline()
-                if not line:
-                    raise ConnectionResetError("the server closed the connection")
+                # the status line and the headers in one read (one await, not one a line)
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError as exc:
+                    answered = bool(exc.partial)
+                    if not answered:
+                        raise ConnectionResetError("the server closed the connection") from None
+                    raise ProtocolError("the headers ended early") from None
+                except asyncio.LimitOverrunError:
+                    answered = True
+                    raise ProtocolError("the headers are too long") from None
                 answered = True
-                status, answer_headers, content, keep = await self._answer(line, reader)
+                status, answer_headers, content, keep = await self._answer(head, reader)
             except (OSError, EOFError):
                 writer.close()
                 if kept is not None and not answered and attempt == 1:
@@ -106,8 +115,9 @@ class Pool:
 
     @staticmethod
     async def _answer(
-        line: bytes, reader: asyncio.StreamReader
+        head: bytes, reader: asyncio.StreamReader
     ) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+        line, *header_lines = head[:-4].split(b"\r\n")
         try:
             version, code = line.split(None, 2)[:2]
             status = int(code)
@@ -119,12 +129,7 @@ class Pool:
         answer_headers: list[tuple[str, str]] = []
         length: int | None = None
         chunked = False
-        while True:
-            raw = await reader.readline()
-            if not raw.endswith(b"\n"):
-                raise ProtocolError("the headers ended early")
-            if raw in (b"\r\n", b"\n"):
-                break
+        for raw in header_lines:
             name, sep, value = raw.decode("latin-1").partition(":")
             if not sep:
                 raise ProtocolError("a header without a colon")
