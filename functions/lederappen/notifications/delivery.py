@@ -1,6 +1,6 @@
 """The `message-delivery` handler: one batch of members gets the message, once each.
 
-For a batch (at most 1,000 member keys of one message; the message names the batch by id,
+For a batch (at most 10,000 member keys of one message; the message names the batch by id,
 and its members are read from what the fan-out stored for it, `store.py`):
 
 0. The attempt takes the batch's lease (`message_batch_leases`, LEASE long). A copy of the

@@ -39,14 +39,20 @@ from ..salary.vocabulary import COUNTIES
 from . import outgoing, store
 
 CONSUMER = "message-fanout"
-#: Members per delivery batch. A broadcast writes nothing per member to Firestore any more
-#: (it is stored once, its inbox items are `message_recipients` rows), so the batch is no
-#: longer held to a Firestore batched write (500): a larger one halves the per-batch costs
-#: (a Pub/Sub message, the envelope, the register call, four SQL round trips) per push,
-#: while its sends (at most 64 at a time, fcm.Sender) stay well inside the 120 s deadline.
-BATCH_SIZE = 1000
-#: Members listed per fan-out step (five delivery batches), in register pages of PAGE_SIZE.
-STEP_SIZE = 5000
+#: Members per delivery batch (one a fan-out step). A broadcast writes nothing per member to
+#: Firestore (it is stored once, its inbox items are `message_recipients` rows), so the
+#: batch is not held to a Firestore batched write (500). A batch pays a Pub/Sub push, the
+#: envelope, about twenty SQL round trips and its register calls whatever its size, and
+#: while it does them none of its pushes go out: on the push benchmark (two cores, where the
+#: Pub/Sub emulator pushes two messages at a time) batches of 1,000 made 3,100 pushes/s,
+#: 5,000 made 4,300-5,300 and 10,000 made 5,800-6,100 (README "Benchmarks"). In Google
+#: Cloud a batch's sends (128 at a time, fcm.Sender) take ~4 s at FCM's usual 50 ms, well
+#: inside the sender's 60 s and the 120 s lease and deadline; 17,500 members are two
+#: batches, and 175,000 are eighteen, which the subscription pushes to several instances
+#: at once (FCM's own quota, 600,000 a minute a project, is the bound beyond that).
+BATCH_SIZE = 10000
+#: Members listed per fan-out step (one delivery batch), in register pages of PAGE_SIZE.
+STEP_SIZE = 10000
 PAGE_SIZE = 1000
 #: Clock skew tolerated between the relay that released a scheduled message and this handler.
 SEND_AT_LEEWAY = timedelta(seconds=60)
