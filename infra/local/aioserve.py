@@ -19,8 +19,9 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-#: make_app(host, port) -> the application, given the address actually bound.
-AppFactory = Callable[[str, int], web.Application]
+#: make_app(host, port) -> the application (or aiohttp's low-level server), given the
+#: address actually bound.
+AppFactory = Callable[[str, int], web.Application | web.Server]
 
 
 def base_url(host: str, port: int, scheme: str = "http") -> str:
@@ -65,8 +66,12 @@ async def serve(
     """
     host, port = sock.getsockname()[:2]
     app = make_app(host, port)
-    runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout
+    runner: web.BaseRunner = (
+        web.ServerRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout)
+        if isinstance(app, web.Server)
+        else web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout
+        )
     )
     await runner.setup()
     stop = asyncio.Event()
