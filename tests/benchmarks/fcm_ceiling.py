@@ -32,6 +32,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,23 +51,29 @@ def _message(i: int) -> dict:
 
 
 def measure_ceiling(
-    base_url: str, project: str = PROJECT, seconds: float = 5.0, concurrency: int = 128
+    base_url: str,
+    project: str = PROJECT,
+    seconds: float = 5.0,
+    concurrency: int = 128,
+    body: Callable[[int], bytes] | None = None,
 ) -> float:
     """Messages per second (200 answers) that the lightest client here gets from
     ``base_url``: the sender's own HTTP/1.1 keep-alive pool (notifications/http1.py, nothing
     of the sender around it) on uvloop, ``concurrency`` requests in flight. The client shares
     the two cores with the stand-in, so the cheaper it is the closer the figure comes to what
     the stand-in itself can take: aiohttp's client on asyncio's loop spent ~200 us a message
-    against the stand-in's ~70, and the figure measured the client."""
+    against the stand-in's ~70, and the figure measured the client. `body(i)` is the i-th
+    request body (distinct tokens); by default a small message (`_message`)."""
     import uvloop
     from lederappen.notifications import http1
 
     pool = http1.Pool(f"{base_url.rstrip('/')}/v1/projects/{project}/messages:send")
     headers = {"Authorization": "Bearer local-standin", "Content-Type": "application/json"}
 
+    make = body or (lambda i: json.dumps({"message": _message(i)}).encode())
+
     async def one(i: int) -> bool:
-        body = json.dumps({"message": _message(i)}).encode()
-        status, _, _ = await pool.post(body, headers)
+        status, _, _ = await pool.post(make(i), headers)
         return status == 200
 
     async def run() -> float:
