@@ -6,8 +6,9 @@
 Starts the FCM stand-in (``python -m infra.local.fcm_standin``) as a subprocess on a free
 port of 127.0.0.1, then measures on this machine, in the same run:
 
-* the ceiling: a bare aiohttp client (one session, keep-alive, ``concurrency`` workers)
-  posting small valid messages to distinct tokens to ``messages:send`` for ``seconds``;
+* the ceiling: the lightest client here (the sender's own HTTP/1.1 keep-alive pool on
+  uvloop, ``concurrency`` requests in flight) posting small valid messages to distinct
+  tokens to ``messages:send`` for ``seconds`` (bench_push measures it with its own pushes);
 * the Sender: ``lederappen.notifications.fcm.Sender.send_all`` of ``messages`` messages
   (same payload shape, distinct tokens, firebase-admin ``messaging.Message`` objects), as
   messages per second over the whole call and as CPU microseconds per message in this
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         stop_standin(proc)
     ceiling, ceiling_cpu = max(ceilings)
     print(
-        f"stand-in ceiling (bare aiohttp client, concurrency {args.concurrency}): "
+        f"stand-in ceiling (bare client, concurrency {args.concurrency}): "
         f"{ceiling:,.0f} messages/s (target >= 5,000), client CPU {ceiling_cpu:.0f} us/message"
     )
     for transport, label in (

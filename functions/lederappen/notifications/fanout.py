@@ -46,11 +46,11 @@ CONSUMER = "message-fanout"
 #: envelope, about twenty SQL round trips and its register calls whatever its size, and
 #: while it does them none of its pushes go out: on the push benchmark (two cores, where the
 #: Pub/Sub emulator pushes two messages at a time) batches of 1,000 made 3,100 pushes/s,
-#: 5,000 made 4,300-5,300 and 10,000 made 5,800-6,100 (README "Benchmarks"). In Google
+#: 5,000 made 4,300-5,300 and 10,000 made 4,800-6,100 (README "Benchmarks"). In Google
 #: Cloud a batch's sends (128 at a time, fcm.Sender) take ~4 s at FCM's usual 50 ms, well
-#: inside the sender's 60 s and the 120 s lease and deadline; 17,500 members are two
-#: batches, and 175,000 are eighteen, which the subscription pushes to several instances
-#: at once (FCM's own quota, 600,000 a minute a project, is the bound beyond that).
+#: inside the sender's 60 s and the 120 s lease and deadline; with the growing steps below
+#: 17,500 members are five batches and 175,000 twenty, which the subscription pushes to
+#: several instances at once (FCM's own quota, 600,000 a minute a project, bounds the rest).
 BATCH_SIZE = 10000
 #: Members listed per fan-out step (one delivery batch), in register pages of PAGE_SIZE.
 STEP_SIZE = 10000
