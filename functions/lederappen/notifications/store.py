@@ -271,9 +271,13 @@ def record_push_outcomes(cur: Cursor, message_id: str, rows: str, now: datetime)
 def recorded(cur: Cursor, message_id: str, member_ids: list[str]) -> list[Recorded]:
     """These members as already recorded for the message."""
     cur.execute(
-        "SELECT r.member_id, r.inbox, r.push, r.processed_at FROM message_recipients r "
-        f"WHERE r.message_id = %s AND r.member_id {IN_JSON_LIST}",
-        (message_id, json.dumps(member_ids)),
+        # each member looked up by the primary key (message, member): by the member index
+        # every row of each member's other messages was read to be filtered out (58 ms a
+        # batch of 10,000 that had none)
+        "SELECT r.member_id, r.inbox, r.push, r.processed_at "
+        "FROM json_array_elements_text(%s::json) AS t(m) CROSS JOIN LATERAL "
+        "(SELECT * FROM message_recipients WHERE message_id = %s AND member_id = t.m) AS r",
+        (json.dumps(member_ids), message_id),
     )
     return [Recorded(*r) for r in cur.fetchall()]
 
