@@ -2,6 +2,7 @@
 deletion job carries it out, and afterwards no store holds a trace of the member."""
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -418,3 +419,51 @@ def _forget_proof(stack, api, token, db_exec, fs, pseudonyms, member, mentor, me
 def _when_status(view: dict, status: str) -> dict | None:
     """The view once it has reached `status`, for eventually()."""
     return view if view["status"] == status else None
+
+
+def test_a_sign_in_from_before_the_erasure_writes_nothing_after_it(api, token, db_exec, stack):
+    """Adversary: the member's app is still open when their erasure runs, holding a lederne.no
+    token that stays valid for up to an hour. Registering its device again, or asking again,
+    with that token is refused (401, a problem saying why) and writes nothing; reads still
+    answer (nothing of theirs is left to read); a sign-in made after the erasure works."""
+    from infra.local import stack as stack_mod
+
+    member = MEMBERS[12]
+    old = token(member)
+
+    def device() -> dict:
+        return {
+            "fcm_token": f"{uuid.uuid4().hex[:22]}:APA91b{uuid.uuid4().hex * 4}"[:163],
+            "platform": "android",
+            "app_version": "3.2.1",
+            "locale": "nb",
+            "installation_id": str(uuid.uuid4()),
+        }
+
+    assert api.post("/v1/devices", token=old, json_body=device()).status == 201
+    r = request(api, token, member, "erasure")
+    approved = api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(OFFICER))
+    assert approved.status == 200
+    eventually(lambda: _when_status(staff_view(api, token, r["id"]), "done"), timeout=60)
+
+    def devices_held() -> int:
+        return db_exec("SELECT count(*) FROM devices WHERE member_id = %s", (member,))[0][0]
+
+    assert devices_held() == 0
+    refused = api.post("/v1/devices", token=old, json_body=device())
+    assert refused.status == 401, refused.text
+    assert refused.headers["Content-Type"].startswith("application/problem+json")
+    detail = refused.json()["detail"]
+    assert "erased" in detail or "slettet" in detail
+    again = api.post("/v1/privacy/requests", token=old, json_body={"kind": "restriction"})
+    assert again.status == 401
+    assert devices_held() == 0
+    assert db_exec("SELECT count(*) FROM privacy_requests WHERE member_id = %s", (member,)) == [
+        (0,)
+    ]
+    assert api.get("/v1/devices", token=old).json()["items"] == []
+
+    time.sleep(1.1)  # a token's iat is in whole seconds
+    fresh = stack_mod.fetch_token(stack.urls["lederne"], member)
+    assert api.post("/v1/devices", token=fresh, json_body=device()).status == 201
+    assert devices_held() == 1

@@ -98,3 +98,18 @@ def test_openapi_document_is_valid_3_1():
     from openapi_spec_validator import validate
 
     validate(json.loads((ROOT / "functions" / "openapi.json").read_text()))
+
+
+def test_every_function_a_member_writes_through_can_refuse_a_sign_in_from_before_an_erasure():
+    """core/http.py refuses a member's write whose token was issued before the member's
+    erasure; it reads the tombstone, so every function with a member write route needs the
+    database and may read `erasure_tombstones` (the check is skipped without "db")."""
+    writers = [
+        fn
+        for fn in manifest.load().functions
+        if any(r.auth == "member" and r.method not in ("GET", "HEAD") for r in fn.routes)
+    ]
+    assert len(writers) >= 8
+    for fn in writers:
+        assert "db" in fn.uses, fn.name
+        assert "SELECT" in fn.db_privileges.get("erasure_tombstones", ()), fn.name

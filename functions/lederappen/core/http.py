@@ -442,7 +442,10 @@ class HttpFunction:
             claims = auth.verifier("job", self.settings).verify(token)
             return auth.principal_for(mode, claims, self.settings.job_invoker_emails)
         claims = auth.verifier("app", self.settings).verify(token)
-        return auth.principal_for(mode, claims)
+        principal = auth.principal_for(mode, claims)
+        if principal.kind == "member" and request.method not in _READS and "db" in self.fn.uses:
+            _refuse_if_erased_since(principal.subject, claims["iat"])
+        return principal
 
     def _body(self, endpoint: Endpoint, request) -> Any:
         if endpoint.body is None:
@@ -548,3 +551,24 @@ def require_if_match(request: Request, current_version: int | str) -> None:
 
 def build(api: Api, fn: Function, settings: config.Settings) -> HttpFunction:
     return HttpFunction(api, fn, settings)
+
+
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+_ERASED = {
+    "nb": "Opplysningene dine er slettet etter ønske, og denne innloggingen gjelder ikke lenger. "
+    "Logg inn på nytt.",
+    "en": "Your data was erased as you asked, and this sign-in is no longer valid. "
+    "Please sign in again.",
+}
+
+
+def _refuse_if_erased_since(member_id: str, issued_at: float) -> None:
+    """A member's sign-in made before their erasure writes nothing: an app still open when
+    the erasure ran (a device registering again, a preference saved) would otherwise start
+    the member's data anew with a token lederne.no issued before it (valid up to an hour).
+    Reads pass: after the erasure there is nothing of theirs here to read."""
+    from . import db, tombstones
+
+    erased = db.read(lambda cur: tombstones.erased_at(cur, member_id))
+    if erased is not None and issued_at <= erased.timestamp():
+        raise problems.Unauthenticated(_ERASED)
