@@ -199,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         "may be shared, and a busy neighbour only ever slows a round)",
     )
     args = parser.parse_args(argv)
+    # Stopped with SIGTERM (bench_load's busy neighbour is): exit through the `finally` below,
+    # which stops the stand-in; Python's default for SIGTERM skips it, and the stand-in, in a
+    # session of its own, was left serving after the benchmark ended.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     proc, base = start_standin()
     ceilings: list[tuple[float, float]] = []
     senders: dict[str, list[tuple[float, float]]] = {"aiohttp": [], "sdk": []}
