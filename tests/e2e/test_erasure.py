@@ -11,7 +11,14 @@ import pytest
 from infra.local import demo_data
 from tests.conftest import eventually
 from tests.support.firestore import emulator_client
-from tests.support.traces import QueuedMessages, fill_every_store, forget_scan, give_data, traces
+from tests.support.traces import (
+    QueuedMessages,
+    device_registration,
+    fill_every_store,
+    forget_scan,
+    give_data,
+    traces,
+)
 from tests.support.traces import consent as _consent
 
 pytestmark = pytest.mark.stack
@@ -431,16 +438,7 @@ def test_a_sign_in_from_before_the_erasure_writes_nothing_after_it(api, token, d
     member = MEMBERS[12]
     old = token(member)
 
-    def device() -> dict:
-        return {
-            "fcm_token": f"{uuid.uuid4().hex[:22]}:APA91b{uuid.uuid4().hex * 4}"[:163],
-            "platform": "android",
-            "app_version": "3.2.1",
-            "locale": "nb",
-            "installation_id": str(uuid.uuid4()),
-        }
-
-    assert api.post("/v1/devices", token=old, json_body=device()).status == 201
+    assert api.post("/v1/devices", token=old, json_body=device_registration()).status == 201
     r = request(api, token, member, "erasure")
     approved = api.post(f"/v1/admin/privacy-requests/{r['id']}/approve", token=token(OFFICER))
     assert approved.status == 200
@@ -450,7 +448,7 @@ def test_a_sign_in_from_before_the_erasure_writes_nothing_after_it(api, token, d
         return db_exec("SELECT count(*) FROM devices WHERE member_id = %s", (member,))[0][0]
 
     assert devices_held() == 0
-    refused = api.post("/v1/devices", token=old, json_body=device())
+    refused = api.post("/v1/devices", token=old, json_body=device_registration())
     assert refused.status == 401, refused.text
     assert refused.headers["Content-Type"].startswith("application/problem+json")
     detail = refused.json()["detail"]
@@ -465,5 +463,5 @@ def test_a_sign_in_from_before_the_erasure_writes_nothing_after_it(api, token, d
 
     time.sleep(1.1)  # a token's iat is in whole seconds
     fresh = stack_mod.fetch_token(stack.urls["lederne"], member)
-    assert api.post("/v1/devices", token=fresh, json_body=device()).status == 201
+    assert api.post("/v1/devices", token=fresh, json_body=device_registration()).status == 201
     assert devices_held() == 1

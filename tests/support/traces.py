@@ -26,6 +26,19 @@ def consent(api, tok, purpose):
     ).status in (200, 201)
 
 
+def device_registration(
+    platform: str = "android", locale: str = "nb", installation_id: str | None = None
+) -> dict:
+    """A `POST /v1/devices` body with a fresh FCM-shaped token."""
+    return {
+        "fcm_token": f"{uuid.uuid4().hex[:22]}:APA91b{uuid.uuid4().hex * 4}"[:163],
+        "platform": platform,
+        "app_version": "3.2.1",
+        "locale": locale,
+        "installation_id": installation_id or str(uuid.uuid4()),
+    }
+
+
 def give_data(api, token, member) -> None:
     """The member leaves something in every kind of store the app has."""
     tok = token(member)
@@ -59,13 +72,7 @@ def give_data(api, token, member) -> None:
         api.post(
             "/v1/devices",
             token=tok,
-            json_body={
-                "fcm_token": f"{uuid.uuid4().hex[:22]}:APA91b{uuid.uuid4().hex * 4}"[:163],
-                "platform": "android",
-                "app_version": "3.2.1",
-                "locale": "nb",
-                "installation_id": str(uuid.uuid4()),
-            },
+            json_body=device_registration(),
         ).status
         == 201
     )
@@ -203,13 +210,7 @@ def fill_every_store(api, token, db_exec, member, mentor, mentee) -> dict:
         api.post(
             "/v1/devices",
             token=tok,
-            json_body={
-                "fcm_token": f"{uuid.uuid4().hex[:22]}:APA91b{uuid.uuid4().hex * 4}"[:163],
-                "platform": "ios",
-                "app_version": "3.2.1",
-                "locale": "en",
-                "installation_id": installation,
-            },
+            json_body=device_registration("ios", "en", installation),
         ).status
         == 201
     )
