@@ -566,9 +566,11 @@ def _refuse_if_erased_since(member_id: str, issued_at: float) -> None:
     """A member's sign-in made before their erasure writes nothing: an app still open when
     the erasure ran (a device registering again, a preference saved) would otherwise start
     the member's data anew with a token lederne.no issued before it (valid up to an hour).
-    Reads pass: after the erasure there is nothing of theirs here to read."""
+    Reads pass: after the erasure there is nothing of theirs here to read. `erasures` takes
+    the erasure lock's shared side first, so a request arriving while the member's erasure
+    runs waits for it and is then refused."""
     from . import db, tombstones
 
-    erased = db.read(lambda cur: tombstones.erased_at(cur, member_id))
+    erased = db.read(lambda cur: tombstones.erasures(cur, [member_id]).get(member_id))
     if erased is not None and issued_at <= erased.timestamp():
         raise problems.Unauthenticated(_ERASED)

@@ -78,16 +78,6 @@ def record(cur: Cursor, member_ids: Sequence[str], now: datetime) -> None:
     )
 
 
-def erased_at(cur: Cursor, member_id: str) -> datetime | None:
-    """When the member was last erased, while the tombstone is kept (30 days); else None."""
-    cur.execute(
-        "SELECT erased_at FROM erasure_tombstones WHERE member_pseudonym = %s",
-        (log.pseudonym(member_id),),
-    )
-    row = cur.fetchone()
-    return row[0] if row else None
-
-
 def erased_since(cur: Cursor, member_ids: Sequence[str], since: datetime) -> set[str]:
     """The members among `member_ids` erased at or after `since` (a message created before
     their erasure must not write them back)."""
